@@ -1,0 +1,210 @@
+package broker
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/broker/log"
+)
+
+// Config is the broker's configuration, read from Kafka's server.properties
+// key names. Properties holds every key as given; the typed fields are what
+// the broker acts on.
+type Config struct {
+	NodeID                 int32
+	Listener               string // host:port to listen on
+	AdvertisedHost         string
+	AdvertisedPort         int32
+	DataDir                string
+	NumPartitions          int
+	AutoCreateTopics       bool
+	DefaultReplication     int
+	MaxRequestBytes        int
+	RetentionCheckInterval time.Duration
+	CheckpointInterval     time.Duration
+	// TopicDefaults are broker-level topic config defaults keyed by the
+	// topic config name (retention.ms), derived from log.* keys.
+	TopicDefaults map[string]string
+	// Properties are all keys as set, for DescribeConfigs.
+	Properties map[string]string
+}
+
+// brokerDefaults are the broker configs Sluice understands, with Kafka's
+// defaults where Kafka has one.
+var brokerDefaults = map[string]string{
+	"node.id":                                 "1",
+	"listeners":                               "PLAINTEXT://127.0.0.1:9092",
+	"log.dirs":                                "./sluice-data",
+	"num.partitions":                          "1",
+	"auto.create.topics.enable":               "true",
+	"default.replication.factor":              "1",
+	"socket.request.max.bytes":                "104857600",
+	"log.retention.check.interval.ms":         "300000",
+	"log.flush.offset.checkpoint.interval.ms": "60000",
+}
+
+// ParseProperties reads a Java-style .properties file: key=value or
+// key: value lines, # and ! comments.
+func ParseProperties(r io.Reader) (map[string]string, error) {
+	props := map[string]string{}
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == '!' {
+			continue
+		}
+		i := strings.IndexAny(line, "=:")
+		if i <= 0 {
+			return nil, fmt.Errorf("line %d: %q is not key=value", n, line)
+		}
+		props[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
+	}
+	return props, sc.Err()
+}
+
+// NewConfig resolves a Config from properties, checking every value and
+// returning all problems at once.
+func NewConfig(props map[string]string) (Config, error) {
+	all := map[string]string{}
+	for k, v := range brokerDefaults {
+		all[k] = v
+	}
+	for k, v := range props {
+		all[k] = v
+	}
+	if v, ok := props["broker.id"]; ok {
+		if _, set := props["node.id"]; !set {
+			all["node.id"] = v
+		}
+	}
+	if v, ok := props["log.dir"]; ok {
+		if _, set := props["log.dirs"]; !set {
+			all["log.dirs"] = v
+		}
+	}
+	var errs []error
+	integer := func(key string, lo, hi int64) int64 {
+		n, err := strconv.ParseInt(strings.TrimSpace(all[key]), 10, 64)
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number from %d to %d", key, all[key], lo, hi))
+		}
+		return n
+	}
+	c := Config{Properties: all}
+	c.NodeID = int32(integer("node.id", 0, 1<<31-1))
+	c.NumPartitions = int(integer("num.partitions", 1, 100000))
+	c.DefaultReplication = int(integer("default.replication.factor", 1, 32767))
+	c.MaxRequestBytes = int(integer("socket.request.max.bytes", 1024, 1<<31-1))
+	c.RetentionCheckInterval = time.Duration(integer("log.retention.check.interval.ms", 1, 1<<62)) * time.Millisecond
+	c.CheckpointInterval = time.Duration(integer("log.flush.offset.checkpoint.interval.ms", 1, 1<<62)) * time.Millisecond
+	switch all["auto.create.topics.enable"] {
+	case "true":
+		c.AutoCreateTopics = true
+	case "false":
+	default:
+		errs = append(errs, fmt.Errorf("auto.create.topics.enable=%q: want true or false", all["auto.create.topics.enable"]))
+	}
+	c.DataDir = strings.Split(all["log.dirs"], ",")[0]
+	var err error
+	if c.Listener, err = parseListener("listeners", all["listeners"]); err != nil {
+		errs = append(errs, err)
+	}
+	adv := all["advertised.listeners"]
+	if adv == "" {
+		adv = all["listeners"]
+	}
+	if hp, err := parseListener("advertised.listeners", adv); err != nil {
+		errs = append(errs, err)
+	} else if host, port, err := net.SplitHostPort(hp); err == nil {
+		p, _ := strconv.Atoi(port)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		c.AdvertisedHost, c.AdvertisedPort = host, int32(p)
+	}
+	c.TopicDefaults, err = topicDefaults(all)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// parseListener takes the first PLAINTEXT listener of a Kafka listeners
+// value such as "PLAINTEXT://0.0.0.0:9092".
+func parseListener(key, v string) (string, error) {
+	for _, l := range strings.Split(v, ",") {
+		l = strings.TrimSpace(l)
+		name, hp, ok := strings.Cut(l, "://")
+		if !ok {
+			hp, name = l, "PLAINTEXT"
+		}
+		if name != "PLAINTEXT" {
+			return "", fmt.Errorf("%s=%q: only PLAINTEXT listeners are supported", key, v)
+		}
+		if _, _, err := net.SplitHostPort(hp); err != nil {
+			return "", fmt.Errorf("%s=%q: %w", key, v, err)
+		}
+		return hp, nil
+	}
+	return "", fmt.Errorf("%s is empty", key)
+}
+
+// topicDefaults maps broker log.* keys onto topic config defaults,
+// including Kafka's hours/minutes variants.
+func topicDefaults(all map[string]string) (map[string]string, error) {
+	d := map[string]string{}
+	var errs []error
+	for _, def := range log.TopicConfigDefs() {
+		if v, ok := all[def.BrokerKey]; ok && def.BrokerKey != "" {
+			if err := def.Validate(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", def.BrokerKey, err))
+				continue
+			}
+			d[def.Name] = v
+		}
+	}
+	scaled := []struct {
+		key, target string
+		unit        int64
+	}{
+		{"log.retention.minutes", "retention.ms", 60_000},
+		{"log.retention.hours", "retention.ms", 3_600_000},
+		{"log.roll.hours", "segment.ms", 3_600_000},
+	}
+	for _, s := range scaled {
+		v, ok := all[s.key]
+		if !ok {
+			continue
+		}
+		if _, set := d[s.target]; set {
+			continue // the ms form wins, as in Kafka
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: not a whole number", s.key, v))
+			continue
+		}
+		if n > 0 {
+			n *= s.unit
+		}
+		d[s.target] = strconv.FormatInt(n, 10)
+	}
+	return d, errors.Join(errs...)
+}
+
+// sortedKeys lists the broker config keys for DescribeConfigs.
+func (c Config) sortedKeys() []string {
+	keys := make([]string, 0, len(c.Properties))
+	for k := range c.Properties {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,72 @@
+package broker
+
+import (
+	"errors"
+
+	"github.com/sluicehq/sluice/broker/batch"
+	"github.com/sluicehq/sluice/broker/log"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// errorCode chooses the Kafka error code for an error from the storage
+// engine or the batch validator. It is the one place that mapping is made.
+func errorCode(err error) int16 {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUnsupportedProduceVersion):
+		return kerr.UnsupportedVersion.Code
+	case errors.Is(err, errTransactionalProduce):
+		return kerr.InvalidRecord.Code
+	case errors.Is(err, errInvalidAcks):
+		return kerr.InvalidRequiredAcks.Code
+	case errors.Is(err, errUnknownLeaderEpoch):
+		return kerr.UnknownLeaderEpoch.Code
+	case errors.Is(err, errUnknownTopicID):
+		return kerr.UnknownTopicID.Code
+	case errors.Is(err, errInvalidReplicationFactor):
+		return kerr.InvalidReplicationFactor.Code
+	case errors.Is(err, errInvalidReplicaAssignment):
+		return kerr.InvalidReplicaAssignment.Code
+	case errors.Is(err, errInvalidRequest):
+		return kerr.InvalidRequest.Code
+	case errors.Is(err, errTopicDeletionDisabled):
+		return kerr.TopicDeletionDisabled.Code
+	case errors.Is(err, log.ErrOffsetOutOfRange):
+		return kerr.OffsetOutOfRange.Code
+	case errors.Is(err, log.ErrUnknownTopic):
+		return kerr.UnknownTopicOrPartition.Code
+	case errors.Is(err, log.ErrOutOfOrderSequence):
+		return kerr.OutOfOrderSequenceNumber.Code
+	case errors.Is(err, log.ErrInvalidProducerEpoch):
+		return kerr.InvalidProducerEpoch.Code
+	case errors.Is(err, log.ErrTopicExists):
+		return kerr.TopicAlreadyExists.Code
+	case errors.Is(err, log.ErrInvalidConfig):
+		return kerr.InvalidConfig.Code
+	case errors.Is(err, log.ErrInvalidTopic):
+		return kerr.InvalidTopicException.Code
+	case errors.Is(err, log.ErrInvalidPartitions):
+		return kerr.InvalidPartitions.Code
+	case errors.Is(err, log.ErrStorage), errors.Is(err, log.ErrClosed):
+		return kerr.KafkaStorageError.Code
+	case errors.Is(err, batch.ErrTooLarge):
+		return kerr.MessageTooLarge.Code
+	case errors.Is(err, batch.ErrInvalidRecord):
+		return kerr.InvalidRecord.Code
+	case errors.Is(err, batch.ErrUnsupportedCodec):
+		return kerr.UnsupportedCompressionType.Code
+	case errors.Is(err, batch.ErrCorrupt):
+		return kerr.CorruptMessage.Code
+	}
+	return kerr.UnknownServerError.Code
+}
+
+// errorMessage is the text for responses that carry one; nil when err is nil.
+func errorMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
+}

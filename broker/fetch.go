@@ -1,0 +1,129 @@
+package broker
+
+// Fetch: v4-12.
+//
+// Long-poll: the response is sent as soon as MinBytes are available or
+// MaxWait passes, whichever is first; an append to any requested partition
+// wakes the waiting fetch. MaxBytes bounds the response and PartitionMaxBytes
+// each partition, except that the first partition with data always gets at
+// least one whole batch (KIP-74). Batches are served byte for byte as stored,
+// starting with the one holding the fetch offset.
+//
+// Fetch sessions (KIP-227) are declined: every response carries session id 0,
+// which makes clients send full fetches. The last stable offset equals the
+// high watermark and the aborted transaction list is empty (no transactions
+// yet), which read_committed clients (librdkafka's and kafkajs's default)
+// need. Empty partitions carry zero-length, not null, records. A fetch below
+// the log start or past the high watermark gets OFFSET_OUT_OF_RANGE; at the
+// high watermark it waits. v13+ (topic ids) is not served.
+
+import (
+	"reflect"
+	"time"
+
+	"github.com/sluicehq/sluice/broker/log"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+var fetchAPI = api{key: 1, min: 4, max: 12, handle: handleFetch}
+
+// maxFetchWait caps a client's MaxWaitMillis.
+const maxFetchWait = 30 * time.Second
+
+func handleFetch(c *conn, kreq kmsg.Request) *pending {
+	req := kreq.(*kmsg.FetchRequest)
+	return c.later(func() kmsg.Response { return c.s.fetch(c, req) })
+}
+
+func (s *Server) fetch(c *conn, req *kmsg.FetchRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	if req.Version >= 7 && req.SessionID != 0 {
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return resp
+	}
+	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
+	deadline := time.Now().Add(wait)
+	var timer *time.Timer
+	for {
+		var waitChans []<-chan struct{}
+		resp.Topics = resp.Topics[:0]
+		size, hasErr := s.fillFetch(req, resp, &waitChans)
+		if size >= int(req.MinBytes) || size > 0 && req.MinBytes <= 0 || hasErr || time.Until(deadline) <= 0 || len(waitChans) == 0 {
+			return resp
+		}
+		if timer == nil {
+			timer = time.NewTimer(time.Until(deadline))
+			defer timer.Stop()
+		}
+		cases := make([]reflect.SelectCase, 0, len(waitChans)+2)
+		cases = append(cases,
+			reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
+			reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c.ctx.Done())})
+		for _, ch := range waitChans {
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+		}
+		chosen, _, _ := reflect.Select(cases)
+		if chosen < 2 {
+			resp.Topics = resp.Topics[:0]
+			s.fillFetch(req, resp, nil)
+			return resp
+		}
+	}
+}
+
+// fillFetch reads every requested partition into resp and returns the
+// bytes of records gathered and whether any partition has an error. When
+// waitChans is not nil it collects each partition's append notification,
+// taken before the read so no append between the two is missed.
+func (s *Server) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse, waitChans *[]<-chan struct{}) (int, bool) {
+	remaining := int(req.MaxBytes)
+	if req.Version < 3 || remaining <= 0 {
+		remaining = 1 << 30
+	}
+	total, hasErr := 0, false
+	for _, rt := range req.Topics {
+		tr := kmsg.NewFetchResponseTopic()
+		tr.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			pr := kmsg.NewFetchResponseTopicPartition()
+			pr.Partition = rp.Partition
+			pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = -1, -1, -1
+			pr.PreferredReadReplica = -1
+			pr.RecordBatches = []byte{}
+			part, err := s.store.Partition(rt.Topic, rp.Partition)
+			switch {
+			case err != nil:
+			case rp.CurrentLeaderEpoch > log.LeaderEpoch:
+				pr.ErrorCode = kerr.UnknownLeaderEpoch.Code
+			case rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch < log.LeaderEpoch:
+				pr.ErrorCode = kerr.FencedLeaderEpoch.Code
+			default:
+				if waitChans != nil {
+					*waitChans = append(*waitChans, part.Wait())
+				}
+				limit := min(int(rp.PartitionMaxBytes), remaining)
+				var res log.ReadResult
+				res, err = part.Read(rp.FetchOffset, limit, total == 0)
+				pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
+				if err == nil {
+					pr.RecordBatches = res.Records
+					total += len(res.Records)
+					remaining -= len(res.Records)
+				}
+			}
+			if err != nil {
+				pr.ErrorCode = errorCode(err)
+			}
+			if pr.ErrorCode != 0 {
+				hasErr = true
+			}
+			if req.IsolationLevel == 1 {
+				pr.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+			}
+			tr.Partitions = append(tr.Partitions, pr)
+		}
+		resp.Topics = append(resp.Topics, tr)
+	}
+	return total, hasErr
+}

@@ -1,0 +1,83 @@
+package broker
+
+// ListOffsets: v0-7.
+//
+// Timestamp -2 answers the log start offset, -1 the high watermark (also the
+// last stable offset: there are no open transactions), -3 (v7+, KIP-734) the
+// record with the largest timestamp; any other timestamp answers the first
+// record at or after it, found through the time index, or offset -1 with
+// timestamp -1 when there is none. v0 answers in OldStyleOffsets.
+
+import (
+	"errors"
+
+	"github.com/sluicehq/sluice/broker/log"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+var listOffsetsAPI = api{key: 2, min: 0, max: 7, handle: handleListOffsets}
+
+const (
+	timestampLatest   = -1
+	timestampEarliest = -2
+	timestampMax      = -3
+)
+
+var errBadTimestamp = errors.New("unsupported ListOffsets timestamp")
+
+func handleListOffsets(c *conn, kreq kmsg.Request) *pending {
+	req := kreq.(*kmsg.ListOffsetsRequest)
+	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	for _, rt := range req.Topics {
+		tr := kmsg.NewListOffsetsResponseTopic()
+		tr.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			pr := kmsg.NewListOffsetsResponseTopicPartition()
+			pr.Partition = rp.Partition
+			pr.LeaderEpoch = log.LeaderEpoch
+			off, ts, err := c.s.listOffset(rt.Topic, rp)
+			switch {
+			case errors.Is(err, errBadTimestamp):
+				pr.ErrorCode = kerr.InvalidRequest.Code
+			case err != nil:
+				pr.ErrorCode = errorCode(err)
+			case req.Version == 0:
+				if off >= 0 && rp.MaxNumOffsets > 0 {
+					pr.OldStyleOffsets = []int64{off}
+				}
+			default:
+				pr.Offset, pr.Timestamp = off, ts
+			}
+			tr.Partitions = append(tr.Partitions, pr)
+		}
+		resp.Topics = append(resp.Topics, tr)
+	}
+	return ready(resp)
+}
+
+func (s *Server) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition) (int64, int64, error) {
+	part, err := s.store.Partition(topic, rp.Partition)
+	if err != nil {
+		return -1, -1, err
+	}
+	switch {
+	case rp.CurrentLeaderEpoch > log.LeaderEpoch:
+		return -1, -1, errUnknownLeaderEpoch
+	}
+	start, hw := part.Offsets()
+	switch rp.Timestamp {
+	case timestampEarliest:
+		return start, -1, nil
+	case timestampLatest:
+		return hw, -1, nil
+	case timestampMax:
+		return part.MaxTimestamp()
+	}
+	if rp.Timestamp < 0 {
+		return -1, -1, errBadTimestamp
+	}
+	return part.OffsetForTimestamp(rp.Timestamp)
+}
+
+var errUnknownLeaderEpoch = errors.New("leader epoch is newer than the broker's")

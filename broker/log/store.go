@@ -1,0 +1,581 @@
+package log
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Dir is the data directory (Kafka's log.dirs, one directory).
+	Dir string
+	// FS is the filesystem; nil means the operating system's.
+	FS FS
+	// Defaults are broker-level topic config defaults, keyed by topic config
+	// name (retention.ms, not log.retention.ms).
+	Defaults map[string]string
+	// Logger receives lifecycle and error messages; nil discards them.
+	Logger *slog.Logger
+	// RetentionCheckInterval is log.retention.check.interval.ms.
+	RetentionCheckInterval time.Duration
+	// FlushCheckInterval is how often flush.ms is checked.
+	FlushCheckInterval time.Duration
+	// CheckpointInterval is how often recovery points and producer state
+	// snapshots are written.
+	CheckpointInterval time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.FS == nil {
+		o.FS = OSFS{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.RetentionCheckInterval <= 0 {
+		o.RetentionCheckInterval = 5 * time.Minute
+	}
+	if o.FlushCheckInterval <= 0 {
+		o.FlushCheckInterval = time.Second
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.Defaults = maps(o.Defaults)
+	return o
+}
+
+func maps(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// Topic is a topic's metadata and partitions.
+type Topic struct {
+	Name       string
+	ID         [16]byte
+	Overrides  map[string]string // topic-level config overrides
+	Partitions []*Partition
+}
+
+// topicMeta is a topic's persisted metadata file.
+type topicMeta struct {
+	Name       string            `json:"name"`
+	ID         [16]byte          `json:"id"`
+	Partitions int               `json:"partitions"`
+	Configs    map[string]string `json:"configs"`
+}
+
+// Store owns a data directory: its topics, their partitions, and the
+// broker-wide checkpoint files.
+type Store struct {
+	opts Options
+	log  *slog.Logger
+
+	mu     sync.RWMutex
+	topics map[string]*Topic
+	closed bool
+
+	pidMu   sync.Mutex
+	pidNext int64
+	pidEnd  int64
+}
+
+const (
+	topicMetaDir       = "topic-meta"
+	recoveryPointFile  = "recovery-point-offset-checkpoint"
+	cleanShutdownFile  = ".sluice_cleanshutdown"
+	producerIDFile     = "producer-id-block"
+	producerIDBlock    = 1000
+	fileDeleteDelay    = time.Minute
+	producerExpiration = 24 * time.Hour
+)
+
+// Open loads (or creates) the data directory and recovers every partition.
+func Open(opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	s := &Store{opts: opts, log: opts.Logger, topics: map[string]*Topic{}}
+	fs := opts.FS
+	if err := fs.MkdirAll(filepath.Join(opts.Dir, topicMetaDir), 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", opts.Dir, err)
+	}
+	clean := true
+	if err := fs.Remove(filepath.Join(opts.Dir, cleanShutdownFile)); errors.Is(err, os.ErrNotExist) {
+		clean = false
+	} else if err != nil {
+		return nil, fmt.Errorf("remove clean shutdown marker: %w", err)
+	}
+	if err := fs.SyncDir(opts.Dir); err != nil {
+		return nil, fmt.Errorf("sync data directory %s: %w", opts.Dir, err)
+	}
+	points, err := s.readRecoveryPoints()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.loadProducerIDs(); err != nil {
+		return nil, err
+	}
+	metas, err := s.readTopicMetas()
+	if err != nil {
+		return nil, err
+	}
+	keep := map[string]bool{topicMetaDir: true}
+	for _, m := range metas {
+		cfg, err := ParseConfig(opts.Defaults, m.Configs)
+		if err != nil {
+			return nil, fmt.Errorf("topic %s: %w", m.Name, err)
+		}
+		t := &Topic{Name: m.Name, ID: m.ID, Overrides: m.Configs}
+		for i := range m.Partitions {
+			key := fmt.Sprintf("%s-%d", m.Name, i)
+			keep[key] = true
+			p, err := openPartition(s, m.Name, int32(i), &cfg, points[key], clean)
+			if err != nil {
+				s.closeAll(false)
+				return nil, err
+			}
+			t.Partitions = append(t.Partitions, p)
+		}
+		s.topics[m.Name] = t
+	}
+	if err := s.removeOrphans(keep); err != nil {
+		s.closeAll(false)
+		return nil, err
+	}
+	s.log.Info("log store opened", "dir", opts.Dir, "topics", len(s.topics), "clean", clean)
+	return s, nil
+}
+
+// removeOrphans deletes partition directories of topics that no longer
+// exist (a crash in the middle of DeleteTopics).
+func (s *Store) removeOrphans(keep map[string]bool) error {
+	entries, err := s.opts.FS.ReadDir(s.opts.Dir)
+	if err != nil {
+		return fmt.Errorf("list data directory: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || keep[e.Name()] || !partitionDirRE.MatchString(e.Name()) {
+			continue
+		}
+		s.log.Warn("removing partition directory of a deleted topic", "dir", e.Name())
+		if err := s.opts.FS.RemoveAll(filepath.Join(s.opts.Dir, e.Name())); err != nil {
+			return fmt.Errorf("remove %s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
+var partitionDirRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+-[0-9]+(\.delete)?$`)
+
+func (s *Store) readTopicMetas() ([]topicMeta, error) {
+	dir := filepath.Join(s.opts.Dir, topicMetaDir)
+	entries, err := s.opts.FS.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	var metas []topicMeta
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		b, err := readFile(s.opts.FS, filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read topic metadata %s: %w", e.Name(), err)
+		}
+		var m topicMeta
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("decode topic metadata %s: %w", e.Name(), err)
+		}
+		if m.Configs == nil {
+			m.Configs = map[string]string{}
+		}
+		metas = append(metas, m)
+	}
+	return metas, nil
+}
+
+func (s *Store) writeTopicMeta(t *Topic, partitions int) error {
+	b, err := json.MarshalIndent(topicMeta{Name: t.Name, ID: t.ID, Partitions: partitions, Configs: t.Overrides}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.opts.FS, filepath.Join(s.opts.Dir, topicMetaDir), t.Name+".json", b)
+}
+
+// readRecoveryPoints parses the checkpoint: a version line, a count line,
+// then "topic partition offset" lines, as Kafka writes it.
+func (s *Store) readRecoveryPoints() (map[string]int64, error) {
+	points := map[string]int64{}
+	b, err := readFile(s.opts.FS, filepath.Join(s.opts.Dir, recoveryPointFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return points, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", recoveryPointFile, err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for line := 0; sc.Scan(); line++ {
+		f := strings.Fields(sc.Text())
+		if line < 2 || len(f) != 3 {
+			continue
+		}
+		off, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			continue // a bad line only means more recovery work
+		}
+		points[f[0]+"-"+f[1]] = off
+	}
+	return points, nil
+}
+
+// Checkpoint writes every partition's recovery point and producer snapshot.
+func (s *Store) Checkpoint() error {
+	var buf bytes.Buffer
+	var lines []string
+	var errs []error
+	for _, t := range s.Topics() {
+		for _, p := range t.Partitions {
+			lines = append(lines, fmt.Sprintf("%s %d %d", t.Name, p.ID, p.DurableOffset()))
+			if err := p.snapshotProducers(); err != nil {
+				errs = append(errs, fmt.Errorf("snapshot producers of %s-%d: %w", t.Name, p.ID, err))
+			}
+		}
+	}
+	fmt.Fprintf(&buf, "0\n%d\n%s\n", len(lines), strings.Join(lines, "\n"))
+	if err := writeFileAtomic(s.opts.FS, s.opts.Dir, recoveryPointFile, buf.Bytes()); err != nil {
+		errs = append(errs, fmt.Errorf("write %s: %w", recoveryPointFile, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Run does the background work until ctx ends: retention, flush.ms,
+// checkpoints and the removal of deleted segments.
+func (s *Store) Run(ctx context.Context) error {
+	retention := time.NewTicker(s.opts.RetentionCheckInterval)
+	flush := time.NewTicker(s.opts.FlushCheckInterval)
+	checkpoint := time.NewTicker(s.opts.CheckpointInterval)
+	defer retention.Stop()
+	defer flush.Stop()
+	defer checkpoint.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-retention.C:
+			s.EnforceRetention()
+		case <-flush.C:
+			now := s.opts.Now()
+			s.eachPartition(func(p *Partition) {
+				if err := p.flushIfOlder(now); err != nil {
+					s.log.Warn("background flush failed", "topic", p.Topic, "partition", p.ID, "err", err)
+				}
+				p.removeDeleted(now, fileDeleteDelay)
+			})
+		case <-checkpoint.C:
+			if err := s.Checkpoint(); err != nil {
+				s.log.Warn("checkpoint failed", "err", err)
+			}
+		}
+	}
+}
+
+// EnforceRetention runs one retention pass over every partition now.
+func (s *Store) EnforceRetention() {
+	now := s.opts.Now()
+	s.eachPartition(func(p *Partition) {
+		if err := p.enforceRetention(now); err != nil {
+			s.log.Warn("retention failed", "topic", p.Topic, "partition", p.ID, "err", err)
+		}
+		p.mu.Lock()
+		p.producers.expire(now.Add(-producerExpiration).UnixMilli())
+		p.mu.Unlock()
+	})
+}
+
+func (s *Store) eachPartition(fn func(*Partition)) {
+	for _, t := range s.Topics() {
+		for _, p := range t.Partitions {
+			fn(p)
+		}
+	}
+}
+
+// Close flushes everything, writes the checkpoints and the clean shutdown
+// marker, and closes all files. It is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	errs := []error{s.Checkpoint()}
+	errs = append(errs, s.closeAll(true)...)
+	err := errors.Join(errs...)
+	if err == nil {
+		err = writeFileAtomic(s.opts.FS, s.opts.Dir, cleanShutdownFile, nil)
+	}
+	return err
+}
+
+func (s *Store) closeAll(clean bool) []error {
+	var errs []error
+	for _, t := range s.topicsSnapshot() {
+		for _, p := range t.Partitions {
+			if err := p.close(clean); err != nil {
+				errs = append(errs, fmt.Errorf("close %s-%d: %w", t.Name, p.ID, err))
+			}
+		}
+	}
+	return errs
+}
+
+func (s *Store) topicsSnapshot() []*Topic {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ts := make([]*Topic, 0, len(s.topics))
+	for _, t := range s.topics {
+		ts = append(ts, &Topic{Name: t.Name, ID: t.ID, Overrides: t.Overrides, Partitions: slices.Clone(t.Partitions)})
+	}
+	slices.SortFunc(ts, func(a, b *Topic) int { return strings.Compare(a.Name, b.Name) })
+	return ts
+}
+
+// Topics returns a snapshot of every topic, sorted by name.
+func (s *Store) Topics() []*Topic { return s.topicsSnapshot() }
+
+// Topic returns a snapshot of one topic.
+func (s *Store) Topic(name string) (*Topic, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.topics[name]
+	if !ok {
+		return nil, false
+	}
+	return &Topic{Name: t.Name, ID: t.ID, Overrides: maps(t.Overrides), Partitions: slices.Clone(t.Partitions)}, true
+}
+
+// Partition returns one partition.
+func (s *Store) Partition(topic string, id int32) (*Partition, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.topics[topic]
+	if !ok || id < 0 || int(id) >= len(t.Partitions) {
+		return nil, fmt.Errorf("%s-%d: %w", topic, id, ErrUnknownTopic)
+	}
+	return t.Partitions[id], nil
+}
+
+// Defaults returns the broker-level topic config defaults.
+func (s *Store) Defaults() map[string]string { return maps(s.opts.Defaults) }
+
+var topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
+
+// ValidateTopicName applies Kafka's topic naming rules.
+func ValidateTopicName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty", ErrInvalidTopic)
+	case name == "." || name == "..":
+		return fmt.Errorf("%w: %q is not allowed", ErrInvalidTopic, name)
+	case len(name) > 249:
+		return fmt.Errorf("%w: %d characters, at most 249", ErrInvalidTopic, len(name))
+	case !topicNameRE.MatchString(name):
+		return fmt.Errorf("%w: %q has characters other than ASCII letters, digits, '.', '_' and '-'", ErrInvalidTopic, name)
+	}
+	return nil
+}
+
+// CreateTopic creates a topic with partitions partitions and config
+// overrides. With validateOnly it only checks the request.
+func (s *Store) CreateTopic(name string, partitions int, overrides map[string]string, validateOnly bool) error {
+	if err := ValidateTopicName(name); err != nil {
+		return err
+	}
+	if partitions < 1 || partitions > 100000 {
+		return fmt.Errorf("%w: %d, want 1 to 100000", ErrInvalidPartitions, partitions)
+	}
+	cfg, err := ParseConfig(s.opts.Defaults, overrides)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if _, ok := s.topics[name]; ok {
+		return fmt.Errorf("%w: %s", ErrTopicExists, name)
+	}
+	if validateOnly {
+		return nil
+	}
+	t := &Topic{Name: name, Overrides: maps(overrides)}
+	if _, err := rand.Read(t.ID[:]); err != nil {
+		return err
+	}
+	// Partitions first, then the metadata file that makes the topic exist:
+	// a crash in between leaves orphan directories that Open removes.
+	for i := range partitions {
+		p, err := openPartition(s, name, int32(i), &cfg, 0, true)
+		if err != nil {
+			for _, p := range t.Partitions {
+				p.close(false)
+			}
+			return err
+		}
+		t.Partitions = append(t.Partitions, p)
+	}
+	if err := s.writeTopicMeta(t, partitions); err != nil {
+		for _, p := range t.Partitions {
+			p.close(false)
+		}
+		return fmt.Errorf("create topic %s: %w", name, err)
+	}
+	s.topics[name] = t
+	s.log.Info("created topic", "topic", name, "partitions", partitions)
+	return nil
+}
+
+// DeleteTopic removes a topic and its data.
+func (s *Store) DeleteTopic(name string) error {
+	s.mu.Lock()
+	t, ok := s.topics[name]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("%s: %w", name, ErrUnknownTopic)
+	}
+	metaDir := filepath.Join(s.opts.Dir, topicMetaDir)
+	if err := s.opts.FS.Remove(filepath.Join(metaDir, name+".json")); err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("delete topic %s: %w", name, err)
+	}
+	delete(s.topics, name)
+	s.mu.Unlock()
+	if err := s.opts.FS.SyncDir(metaDir); err != nil {
+		return fmt.Errorf("delete topic %s: %w", name, err)
+	}
+	var errs []error
+	for _, p := range t.Partitions {
+		errs = append(errs, p.close(false), s.opts.FS.RemoveAll(p.dir))
+	}
+	s.log.Info("deleted topic", "topic", name)
+	return errors.Join(errs...)
+}
+
+// CreatePartitions grows a topic to total partitions.
+func (s *Store) CreatePartitions(name string, total int, validateOnly bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.topics[name]
+	if !ok {
+		return fmt.Errorf("%s: %w", name, ErrUnknownTopic)
+	}
+	if total <= len(t.Partitions) {
+		return fmt.Errorf("%w: topic %s has %d partitions, cannot go to %d", ErrInvalidPartitions, name, len(t.Partitions), total)
+	}
+	if total > 100000 {
+		return fmt.Errorf("%w: %d, at most 100000", ErrInvalidPartitions, total)
+	}
+	if validateOnly {
+		return nil
+	}
+	cfg := t.Partitions[0].cfg.Load()
+	added := t.Partitions
+	for i := len(t.Partitions); i < total; i++ {
+		p, err := openPartition(s, name, int32(i), cfg, 0, true)
+		if err != nil {
+			return err
+		}
+		added = append(added, p)
+	}
+	if err := s.writeTopicMeta(t, total); err != nil {
+		return fmt.Errorf("create partitions for %s: %w", name, err)
+	}
+	t.Partitions = added
+	return nil
+}
+
+// SetTopicConfig replaces a topic's config overrides (AlterConfigs) and
+// applies them to its partitions.
+func (s *Store) SetTopicConfig(name string, overrides map[string]string, validateOnly bool) error {
+	cfg, err := ParseConfig(s.opts.Defaults, overrides)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.topics[name]
+	if !ok {
+		return fmt.Errorf("%s: %w", name, ErrUnknownTopic)
+	}
+	if validateOnly {
+		return nil
+	}
+	old := t.Overrides
+	t.Overrides = maps(overrides)
+	if err := s.writeTopicMeta(t, len(t.Partitions)); err != nil {
+		t.Overrides = old
+		return fmt.Errorf("alter configs of %s: %w", name, err)
+	}
+	for _, p := range t.Partitions {
+		p.cfg.Store(&cfg)
+	}
+	return nil
+}
+
+// NextProducerID hands out a producer id never used before in this data
+// directory, persisting blocks of ids ahead of use.
+func (s *Store) NextProducerID() (int64, error) {
+	s.pidMu.Lock()
+	defer s.pidMu.Unlock()
+	if s.pidNext >= s.pidEnd {
+		end := s.pidEnd + producerIDBlock
+		if err := writeFileAtomic(s.opts.FS, s.opts.Dir, producerIDFile, fmt.Appendf(nil, "%d\n", end)); err != nil {
+			return -1, fmt.Errorf("allocate producer ids: %w", err)
+		}
+		s.pidNext, s.pidEnd = s.pidEnd, end
+	}
+	id := s.pidNext
+	s.pidNext++
+	return id, nil
+}
+
+func (s *Store) loadProducerIDs() error {
+	b, err := readFile(s.opts.FS, filepath.Join(s.opts.Dir, producerIDFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", producerIDFile, err)
+	}
+	end, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return fmt.Errorf("parse %s: %w", producerIDFile, err)
+	}
+	s.pidNext, s.pidEnd = end, end
+	return nil
+}

@@ -1,0 +1,143 @@
+package broker
+
+// Metadata: v0-12. DescribeCluster: v0-1.
+//
+// This one node is every partition's leader (leader epoch 0, constant across
+// restarts), the only replica, and the controller. Metadata lists all topics
+// for v0's empty list and v1+'s null list; an unknown topic is auto-created
+// with num.partitions when auto.create.topics.enable is on and the request
+// allows it — always for v0-3, which predate the flag — and answered
+// UNKNOWN_TOPIC_OR_PARTITION otherwise. v10+ carries the topic's persistent
+// id and looks topics up by id. v13 (KIP-1102 rebootstrap) is not served.
+
+import (
+	"errors"
+
+	"github.com/sluicehq/sluice/broker/log"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+var (
+	metadataAPI        = api{key: 3, min: 0, max: 12, handle: handleMetadata}
+	describeClusterAPI = api{key: 60, min: 0, max: 1, handle: handleDescribeCluster}
+)
+
+// authorizedOperationsOmitted is Kafka's INT32_MIN sentinel for "not asked".
+const authorizedOperationsOmitted = -2147483648
+
+func handleMetadata(c *conn, kreq kmsg.Request) *pending {
+	req := kreq.(*kmsg.MetadataRequest)
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	s := c.s
+	allowCreate := req.AllowAutoTopicCreation || req.Version < 4
+	b := kmsg.NewMetadataResponseBroker()
+	b.NodeID, b.Host, b.Port = s.cfg.NodeID, s.cfg.AdvertisedHost, s.cfg.AdvertisedPort
+	resp.Brokers = []kmsg.MetadataResponseBroker{b}
+	resp.ClusterID = &s.clusterID
+	resp.ControllerID = s.cfg.NodeID
+	resp.AuthorizedOperations = authorizedOperationsOmitted
+
+	all := req.Topics == nil || req.Version == 0 && len(req.Topics) == 0
+	if all {
+		for _, t := range s.store.Topics() {
+			resp.Topics = append(resp.Topics, topicMetadata(t, s.cfg.NodeID))
+		}
+		return ready(resp)
+	}
+	for _, rt := range req.Topics {
+		var t *log.Topic
+		var err error
+		switch {
+		case rt.Topic == nil:
+			t, err = s.topicByID(rt.TopicID)
+		default:
+			t, err = s.topicOrCreate(*rt.Topic, allowCreate)
+		}
+		if err != nil {
+			mt := kmsg.NewMetadataResponseTopic()
+			mt.Topic, mt.TopicID = rt.Topic, rt.TopicID
+			mt.ErrorCode = errorCode(err)
+			mt.AuthorizedOperations = authorizedOperationsOmitted
+			resp.Topics = append(resp.Topics, mt)
+			continue
+		}
+		resp.Topics = append(resp.Topics, topicMetadata(t, s.cfg.NodeID))
+	}
+	return ready(resp)
+}
+
+var errUnknownTopicID = errors.New("unknown topic id")
+
+func (s *Server) topicByID(id [16]byte) (*log.Topic, error) {
+	for _, t := range s.store.Topics() {
+		if t.ID == id {
+			return t, nil
+		}
+	}
+	return nil, errUnknownTopicID
+}
+
+// topicOrCreate returns a topic, creating it when allowed and configured.
+func (s *Server) topicOrCreate(name string, allowCreate bool) (*log.Topic, error) {
+	if t, ok := s.store.Topic(name); ok {
+		return t, nil
+	}
+	if err := log.ValidateTopicName(name); err != nil {
+		return nil, err
+	}
+	if !allowCreate || !s.cfg.AutoCreateTopics {
+		return nil, log.ErrUnknownTopic
+	}
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	err := s.store.CreateTopic(name, s.cfg.NumPartitions, nil, false)
+	if err != nil && !errors.Is(err, log.ErrTopicExists) {
+		return nil, err
+	}
+	if err == nil {
+		s.log.Info("auto-created topic", "topic", name, "partitions", s.cfg.NumPartitions)
+	}
+	t, ok := s.store.Topic(name)
+	if !ok {
+		return nil, log.ErrUnknownTopic
+	}
+	return t, nil
+}
+
+func topicMetadata(t *log.Topic, node int32) kmsg.MetadataResponseTopic {
+	mt := kmsg.NewMetadataResponseTopic()
+	name := t.Name
+	mt.Topic, mt.TopicID = &name, t.ID
+	mt.IsInternal = len(t.Name) > 2 && t.Name[:2] == "__"
+	mt.AuthorizedOperations = authorizedOperationsOmitted
+	for _, p := range t.Partitions {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition = p.ID
+		mp.Leader = node
+		mp.LeaderEpoch = log.LeaderEpoch
+		mp.Replicas = []int32{node}
+		mp.ISR = []int32{node}
+		mt.Partitions = append(mt.Partitions, mp)
+	}
+	return mt
+}
+
+func handleDescribeCluster(c *conn, kreq kmsg.Request) *pending {
+	req := kreq.(*kmsg.DescribeClusterRequest)
+	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
+	s := c.s
+	if req.Version >= 1 && req.EndpointType != 1 {
+		resp.ErrorCode = kerr.UnsupportedEndpointType.Code
+		resp.ErrorMessage = errorMessage(errors.New("this node serves only broker endpoints"))
+		return ready(resp)
+	}
+	resp.ClusterID = s.clusterID
+	resp.ControllerID = s.cfg.NodeID
+	resp.EndpointType = 1
+	b := kmsg.NewDescribeClusterResponseBroker()
+	b.NodeID, b.Host, b.Port = s.cfg.NodeID, s.cfg.AdvertisedHost, s.cfg.AdvertisedPort
+	resp.Brokers = []kmsg.DescribeClusterResponseBroker{b}
+	resp.ClusterAuthorizedOperations = authorizedOperationsOmitted
+	return ready(resp)
+}

@@ -1,0 +1,199 @@
+// Package broker serves the Apache Kafka wire protocol on top of the storage
+// engine in broker/log, so Kafka clients work against Sluice unchanged.
+//
+// There is one file per API family; each opens with the versions it serves
+// and how it behaves. Requests on a connection are handled in order and
+// their responses written in order; connections run in parallel.
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/sluicehq/sluice/broker/log"
+)
+
+// Server is a single-node Kafka broker.
+type Server struct {
+	cfg       Config
+	store     *log.Store
+	log       *slog.Logger
+	clusterID string
+	apis      apiTable
+
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+
+	createMu sync.Mutex // serialises auto-creation of topics
+}
+
+// New makes a broker over an open store. It starts nothing; call Run.
+func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	id, err := loadClusterID(cfg.DataDir, cfg.NodeID)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: store, log: logger, clusterID: id, conns: map[*conn]struct{}{}}
+	s.apis = newAPITable(
+		apiVersionsAPI,
+		metadataAPI,
+		describeClusterAPI,
+		produceAPI,
+		fetchAPI,
+		listOffsetsAPI,
+		initProducerIDAPI,
+		createTopicsAPI,
+		deleteTopicsAPI,
+		createPartitionsAPI,
+		describeConfigsAPI,
+		alterConfigsAPI,
+		incrementalAlterConfigsAPI,
+		deleteRecordsAPI,
+	)
+	return s, nil
+}
+
+// ClusterID returns the persistent cluster id.
+func (s *Server) ClusterID() string { return s.clusterID }
+
+// Listen binds the configured listener. Run serves it.
+func (s *Server) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", s.cfg.Listener)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", s.cfg.Listener, err)
+	}
+	s.mu.Lock()
+	s.ln = ln
+	if s.cfg.AdvertisedPort == 0 {
+		s.cfg.AdvertisedPort = int32(ln.Addr().(*net.TCPAddr).Port)
+	}
+	s.mu.Unlock()
+	return ln.Addr(), nil
+}
+
+// Run serves connections until ctx ends, then closes every connection and
+// returns after all of its goroutines have exited.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	if ln == nil {
+		if _, err := s.Listen(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		ln = s.ln
+		s.mu.Unlock()
+	}
+	s.log.Info("broker listening", "addr", ln.Addr().String(), "node", s.cfg.NodeID, "cluster", s.clusterID)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	var err error
+	for {
+		nc, aerr := ln.Accept()
+		if aerr != nil {
+			if ctx.Err() == nil && !errors.Is(aerr, net.ErrClosed) {
+				err = fmt.Errorf("accept: %w", aerr)
+			}
+			break
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			c.serve(ctx)
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+	cancel()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
+}
+
+// loadClusterID reads meta.properties in the data directory, creating it
+// with a new random cluster id on first start, as Kafka does.
+func loadClusterID(dir string, nodeID int32) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create data directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, "meta.properties")
+	if f, err := os.Open(path); err == nil {
+		props, perr := ParseProperties(f)
+		f.Close()
+		if perr != nil {
+			return "", fmt.Errorf("read %s: %w", path, perr)
+		}
+		if id := props["cluster.id"]; id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	var raw [16]byte
+	rand.Read(raw[:])
+	id := base64.RawURLEncoding.EncodeToString(raw[:])
+	body := fmt.Sprintf("version=1\ncluster.id=%s\nnode.id=%d\n", id, nodeID)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := syncRename(tmp, path, dir); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func syncRename(tmp, path, dir string) error {
+	f, err := os.Open(tmp)
+	if err == nil {
+		err = f.Sync()
+		f.Close()
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = log.OSFS{}.SyncDir(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// clientIDAttr shortens a client id for logs.
+func clientIDAttr(id string) string {
+	if len(id) > 64 {
+		return id[:64] + "…"
+	}
+	return strings.ToValidUTF8(id, "?")
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/sluicehq/sluice/broker"
+)
+
+// setFlags collects repeated --set key=value flags.
+type setFlags map[string]string
+
+func (s setFlags) String() string { return fmt.Sprint(map[string]string(s)) }
+
+func (s setFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("%q is not key=value", v)
+	}
+	s[strings.TrimSpace(k)] = val
+	return nil
+}
+
+func runBroker(ctx context.Context, args []string, logger *slog.Logger, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sluice broker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "a Kafka server.properties file")
+	sets := setFlags{}
+	fs.Var(sets, "set", "override one broker config, key=value (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	props := map[string]string{}
+	if *configPath != "" {
+		f, err := os.Open(*configPath)
+		if err != nil {
+			return fmt.Errorf("read config: %w", err)
+		}
+		props, err = broker.ParseProperties(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read config %s: %w", *configPath, err)
+		}
+	}
+	for k, v := range sets {
+		props[k] = v
+	}
+	cfg, err := broker.NewConfig(props)
+	if err != nil {
+		return fmt.Errorf("broker config: %w", err)
+	}
+	return broker.Serve(ctx, cfg, logger, func(addr net.Addr) {
+		logger.Info("sluice broker listening", "component", "broker", "addr", addr.String(), "data_dir", cfg.DataDir)
+	})
+}

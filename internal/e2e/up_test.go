@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestUpSmoke runs `sluice up`, round-trips one record, and stops it with
+// SIGTERM.
+func TestUpSmoke(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	out := &procLog{}
+	dumpOnFailure(t, "sluice up", out)
+	p := startProc(t, out, "up", "--data-dir", dir, "--broker-addr", addr)
+	assert.Contains(t, out.String(), "addr="+addr)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(addr),
+		kgo.DefaultProduceTopic("smoke"),
+		kgo.ConsumeTopics("smoke"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.AllowAutoTopicCreation(),
+	)
+	require.NoError(t, err)
+	defer cl.Close()
+	require.NoError(t, cl.ProduceSync(ctx, &kgo.Record{Key: []byte("k"), Value: []byte("hello sluice")}).FirstErr())
+
+	var got []*kgo.Record
+	for len(got) == 0 {
+		fs := cl.PollFetches(ctx)
+		require.NoError(t, ctx.Err(), "no record consumed")
+		for _, fe := range fs.Errors() {
+			t.Fatalf("fetch %s/%d: %v", fe.Topic, fe.Partition, fe.Err)
+		}
+		got = append(got, fs.Records()...)
+	}
+	require.Len(t, got, 1)
+	assert.Equal(t, "k", string(got[0].Key))
+	assert.Equal(t, "hello sluice", string(got[0].Value))
+	assert.Equal(t, int64(0), got[0].Offset)
+	cl.Close()
+
+	start := time.Now()
+	p.terminate(t, 10*time.Second)
+	t.Logf("sluice up exited 0 %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+	assert.Contains(t, out.String(), "sluice stopped")
+}
