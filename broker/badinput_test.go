@@ -277,3 +277,37 @@ func TestFetchOutOfRange(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+func TestMetadataOldVersionsAutoCreate(t *testing.T) {
+	b := testenv.StartBroker(t, map[string]string{"num.partitions": "2"})
+	// kafka-python sends Metadata v1 and relies on it creating topics, as
+	// every version before the AllowAutoTopicCreation flag (v4) did.
+	req := kmsg.NewPtrMetadataRequest()
+	req.Version = 1
+	req.Topics = []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr("fresh")}}
+	resp := dialRaw(t, b.Addr).roundTrip(req).(*kmsg.MetadataResponse)
+	require.Len(t, resp.Topics, 1)
+	assert.Zero(t, resp.Topics[0].ErrorCode)
+	assert.Len(t, resp.Topics[0].Partitions, 2)
+	assert.Equal(t, int32(1), resp.ControllerID)
+
+	// v4+ without the flag does not create.
+	req = kmsg.NewPtrMetadataRequest()
+	req.Version = 9
+	req.Topics = []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr("other")}}
+	resp = dialRaw(t, b.Addr).roundTrip(req).(*kmsg.MetadataResponse)
+	assert.Equal(t, kerr.UnknownTopicOrPartition.Code, resp.Topics[0].ErrorCode)
+
+	// v0 with an empty list means every topic; v1+ with an empty list means none.
+	req = kmsg.NewPtrMetadataRequest()
+	req.Version = 0
+	req.Topics = []kmsg.MetadataRequestTopic{}
+	resp = dialRaw(t, b.Addr).roundTrip(req).(*kmsg.MetadataResponse)
+	require.Len(t, resp.Topics, 1)
+	assert.Equal(t, "fresh", *resp.Topics[0].Topic)
+	req.Version = 5
+	resp = dialRaw(t, b.Addr).roundTrip(req).(*kmsg.MetadataResponse)
+	assert.Empty(t, resp.Topics)
+	require.Len(t, resp.Brokers, 1)
+	assert.NotNil(t, resp.ClusterID)
+}

@@ -36,7 +36,7 @@ type Server struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	createMu sync.Mutex // serialises auto-creation of topics
+	createMu sync.Mutex // serialises topic creation, deletion and config changes
 }
 
 // New makes a broker over an open store. It starts nothing; call Run.
