@@ -47,6 +47,9 @@ type pending struct {
 	resp   kmsg.Response // nil: send nothing (acks=0)
 	corrID int32
 	done   chan struct{}
+	// release, if set, runs once the response is encoded (or dropped):
+	// the handler's pooled buffers go back then.
+	release func()
 }
 
 func ready(resp kmsg.Response) *pending {
@@ -78,6 +81,11 @@ type conn struct {
 // maxInflight bounds the responses a connection may have pending; the reader
 // stops reading past it (backpressure on pipelining clients).
 const maxInflight = 64
+
+// maxKeptBuffer is the largest response buffer a connection keeps for the
+// next response; fetch responses of a few MiB are common, and regrowing the
+// buffer for each one costs a copy per doubling.
+const maxKeptBuffer = 16 << 20
 
 func newConn(s *Server, nc net.Conn) *conn {
 	return &conn{s: s, nc: nc, log: s.log.With("remote", nc.RemoteAddr().String())}
@@ -188,9 +196,11 @@ func (c *conn) writeLoop(queue <-chan *pending) {
 			<-p.done
 		}
 		if p.resp == nil {
+			p.finish()
 			continue
 		}
 		buf = appendResponse(buf[:0], p.corrID, p.resp)
+		p.finish()
 		if _, err := w.Write(buf); err != nil {
 			c.drain(queue)
 			return
@@ -201,7 +211,7 @@ func (c *conn) writeLoop(queue <-chan *pending) {
 				return
 			}
 		}
-		if cap(buf) > 1<<20 {
+		if cap(buf) > maxKeptBuffer {
 			buf = make([]byte, 0, 4096) // do not pin one huge fetch's buffer
 		}
 	}
@@ -213,6 +223,15 @@ func (c *conn) drain(queue <-chan *pending) {
 	c.nc.Close()
 	for p := range queue {
 		<-p.done
+		p.finish()
+	}
+}
+
+// finish releases what the handler pooled, after the response was encoded.
+func (p *pending) finish() {
+	if p.release != nil {
+		p.release()
+		p.release = nil
 	}
 }
 

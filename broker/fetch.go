@@ -19,6 +19,7 @@ package broker
 
 import (
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/broker/log"
@@ -33,10 +34,39 @@ const maxFetchWait = 30 * time.Second
 
 func handleFetch(c *conn, kreq kmsg.Request) *pending {
 	req := kreq.(*kmsg.FetchRequest)
-	return c.later(func() kmsg.Response { return c.s.fetch(c, req) })
+	bufs := &readBuffers{}
+	p := c.later(func() kmsg.Response { return c.s.fetch(c, req, bufs) })
+	p.release = bufs.release
+	return p
 }
 
-func (s *Server) fetch(c *conn, req *kmsg.FetchRequest) kmsg.Response {
+// readBufferSize is the pooled buffer size: Kafka clients' default
+// max.partition.fetch.bytes is 1 MiB.
+const readBufferSize = 1 << 20
+
+var readBufferPool = sync.Pool{New: func() any { b := make([]byte, 0, readBufferSize); return &b }}
+
+// readBuffers are the pooled buffers one fetch response reads into; they go
+// back to the pool once the response is encoded.
+type readBuffers struct{ held []*[]byte }
+
+func (r *readBuffers) get(n int) []byte {
+	if n > readBufferSize {
+		return nil
+	}
+	b := readBufferPool.Get().(*[]byte)
+	r.held = append(r.held, b)
+	return (*b)[:0]
+}
+
+func (r *readBuffers) release() {
+	for _, b := range r.held {
+		readBufferPool.Put(b)
+	}
+	r.held = nil
+}
+
+func (s *Server) fetch(c *conn, req *kmsg.FetchRequest, bufs *readBuffers) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	if req.Version >= 7 && req.SessionID != 0 {
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
@@ -48,7 +78,8 @@ func (s *Server) fetch(c *conn, req *kmsg.FetchRequest) kmsg.Response {
 	for {
 		var waitChans []<-chan struct{}
 		resp.Topics = resp.Topics[:0]
-		size, hasErr := s.fillFetch(req, resp, &waitChans)
+		bufs.release()
+		size, hasErr := s.fillFetch(req, resp, &waitChans, bufs)
 		if size >= int(req.MinBytes) || size > 0 && req.MinBytes <= 0 || hasErr || time.Until(deadline) <= 0 || len(waitChans) == 0 {
 			return resp
 		}
@@ -66,7 +97,8 @@ func (s *Server) fetch(c *conn, req *kmsg.FetchRequest) kmsg.Response {
 		chosen, _, _ := reflect.Select(cases)
 		if chosen < 2 {
 			resp.Topics = resp.Topics[:0]
-			s.fillFetch(req, resp, nil)
+			bufs.release()
+			s.fillFetch(req, resp, nil, bufs)
 			return resp
 		}
 	}
@@ -76,7 +108,7 @@ func (s *Server) fetch(c *conn, req *kmsg.FetchRequest) kmsg.Response {
 // bytes of records gathered and whether any partition has an error. When
 // waitChans is not nil it collects each partition's append notification,
 // taken before the read so no append between the two is missed.
-func (s *Server) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse, waitChans *[]<-chan struct{}) (int, bool) {
+func (s *Server) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse, waitChans *[]<-chan struct{}, bufs *readBuffers) (int, bool) {
 	remaining := int(req.MaxBytes)
 	if req.Version < 3 || remaining <= 0 {
 		remaining = 1 << 30
@@ -104,7 +136,7 @@ func (s *Server) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse, wai
 				}
 				limit := min(int(rp.PartitionMaxBytes), remaining)
 				var res log.ReadResult
-				res, err = part.Read(rp.FetchOffset, limit, total == 0)
+				res, err = part.Read(rp.FetchOffset, limit, total == 0, bufs.get(limit))
 				pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
 				if err == nil {
 					pr.RecordBatches = res.Records

@@ -42,7 +42,7 @@ func readAllRecords(t *testing.T, p *Partition) []batch.Record {
 	start, end := p.Offsets()
 	var out []batch.Record
 	for off := start; off < end; {
-		res, err := p.Read(off, 1<<20, true)
+		res, err := p.Read(off, 1<<20, true, nil)
 		require.NoError(t, err)
 		require.NotEmpty(t, res.Records, "no data at %d of [%d,%d)", off, start, end)
 		bs, err := batch.Split(res.Records)
@@ -85,13 +85,13 @@ func TestAppendReadAcrossSegments(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("%d-%d", i/3, i%3), string(r.Value))
 	}
 	// A read in the middle of a batch starts with that batch.
-	res, err := p.Read(31, 1, true)
+	res, err := p.Read(31, 1, true, nil)
 	require.NoError(t, err)
 	h, err := batch.ParseHeader(res.Records)
 	require.NoError(t, err)
 	assert.Equal(t, int64(30), h.BaseOffset)
 	assert.Equal(t, h.Size(), len(res.Records), "maxBytes below one batch still returns exactly one whole batch")
-	_, err = p.Read(151, 100, true)
+	_, err = p.Read(151, 100, true, nil)
 	require.ErrorIs(t, err, ErrOffsetOutOfRange)
 
 	require.NoError(t, s.Close())

@@ -250,8 +250,10 @@ type ReadResult struct {
 
 // Read returns whole batches starting with the one holding offset, up to
 // maxBytes in total; with minOne, at least one whole batch even if it is
-// larger (KIP-74). Reading at the high watermark returns no records.
-func (p *Partition) Read(offset int64, maxBytes int, minOne bool) (ReadResult, error) {
+// larger (KIP-74). Reading at the high watermark returns no records. The
+// records are read into dst when it has the capacity (callers pool buffers),
+// else into a new slice.
+func (p *Partition) Read(offset int64, maxBytes int, minOne bool, dst []byte) (ReadResult, error) {
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
@@ -276,7 +278,7 @@ func (p *Partition) Read(offset int64, maxBytes int, minOne bool) (ReadResult, e
 
 	// Compaction can leave a segment without the offset; move on to the next.
 	for j, seg := range segs {
-		data, err := seg.read(offset, ends[j], maxBytes, minOne)
+		data, err := seg.read(offset, ends[j], maxBytes, minOne, dst)
 		if err == nil {
 			res.Records = data
 			return res, nil

@@ -15,7 +15,7 @@ var errNotInSegment = errors.New("offset not in segment")
 // read returns whole batches from the one containing offset up to maxBytes,
 // and with minOne at least that one batch. end is the segment size published
 // when the read began.
-func (s *segment) read(offset, end int64, maxBytes int, minOne bool) ([]byte, error) {
+func (s *segment) read(offset, end int64, maxBytes int, minOne bool, dst []byte) ([]byte, error) {
 	pos, h, err := s.find(offset, end)
 	if errors.Is(err, io.EOF) {
 		return nil, errNotInSegment
@@ -27,7 +27,11 @@ func (s *segment) read(offset, end int64, maxBytes int, minOne bool) ([]byte, er
 		return []byte{}, nil
 	}
 	want := min(int64(max(maxBytes, h.Size())), end-pos)
-	buf := make([]byte, want)
+	buf := dst[:0]
+	if int64(cap(buf)) < want {
+		buf = make([]byte, want)
+	}
+	buf = buf[:want]
 	if _, err := s.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read %s at %d: %w", s.path(".log"), pos, err)
 	}

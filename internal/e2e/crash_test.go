@@ -22,6 +22,10 @@ const (
 	crashProducers  = 4
 	crashPartitions = 4
 	crashTopic      = "crash"
+	// crashRate is records per millisecond per producer. Unpaced, the
+	// producers write millions of records a second and reading them back
+	// would dominate the test; this keeps many small batches in flight.
+	crashRate = 25
 )
 
 // TestCrashRecovery SIGKILLs the broker at random moments while four
@@ -65,6 +69,9 @@ func TestCrashRecovery(t *testing.T) {
 		cl, err := kgo.NewClient(
 			kgo.SeedBrokers(addr),
 			kgo.DefaultProduceTopic(crashTopic),
+			// Producer i writes partition i: each producer's records stay in
+			// one partition in order, and all four partitions see traffic.
+			kgo.RecordPartitioner(kgo.ManualPartitioner()),
 			kgo.RequiredAcks(kgo.AllISRAcks()),
 			kgo.RecordRetries(math.MaxInt),
 			kgo.UnknownTopicRetries(-1),
@@ -139,20 +146,28 @@ func TestCrashRecovery(t *testing.T) {
 	checkCrashResult(t, ledgers, got)
 }
 
-// produceLoop produces records of producer p with increasing sequence
-// numbers until stop is closed.
+// produceLoop produces crashRate records a millisecond for producer p to
+// partition p, with increasing sequence numbers, until stop is closed.
+// While the broker is down Produce blocks once the client's buffer is full
+// and ticks are dropped.
 func produceLoop(cl *kgo.Client, p int, l *ledger, stop <-chan struct{}) {
 	key := []byte(strconv.Itoa(p))
-	for seq := 0; ; seq++ {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	seq := 0
+	for {
 		select {
 		case <-stop:
 			return
-		default:
+		case <-tick.C:
 		}
-		l.start()
-		rec := &kgo.Record{Key: key, Value: crashValue(p, seq)}
-		// Background: a cancelled context would fail buffered records.
-		cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) { l.finish(seq, err) })
+		for range crashRate {
+			l.start()
+			rec := &kgo.Record{Key: key, Value: crashValue(p, seq), Partition: int32(p)}
+			// Background: a cancelled context would fail buffered records.
+			cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) { l.finish(seq, err) })
+			seq++
+		}
 	}
 }
 

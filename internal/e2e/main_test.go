@@ -159,13 +159,7 @@ func (l *procLog) String() string {
 }
 
 // tail returns the last n lines logged.
-func (l *procLog) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(l.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (l *procLog) tail(n int) string { return lastLines(l.String(), n) }
 
 // lineWatcher writes into a procLog and signals when a line matches.
 type lineWatcher struct {
