@@ -141,9 +141,10 @@ func TestCrashRecovery(t *testing.T) {
 
 	b.terminate(t, 10*time.Second)
 	b = startBroker(t, brokerLog, dir, addr, props...)
-	got := consumeAll(t, addr, crashTopic)
+	check := newCrashCheck(t, ledgers)
+	consumeAll(t, addr, crashTopic, check.record)
 	b.terminate(t, 10*time.Second)
-	checkCrashResult(t, ledgers, got)
+	check.finish()
 }
 
 // produceLoop produces crashRate records a millisecond for producer p to
@@ -164,8 +165,9 @@ func produceLoop(cl *kgo.Client, p int, l *ledger, stop <-chan struct{}) {
 		for range crashRate {
 			l.start()
 			rec := &kgo.Record{Key: key, Value: crashValue(p, seq), Partition: int32(p)}
+			n := seq
 			// Background: a cancelled context would fail buffered records.
-			cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) { l.finish(seq, err) })
+			cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) { l.finish(n, err) })
 			seq++
 		}
 	}
@@ -233,19 +235,11 @@ func ackedTotal(ls []*ledger) int {
 	return n
 }
 
-// consumed is one record read back: partition and offset, and what it
-// decoded to.
-type consumed struct {
-	partition int32
-	offset    int64
-	producer  int
-	seq       int
-}
-
 // consumeAll reads every partition of topic from the start to its end
-// offset as of the call, failing on any fetch error (a CRC mismatch or a
-// malformed batch shows up there) and on any hole in the offsets.
-func consumeAll(t testing.TB, addr, topic string) []consumed {
+// offset as of the call, handing each record to fn. It fails on any fetch
+// error (a CRC mismatch or a malformed batch shows up there) and on any hole
+// in the offsets.
+func consumeAll(t testing.TB, addr, topic string, fn func(*kgo.Record)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -268,8 +262,7 @@ func consumeAll(t testing.TB, addr, topic string) []consumed {
 			remaining++
 		}
 	})
-	start := time.Now()
-	var out []consumed
+	start, n := time.Now(), 0
 	for remaining > 0 {
 		fs := cl.PollFetches(ctx)
 		for _, fe := range fs.Errors() {
@@ -278,7 +271,7 @@ func consumeAll(t testing.TB, addr, topic string) []consumed {
 		fs.EachRecord(func(r *kgo.Record) {
 			end, _ := ends.Lookup(topic, r.Partition)
 			if r.Offset >= end.Offset {
-				return // produced after ListEndOffsets; nobody does, but be exact
+				return // written after ListEndOffsets
 			}
 			if r.Offset != next[r.Partition] {
 				t.Fatalf("partition %d: read offset %d, want %d", r.Partition, r.Offset, next[r.Partition])
@@ -287,74 +280,91 @@ func consumeAll(t testing.TB, addr, topic string) []consumed {
 			if next[r.Partition] == end.Offset {
 				remaining--
 			}
-			p, seq, err := parseCrashValue(r.Value)
-			if err != nil {
-				t.Fatalf("partition %d offset %d: %v", r.Partition, r.Offset, err)
-			}
-			if string(r.Key) != strconv.Itoa(p) {
-				t.Fatalf("partition %d offset %d: key %q, value of producer %d", r.Partition, r.Offset, r.Key, p)
-			}
-			out = append(out, consumed{r.Partition, r.Offset, p, seq})
+			n++
+			fn(r)
 		})
 	}
-	t.Logf("consumed %d records in %s (end offsets %v)", len(out), time.Since(start).Round(time.Millisecond), next)
-	return out
+	t.Logf("consumed %d records in %s (end offsets %v)", n, time.Since(start).Round(time.Millisecond), next)
 }
 
-// checkCrashResult compares what was read with what was acknowledged.
-func checkCrashResult(t *testing.T, ledgers []*ledger, got []consumed) {
-	t.Helper()
-	seen := make([][]bool, len(ledgers))
-	last := make([]int, len(ledgers))
-	part := make([]int32, len(ledgers))
-	for i, l := range ledgers {
-		seen[i] = make([]bool, len(l.ok))
-		last[i], part[i] = -1, -1
+// crashCheck checks records read back against the producers' ledgers.
+type crashCheck struct {
+	t       *testing.T
+	ledgers []*ledger
+	seen    [][]bool // by producer, seq
+	last    []int    // highest seq read, by producer
+	part    []int32  // partition, by producer
+
+	dups, disorder, alien []string
+}
+
+func newCrashCheck(t *testing.T, ledgers []*ledger) *crashCheck {
+	c := &crashCheck{t: t, ledgers: ledgers}
+	for _, l := range ledgers {
+		c.seen = append(c.seen, make([]bool, len(l.ok)))
+		c.last = append(c.last, -1)
+		c.part = append(c.part, -1)
 	}
-	var dups, disorder, alien []string
-	for _, c := range got {
-		if c.producer < 0 || c.producer >= len(ledgers) || c.seq < 0 || c.seq >= len(seen[c.producer]) {
-			alien = append(alien, fmt.Sprintf("%d:%d at %d/%d", c.producer, c.seq, c.partition, c.offset))
-			continue
-		}
-		if part[c.producer] == -1 {
-			part[c.producer] = c.partition
-		} else if part[c.producer] != c.partition {
-			t.Errorf("producer %d: records in partitions %d and %d (offset %d)", c.producer, part[c.producer], c.partition, c.offset)
-		}
-		switch {
-		case seen[c.producer][c.seq]:
-			dups = append(dups, fmt.Sprintf("%d:%d at %d/%d", c.producer, c.seq, c.partition, c.offset))
-		case c.seq < last[c.producer]:
-			disorder = append(disorder, fmt.Sprintf("%d:%d after seq %d at %d/%d", c.producer, c.seq, last[c.producer], c.partition, c.offset))
-		}
-		seen[c.producer][c.seq] = true
-		last[c.producer] = max(last[c.producer], c.seq)
+	return c
+}
+
+// record checks one record as it is read.
+func (c *crashCheck) record(r *kgo.Record) {
+	at := fmt.Sprintf("at %d/%d", r.Partition, r.Offset)
+	p, seq, err := parseCrashValue(r.Value)
+	if err != nil {
+		c.t.Fatalf("%s: %v", at, err)
 	}
-	for i, l := range ledgers {
+	if string(r.Key) != strconv.Itoa(p) {
+		c.t.Fatalf("%s: key %q, value of producer %d", at, r.Key, p)
+	}
+	if p < 0 || p >= len(c.seen) || seq < 0 || seq >= len(c.seen[p]) {
+		c.alien = append(c.alien, fmt.Sprintf("%d:%d %s", p, seq, at))
+		return
+	}
+	if c.part[p] == -1 {
+		c.part[p] = r.Partition
+	} else if c.part[p] != r.Partition {
+		c.t.Errorf("producer %d: records in partitions %d and %d (%s)", p, c.part[p], r.Partition, at)
+	}
+	switch {
+	case c.seen[p][seq]:
+		c.dups = append(c.dups, fmt.Sprintf("%d:%d %s", p, seq, at))
+	case seq < c.last[p]:
+		c.disorder = append(c.disorder, fmt.Sprintf("%d:%d after seq %d %s", p, seq, c.last[p], at))
+	}
+	c.seen[p][seq] = true
+	c.last[p] = max(c.last[p], seq)
+}
+
+// finish checks, per producer, that every acknowledged record was read and
+// that nothing is missing below the highest acknowledged one.
+func (c *crashCheck) finish() {
+	t := c.t
+	for i, l := range c.ledgers {
 		maxAcked := -1
 		var lost, gaps []int
 		for seq, ok := range l.ok {
 			if ok {
 				maxAcked = seq
-				if !seen[i][seq] {
+				if !c.seen[i][seq] {
 					lost = append(lost, seq)
 				}
 			}
 		}
-		for seq := 0; seq < maxAcked; seq++ {
-			if !seen[i][seq] && !l.ok[seq] {
+		for seq := range maxAcked {
+			if !c.seen[i][seq] && !l.ok[seq] {
 				gaps = append(gaps, seq)
 			}
 		}
 		unackedPresent := 0
-		for seq := maxAcked + 1; seq < len(seen[i]); seq++ {
-			if seen[i][seq] {
+		for seq := maxAcked + 1; seq < len(c.seen[i]); seq++ {
+			if c.seen[i][seq] {
 				unackedPresent++
 			}
 		}
 		t.Logf("producer %d: partition %d, highest acknowledged seq %d, highest read seq %d, %d unacknowledged records above it present",
-			i, part[i], maxAcked, last[i], unackedPresent)
+			i, c.part[i], maxAcked, c.last[i], unackedPresent)
 		if len(lost) > 0 {
 			t.Errorf("producer %d: %d acknowledged records missing, first seqs %v", i, len(lost), head(lost))
 		}
@@ -362,14 +372,14 @@ func checkCrashResult(t *testing.T, ledgers []*ledger, got []consumed) {
 			t.Errorf("producer %d: %d unacknowledged records missing below highest acknowledged seq %d, first seqs %v", i, len(gaps), maxAcked, head(gaps))
 		}
 	}
-	if len(dups) > 0 {
-		t.Errorf("%d duplicate records, first: %v", len(dups), head(dups))
+	if len(c.dups) > 0 {
+		t.Errorf("%d duplicate records, first: %v", len(c.dups), head(c.dups))
 	}
-	if len(disorder) > 0 {
-		t.Errorf("%d records out of order, first: %v", len(disorder), head(disorder))
+	if len(c.disorder) > 0 {
+		t.Errorf("%d records out of order, first: %v", len(c.disorder), head(c.disorder))
 	}
-	if len(alien) > 0 {
-		t.Errorf("%d records never produced, first: %v", len(alien), head(alien))
+	if len(c.alien) > 0 {
+		t.Errorf("%d records never produced, first: %v", len(c.alien), head(c.alien))
 	}
 }
 
