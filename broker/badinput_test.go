@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -132,7 +133,9 @@ func TestApiVersionsAdvertisesLowMinimums(t *testing.T) {
 	assert.Equal(t, [2]int16{4, 12}, got[1], "Fetch")
 	assert.Equal(t, [2]int16{0, 12}, got[3], "Metadata")
 	assert.Equal(t, [2]int16{0, 5}, got[22], "InitProducerId")
-	for _, k := range []int16{10, 11, 12, 13, 14, 68} {
+	// librdkafka 2.0.2 uses FindCoordinator v0 as its proxy for lz4 support.
+	assert.Equal(t, [2]int16{0, 4}, got[10], "FindCoordinator")
+	for _, k := range []int16{11, 12, 13, 14, 68} {
 		assert.NotContains(t, got, k, "groups are not served yet, key %d must not be advertised", k)
 	}
 
@@ -269,6 +272,7 @@ func TestFetchOutOfRange(t *testing.T) {
 	assert.Equal(t, int64(2), p.HighWatermark)
 	p = fetch(2) // at the high watermark: valid, empty after the wait
 	assert.Zero(t, p.ErrorCode)
+	assert.NotNil(t, p.RecordBatches, "empty records must be zero-length, not null (librdkafka rejects -1)")
 	assert.Empty(t, p.RecordBatches)
 	p = fetch(1)
 	assert.Zero(t, p.ErrorCode)
@@ -310,4 +314,30 @@ func TestMetadataOldVersionsAutoCreate(t *testing.T) {
 	assert.Empty(t, resp.Topics)
 	require.Len(t, resp.Brokers, 1)
 	assert.NotNil(t, resp.ClusterID)
+}
+
+func TestFindCoordinatorNamesThisNode(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	for _, v := range []int16{0, 3} {
+		req := kmsg.NewPtrFindCoordinatorRequest()
+		req.Version = v
+		req.CoordinatorKey = "group-a"
+		resp := dialRaw(t, b.Addr).roundTrip(req).(*kmsg.FindCoordinatorResponse)
+		assert.Zero(t, resp.ErrorCode)
+		assert.Equal(t, int32(1), resp.NodeID)
+		assert.Equal(t, b.Addr, fmt.Sprintf("%s:%d", resp.Host, resp.Port))
+	}
+	req := kmsg.NewPtrFindCoordinatorRequest()
+	req.Version = 4
+	req.CoordinatorType = 1
+	req.CoordinatorKeys = []string{"txn-a", "txn-b"}
+	resp := dialRaw(t, b.Addr).roundTrip(req).(*kmsg.FindCoordinatorResponse)
+	require.Len(t, resp.Coordinators, 2)
+	for _, co := range resp.Coordinators {
+		assert.Zero(t, co.ErrorCode)
+		assert.Equal(t, int32(1), co.NodeID)
+	}
+	req.CoordinatorType = 7
+	resp = dialRaw(t, b.Addr).roundTrip(req).(*kmsg.FindCoordinatorResponse)
+	assert.Equal(t, kerr.InvalidRequest.Code, resp.Coordinators[0].ErrorCode)
 }

@@ -138,7 +138,8 @@ func (s *Server) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse, wai
 				var res log.ReadResult
 				res, err = part.Read(rp.FetchOffset, limit, total == 0, bufs.get(limit))
 				pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
-				if err == nil {
+				if err == nil && res.Records != nil {
+					// Never null: librdkafka rejects a -1 MessageSetSize.
 					pr.RecordBatches = res.Records
 					total += len(res.Records)
 					remaining -= len(res.Records)

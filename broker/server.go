@@ -57,6 +57,7 @@ func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
 		fetchAPI,
 		listOffsetsAPI,
 		initProducerIDAPI,
+		findCoordinatorAPI,
 		createTopicsAPI,
 		deleteTopicsAPI,
 		createPartitionsAPI,

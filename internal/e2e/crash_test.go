@@ -62,10 +62,49 @@ func TestCrashRecovery(t *testing.T) {
 	b := startBroker(t, brokerLog, dir, addr, props...)
 	createTopic(t, addr, crashTopic, crashPartitions)
 
-	var dataLoss atomic.Int64
-	ledgers := make([]*ledger, crashProducers)
-	clients := make([]*kgo.Client, crashProducers)
-	for i := range clients {
+	f := startFleet(t, addr, clientLog)
+	defer f.close()
+
+	start := time.Now()
+	for round := 1; round <= rounds; round++ {
+		up := time.Duration(200+rng.IntN(1301)) * time.Millisecond
+		select {
+		case <-time.After(up):
+		case <-b.done:
+			t.Fatalf("round %d: broker exited on its own: %v", round, b.err)
+		}
+		b.kill()
+		t.Logf("round %2d: killed after %4d ms up; %d records acknowledged so far", round, up.Milliseconds(), f.acked())
+		b = startBroker(t, brokerLog, dir, addr, props...)
+	}
+	t.Logf("%d kills in %s", rounds, time.Since(start).Round(time.Millisecond))
+	f.finish(t)
+
+	b.terminate(t, 10*time.Second)
+	b = startBroker(t, brokerLog, dir, addr, props...)
+	check := newCrashCheck(t, f.ledgers)
+	consumeAll(t, addr, crashTopic, check.record)
+	b.terminate(t, 10*time.Second)
+	check.finish()
+}
+
+// fleet is the crash test's producers: one kgo client and ledger each,
+// living across every broker restart.
+type fleet struct {
+	clients  []*kgo.Client
+	ledgers  []*ledger
+	dataLoss atomic.Int64
+	cut      cutProduces
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// startFleet starts crashProducers idempotent acks=all producers writing
+// continuously to crashTopic; the caller must call close.
+func startFleet(t *testing.T, addr string, clientLog *procLog) *fleet {
+	f := &fleet{stop: make(chan struct{})}
+	for i := range crashProducers {
 		cl, err := kgo.NewClient(
 			kgo.SeedBrokers(addr),
 			kgo.DefaultProduceTopic(crashTopic),
@@ -79,48 +118,34 @@ func TestCrashRecovery(t *testing.T) {
 			// (up to 2.5 s) would sleep through most rounds.
 			kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }),
 			kgo.ProducerOnDataLossDetected(func(topic string, p int32) {
-				dataLoss.Add(1)
+				f.dataLoss.Add(1)
 				fmt.Fprintf(clientLog, "producer %d: data loss detected on %s/%d\n", i, topic, p)
 			}),
-			kgo.WithLogger(kgo.BasicLogger(clientLog, kgo.LogLevelWarn, func() string {
+			kgo.WithHooks(&f.cut),
+			kgo.WithLogger(kgo.BasicLogger(clientLog, crashClientLogLevel(), func() string {
 				return fmt.Sprintf("producer %d: ", i)
 			})),
 		)
-		require.NoError(t, err)
-		clients[i] = cl
-		ledgers[i] = &ledger{}
-	}
-	defer func() {
-		for _, cl := range clients {
-			cl.Close()
+		if err != nil {
+			f.close()
+			t.Fatalf("producer %d: %v", i, err)
 		}
-	}()
-
-	stop := make(chan struct{})
-	stopProducing := sync.OnceFunc(func() { close(stop) })
-	defer stopProducing()
-	var wg sync.WaitGroup
-	for i, cl := range clients {
-		wg.Go(func() { produceLoop(cl, i, ledgers[i], stop) })
+		f.clients = append(f.clients, cl)
+		f.ledgers = append(f.ledgers, &ledger{})
 	}
-
-	start := time.Now()
-	for round := 1; round <= rounds; round++ {
-		up := time.Duration(200+rng.IntN(1301)) * time.Millisecond
-		select {
-		case <-time.After(up):
-		case <-b.done:
-			t.Fatalf("round %d: broker exited on its own: %v", round, b.err)
-		}
-		b.kill()
-		t.Logf("round %2d: killed after %4d ms up; %d records acknowledged so far", round, up.Milliseconds(), ackedTotal(ledgers))
-		b = startBroker(t, brokerLog, dir, addr, props...)
+	for i, cl := range f.clients {
+		f.wg.Go(func() { produceLoop(cl, i, f.ledgers[i], f.stop) })
 	}
-	t.Logf("%d kills in %s", rounds, time.Since(start).Round(time.Millisecond))
+	return f
+}
 
-	stopProducing()
-	wg.Wait()
-	for i, cl := range clients {
+// finish stops producing, flushes what is buffered (aborting what still
+// fails after a while: those records are simply not acknowledged), closes
+// the clients and checks they saw no data loss.
+func (f *fleet) finish(t *testing.T) {
+	f.stopOnce.Do(func() { close(f.stop) })
+	f.wg.Wait()
+	for i, cl := range f.clients {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := cl.Flush(ctx); err != nil {
 			t.Logf("producer %d: flush: %v; aborting what is left", i, err)
@@ -133,18 +158,34 @@ func TestCrashRecovery(t *testing.T) {
 		cancel()
 		cl.Close()
 	}
-	for i, l := range ledgers {
+	for i, l := range f.ledgers {
 		t.Logf("producer %d: %d produced, %d acknowledged, %d failed (first error: %v)", i, l.produced, l.acked, l.failed, l.firstErr)
 	}
-	require.Zero(t, dataLoss.Load(), "kgo detected data loss (OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID)")
-	require.NotZero(t, ackedTotal(ledgers), "no record was acknowledged")
+	// Each cut request had its batches resent to the restarted broker; those
+	// it had already written must have been recognised as duplicates.
+	t.Logf("%d produce requests lost their response to a kill and were retried", f.cut.n.Load())
+	require.Zero(t, f.dataLoss.Load(), "kgo detected data loss (OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID)")
+	require.NotZero(t, f.acked(), "no record was acknowledged")
+}
 
-	b.terminate(t, 10*time.Second)
-	b = startBroker(t, brokerLog, dir, addr, props...)
-	check := newCrashCheck(t, ledgers)
-	consumeAll(t, addr, crashTopic, check.record)
-	b.terminate(t, 10*time.Second)
-	check.finish()
+// close stops producing and closes the clients, failing what is buffered;
+// it is safe after finish.
+func (f *fleet) close() {
+	f.stopOnce.Do(func() { close(f.stop) })
+	for _, cl := range f.clients {
+		cl.Close()
+	}
+}
+
+// acked is the number of records acknowledged so far.
+func (f *fleet) acked() int {
+	n := 0
+	for _, l := range f.ledgers {
+		l.mu.Lock()
+		n += l.acked
+		l.mu.Unlock()
+	}
+	return n
 }
 
 // produceLoop produces crashRate records a millisecond for producer p to
@@ -170,6 +211,17 @@ func produceLoop(cl *kgo.Client, p int, l *ledger, stop <-chan struct{}) {
 			cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) { l.finish(n, err) })
 			seq++
 		}
+	}
+}
+
+// cutProduces counts produce requests whose response never arrived.
+type cutProduces struct{ n atomic.Int64 }
+
+var _ kgo.HookBrokerRead = (*cutProduces)(nil)
+
+func (c *cutProduces) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == 0 && err != nil {
+		c.n.Add(1)
 	}
 }
 
@@ -223,16 +275,6 @@ func (l *ledger) finish(seq int, err error) {
 	}
 	l.ok[seq] = true
 	l.acked++
-}
-
-func ackedTotal(ls []*ledger) int {
-	n := 0
-	for _, l := range ls {
-		l.mu.Lock()
-		n += l.acked
-		l.mu.Unlock()
-	}
-	return n
 }
 
 // consumeAll reads every partition of topic from the start to its end
@@ -384,3 +426,11 @@ func (c *crashCheck) finish() {
 }
 
 func head[T any](s []T) []T { return s[:min(len(s), 10)] }
+
+// crashClientLogLevel is warn, or debug with SLUICE_E2E_LOGS set.
+func crashClientLogLevel() kgo.LogLevel {
+	if os.Getenv("SLUICE_E2E_LOGS") != "" {
+		return kgo.LogLevelDebug
+	}
+	return kgo.LogLevelWarn
+}

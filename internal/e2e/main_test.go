@@ -105,16 +105,6 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-// exited reports whether the process has ended on its own.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // terminate sends SIGTERM and waits up to timeout for a clean exit.
 func (p *proc) terminate(t testing.TB, timeout time.Duration) {
 	t.Helper()
@@ -201,10 +191,17 @@ func startBroker(t testing.TB, out *procLog, dir, addr string, props ...string) 
 	return startProc(t, out, args...)
 }
 
-// dumpOnFailure logs the tail of l when the test fails.
+// dumpOnFailure logs the tail of l when the test fails. With
+// SLUICE_E2E_LOGS=DIR it also writes the whole log to DIR/<test>-<name>.log.
 func dumpOnFailure(t testing.TB, name string, l *procLog) {
 	t.Cleanup(func() {
-		if t.Failed() {
+		if dir := os.Getenv("SLUICE_E2E_LOGS"); dir != "" {
+			file := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name() + "-" + name + ".log")
+			if err := os.WriteFile(filepath.Join(dir, file), []byte(l.String()), 0o644); err != nil {
+				t.Errorf("save %s output: %v", name, err)
+			}
+		}
+		if t.Failed() && l.String() != "" {
 			t.Logf("last lines of %s output:\n%s", name, l.tail(60))
 		}
 	})
