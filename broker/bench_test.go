@@ -37,30 +37,35 @@ func BenchmarkProduce(b *testing.B) {
 		records int
 		linger  time.Duration
 		batch   int
+		rate    float64 // records/s; 0 = as fast as possible
 	}{
-		{"default", 200_000, 0, 1_000_000},
-		{"large-batches", 400_000, 10 * time.Millisecond, 1_000_000},
+		{"default", 200_000, 0, 1_000_000, 0},
+		{"large-batches", 400_000, 10 * time.Millisecond, 1_000_000, 0},
+		// Latency below saturation: 50k records/s, about 50 MB/s.
+		{"paced-50k", 100_000, 0, 1_000_000, 50_000},
 	}
 	for _, shape := range shapes {
 		for _, target := range []string{"sluice", "kfake"} {
 			b.Run(fmt.Sprintf("%s/%s", shape.name, target), func(b *testing.B) {
-				var mb, rps, p99 float64
+				var mb, rps, p50, p99 float64
 				for i := 0; b.Loop(); i++ {
 					res, err := bench.Produce(context.Background(), bench.ProduceOptions{
 						Brokers: []string{targets[target]}, Topic: fmt.Sprintf("bench-%s-%d", shape.name, i),
 						Records: shape.records, RecordSize: 1024, Acks: "all", Compression: "lz4",
-						Partitions: 8, Linger: shape.linger, BatchMaxBytes: shape.batch, Idempotent: true,
+						Partitions: 8, Linger: shape.linger, BatchMaxBytes: shape.batch, Idempotent: true, Throughput: shape.rate,
 					}, io.Discard)
 					if err != nil {
 						b.Fatal(err)
 					}
 					mb += res.MBPerSec()
 					rps += res.RecordsPerSec()
+					p50 += float64(res.P50.Microseconds()) / 1000
 					p99 += float64(res.P99.Microseconds()) / 1000
 				}
 				n := float64(b.N)
 				b.ReportMetric(mb/n, "MB/s")
 				b.ReportMetric(rps/n, "records/s")
+				b.ReportMetric(p50/n, "p50-ms")
 				b.ReportMetric(p99/n, "p99-ms")
 			})
 		}

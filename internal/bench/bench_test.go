@@ -176,3 +176,16 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestProduceThroughputPacesSends(t *testing.T) {
+	addr := startKfake(t)
+	res, err := Produce(testContext(t), ProduceOptions{
+		Brokers: []string{addr}, Topic: "paced", Records: 1000, RecordSize: 100,
+		Acks: "all", Idempotent: true, Producers: 2, Throughput: 2000,
+	}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1000, res.Records)
+	// 1000 records at 2000/s cannot finish in much under half a second.
+	require.GreaterOrEqual(t, res.Elapsed, 450*time.Millisecond)
+	require.Less(t, res.RecordsPerSec(), 2300.0)
+}

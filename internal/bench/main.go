@@ -103,6 +103,7 @@ func parseProduceFlags(args []string, stderr io.Writer) (ProduceOptions, error) 
 	fs.IntVar(&o.Producers, "producers", o.Producers, "independent clients producing in parallel, sharing --records")
 	fs.BoolVar(&o.Idempotent, "idempotent", o.Idempotent, "idempotent producing (needs --acks all; default true only with acks all)")
 	fs.IntVar(&o.MaxInflight, "max-inflight", o.MaxInflight, "produce requests in flight per broker, with --idempotent=false")
+	fs.Float64Var(&o.Throughput, "throughput", -1, "cap on records/s across all producers; -1 is unlimited")
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
 	}

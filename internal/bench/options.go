@@ -57,6 +57,10 @@ type ProduceOptions struct {
 	// MaxInflight caps produce requests in flight per broker when Idempotent
 	// is false; with idempotency kgo fixes it at 5 and this is ignored.
 	MaxInflight int
+	// Throughput caps the send rate in records per second across all
+	// producers, like kafka-producer-perf-test's --throughput; zero or less
+	// means as fast as possible. Latency below saturation is measured this way.
+	Throughput float64
 }
 
 // ConsumeOptions configures [Consume]. A zero field means its default, except

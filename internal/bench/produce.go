@@ -82,6 +82,9 @@ func Produce(ctx context.Context, o ProduceOptions, progress io.Writer) (Produce
 	for i, cl := range clients {
 		lo, hi := i*o.Records/len(clients), (i+1)*o.Records/len(clients)
 		p := newProducer(run, cl, o.Topic, values, lo, lat[lo:hi])
+		if o.Throughput > 0 {
+			p.interval = time.Duration(float64(time.Second) * float64(len(clients)) / o.Throughput)
+		}
 		wg.Go(func() { p.produceAll(ctx) })
 	}
 	wg.Wait()
@@ -170,10 +173,12 @@ type producer struct {
 	cl     *kgo.Client
 	topic  string
 	values *payload
-	first  int             // index of this producer's first record in the run
-	lat    []time.Duration // one slot per record of this producer
-	acked  atomic.Int64    // slots of lat filled
-	pool   sync.Pool       // of *inflight, so the hot path does not allocate
+	first  int // index of this producer's first record in the run
+	// interval paces sends for --throughput; zero sends at once.
+	interval time.Duration
+	lat      []time.Duration // one slot per record of this producer
+	acked    atomic.Int64    // slots of lat filled
+	pool     sync.Pool       // of *inflight, so the hot path does not allocate
 }
 
 // inflight is a record with its send time. Its promise is bound once when
@@ -196,9 +201,15 @@ func newProducer(run *produceRun, cl *kgo.Client, topic string, values *payload,
 
 // produceAll produces this producer's records and waits for all of them.
 func (p *producer) produceAll(ctx context.Context) {
+	begin := time.Now()
 	for i := range len(p.lat) {
 		if ctx.Err() != nil {
 			break
+		}
+		if p.interval > 0 {
+			if wait := time.Until(begin.Add(time.Duration(i) * p.interval)); wait > 0 {
+				time.Sleep(wait)
+			}
 		}
 		in := p.pool.Get().(*inflight)
 		in.rec.Topic = p.topic
