@@ -38,6 +38,9 @@ type Partition struct {
 	notify    chan struct{}
 	closed    bool
 	deleting  []pendingDelete
+	// snapshotAt is the log end offset of the last producer state
+	// snapshot written; -1 before the first.
+	snapshotAt int64
 
 	unflushed     int64 // messages appended since the last fsync (flush.messages)
 	lastFlushTime time.Time

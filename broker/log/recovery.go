@@ -4,13 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sluicehq/sluice/broker/batch"
 )
@@ -28,9 +26,10 @@ func openPartition(st *Store, topic string, id int32, cfg *Config, recoveryPoint
 		Topic: topic, ID: id, store: st,
 		dir: filepath.Join(st.opts.Dir, fmt.Sprintf("%s-%d", topic, id)),
 		fs:  st.opts.FS, now: st.opts.Now,
-		log:       st.log.With("topic", topic, "partition", id),
-		producers: producerStates{},
-		notify:    make(chan struct{}),
+		log:        st.log.With("topic", topic, "partition", id),
+		producers:  producerStates{},
+		notify:     make(chan struct{}),
+		snapshotAt: -1,
 	}
 	p.cfg.Store(cfg)
 	p.lastFlushTime = p.now()
@@ -255,85 +254,26 @@ func (p *Partition) loadProducers() error {
 }
 
 // snapshotProducers writes the producer states as of the log end.
+// It skips the write when nothing was appended since the last snapshot.
 func (p *Partition) snapshotProducers() error {
 	p.mu.RLock()
+	if p.leo == p.snapshotAt {
+		p.mu.RUnlock()
+		return nil
+	}
 	ps, leo := p.producers.clone(), p.leo
 	p.mu.RUnlock()
 	b, err := ps.encode(leo)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(p.fs, p.dir, producerSnapshotFile, b)
-}
-
-// enforceRetention removes whole segments past retention.ms or
-// retention.bytes, or wholly below the log start offset. The active segment
-// is never removed. Removed segments are renamed to .deleted at once and
-// closed after file.delete.delay, so reads already under way finish.
-func (p *Partition) enforceRetention(now time.Time) error {
+	if err := writeFileAtomic(p.fs, p.dir, producerSnapshotFile, b); err != nil {
+		return err
+	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil
-	}
-	cfg := p.cfg.Load()
-	var total int64
-	for _, s := range p.segments {
-		total += s.size.Load()
-	}
-	n := 0
-	for n < len(p.segments)-1 {
-		s := p.segments[n]
-		below := p.segments[n+1].base <= p.logStart
-		expired := cfg.CleanupDelete && cfg.RetentionMs >= 0 && s.maxTS >= 0 && now.UnixMilli()-s.maxTS > cfg.RetentionMs
-		oversize := cfg.CleanupDelete && cfg.RetentionBytes >= 0 && total-s.size.Load() >= cfg.RetentionBytes
-		if !below && !expired && !oversize {
-			break
-		}
-		total -= s.size.Load()
-		n++
-	}
-	if n == 0 {
-		return nil
-	}
-	for _, s := range p.segments[:n] {
-		for _, ext := range []string{".log", ".index", ".timeindex"} {
-			if err := p.fs.Rename(s.path(ext), s.path(ext)+".deleted"); err != nil {
-				return fmt.Errorf("retention %s-%d: %w", p.Topic, p.ID, err)
-			}
-		}
-		p.deleting = append(p.deleting, pendingDelete{seg: s, at: now})
-		p.log.Info("retention removed segment", "base", s.base, "next", p.segmentsNext(s))
-	}
-	p.segments = slices.Delete(p.segments, 0, n)
-	p.logStart = max(p.logStart, p.segments[0].base)
-	return p.fs.SyncDir(p.dir)
-}
-
-func (p *Partition) segmentsNext(s *segment) int64 { return s.next }
-
-// removeDeleted closes and deletes segments retention removed long enough ago.
-func (p *Partition) removeDeleted(now time.Time, delay time.Duration) {
-	p.mu.Lock()
-	var due []pendingDelete
-	keep := p.deleting[:0]
-	for _, d := range p.deleting {
-		if now.Sub(d.at) >= delay {
-			due = append(due, d)
-		} else {
-			keep = append(keep, d)
-		}
-	}
-	p.deleting = keep
+	p.snapshotAt = leo
 	p.mu.Unlock()
-	for _, d := range due {
-		d.seg.close()
-		for _, ext := range []string{".log", ".index", ".timeindex"} {
-			if err := p.fs.Remove(d.seg.path(ext) + ".deleted"); err != nil && !errors.Is(err, os.ErrNotExist) {
-				p.log.Warn("remove deleted segment", "err", err)
-			}
-		}
-	}
+	return nil
 }
 
 // close flushes (when clean) and closes every file of the partition.
@@ -372,5 +312,3 @@ func (p *Partition) closeFiles() error {
 	}
 	return errors.Join(errs...)
 }
-
-var _ = slog.LevelInfo

@@ -1,0 +1,63 @@
+package broker
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParsePropertiesAndConfig(t *testing.T) {
+	props, err := ParseProperties(strings.NewReader(`
+# a Kafka server.properties
+broker.id=7
+listeners=PLAINTEXT://0.0.0.0:19092
+log.dir = /var/lib/sluice
+! another comment
+num.partitions: 3
+log.retention.hours=2
+log.roll.hours=1
+log.segment.bytes=1048576
+message.max.bytes=2000000
+auto.create.topics.enable=false
+`))
+	require.NoError(t, err)
+	cfg, err := NewConfig(props)
+	require.NoError(t, err)
+	assert.Equal(t, int32(7), cfg.NodeID)
+	assert.Equal(t, "0.0.0.0:19092", cfg.Listener)
+	assert.Equal(t, "127.0.0.1", cfg.AdvertisedHost, "a wildcard listener advertises loopback unless advertised.listeners says otherwise")
+	assert.Equal(t, int32(19092), cfg.AdvertisedPort)
+	assert.Equal(t, "/var/lib/sluice", cfg.DataDir)
+	assert.Equal(t, 3, cfg.NumPartitions)
+	assert.False(t, cfg.AutoCreateTopics)
+	assert.Equal(t, map[string]string{
+		"retention.ms":      "7200000",
+		"segment.ms":        "3600000",
+		"segment.bytes":     "1048576",
+		"max.message.bytes": "2000000",
+	}, cfg.TopicDefaults)
+
+	cfg, err = NewConfig(map[string]string{"log.retention.ms": "5", "log.retention.hours": "2", "advertised.listeners": "PLAINTEXT://kafka.internal:9092"})
+	require.NoError(t, err)
+	assert.Equal(t, "5", cfg.TopicDefaults["retention.ms"], "the ms form wins, as in Kafka")
+	assert.Equal(t, "kafka.internal", cfg.AdvertisedHost)
+	assert.Equal(t, 5*time.Minute, cfg.RetentionCheckInterval)
+}
+
+func TestConfigReportsEveryProblem(t *testing.T) {
+	_, err := NewConfig(map[string]string{
+		"num.partitions":            "zero",
+		"listeners":                 "SSL://127.0.0.1:9093",
+		"auto.create.topics.enable": "yes",
+		"log.retention.ms":          "-7",
+	})
+	require.Error(t, err)
+	for _, want := range []string{"num.partitions", "only PLAINTEXT", "auto.create.topics.enable", "log.retention.ms"} {
+		assert.Contains(t, err.Error(), want)
+	}
+	_, err = ParseProperties(strings.NewReader("just words\n"))
+	require.ErrorContains(t, err, "line 1")
+}

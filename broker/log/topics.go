@@ -1,0 +1,164 @@
+package log
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+)
+
+var topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
+
+// ValidateTopicName applies Kafka's topic naming rules.
+func ValidateTopicName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty", ErrInvalidTopic)
+	case name == "." || name == "..":
+		return fmt.Errorf("%w: %q is not allowed", ErrInvalidTopic, name)
+	case len(name) > 249:
+		return fmt.Errorf("%w: %d characters, at most 249", ErrInvalidTopic, len(name))
+	case !topicNameRE.MatchString(name):
+		return fmt.Errorf("%w: %q has characters other than ASCII letters, digits, '.', '_' and '-'", ErrInvalidTopic, name)
+	}
+	return nil
+}
+
+// CreateTopic creates a topic with partitions partitions and config
+// overrides. With validateOnly it only checks the request.
+func (s *Store) CreateTopic(name string, partitions int, overrides map[string]string, validateOnly bool) error {
+	if err := ValidateTopicName(name); err != nil {
+		return err
+	}
+	if partitions < 1 || partitions > 100000 {
+		return fmt.Errorf("%w: %d, want 1 to 100000", ErrInvalidPartitions, partitions)
+	}
+	cfg, err := ParseConfig(s.opts.Defaults, overrides)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if _, ok := s.topics[name]; ok {
+		return fmt.Errorf("%w: %s", ErrTopicExists, name)
+	}
+	if validateOnly {
+		return nil
+	}
+	t := &Topic{Name: name, Overrides: maps(overrides)}
+	if _, err := rand.Read(t.ID[:]); err != nil {
+		return err
+	}
+	// Partitions first, then the metadata file that makes the topic exist:
+	// a crash in between leaves orphan directories that Open removes.
+	for i := range partitions {
+		p, err := openPartition(s, name, int32(i), &cfg, 0, true)
+		if err != nil {
+			for _, p := range t.Partitions {
+				p.close(false)
+			}
+			return err
+		}
+		t.Partitions = append(t.Partitions, p)
+	}
+	if err := s.writeTopicMeta(t, partitions); err != nil {
+		for _, p := range t.Partitions {
+			p.close(false)
+		}
+		return fmt.Errorf("create topic %s: %w", name, err)
+	}
+	s.topics[name] = t
+	s.log.Info("created topic", "topic", name, "partitions", partitions)
+	return nil
+}
+
+// DeleteTopic removes a topic and its data.
+func (s *Store) DeleteTopic(name string) error {
+	s.mu.Lock()
+	t, ok := s.topics[name]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("%s: %w", name, ErrUnknownTopic)
+	}
+	metaDir := filepath.Join(s.opts.Dir, topicMetaDir)
+	if err := s.opts.FS.Remove(filepath.Join(metaDir, name+".json")); err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("delete topic %s: %w", name, err)
+	}
+	delete(s.topics, name)
+	s.mu.Unlock()
+	if err := s.opts.FS.SyncDir(metaDir); err != nil {
+		return fmt.Errorf("delete topic %s: %w", name, err)
+	}
+	var errs []error
+	for _, p := range t.Partitions {
+		errs = append(errs, p.close(false), s.opts.FS.RemoveAll(p.dir))
+	}
+	s.log.Info("deleted topic", "topic", name)
+	return errors.Join(errs...)
+}
+
+// CreatePartitions grows a topic to total partitions.
+func (s *Store) CreatePartitions(name string, total int, validateOnly bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.topics[name]
+	if !ok {
+		return fmt.Errorf("%s: %w", name, ErrUnknownTopic)
+	}
+	if total <= len(t.Partitions) {
+		return fmt.Errorf("%w: topic %s has %d partitions, cannot go to %d", ErrInvalidPartitions, name, len(t.Partitions), total)
+	}
+	if total > 100000 {
+		return fmt.Errorf("%w: %d, at most 100000", ErrInvalidPartitions, total)
+	}
+	if validateOnly {
+		return nil
+	}
+	cfg := t.Partitions[0].cfg.Load()
+	added := t.Partitions
+	for i := len(t.Partitions); i < total; i++ {
+		p, err := openPartition(s, name, int32(i), cfg, 0, true)
+		if err != nil {
+			return err
+		}
+		added = append(added, p)
+	}
+	if err := s.writeTopicMeta(t, total); err != nil {
+		return fmt.Errorf("create partitions for %s: %w", name, err)
+	}
+	t.Partitions = added
+	return nil
+}
+
+// SetTopicConfig replaces a topic's config overrides (AlterConfigs) and
+// applies them to its partitions.
+func (s *Store) SetTopicConfig(name string, overrides map[string]string, validateOnly bool) error {
+	cfg, err := ParseConfig(s.opts.Defaults, overrides)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.topics[name]
+	if !ok {
+		return fmt.Errorf("%s: %w", name, ErrUnknownTopic)
+	}
+	if validateOnly {
+		return nil
+	}
+	old := t.Overrides
+	t.Overrides = maps(overrides)
+	if err := s.writeTopicMeta(t, len(t.Partitions)); err != nil {
+		t.Overrides = old
+		return fmt.Errorf("alter configs of %s: %w", name, err)
+	}
+	for _, p := range t.Partitions {
+		p.cfg.Store(&cfg)
+	}
+	return nil
+}
