@@ -110,7 +110,11 @@ func (p *Partition) recoverSegments(recoveryPoint int64, clean bool) error {
 			}
 			continue
 		}
-		truncated, err := seg.rebuild(interval, unsafe)
+		verifyFrom := int64(-1) // no CRC checks
+		if unsafe {
+			verifyFrom = recoveryPoint
+		}
+		truncated, err := seg.rebuild(interval, verifyFrom)
 		if err != nil {
 			return err
 		}
@@ -159,9 +163,11 @@ func (s *segment) loadIndexes() error {
 	return nil
 }
 
-// rebuild scans the segment, rebuilding its indexes; with verify it also
-// checks every batch's CRC and cuts the file at the first bad batch.
-func (s *segment) rebuild(interval int, verify bool) (truncated bool, err error) {
+// rebuild scans the segment, rebuilding its indexes. Batches at or past
+// verifyFrom (when it is not -1) also have their CRC checked, and the file is
+// cut at the first bad one; batches below it were fsynced before the last
+// checkpoint and only need their headers read.
+func (s *segment) rebuild(interval int, verifyFrom int64) (truncated bool, err error) {
 	s.index.entries, s.tindex.entries = nil, nil
 	s.maxTS, s.maxTSAt, s.next, s.sinceIndex, s.sinceTime = -1, 0, s.base, 0, 0
 	end := s.size.Load()
@@ -175,7 +181,7 @@ func (s *segment) rebuild(interval int, verify bool) (truncated bool, err error)
 		if err != nil || h.BaseOffset < s.next {
 			break
 		}
-		if verify {
+		if verifyFrom >= 0 && h.LastOffset() >= verifyFrom {
 			buf = slices.Grow(buf[:0], h.Size())[:h.Size()]
 			if _, err := s.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
 				return false, fmt.Errorf("read %s at %d: %w", s.path(".log"), pos, err)
