@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func newClient(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
@@ -270,4 +271,43 @@ func TestRestartKeepsDataAndProducerState(t *testing.T) {
 	for i := range 100 {
 		assert.Equal(t, 1, seen[strconv.Itoa(i)], "record %d", i)
 	}
+}
+
+func TestListOffsetsMaxTimestampAndSpecials(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	createTopic(t, b.Addr, "maxts", 1, nil)
+	cl := newClient(t, b.Addr, kgo.DefaultProduceTopic("maxts"))
+	base := time.UnixMilli(1_650_000_000_000)
+	// The largest timestamp is in the middle of the log and of its batch.
+	var rs []*kgo.Record
+	for i, d := range []int{1, 5, 9, 3, 2} {
+		rs = append(rs, &kgo.Record{Value: []byte{byte(i)}, Timestamp: base.Add(time.Duration(d) * time.Second)})
+	}
+	require.NoError(t, cl.ProduceSync(context.Background(), rs...).FirstErr())
+	require.NoError(t, cl.ProduceSync(context.Background(), &kgo.Record{Value: []byte("late"), Timestamp: base.Add(4 * time.Second)}).FirstErr())
+
+	list := func(version int16, ts int64) kmsg.ListOffsetsResponseTopicPartition {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.Version = version
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = "maxts"
+		p := kmsg.NewListOffsetsRequestTopicPartition()
+		p.Timestamp = ts
+		p.MaxNumOffsets = 1
+		rt.Partitions = append(rt.Partitions, p)
+		req.Topics = append(req.Topics, rt)
+		// Raw, since kgo picks its own version for a request.
+		resp := dialRaw(t, b.Addr).roundTrip(req).(*kmsg.ListOffsetsResponse)
+		return resp.Topics[0].Partitions[0]
+	}
+	p := list(7, -3)
+	require.Zero(t, p.ErrorCode)
+	assert.Equal(t, int64(2), p.Offset, "offset of the record with the largest timestamp")
+	assert.Equal(t, base.Add(9*time.Second).UnixMilli(), p.Timestamp)
+	p = list(7, -1)
+	assert.Equal(t, int64(6), p.Offset)
+	p = list(7, -2)
+	assert.Equal(t, int64(0), p.Offset)
+	p = list(0, -1) // v0 answers in OldStyleOffsets
+	assert.Equal(t, []int64{6}, p.OldStyleOffsets)
 }
