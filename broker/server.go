@@ -101,7 +101,7 @@ func (s *Server) Run(ctx context.Context) error {
 		ln = s.ln
 		s.mu.Unlock()
 	}
-	s.log.Info("broker listening", "addr", ln.Addr().String(), "node", s.cfg.NodeID, "cluster", s.clusterID)
+	s.log.Debug("broker serving", "addr", ln.Addr().String(), "node", s.cfg.NodeID, "cluster", s.clusterID)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {

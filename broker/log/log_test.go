@@ -288,10 +288,10 @@ func TestWriteErrorIsSticky(t *testing.T) {
 	p, _ := s.Partition("t", 0)
 	_, err := p.Append(mkBatch(t, "a", 1, 1))
 	require.NoError(t, err)
-	fs.failWrites = true
+	fs.SetFailWrites(true)
 	_, err = p.Append(mkBatch(t, "b", 1, 1))
 	require.ErrorIs(t, err, ErrStorage)
-	fs.failWrites = false
+	fs.SetFailWrites(false)
 	_, err = p.Append(mkBatch(t, "c", 1, 1))
 	require.ErrorIs(t, err, ErrStorage, "after a write error the partition refuses writes")
 	require.ErrorIs(t, p.Flush(10), ErrStorage)
@@ -301,11 +301,11 @@ func TestWriteErrorIsSticky(t *testing.T) {
 
 	require.NoError(t, s.CreateTopic("u", 1, nil, false))
 	u, _ := s.Partition("u", 0)
-	fs.failSyncs = true
+	fs.SetFailSyncs(true)
 	res, err := u.Append(mkBatch(t, "x", 1, 1))
 	require.NoError(t, err)
 	require.ErrorIs(t, u.Flush(res.LastOffset+1), ErrStorage)
-	fs.failSyncs = false
+	fs.SetFailSyncs(false)
 	_, err = u.Append(mkBatch(t, "y", 1, 1))
 	require.ErrorIs(t, err, ErrStorage, "after an fsync error the partition refuses writes")
 }
