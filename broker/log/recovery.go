@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,7 +104,10 @@ func (p *Partition) recoverSegments(recoveryPoint int64, clean bool) error {
 	for i := 0; i < len(p.segments); i++ {
 		seg := p.segments[i]
 		last := i == len(p.segments)-1
-		unsafe := !clean && (last || p.segments[i+1].base > recoveryPoint)
+		// Only the last segment can hold unsynced data: a segment is fsynced
+		// when it rolls, before the next one is created, and the cleaner
+		// fsyncs what it swaps in.
+		unsafe := !clean && last
 		if !unsafe && !last && seg.loadIndexes() == nil {
 			if i+1 < len(p.segments) {
 				seg.next = p.segments[i+1].base
@@ -178,10 +182,15 @@ func (s *segment) rebuild(interval int, verifyFrom int64) (truncated bool, err e
 		if err != nil && !errors.Is(err, batch.ErrCorrupt) {
 			return false, err
 		}
-		if err != nil || h.BaseOffset < s.next {
+		if err != nil || h.BaseOffset < s.next || h.LastOffsetDelta < 0 || h.LastOffset()-s.base > math.MaxInt32 {
 			break
 		}
 		if verifyFrom >= 0 && h.LastOffset() >= verifyFrom {
+			// Past the recovery point the base offset, which the CRC does
+			// not cover, may be garbage: appends are contiguous there.
+			if h.BaseOffset != s.next {
+				break
+			}
 			buf = slices.Grow(buf[:0], h.Size())[:h.Size()]
 			if _, err := s.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
 				return false, fmt.Errorf("read %s at %d: %w", s.path(".log"), pos, err)

@@ -98,6 +98,11 @@ func (s *Store) DeleteTopic(name string) error {
 	for _, p := range t.Partitions {
 		errs = append(errs, p.close(false), s.opts.FS.RemoveAll(p.dir))
 	}
+	// Drop the topic's recovery points now: a topic created later with the
+	// same name must not inherit them (they would skip its CRC checks).
+	if err := s.Checkpoint(); err != nil {
+		errs = append(errs, fmt.Errorf("delete topic %s: %w", name, err))
+	}
 	s.log.Info("deleted topic", "topic", name)
 	return errors.Join(errs...)
 }
