@@ -341,3 +341,44 @@ func TestFindCoordinatorNamesThisNode(t *testing.T) {
 	resp = dialRaw(t, b.Addr).roundTrip(req).(*kmsg.FindCoordinatorResponse)
 	assert.Equal(t, kerr.InvalidRequest.Code, resp.Coordinators[0].ErrorCode)
 }
+
+func TestFetchSizeLimits(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	createTopic(t, b.Addr, "sizes", 2, nil)
+	cl := newClient(t, b.Addr, kgo.DefaultProduceTopic("sizes"), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	for p := range int32(2) {
+		for i := range 5 { // five batches of ~2 KiB per partition
+			require.NoError(t, cl.ProduceSync(context.Background(), &kgo.Record{Partition: p, Value: make([]byte, 2000+i)}).FirstErr())
+		}
+	}
+	fetch := func(maxBytes, partMax int32) []int {
+		req := kmsg.NewPtrFetchRequest()
+		req.Version = 11
+		req.MaxBytes = maxBytes
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = "sizes"
+		for p := range int32(2) {
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.Partition = p
+			rp.PartitionMaxBytes = partMax
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+		resp := dialRaw(t, b.Addr).roundTrip(req).(*kmsg.FetchResponse)
+		var batches []int
+		for _, p := range resp.Topics[0].Partitions {
+			require.Zero(t, p.ErrorCode)
+			bs, err := batch.Split(p.RecordBatches)
+			require.NoError(t, err, "only whole batches are served")
+			batches = append(batches, len(bs))
+		}
+		return batches
+	}
+	assert.Equal(t, []int{5, 5}, fetch(1<<20, 1<<20))
+	// A partition limit below one batch still returns one whole batch, but as
+	// in Kafka only for the first partition with data (KIP-74).
+	assert.Equal(t, []int{1, 0}, fetch(1<<20, 10))
+	assert.Equal(t, []int{2, 2}, fetch(1<<20, 4500))
+	assert.Equal(t, []int{1, 0}, fetch(10, 1<<20), "past MaxBytes only the first partition gets its one batch (KIP-74)")
+	assert.Equal(t, []int{3, 0}, fetch(7000, 1<<20))
+}
