@@ -135,9 +135,17 @@ func TestApiVersionsAdvertisesLowMinimums(t *testing.T) {
 	assert.Equal(t, [2]int16{0, 5}, got[22], "InitProducerId")
 	// librdkafka 2.0.2 uses FindCoordinator v0 as its proxy for lz4 support.
 	assert.Equal(t, [2]int16{0, 4}, got[10], "FindCoordinator")
-	for _, k := range []int16{11, 12, 13, 14, 68} {
-		assert.NotContains(t, got, k, "groups are not served yet, key %d must not be advertised", k)
-	}
+	// Consumer groups: librdkafka 2.0.2 switches them off unless JoinGroup,
+	// SyncGroup, Heartbeat and LeaveGroup start at 0.
+	assert.Equal(t, [2]int16{0, 9}, got[11], "JoinGroup")
+	assert.Equal(t, [2]int16{0, 4}, got[12], "Heartbeat")
+	assert.Equal(t, [2]int16{0, 5}, got[13], "LeaveGroup")
+	assert.Equal(t, [2]int16{0, 5}, got[14], "SyncGroup")
+	assert.Equal(t, [2]int16{0, 8}, got[8], "OffsetCommit")
+	assert.Equal(t, [2]int16{0, 8}, got[9], "OffsetFetch")
+	assert.Equal(t, [2]int16{0, 5}, got[15], "DescribeGroups")
+	assert.Equal(t, [2]int16{0, 4}, got[16], "ListGroups")
+	assert.NotContains(t, got, int16(68), "KIP-848 ConsumerGroupHeartbeat is not implemented and must not be advertised")
 
 	bad := kmsg.NewPtrApiVersionsRequest()
 	bad.Version = 3
@@ -307,8 +315,12 @@ func TestMetadataOldVersionsAutoCreate(t *testing.T) {
 	req.Version = 0
 	req.Topics = []kmsg.MetadataRequestTopic{}
 	resp = dialRaw(t, b.Addr).roundTrip(req).(*kmsg.MetadataResponse)
-	require.Len(t, resp.Topics, 1)
-	assert.Equal(t, "fresh", *resp.Topics[0].Topic)
+	var names []string
+	for _, rt := range resp.Topics {
+		names = append(names, *rt.Topic)
+	}
+	// Every topic includes the group coordinator's internal topic.
+	assert.ElementsMatch(t, []string{"fresh", "__consumer_offsets"}, names)
 	req.Version = 5
 	resp = dialRaw(t, b.Addr).roundTrip(req).(*kmsg.MetadataResponse)
 	assert.Empty(t, resp.Topics)

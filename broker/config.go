@@ -29,6 +29,7 @@ type Config struct {
 	MaxRequestBytes        int
 	RetentionCheckInterval time.Duration
 	CheckpointInterval     time.Duration
+	CleanerBackoff         time.Duration // log.cleaner.backoff.ms
 	// TopicDefaults are broker-level topic config defaults keyed by the
 	// topic config name (retention.ms), derived from log.* keys.
 	TopicDefaults map[string]string
@@ -48,6 +49,7 @@ var brokerDefaults = map[string]string{
 	"socket.request.max.bytes":                "104857600",
 	"log.retention.check.interval.ms":         "300000",
 	"log.flush.offset.checkpoint.interval.ms": "60000",
+	"log.cleaner.backoff.ms":                  "15000",
 }
 
 // ParseProperties reads a Java-style .properties file: key=value or
@@ -104,6 +106,7 @@ func NewConfig(props map[string]string) (Config, error) {
 	c.MaxRequestBytes = int(integer("socket.request.max.bytes", 1024, 1<<31-1))
 	c.RetentionCheckInterval = time.Duration(integer("log.retention.check.interval.ms", 1, 1<<62)) * time.Millisecond
 	c.CheckpointInterval = time.Duration(integer("log.flush.offset.checkpoint.interval.ms", 1, 1<<62)) * time.Millisecond
+	c.CleanerBackoff = time.Duration(integer("log.cleaner.backoff.ms", 1, 1<<62)) * time.Millisecond
 	switch all["auto.create.topics.enable"] {
 	case "true":
 		c.AutoCreateTopics = true

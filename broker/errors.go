@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/sluicehq/sluice/broker/batch"
+	"github.com/sluicehq/sluice/broker/group"
 	"github.com/sluicehq/sluice/broker/log"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
@@ -14,6 +15,32 @@ func errorCode(err error) int16 {
 	switch {
 	case err == nil:
 		return 0
+	case errors.Is(err, group.ErrInvalidGroupID):
+		return kerr.InvalidGroupID.Code
+	case errors.Is(err, group.ErrUnknownMemberID):
+		return kerr.UnknownMemberID.Code
+	case errors.Is(err, group.ErrMemberIDRequired):
+		return kerr.MemberIDRequired.Code
+	case errors.Is(err, group.ErrIllegalGeneration):
+		return kerr.IllegalGeneration.Code
+	case errors.Is(err, group.ErrRebalanceInProgress):
+		return kerr.RebalanceInProgress.Code
+	case errors.Is(err, group.ErrInconsistentProtocol):
+		return kerr.InconsistentGroupProtocol.Code
+	case errors.Is(err, group.ErrInvalidSessionTimeout):
+		return kerr.InvalidSessionTimeout.Code
+	case errors.Is(err, group.ErrFencedInstanceID):
+		return kerr.FencedInstanceID.Code
+	case errors.Is(err, group.ErrGroupNotFound):
+		return kerr.GroupIDNotFound.Code
+	case errors.Is(err, group.ErrNonEmptyGroup):
+		return kerr.NonEmptyGroup.Code
+	case errors.Is(err, group.ErrGroupSubscribedToTopic):
+		return kerr.GroupSubscribedToTopic.Code
+	case errors.Is(err, group.ErrOffsetMetadataTooLarge):
+		return kerr.OffsetMetadataTooLarge.Code
+	case errors.Is(err, group.ErrCoordinatorNotAvailable):
+		return kerr.CoordinatorNotAvailable.Code
 	case errors.Is(err, errUnsupportedProduceVersion):
 		return kerr.UnsupportedVersion.Code
 	case errors.Is(err, errTransactionalProduce):

@@ -25,6 +25,7 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(n
 		Logger:                 logger,
 		RetentionCheckInterval: cfg.RetentionCheckInterval,
 		CheckpointInterval:     cfg.CheckpointInterval,
+		CleanerBackoff:         cfg.CleanerBackoff,
 	})
 	if err != nil {
 		return fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)
@@ -49,6 +50,11 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(n
 	go func() {
 		defer wg.Done()
 		store.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		srv.Groups().Run(ctx)
 	}()
 	serr := srv.Run(ctx)
 	cancel()

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sluicehq/sluice/broker/group"
 	"github.com/sluicehq/sluice/broker/log"
 )
 
@@ -29,6 +30,7 @@ type Server struct {
 	log       *slog.Logger
 	clusterID string
 	apis      apiTable
+	groups    *group.Coordinator
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -48,7 +50,15 @@ func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store, log: logger, clusterID: id, conns: map[*conn]struct{}{}}
+	gcfg, err := groupConfig(cfg.Properties)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := group.New(gcfg, store, logger)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: store, log: logger, clusterID: id, conns: map[*conn]struct{}{}, groups: groups}
 	s.apis = newAPITable(
 		apiVersionsAPI,
 		metadataAPI,
@@ -65,9 +75,22 @@ func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
 		alterConfigsAPI,
 		incrementalAlterConfigsAPI,
 		deleteRecordsAPI,
+		joinGroupAPI,
+		heartbeatAPI,
+		leaveGroupAPI,
+		syncGroupAPI,
+		offsetCommitAPI,
+		offsetFetchAPI,
+		offsetDeleteAPI,
+		describeGroupsAPI,
+		listGroupsAPI,
+		deleteGroupsAPI,
 	)
 	return s, nil
 }
+
+// Groups returns the group coordinator; Serve runs it with Groups().Run.
+func (s *Server) Groups() *group.Coordinator { return s.groups }
 
 // ClusterID returns the persistent cluster id.
 func (s *Server) ClusterID() string { return s.clusterID }

@@ -23,6 +23,13 @@ type EncodeOptions struct {
 	BaseSequence  int32 // -1 if none
 	Transactional bool
 	Control       bool
+	// KeepOffsets makes each record's Offset, minus BaseOffset, its offset
+	// delta (records in increasing offset order, gaps allowed), and
+	// LastOffsetDelta the batch's: log compaction rewrites a batch without
+	// changing its offsets or its producer sequence range. Off, the deltas
+	// are 0..n-1 and LastOffsetDelta is ignored.
+	KeepOffsets     bool
+	LastOffsetDelta int32
 }
 
 // xerialChunkSize is the uncompressed chunk size of xerial snappy, the Java
@@ -53,7 +60,15 @@ func Encode(opts EncodeOptions, records []Record) ([]byte, error) {
 	for i := range records {
 		r := &records[i]
 		maxTs = max(maxTs, r.Timestamp)
-		body = appendRecord(body, r, i, r.Timestamp-baseTs)
+		delta := i
+		if opts.KeepOffsets {
+			delta = int(r.Offset - opts.BaseOffset)
+		}
+		body = appendRecord(body, r, delta, r.Timestamp-baseTs)
+	}
+	lastDelta := uint32(len(records) - 1)
+	if opts.KeepOffsets {
+		lastDelta = uint32(opts.LastOffsetDelta)
 	}
 	body, err := compress(opts.Codec, body)
 	if err != nil {
@@ -77,7 +92,7 @@ func Encode(opts EncodeOptions, records []Record) ([]byte, error) {
 	be.PutUint32(b[offLeaderEpoch:], math.MaxUint32) // -1 until a leader stamps it
 	b[offMagic] = magicV2
 	be.PutUint16(b[offAttributes:], attrs)
-	be.PutUint32(b[offLastOffsetDelta:], uint32(len(records)-1))
+	be.PutUint32(b[offLastOffsetDelta:], lastDelta)
 	be.PutUint64(b[offBaseTimestamp:], uint64(baseTs))
 	be.PutUint64(b[offMaxTimestamp:], uint64(maxTs))
 	be.PutUint64(b[offProducerID:], uint64(opts.ProducerID))

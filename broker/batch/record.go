@@ -21,11 +21,12 @@ type RecordHeader struct {
 // Records decodes all records of b, exactly one batch, decompressing them.
 // It checks the batch's structure as Validate does (length, magic, CRC, the
 // records' layout and count) but not the rules for client batches, so it
-// also reads control batches. Under LogAppendTime every record gets the
-// batch's MaxTimestamp, as Kafka's consumers see it. The records own their
-// bytes: nothing aliases b. Errors wrap the same sentinels as Validate's.
+// also reads control batches, and batches that log compaction thinned:
+// fewer records than offsets, with gaps between the records' offsets. Under
+// LogAppendTime every record gets the batch's MaxTimestamp, as Kafka's
+// consumers see it. The records own their bytes: nothing aliases b. Errors wrap the same sentinels as Validate's.
 func Records(b []byte) ([]Record, error) {
-	h, err := checkHeader(b, 0)
+	h, err := checkHeader(b, 0, true)
 	if err != nil {
 		return nil, fmt.Errorf("decode records: %w", err)
 	}
@@ -40,7 +41,7 @@ func Records(b []byte) ([]Record, error) {
 	// The count is the producer's claim: grow as records actually decode
 	// rather than trusting it for the allocation.
 	out := make([]Record, 0, min(int(h.NumRecords), 1024))
-	if err := walk(&s, h, false, &out); err != nil {
+	if err := walk(&s, h, false, true, &out); err != nil {
 		return nil, fmt.Errorf("decode records: %w", err)
 	}
 	return out, nil

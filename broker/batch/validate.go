@@ -30,7 +30,7 @@ import (
 // record and its memory does not grow with the batch (a raw snappy block,
 // which cannot be streamed, is the exception). It is safe for concurrent use.
 func Validate(b []byte, maxBytes int, requireKeys bool) (Header, error) {
-	h, err := checkHeader(b, maxBytes)
+	h, err := checkHeader(b, maxBytes, false)
 	if err != nil {
 		return h, fmt.Errorf("validate batch: %w", err)
 	}
@@ -45,15 +45,16 @@ func Validate(b []byte, maxBytes int, requireKeys bool) (Header, error) {
 	if err := d.open(&s, h.Codec(), b[HeaderSize:]); err != nil {
 		return h, fmt.Errorf("validate batch: %w", err)
 	}
-	if err := walk(&s, h, requireKeys, nil); err != nil {
+	if err := walk(&s, h, requireKeys, false, nil); err != nil {
 		return h, fmt.Errorf("validate batch: %w", err)
 	}
 	return h, nil
 }
 
 // checkHeader checks that b is exactly one batch of at most maxBytes (when
-// maxBytes > 0) with a valid magic, CRC and offset count.
-func checkHeader(b []byte, maxBytes int) (Header, error) {
+// maxBytes > 0) with a valid magic, CRC and offset count. With gaps, as
+// log compaction leaves them, fewer records than offsets are allowed.
+func checkHeader(b []byte, maxBytes int, gaps bool) (Header, error) {
 	if len(b) < HeaderSize {
 		return Header{}, fmt.Errorf("%d bytes, want at least a %d-byte header: %w", len(b), HeaderSize, ErrCorrupt)
 	}
@@ -72,6 +73,9 @@ func checkHeader(b []byte, maxBytes int) (Header, error) {
 	}
 	if h.NumRecords <= 0 {
 		return h, fmt.Errorf("records count %d, want > 0: %w", h.NumRecords, ErrInvalidRecord)
+	}
+	if gaps && int64(h.NumRecords) <= int64(h.LastOffsetDelta)+1 {
+		return h, nil
 	}
 	if int64(h.LastOffsetDelta)+1 != int64(h.NumRecords) {
 		return h, fmt.Errorf("last offset delta %d with %d records, want %d: %w",
@@ -95,19 +99,27 @@ func checkProducerRules(h Header) error {
 // walk reads the h.NumRecords records in s and checks that nothing follows
 // them. With out nil it skips keys, values and headers; otherwise it appends
 // the decoded records to *out.
-func walk(s *stream, h Header, requireKeys bool, out *[]Record) error {
+func walk(s *stream, h Header, requireKeys, gaps bool, out *[]Record) error {
 	n := int(h.NumRecords)
 	var rec *Record
+	prev := int64(-1)
 	for i := range n {
 		if out != nil {
 			*out = append(*out, Record{})
 			rec = &(*out)[len(*out)-1]
 		}
-		if err := walkRecord(s, h, i, requireKeys, rec); err != nil {
+		if err := walkRecord(s, h, i, requireKeys, gaps, rec); err != nil {
 			if errors.Is(err, errNoRecord) {
 				return fmt.Errorf("found %d records, header says %d: %w", i, n, ErrInvalidRecord)
 			}
 			return err
+		}
+		if gaps && rec != nil {
+			d := rec.Offset - h.BaseOffset
+			if d <= prev || d > int64(h.LastOffsetDelta) {
+				return fmt.Errorf("record %d: offset delta %d after %d, last %d: %w", i, d, prev, h.LastOffsetDelta, ErrInvalidRecord)
+			}
+			prev = d
 		}
 	}
 	end, err := s.atEnd()
@@ -128,7 +140,7 @@ var errNoRecord = errors.New("no more records")
 // that its key is not null. With rec nil it skips keys, values and headers;
 // otherwise it decodes the record into *rec. This is the per-record hot path
 // of Validate: it allocates nothing when rec is nil.
-func walkRecord(s *stream, h Header, i int, requireKeys bool, rec *Record) error {
+func walkRecord(s *stream, h Header, i int, requireKeys, gaps bool, rec *Record) error {
 	if !s.fill(1) {
 		if s.err != nil {
 			return fmt.Errorf("record %d: %w", i, s.err)
@@ -154,7 +166,7 @@ func walkRecord(s *stream, h Header, i int, requireKeys bool, rec *Record) error
 	if err != nil {
 		return recordErr(i, "offset delta", err)
 	}
-	if int(offDelta) != i {
+	if !gaps && int(offDelta) != i {
 		return fmt.Errorf("record %d: offset delta %d, want %d: %w", i, offDelta, i, ErrInvalidRecord)
 	}
 	var key, value *[]byte

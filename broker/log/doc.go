@@ -16,6 +16,7 @@
 //	    00000000000000052311.log             next segment, named by its base offset
 //	    producer-state.snapshot              idempotent producers' last batches, as of an offset
 //	    log-start-offset                     moved by DeleteRecords
+//	    cleaner-offset-checkpoint            compacted topics: cleaned-to offset, when ranges were cleaned
 //
 // A segment's .log is a plain concatenation of record batches:
 //
@@ -29,6 +30,9 @@
 // can ever hold unsynced data. After an unclean shutdown, Open re-reads every
 // segment past the recovery point, checks each batch's CRC-32C and cuts the
 // log at the first torn or corrupt batch; indexes are rebuilt when missing or
-// inconsistent. A write or fsync error makes the partition refuse writes from
+// inconsistent. Compacted topics are cleaned in the background: sealed
+// segments are rewritten keeping the latest record per key (offsets never
+// change), written aside as .cleaned, then swapped in through .swap renames
+// that recovery completes after a crash. A write or fsync error makes the partition refuse writes from
 // then on (sticky error), since the state of the file is then unknown.
 package log

@@ -49,6 +49,12 @@ func (p *Partition) load(recoveryPoint int64, clean bool) error {
 	if err != nil {
 		return err
 	}
+	if err := p.completeSwaps(entries); err != nil {
+		return err
+	}
+	if entries, err = p.fs.ReadDir(p.dir); err != nil {
+		return err
+	}
 	var bases []int64
 	for _, e := range entries {
 		name := e.Name()

@@ -47,7 +47,8 @@ func (p *Partition) enforceRetention(now time.Time) error {
 		p.deleting = append(p.deleting, pendingDelete{seg: s, at: now})
 		p.log.Info("retention removed segment", "base", s.base, "next", s.next)
 	}
-	p.segments = slices.Delete(p.segments, 0, n)
+	// A new slice: readers hold subslices of the old one.
+	p.segments = slices.Clone(p.segments[n:])
 	p.logStart = max(p.logStart, p.segments[0].base)
 	return p.fs.SyncDir(p.dir)
 }

@@ -36,6 +36,9 @@ type Options struct {
 	// CheckpointInterval is how often recovery points and producer state
 	// snapshots are written.
 	CheckpointInterval time.Duration
+	// CleanerBackoff is log.cleaner.backoff.ms: how often the log cleaner
+	// looks for compacted partitions to clean (DefaultCleanerBackoff).
+	CleanerBackoff time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -55,6 +58,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = time.Minute
+	}
+	if o.CleanerBackoff <= 0 {
+		o.CleanerBackoff = DefaultCleanerBackoff
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -100,6 +106,9 @@ type Store struct {
 	pidMu   sync.Mutex
 	pidNext int64
 	pidEnd  int64
+
+	cleanMu     sync.Mutex // one cleaner pass at a time
+	cleanerHook cleanHook  // tests stop a pass at a step; nil otherwise
 }
 
 const (
@@ -270,8 +279,12 @@ func (s *Store) Checkpoint() error {
 }
 
 // Run does the background work until ctx ends: retention, flush.ms,
-// checkpoints and the removal of deleted segments.
+// checkpoints, log cleaning and the removal of deleted segments. The cleaner
+// runs on this goroutine too, so it never writes a producer state snapshot
+// concurrently with a checkpoint.
 func (s *Store) Run(ctx context.Context) error {
+	cleaner := time.NewTicker(s.opts.CleanerBackoff)
+	defer cleaner.Stop()
 	retention := time.NewTicker(s.opts.RetentionCheckInterval)
 	flush := time.NewTicker(s.opts.FlushCheckInterval)
 	checkpoint := time.NewTicker(s.opts.CheckpointInterval)
@@ -284,6 +297,10 @@ func (s *Store) Run(ctx context.Context) error {
 			return nil
 		case <-retention.C:
 			s.EnforceRetention()
+		case <-cleaner.C:
+			if err := s.Compact(); err != nil {
+				s.log.Warn("log cleaner pass failed", "err", err)
+			}
 		case <-flush.C:
 			now := s.opts.Now()
 			s.eachPartition(func(p *Partition) {
