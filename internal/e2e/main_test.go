@@ -161,6 +161,8 @@ type lineWatcher struct {
 }
 
 func (w *lineWatcher) Write(b []byte) (int, error) {
+	// Log first, then signal: a test woken by the signal reads the log.
+	n, err := w.log.Write(b)
 	if !w.fired {
 		w.partial = append(w.partial, b...)
 		for {
@@ -177,7 +179,7 @@ func (w *lineWatcher) Write(b []byte) (int, error) {
 			w.partial = w.partial[i+1:]
 		}
 	}
-	return w.log.Write(b)
+	return n, err
 }
 
 // startBroker runs `sluice broker` on addr with data directory dir and
