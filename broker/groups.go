@@ -60,6 +60,13 @@ func groupConfig(props map[string]string) (group.Config, error) {
 		}
 		cfg.OffsetsPartitions = n
 	}
+	if v, ok := props["offsets.topic.segment.bytes"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 14 {
+			return cfg, fmt.Errorf("offsets.topic.segment.bytes=%q: want a whole number of bytes, at least 14", v)
+		}
+		cfg.OffsetsSegmentBytes = n
+	}
 	return cfg, nil
 }
 

@@ -24,6 +24,9 @@ type Config struct {
 	// OffsetsPartitions is the partition count of __consumer_offsets when
 	// the coordinator creates it (offsets.topic.num.partitions).
 	OffsetsPartitions int
+	// OffsetsSegmentBytes is segment.bytes of __consumer_offsets when the
+	// coordinator creates it (offsets.topic.segment.bytes, 100 MiB).
+	OffsetsSegmentBytes int
 	// MaxMetadataSize bounds a committed offset's metadata string
 	// (offset.metadata.max.bytes).
 	MaxMetadataSize int
@@ -34,6 +37,9 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
+	if c.OffsetsSegmentBytes == 0 {
+		c.OffsetsSegmentBytes = 100 << 20
+	}
 	if c.MinSessionTimeout == 0 {
 		c.MinSessionTimeout = 6 * time.Second
 	}

@@ -143,7 +143,7 @@ func (c *Coordinator) load() error {
 	if _, ok := c.store.Topic(OffsetsTopic); !ok {
 		err := c.store.CreateTopic(OffsetsTopic, c.cfg.OffsetsPartitions, map[string]string{
 			"cleanup.policy": "compact",
-			"segment.bytes":  strconv.Itoa(100 << 20),
+			"segment.bytes":  strconv.Itoa(c.cfg.OffsetsSegmentBytes),
 		}, false)
 		if err != nil && !errors.Is(err, log.ErrTopicExists) {
 			return fmt.Errorf("create %s: %w", OffsetsTopic, err)
