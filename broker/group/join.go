@@ -115,8 +115,14 @@ func (c *Coordinator) join(req JoinRequest) (chan JoinResult, JoinResult, []writ
 		}
 	}
 	c.updateMember(g, m, req, now)
-	ch := make(chan JoinResult, 1)
 	m.answerJoin(JoinResult{Err: ErrRebalanceInProgress}) // a duplicate join replaces the older one
+	return c.awaitJoinLocked(g, m, now)
+}
+
+// awaitJoinLocked parks m's join until the rebalance completes, starting
+// one if needed, and completes it now when m was the last to join.
+func (c *Coordinator) awaitJoinLocked(g *group, m *member, now time.Time) (chan JoinResult, JoinResult, []write) {
+	ch := make(chan JoinResult, 1)
 	m.joinCh = ch
 	m.joinedThisRebalance = true
 	if g.state != PreparingRebalance {
@@ -161,17 +167,7 @@ func (c *Coordinator) rejoinStaticLocked(g *group, old *member, req JoinRequest,
 			Leader: g.leader, MemberID: m.id,
 		}, []write{c.groupRecordLocked(g)}
 	}
-	ch := make(chan JoinResult, 1)
-	m.joinCh = ch
-	m.joinedThisRebalance = true
-	if g.state != PreparingRebalance {
-		c.prepareLocked(g, now)
-	}
-	var writes []write
-	if g.allJoined() && !g.delayed {
-		writes = c.completeJoinLocked(g, now)
-	}
-	return ch, JoinResult{}, writes
+	return c.awaitJoinLocked(g, m, now)
 }
 
 // prepareLocked starts a rebalance: every member must join again before
