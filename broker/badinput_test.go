@@ -146,6 +146,17 @@ func TestApiVersionsAdvertisesLowMinimums(t *testing.T) {
 	assert.Equal(t, [2]int16{0, 5}, got[15], "DescribeGroups")
 	assert.Equal(t, [2]int16{0, 4}, got[16], "ListGroups")
 	assert.NotContains(t, got, int16(68), "KIP-848 ConsumerGroupHeartbeat is not implemented and must not be advertised")
+	// Transactions, capped below KIP-890 part 2 (Produce 12, EndTxn 5,
+	// TxnOffsetCommit 5, AddPartitionsToTxn 4+), so clients add partitions
+	// with AddPartitionsToTxn.
+	assert.Equal(t, [2]int16{0, 3}, got[24], "AddPartitionsToTxn")
+	assert.Equal(t, [2]int16{0, 4}, got[25], "AddOffsetsToTxn")
+	assert.Equal(t, [2]int16{0, 4}, got[26], "EndTxn")
+	assert.Equal(t, [2]int16{0, 4}, got[28], "TxnOffsetCommit")
+	assert.NotContains(t, got, int16(27), "WriteTxnMarkers is broker-to-broker and not needed on one node")
+	assert.Equal(t, [2]int16{0, 0}, got[61], "DescribeProducers")
+	assert.Equal(t, [2]int16{0, 0}, got[65], "DescribeTransactions")
+	assert.Equal(t, [2]int16{0, 1}, got[66], "ListTransactions")
 
 	bad := kmsg.NewPtrApiVersionsRequest()
 	bad.Version = 3

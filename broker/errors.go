@@ -6,6 +6,7 @@ import (
 	"github.com/sluicehq/sluice/broker/batch"
 	"github.com/sluicehq/sluice/broker/group"
 	"github.com/sluicehq/sluice/broker/log"
+	"github.com/sluicehq/sluice/broker/txn"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
@@ -40,6 +41,22 @@ func errorCode(err error) int16 {
 	case errors.Is(err, group.ErrOffsetMetadataTooLarge):
 		return kerr.OffsetMetadataTooLarge.Code
 	case errors.Is(err, group.ErrCoordinatorNotAvailable):
+		return kerr.CoordinatorNotAvailable.Code
+	case errors.Is(err, txn.ErrInvalidTimeout):
+		return kerr.InvalidTransactionTimeout.Code
+	case errors.Is(err, txn.ErrProducerFenced):
+		return kerr.ProducerFenced.Code
+	case errors.Is(err, txn.ErrInvalidProducerEpoch):
+		return kerr.InvalidProducerEpoch.Code
+	case errors.Is(err, txn.ErrInvalidProducerIDMapping):
+		return kerr.InvalidProducerIDMapping.Code
+	case errors.Is(err, txn.ErrConcurrentTransactions):
+		return kerr.ConcurrentTransactions.Code
+	case errors.Is(err, txn.ErrInvalidTxnState):
+		return kerr.InvalidTxnState.Code
+	case errors.Is(err, txn.ErrUnknownPartition):
+		return kerr.UnknownTopicOrPartition.Code
+	case errors.Is(err, txn.ErrNotAvailable):
 		return kerr.CoordinatorNotAvailable.Code
 	case errors.Is(err, errUnsupportedProduceVersion):
 		return kerr.UnsupportedVersion.Code
@@ -87,6 +104,17 @@ func errorCode(err error) int16 {
 		return kerr.CorruptMessage.Code
 	}
 	return kerr.UnknownServerError.Code
+}
+
+// txnErrorCode is errorCode for a transactional API whose versions below
+// fencedSince predate PRODUCER_FENCED (KIP-588): they get
+// INVALID_PRODUCER_EPOCH instead.
+func txnErrorCode(err error, version, fencedSince int16) int16 {
+	code := errorCode(err)
+	if code == kerr.ProducerFenced.Code && version < fencedSince {
+		return kerr.InvalidProducerEpoch.Code
+	}
+	return code
 }
 
 // errorMessage is the text for responses that carry one; nil when err is nil.

@@ -10,10 +10,12 @@ package broker
 // starting with the one holding the fetch offset.
 //
 // Fetch sessions (KIP-227) are declined: every response carries session id 0,
-// which makes clients send full fetches. The last stable offset equals the
-// high watermark and the aborted transaction list is empty (no transactions
-// yet), which read_committed clients (librdkafka's and kafkajs's default)
-// need. Empty partitions carry zero-length, not null, records. A fetch below
+// which makes clients send full fetches. Every partition carries its last
+// stable offset (the first offset of its oldest open transaction, else the
+// high watermark). A read_committed fetch (isolation level 1, librdkafka's
+// and kafkajs's default) gets only batches below it, and the aborted
+// transactions overlapping the range, which the client uses to skip their
+// records; a list, empty rather than null, is always sent. Empty partitions carry zero-length, not null, records. A fetch below
 // the log start or past the high watermark gets OFFSET_OUT_OF_RANGE; at the
 // high watermark it waits. v13+ (topic ids) is not served.
 
@@ -136,9 +138,14 @@ func (s *Server) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse, wai
 				}
 				limit := min(int(rp.PartitionMaxBytes), remaining)
 				var res log.ReadResult
+				lso := part.LastStableOffset()
 				res, err = part.Read(rp.FetchOffset, limit, total == 0, bufs.get(limit))
-				pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
-				if err == nil && res.Records != nil {
+				pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = res.HighWatermark, lso, res.LogStartOffset
+				if err == nil && res.Records != nil && req.IsolationLevel == 1 {
+					res.Records = belowOffset(res.Records, lso)
+					pr.AbortedTransactions = abortedIn(part, rp.FetchOffset, lso)
+				}
+				if err == nil && len(res.Records) > 0 {
 					// Never null: librdkafka rejects a -1 MessageSetSize.
 					pr.RecordBatches = res.Records
 					total += len(res.Records)
@@ -151,7 +158,7 @@ func (s *Server) fillFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse, wai
 			if pr.ErrorCode != 0 {
 				hasErr = true
 			}
-			if req.IsolationLevel == 1 {
+			if req.IsolationLevel == 1 && pr.AbortedTransactions == nil {
 				pr.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
 			}
 			tr.Partitions = append(tr.Partitions, pr)

@@ -6,8 +6,7 @@ package broker
 // 1); v4 answers a batch of keys. Served now, ahead of the group and
 // transaction APIs, because librdkafka 2.0.2 takes FindCoordinator v0 as its
 // sign that a broker understands lz4 and otherwise sends lz4 batches
-// uncompressed. Clients that go on to JoinGroup or InitProducerId with a
-// transactional id see those APIs unadvertised, or refused, until they land.
+// uncompressed.
 
 import (
 	"fmt"

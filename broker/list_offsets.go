@@ -36,7 +36,7 @@ func handleListOffsets(c *conn, kreq kmsg.Request) *pending {
 			pr := kmsg.NewListOffsetsResponseTopicPartition()
 			pr.Partition = rp.Partition
 			pr.LeaderEpoch = log.LeaderEpoch
-			off, ts, err := c.s.listOffset(rt.Topic, rp)
+			off, ts, err := c.s.listOffset(rt.Topic, rp, req.IsolationLevel)
 			switch {
 			case errors.Is(err, errBadTimestamp):
 				pr.ErrorCode = kerr.InvalidRequest.Code
@@ -56,7 +56,7 @@ func handleListOffsets(c *conn, kreq kmsg.Request) *pending {
 	return ready(resp)
 }
 
-func (s *Server) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition) (int64, int64, error) {
+func (s *Server) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition, isolation int8) (int64, int64, error) {
 	part, err := s.store.Partition(topic, rp.Partition)
 	if err != nil {
 		return -1, -1, err
@@ -70,6 +70,9 @@ func (s *Server) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartiti
 	case timestampEarliest:
 		return start, -1, nil
 	case timestampLatest:
+		if isolation == 1 {
+			return part.LastStableOffset(), -1, nil
+		}
 		return hw, -1, nil
 	case timestampMax:
 		return part.MaxTimestamp()

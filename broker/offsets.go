@@ -8,8 +8,9 @@ package broker
 // Generation -1 with no member id is a "simple" commit, allowed for a group
 // without members. OffsetFetch answers offset -1 and no error for an
 // unknown group or partition, as Kafka does; v8 takes many groups.
-// RequireStable (v7+) is accepted and has nothing to wait for: there are no
-// transactional offset commits yet.
+// RequireStable (v7+) answers UNSTABLE_OFFSET_COMMIT (offset -1) for a
+// partition with an offset pending in an open transaction (TxnOffsetCommit),
+// so the client retries once the transaction ends.
 
 import (
 	"github.com/sluicehq/sluice/broker/group"
@@ -96,6 +97,9 @@ func handleOffsetFetch(c *conn, kreq kmsg.Request) *pending {
 					rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 					rp.Partition, rp.Offset, rp.LeaderEpoch = o.Partition, o.Offset, o.LeaderEpoch
 					rp.Metadata = &o.Metadata
+					if req.RequireStable && c.s.groups.HasPendingTxnOffsets(g.Group, o.TopicPartition) {
+						rp.Offset, rp.ErrorCode = -1, kerr.UnstableOffsetCommit.Code
+					}
 					rt.Partitions = append(rt.Partitions, rp)
 				}
 				rg.Topics = append(rg.Topics, rt)
@@ -120,6 +124,9 @@ func handleOffsetFetch(c *conn, kreq kmsg.Request) *pending {
 			rp := kmsg.NewOffsetFetchResponseTopicPartition()
 			rp.Partition, rp.Offset, rp.LeaderEpoch = o.Partition, o.Offset, o.LeaderEpoch
 			rp.Metadata = &o.Metadata
+			if req.RequireStable && c.s.groups.HasPendingTxnOffsets(req.Group, o.TopicPartition) {
+				rp.Offset, rp.ErrorCode = -1, kerr.UnstableOffsetCommit.Code
+			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)

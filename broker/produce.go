@@ -19,14 +19,22 @@ package broker
 // topic's flush.messages is due; acks=0 is not answered at all. The append
 // happens in request order; only the wait for durability runs aside, so a
 // client may pipeline produce requests on one connection.
+//
+// Transactional batches must come with the request's transactional id (and
+// only they may carry one); the producer must be the current epoch of its
+// transactional id (else INVALID_PRODUCER_EPOCH or PRODUCER_FENCED) and have
+// added the partition to its ongoing transaction with AddPartitionsToTxn
+// (else INVALID_TXN_STATE), so nothing lands after EndTxn.
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/sluicehq/sluice/broker/batch"
 	"github.com/sluicehq/sluice/broker/log"
+	"github.com/sluicehq/sluice/broker/txn"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -53,7 +61,9 @@ func handleProduce(c *conn, kreq kmsg.Request) *pending {
 			pr.Partition = rp.Partition
 			part, res, err := c.produceOne(req, rt.Topic, rp)
 			if err != nil {
-				pr.ErrorCode = errorCode(err)
+				// Produce has no PRODUCER_FENCED: Kafka answers a fenced
+				// transactional producer INVALID_PRODUCER_EPOCH here.
+				pr.ErrorCode = txnErrorCode(err, req.Version, math.MaxInt16)
 				pr.ErrorMessage = errorMessage(err)
 				pr.BaseOffset, pr.LogAppendTime, pr.LogStartOffset = -1, -1, -1
 				c.log.Debug("produce refused", "topic", rt.Topic, "partition", rp.Partition, "err", err)
@@ -84,7 +94,7 @@ func handleProduce(c *conn, kreq kmsg.Request) *pending {
 
 var (
 	errUnsupportedProduceVersion = errors.New("produce v0-2 (message format v0/v1) is not supported; use a client that sends record batch v2")
-	errTransactionalProduce      = errors.New("transactional produce is not supported yet")
+	errTransactionalProduce      = errors.New("transactional batches need a transactional id in the request, and only they may carry one")
 	errInvalidAcks               = errors.New("acks must be -1, 0 or 1")
 )
 
@@ -113,8 +123,14 @@ func (c *conn) produceOne(req *kmsg.ProduceRequest, topic string, rp kmsg.Produc
 	if err != nil {
 		return nil, none, err
 	}
-	if h.Transactional() || req.TransactionID != nil {
+	if h.Transactional() != (req.TransactionID != nil) {
 		return nil, none, errTransactionalProduce
+	}
+	if h.Transactional() {
+		err := c.s.txns.CheckProduce(txn.Producer{ID: h.ProducerID, Epoch: h.ProducerEpoch}, txn.TopicPartition{Topic: topic, Partition: rp.Partition})
+		if err != nil {
+			return nil, none, err
+		}
 	}
 	res, err := part.Append(batches[0])
 	return part, res, err

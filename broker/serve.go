@@ -56,6 +56,11 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(n
 		defer wg.Done()
 		srv.Groups().Run(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		srv.Txns().Run(ctx)
+	}()
 	serr := srv.Run(ctx)
 	cancel()
 	wg.Wait()

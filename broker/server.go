@@ -21,6 +21,7 @@ import (
 
 	"github.com/sluicehq/sluice/broker/group"
 	"github.com/sluicehq/sluice/broker/log"
+	"github.com/sluicehq/sluice/broker/txn"
 )
 
 // Server is a single-node Kafka broker.
@@ -31,6 +32,7 @@ type Server struct {
 	clusterID string
 	apis      apiTable
 	groups    *group.Coordinator
+	txns      *txn.Coordinator
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -58,7 +60,15 @@ func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store, log: logger, clusterID: id, conns: map[*conn]struct{}{}, groups: groups}
+	tcfg, err := txnConfig(cfg.Properties)
+	if err != nil {
+		return nil, err
+	}
+	txns, err := txn.New(tcfg, store, groups, logger)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: store, log: logger, clusterID: id, conns: map[*conn]struct{}{}, groups: groups, txns: txns}
 	s.apis = newAPITable(
 		apiVersionsAPI,
 		metadataAPI,
@@ -85,12 +95,22 @@ func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
 		describeGroupsAPI,
 		listGroupsAPI,
 		deleteGroupsAPI,
+		addPartitionsToTxnAPI,
+		addOffsetsToTxnAPI,
+		endTxnAPI,
+		txnOffsetCommitAPI,
+		listTransactionsAPI,
+		describeTransactionsAPI,
+		describeProducersAPI,
 	)
 	return s, nil
 }
 
 // Groups returns the group coordinator; Serve runs it with Groups().Run.
 func (s *Server) Groups() *group.Coordinator { return s.groups }
+
+// Txns returns the transaction coordinator; Serve runs it with Txns().Run.
+func (s *Server) Txns() *txn.Coordinator { return s.txns }
 
 // ClusterID returns the persistent cluster id.
 func (s *Server) ClusterID() string { return s.clusterID }

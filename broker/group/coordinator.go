@@ -72,7 +72,10 @@ type Coordinator struct {
 
 	mu     sync.Mutex
 	groups map[string]*group
-	closed bool
+	// pending holds transactional offset commits not yet decided:
+	// group → producer id → partition → offset.
+	pending map[string]map[int64]map[TopicPartition]Commit
+	closed  bool
 }
 
 // New opens the coordinator over store: it creates __consumer_offsets if it

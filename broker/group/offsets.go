@@ -51,7 +51,18 @@ func (c *Coordinator) CommitOffsets(groupID, memberID, instanceID string, genera
 		c.mu.Unlock()
 		return nil, err
 	}
-	g = c.getOrCreateLocked(groupID)
+	errs, w := c.storeOffsetsLocked(groupID, commits)
+	c.mu.Unlock()
+	if err := c.sync([]write{w}); err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// storeOffsetsLocked sets and appends the offsets; the caller makes the
+// write durable after releasing the lock.
+func (c *Coordinator) storeOffsetsLocked(groupID string, commits []Commit) ([]error, write) {
+	g := c.getOrCreateLocked(groupID)
 	errs := make([]error, len(commits))
 	var recs []batch.Record
 	now := c.now()
@@ -68,11 +79,7 @@ func (c *Coordinator) CommitOffsets(groupID, memberID, instanceID string, genera
 	if len(recs) > 0 {
 		w = c.appendLocked(groupID, recs)
 	}
-	c.mu.Unlock()
-	if err := c.sync([]write{w}); err != nil {
-		return nil, err
-	}
-	return errs, nil
+	return errs, w
 }
 
 func (c *Coordinator) checkCommitterLocked(groupID, memberID, instanceID string, generation int32) error {

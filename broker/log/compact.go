@@ -66,8 +66,14 @@ func (p *Partition) cleanView(now time.Time, cfg *Config) cleanView {
 		return v
 	}
 	cutoff := now.UnixMilli() - cfg.MinCompactionLagMs
+	lso := p.txns.lso(p.leo)
 	for i, s := range p.segments[:len(p.segments)-1] {
 		if cfg.MinCompactionLagMs > 0 && s.maxTS > cutoff {
+			break
+		}
+		// Never clean data of a transaction still open: its outcome decides
+		// whether those records count.
+		if p.segments[i+1].base > lso {
 			break
 		}
 		v.segs = append(v.segs, s)
@@ -161,6 +167,7 @@ func (p *Partition) clean(now time.Time, hook cleanHook) (cleanStats, error) {
 	f := &compactFilter{
 		offsets: map[string]int64{}, cp: &cp,
 		nowMs: now.UnixMilli(), retentionMs: cfg.DeleteRetentionMs,
+		aborted: p.AbortedTransactions(0, v.leo),
 	}
 	n := len(v.segs)
 	for i, s := range v.segs {
@@ -299,12 +306,29 @@ type compactFilter struct {
 
 	removed        int64
 	keptTombstones bool // tombstones seen for the first time, kept until their horizon
+	// aborted are the partition's aborted transactions: their records never
+	// count as a key's latest value, so they cannot displace committed ones.
+	aborted []AbortedTxn
+}
+
+// inAborted reports whether a transactional batch belongs to an aborted
+// transaction.
+func (f *compactFilter) inAborted(h batch.Header) bool {
+	if !h.Transactional() {
+		return false
+	}
+	for _, a := range f.aborted {
+		if a.ProducerID == h.ProducerID && a.FirstOffset <= h.BaseOffset && h.BaseOffset < a.LastOffset {
+			return true
+		}
+	}
+	return false
 }
 
 // mapSegment adds the keys of one segment's records to the offset map.
 func (f *compactFilter) mapSegment(s *segment, end int64) error {
 	err := eachBatch(s, end, func(raw []byte, h batch.Header) error {
-		if h.Control() {
+		if h.Control() || f.inAborted(h) {
 			return nil
 		}
 		recs, err := batch.Records(raw)

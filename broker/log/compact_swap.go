@@ -135,12 +135,12 @@ func (p *Partition) discardCleaned(seg *segment, suffixes ...string) {
 // replay removed batches to rebuild idempotent producers' state.
 func (p *Partition) snapshotForCleaner() error {
 	p.mu.RLock()
-	ps, leo := p.producers.clone(), p.leo
+	ps, txns, leo := p.producers.clone(), p.txns.clone(), p.leo
 	p.mu.RUnlock()
 	if err := p.Flush(leo); err != nil {
 		return err
 	}
-	b, err := ps.encode(leo)
+	b, err := ps.encode(leo, txns)
 	if err != nil {
 		return err
 	}

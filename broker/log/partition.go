@@ -34,6 +34,7 @@ type Partition struct {
 	leo       int64 // log end offset: next offset to assign (= high watermark on one node)
 	logStart  int64
 	producers producerStates
+	txns      txnState
 	werr      error // sticky: set by a failed write or sync, refuses writes after
 	notify    chan struct{}
 	closed    bool
@@ -78,6 +79,12 @@ func (p *Partition) Append(b []byte) (AppendResult, error) {
 	if err != nil {
 		return AppendResult{}, err
 	}
+	var ctl int16
+	if h.Control() {
+		if ctl, err = ControlType(b); err != nil {
+			return AppendResult{}, err
+		}
+	}
 	cfg := p.cfg.Load()
 	now := p.now()
 
@@ -89,7 +96,7 @@ func (p *Partition) Append(b []byte) (AppendResult, error) {
 	if p.werr != nil {
 		return AppendResult{}, fmt.Errorf("append to %s-%d: %w: %w", p.Topic, p.ID, ErrStorage, p.werr)
 	}
-	if h.ProducerID >= 0 {
+	if h.ProducerID >= 0 && !h.Control() {
 		dup, err := p.producers.check(h)
 		if err != nil {
 			return AppendResult{}, err
@@ -120,6 +127,7 @@ func (p *Partition) Append(b []byte) (AppendResult, error) {
 	}
 	p.leo = h.LastOffset() + 1
 	p.producers.update(h, appendTime, now.UnixMilli())
+	p.txns.update(h, ctl)
 	p.unflushed += int64(h.NumRecords)
 	close(p.notify)
 	p.notify = make(chan struct{})
@@ -376,6 +384,7 @@ func (p *Partition) DeleteRecords(offset int64) (int64, error) {
 		return p.logStart, fmt.Errorf("delete records %s-%d: persist log start: %w", p.Topic, p.ID, err)
 	}
 	p.logStart = offset
+	p.txns.trim(offset)
 	return offset, nil
 }
 

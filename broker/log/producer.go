@@ -73,10 +73,17 @@ func inSequence(last, next int32) bool {
 
 // update records an appended batch; h carries its final offsets.
 func (ps producerStates) update(h batch.Header, appendTime, nowMs int64) {
-	if h.ProducerID < 0 || h.Control() {
+	if h.ProducerID < 0 {
 		return
 	}
 	e := ps[h.ProducerID]
+	if h.Control() {
+		// A marker written with a bumped epoch fences the older one.
+		if e == nil || h.ProducerEpoch > e.Epoch {
+			ps[h.ProducerID] = &producerEntry{Epoch: h.ProducerEpoch, LastAppend: nowMs}
+		}
+		return
+	}
 	if e == nil || h.ProducerEpoch != e.Epoch {
 		e = &producerEntry{Epoch: h.ProducerEpoch}
 		ps[h.ProducerID] = e
@@ -107,12 +114,13 @@ func (ps producerStates) expire(cutoffMs int64) {
 type producerSnapshot struct {
 	Offset    int64                    `json:"offset"`
 	Producers map[int64]*producerEntry `json:"producers"`
+	Txns      txnState                 `json:"txns"`
 }
 
 const producerSnapshotFile = "producer-state.snapshot"
 
-func (ps producerStates) encode(offset int64) ([]byte, error) {
-	return json.Marshal(producerSnapshot{Offset: offset, Producers: ps})
+func (ps producerStates) encode(offset int64, txns txnState) ([]byte, error) {
+	return json.Marshal(producerSnapshot{Offset: offset, Producers: ps, Txns: txns})
 }
 
 func decodeProducerSnapshot(b []byte) (producerSnapshot, error) {

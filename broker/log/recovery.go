@@ -239,7 +239,7 @@ func (p *Partition) loadProducers() error {
 	case err == nil:
 		snap, derr := decodeProducerSnapshot(b)
 		if derr == nil && snap.Offset <= p.leo && snap.Offset >= from {
-			p.producers, from = snap.Producers, snap.Offset
+			p.producers, p.txns, from = snap.Producers, snap.Txns, snap.Offset
 		} else {
 			p.log.Warn("ignoring producer state snapshot", "offset", snap.Offset, "err", derr)
 		}
@@ -267,10 +267,34 @@ func (p *Partition) loadProducers() error {
 					ts = h.MaxTimestamp
 				}
 				p.producers.update(h, ts, nowMs)
+				if err := p.replayTxn(seg, pos, h); err != nil {
+					return err
+				}
 			}
 			pos += int64(h.Size())
 		}
 	}
+	return nil
+}
+
+// replayTxn applies the batch at pos to the transaction state on recovery;
+// only a control batch needs its body read.
+func (p *Partition) replayTxn(seg *segment, pos int64, h batch.Header) error {
+	if !h.Transactional() {
+		return nil
+	}
+	var ctl int16
+	if h.Control() {
+		buf := make([]byte, h.Size())
+		if _, err := seg.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read %s at %d: %w", seg.path(".log"), pos, err)
+		}
+		var err error
+		if ctl, err = ControlType(buf); err != nil {
+			return fmt.Errorf("replay marker at offset %d: %w", h.BaseOffset, err)
+		}
+	}
+	p.txns.update(h, ctl)
 	return nil
 }
 
@@ -282,9 +306,9 @@ func (p *Partition) snapshotProducers() error {
 		p.mu.RUnlock()
 		return nil
 	}
-	ps, leo := p.producers.clone(), p.leo
+	ps, txns, leo := p.producers.clone(), p.txns.clone(), p.leo
 	p.mu.RUnlock()
-	b, err := ps.encode(leo)
+	b, err := ps.encode(leo, txns)
 	if err != nil {
 		return err
 	}

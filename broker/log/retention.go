@@ -50,6 +50,7 @@ func (p *Partition) enforceRetention(now time.Time) error {
 	// A new slice: readers hold subslices of the old one.
 	p.segments = slices.Clone(p.segments[n:])
 	p.logStart = max(p.logStart, p.segments[0].base)
+	p.txns.trim(p.logStart)
 	return p.fs.SyncDir(p.dir)
 }
 
