@@ -45,14 +45,21 @@ func TestKcat(t *testing.T) {
 
 			attrs := batchAttributes(t, filepath.Join(dir, topic+"-0", "00000000000000000000.log"))
 			require.NotEmpty(t, attrs, "no batch stored")
+			// librdkafka silently sends a codec uncompressed when it
+			// believes the broker lacks it (lz4 needs FindCoordinator
+			// advertised, its proxy for Kafka 0.8.2; zstd Produce v7 and
+			// Fetch v10): then no batch carries the codec. It also sends a
+			// batch uncompressed when compressing would not make it smaller
+			// (a lone first record), so single batches may say none.
+			compressed := 0
 			for i, a := range attrs {
-				// librdkafka silently sends a codec uncompressed when it
-				// believes the broker lacks it: lz4 needs FindCoordinator
-				// advertised (its proxy for Kafka 0.8.2), zstd Produce v7
-				// and Fetch v10.
-				require.Equalf(t, c.id, a&7, "batch %d of %d: attributes %#04x, want codec %d (%s); librdkafka dropped the compression", i, len(attrs), a, c.id, c.name)
+				require.Containsf(t, []int16{0, c.id}, a&7, "batch %d of %d: attributes %#04x, want codec %d (%s)", i, len(attrs), a, c.id, c.name)
+				if a&7 == c.id {
+					compressed++
+				}
 			}
-			t.Logf("%d batches stored, all with codec %s", len(attrs), c.name)
+			require.Positivef(t, compressed, "none of %d batches uses %s: librdkafka dropped the compression", len(attrs), c.name)
+			t.Logf("%d batches stored, %d with codec %s", len(attrs), compressed, c.name)
 
 			out := runKcat(t, kcat, "-C", "-b", addr, "-t", topic, "-o", "beginning", "-e", "-f", `%k:%s\n`)
 			require.Equal(t, input.String(), out, "consumed lines differ from the produced file")
