@@ -154,51 +154,13 @@ func (c *Coordinator) load() error {
 		return fmt.Errorf("load %s: %w", OffsetsTopic, log.ErrUnknownTopic)
 	}
 	for _, p := range t.Partitions {
-		if err := c.loadPartition(p); err != nil {
+		if err := p.EachRecord(c.replay); err != nil {
 			return fmt.Errorf("load %s-%d: %w", OffsetsTopic, p.ID, err)
 		}
 	}
 	for id, g := range c.groups {
 		if g.state == Dead {
 			delete(c.groups, id)
-		}
-	}
-	return nil
-}
-
-func (c *Coordinator) loadPartition(p *log.Partition) error {
-	at, end := p.Offsets()
-	for at < end {
-		res, err := p.Read(at, 1<<20, true, nil)
-		if err != nil {
-			return err
-		}
-		if len(res.Records) == 0 {
-			return nil
-		}
-		batches, err := batch.Split(res.Records)
-		if err != nil {
-			return err
-		}
-		for _, b := range batches {
-			h, err := batch.ParseHeader(b)
-			if err != nil {
-				return err
-			}
-			if h.LastOffset() < at || h.Control() {
-				at = max(at, h.LastOffset()+1)
-				continue
-			}
-			recs, err := batch.Records(b)
-			if err != nil {
-				return err
-			}
-			for _, r := range recs {
-				if r.Offset >= at {
-					c.replay(r)
-				}
-			}
-			at = h.LastOffset() + 1
 		}
 	}
 	return nil

@@ -112,7 +112,7 @@ func (c *Coordinator) load() (map[string]pendingOffsets, error) {
 		return loaded, nil
 	}
 	for _, p := range t.Partitions {
-		if err := c.loadPartition(p, loaded); err != nil {
+		if err := p.EachRecord(func(r batch.Record) { c.replay(r, loaded) }); err != nil {
 			return nil, fmt.Errorf("load %s-%d: %w", StateTopic, p.ID, err)
 		}
 	}
@@ -139,44 +139,6 @@ func (c *Coordinator) stateTopic() (*log.Topic, error) {
 		return nil, fmt.Errorf("open %s: %w", StateTopic, log.ErrUnknownTopic)
 	}
 	return t, nil
-}
-
-func (c *Coordinator) loadPartition(p *log.Partition, loaded map[string]pendingOffsets) error {
-	at, end := p.Offsets()
-	for at < end {
-		res, err := p.Read(at, 1<<20, true, nil)
-		if err != nil {
-			return err
-		}
-		if len(res.Records) == 0 {
-			return nil
-		}
-		batches, err := batch.Split(res.Records)
-		if err != nil {
-			return err
-		}
-		for _, b := range batches {
-			h, err := batch.ParseHeader(b)
-			if err != nil {
-				return err
-			}
-			if h.LastOffset() < at || h.Control() {
-				at = max(at, h.LastOffset()+1)
-				continue
-			}
-			recs, err := batch.Records(b)
-			if err != nil {
-				return err
-			}
-			for _, r := range recs {
-				if r.Offset >= at {
-					c.replay(r, loaded)
-				}
-			}
-			at = h.LastOffset() + 1
-		}
-	}
-	return nil
 }
 
 // replay applies one record; unknown key versions are skipped.
