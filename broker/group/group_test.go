@@ -220,8 +220,8 @@ func TestJavaHashCode(t *testing.T) {
 	// The famous string whose hashCode is Integer.MIN_VALUE: Kafka's
 	// Utils.abs maps it to 0.
 	assert.Equal(t, int32(-1<<31), javaHashCode("polygenelubricants"))
-	assert.Equal(t, int32(0), partitionFor("polygenelubricants", 50))
-	assert.Equal(t, int32(99162322%50), partitionFor("hello", 50))
+	assert.Equal(t, int32(0), PartitionFor("polygenelubricants", 50))
+	assert.Equal(t, int32(99162322%50), PartitionFor("hello", 50))
 }
 
 func TestInitialRebalanceDelay(t *testing.T) {

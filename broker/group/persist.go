@@ -61,9 +61,10 @@ func javaHashCode(s string) int32 {
 	return h
 }
 
-// partitionFor is Kafka's Utils.abs(groupId.hashCode) % partitions.
-func partitionFor(group string, partitions int) int32 {
-	h := javaHashCode(group)
+// PartitionFor is the internal-topic partition Kafka gives a coordinator
+// key (group id, transactional id): Utils.abs(key.hashCode) % partitions.
+func PartitionFor(key string, partitions int) int32 {
+	h := javaHashCode(key)
 	if h == -1<<31 {
 		h = 0
 	} else if h < 0 {
@@ -78,7 +79,7 @@ func (c *Coordinator) appendLocked(group string, recs []batch.Record) write {
 	if !ok || len(t.Partitions) == 0 {
 		return write{err: fmt.Errorf("append to %s: %w", OffsetsTopic, log.ErrUnknownTopic)}
 	}
-	p := t.Partitions[partitionFor(group, len(t.Partitions))]
+	p := t.Partitions[PartitionFor(group, len(t.Partitions))]
 	b, err := batch.Encode(batch.EncodeOptions{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}, recs)
 	if err != nil {
 		return write{err: err}

@@ -17,7 +17,7 @@
 //
 // Every state change is a record in the compacted topic __transaction_state
 // in Kafka's format (kmsg.TxnMetadataKey/TxnMetadataValue) at partition
-// abs(javaHashCode(transactional.id)) % partitions. On load a transaction in
+// abs(javaHashCode(transactional.id)) % partitions (group.PartitionFor). On load a transaction in
 // PrepareCommit or PrepareAbort is completed (its markers written again,
 // which is harmless); an Ongoing one is aborted when it times out.
 //

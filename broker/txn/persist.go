@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/broker/batch"
+	"github.com/sluicehq/sluice/broker/group"
 	"github.com/sluicehq/sluice/broker/log"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -59,7 +60,7 @@ func (c *Coordinator) persistRecord(transactionalID string, key, value []byte) e
 	if err != nil {
 		return err
 	}
-	p := t.Partitions[partitionFor(transactionalID, len(t.Partitions))]
+	p := t.Partitions[group.PartitionFor(transactionalID, len(t.Partitions))]
 	b, err := batch.Encode(batch.EncodeOptions{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1},
 		[]batch.Record{{Timestamp: c.cfg.Now().UnixMilli(), Key: key, Value: value}})
 	if err != nil {
@@ -73,32 +74,6 @@ func (c *Coordinator) persistRecord(transactionalID string, key, value []byte) e
 		return fmt.Errorf("flush %s-%d: %w", StateTopic, p.ID, err)
 	}
 	return nil
-}
-
-// javaHashCode is Java's String.hashCode over UTF-16 code units.
-func javaHashCode(s string) int32 {
-	var h int32
-	for _, r := range s {
-		if r >= 0x10000 {
-			r -= 0x10000
-			h = 31*h + int32(0xD800+(r>>10))
-			h = 31*h + int32(0xDC00+(r&0x3FF))
-			continue
-		}
-		h = 31*h + int32(r)
-	}
-	return h
-}
-
-// partitionFor is Kafka's partition for a transactional id.
-func partitionFor(id string, partitions int) int32 {
-	h := javaHashCode(id)
-	if h == -1<<31 {
-		h = 0
-	} else if h < 0 {
-		h = -h
-	}
-	return h % int32(partitions)
 }
 
 // load reads __transaction_state when it exists; the topic is created on
