@@ -1,0 +1,233 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// PluginType is a plugin's kind, as the REST API reports it.
+type PluginType string
+
+// The plugin types.
+const (
+	PluginSource          PluginType = "source"
+	PluginSink            PluginType = "sink"
+	PluginConverter       PluginType = "converter"
+	PluginHeaderConverter PluginType = "header_converter"
+	PluginTransformation  PluginType = "transformation"
+	PluginPredicate       PluginType = "predicate"
+)
+
+// Connector is the control half of a connector: it reads its config and
+// splits the work into task configs. The worker calls Start once, then
+// TaskConfigs whenever it (re)creates tasks, then Stop once; never
+// concurrently. The Connector runs on one worker; its tasks may run on
+// others.
+type Connector interface {
+	// Start begins watching the source or sink for changes that need new
+	// task configs (ctx.RequestTaskReconfiguration). It must not block.
+	Start(ctx ConnectorContext, config map[string]string) error
+	// TaskConfigs returns one config per task, at most maxTasks.
+	TaskConfigs(maxTasks int) ([]map[string]string, error)
+	// Stop releases what Start acquired.
+	Stop() error
+}
+
+// ConnectorValidator is an optional Connector capability: extra validation
+// beyond the declared config keys (e.g. cross-key rules, reaching the
+// source system). It receives the per-key results of the declared keys
+// and returns them amended.
+type ConnectorValidator interface {
+	Validate(ctx context.Context, config map[string]string, results []ConfigValue) []ConfigValue
+}
+
+// ConnectorContext is the connector's handle on the worker.
+type ConnectorContext interface {
+	// RequestTaskReconfiguration asks the worker to call TaskConfigs again
+	// and restart the tasks if the configs changed. Safe from any
+	// goroutine.
+	RequestTaskReconfiguration()
+	// RaiseError fails the connector with err.
+	RaiseError(err error)
+}
+
+// SourceTask reads records from a source system. The worker calls Start,
+// then Poll in a loop from one goroutine; Commit and CommitRecord may be
+// called from another goroutine while Poll runs; Stop is called once after
+// the last Poll returned.
+type SourceTask interface {
+	// Start begins reading. ctx.Offsets gives the offsets committed for
+	// this connector's source partitions, to resume from.
+	Start(ctx SourceTaskContext, config map[string]string) error
+	// Poll returns the next records, blocking until some are available or
+	// ctx is cancelled (the worker stopping or pausing the task); it may
+	// return nil, nil. An error wrapping ErrRetriable makes the worker
+	// call Poll again after a backoff; any other error fails the task.
+	Poll(ctx context.Context) ([]*Record, error)
+	// Stop releases the task's resources.
+	Stop() error
+}
+
+// SourceTaskCommitter is an optional SourceTask capability, told about
+// progress the worker has made durable.
+type SourceTaskCommitter interface {
+	// CommitRecord is called once the broker acknowledged r (or r was
+	// filtered out or sent to the dead letter queue).
+	CommitRecord(r *Record) error
+	// Commit is called after the worker committed source offsets to the
+	// offsets topic; a task whose source needs acknowledging (a
+	// replication slot, a queue) acknowledges up to those offsets here.
+	Commit() error
+}
+
+// SourceTaskContext is a source task's handle on the worker.
+type SourceTaskContext interface {
+	// Offset returns the committed offset of one source partition, or nil.
+	Offset(partition map[string]any) (map[string]any, error)
+	// Config returns the task's config.
+	Config() map[string]string
+}
+
+// SinkTask writes records to a destination. The worker calls Start, Open,
+// then Put with batches and Flush before committing consumer offsets, all
+// from one goroutine; Stop once at the end.
+type SinkTask interface {
+	// Start prepares the task.
+	Start(ctx SinkTaskContext, config map[string]string) error
+	// Put delivers records, possibly asynchronously; an error wrapping
+	// ErrRetriable makes the worker deliver the same batch again after a
+	// backoff (Kafka's RetriableException); any other error fails the task.
+	// ctx is cancelled when the task must stop.
+	Put(ctx context.Context, records []*Record) error
+	// Flush makes everything delivered by Put durable and returns the
+	// offsets that are safe to commit (Kafka's preCommit): usually
+	// current itself; a task that writes asynchronously may return less,
+	// or nil to commit nothing. Offsets are the next offset to read.
+	Flush(ctx context.Context, current map[TopicPartition]int64) (map[TopicPartition]int64, error)
+	// Stop releases the task's resources.
+	Stop() error
+}
+
+// SinkPartitionHandler is an optional SinkTask capability: told when the
+// consumer is assigned or loses partitions (Kafka's open/close).
+type SinkPartitionHandler interface {
+	Open(partitions []TopicPartition) error
+	Close(partitions []TopicPartition) error
+}
+
+// SinkTaskContext is a sink task's handle on the worker.
+type SinkTaskContext interface {
+	// Report sends a record the task could not handle to the errant record
+	// reporter (dead letter queue and error log) under errors.tolerance=all;
+	// under none it returns an error the task should fail with (KIP-610).
+	Report(r *Record, err error) error
+	// Rewind asks the worker to redeliver from offset on tp.
+	Rewind(tp TopicPartition, offset int64)
+	// Config returns the task's config.
+	Config() map[string]string
+}
+
+// ErrRetriable marks an error after which the operation may be retried
+// (Kafka's RetriableException).
+var ErrRetriable = errors.New("retriable")
+
+// Retriable wraps err so that errors.Is(err, ErrRetriable) holds.
+func Retriable(err error) error { return &retriable{err} }
+
+type retriable struct{ err error }
+
+func (r *retriable) Error() string   { return r.err.Error() }
+func (r *retriable) Unwrap() []error { return []error{r.err, ErrRetriable} }
+
+// Converter turns Connect data into bytes and back (Kafka's Converter).
+// Configure is called once before use; the other methods may be called
+// concurrently afterwards only if the converter says so, otherwise the
+// worker gives each task its own instance.
+type Converter interface {
+	Configure(config map[string]string, isKey bool) error
+	FromConnect(topic string, headers Headers, schema *Schema, value any) ([]byte, error)
+	ToConnect(topic string, headers Headers, data []byte) (*Schema, any, error)
+}
+
+// HeaderConverter turns one header value into bytes and back.
+type HeaderConverter interface {
+	Configure(config map[string]string) error
+	FromConnectHeader(topic, key string, schema *Schema, value any) ([]byte, error)
+	ToConnectHeader(topic, key string, data []byte) (*Schema, any, error)
+}
+
+// Transform is a single message transform. Apply returns the transformed
+// record, or nil to drop it. Each task has its own instances.
+type Transform interface {
+	Configure(config map[string]string) error
+	Apply(r *Record) (*Record, error)
+}
+
+// Predicate decides whether a transform applies to a record.
+type Predicate interface {
+	Configure(config map[string]string) error
+	Test(r *Record) bool
+}
+
+// ConnectorPlugin describes a connector plugin: its names, config and
+// constructors. Exactly one of NewSourceTask and NewSinkTask is set.
+type ConnectorPlugin struct {
+	// Class is the canonical class name; Aliases are other accepted names
+	// (well-known Java class names of the connector this one replaces).
+	Class   string
+	Aliases []string
+	Version string
+	Config  ConfigDef
+	// Doc is one paragraph for the README and the plugin list.
+	Doc           string
+	NewConnector  func() Connector
+	NewSourceTask func() SourceTask
+	NewSinkTask   func() SinkTask
+}
+
+// Type returns PluginSource or PluginSink.
+func (p *ConnectorPlugin) Type() PluginType {
+	if p.NewSinkTask != nil {
+		return PluginSink
+	}
+	return PluginSource
+}
+
+// Plugin describes a converter, header converter, transform or predicate.
+type Plugin struct {
+	Class   string
+	Aliases []string
+	Type    PluginType
+	Version string
+	Config  ConfigDef
+	Doc     string
+	// New returns a fresh, unconfigured instance: a Converter,
+	// HeaderConverter, Transform or Predicate according to Type.
+	New func() any
+}
+
+// MatchesClass reports whether name refers to the plugin with this class
+// and aliases: the full name, an alias, the simple name, or the simple name
+// without its type suffix (Kafka's plugin alias rules: FileStreamSink,
+// FileStreamSinkConnector, org.apache...FileStreamSinkConnector).
+func MatchesClass(class string, aliases []string, name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range append([]string{class}, aliases...) {
+		if c == name {
+			return true
+		}
+		simple := c[strings.LastIndexByte(c, '.')+1:]
+		if simple == name {
+			return true
+		}
+		for _, suffix := range []string{"Connector", "Converter", "Transformation", "Predicate"} {
+			if trimmed, ok := strings.CutSuffix(simple, suffix); ok && trimmed != "" && trimmed == name {
+				return true
+			}
+		}
+	}
+	return false
+}
