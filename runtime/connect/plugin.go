@@ -231,3 +231,18 @@ func MatchesClass(class string, aliases []string, name string) bool {
 	}
 	return false
 }
+
+// BuiltinVersion is the version the built-in plugins report.
+const BuiltinVersion = "0.4.0"
+
+// FindPlugin returns the plugin of type typ that name refers to (by class,
+// alias or simple name), or nil.
+func FindPlugin(plugins []Plugin, typ PluginType, name string) *Plugin {
+	for i := range plugins {
+		p := &plugins[i]
+		if p.Type == typ && MatchesClass(p.Class, p.Aliases, name) {
+			return p
+		}
+	}
+	return nil
+}
