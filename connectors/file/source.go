@@ -1,0 +1,228 @@
+package file
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"time"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// Source partition and offset fields, as Kafka's FileStreamSourceTask names
+// them.
+const (
+	filenameField = "filename"
+	positionField = "position"
+)
+
+const (
+	// defaultIdleWait is how long a poll that found no new line waits
+	// before returning, so a growing file is checked a few times a second.
+	defaultIdleWait = 250 * time.Millisecond
+	// missingFileWait is how long a poll waits when the file does not
+	// exist yet (Kafka waits a second too).
+	missingFileWait = time.Second
+)
+
+// input is where the task reads bytes from: Read never blocks (it returns
+// io.EOF when nothing is available now) and wait sleeps until data may be
+// available, d has passed or ctx is done.
+type input interface {
+	io.Reader
+	wait(ctx context.Context, d time.Duration)
+	Close() error
+}
+
+// sourceTask reads lines from a file or standard input.
+type sourceTask struct {
+	filename  string // "" reads standard input
+	topic     string
+	batchSize int
+	partition map[string]any
+	ctx       connect.SourceTaskContext
+
+	in    input
+	lines lineBuffer
+
+	idleWait time.Duration
+	// stdin opens standard input; tests replace it.
+	stdin func() input
+}
+
+func newSourceTask() *sourceTask {
+	return &sourceTask{idleWait: defaultIdleWait, stdin: sharedStdin}
+}
+
+// Start implements connect.SourceTask.
+func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]string) error {
+	cfg, err := SourceConfig.Parse(config)
+	if err != nil {
+		return fmt.Errorf("start FileStreamSourceTask: %w", err)
+	}
+	t.ctx = ctx
+	t.filename = cfg.String(FileConfig)
+	t.topic = cfg.String(TopicConfig)
+	t.batchSize = max(int(cfg.Int(BatchSizeConfig)), 1)
+	if t.filename == "" {
+		// Offsets of standard input mean nothing, so Kafka leaves them null.
+		t.partition = map[string]any{filenameField: nil}
+		t.in = t.stdin()
+	} else {
+		t.partition = map[string]any{filenameField: t.filename}
+	}
+	return nil
+}
+
+// Poll implements connect.SourceTask: it returns up to batch.size complete
+// lines, or waits a little for the file to appear or grow and returns none.
+func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
+	if t.in == nil {
+		f, err := t.open()
+		if errors.Is(err, fs.ErrNotExist) {
+			sleep(ctx, missingFileWait)
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		t.in = f
+	}
+	records, err := t.readBatch()
+	if err != nil || len(records) > 0 {
+		return records, err
+	}
+	t.in.wait(ctx, t.idleWait)
+	return nil, nil
+}
+
+// readBatch returns the complete lines available now, at most batch.size.
+func (t *sourceTask) readBatch() ([]*connect.Record, error) {
+	var records []*connect.Record
+	now := time.Now()
+	for len(records) < t.batchSize {
+		line, ok := t.lines.next()
+		if ok {
+			records = append(records, t.record(line, now))
+			continue
+		}
+		n, err := t.lines.fill(t.in)
+		if n > 0 {
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return records, fmt.Errorf("read %s: %w", t.logName(), err)
+		}
+		break
+	}
+	return records, nil
+}
+
+func (t *sourceTask) record(line string, now time.Time) *connect.Record {
+	var pos any
+	if t.filename != "" {
+		pos = t.lines.pos
+	}
+	r := connect.NewSourceRecord(t.partition, map[string]any{positionField: pos}, t.topic,
+		nil, nil, connect.StringSchema, line)
+	r.Timestamp = now
+	return r
+}
+
+// open opens the file and seeks to the committed position.
+func (t *sourceTask) open() (*fileInput, error) {
+	pos, err := t.committedPosition()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(t.filename)
+	if err != nil {
+		return nil, fmt.Errorf("open source file: %w", err)
+	}
+	if pos > 0 {
+		if _, err := f.Seek(pos, io.SeekStart); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("seek %s to committed position %d: %w", t.filename, pos, err)
+		}
+	}
+	t.lines = lineBuffer{pos: pos}
+	return &fileInput{f}, nil
+}
+
+// committedPosition returns the position committed for the file, or 0.
+func (t *sourceTask) committedPosition() (int64, error) {
+	if t.ctx == nil {
+		return 0, nil
+	}
+	off, err := t.ctx.Offset(t.partition)
+	if err != nil {
+		return 0, fmt.Errorf("read committed offset of %s: %w", t.filename, err)
+	}
+	if off == nil || off[positionField] == nil {
+		return 0, nil
+	}
+	pos, ok := asInt64(off[positionField])
+	if !ok || pos < 0 {
+		return 0, fmt.Errorf("resume %s from %v: Offset position is the incorrect type", t.filename, off[positionField])
+	}
+	return pos, nil
+}
+
+// asInt64 accepts the numeric types an offset store may decode a long to.
+func asInt64(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case float64:
+		return int64(n), n == math.Trunc(n)
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	}
+	return 0, false
+}
+
+// Stop implements connect.SourceTask.
+func (t *sourceTask) Stop() error {
+	if t.in == nil {
+		return nil
+	}
+	err := t.in.Close()
+	t.in = nil
+	if err != nil {
+		return fmt.Errorf("close %s: %w", t.logName(), err)
+	}
+	return nil
+}
+
+func (t *sourceTask) logName() string {
+	if t.filename == "" {
+		return "stdin"
+	}
+	return t.filename
+}
+
+// fileInput reads a regular file, whose reads return io.EOF at its current
+// end and new bytes once it has grown.
+type fileInput struct{ *os.File }
+
+func (fileInput) wait(ctx context.Context, d time.Duration) { sleep(ctx, d) }
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
+	}
+}
