@@ -1,0 +1,333 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// connectorActor owns one connector and its tasks on this worker. Only its
+// own goroutine touches the fields below mu; others talk to it through
+// wake and the restart plan.
+type connectorActor struct {
+	h      *Herder
+	name   string
+	logger *slog.Logger
+	wakeCh chan struct{}
+
+	mu      sync.Mutex
+	restart restartPlan
+
+	plugin       *connect.ConnectorPlugin
+	conn         connect.Connector
+	config       map[string]string // raw config the connector runs with
+	connFailed   bool
+	connFailures int
+	connRetryAt  time.Time
+	needTasks    bool
+	reconfigure  chan struct{}
+	tasks        map[int]*taskRunner
+	timer        *time.Timer
+}
+
+// restartPlan is a pending restart request (KIP-745).
+type restartPlan struct {
+	connector bool
+	tasks     map[int]bool
+}
+
+func newConnectorActor(h *Herder, name string) *connectorActor {
+	return &connectorActor{
+		h: h, name: name,
+		logger:      h.logger.With("connector", name),
+		wakeCh:      make(chan struct{}, 1),
+		reconfigure: make(chan struct{}, 1),
+		tasks:       map[int]*taskRunner{},
+	}
+}
+
+// wake asks the actor to reconcile; wakes coalesce.
+func (a *connectorActor) wake() {
+	select {
+	case a.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// requestRestart queues a restart and wakes the actor.
+func (a *connectorActor) requestRestart(connector bool, tasks []int) {
+	a.mu.Lock()
+	a.restart.connector = a.restart.connector || connector
+	if len(tasks) > 0 && a.restart.tasks == nil {
+		a.restart.tasks = map[int]bool{}
+	}
+	for _, t := range tasks {
+		a.restart.tasks[t] = true
+	}
+	a.mu.Unlock()
+	a.wake()
+}
+
+func (a *connectorActor) takeRestart() restartPlan {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.restart
+	a.restart = restartPlan{}
+	return p
+}
+
+func (a *connectorActor) run(ctx context.Context) {
+	for {
+		var timerC <-chan time.Time
+		if a.timer != nil {
+			timerC = a.timer.C
+		}
+		select {
+		case <-ctx.Done():
+			a.shutdown(false)
+			return
+		case <-a.wakeCh:
+		case <-a.reconfigure:
+			a.needTasks = true
+		case <-timerC:
+			a.timer = nil
+		}
+		if a.reconcile(ctx) && a.h.retire(a.name, a) {
+			return
+		}
+	}
+}
+
+// schedule wakes the actor at t (the earliest of all requests).
+func (a *connectorActor) schedule(at time.Time) {
+	d := max(time.Until(at), time.Millisecond)
+	if a.timer != nil {
+		if !a.timer.Stop() {
+			// Fired but not received: keep the earlier wake-up.
+			return
+		}
+	}
+	a.timer = time.NewTimer(d)
+}
+
+// reconcile brings the connector and its tasks in line with the config
+// store; it returns true when the connector no longer exists.
+func (a *connectorActor) reconcile(ctx context.Context) bool {
+	snap := a.h.configs.Snapshot()
+	cfg, exists := snap.Connectors[a.name]
+	if !exists {
+		a.shutdown(true)
+		return true
+	}
+	target := snap.Target(a.name)
+	plan := a.takeRestart()
+	configChanged := a.config != nil && !maps.Equal(a.config, cfg)
+	if configChanged || plan.connector {
+		a.stopConnector()
+		a.connFailed, a.connFailures = false, 0
+	}
+	if target == TargetStopped {
+		a.stopAllTasks(StateUnassigned)
+		a.stopConnector()
+		a.connFailed = false
+		if len(snap.Tasks[a.name]) > 0 {
+			if err := a.h.configs.PutTaskConfigs(ctx, a.name, nil); err != nil && ctx.Err() == nil {
+				a.logger.Error("clear task configs of stopped connector", "error", err)
+			}
+		}
+		a.h.putStatus(a.name, StateStopped, "")
+		return false
+	}
+	if a.conn == nil {
+		a.startConnector(ctx, cfg, target)
+	} else {
+		a.h.putStatus(a.name, connectorState(target), "")
+	}
+	if a.conn != nil && a.needTasks {
+		if !a.generateTaskConfigs(ctx, cfg, snap.Tasks[a.name]) {
+			return false
+		}
+		snap = a.h.configs.Snapshot()
+	}
+	a.reconcileTasks(ctx, cfg, snap.Tasks[a.name], target, plan)
+	return false
+}
+
+func connectorState(t TargetState) State {
+	if t == TargetPaused {
+		return StatePaused
+	}
+	return StateRunning
+}
+
+// startConnector instantiates and starts the Connector; a failure marks it
+// FAILED and schedules an automatic restart.
+func (a *connectorActor) startConnector(ctx context.Context, cfg map[string]string, target TargetState) {
+	if a.connFailed && time.Now().Before(a.connRetryAt) {
+		a.schedule(a.connRetryAt)
+		return
+	}
+	if a.connFailed && !a.h.cfg.AutoRestart && a.config != nil && maps.Equal(a.config, cfg) {
+		return
+	}
+	a.config = maps.Clone(cfg)
+	err := a.tryStartConnector(ctx, cfg)
+	if err != nil {
+		a.connFailed = true
+		a.connFailures++
+		a.logger.Error("connector failed", "error", err)
+		a.h.putStatus(a.name, StateFailed, errorTrace(err))
+		if a.h.cfg.AutoRestart {
+			a.connRetryAt = time.Now().Add(a.h.backoff(a.connFailures))
+			a.schedule(a.connRetryAt)
+		}
+		return
+	}
+	a.connFailed = false
+	a.needTasks = true
+	a.h.putStatus(a.name, connectorState(target), "")
+	a.logger.Info("connector started", "class", a.plugin.Class)
+}
+
+func (a *connectorActor) tryStartConnector(ctx context.Context, cfg map[string]string) error {
+	p := a.h.plugins.Connector(cfg[KeyConnectorClass])
+	if p == nil {
+		return fmt.Errorf("%w: Failed to find any class that implements Connector and which name matches %s, available connectors are: %s",
+			connect.ErrConfig, cfg[KeyConnectorClass], a.h.plugins.availableConnectors())
+	}
+	resolved, err := a.h.providers.resolve(cfg)
+	if err != nil {
+		return err
+	}
+	conn := p.NewConnector()
+	if err := conn.Start(&connectorContext{a: a}, resolved); err != nil {
+		return fmt.Errorf("start connector %s (%s): %w", a.name, p.Class, err)
+	}
+	a.plugin, a.conn = p, conn
+	return nil
+}
+
+// stopConnector stops the Connector object (not its tasks).
+func (a *connectorActor) stopConnector() {
+	if a.conn == nil {
+		return
+	}
+	if err := a.conn.Stop(); err != nil {
+		a.logger.Warn("stop connector", "error", err)
+	}
+	a.conn = nil
+	a.logger.Info("connector stopped")
+}
+
+// generateTaskConfigs asks the connector for task configs and writes them
+// when they changed; false means the connector failed.
+func (a *connectorActor) generateTaskConfigs(ctx context.Context, cfg map[string]string, current []map[string]string) bool {
+	settings, err := commonConfigDef.Parse(cfg)
+	if err != nil {
+		a.failConnector(err)
+		return false
+	}
+	max := int(settings.Int(KeyTasksMax))
+	configs, err := a.conn.TaskConfigs(max)
+	if err != nil {
+		a.failConnector(fmt.Errorf("generate task configs of %s: %w", a.name, err))
+		return false
+	}
+	if len(configs) > max && settings.Bool(KeyTasksMaxEnforce) {
+		a.failConnector(fmt.Errorf("The connector %s has generated %d tasks, which is greater than %d, the maximum number of tasks it is configured to create. "+
+			"This behaviour should be considered a bug and is disallowed. If necessary, it can be permitted by reconfiguring the connector with 'tasks.max.enforce' set to false",
+			a.name, len(configs), max))
+		return false
+	}
+	resolved, _ := a.h.providers.resolve(cfg)
+	for i := range configs {
+		configs[i] = reverseResolve(configs[i], cfg, resolved)
+	}
+	a.needTasks = false
+	if equalTaskConfigs(configs, current) {
+		return true
+	}
+	if err := a.h.configs.PutTaskConfigs(ctx, a.name, configs); err != nil {
+		if ctx.Err() == nil {
+			a.logger.Error("write task configs", "error", err)
+			a.needTasks = true
+			a.schedule(time.Now().Add(time.Second))
+		}
+		return false
+	}
+	a.logger.Info("task configs written", "tasks", len(configs))
+	return true
+}
+
+func (a *connectorActor) failConnector(err error) {
+	a.logger.Error("connector failed", "error", err)
+	a.stopConnector()
+	a.connFailed = true
+	a.connFailures++
+	a.h.putStatus(a.name, StateFailed, errorTrace(err))
+	if a.h.cfg.AutoRestart {
+		a.connRetryAt = time.Now().Add(a.h.backoff(a.connFailures))
+		a.schedule(a.connRetryAt)
+	}
+}
+
+// reverseResolve puts ${provider:...} references back into task configs
+// wherever the connector copied a resolved secret, so the config topic
+// never holds resolved values (Kafka's reverse transform).
+func reverseResolve(task, raw, resolved map[string]string) map[string]string {
+	for k, v := range task {
+		if rv, ok := resolved[k]; ok && rv == v && raw[k] != v {
+			task[k] = raw[k]
+		}
+	}
+	return task
+}
+
+func equalTaskConfigs(a, b []map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !maps.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// connectorContext is the Connector's handle on its actor.
+type connectorContext struct{ a *connectorActor }
+
+func (c *connectorContext) RequestTaskReconfiguration() {
+	select {
+	case c.a.reconfigure <- struct{}{}:
+	default:
+	}
+}
+
+func (c *connectorContext) RaiseError(err error) {
+	c.a.h.putStatus(c.a.name, StateFailed, errorTrace(err))
+	c.a.logger.Error("connector raised an error", "error", err)
+}
+
+// shutdown stops everything; deleted removes the statuses too.
+func (a *connectorActor) shutdown(deleted bool) {
+	final := StateUnassigned
+	a.stopAllTasks(final)
+	a.stopConnector()
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+	if deleted {
+		a.h.status.DeleteConnector(a.name)
+		a.logger.Info("connector deleted")
+		return
+	}
+	a.h.putStatus(a.name, StateUnassigned, "")
+}

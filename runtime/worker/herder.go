@@ -1,0 +1,217 @@
+// Package worker is the Connect worker: the herder that owns connectors
+// and tasks, the source and sink task loops, converters and transforms on
+// the record path, error tolerance and the dead letter queue.
+//
+// Every connector has its own goroutine (an actor) that starts, stops and
+// reconfigures it and its tasks, so a connector stuck in Start or Put
+// blocks nobody else, and the REST API answers from the stores without
+// waiting on connectors.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Options configure a Herder.
+type Options struct {
+	Config  Config
+	Plugins Plugins
+	// Configs, Offsets and Status are the stores; nil Configs and Status
+	// mean in-memory (standalone mode).
+	Configs ConfigStore
+	Offsets OffsetStore
+	Status  StatusStore
+	// ClientOpts reach the Kafka cluster (seed brokers, TLS, SASL); the
+	// herder adds the rest per client.
+	ClientOpts []kgo.Opt
+	Logger     *slog.Logger
+	// Standalone marks connect-standalone mode (for GET / and messages).
+	Standalone bool
+}
+
+// Herder owns the connectors and tasks of one worker and serves the REST
+// API's requests (rest.Herder).
+type Herder struct {
+	cfg        Config
+	plugins    Plugins
+	configs    ConfigStore
+	offsets    OffsetStore
+	status     StatusStore
+	clientOpts []kgo.Opt
+	logger     *slog.Logger
+	providers  providers
+
+	admin     *kgo.Client
+	kadm      *kadm.Client
+	clusterID string
+	ready     atomic.Bool
+
+	mu     sync.Mutex
+	actors map[string]*connectorActor
+	runCtx context.Context
+	wg     sync.WaitGroup
+	// tick is answered by Run's loop, for the health check.
+	tick chan chan struct{}
+}
+
+// New returns a herder; it starts nothing until Run.
+func New(opts Options) (*Herder, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Offsets == nil {
+		return nil, fmt.Errorf("worker: an offset store is required")
+	}
+	h := &Herder{
+		cfg:        opts.Config,
+		plugins:    opts.Plugins,
+		configs:    opts.Configs,
+		offsets:    opts.Offsets,
+		status:     opts.Status,
+		clientOpts: opts.ClientOpts,
+		logger:     logger.With("logger", "sluice.worker"),
+		providers:  providers{enabled: opts.Config.ConfigProviders},
+		actors:     map[string]*connectorActor{},
+		tick:       make(chan chan struct{}),
+	}
+	if h.configs == nil {
+		h.configs = newMemConfigStore()
+	}
+	if h.status == nil {
+		h.status = newMemStatusStore()
+	}
+	admin, err := kgo.NewClient(append(append([]kgo.Opt(nil), opts.ClientOpts...), kgo.ClientID(h.clientID("admin")))...)
+	if err != nil {
+		return nil, fmt.Errorf("worker: admin client: %w", err)
+	}
+	h.admin, h.kadm = admin, kadm.NewClient(admin)
+	return h, nil
+}
+
+func (h *Herder) clientID(role string) string {
+	prefix := h.cfg.ClientID
+	if prefix == "" {
+		prefix = h.cfg.GroupID
+	}
+	return prefix + "-" + role
+}
+
+// Run starts every configured connector and runs until ctx is cancelled,
+// then stops them all (each task ends with a final offset commit) and
+// returns once every goroutine exited.
+func (h *Herder) Run(ctx context.Context) error {
+	defer h.admin.Close()
+	if meta, err := h.kadm.BrokerMetadata(ctx); err == nil {
+		h.clusterID = meta.Cluster
+	} else if ctx.Err() == nil {
+		h.logger.Warn("cannot read the Kafka cluster id", "error", err)
+	}
+	h.mu.Lock()
+	h.runCtx = ctx
+	h.mu.Unlock()
+	for name := range h.configs.Snapshot().Connectors {
+		h.reconcile(name)
+	}
+	h.ready.Store(true)
+	h.logger.Info("worker started", "worker_id", h.cfg.WorkerID)
+	for {
+		select {
+		case <-ctx.Done():
+			h.ready.Store(false)
+			h.mu.Lock()
+			h.runCtx = nil
+			h.mu.Unlock()
+			h.wg.Wait()
+			h.logger.Info("worker stopped")
+			return nil
+		case reply := <-h.tick:
+			close(reply)
+		}
+	}
+}
+
+// reconcile wakes the connector's actor (starting one if needed) to bring
+// it in line with the config store.
+func (h *Herder) reconcile(name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.runCtx == nil {
+		return
+	}
+	a := h.actors[name]
+	if a == nil {
+		a = newConnectorActor(h, name)
+		h.actors[name] = a
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			a.run(h.runCtx)
+		}()
+	}
+	a.wake()
+}
+
+func (h *Herder) actor(name string) *connectorActor {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.actors[name]
+}
+
+// Ready reports whether startup completed.
+func (h *Herder) Ready() bool { return h.ready.Load() }
+
+// Healthy checks that the herder's loop answers.
+func (h *Herder) Healthy(ctx context.Context) error {
+	reply := make(chan struct{})
+	select {
+	case h.tick <- reply:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-reply:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ServerInfo answers GET /.
+func (h *Herder) ServerInfo(context.Context) (ServerInfo, error) {
+	return ServerInfo{Version: Version, Commit: Commit, KafkaClusterID: h.clusterID}, nil
+}
+
+// Version and Commit are reported by GET /; set at build time.
+var (
+	Version = "0.4.0"
+	Commit  = "unknown"
+)
+
+// putStatus records a connector's status.
+func (h *Herder) putStatus(name string, st State, trace string) {
+	h.status.PutConnector(name, Status{State: st, Trace: trace, WorkerID: h.cfg.WorkerID})
+}
+
+// putTaskStatus records a task's status.
+func (h *Herder) putTaskStatus(id ConnectorTaskID, st State, trace string) {
+	h.status.PutTask(id, Status{State: st, Trace: trace, WorkerID: h.cfg.WorkerID})
+}
+
+// backoff returns the automatic restart delay after n consecutive
+// failures.
+func (h *Herder) backoff(n int) time.Duration {
+	d := h.cfg.AutoRestartInitial
+	for i := 1; i < n && d < h.cfg.AutoRestartMax; i++ {
+		d *= 2
+	}
+	return min(d, h.cfg.AutoRestartMax)
+}

@@ -1,0 +1,303 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/transform"
+)
+
+// sourceTask runs one SourceTask: poll → transforms → converters → produce,
+// committing source offsets only for records the broker acknowledged.
+type sourceTask struct {
+	id       ConnectorTaskID
+	task     connect.SourceTask
+	class    string
+	config   map[string]string
+	chain    *transform.Chain
+	conv     converters
+	dlqConv  connect.Converter // schemaless JSON, for the DLQ
+	tol      *tolerance
+	producer *kgo.Client
+	offsets  OffsetStore
+	topics   *topicSetup
+	interval time.Duration
+	timeout  time.Duration
+	logger   *slog.Logger
+	state    *taskState
+
+	tracker *submitted
+	// failure holds the first asynchronous produce error that fails the
+	// task.
+	failOnce sync.Once
+	failErr  error
+	failed   chan struct{}
+}
+
+// sourceContext is the task's SourceTaskContext.
+type sourceContext struct {
+	connector string
+	config    map[string]string
+	offsets   OffsetStore
+}
+
+func (c *sourceContext) Offset(partition map[string]any) (map[string]any, error) {
+	return c.offsets.Get(c.connector, partition)
+}
+
+func (c *sourceContext) Config() map[string]string { return c.config }
+
+// run executes the task until ctx is cancelled or the task fails; it always
+// ends with a final offset commit of what the broker acknowledged.
+func (t *sourceTask) run(ctx context.Context) error {
+	t.tracker = newSubmitted()
+	t.failed = make(chan struct{})
+	if err := t.task.Start(&sourceContext{connector: t.id.Connector, config: t.config, offsets: t.offsets}, t.config); err != nil {
+		return fmt.Errorf("start source task %s (%s): %w", t.id, t.class, err)
+	}
+	t.state.set(StateRunning, "")
+	t.logger.Info("source task started")
+
+	commitCtx, stopCommitter := context.WithCancel(context.WithoutCancel(ctx))
+	committerDone := make(chan struct{})
+	go func() {
+		defer close(committerDone)
+		t.commitLoop(commitCtx)
+	}()
+
+	loopErr := t.loop(ctx)
+
+	stopCommitter()
+	<-committerDone
+	// Final commit: wait for in-flight records (bounded), then commit what
+	// was acknowledged.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
+	if err := t.producer.Flush(flushCtx); err != nil {
+		t.logger.Warn("records still in flight at shutdown; their offsets are not committed", "outstanding", t.tracker.outstanding(), "error", err)
+	}
+	cancel()
+	commitErr := t.commit(context.WithoutCancel(ctx))
+	stopErr := t.task.Stop()
+	if loopErr == nil {
+		loopErr = t.asyncFailure()
+	}
+	if loopErr != nil {
+		return loopErr
+	}
+	if commitErr != nil {
+		return commitErr
+	}
+	if stopErr != nil {
+		return fmt.Errorf("stop source task %s: %w", t.id, stopErr)
+	}
+	return nil
+}
+
+func (t *sourceTask) loop(ctx context.Context) error {
+	for {
+		if err := t.state.waitRunnable(ctx); err != nil {
+			return nil
+		}
+		select {
+		case <-t.failed:
+			return t.asyncFailure()
+		default:
+		}
+		records, err := t.task.Poll(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if errors.Is(err, connect.ErrRetriable) {
+				t.logger.Warn("source task poll failed, retrying", "error", err)
+				if !sleep(ctx, time.Second) {
+					return nil
+				}
+				continue
+			}
+			return fmt.Errorf("poll source task %s (%s): %w", t.id, t.class, err)
+		}
+		for _, r := range records {
+			if err := t.send(ctx, r); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// send transforms, converts and produces one record.
+func (t *sourceTask) send(ctx context.Context, r *connect.Record) error {
+	pending := t.tracker.submit(r.SourcePartition, r.SourceOffset)
+	out := r
+	var err error
+	ok, ferr := t.tol.run(ctx, failure{stage: StageTransformation, class: "transforms", rec: r, rawFn: func() *kgo.Record { return t.dlqRecord(r) }}, func() error {
+		out, err = t.chain.Apply(r)
+		return err
+	})
+	if ferr != nil {
+		return ferr
+	}
+	if !ok || out == nil {
+		t.skip(pending, r)
+		return nil
+	}
+	kr, ok, ferr := t.convert(ctx, r, out)
+	if ferr != nil {
+		return ferr
+	}
+	if !ok {
+		t.skip(pending, r)
+		return nil
+	}
+	if err := t.topics.ensure(ctx, kr.Topic, t.id); err != nil {
+		return err
+	}
+	t.producer.Produce(ctx, kr, func(_ *kgo.Record, err error) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return // shutting down: the offset stays uncommitted
+			}
+			if t.tol.s.toleranceAll {
+				t.tol.skipped.Add(1)
+				t.logger.Error("record could not be produced, skipped under errors.tolerance=all", "record", r.String(), "topic", kr.Topic, "error", err)
+				t.tracker.ack(pending)
+				return
+			}
+			t.fail(fmt.Errorf("produce %s to topic %s: %w", r, kr.Topic, err))
+			return
+		}
+		t.tracker.ack(pending)
+		if c, ok := t.task.(connect.SourceTaskCommitter); ok {
+			if err := c.CommitRecord(r); err != nil {
+				t.logger.Warn("commit record", "error", err)
+			}
+		}
+	})
+	return nil
+}
+
+// skip acknowledges a record that was filtered out or parked in the DLQ:
+// its offset may be committed.
+func (t *sourceTask) skip(p *pendingRecord, r *connect.Record) {
+	t.tracker.ack(p)
+	if c, ok := t.task.(connect.SourceTaskCommitter); ok {
+		if err := c.CommitRecord(r); err != nil {
+			t.logger.Warn("commit record", "error", err)
+		}
+	}
+}
+
+// convert turns a transformed record into a Kafka record, with the error
+// tolerance of each converter stage.
+func (t *sourceTask) convert(ctx context.Context, orig, r *connect.Record) (*kgo.Record, bool, error) {
+	kr := &kgo.Record{Topic: r.Topic, Partition: r.Partition}
+	if !r.Timestamp.IsZero() {
+		kr.Timestamp = r.Timestamp
+	}
+	var err error
+	dlq := func() *kgo.Record { return t.dlqRecord(orig) }
+	for _, h := range r.Headers {
+		var b []byte
+		ok, ferr := t.tol.run(ctx, failure{stage: StageHeaderConverter, class: t.conv.headerClass, rec: orig, rawFn: dlq}, func() error {
+			b, err = t.conv.header.FromConnectHeader(r.Topic, h.Key, h.Schema, h.Value)
+			return err
+		})
+		if ferr != nil || !ok {
+			return nil, false, ferr
+		}
+		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: b})
+	}
+	ok, ferr := t.tol.run(ctx, failure{stage: StageKeyConverter, class: t.conv.keyClass, rec: orig, rawFn: dlq}, func() error {
+		kr.Key, err = t.conv.key.FromConnect(r.Topic, r.Headers, r.KeySchema, r.Key)
+		return err
+	})
+	if ferr != nil || !ok {
+		return nil, false, ferr
+	}
+	ok, ferr = t.tol.run(ctx, failure{stage: StageValueConverter, class: t.conv.valueClass, rec: orig, rawFn: dlq}, func() error {
+		kr.Value, err = t.conv.value.FromConnect(r.Topic, r.Headers, r.ValueSchema, r.Value)
+		return err
+	})
+	if ferr != nil || !ok {
+		return nil, false, ferr
+	}
+	return kr, true, nil
+}
+
+// dlqRecord renders a source record for the dead letter queue: Kafka has
+// no DLQ for sources, Sluice parks the record as schemaless JSON so it can
+// be inspected and replayed.
+func (t *sourceTask) dlqRecord(r *connect.Record) *kgo.Record {
+	k, _ := t.dlqConv.FromConnect(r.Topic, nil, r.KeySchema, r.Key)
+	v, _ := t.dlqConv.FromConnect(r.Topic, nil, r.ValueSchema, r.Value)
+	return &kgo.Record{Topic: r.Topic, Key: k, Value: v}
+}
+
+func (t *sourceTask) fail(err error) {
+	t.failOnce.Do(func() {
+		t.failErr = err
+		close(t.failed)
+	})
+}
+
+func (t *sourceTask) asyncFailure() error {
+	select {
+	case <-t.failed:
+		return t.failErr
+	default:
+		return nil
+	}
+}
+
+// commitLoop commits source offsets every offset.flush.interval.ms.
+func (t *sourceTask) commitLoop(ctx context.Context) {
+	tick := time.NewTicker(t.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := t.commit(ctx); err != nil {
+				t.logger.Warn("source offset commit failed; retrying at the next interval", "error", err)
+			}
+		}
+	}
+}
+
+// commit writes the acknowledged offsets to the offset store, then tells
+// the task.
+func (t *sourceTask) commit(ctx context.Context) error {
+	entries := t.tracker.take()
+	if len(entries) == 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	if err := t.offsets.Set(wctx, t.id.Connector, entries); err != nil {
+		t.tracker.restore(entries)
+		return fmt.Errorf("commit source offsets of %s: %w", t.id, err)
+	}
+	if c, ok := t.task.(connect.SourceTaskCommitter); ok {
+		if err := c.Commit(); err != nil {
+			t.logger.Warn("source task commit", "error", err)
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}

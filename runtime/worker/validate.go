@@ -1,0 +1,216 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/transform"
+)
+
+// validation is the full result of validating one connector config.
+type validation struct {
+	infos  ConfigInfos
+	def    connect.ConfigDef // every key that applies, for hiding passwords
+	errors []string          // "key: message" lines for the 400 message
+}
+
+// validate checks a connector config as Kafka's
+// AbstractHerder.validateConnectorConfig: the common keys, the
+// connector's own keys, transforms and predicates, converters, and the
+// connector's own Validate.
+func (h *Herder) validate(ctx context.Context, props map[string]string) (validation, error) {
+	class := strings.TrimSpace(props[KeyConnectorClass])
+	if class == "" {
+		return validation{}, fmt.Errorf("%w: Connector config %v contains no connector type", ErrBadRequest, redactAll(props))
+	}
+	plugin := h.plugins.Connector(class)
+	if plugin == nil {
+		return validation{}, fmt.Errorf("%w: Failed to find any class that implements Connector and which name matches %s, available connectors are: %s",
+			ErrBadRequest, class, h.plugins.availableConnectors())
+	}
+	sink := plugin.Type() == connect.PluginSink
+	common := sourceConfigDef
+	if sink {
+		common = sinkConfigDef
+	}
+	tdef, tgroups := transform.ConfigDef(props, h.plugins.Others)
+	def := slices.Concat(common, plugin.Config, tdef)
+
+	resolved, resolveErr := h.providers.resolve(props)
+	if resolveErr != nil {
+		resolved = props
+	}
+	values := def.Validate(resolved)
+	extra := map[string][]string{}
+	if sink {
+		for k, msg := range sinkTopicsErrors(resolved) {
+			extra[k] = append(extra[k], msg)
+		}
+	}
+	if name, ok := props[KeyName]; ok {
+		if msg := nameError(name); msg != "" {
+			extra[KeyName] = append(extra[KeyName], msg)
+		}
+	}
+	for _, k := range []string{KeyKeyConverter, KeyValueConverter, KeyHeaderConverter} {
+		if v := strings.TrimSpace(props[k]); v != "" {
+			typ := connect.PluginConverter
+			if k == KeyHeaderConverter {
+				typ = connect.PluginHeaderConverter
+			}
+			if h.plugins.Find(typ, v) == nil {
+				extra[k] = append(extra[k], fmt.Sprintf("Invalid value %s for configuration %s: Class %s could not be found.", v, k, v))
+			}
+		}
+	}
+	if resolveErr != nil {
+		extra[KeyConnectorClass] = append(extra[KeyConnectorClass], resolveErr.Error())
+	}
+	for i := range values {
+		values[i].Errors = append(values[i].Errors, extra[values[i].Name]...)
+	}
+	if cv, ok := plugin.NewConnector().(connect.ConnectorValidator); ok {
+		values = cv.Validate(ctx, resolved, values)
+	}
+	groups := groupsOf(common, plugin.Config, tgroups)
+	return h.buildInfos(class, def, groups, values, props), nil
+}
+
+// nameError applies Kafka's connector name rules.
+func nameError(name string) string {
+	if strings.TrimSpace(name) == "" {
+		return "Invalid value  for configuration name: String may not be empty"
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("Invalid value %s for configuration name: String may not contain control sequences but had the following ASCII chars: %d", name, r)
+		}
+	}
+	return ""
+}
+
+func groupsOf(common, own connect.ConfigDef, transformGroups []string) []string {
+	var groups []string
+	add := func(g string) {
+		if g != "" && !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	for _, k := range common {
+		add(k.Group)
+	}
+	for _, g := range transformGroups {
+		add(g)
+	}
+	for _, k := range own {
+		add(k.Group)
+	}
+	return groups
+}
+
+// buildInfos renders the ConfigInfos answer, hiding PASSWORD values.
+func (h *Herder) buildInfos(class string, def connect.ConfigDef, groups []string, values []connect.ConfigValue, raw map[string]string) validation {
+	v := validation{def: def, infos: ConfigInfos{Name: class, Groups: groups, Configs: []ConfigInfo{}}}
+	for i := range def {
+		k := &def[i]
+		ci := ConfigInfo{Definition: keyInfo(k)}
+		cv := connect.ConfigValue{Name: k.Name, Visible: true}
+		for _, x := range values {
+			if x.Name == k.Name {
+				cv = x
+				break
+			}
+		}
+		val := ConfigValueInfo{Name: k.Name, RecommendedValues: orEmpty(cv.RecommendedValues), Errors: orEmpty(cv.Errors), Visible: cv.Visible}
+		if cv.HasValue {
+			s := cv.Value
+			if rv, ok := raw[k.Name]; ok {
+				s = rv // show the reference, not what it resolved to
+			}
+			if k.Type == connect.ConfigPassword && !hasReference(s) {
+				s = connect.HiddenPassword
+			}
+			val.Value = &s
+		}
+		ci.Value = val
+		v.infos.ErrorCount += len(cv.Errors)
+		for _, e := range cv.Errors {
+			v.errors = append(v.errors, e)
+		}
+		v.infos.Configs = append(v.infos.Configs, ci)
+	}
+	return v
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// keyInfo renders a ConfigKey as ConfigKeyInfo.
+func keyInfo(k *connect.ConfigKey) ConfigKeyInfo {
+	info := ConfigKeyInfo{
+		Name: k.Name, Type: string(k.Type), Required: k.Required(),
+		Importance: string(k.Importance), Documentation: k.Doc,
+		Order: k.OrderInGroup, Width: string(k.Width), DisplayName: k.DisplayName,
+		Dependents: orEmpty(k.Dependents),
+	}
+	if info.Width == "" {
+		info.Width = string(connect.WidthNone)
+	}
+	if info.DisplayName == "" {
+		info.DisplayName = k.Name
+	}
+	if info.Order == 0 {
+		info.Order = -1
+	}
+	if info.Importance == "" {
+		info.Importance = string(connect.Low)
+	}
+	if s, ok := k.DefaultString(); ok {
+		info.DefaultValue = &s
+	}
+	if k.Group != "" {
+		g := k.Group
+		info.Group = &g
+	}
+	return info
+}
+
+// invalidConfigError is the 400 Kafka answers a create or update with.
+func invalidConfigError(v validation) error {
+	return fmt.Errorf("%w: Connector configuration is invalid and contains the following %d error(s):\n%s\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`",
+		ErrBadRequest, len(v.errors), strings.Join(v.errors, "\n"))
+}
+
+// redactAll renders a config for an error message with every value that
+// might be secret hidden.
+func redactAll(props map[string]string) map[string]string {
+	out := make(map[string]string, len(props))
+	for k, v := range props {
+		if strings.Contains(strings.ToLower(k), "password") || strings.Contains(strings.ToLower(k), "secret") {
+			v = connect.HiddenPassword
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// hidePasswords returns props with PASSWORD-typed values shown as
+// [hidden], except config provider references.
+func hidePasswords(def connect.ConfigDef, props map[string]string) map[string]string {
+	out := make(map[string]string, len(props))
+	for k, v := range props {
+		if key := def.Key(k); key != nil && key.Type == connect.ConfigPassword && !hasReference(v) {
+			v = connect.HiddenPassword
+		}
+		out[k] = v
+	}
+	return out
+}
