@@ -55,9 +55,26 @@ var NoDefault any = noDefault{}
 // HiddenPassword is how PASSWORD values are shown outside the worker.
 const HiddenPassword = "[hidden]"
 
-// ErrConfig is wrapped by every configuration error (Kafka's
-// ConfigException).
+// ErrConfig is matched by every configuration error (Kafka's
+// ConfigException): errors.Is(err, ErrConfig).
 var ErrConfig = errors.New("invalid configuration")
+
+// ConfigError is a configuration error about one key; its message is
+// Kafka's, without a prefix, so it can be shown to users as is.
+type ConfigError struct {
+	Key string
+	Msg string
+}
+
+func (e *ConfigError) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, ErrConfig) hold.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+
+// NewConfigError returns a ConfigError for key.
+func NewConfigError(key, format string, args ...any) error {
+	return &ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
 
 // A Validator checks a parsed, typed value (nil when the key is unset with
 // a null default) and returns a message saying what is wrong, or "".
@@ -174,13 +191,13 @@ func (k *ConfigKey) parse(raw string, set bool) (any, error) {
 	var v any
 	if !set {
 		if k.Required() {
-			return nil, fmt.Errorf("%w: Missing required configuration %q which has no default value.", ErrConfig, k.Name)
+			return nil, NewConfigError(k.Name, "Missing required configuration %q which has no default value.", k.Name)
 		}
 		v = normalizeDefault(k.Type, k.Default)
 	} else {
 		var err error
 		if v, err = ParseConfigValue(k.Type, raw); err != nil {
-			return nil, fmt.Errorf("%w: Invalid value %s for configuration %s: %s", ErrConfig, raw, k.Name, err.Error())
+			return nil, NewConfigError(k.Name, "Invalid value %s for configuration %s: %s", raw, k.Name, err.Error())
 		}
 	}
 	if k.Validator != nil {
@@ -192,7 +209,7 @@ func (k *ConfigKey) parse(raw string, set bool) (any, error) {
 			if k.Type == ConfigPassword {
 				shown = HiddenPassword
 			}
-			return nil, fmt.Errorf("%w: Invalid value %s for configuration %s: %s", ErrConfig, shown, k.Name, msg)
+			return nil, NewConfigError(k.Name, "Invalid value %s for configuration %s: %s", shown, k.Name, msg)
 		}
 	}
 	return v, nil
