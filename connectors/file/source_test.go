@@ -148,6 +148,14 @@ func TestSourceTailsGrowingFile(t *testing.T) {
 	assert.Equal(t, []line{{"second", 13}, {"third", 19}}, pollLines(t, task))
 }
 
+func TestSourceReplacesMalformedUTF8(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.txt")
+	writeFile(t, path, "ok \xff\xfe end\nnext\n")
+	task := startSource(t, path, nil, nil)
+	assert.Equal(t, []line{{"ok \uFFFD end", 10}, {"next", 15}}, pollLines(t, task),
+		"positions count the file's bytes, not the decoded text")
+}
+
 func TestSourceBatchSize(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "in.txt")
 	writeFile(t, path, "1\n2\n3\n4\n5\n")
