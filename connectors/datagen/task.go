@@ -67,7 +67,8 @@ func taskID(config map[string]string) (int64, error) {
 	}
 	id, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 32)
 	if err != nil || id < 0 {
-		return 0, fmt.Errorf("start DatagenTask: %w: Invalid value %s for configuration %s: Not a task number", connect.ErrConfig, raw, TaskIDConfig)
+		return 0, fmt.Errorf("start DatagenTask: %w", connect.NewConfigError(TaskIDConfig,
+			"Invalid value %s for configuration %s: Not a number of type INT", raw, TaskIDConfig))
 	}
 	return id, nil
 }
