@@ -8,6 +8,7 @@
 package testenv
 
 import (
+	"log/slog"
 	"os"
 	"os/exec"
 	"testing"
@@ -28,4 +29,13 @@ func RequireBinary(t testing.TB, name string) string {
 		t.Skipf("%s is not installed: %v", name, err)
 	}
 	return path
+}
+
+// Logger returns a logger for components under test: debug output to
+// stderr when SLUICE_TEST_LOG is set, nothing otherwise.
+func Logger(t testing.TB) *slog.Logger {
+	if os.Getenv("SLUICE_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 }

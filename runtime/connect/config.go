@@ -423,7 +423,7 @@ func (NonEmpty) Validate(_ string, v any) string {
 		return "String may not be null"
 	case string:
 		if x == "" {
-			return "String may not be empty"
+			return "String must be non-empty"
 		}
 	case []string:
 		if len(x) == 0 {

@@ -183,3 +183,12 @@ func sinkTopicsErrors(props map[string]string) map[string]string {
 	}
 	return errs
 }
+
+// SourceConfigDef returns the keys every source connector accepts.
+func SourceConfigDef() connect.ConfigDef { return sourceConfigDef }
+
+// SinkConfigDef returns the keys every sink connector accepts.
+func SinkConfigDef() connect.ConfigDef { return sinkConfigDef }
+
+// CommonConfigDef returns the keys every connector accepts.
+func CommonConfigDef() connect.ConfigDef { return commonConfigDef }

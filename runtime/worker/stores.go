@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"slices"
 	"sync"
@@ -209,4 +210,55 @@ func (m *memStatusStore) ResetTopics(connector string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.topics, connector)
+}
+
+// memOffsetStore keeps offsets in memory; for tests and embedding.
+type memOffsetStore struct {
+	mu      sync.Mutex
+	offsets map[string]map[string]offsetEntry // connector → partition key → entry
+}
+
+// NewMemOffsetStore returns an OffsetStore that keeps offsets in memory
+// (nothing survives a restart: for tests and throwaway workers).
+func NewMemOffsetStore() OffsetStore {
+	return &memOffsetStore{offsets: map[string]map[string]offsetEntry{}}
+}
+
+func partitionKey(p map[string]any) string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+func (m *memOffsetStore) Get(connector string, partition map[string]any) (map[string]any, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.offsets[connector][partitionKey(partition)].Offset, nil
+}
+
+func (m *memOffsetStore) Set(_ context.Context, connector string, entries []offsetEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.offsets[connector] == nil {
+		m.offsets[connector] = map[string]offsetEntry{}
+	}
+	for _, e := range entries {
+		k := partitionKey(e.Partition)
+		if e.Offset == nil {
+			delete(m.offsets[connector], k)
+			continue
+		}
+		m.offsets[connector][k] = e
+	}
+	return nil
+}
+
+func (m *memOffsetStore) Offsets(connector string) []offsetEntry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	keys := slices.Sorted(maps.Keys(m.offsets[connector]))
+	out := make([]offsetEntry, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, m.offsets[connector][k])
+	}
+	return out
 }

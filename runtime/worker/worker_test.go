@@ -1,0 +1,371 @@
+package worker_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/connectors/builtin"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/runtime/worker"
+)
+
+// testWorker is a herder on a real broker with in-memory config and status
+// stores and the given offset store.
+type testWorker struct {
+	*worker.Herder
+	broker *testenv.Broker
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startWorker(t *testing.T, b *testenv.Broker, props map[string]string, offsets worker.OffsetStore) *testWorker {
+	t.Helper()
+	all := map[string]string{
+		"bootstrap.servers":                    b.Addr,
+		"offset.flush.interval.ms":             "200",
+		"task.auto.restart.initial.backoff.ms": "100",
+		"task.auto.restart.max.backoff.ms":     "400",
+		"listeners":                            "http://127.0.0.1:0",
+	}
+	maps.Copy(all, props)
+	cfg, err := worker.NewConfig(all)
+	require.NoError(t, err)
+	if offsets == nil {
+		offsets = worker.NewMemOffsetStore()
+	}
+	h, err := worker.New(worker.Options{
+		Config: cfg, Plugins: builtin.Plugins(), Offsets: offsets,
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Addr)},
+		Logger:     testenv.Logger(t),
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &testWorker{Herder: h, broker: b, cancel: cancel, done: make(chan error, 1)}
+	go func() { w.done <- h.Run(ctx) }()
+	require.Eventually(t, h.Ready, 10*time.Second, 10*time.Millisecond)
+	t.Cleanup(w.stop)
+	return w
+}
+
+func (w *testWorker) stop() {
+	w.cancel()
+	<-w.done
+	w.done <- nil // later stops return at once
+}
+
+// waitState waits until the connector and all its tasks are in state.
+func waitState(t *testing.T, h *worker.Herder, name string, tasks int, state worker.State) worker.ConnectorStateInfo {
+	t.Helper()
+	var last worker.ConnectorStateInfo
+	ok := assert.Eventually(t, func() bool {
+		st, err := h.ConnectorStatus(context.Background(), name)
+		if err != nil {
+			return false
+		}
+		last = st
+		if len(st.Tasks) != tasks {
+			return false
+		}
+		for _, ts := range st.Tasks {
+			if ts.State != state {
+				return false
+			}
+		}
+		return tasks > 0 || st.Connector.State == state
+	}, 20*time.Second, 20*time.Millisecond)
+	if !ok {
+		t.Fatalf("connector %s never reached %s with %d tasks; last status %+v", name, state, tasks, last)
+	}
+	return last
+}
+
+func writeLines(t *testing.T, path string, from, to int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	require.NoError(t, err)
+	w := bufio.NewWriter(f)
+	for i := from; i < to; i++ {
+		fmt.Fprintf(w, "line-%06d\n", i)
+	}
+	require.NoError(t, w.Flush())
+	require.NoError(t, f.Close())
+}
+
+func readLines(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func TestFileSourceToFileSinkThroughTheBroker(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	offsets := worker.NewMemOffsetStore()
+	w := startWorker(t, b, map[string]string{
+		"key.converter": "org.apache.kafka.connect.storage.StringConverter",
+	}, offsets)
+	ctx := context.Background()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.txt"), filepath.Join(dir, "out.txt")
+	writeLines(t, in, 0, 5000)
+
+	_, err := w.CreateConnector(ctx, "src", map[string]string{
+		"connector.class": "FileStreamSource", "file": in, "topic": "lines",
+		"value.converter": "org.apache.kafka.connect.storage.StringConverter",
+	}, "")
+	require.NoError(t, err)
+	_, err = w.CreateConnector(ctx, "sink", map[string]string{
+		"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "file": out, "topics": "lines",
+		"value.converter": "org.apache.kafka.connect.storage.StringConverter",
+	}, "")
+	require.NoError(t, err)
+	waitState(t, w.Herder, "src", 1, worker.StateRunning)
+	waitState(t, w.Herder, "sink", 1, worker.StateRunning)
+	writeLines(t, in, 5000, 10000)
+
+	require.Eventually(t, func() bool { return len(readLines(out)) >= 10000 }, 30*time.Second, 50*time.Millisecond)
+	lines := readLines(out)
+	require.Len(t, lines, 10000)
+	for i, l := range lines {
+		require.Equal(t, fmt.Sprintf("line-%06d", i), l)
+	}
+	// The committed source offset is the byte position after the last
+	// line, once the broker acknowledged it.
+	require.Eventually(t, func() bool {
+		got, err := w.Offsets(ctx, "src")
+		return err == nil && len(got.Offsets) == 1 && got.Offsets[0].Offset["position"] == int64(10000*len("line-000000\n"))
+	}, 10*time.Second, 50*time.Millisecond)
+	topics, err := w.ConnectorTopics(ctx, "src")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"lines"}, topics)
+
+	// Sink offsets are the consumer group's.
+	require.Eventually(t, func() bool {
+		got, err := w.Offsets(ctx, "sink")
+		return err == nil && len(got.Offsets) == 1 && got.Offsets[0].Offset["kafka_offset"] == int64(10000)
+	}, 10*time.Second, 50*time.Millisecond)
+}
+
+func TestPauseResumeStopAndOffsetsAPI(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	w := startWorker(t, b, nil, nil)
+	ctx := context.Background()
+	_, err := w.CreateConnector(ctx, "gen", map[string]string{
+		"connector.class": "DatagenConnector", "kafka.topic": "gen", "quickstart": "users",
+		"max.interval": "1", "tasks.max": "2",
+	}, "")
+	require.NoError(t, err)
+	waitState(t, w.Herder, "gen", 2, worker.StateRunning)
+
+	_, err = w.AlterOffsets(ctx, "gen", worker.ConnectorOffsets{Offsets: []worker.ConnectorOffset{{Partition: map[string]any{"task": 0}, Offset: map[string]any{"seq": 1}}}})
+	require.ErrorIs(t, err, worker.ErrBadRequest)
+	assert.Contains(t, err.Error(), "Connectors must be in the STOPPED state before their offsets can be modified")
+
+	require.NoError(t, w.PauseConnector(ctx, "gen"))
+	waitState(t, w.Herder, "gen", 2, worker.StatePaused)
+	require.NoError(t, w.ResumeConnector(ctx, "gen"))
+	waitState(t, w.Herder, "gen", 2, worker.StateRunning)
+
+	require.NoError(t, w.StopConnector(ctx, "gen"))
+	st := waitState(t, w.Herder, "gen", 0, worker.StateStopped)
+	assert.Empty(t, st.Tasks)
+	tasks, err := w.Tasks(ctx, "gen")
+	require.NoError(t, err)
+	assert.Empty(t, tasks, "a stopped connector has no task configs")
+
+	msg, err := w.AlterOffsets(ctx, "gen", worker.ConnectorOffsets{Offsets: []worker.ConnectorOffset{{Partition: map[string]any{"task": float64(0)}, Offset: map[string]any{"seq": float64(41)}}}})
+	require.NoError(t, err)
+	assert.Equal(t, "The offsets for this connector have been altered successfully", msg)
+	got, err := w.Offsets(ctx, "gen")
+	require.NoError(t, err)
+	require.Contains(t, got.Offsets, worker.ConnectorOffset{Partition: map[string]any{"task": int64(0)}, Offset: map[string]any{"seq": int64(41)}})
+
+	msg, err = w.ResetOffsets(ctx, "gen")
+	require.NoError(t, err)
+	assert.Equal(t, "The offsets for this connector have been reset successfully", msg)
+	got, err = w.Offsets(ctx, "gen")
+	require.NoError(t, err)
+	assert.Empty(t, got.Offsets)
+
+	require.NoError(t, w.ResumeConnector(ctx, "gen"))
+	waitState(t, w.Herder, "gen", 2, worker.StateRunning)
+	require.NoError(t, w.DeleteConnector(ctx, "gen"))
+	_, err = w.ConnectorStatus(ctx, "gen")
+	require.ErrorIs(t, err, worker.ErrNotFound)
+}
+
+// collect consumes topic from the start until n records arrived.
+func collect(t *testing.T, addr, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cl.Close()
+	var out []*kgo.Record
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for len(out) < n {
+		f := cl.PollFetches(ctx)
+		require.NoError(t, ctx.Err(), "only %d of %d records on %s", len(out), n, topic)
+		out = append(out, f.Records()...)
+	}
+	return out
+}
+
+func produce(t *testing.T, addr, topic string, values ...string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation())
+	require.NoError(t, err)
+	defer cl.Close()
+	for _, v := range values {
+		require.NoError(t, cl.ProduceSync(context.Background(), &kgo.Record{Topic: topic, Value: []byte(v)}).FirstErr())
+	}
+}
+
+func headerMap(r *kgo.Record) map[string]string {
+	m := map[string]string{}
+	for _, h := range r.Headers {
+		m[h.Key] = string(h.Value)
+	}
+	return m
+}
+
+func TestPoisonRecordsGoToTheDeadLetterQueue(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	w := startWorker(t, b, nil, nil)
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "out.txt")
+	produce(t, b.Addr, "events", `{"schema":{"type":"string","optional":false},"payload":"one"}`, `not json`, `{"schema":{"type":"string","optional":false},"payload":"two"}`)
+	_, err := w.CreateConnector(ctx, "sink", map[string]string{
+		"connector.class": "FileStreamSink", "file": out, "topics": "events",
+		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq",
+		"errors.deadletterqueue.context.headers.enable": "true", "errors.log.enable": "true",
+	}, "")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(readLines(out)) == 2 }, 20*time.Second, 50*time.Millisecond)
+	assert.Equal(t, []string{"one", "two"}, readLines(out))
+
+	dlq := collect(t, b.Addr, "dlq", 1)
+	assert.Equal(t, "not json", string(dlq[0].Value), "the DLQ holds the original bytes")
+	h := headerMap(dlq[0])
+	assert.Equal(t, "events", h["__connect.errors.topic"])
+	assert.Equal(t, "0", h["__connect.errors.partition"])
+	assert.Equal(t, "1", h["__connect.errors.offset"])
+	assert.Equal(t, "sink", h["__connect.errors.connector.name"])
+	assert.Equal(t, "0", h["__connect.errors.task.id"])
+	assert.Equal(t, "VALUE_CONVERTER", h["__connect.errors.stage"])
+	assert.Equal(t, "org.apache.kafka.connect.json.JsonConverter", h["__connect.errors.class.name"])
+	assert.Equal(t, "org.apache.kafka.connect.errors.DataException", h["__connect.errors.exception.class.name"])
+	assert.NotEmpty(t, h["__connect.errors.exception.message"])
+	assert.NotEmpty(t, h["__connect.errors.exception.stacktrace"])
+}
+
+func TestPoisonRecordFailsTaskUnderToleranceNoneAndTaskRestarts(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	w := startWorker(t, b, nil, nil)
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "out.txt")
+	produce(t, b.Addr, "events", `{"schema":{"type":"string","optional":false},"payload":"one"}`, `not json`)
+	_, err := w.CreateConnector(ctx, "sink", map[string]string{
+		"connector.class": "FileStreamSink", "file": out, "topics": "events",
+	}, "")
+	require.NoError(t, err)
+	st := waitState(t, w.Herder, "sink", 1, worker.StateFailed)
+	assert.Contains(t, st.Tasks[0].Trace, "VALUE_CONVERTER", "the trace names the stage")
+	assert.Contains(t, st.Tasks[0].Trace, "tolerance exceeded")
+	assert.Contains(t, st.Tasks[0].Trace, "events", "the trace names the record's topic")
+
+	// The task keeps being restarted with backoff; each attempt fails on
+	// the same record, and the good record before it was delivered.
+	var mu sync.Mutex
+	restarts := 0
+	seenRunning := false
+	require.Eventually(t, func() bool {
+		s, err := w.TaskStatus(ctx, "sink", 0)
+		require.NoError(t, err)
+		mu.Lock()
+		defer mu.Unlock()
+		if s.State == worker.StateRunning {
+			seenRunning = true
+		}
+		if seenRunning && s.State == worker.StateFailed {
+			restarts++
+			seenRunning = false
+		}
+		return restarts >= 2
+	}, 20*time.Second, 5*time.Millisecond)
+	assert.Equal(t, []string{"one"}, readLines(out))
+
+	// Skipping the poison record through the offsets API lets it run.
+	require.NoError(t, w.StopConnector(ctx, "sink"))
+	waitState(t, w.Herder, "sink", 0, worker.StateStopped)
+	_, err = w.AlterOffsets(ctx, "sink", worker.ConnectorOffsets{Offsets: []worker.ConnectorOffset{{
+		Partition: map[string]any{"kafka_topic": "events", "kafka_partition": float64(0)},
+		Offset:    map[string]any{"kafka_offset": float64(2)},
+	}}})
+	require.NoError(t, err)
+	require.NoError(t, w.ResumeConnector(ctx, "sink"))
+	waitState(t, w.Herder, "sink", 1, worker.StateRunning)
+	produce(t, b.Addr, "events", `{"schema":{"type":"string","optional":false},"payload":"three"}`)
+	require.Eventually(t, func() bool { return len(readLines(out)) == 2 }, 20*time.Second, 50*time.Millisecond)
+	assert.Equal(t, []string{"one", "three"}, readLines(out))
+}
+
+func TestAutoRestartOffKeepsTaskFailed(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	w := startWorker(t, b, map[string]string{"task.auto.restart.enable": "false"}, nil)
+	ctx := context.Background()
+	produce(t, b.Addr, "events", `not json`)
+	_, err := w.CreateConnector(ctx, "sink", map[string]string{
+		"connector.class": "FileStreamSink", "file": filepath.Join(t.TempDir(), "o"), "topics": "events",
+	}, "")
+	require.NoError(t, err)
+	waitState(t, w.Herder, "sink", 1, worker.StateFailed)
+	time.Sleep(time.Second)
+	s, err := w.TaskStatus(ctx, "sink", 0)
+	require.NoError(t, err)
+	assert.Equal(t, worker.StateFailed, s.State, "no automatic restart")
+
+	st, err := w.RestartConnector(ctx, "sink", true, true)
+	require.NoError(t, err)
+	require.NotNil(t, st)
+	assert.Equal(t, worker.StateRestarting, st.Tasks[0].State)
+	assert.Equal(t, worker.StateRunning, st.Connector.State, "onlyFailed leaves the running connector alone")
+}
+
+func TestSourceTransformsAndSourceDLQ(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	w := startWorker(t, b, nil, nil)
+	ctx := context.Background()
+	in := filepath.Join(t.TempDir(), "in.txt")
+	writeLines(t, in, 0, 3)
+	_, err := w.CreateConnector(ctx, "src", map[string]string{
+		"connector.class": "FileStreamSource", "file": in, "topic": "raw",
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
+		"transforms":                  "route,hoist",
+		"transforms.route.type":       "org.apache.kafka.connect.transforms.RegexRouter",
+		"transforms.route.regex":      "raw",
+		"transforms.route.replacement": "routed",
+		"transforms.hoist.type":       "org.apache.kafka.connect.transforms.HoistField$Value",
+		"transforms.hoist.field":      "line",
+	}, "")
+	require.NoError(t, err)
+	recs := collect(t, b.Addr, "routed", 3)
+	assert.Equal(t, `{"line":"line-000000"}`, string(recs[0].Value))
+}
