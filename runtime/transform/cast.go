@@ -112,7 +112,7 @@ func (c *cast) Configure(props map[string]string) error {
 		return err
 	}
 	if c.casts, err = parseCastSpec(cfg.List("spec")); err != nil {
-		return fmt.Errorf("%w: %w", connect.ErrConfig, err)
+		return connect.NewConfigError("spec", "%s", err)
 	}
 	c.whole = c.casts[""]
 	c.replaceNull = cfg.Bool(replaceNullWithDefaultKey.Name)

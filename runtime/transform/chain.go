@@ -142,7 +142,7 @@ func newStage(props map[string]string, alias string, predicates map[string]*conn
 	if hasNegate {
 		v, err := connect.ParseConfigValue(connect.ConfigBoolean, negate)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%w: Invalid value %s for configuration %s: %s", connect.ErrConfig, negate, prefix+NegateConfig, err))
+			errs = append(errs, connect.NewConfigError(prefix+NegateConfig, "Invalid value %s for configuration %s: %s", negate, prefix+NegateConfig, err))
 		} else {
 			s.negate = v.(bool)
 		}
@@ -150,14 +150,14 @@ func newStage(props map[string]string, alias string, predicates map[string]*conn
 	if hasPred {
 		predAlias = strings.TrimSpace(predAlias)
 		if pp, ok := predicates[predAlias]; !ok {
-			errs = append(errs, fmt.Errorf("%w: Unknown configuration '%s%s.type'", connect.ErrConfig, PredicatesConfig+".", predAlias))
+			errs = append(errs, connect.NewConfigError(prefix+PredicateConfig, "Unknown configuration '%s.%s.type'", PredicatesConfig, predAlias))
 		} else if s.predicate, err = newPredicate(pp, predAlias, props); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	t, ok := p.New().(connect.Transform)
 	if !ok {
-		return stage{}, fmt.Errorf("%w: %s is not a Transformation", connect.ErrConfig, p.Class)
+		return stage{}, connect.NewConfigError(prefix+"type", "%s is not a Transformation", p.Class)
 	}
 	sub := withPrefix(props, prefix)
 	delete(sub, PredicateConfig)
@@ -172,7 +172,7 @@ func newStage(props map[string]string, alias string, predicates map[string]*conn
 func newPredicate(p *connect.Plugin, alias string, props map[string]string) (connect.Predicate, error) {
 	pred, ok := p.New().(connect.Predicate)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s is not a Predicate", connect.ErrConfig, p.Class)
+		return nil, connect.NewConfigError(PredicatesConfig+"."+alias+".type", "%s is not a Predicate", p.Class)
 	}
 	if err := pred.Configure(withPrefix(props, PredicatesConfig+"."+alias+".")); err != nil {
 		return nil, fmt.Errorf("configure predicate %s (%s): %w", alias, p.Class, err)
@@ -181,8 +181,8 @@ func newPredicate(p *connect.Plugin, alias string, props map[string]string) (con
 }
 
 func negateWithoutPredicate(prefix string) error {
-	return fmt.Errorf("%w: Config '%s' was provided but there is no config '%s' defining a predicate to be negated.",
-		connect.ErrConfig, prefix+NegateConfig, prefix+PredicateConfig)
+	return connect.NewConfigError(prefix+NegateConfig, "Config '%s' was provided but there is no config '%s' defining a predicate to be negated.",
+		prefix+NegateConfig, prefix+PredicateConfig)
 }
 
 // aliasList parses the transforms or predicates list; a repeated alias is
@@ -197,8 +197,8 @@ func aliasList(props map[string]string, key string) ([]string, error) {
 		}
 	}
 	if len(unique) < len(aliases) {
-		return unique, fmt.Errorf("%w: Invalid value %s for configuration %s: Duplicate alias provided.",
-			connect.ErrConfig, strings.TrimSpace(props[key]), key)
+		return unique, connect.NewConfigError(key, "Invalid value %s for configuration %s: Duplicate alias provided.",
+			strings.TrimSpace(props[key]), key)
 	}
 	return aliases, nil
 }
@@ -208,12 +208,12 @@ func resolvePlugin(props map[string]string, kind, alias string, typ connect.Plug
 	key := kind + "." + alias + ".type"
 	name, ok := props[key]
 	if !ok {
-		return nil, fmt.Errorf("%w: Missing required configuration %q which has no default value.", connect.ErrConfig, key)
+		return nil, connect.NewConfigError(key, "Missing required configuration %q which has no default value.", key)
 	}
 	name = strings.TrimSpace(name)
 	p := connect.FindPlugin(plugins, typ, name)
 	if p == nil {
-		return nil, fmt.Errorf("%w: Invalid value %s for configuration %s: Class %s could not be found.", connect.ErrConfig, name, key, name)
+		return nil, connect.NewConfigError(key, "Invalid value %s for configuration %s: Class %s could not be found.", name, key, name)
 	}
 	return p, nil
 }

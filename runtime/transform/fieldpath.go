@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -107,8 +106,8 @@ func backtickStep(path string, open int) (string, int, error) {
 }
 
 func incompleteBacktick(path string, at int) error {
-	return fmt.Errorf("%w: Incomplete backtick pair in path: [%s], consider adding a backslash before backtick at position %d to escape it",
-		connect.ErrConfig, path, at)
+	return connect.NewConfigError("field", "Incomplete backtick pair in path: [%s], consider adding a backslash before backtick at position %d to escape it",
+		path, at)
 }
 
 func (p fieldPath) last() string      { return p.steps[len(p.steps)-1] }

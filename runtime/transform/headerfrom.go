@@ -37,7 +37,7 @@ func (t *headerFrom) Configure(props map[string]string) error {
 	}
 	t.fields, t.headers = cfg.List("fields"), cfg.List("headers")
 	if len(t.fields) != len(t.headers) {
-		return fmt.Errorf("%w: 'fields' config must have the same number of elements as 'headers' config.", connect.ErrConfig)
+		return connect.NewConfigError("headers", "'fields' config must have the same number of elements as 'headers' config.")
 	}
 	t.operation = cfg.String("operation")
 	t.move = t.operation == "move"

@@ -77,11 +77,11 @@ func (t *insertField) Configure(props map[string]string) error {
 	t.staticValue = cfg.String("static.value")
 	t.replaceNull = cfg.Bool(replaceNullWithDefaultKey.Name)
 	if t.topic == nil && t.partition == nil && t.offset == nil && t.timestamp == nil && t.static == nil {
-		return fmt.Errorf("%w: %w", connect.ErrConfig, errors.New("No field insertion configured"))
+		return connect.NewConfigError("", "No field insertion configured")
 	}
 	if t.static != nil && cfg.IsNull("static.value") {
-		return fmt.Errorf("%w: Invalid value null for configuration static.value: No value specified for static field: %s",
-			connect.ErrConfig, t.static.name)
+		return connect.NewConfigError("static.value", "Invalid value null for configuration static.value: No value specified for static field: %s",
+			t.static.name)
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func (t *replaceField) Configure(props map[string]string) error {
 	}
 	t.exclude, t.include = setOf(cfg.List("exclude")), setOf(cfg.List("include"))
 	if t.renames, err = parseRenames(cfg.List("renames")); err != nil {
-		return fmt.Errorf("%w: %w", connect.ErrConfig, err)
+		return connect.NewConfigError("renames", "%s", err)
 	}
 	t.reverseRenames = make(map[string]string, len(t.renames))
 	for k, v := range t.renames {

@@ -33,7 +33,7 @@ func (t *regexRouter) Configure(props map[string]string) error {
 	t.re = regexp.MustCompile(`^(?:` + cfg.String("regex") + `)$`)
 	t.template, err = javaReplacement(cfg.String("replacement"), t.re)
 	if err != nil {
-		return fmt.Errorf("%w: Invalid value %s for configuration replacement: %w", connect.ErrConfig, cfg.String("replacement"), err)
+		return connect.NewConfigError("replacement", "Invalid value %s for configuration replacement: %s", cfg.String("replacement"), err)
 	}
 	return nil
 }
@@ -126,7 +126,7 @@ func (t *timestampRouter) Configure(props map[string]string) error {
 	}
 	t.topicFormat = cfg.String("topic.format")
 	if t.format, err = newJavaDateFormat(cfg.String("timestamp.format")); err != nil {
-		return fmt.Errorf("%w: Invalid value %s for configuration timestamp.format: %w", connect.ErrConfig, cfg.String("timestamp.format"), err)
+		return connect.NewConfigError("timestamp.format", "Invalid value %s for configuration timestamp.format: %s", cfg.String("timestamp.format"), err)
 	}
 	return nil
 }

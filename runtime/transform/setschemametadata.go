@@ -1,8 +1,6 @@
 package transform
 
 import (
-	"errors"
-	"fmt"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -39,7 +37,7 @@ func (t *setSchemaMetadata) Configure(props map[string]string) error {
 		t.version = &v
 	}
 	if t.name == nil && t.version == nil {
-		return fmt.Errorf("%w: %w", connect.ErrConfig, errors.New("Neither schema name nor version configured"))
+		return connect.NewConfigError("", "Neither schema name nor version configured")
 	}
 	t.replaceNull = cfg.Bool(replaceNullWithDefaultKey.Name)
 	return nil

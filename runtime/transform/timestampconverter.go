@@ -63,13 +63,13 @@ func (t *timestampConverter) Configure(props map[string]string) error {
 	t.replaceNull = cfg.Bool(replaceNullWithDefaultKey.Name)
 	pattern := cfg.String("format")
 	if t.target == tsString && strings.TrimSpace(pattern) == "" {
-		return fmt.Errorf("%w: TimestampConverter requires format option to be specified when using string timestamps", connect.ErrConfig)
+		return connect.NewConfigError("format", "TimestampConverter requires format option to be specified when using string timestamps")
 	}
 	t.format = nil
 	if strings.TrimSpace(pattern) != "" {
 		if t.format, err = newJavaDateFormat(pattern); err != nil {
-			return fmt.Errorf("%w: TimestampConverter requires a SimpleDateFormat-compatible pattern for string timestamps: %s: %w",
-				connect.ErrConfig, pattern, err)
+			return connect.NewConfigError("format", "TimestampConverter requires a SimpleDateFormat-compatible pattern for string timestamps: %s (%s)",
+				pattern, err)
 		}
 	}
 	return nil
