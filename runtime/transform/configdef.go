@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -56,7 +57,7 @@ func ConfigDef(props map[string]string, plugins []connect.Plugin) (connect.Confi
 				Group: group, OrderInGroup: 0, Width: connect.WidthLong,
 				DisplayName: k.display + " type for " + alias,
 			})
-			p := connect.FindPlugin(plugins, k.typ, props[prefix+"type"])
+			p := connect.FindPlugin(plugins, k.typ, strings.TrimSpace(props[prefix+"type"]))
 			if p == nil {
 				continue
 			}

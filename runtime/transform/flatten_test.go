@@ -73,7 +73,7 @@ func TestFlattenOptionalAndDefaults(t *testing.T) {
 
 func TestFlattenSchemaless(t *testing.T) {
 	in := map[string]any{
-		"A": map[string]any{"B": map[string]any{"int64": int64(1), "null": nil, "list": []any{"x"}}},
+		"A":   map[string]any{"B": map[string]any{"int64": int64(1), "null": nil, "list": []any{"x"}}},
 		"top": "t",
 	}
 	out := apply(t, newTransform(t, "Flatten$Key", map[string]string{"delimiter": "_"}), keyRecord(nil, in))

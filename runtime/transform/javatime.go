@@ -59,7 +59,7 @@ func newJavaDateFormat(pattern string) (*javaDateFormat, error) {
 	return f, nil
 }
 
-// quoted reads a quoted section at the start of s ("'T'", "''") and returns
+// quoted reads a quoted section at the start of s ("'T'", "”") and returns
 // its text and length.
 func quoted(s string) (string, int, error) {
 	if strings.HasPrefix(s, "''") {

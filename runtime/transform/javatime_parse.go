@@ -9,8 +9,8 @@ import (
 // dateFields collects the fields a parse found.
 type dateFields struct {
 	year, month, day, hour, minute, second, milli int
-	hour12, pm, shortYear                       bool
-	offset                                      int // seconds east of UTC
+	hour12, pm, shortYear                         bool
+	offset                                        int // seconds east of UTC
 }
 
 var errNoMatch = errors.New("no match")

@@ -293,4 +293,3 @@ func saturatingMul(n, m int64) int64 {
 	}
 	return n * m
 }
-
