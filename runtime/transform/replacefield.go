@@ -11,13 +11,19 @@ import (
 // drops, keeps and renames top-level fields. exclude wins over include;
 // the deprecated names blacklist and whitelist are still read.
 type replaceField struct {
-	side           side
-	exclude        map[string]bool
-	include        map[string]bool
-	renames        map[string]string
-	reverseRenames map[string]string
-	replaceNull    bool
-	cache          schemaCache
+	side        side
+	exclude     map[string]bool
+	include     map[string]bool
+	renames     map[string]string
+	replaceNull bool
+	plans       map[*connect.Schema]replacePlan
+}
+
+// replacePlan is the updated schema for one input schema and, for each of
+// its fields, the index of the input field it takes its value from.
+type replacePlan struct {
+	schema *connect.Schema
+	source []int
 }
 
 const replacePurpose = "field replacement"
@@ -63,10 +69,6 @@ func (t *replaceField) Configure(props map[string]string) error {
 	t.exclude, t.include = setOf(cfg.List("exclude")), setOf(cfg.List("include"))
 	if t.renames, err = parseRenames(cfg.List("renames")); err != nil {
 		return connect.NewConfigError("renames", "%s", err)
-	}
-	t.reverseRenames = make(map[string]string, len(t.renames))
-	for k, v := range t.renames {
-		t.reverseRenames[v] = k
 	}
 	t.replaceNull = cfg.Bool(replaceNullWithDefaultKey.Name)
 	return nil
@@ -135,44 +137,41 @@ func (t *replaceField) Apply(r *connect.Record) (*connect.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	updated, err := t.updatedSchema(st.Schema())
+	plan, err := t.plan(st.Schema())
 	if err != nil {
 		return nil, err
 	}
-	out := connect.NewStruct(updated)
-	for i := range updated.Fields {
-		f := &updated.Fields[i]
-		orig := f.Name
-		if o, ok := t.reverseRenames[orig]; ok {
-			orig = o
-		}
-		of := st.Schema().Field(orig)
-		if of == nil {
-			return nil, fmt.Errorf("%w: %s is not a valid field name", connect.ErrData, orig)
-		}
-		out.Set(f, fieldValue(st, of, t.replaceNull))
+	out := connect.NewStruct(plan.schema)
+	in := st.Schema().Fields
+	for i := range plan.schema.Fields {
+		out.Set(&plan.schema.Fields[i], fieldValue(st, &in[plan.source[i]], t.replaceNull))
 	}
-	return t.side.with(r, updated, out), nil
+	return t.side.with(r, plan.schema, out), nil
 }
 
-func (t *replaceField) updatedSchema(s *connect.Schema) (*connect.Schema, error) {
-	if u := t.cache.get(s); u != nil {
-		return u, nil
+func (t *replaceField) plan(s *connect.Schema) (replacePlan, error) {
+	if p, ok := t.plans[s]; ok {
+		return p, nil
 	}
 	b := copySchemaBasics(s, connect.TypeStruct)
 	seen := make(map[string]bool, len(s.Fields))
-	for _, f := range s.Fields {
+	var source []int
+	for i, f := range s.Fields {
 		if !t.keep(f.Name) {
 			continue
 		}
 		name := t.renamed(f.Name)
 		if seen[name] {
-			return nil, fmt.Errorf("%w: Cannot create field because of field name duplication %s", connect.ErrData, name)
+			return replacePlan{}, fmt.Errorf("%w: Cannot create field because of field name duplication %s", connect.ErrData, name)
 		}
 		seen[name] = true
 		b.Field(name, f.Schema)
+		source = append(source, i)
 	}
-	u := b.Build()
-	t.cache.put(s, u)
-	return u, nil
+	if t.plans == nil || len(t.plans) >= schemaCacheSize {
+		t.plans = make(map[*connect.Schema]replacePlan, schemaCacheSize)
+	}
+	p := replacePlan{schema: b.Build(), source: source}
+	t.plans[s] = p
+	return p, nil
 }
