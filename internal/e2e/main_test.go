@@ -70,10 +70,17 @@ type proc struct {
 // startProc runs sluice with args and waits until it logs readyLine.
 func startProc(t testing.TB, out *procLog, args ...string) *proc {
 	t.Helper()
+	return startProcUntil(t, out, readyLine, args...)
+}
+
+// startProcUntil runs sluice with args and waits until it logs a line
+// containing ready.
+func startProcUntil(t testing.TB, out *procLog, ready string, args ...string) *proc {
+	t.Helper()
 	p := &proc{out: out, ready: make(chan struct{}), done: make(chan struct{})}
 	p.cmd = exec.Command(sluiceBin, args...)
 	p.cmd.Stdout = out
-	p.cmd.Stderr = out.watch(readyLine, p.ready)
+	p.cmd.Stderr = out.watch(ready, p.ready)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start sluice %s: %v", strings.Join(args, " "), err)
 	}
@@ -88,7 +95,7 @@ func startProc(t testing.TB, out *procLog, args ...string) *proc {
 		t.Fatalf("sluice %s exited before listening: %v\n%s", strings.Join(args, " "), p.err, out.tail(40))
 	case <-time.After(20 * time.Second):
 		p.kill()
-		t.Fatalf("sluice %s did not log %q within 20s\n%s", strings.Join(args, " "), readyLine, out.tail(40))
+		t.Fatalf("sluice %s did not log %q within 20s\n%s", strings.Join(args, " "), ready, out.tail(40))
 	}
 	return p
 }

@@ -1,5 +1,7 @@
 package worker
 
+import "strconv"
+
 // The JSON entities of the Kafka Connect REST API, with Kafka's field names
 // (org.apache.kafka.connect.runtime.rest.entities). The herder returns them
 // and the REST layer encodes them as they are.
@@ -135,3 +137,6 @@ type ServerInfo struct {
 	Commit         string `json:"commit"`
 	KafkaClusterID string `json:"kafka_cluster_id"`
 }
+
+// String renders the id as Kafka does: connector-task.
+func (id ConnectorTaskID) String() string { return id.Connector + "-" + strconv.Itoa(id.Task) }

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/transform"
 )
 
 // Stage names where a record can fail (Kafka's Stage enum); they appear in
@@ -119,6 +120,10 @@ func (t *tolerance) retry(ctx context.Context, op func() error) error {
 // logged and sent to the DLQ and skipped; under none the task fails.
 func (t *tolerance) handle(ctx context.Context, f failure) error {
 	t.failed.Add(1)
+	var se *transform.StageError
+	if errors.As(f.err, &se) {
+		f.class = se.Class
+	}
 	if !t.s.toleranceAll {
 		return fmt.Errorf("%w: %s stage (%s) failed on %s: %w", ErrToleranceExceeded, f.stage, f.class, f.rec, f.err)
 	}
