@@ -1,0 +1,130 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// KafkaOffsetStore keeps source offsets on the offsets topic (Kafka's
+// KafkaOffsetBackingStore). Records are partitioned by the murmur2 hash of
+// the key bytes, as Kafka's producer does, so every write of a key lands
+// on the same partition; a key first written by another worker is written
+// again with that worker's bytes.
+//
+// A logical key written with two different field orders by two writers
+// can sit on two partitions; which one a reader applies last is then
+// undefined, as it is in Kafka.
+type KafkaOffsetStore struct {
+	log *kafkaLog
+
+	mu sync.Mutex
+	ix *offsetIndex
+}
+
+var _ OffsetStore = (*KafkaOffsetStore)(nil)
+
+// DefaultOffsetPartitions is Kafka's offset.storage.partitions default.
+const DefaultOffsetPartitions = 25
+
+// NewKafkaOffsetStore checks the options and returns a store; it does no
+// I/O. Partitions 0 means 25.
+func NewKafkaOffsetStore(opts TopicOptions) (*KafkaOffsetStore, error) {
+	if opts.Partitions == 0 {
+		opts.Partitions = DefaultOffsetPartitions
+	}
+	if err := opts.validate("offset store"); err != nil {
+		return nil, err
+	}
+	s := &KafkaOffsetStore{ix: newOffsetIndex()}
+	s.log = newKafkaLog(opts, offsetRole, s.apply)
+	return s, nil
+}
+
+// Start creates the topic if needed and reads it to the end.
+func (s *KafkaOffsetStore) Start(ctx context.Context) error { return s.log.start(ctx) }
+
+// Run applies offsets written by any worker until ctx ends.
+func (s *KafkaOffsetStore) Run(ctx context.Context) error { return s.log.run(ctx) }
+
+// Close releases the client; it is idempotent.
+func (s *KafkaOffsetStore) Close() error {
+	s.log.close()
+	return nil
+}
+
+// Refresh reads the topic up to its current end (Kafka reads to the end
+// before every offset lookup; callers do it when a task starts).
+func (s *KafkaOffsetStore) Refresh(ctx context.Context) error { return s.log.readToEnd(ctx) }
+
+// Get returns a partition's offset, or nil if it has none.
+func (s *KafkaOffsetStore) Get(connector string, partition map[string]any) (map[string]any, error) {
+	canon, err := lookupKey(connector, partition)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.ix.get(connector, canon); r != nil {
+		return maps.Clone(r.offset), nil
+	}
+	return nil, nil
+}
+
+// Offsets lists a connector's partitions and offsets.
+func (s *KafkaOffsetStore) Offsets(connector string) []OffsetEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ix.list(connector)
+}
+
+// Set writes offsets (a nil Offset as a tombstone) and returns once the
+// broker acknowledged all of them; they are visible to Get at once.
+func (s *KafkaOffsetStore) Set(ctx context.Context, connector string, entries []OffsetEntry) error {
+	norm, err := normalizeEntries(connector, entries)
+	if err != nil {
+		return err
+	}
+	recs := make([]*kgo.Record, len(norm))
+	s.mu.Lock()
+	for i, e := range norm {
+		recs[i] = &kgo.Record{Key: s.ix.key(connector, e.canon, e.partition)}
+		if e.offset != nil {
+			recs[i].Value = appendJSON(nil, e.offset)
+		}
+	}
+	s.mu.Unlock()
+	if err := s.log.produce(ctx, recs...); err != nil {
+		return fmt.Errorf("write %d offsets of connector %s: %w", len(recs), connector, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, e := range norm {
+		s.ix.put(connector, e.partition, e.offset, recs[i].Key)
+	}
+	return nil
+}
+
+// apply reads one offsets record; keys in another shape (Kafka keeps them
+// but no connector can ask for them) are logged and skipped.
+func (s *KafkaOffsetStore) apply(r *kgo.Record) {
+	connector, partition, err := parseOffsetKey(r.Key)
+	if err != nil {
+		s.log.log.Warn("skipping offset record", "key", string(r.Key), "partition", r.Partition, "offset", r.Offset, "error", err)
+		return
+	}
+	var offset map[string]any
+	if len(r.Value) > 0 {
+		if offset, err = parseOffsetValue(r.Value); err != nil {
+			s.log.log.Warn("skipping offset record", "key", string(r.Key), "partition", r.Partition, "offset", r.Offset, "error", err)
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ix.put(connector, partition, offset, bytes.Clone(r.Key))
+}
