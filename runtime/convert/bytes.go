@@ -22,7 +22,7 @@ func (c *ByteArrayConverter) Configure(config map[string]string, isKey bool) err
 
 func (c *ByteArrayConverter) configure(config map[string]string, typ string) error {
 	if _, err := parseConverterConfig(typeConfigDef(), config, typ); err != nil {
-		return wrapConfigErr("ByteArrayConverter", err)
+		return err
 	}
 	return nil
 }
@@ -67,7 +67,7 @@ func (c *BooleanConverter) Configure(config map[string]string, isKey bool) error
 
 func (c *BooleanConverter) configure(config map[string]string, typ string) error {
 	if _, err := parseConverterConfig(typeConfigDef(), config, typ); err != nil {
-		return wrapConfigErr("BooleanConverter", err)
+		return err
 	}
 	return nil
 }
@@ -184,7 +184,7 @@ func (c *NumberConverter) Configure(config map[string]string, isKey bool) error 
 
 func (c *NumberConverter) configure(config map[string]string, typ string) error {
 	if _, err := parseConverterConfig(typeConfigDef(), config, typ); err != nil {
-		return wrapConfigErr(c.typeName+" converter", err)
+		return err
 	}
 	return nil
 }

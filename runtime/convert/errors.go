@@ -29,5 +29,5 @@ func typeName(v any) string { return fmt.Sprintf("%T", v) }
 // configErr is a config value Sluice refuses, in Kafka's ConfigException
 // wording.
 func configErr(name, value, msg string) error {
-	return fmt.Errorf("%w: Invalid value %s for configuration %s: %s", connect.ErrConfig, value, name, msg)
+	return connect.NewConfigError(name, "Invalid value %s for configuration %s: %s", value, name, msg)
 }

@@ -151,3 +151,23 @@ func TestOrderAnyKeys(t *testing.T) {
 	// int 1 → bucket 1, "a" → 1, int 2 → 2, false → 5 (1237), true → 15 (1231).
 	assert.Equal(t, []any{"a", int32(1), int32(2), false, true}, got)
 }
+
+// Expected bytes are Java's BigInteger.toByteArray.
+func TestTwosComplement(t *testing.T) {
+	cases := []struct {
+		n    int64
+		want []byte
+	}{
+		{0, []byte{0}},
+		{156, []byte{0, 0x9c}},
+		{127, []byte{0x7f}},
+		{128, []byte{0, 0x80}},
+		{-1, []byte{0xff}},
+		{-128, []byte{0x80}},
+		{-129, []byte{0xff, 0x7f}},
+		{-123456789, []byte{0xf8, 0xa4, 0x32, 0xeb}},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, twosComplement(big.NewInt(c.n)), "%d", c.n)
+	}
+}

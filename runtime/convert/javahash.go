@@ -97,13 +97,15 @@ type stringKey struct {
 	key    string
 }
 
-// orderStringKeys appends m's keys to dst in Java HashMap iteration order.
+// orderStringKeys appends m's keys to dst in Java HashMap iteration order
+// (the entries already in dst stay as they are).
 func orderStringKeys(dst []stringKey, m map[string]any) []stringKey {
 	c := javaCapacity(len(m))
+	start := len(dst)
 	for k := range m {
 		dst = append(dst, stringKey{javaBucket(javaStringHash(k), c), k})
 	}
-	slices.SortFunc(dst, func(a, b stringKey) int {
+	slices.SortFunc(dst[start:], func(a, b stringKey) int {
 		if a.bucket != b.bucket {
 			return a.bucket - b.bucket
 		}

@@ -56,7 +56,7 @@ func (c *JSONConverter) Configure(config map[string]string, isKey bool) error {
 func (c *JSONConverter) configure(config map[string]string, typ string) error {
 	cfg, err := parseConverterConfig(jsonConfigDef(), config, typ)
 	if err != nil {
-		return wrapConfigErr("JsonConverter", err)
+		return err
 	}
 	c.apply(cfg.Bool(SchemasEnableConfig), int(cfg.Int(SchemasCacheSizeConfig)),
 		strings.EqualFold(cfg.String(DecimalFormatConfig), "NUMERIC"), cfg.Bool(ReplaceNullWithDefaultConfig))

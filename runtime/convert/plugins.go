@@ -11,7 +11,6 @@
 package convert
 
 import (
-	"fmt"
 	"maps"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -128,10 +127,6 @@ func parseConverterConfig(def connect.ConfigDef, config map[string]string, typ s
 	maps.Copy(props, config)
 	props[ConverterTypeConfig] = typ
 	return def.Parse(props)
-}
-
-func wrapConfigErr(class string, err error) error {
-	return fmt.Errorf("configure %s: %w", class, err)
 }
 
 // typeConfigDef is ConverterConfig's definition, the one key every

@@ -29,11 +29,10 @@ func (c *StringConverter) Configure(config map[string]string, isKey bool) error 
 func (c *StringConverter) configure(config map[string]string, typ string) error {
 	cfg, err := parseConverterConfig(stringConfigDef(), config, typ)
 	if err != nil {
-		return wrapConfigErr("StringConverter", err)
+		return err
 	}
 	if enc := cfg.String(EncodingConfig); !isUTF8(enc) {
-		return wrapConfigErr("StringConverter", configErr(EncodingConfig, enc,
-			"Sluice supports only the UTF-8 character set"))
+		return configErr(EncodingConfig, enc, "Sluice supports only the UTF-8 character set")
 	}
 	return nil
 }
