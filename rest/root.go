@@ -1,0 +1,50 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+// The root resource (Kafka's RootResource).
+
+// serverInfo answers GET / with the worker's version, commit and Kafka
+// cluster id.
+func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request) {
+	info, err := herderCall(s, r, s.herder.ServerInfo)
+	s.answer(w, r, http.StatusOK, info, err)
+}
+
+// workerStatus is Kafka's WorkerStatus entity.
+type workerStatus struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+// The health answers, in Kafka's words (KIP-1017).
+var (
+	statusHealthy   = workerStatus{"healthy", "Worker has completed startup and is ready to handle requests."}
+	statusStarting  = workerStatus{"starting", "Worker is still starting up."}
+	statusUnhealthy = workerStatus{"unhealthy",
+		"Worker was unable to handle this request and may be unable to handle other requests."}
+)
+
+// health answers GET /health: 200 healthy when the herder's health check
+// answers within HealthTimeout; when it does not, 503 starting if startup
+// has not completed, else 500 unhealthy. A health check that fails outright
+// is an ordinary error body.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	_, err := call(s, r, s.opts.HealthTimeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.herder.Healthy(ctx)
+	})
+	switch {
+	case err == nil && s.herder.Ready():
+		writeJSON(w, http.StatusOK, statusHealthy)
+	case err == nil || errors.Is(err, errTimeout) && !s.herder.Ready():
+		writeJSON(w, http.StatusServiceUnavailable, statusStarting)
+	case errors.Is(err, errTimeout):
+		writeJSON(w, http.StatusInternalServerError, statusUnhealthy)
+	default:
+		s.writeError(w, r, err)
+	}
+}
