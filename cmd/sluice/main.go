@@ -3,6 +3,8 @@
 //
 //	sluice up [--data-dir DIR] [--broker-addr HOST:PORT] [--rest-addr HOST:PORT] [--registry-addr HOST:PORT]
 //	sluice broker [--config server.properties] [--set key=value ...]
+//	sluice worker --config worker.properties [--set key=value ...]
+//	sluice standalone worker.properties connector.properties...
 //	sluice bench produce|consume --brokers ADDR --topic T ...
 package main
 
@@ -16,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/sluicehq/sluice/internal/logging"
 )
 
 func main() {
@@ -34,9 +38,11 @@ func main() {
 const usage = `usage: sluice <command> [flags]
 
 commands:
-  up       run broker (and, in later releases, registry and worker) in one process
-  broker   run the Kafka-protocol broker alone, configured with Kafka's server.properties keys
-  bench    produce or consume load against any Kafka-compatible broker
+  up          run the broker and a Connect worker (REST API) in one process
+  broker      run the Kafka-protocol broker alone, configured with Kafka's server.properties keys
+  worker      run a Connect worker against any Kafka cluster (worker.properties)
+  standalone  run a standalone Connect worker with connectors from files, as connect-standalone
+  bench       produce or consume load against any Kafka-compatible broker
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -44,10 +50,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel()}))
+	levels := logging.NewLevels(logLevel(), nil)
+	logger := slog.New(logging.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug - 4}), levels))
 	switch args[0] {
 	case "up":
-		return runUp(ctx, args[1:], logger, stderr)
+		return runUp(ctx, args[1:], logger, levels, stderr)
+	case "worker":
+		return runWorker(ctx, args[1:], logger, levels, stderr)
+	case "standalone":
+		return runStandalone(ctx, args[1:], logger, levels, stderr)
 	case "broker":
 		return runBroker(ctx, args[1:], logger, stderr)
 	case "bench":

@@ -2,22 +2,34 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 
 	"github.com/sluicehq/sluice/broker"
+	"github.com/sluicehq/sluice/internal/logging"
 )
 
-func runUp(ctx context.Context, args []string, logger *slog.Logger, stderr io.Writer) error {
+// upWorkerDefaults are the worker settings of `sluice up`, before
+// --worker-config: Kafka's defaults except a shorter offset flush interval
+// (fewer duplicates after a crash on a single machine).
+var upWorkerDefaults = map[string]string{
+	"group.id":                 "sluice",
+	"offset.flush.interval.ms": "10000",
+}
+
+func runUp(ctx context.Context, args []string, logger *slog.Logger, levels *logging.Levels, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sluice up", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "./sluice-data", "data directory")
 	brokerAddr := fs.String("broker-addr", "127.0.0.1:9092", "Kafka protocol listener")
-	restAddr := fs.String("rest-addr", "127.0.0.1:8083", "Kafka Connect REST API listener (not served yet)")
+	restAddr := fs.String("rest-addr", "127.0.0.1:8083", "Kafka Connect REST API listener")
 	registryAddr := fs.String("registry-addr", "127.0.0.1:8081", "schema registry listener (not served yet)")
+	workerConfig := fs.String("worker-config", "", "worker.properties with extra worker settings")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -29,6 +41,14 @@ func runUp(ctx context.Context, args []string, logger *slog.Logger, stderr io.Wr
 			return fmt.Errorf("%s %q: %w", name, addr, err)
 		}
 	}
+	workerProps := maps.Clone(upWorkerDefaults)
+	if *workerConfig != "" {
+		extra, err := readProperties(*workerConfig)
+		if err != nil {
+			return err
+		}
+		maps.Copy(workerProps, extra)
+	}
 	cfg, err := broker.NewConfig(map[string]string{
 		"listeners": "PLAINTEXT://" + *brokerAddr,
 		"log.dirs":  *dataDir,
@@ -36,9 +56,29 @@ func runUp(ctx context.Context, args []string, logger *slog.Logger, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("broker config: %w", err)
 	}
-	err = broker.Serve(ctx, cfg, logger, func(addr net.Addr) {
-		logger.Info("sluice broker listening", "component", "broker", "addr", addr.String(), "data_dir", cfg.DataDir)
-	})
+
+	// The broker outlives the worker, so the worker's final commits land.
+	brokerCtx, stopBroker := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBroker()
+	listening := make(chan net.Addr, 1)
+	brokerDone := make(chan error, 1)
+	go func() {
+		brokerDone <- broker.Serve(brokerCtx, cfg, logger, func(addr net.Addr) {
+			logger.Info("sluice broker listening", "component", "broker", "addr", addr.String(), "data_dir", cfg.DataDir)
+			listening <- addr
+		})
+	}()
+	var addr net.Addr
+	select {
+	case addr = <-listening:
+	case err := <-brokerDone:
+		return err
+	}
+	workerProps["bootstrap.servers"] = addr.String()
+	workerProps["listeners"] = "http://" + *restAddr
+	workerErr := serveWorker(ctx, workerProps, nil, logger, levels)
+	stopBroker()
+	err = errors.Join(workerErr, <-brokerDone)
 	if err == nil {
 		logger.Info("sluice stopped")
 	}

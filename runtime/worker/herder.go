@@ -215,3 +215,7 @@ func (h *Herder) backoff(n int) time.Duration {
 	}
 	return min(d, h.cfg.AutoRestartMax)
 }
+
+// SetWorkerID sets the id the worker reports in statuses (its advertised
+// REST host:port); call it before Run, once the REST listener is bound.
+func (h *Herder) SetWorkerID(id string) { h.cfg.WorkerID = id }

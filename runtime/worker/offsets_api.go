@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/sluicehq/sluice/runtime/storage"
 )
 
 // The offsets API (KIP-875): read any time; alter and reset only while the
@@ -95,7 +97,7 @@ func (h *Herder) AlterOffsets(ctx context.Context, name string, offsets Connecto
 	if h.connectorType(cfg) == "sink" {
 		return h.alterSinkOffsets(ctx, name, offsets.Offsets)
 	}
-	entries := make([]offsetEntry, 0, len(offsets.Offsets))
+	entries := make([]storage.OffsetEntry, 0, len(offsets.Offsets))
 	for _, o := range offsets.Offsets {
 		if o.Partition == nil {
 			return "", fmt.Errorf("%w: Source partitions may not be null", ErrBadRequest)
@@ -106,7 +108,7 @@ func (h *Herder) AlterOffsets(ctx context.Context, name string, offsets Connecto
 		if err := validatePrimitive(o.Offset); err != nil {
 			return "", fmt.Errorf("%w: source offset %v: %v", ErrBadRequest, o.Offset, err)
 		}
-		entries = append(entries, offsetEntry{Partition: normalizeNumbers(o.Partition), Offset: normalizeNumbers(o.Offset)})
+		entries = append(entries, storage.OffsetEntry{Partition: normalizeNumbers(o.Partition), Offset: normalizeNumbers(o.Offset)})
 	}
 	if err := h.offsets.Set(ctx, name, entries); err != nil {
 		return "", fmt.Errorf("write offsets of connector %s: %w", name, err)
@@ -126,9 +128,9 @@ func (h *Herder) ResetOffsets(ctx context.Context, name string) (string, error) 
 		}
 		return "The offsets for this connector have been reset successfully", nil
 	}
-	var entries []offsetEntry
+	var entries []storage.OffsetEntry
 	for _, e := range h.offsets.Offsets(name) {
-		entries = append(entries, offsetEntry{Partition: e.Partition})
+		entries = append(entries, storage.OffsetEntry{Partition: e.Partition})
 	}
 	if len(entries) > 0 {
 		if err := h.offsets.Set(ctx, name, entries); err != nil {

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"sync"
+
+	"github.com/sluicehq/sluice/runtime/storage"
 )
 
 // ConfigSnapshot is the herder's view of the config topic: connector
@@ -64,8 +66,8 @@ type StatusStore interface {
 // in standalone mode. Set returns once the offsets are durable.
 type OffsetStore interface {
 	Get(connector string, partition map[string]any) (map[string]any, error)
-	Set(ctx context.Context, connector string, entries []offsetEntry) error
-	Offsets(connector string) []offsetEntry
+	Set(ctx context.Context, connector string, entries []storage.OffsetEntry) error
+	Offsets(connector string) []storage.OffsetEntry
 }
 
 // memConfigStore is the standalone ConfigStore: configs live as long as
@@ -215,13 +217,13 @@ func (m *memStatusStore) ResetTopics(connector string) {
 // memOffsetStore keeps offsets in memory; for tests and embedding.
 type memOffsetStore struct {
 	mu      sync.Mutex
-	offsets map[string]map[string]offsetEntry // connector → partition key → entry
+	offsets map[string]map[string]storage.OffsetEntry // connector → partition key → entry
 }
 
 // NewMemOffsetStore returns an OffsetStore that keeps offsets in memory
 // (nothing survives a restart: for tests and throwaway workers).
 func NewMemOffsetStore() OffsetStore {
-	return &memOffsetStore{offsets: map[string]map[string]offsetEntry{}}
+	return &memOffsetStore{offsets: map[string]map[string]storage.OffsetEntry{}}
 }
 
 func partitionKey(p map[string]any) string {
@@ -235,11 +237,11 @@ func (m *memOffsetStore) Get(connector string, partition map[string]any) (map[st
 	return m.offsets[connector][partitionKey(partition)].Offset, nil
 }
 
-func (m *memOffsetStore) Set(_ context.Context, connector string, entries []offsetEntry) error {
+func (m *memOffsetStore) Set(_ context.Context, connector string, entries []storage.OffsetEntry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.offsets[connector] == nil {
-		m.offsets[connector] = map[string]offsetEntry{}
+		m.offsets[connector] = map[string]storage.OffsetEntry{}
 	}
 	for _, e := range entries {
 		k := partitionKey(e.Partition)
@@ -252,11 +254,11 @@ func (m *memOffsetStore) Set(_ context.Context, connector string, entries []offs
 	return nil
 }
 
-func (m *memOffsetStore) Offsets(connector string) []offsetEntry {
+func (m *memOffsetStore) Offsets(connector string) []storage.OffsetEntry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	keys := slices.Sorted(maps.Keys(m.offsets[connector]))
-	out := make([]offsetEntry, 0, len(keys))
+	out := make([]storage.OffsetEntry, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, m.offsets[connector][k])
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"sync"
+
+	"github.com/sluicehq/sluice/runtime/storage"
 )
 
 // submitted tracks a source task's records from Poll until the broker
@@ -102,20 +104,14 @@ func (s *submitted) ack(p *pendingRecord) {
 	}
 }
 
-// offsetEntry is one source partition's committable offset.
-type offsetEntry struct {
-	Partition map[string]any
-	Offset    map[string]any
-}
-
 // take returns the committable offsets gathered since the last take.
-func (s *submitted) take() []offsetEntry {
+func (s *submitted) take() []storage.OffsetEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []offsetEntry
+	var out []storage.OffsetEntry
 	for key, q := range s.parts {
 		if q.hasCommit {
-			out = append(out, offsetEntry{Partition: q.partition, Offset: q.committed})
+			out = append(out, storage.OffsetEntry{Partition: q.partition, Offset: q.committed})
 			q.hasCommit, q.committed = false, nil
 		}
 		if q.head == len(q.queue) {
@@ -130,7 +126,7 @@ func (s *submitted) take() []offsetEntry {
 
 // restore puts entries back after a failed commit, unless newer offsets
 // have been gathered meanwhile.
-func (s *submitted) restore(entries []offsetEntry) {
+func (s *submitted) restore(entries []storage.OffsetEntry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range entries {

@@ -359,12 +359,12 @@ func TestSourceTransformsAndSourceDLQ(t *testing.T) {
 	_, err := w.CreateConnector(ctx, "src", map[string]string{
 		"connector.class": "FileStreamSource", "file": in, "topic": "raw",
 		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
-		"transforms":                  "route,hoist",
-		"transforms.route.type":       "org.apache.kafka.connect.transforms.RegexRouter",
-		"transforms.route.regex":      "raw",
+		"transforms":                   "route,hoist",
+		"transforms.route.type":        "org.apache.kafka.connect.transforms.RegexRouter",
+		"transforms.route.regex":       "raw",
 		"transforms.route.replacement": "routed",
-		"transforms.hoist.type":       "org.apache.kafka.connect.transforms.HoistField$Value",
-		"transforms.hoist.field":      "line",
+		"transforms.hoist.type":        "org.apache.kafka.connect.transforms.HoistField$Value",
+		"transforms.hoist.field":       "line",
 	}, "")
 	require.NoError(t, err)
 	recs := collect(t, b.Addr, "routed", 3)
