@@ -199,4 +199,3 @@ func TestHeaderAdapterConfiguresAsHeader(t *testing.T) {
 	assert.Equal(t, "5", v)
 	require.ErrorIs(t, (&headerAdapter{conv: NewStringConverter()}).Configure(map[string]string{EncodingConfig: "latin1"}), connect.ErrConfig)
 }
-
