@@ -11,6 +11,9 @@ import (
 	"github.com/sluicehq/sluice/runtime/worker"
 )
 
+// The worker's herder must keep serving this API.
+var _ Herder = (*worker.Herder)(nil)
+
 // memHerder is an in-memory Herder for the REST tests. Its errors and
 // messages follow the real herder's convention ("%w: Kafka's text").
 type memHerder struct {

@@ -161,7 +161,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 			if p == nil {
 				return
 			}
-			if p == http.ErrAbortHandler { //nolint:errorlint // sentinel panic value, compared as net/http does
+			if p == http.ErrAbortHandler { // net/http's own abort: let it through
 				panic(p)
 			}
 			s.log.Error("REST handler panicked", "panic", p, "stack", string(debug.Stack()))
