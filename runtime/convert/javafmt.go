@@ -2,7 +2,6 @@ package convert
 
 import (
 	"math"
-	"math/big"
 	"strconv"
 )
 
@@ -116,111 +115,4 @@ func appendPlain(b, digits []byte, exp int) []byte {
 	b = append(b, digits[:intLen]...)
 	b = append(b, '.')
 	return append(b, digits[intLen:]...)
-}
-
-// appendJavaBigDecimal appends unscaled × 10^-scale as Java's
-// BigDecimal.toString: plain when scale >= 0 and the adjusted exponent is
-// at least -6, otherwise scientific with an explicit exponent sign
-// ("1.56", "1E-7", "1.56E+5").
-func appendJavaBigDecimal(b []byte, unscaled *big.Int, scale int) []byte {
-	if unscaled.Sign() < 0 {
-		b = append(b, '-')
-	}
-	coeff := new(big.Int).Abs(unscaled).String()
-	adjusted := -scale + len(coeff) - 1
-	if scale >= 0 && adjusted >= -6 {
-		switch {
-		case scale == 0:
-			return append(b, coeff...)
-		case len(coeff) > scale:
-			b = append(b, coeff[:len(coeff)-scale]...)
-			b = append(b, '.')
-			return append(b, coeff[len(coeff)-scale:]...)
-		default:
-			b = append(b, '0', '.')
-			for i := len(coeff); i < scale; i++ {
-				b = append(b, '0')
-			}
-			return append(b, coeff...)
-		}
-	}
-	b = append(b, coeff[0])
-	if len(coeff) > 1 {
-		b = append(b, '.')
-		b = append(b, coeff[1:]...)
-	}
-	b = append(b, 'E')
-	if adjusted >= 0 {
-		b = append(b, '+')
-	}
-	return strconv.AppendInt(b, int64(adjusted), 10)
-}
-
-// exactScale returns the smallest scale at which r is an exact decimal, or
-// false when r has no finite decimal expansion (a denominator with a prime
-// factor other than 2 and 5).
-func exactScale(r *big.Rat) (int, bool) {
-	d := new(big.Int).Set(r.Denom())
-	twos, fives := 0, 0
-	for d.Bit(0) == 0 && d.Sign() > 0 {
-		d.Rsh(d, 1)
-		twos++
-	}
-	five := big.NewInt(5)
-	var m big.Int
-	for {
-		q, rem := new(big.Int).QuoRem(d, five, &m)
-		if rem.Sign() != 0 {
-			break
-		}
-		d = q
-		fives++
-	}
-	if d.Cmp(big.NewInt(1)) != 0 {
-		return 0, false
-	}
-	return max(twos, fives), true
-}
-
-// appendDecimal appends a Decimal value as BigDecimal.toString would for a
-// BigDecimal of the given scale; when the scale is not known or r does not
-// fit it, the smallest exact scale is used. ok is false when r has no
-// finite decimal expansion.
-func appendDecimal(b []byte, r *big.Rat, scale int, known bool) (_ []byte, ok bool) {
-	if known {
-		if u, err := unscaledAt(r, scale); err == nil {
-			return appendJavaBigDecimal(b, u, scale), true
-		}
-	}
-	s, ok := exactScale(r)
-	if !ok {
-		return b, false
-	}
-	u, _ := unscaledAt(r, s)
-	return appendJavaBigDecimal(b, u, s), true
-}
-
-// unscaledAt returns r × 10^scale when that is an integer.
-func unscaledAt(r *big.Rat, scale int) (*big.Int, error) {
-	var num big.Int
-	num.Set(r.Num())
-	den := new(big.Int).Set(r.Denom())
-	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(scale))), nil)
-	if scale >= 0 {
-		num.Mul(&num, p)
-	} else {
-		den.Mul(den, p)
-	}
-	q, m := new(big.Int).QuoRem(&num, den, new(big.Int))
-	if m.Sign() != 0 {
-		return nil, errNotExact
-	}
-	return q, nil
-}
-
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
 }

@@ -172,7 +172,7 @@ func (r *jsonReader) decimal(s *connect.Schema, c byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return connect.DecimalFromBytes(scale, raw), nil
+		return decimalFromBytes(scale, raw), nil
 	}
 	return nil, dataErr("Invalid type for Decimal, underlying representation should be numeric or bytes but was %s", r.kind())
 }

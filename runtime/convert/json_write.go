@@ -168,32 +168,7 @@ func (w *jsonWriter) decimal(b []byte, s *connect.Schema, r *big.Rat) ([]byte, e
 		}
 		return out, nil
 	}
-	u, err := unscaledAt(r, scale)
-	if err != nil {
-		return b, dataErr("BigDecimal has mismatching scale value for given Decimal schema")
-	}
-	return appendBase64(b, twosComplement(u)), nil
-}
-
-// twosComplement renders n as the shortest big-endian two's complement,
-// as Java's BigInteger.toByteArray (Kafka's Decimal encoding).
-func twosComplement(n *big.Int) []byte {
-	if n.Sign() >= 0 {
-		b := n.Bytes()
-		if len(b) == 0 || b[0]&0x80 != 0 {
-			b = append([]byte{0}, b...)
-		}
-		return b
-	}
-	m := new(big.Int).Neg(n)
-	b := m.Sub(m, big.NewInt(1)).Bytes() // -n-1, whose complement is n
-	for i := range b {
-		b[i] = ^b[i]
-	}
-	if len(b) == 0 || b[0]&0x80 == 0 {
-		b = append([]byte{0xff}, b...)
-	}
-	return b
+	return appendDecimalBase64(b, r, scale)
 }
 
 func (w *jsonWriter) array(b []byte, s *connect.Schema, v any) ([]byte, error) {

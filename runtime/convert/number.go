@@ -96,6 +96,13 @@ func (p decimalParts) rat() (*big.Rat, error) {
 	if p.scale > maxDecimalExpAbs || p.scale < -maxDecimalExpAbs {
 		return nil, dataErr("Decimal exponent out of range: scale %d", p.scale)
 	}
+	if len(p.digits) <= 18 && p.scale >= 0 && p.scale < int64(len(pow10u64)) {
+		n, _ := strconv.ParseInt(string(p.digits), 10, 64)
+		if p.neg {
+			n = -n
+		}
+		return new(big.Rat).SetFrac64(n, int64(pow10u64[p.scale])), nil
+	}
 	return connect.DecimalFromUnscaled(int(p.scale), p.unscaled()), nil
 }
 
