@@ -46,7 +46,7 @@ func startWorker(t *testing.T, b *testenv.Broker, props map[string]string, offse
 		offsets = worker.NewMemOffsetStore()
 	}
 	h, err := worker.New(worker.Options{
-		Config: cfg, Plugins: builtin.Plugins(), Offsets: offsets,
+		Config: cfg, Plugins: builtinPlugins(), Offsets: offsets,
 		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Addr)},
 		Logger:     testenv.Logger(t),
 	})
@@ -370,3 +370,5 @@ func TestSourceTransformsAndSourceDLQ(t *testing.T) {
 	recs := collect(t, b.Addr, "routed", 3)
 	assert.Equal(t, `{"line":"line-000000"}`, string(recs[0].Value))
 }
+
+func builtinPlugins() worker.Plugins { return builtin.Plugins() }
