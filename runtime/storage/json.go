@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -58,7 +57,8 @@ func appendJSON(b []byte, v any) []byte {
 		return append(b, '}')
 	case map[string]string:
 		b = append(b, '{')
-		for i, k := range slices.Sorted(maps.Keys(v)) {
+		var buf [16]string
+		for i, k := range sortedKeys(buf[:0], v) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -69,7 +69,8 @@ func appendJSON(b []byte, v any) []byte {
 		return append(b, '}')
 	case map[string]any:
 		b = append(b, '{')
-		for i, k := range slices.Sorted(maps.Keys(v)) {
+		var buf [16]string
+		for i, k := range sortedKeys(buf[:0], v) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -90,6 +91,16 @@ func appendJSON(b []byte, v any) []byte {
 	default:
 		panic(fmt.Sprintf("storage: cannot encode %T as JSON", v))
 	}
+}
+
+// sortedKeys appends m's keys to buf and sorts them; a stack buffer saves
+// the allocation for small maps.
+func sortedKeys[V any](buf []string, m map[string]V) []string {
+	for k := range m {
+		buf = append(buf, k)
+	}
+	slices.Sort(buf)
+	return buf
 }
 
 const upperHex = "0123456789ABCDEF"

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 func TestStoresCreateCompactedTopics(t *testing.T) {
@@ -173,5 +175,41 @@ func TestRefreshWaitsForRunningReader(t *testing.T) {
 		<-short.Done()
 		err = s.Refresh(short)
 		require.True(t, errors.Is(err, context.DeadlineExceeded), "got %v", err)
+	})
+}
+
+func TestStoresSurviveBrokerRestart(t *testing.T) {
+	// Sluice only: kfake keeps nothing across a restart.
+	broker := testenv.StartBroker(t, nil)
+	ctx := testCtx(t)
+	open := func(t *testing.T) (*ConfigStore, *KafkaOffsetStore, *StatusStore) {
+		return newConfigStore(t, broker.Addr, false, nil), newKafkaOffsetStore(t, broker.Addr, false), newStatusStore(t, broker.Addr, false)
+	}
+	var (
+		wantConfig  ConfigSnapshot
+		wantOffsets []OffsetEntry
+	)
+	running := Status{State: "RUNNING", WorkerID: "w1", Generation: 2}
+	t.Run("write", func(t *testing.T) {
+		cfg, offsets, status := open(t)
+		require.NoError(t, cfg.PutConnectorConfig(ctx, "c", map[string]string{"k": "v"}, ptr(TargetPaused)))
+		require.NoError(t, cfg.PutTaskConfigs(ctx, "c", []map[string]string{{"t": "0"}}))
+		require.NoError(t, offsets.Set(ctx, "c", []OffsetEntry{{Partition: map[string]any{"p": 1}, Offset: map[string]any{"o": 2}}}))
+		status.PutConnector("c", running)
+		status.PutTask("c", 0, running)
+		status.PutTopic("c", "topic", 0)
+		require.NoError(t, status.Flush(ctx))
+		wantConfig, wantOffsets = cfg.Snapshot(), offsets.Offsets("c")
+	})
+	broker.Restart(t)
+	t.Run("read", func(t *testing.T) {
+		cfg, offsets, status := open(t)
+		assert.Equal(t, wantConfig, cfg.Snapshot())
+		assert.Equal(t, wantOffsets, offsets.Offsets("c"))
+		st, ok := status.Connector("c")
+		assert.True(t, ok)
+		assert.Equal(t, running, st)
+		assert.Equal(t, map[int]Status{0: running}, status.Tasks("c"))
+		assert.Equal(t, []string{"topic"}, status.Topics("c"))
 	})
 }

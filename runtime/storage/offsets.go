@@ -129,12 +129,12 @@ func unsignedValue(u uint64, orig any) (any, string) {
 // offsetKey is the offsets topic key: ["<connector>",{partition}] with the
 // partition's fields sorted, or null for a nil partition.
 func offsetKey(connector string, partition map[string]any) []byte {
-	return appendJSON(nil, []any{connector, mapOrNil(partition)})
+	return appendJSON(make([]byte, 0, 64), []any{connector, mapOrNil(partition)})
 }
 
 // canonicalPartition is the index key of a normalised partition.
 func canonicalPartition(partition map[string]any) string {
-	return string(appendJSON(nil, mapOrNil(partition)))
+	return string(appendJSON(make([]byte, 0, 64), mapOrNil(partition)))
 }
 
 func mapOrNil(m map[string]any) any {
@@ -241,10 +241,10 @@ func (ix *offsetIndex) key(connector, canon string, partition map[string]any) []
 	return offsetKey(connector, partition)
 }
 
-// put stores an offset, or removes the partition when offset is nil; key
-// is the record key, or nil when there is none to remember.
-func (ix *offsetIndex) put(connector string, partition, offset map[string]any, key []byte) {
-	canon := canonicalPartition(partition)
+// put stores an offset, or removes the partition when offset is nil.
+// canon is canonicalPartition(partition); key is the record key, or nil
+// when there is none to remember.
+func (ix *offsetIndex) put(connector, canon string, partition, offset map[string]any, key []byte) {
 	if key != nil {
 		ix.keys[connector+"\x00"+canon] = key
 	}

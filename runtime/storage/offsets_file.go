@@ -131,14 +131,14 @@ func (s *FileOffsetStore) Set(_ context.Context, connector string, entries []Off
 	undo := make([]*offsetRecord, len(norm))
 	for i, e := range norm {
 		undo[i] = s.ix.get(connector, e.canon)
-		s.ix.put(connector, e.partition, e.offset, nil)
+		s.ix.put(connector, e.canon, e.partition, e.offset, nil)
 	}
 	if err := s.save(encodeOffsetFile(s.ix)); err != nil {
 		for i := len(norm) - 1; i >= 0; i-- {
 			if prev := undo[i]; prev != nil {
-				s.ix.put(connector, prev.partition, prev.offset, nil)
+				s.ix.put(connector, norm[i].canon, prev.partition, prev.offset, nil)
 			} else {
-				s.ix.put(connector, norm[i].partition, nil, nil)
+				s.ix.put(connector, norm[i].canon, norm[i].partition, nil, nil)
 			}
 		}
 		return fmt.Errorf("save %d offsets of connector %s: %w", len(norm), connector, err)
@@ -224,7 +224,7 @@ func parseOffsetFile(data []byte) (*offsetIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: %w", i, err)
 		}
-		ix.put(connector, partition, offset, nil)
+		ix.put(connector, canonicalPartition(partition), partition, offset, nil)
 	}
 	return ix, nil
 }

@@ -104,7 +104,7 @@ func (s *KafkaOffsetStore) Set(ctx context.Context, connector string, entries []
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, e := range norm {
-		s.ix.put(connector, e.partition, e.offset, recs[i].Key)
+		s.ix.put(connector, e.canon, e.partition, e.offset, recs[i].Key)
 	}
 	return nil
 }
@@ -124,7 +124,8 @@ func (s *KafkaOffsetStore) apply(r *kgo.Record) {
 			return
 		}
 	}
+	canon := canonicalPartition(partition)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ix.put(connector, partition, offset, bytes.Clone(r.Key))
+	s.ix.put(connector, canon, partition, offset, bytes.Clone(r.Key))
 }
