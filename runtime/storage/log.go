@@ -96,8 +96,16 @@ func newKafkaLog(opts TopicOptions, role topicRole, apply func(*kgo.Record)) *ka
 	}
 }
 
-// start creates the topic if needed, connects and reads to the end.
+// start creates the topic if needed, connects and reads to the end. The
+// producer is idempotent (franz-go's default) and waits for all in-sync
+// replicas.
 func (l *kafkaLog) start(ctx context.Context) error {
+	l.mu.Lock()
+	started := l.client != nil
+	l.mu.Unlock()
+	if started {
+		return fmt.Errorf("start reading topic %s: already started", l.opts.Topic)
+	}
 	if err := l.ensureTopic(ctx); err != nil {
 		return err
 	}

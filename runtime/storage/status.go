@@ -59,6 +59,13 @@ const DefaultStatusPartitions = 5
 // replace the local view, except that a key with writes of this store
 // still unread keeps the newest of them, so the view never steps back to
 // an older status. It is safe for concurrent use.
+//
+// PutConnector and PutTask are Kafka's put; the …Safe variants are its
+// putSafe, checked against the local view when writing. Records read are
+// applied whoever wrote them, as in Kafka.
+//
+// Lock order: sendMu, then mu. Reading (apply) and produce callbacks
+// take only mu.
 type StatusStore struct {
 	log *kafkaLog
 	now func() time.Time
@@ -339,9 +346,18 @@ func (s *StatusStore) addTopicLocked(connector, topic string) {
 	m[topic] = struct{}{}
 }
 
+// maxPendingPerKey bounds the unread writes remembered per key. Dropping
+// the oldest is safe: when read back it no longer matches the head of the
+// queue and is skipped, as it should be, being older than the rest.
+const maxPendingPerKey = 16
+
 // queueLocked remembers a value sent for key until it is read back.
 func (s *StatusStore) queueLocked(key string, value []byte) {
-	s.pending[key] = append(s.pending[key], value)
+	q := s.pending[key]
+	if len(q) >= maxPendingPerKey {
+		q = slices.Delete(q, 0, 1)
+	}
+	s.pending[key] = append(q, value)
 }
 
 // send produces one record in the background. The caller holds sendMu,

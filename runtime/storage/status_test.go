@@ -221,3 +221,21 @@ func TestStatusStoreBeforeStart(t *testing.T) {
 	assert.Empty(t, s.pending)
 	require.NoError(t, s.Flush(testCtx(t)), "Flush reports an error once")
 }
+
+func TestStatusStorePendingWritesAreBounded(t *testing.T) {
+	forEachBroker(t, func(t *testing.T, addr string) {
+		ctx := testCtx(t)
+		s := newStatusStore(t, addr, false) // nothing reads back meanwhile
+		var last Status
+		for i := range 3 * maxPendingPerKey {
+			last = Status{State: "RUNNING", WorkerID: "w", Generation: i}
+			s.PutTask("c", 0, last)
+		}
+		assert.Len(t, s.pending["status-task-c-0"], maxPendingPerKey)
+		require.NoError(t, s.Flush(ctx))
+		require.NoError(t, s.Refresh(ctx))
+		got, _ := s.Task("c", 0)
+		assert.Equal(t, last, got)
+		assert.Empty(t, s.pending)
+	})
+}
