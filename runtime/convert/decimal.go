@@ -15,6 +15,23 @@ import (
 // amounts) have an unscaled value that fits an int64 and a small scale;
 // those take a path without big-number arithmetic.
 
+// decimalScale returns a Decimal schema's scale, refusing scales beyond
+// maxDecimalScale.
+func decimalScale(s *connect.Schema) (int, error) {
+	scale, err := connect.DecimalScale(s)
+	if err != nil {
+		return 0, err
+	}
+	if scale > maxDecimalScale || scale < -maxDecimalScale {
+		return 0, errScaleRange(int64(scale))
+	}
+	return scale, nil
+}
+
+func errScaleRange(scale int64) error {
+	return dataErr("Decimal scale %d is beyond the supported range of ±%d", scale, maxDecimalScale)
+}
+
 var pow10u64 = func() (p [19]uint64) {
 	p[0] = 1
 	for i := 1; i < len(p); i++ {
@@ -159,7 +176,7 @@ func appendDecimal(b []byte, r *big.Rat, scale int, known bool) (_ []byte, ok bo
 		}
 	}
 	s, ok := exactScale(r)
-	if !ok {
+	if !ok || s > maxDecimalScale {
 		return b, false
 	}
 	u, _ := unscaledAt(r, s)
@@ -221,24 +238,17 @@ func appendJavaDecimal(b []byte, neg bool, coeff []byte, scale int) []byte {
 // false when r has no finite decimal expansion (a denominator with a prime
 // factor other than 2 and 5).
 func exactScale(r *big.Rat) (int, bool) {
-	d := new(big.Int).Set(r.Denom())
-	twos, fives := 0, 0
-	for d.Bit(0) == 0 && d.Sign() > 0 {
-		d.Rsh(d, 1)
-		twos++
+	twos := int(r.Denom().TrailingZeroBits())
+	d := new(big.Int).Rsh(r.Denom(), uint(twos))
+	if d.BitLen() == 1 {
+		return twos, true
 	}
-	five := big.NewInt(5)
-	var m big.Int
-	for {
-		q, rem := new(big.Int).QuoRem(d, five, &m)
-		if rem.Sign() != 0 {
-			break
+	// d must be 5^k, and 5^k has floor(k·log2 5)+1 bits.
+	k := int(float64(d.BitLen()-1) / math.Log2(5))
+	for _, c := range []int{k, k + 1} {
+		if new(big.Int).Exp(big.NewInt(5), big.NewInt(int64(c)), nil).Cmp(d) == 0 {
+			return max(twos, c), true
 		}
-		d = q
-		fives++
 	}
-	if d.Cmp(big.NewInt(1)) != 0 {
-		return 0, false
-	}
-	return max(twos, fives), true
+	return 0, false
 }

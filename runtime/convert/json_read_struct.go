@@ -168,7 +168,7 @@ func (r *jsonReader) decimal(s *connect.Schema, c byte) (any, error) {
 		if err != nil {
 			return nil, dataErrCause(err, "Invalid bytes for Decimal field")
 		}
-		scale, err := connect.DecimalScale(s)
+		scale, err := decimalScale(s)
 		if err != nil {
 			return nil, err
 		}

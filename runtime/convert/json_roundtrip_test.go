@@ -146,40 +146,40 @@ func FuzzJSONToConnect(f *testing.F) {
 		}
 		s2, v2, err := c.ToConnect("t", nil, out)
 		require.NoError(t, err, "%s", out)
-		require.True(t, s.Equal(s2))
-		if !containsNaN(v) {
+		if !containsNonFinite(v) {
+			require.True(t, s.Equal(s2))
 			require.True(t, connect.ValuesEqual(v, v2), "%s", out)
 		}
 	})
 }
 
-func containsNaN(v any) bool {
+func containsNonFinite(v any) bool {
 	switch x := v.(type) {
 	case float64:
-		return x != x
+		return math.IsNaN(x) || math.IsInf(x, 0) // written as strings, as Jackson does
 	case float32:
-		return x != x
+		return math.IsNaN(float64(x)) || math.IsInf(float64(x), 0)
 	case []any:
 		for _, e := range x {
-			if containsNaN(e) {
+			if containsNonFinite(e) {
 				return true
 			}
 		}
 	case map[string]any:
 		for _, e := range x {
-			if containsNaN(e) {
+			if containsNonFinite(e) {
 				return true
 			}
 		}
 	case map[any]any:
 		for k, e := range x {
-			if containsNaN(k) || containsNaN(e) {
+			if containsNonFinite(k) || containsNonFinite(e) {
 				return true
 			}
 		}
 	case *connect.Struct:
 		for _, f := range x.Schema().Fields {
-			if containsNaN(x.GetWithoutDefault(f.Name)) {
+			if containsNonFinite(x.GetWithoutDefault(f.Name)) {
 				return true
 			}
 		}

@@ -6,12 +6,14 @@ import (
 	"unicode/utf8"
 )
 
-// Limits as Jackson's StreamReadConstraints: they keep hostile input from
-// exhausting the stack or the CPU.
+// Limits in the spirit of Jackson's StreamReadConstraints: they keep
+// hostile input from exhausting the stack, the memory or the CPU.
+// Decimal scales are bounded because a *big.Rat materializes 10^scale,
+// where Java's BigDecimal keeps the scale apart.
 const (
-	maxJSONDepth     = 1000
-	maxNumberLength  = 1000
-	maxDecimalExpAbs = 100000
+	maxJSONDepth    = 1000
+	maxNumberLength = 1000
+	maxDecimalScale = 10000
 )
 
 // syntaxError is malformed JSON (Jackson's JsonParseException), which the

@@ -157,7 +157,7 @@ func logicalShortName(name string) string {
 // decimal writes base64 of the two's complement unscaled value, or with
 // decimal.format=NUMERIC a JSON number with the schema's scale.
 func (w *jsonWriter) decimal(b []byte, s *connect.Schema, r *big.Rat) ([]byte, error) {
-	scale, err := connect.DecimalScale(s)
+	scale, err := decimalScale(s)
 	if err != nil {
 		return b, err
 	}

@@ -93,8 +93,8 @@ func (p decimalParts) unscaled() *big.Int {
 
 // rat returns the exact value; an exponent too large to hold is an error.
 func (p decimalParts) rat() (*big.Rat, error) {
-	if p.scale > maxDecimalExpAbs || p.scale < -maxDecimalExpAbs {
-		return nil, dataErr("Decimal exponent out of range: scale %d", p.scale)
+	if p.scale > maxDecimalScale || p.scale < -maxDecimalScale {
+		return nil, errScaleRange(p.scale)
 	}
 	if len(p.digits) <= 18 && p.scale >= 0 && p.scale < int64(len(pow10u64)) {
 		n, _ := strconv.ParseInt(string(p.digits), 10, 64)

@@ -136,7 +136,7 @@ func decimalScaleOf(s *connect.Schema) (int, error) {
 	if s == nil || s.Name != connect.DecimalName {
 		return 0, errNotExact
 	}
-	return connect.DecimalScale(s)
+	return decimalScale(s)
 }
 
 func elemSchema(s *connect.Schema) *connect.Schema {
