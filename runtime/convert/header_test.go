@@ -3,6 +3,7 @@ package convert
 import (
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ func TestSimpleHeaderConverterParses(t *testing.T) {
 		{"[]", connect.ArrayOf(nil), []any{}},
 		{"{3: null}", connect.MapOf(connect.Int8Schema, nil), map[any]any{int8(3): nil}},
 		{"[null]", connect.ArrayOf(nil), []any{nil}},
+		{"[true, null]", connect.ArrayOf(connect.OptionalBooleanSchema), []any{true, nil}},
 		{"[1, 2, 32768]", connect.ArrayOf(connect.Int32Schema), []any{int32(1), int32(2), int32(32768)}},
 		{"[1, 2.5]", connect.ArrayOf(connect.Float32Schema), []any{float32(1), float32(2.5)}},
 		{`[1, 2, 3, "four"]`, connect.ArrayOf(nil), []any{int8(1), int8(2), int8(3), "four"}},
@@ -165,4 +167,39 @@ func TestTokenize(t *testing.T) {
 	assert.Equal(t, []string{`si\{mple`}, tokenize(`si\{mple`))
 	assert.Equal(t, []string{`"`, "simple", `"`, " string"}, tokenize(`"simple" string`))
 	assert.Equal(t, []string{`si\\`, "{", "mple"}, tokenize(`si\\{mple`))
+}
+
+func FuzzSimpleHeaderConverter(f *testing.F) {
+	for _, seed := range []string{"", "null", "[1, 2.5]", `{"a":[true,null]}`, "2019-08-23T14:34:54.346Z", `[ "x\"y" , {3:4}]`, "{,", "[[[]]]"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := NewSimpleHeaderConverter()
+		s, v, err := c.ToConnectHeader("t", "h", data)
+		require.NoError(t, err)
+		if v == nil {
+			return
+		}
+		require.NotNil(t, s)
+		require.NoError(t, connect.ValidateValue(s, v), "%q parsed as %v %#v", data, s, v)
+		_, err = c.FromConnectHeader("t", "h", s, v)
+		require.NoError(t, err)
+	})
+}
+
+func TestSimpleHeaderConverterLargeInputs(t *testing.T) {
+	c := NewSimpleHeaderConverter()
+	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	s, v, err := c.ToConnectHeader("t", "h", []byte(deep))
+	require.NoError(t, err)
+	assert.Equal(t, connect.StringSchema, s, "nesting beyond the limit stays a string")
+	assert.Equal(t, deep, v)
+
+	long := "[" + strings.Repeat("true,", 100000) + "true]"
+	start := time.Now()
+	s, v, err = c.ToConnectHeader("t", "h", []byte(long))
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, connect.ArrayOf(connect.BooleanSchema).Type, s.Type)
+	assert.Len(t, v, 100001)
 }

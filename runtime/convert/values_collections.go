@@ -97,14 +97,19 @@ func buildAnyMap(schema *connect.Schema, keys, vals []any) *parsedValue {
 
 // schemaUnion finds the schema common to a series of parsed values, as
 // Kafka's Values.commonSchemaFor; once two are unrelated there is none.
+// Nulls among values of one type make that type optional (Kafka gives up
+// on such an array and keeps the string).
 type schemaUnion struct {
 	schema   *connect.Schema
 	mismatch bool
+	sawNull  bool
 }
 
 func (u *schemaUnion) add(v *parsedValue) {
 	switch {
-	case v == nil || u.mismatch:
+	case v == nil:
+		u.sawNull = true
+	case u.mismatch:
 	case u.schema == nil:
 		u.schema = v.schema
 	case u.schema.Type == v.schema.Type:
@@ -116,8 +121,13 @@ func (u *schemaUnion) add(v *parsedValue) {
 }
 
 func (u *schemaUnion) result() *connect.Schema {
-	if u.mismatch {
+	if u.mismatch || u.schema == nil {
 		return nil
+	}
+	if u.sawNull && !u.schema.Optional {
+		optional := *u.schema
+		optional.Optional = true
+		return &optional
 	}
 	return u.schema
 }

@@ -34,6 +34,10 @@ func parseValuesString(s string) (*connect.Schema, any) {
 		return connect.StringSchema, s
 	}
 	p := &valuesParser{src: s, toks: tokenize(s)}
+	p.last = len(p.toks) - 1
+	for p.last >= 0 && javaTrim(p.toks[p.last]) == "" {
+		p.last--
+	}
 	r, err := p.parse(false)
 	if err != nil || (r != nil && p.hasNext()) {
 		return connect.StringSchema, s
@@ -54,9 +58,11 @@ var literals = []struct {
 }
 
 type valuesParser struct {
-	src  string
-	toks []string
-	at   int
+	src   string
+	toks  []string
+	at    int
+	last  int // the last token that is not whitespace
+	depth int
 }
 
 // tokenize splits s as Kafka's Values.Parser does.
@@ -87,14 +93,8 @@ func javaTrim(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return r <= ' ' })
 }
 
-func (p *valuesParser) hasNext() bool {
-	for i := p.at; i < len(p.toks); i++ {
-		if javaTrim(p.toks[i]) != "" {
-			return true
-		}
-	}
-	return false
-}
+// hasNext reports whether anything but whitespace is left.
+func (p *valuesParser) hasNext() bool { return p.at <= p.last }
 
 // canConsume consumes the next token if, trimmed, it is want; whitespace
 // tokens before it are skipped either way.
@@ -119,6 +119,11 @@ func (p *valuesParser) parse(embedded bool) (*parsedValue, error) {
 	if p.at >= len(p.toks) {
 		return nil, nil
 	}
+	if p.depth >= maxJSONDepth {
+		return nil, errNotParsed
+	}
+	p.depth++
+	defer func() { p.depth-- }()
 	if embedded && p.canConsume(`"`) {
 		return p.quoted(), nil
 	}
