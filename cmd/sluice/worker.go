@@ -142,7 +142,10 @@ func serveWorker(ctx context.Context, props map[string]string, standalone []map[
 	if err != nil {
 		return err
 	}
-	clientOpts := []kgo.Opt{kgo.SeedBrokers(cfg.BootstrapServers...)}
+	// A short metadata age lets clients find topics created moments ago
+	// (kgo's default of 5 s would stall a sink subscribed to a new topic,
+	// and the stores' reads of their just-created topics).
+	clientOpts := []kgo.Opt{kgo.SeedBrokers(cfg.BootstrapServers...), kgo.MetadataMinAge(250 * time.Millisecond), kgo.MetadataMaxAge(time.Second)}
 	wlog := logger.With("component", "worker")
 	opts := worker.Options{Config: cfg, Plugins: builtin.Plugins(), ClientOpts: clientOpts, Logger: logger}
 

@@ -46,7 +46,10 @@ func (t *sinkTask) Start(_ connect.SinkTaskContext, config map[string]string) er
 	return nil
 }
 
-// Put implements connect.SinkTask: it buffers one line per record.
+// Put implements connect.SinkTask: it writes one line per record. The
+// batch reaches the file (not yet the disk) before Put returns, as Kafka's
+// task does, so a tail of the file sees records as they arrive; Flush
+// fsyncs.
 func (t *sinkTask) Put(_ context.Context, records []*connect.Record) error {
 	for _, r := range records {
 		t.line = appendJavaString(t.line[:0], r.ValueSchema, r.Value)
@@ -61,6 +64,9 @@ func (t *sinkTask) Put(_ context.Context, records []*connect.Record) error {
 		if _, err := t.w.Write(t.line); err != nil {
 			return fmt.Errorf("write to %s: %w", t.logName(), err)
 		}
+	}
+	if err := t.w.Flush(); err != nil {
+		return fmt.Errorf("write to %s: %w", t.logName(), err)
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ func TestSinkWritesFlushesAndAppends(t *testing.T) {
 	require.NoError(t, task.Put(context.Background(), sinkRecords("one", int64(2), nil)))
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
-	assert.Empty(t, data, "Put buffers until Flush")
+	assert.Equal(t, "one\n2\nnull\n", string(data), "Put writes the batch through to the file")
 
 	got, err := task.Flush(context.Background(), current)
 	require.NoError(t, err)

@@ -25,9 +25,9 @@ func TestREADMEKeyTables(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
 		return
 	}
-	require.Equal(t, string(b), got, "README.md config tables are stale: go test ./internal/docgen -update")
+	require.True(t, string(b) == got, "README.md config tables are stale: go test ./internal/docgen -update")
 	for name := range Tables() {
-		require.Contains(t, got, "<!-- keys:"+name+" -->", "README.md has no table for %s", name)
+		require.True(t, strings.Contains(got, "<!-- keys:"+name+" -->"), "README.md has no table for %s", name)
 	}
 	for _, c := range builtin.Connectors() {
 		for _, k := range c.Config {

@@ -132,9 +132,14 @@ func (t *sinkTask) loop(ctx context.Context) error {
 	}
 }
 
+// maxPollWait bounds one PollRecords: with BlockRebalanceOnPoll a
+// rebalance (e.g. a new partition of a subscribed topic) waits until the
+// poll returns, so polls must be short.
+const maxPollWait = 250 * time.Millisecond
+
 func (t *sinkTask) untilFlush() time.Duration {
 	d := t.interval - time.Since(t.lastFlush)
-	return max(d, 10*time.Millisecond)
+	return min(max(d, 10*time.Millisecond), maxPollWait)
 }
 
 // fatalFetchError returns the first fetch error other than a closed client
