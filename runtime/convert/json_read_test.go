@@ -184,3 +184,40 @@ func TestJSONSchemaCaches(t *testing.T) {
 	_, _, _ = small.ToConnect("t", nil, []byte(`{"schema":{"type":"int16"},"payload":1}`))
 	assert.Equal(t, 1, small.toCache.len())
 }
+
+// Jackson keeps the last of duplicate members, and Kafka then sees an
+// envelope of two.
+func TestJSONEnvelopeDuplicateMembers(t *testing.T) {
+	runReadCases(t, []readCase{
+		{name: "schema repeated after payload", in: `{"schema":{"type":"int8"},"payload":"x","schema":{"type":"string"}}`,
+			wantSchema: connect.StringSchema, want: "x"},
+		{name: "payload repeated", in: `{"schema":{"type":"int8"},"payload":1,"payload":2}`,
+			wantSchema: connect.Int8Schema, want: int8(2)},
+	})
+}
+
+func TestJSONConverterConcurrentUse(t *testing.T) {
+	c := newJSON(t, map[string]string{SchemasCacheSizeConfig: "2"})
+	schemas := []*connect.Schema{everySchema, benchSchema, connect.Int64Schema}
+	values := []any{everyValue(), benchStruct(), int64(3)}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 200; i++ {
+				k := (g + i) % len(schemas)
+				data, err := c.FromConnect("t", nil, schemas[k], values[k])
+				if err == nil {
+					_, _, err = c.ToConnect("t", nil, data)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		require.NoError(t, <-done)
+	}
+}
