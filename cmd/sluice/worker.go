@@ -145,7 +145,7 @@ func serveWorker(ctx context.Context, props map[string]string, standalone []map[
 	// A short metadata age lets clients find topics created moments ago
 	// (kgo's default of 5 s would stall a sink subscribed to a new topic,
 	// and the stores' reads of their just-created topics).
-	clientOpts := []kgo.Opt{kgo.SeedBrokers(cfg.BootstrapServers...), kgo.MetadataMinAge(250 * time.Millisecond), kgo.MetadataMaxAge(time.Second)}
+	clientOpts := []kgo.Opt{kgo.SeedBrokers(cfg.BootstrapServers...), kgo.MetadataMinAge(250 * time.Millisecond)}
 	wlog := logger.With("component", "worker")
 	opts := worker.Options{Config: cfg, Plugins: builtin.Plugins(), ClientOpts: clientOpts, Logger: logger}
 

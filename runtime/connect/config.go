@@ -216,6 +216,13 @@ func (k *ConfigKey) parse(raw string, set bool) (any, error) {
 }
 
 func normalizeDefault(t ConfigType, v any) any {
+	if s, ok := v.(string); ok && t != ConfigString && t != ConfigClass && t != ConfigPassword {
+		// A default written as config text ("a,b" for a LIST, "10" for an
+		// INT) parses like a value.
+		if parsed, err := ParseConfigValue(t, s); err == nil {
+			return parsed
+		}
+	}
 	switch t {
 	case ConfigInt, ConfigShort, ConfigLong:
 		switch n := v.(type) {

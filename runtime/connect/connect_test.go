@@ -112,6 +112,9 @@ func TestConfigDefParseAndValidate(t *testing.T) {
 	assert.Equal(t, int64(3), cfg.Int("tasks"))
 	assert.True(t, cfg.Bool("on"))
 	assert.Equal(t, []string{"a", "b", "c"}, cfg.List("list"))
+	defaults, err := def.Parse(map[string]string{"topic": "t"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"x", "y"}, defaults.List("list"), "a LIST default given as text is parsed")
 	assert.Equal(t, "a", cfg.String("mode"))
 	assert.True(t, cfg.IsNull("secret"))
 

@@ -1,0 +1,222 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/connectors/builtin"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/worker"
+)
+
+// secretSource is a test connector with a PASSWORD key whose task records
+// the config it was started with.
+var (
+	secretMu      sync.Mutex
+	secretStarted []map[string]string
+)
+
+type secretConnector struct{ cfg map[string]string }
+
+func (c *secretConnector) Start(_ connect.ConnectorContext, cfg map[string]string) error {
+	c.cfg = cfg
+	return nil
+}
+func (c *secretConnector) TaskConfigs(int) ([]map[string]string, error) {
+	return []map[string]string{maps.Clone(c.cfg)}, nil
+}
+func (c *secretConnector) Stop() error { return nil }
+
+type secretTask struct{}
+
+func (secretTask) Start(_ connect.SourceTaskContext, cfg map[string]string) error {
+	secretMu.Lock()
+	defer secretMu.Unlock()
+	secretStarted = append(secretStarted, maps.Clone(cfg))
+	return nil
+}
+func (secretTask) Poll(ctx context.Context) ([]*connect.Record, error) {
+	<-ctx.Done()
+	return nil, nil
+}
+func (secretTask) Stop() error { return nil }
+
+var secretPlugin = connect.ConnectorPlugin{
+	Class: "test.SecretSourceConnector",
+	Config: connect.ConfigDef{
+		{Name: "db.password", Type: connect.ConfigPassword, Default: connect.NoDefault, Doc: "a secret"},
+		{Name: "db.user", Type: connect.ConfigString, Default: "u", Doc: "not secret"},
+	},
+	NewConnector:  func() connect.Connector { return &secretConnector{} },
+	NewSourceTask: func() connect.SourceTask { return secretTask{} },
+}
+
+// stuckPlugin's connector never returns from Start.
+var stuckRelease = make(chan struct{})
+
+type stuckConnector struct{}
+
+func (stuckConnector) Start(connect.ConnectorContext, map[string]string) error {
+	<-stuckRelease
+	return errors.New("released")
+}
+func (stuckConnector) TaskConfigs(int) ([]map[string]string, error) { return nil, nil }
+func (stuckConnector) Stop() error                                  { return nil }
+
+var stuckPlugin = connect.ConnectorPlugin{
+	Class:         "test.StuckSourceConnector",
+	NewConnector:  func() connect.Connector { return stuckConnector{} },
+	NewSourceTask: func() connect.SourceTask { return secretTask{} },
+}
+
+func startTestPluginWorker(t *testing.T) *worker.Herder {
+	t.Helper()
+	b := testenv.StartBroker(t, nil)
+	cfg, err := worker.NewConfig(map[string]string{"bootstrap.servers": b.Addr, "listeners": "http://127.0.0.1:0"})
+	require.NoError(t, err)
+	plugins := builtin.Plugins()
+	plugins.Connectors = append(plugins.Connectors, secretPlugin, stuckPlugin)
+	h, err := worker.New(worker.Options{Config: cfg, Plugins: plugins, Offsets: worker.NewMemOffsetStore(),
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Addr)}, Logger: testenv.Logger(t)})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, h.Ready, 10*time.Second, 10*time.Millisecond)
+	return h
+}
+
+func TestPasswordsHiddenAndProvidersResolvedInsideTheWorker(t *testing.T) {
+	t.Setenv("SLUICE_TEST_DB_USER", "alice")
+	h := startTestPluginWorker(t)
+	ctx := context.Background()
+	cfg := map[string]string{
+		"connector.class": "test.SecretSourceConnector",
+		"db.password":     "s3cret",
+		"db.user":         "${env:SLUICE_TEST_DB_USER}",
+	}
+	info, err := h.CreateConnector(ctx, "sec", cfg, "")
+	require.NoError(t, err)
+	assert.Equal(t, "[hidden]", info.Config["db.password"])
+	assert.Equal(t, "${env:SLUICE_TEST_DB_USER}", info.Config["db.user"], "references are shown, not resolved")
+	waitState(t, h, "sec", 1, worker.StateRunning)
+
+	got, err := h.ConnectorConfig(ctx, "sec")
+	require.NoError(t, err)
+	assert.Equal(t, "[hidden]", got["db.password"])
+	tasks, err := h.Tasks(ctx, "sec")
+	require.NoError(t, err)
+	require.Len(t, tasks, 1)
+	assert.Equal(t, "[hidden]", tasks[0].Config["db.password"])
+	assert.Equal(t, "${env:SLUICE_TEST_DB_USER}", tasks[0].Config["db.user"], "task configs keep the reference")
+
+	secretMu.Lock()
+	started := secretStarted[len(secretStarted)-1]
+	secretMu.Unlock()
+	assert.Equal(t, "s3cret", started["db.password"], "the task gets the real value")
+	assert.Equal(t, "alice", started["db.user"], "the task gets the resolved value")
+
+	// Echoing [hidden] back keeps the secret.
+	_, _, err = h.PutConnectorConfig(ctx, "sec", got)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		secretMu.Lock()
+		defer secretMu.Unlock()
+		return secretStarted[len(secretStarted)-1]["db.password"] == "s3cret"
+	}, 5*time.Second, 10*time.Millisecond)
+
+	infos, err := h.ValidateConfig(ctx, "test.SecretSourceConnector", cfg)
+	require.NoError(t, err)
+	for _, c := range infos.Configs {
+		if c.Definition.Name == "db.password" {
+			require.NotNil(t, c.Value.Value)
+			assert.Equal(t, "[hidden]", *c.Value.Value)
+		}
+	}
+
+	// An unresolvable reference fails the task with a message naming it.
+	_, _, err = h.PutConnectorConfig(ctx, "sec", map[string]string{
+		"connector.class": "test.SecretSourceConnector", "db.password": "x", "db.user": "${env:SLUICE_TEST_NOT_SET}",
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "SLUICE_TEST_NOT_SET")
+}
+
+func TestStuckConnectorBlocksNothingElse(t *testing.T) {
+	h := startTestPluginWorker(t)
+	defer close(stuckRelease)
+	ctx := context.Background()
+	_, err := h.CreateConnector(ctx, "stuck", map[string]string{"connector.class": "test.StuckSourceConnector"}, "")
+	require.NoError(t, err)
+
+	// Another connector starts and runs; the REST answers keep coming.
+	_, err = h.CreateConnector(ctx, "gen", map[string]string{
+		"connector.class": "DatagenConnector", "kafka.topic": "g", "max.interval": "10",
+	}, "")
+	require.NoError(t, err)
+	waitState(t, h, "gen", 1, worker.StateRunning)
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	st, err := h.ConnectorStatus(rctx, "stuck")
+	require.NoError(t, err)
+	assert.Equal(t, worker.StateUnassigned, st.Connector.State)
+	names, err := h.Connectors(rctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gen", "stuck"}, names)
+	require.NoError(t, h.Healthy(rctx))
+	require.NoError(t, h.DeleteConnector(rctx, "gen"))
+}
+
+func TestValidationErrorsAndConflicts(t *testing.T) {
+	h := startTestPluginWorker(t)
+	ctx := context.Background()
+	_, err := h.CreateConnector(ctx, "bad", map[string]string{
+		"connector.class": "FileStreamSink", "tasks.max": "0", "errors.tolerance": "some",
+	}, "")
+	require.ErrorIs(t, err, worker.ErrBadRequest)
+	assert.Contains(t, err.Error(), "Connector configuration is invalid and contains the following 4 error(s):")
+	assert.Contains(t, err.Error(), "Invalid value 0 for configuration tasks.max: Value must be at least 1")
+	assert.Contains(t, err.Error(), "Invalid value some for configuration errors.tolerance: String must be one of: none, all")
+	assert.Contains(t, err.Error(), "Must configure one of topics or topics.regex")
+
+	_, err = h.CreateConnector(ctx, "x", map[string]string{"connector.class": "NoSuchConnector"}, "")
+	require.ErrorIs(t, err, worker.ErrBadRequest)
+	assert.Contains(t, err.Error(), "Failed to find any class that implements Connector and which name matches NoSuchConnector")
+
+	sink := map[string]string{"connector.class": "FileStreamSink", "topics": "t", "file": filepath.Join(t.TempDir(), "o")}
+	_, err = h.CreateConnector(ctx, "s", sink, worker.TargetPaused)
+	require.NoError(t, err)
+	_, err = h.CreateConnector(ctx, "s", sink, "")
+	require.ErrorIs(t, err, worker.ErrAlreadyExists)
+	assert.EqualError(t, err, "already exists: Connector s already exists")
+	waitState(t, h, "s", 1, worker.StatePaused)
+
+	_, created, err := h.PutConnectorConfig(ctx, "s", sink)
+	require.NoError(t, err)
+	assert.False(t, created)
+
+	v := "other"
+	_, err = h.PatchConnectorConfig(ctx, "s", map[string]*string{"name": &v})
+	require.ErrorIs(t, err, worker.ErrBadRequest)
+
+	_, err = h.ConnectorInfo(ctx, "missing")
+	require.ErrorIs(t, err, worker.ErrNotFound)
+	assert.EqualError(t, err, "not found: Connector missing not found")
+
+	_, err = h.ValidateConfig(ctx, "FileStreamSource", map[string]string{"connector.class": "FileStreamSink"})
+	require.ErrorIs(t, err, worker.ErrBadRequest)
+	infos, err := h.ValidateConfig(ctx, "FileStreamSinkConnector", map[string]string{"topics": "a", "topics.regex": "b.*"})
+	require.NoError(t, err)
+	assert.Equal(t, 3, infos.ErrorCount, "name missing, and topics/topics.regex both set (reported on each)")
+}
