@@ -25,6 +25,7 @@ func TestDecimalBytesMatchJavaBigInteger(t *testing.T) {
 		{"-1", 0, []byte{0xff}},
 		{"256", 0, []byte{0x01, 0x00}},
 		{"-129", 0, []byte{0xff, 0x7f}},
+		{"1500", -2, []byte{0x0f}}, // unscaled 15, scale -2
 	}
 	for _, c := range cases {
 		t.Run(c.value, func(t *testing.T) {

@@ -46,7 +46,12 @@ func DecimalToBytes(scale int, v *big.Rat) ([]byte, error) {
 
 // DecimalUnscaled returns v × 10^scale, which must be an integer.
 func DecimalUnscaled(scale int, v *big.Rat) (*big.Int, error) {
-	r := new(big.Rat).Mul(v, new(big.Rat).SetInt(pow10(scale)))
+	var r *big.Rat
+	if scale >= 0 {
+		r = new(big.Rat).Mul(v, new(big.Rat).SetInt(pow10(scale)))
+	} else {
+		r = new(big.Rat).Quo(v, new(big.Rat).SetInt(pow10(-scale)))
+	}
 	if !r.IsInt() {
 		return nil, fmt.Errorf("%w: decimal %s does not fit scale %d", ErrData, v.FloatString(scale+4), scale)
 	}

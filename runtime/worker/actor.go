@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -247,6 +248,7 @@ func (a *connectorActor) generateTaskConfigs(ctx context.Context, cfg map[string
 	resolved, _ := a.h.providers.resolve(cfg)
 	for i := range configs {
 		configs[i] = reverseResolve(configs[i], cfg, resolved)
+		configs[i][keyTaskClass] = taskClass(a.plugin.Class)
 	}
 	a.needTasks = false
 	if equalTaskConfigs(configs, current) {
@@ -298,6 +300,16 @@ func equalTaskConfigs(a, b []map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// keyTaskClass is the task config key Kafka's worker adds to every task
+// config.
+const keyTaskClass = "task.class"
+
+// taskClass names a connector's task class as Kafka's connectors do
+// (FileStreamSinkConnector → FileStreamSinkTask).
+func taskClass(connectorClass string) string {
+	return strings.TrimSuffix(connectorClass, "Connector") + "Task"
 }
 
 // connectorContext is the Connector's handle on its actor.
