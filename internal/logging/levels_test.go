@@ -39,24 +39,24 @@ func TestParseLevelAndName(t *testing.T) {
 func TestLevelsInheritance(t *testing.T) {
 	tests := []struct {
 		name string
-		set  map[string]slog.Level
+		set  []setLevel // in order: a namespace set later overrides its descendants
 		want map[string]slog.Level
 	}{
 		{"root only", nil, map[string]slog.Level{"sluice.worker": slog.LevelInfo, "": slog.LevelInfo}},
-		{"prefix covers descendants", map[string]slog.Level{"sluice": slog.LevelDebug},
+		{"prefix covers descendants", []setLevel{{"sluice", slog.LevelDebug}},
 			map[string]slog.Level{"sluice.worker": slog.LevelDebug, "sluice.broker.fetch": slog.LevelDebug, "other": slog.LevelInfo}},
-		{"dotted, not string prefix", map[string]slog.Level{"sluice.work": slog.LevelDebug},
+		{"dotted, not string prefix", []setLevel{{"sluice.work", slog.LevelDebug}},
 			map[string]slog.Level{"sluice.worker": slog.LevelInfo, "sluice.work.x": slog.LevelDebug}},
-		{"nearest ancestor wins", map[string]slog.Level{"sluice": slog.LevelWarn, "sluice.broker": LevelTrace},
+		{"nearest ancestor wins", []setLevel{{"sluice", slog.LevelWarn}, {"sluice.broker", LevelTrace}},
 			map[string]slog.Level{"sluice.broker.fetch": LevelTrace, "sluice.worker": slog.LevelWarn}},
-		{"root changes the rest", map[string]slog.Level{"root": slog.LevelError},
+		{"root changes the rest", []setLevel{{"root", slog.LevelError}},
 			map[string]slog.Level{"anything": slog.LevelError}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := NewLevels(slog.LevelInfo, fixedClock(1))
-			for ns, lvl := range tt.set {
-				l.Set(ns, lvl)
+			for _, sl := range tt.set {
+				l.Set(sl.ns, sl.level)
 			}
 			for name, want := range tt.want {
 				assert.Equal(t, want, l.Effective(name), name)
@@ -110,4 +110,9 @@ func TestLevelsSetSkipsLoggerAlreadyAtLevel(t *testing.T) {
 	assert.Equal(t, []string{"sluice"}, got)
 	assert.Equal(t, map[string]LoggerLevel{"root": {Level: "DEBUG"}}, l.List(),
 		"a logger already at the level is not set explicitly")
+}
+
+type setLevel struct {
+	ns    string
+	level slog.Level
 }
