@@ -233,3 +233,44 @@ func TestWorkerAgainstKfake(t *testing.T) {
 	assert.Equal(t, 0, checkAllLines(t, out, lines+100), "a clean restart duplicates nothing")
 	p.terminate(t, 20*time.Second)
 }
+
+// TestStandaloneResumesFromOffsetFile runs `sluice standalone` with
+// connectors from files against `sluice broker`; after a clean restart the
+// source resumes from offset.storage.file.filename.
+func TestStandaloneResumesFromOffsetFile(t *testing.T) {
+	dir := t.TempDir()
+	brokerAddr, restAddr := freeAddr(t), freeAddr(t)
+	blog := &procLog{}
+	dumpOnFailure(t, "sluice broker", blog)
+	startBroker(t, blog, filepath.Join(dir, "data"), brokerAddr)
+	in, out := filepath.Join(dir, "in.txt"), filepath.Join(dir, "out.txt")
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		return p
+	}
+	workerProps := write("standalone.properties", strings.Join([]string{
+		"bootstrap.servers=" + brokerAddr,
+		"listeners=http://" + restAddr,
+		"offset.storage.file.filename=" + filepath.Join(dir, "connect.offsets"),
+		"offset.flush.interval.ms=200",
+		"key.converter=org.apache.kafka.connect.storage.StringConverter",
+		"value.converter=org.apache.kafka.connect.storage.StringConverter",
+	}, "\n"))
+	src := write("src.properties", "name=src\nconnector.class=FileStreamSource\nfile="+in+"\ntopic=standalone-lines\n")
+	sink := write("sink.json", `{"name":"sink","config":{"connector.class":"FileStreamSink","file":"`+out+`","topics":"standalone-lines"}}`)
+
+	log := &procLog{}
+	dumpOnFailure(t, "sluice standalone", log)
+	writeFileLines(t, in, 0, 1000)
+	p := startProcUntil(t, log, workerReady, "standalone", workerProps, src, sink)
+	require.Eventually(t, func() bool { return countLines(out) >= 1000 }, 30*time.Second, 20*time.Millisecond)
+	p.terminate(t, 20*time.Second)
+
+	writeFileLines(t, in, 1000, 1500)
+	p = startProcUntil(t, log, workerReady, "standalone", workerProps, src, sink)
+	require.Eventually(t, func() bool { return countLines(out) >= 1500 }, 30*time.Second, 20*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	assert.Equal(t, 0, checkAllLines(t, out, 1500), "a clean restart resumes from the offset file without duplicates")
+	p.terminate(t, 20*time.Second)
+}

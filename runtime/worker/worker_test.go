@@ -372,3 +372,32 @@ func TestSourceTransformsAndSourceDLQ(t *testing.T) {
 }
 
 func builtinPlugins() worker.Plugins { return builtin.Plugins() }
+
+func TestSourceRecordsFailingATransformGoToTheDLQ(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	w := startWorker(t, b, nil, nil)
+	ctx := context.Background()
+	in := filepath.Join(t.TempDir(), "in.txt")
+	writeLines(t, in, 0, 3)
+	_, err := w.CreateConnector(ctx, "src", map[string]string{
+		"connector.class": "FileStreamSource", "file": in, "topic": "out",
+		"transforms":            "pick",
+		"transforms.pick.type":  "org.apache.kafka.connect.transforms.ExtractField$Value",
+		"transforms.pick.field": "missing",
+		"errors.tolerance":      "all", "errors.deadletterqueue.topic.name": "src-dlq",
+		"errors.deadletterqueue.context.headers.enable": "true",
+	}, "")
+	require.NoError(t, err)
+	recs := collect(t, b.Addr, "src-dlq", 3)
+	assert.Equal(t, `"line-000000"`, string(recs[0].Value), "the source record as schemaless JSON")
+	h := headerMap(recs[0])
+	assert.Equal(t, "TRANSFORMATION", h["__connect.errors.stage"])
+	assert.Equal(t, "org.apache.kafka.connect.transforms.ExtractField$Value", h["__connect.errors.class.name"])
+	assert.Equal(t, "src", h["__connect.errors.connector.name"])
+	assert.NotContains(t, h, "__connect.errors.topic", "a source record has no Kafka position")
+	// Skipped records still advance the committed offset.
+	require.Eventually(t, func() bool {
+		got, err := w.Offsets(ctx, "src")
+		return err == nil && len(got.Offsets) == 1 && got.Offsets[0].Offset["position"] == int64(3*len("line-000000\n"))
+	}, 10*time.Second, 50*time.Millisecond)
+}
