@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -188,4 +189,17 @@ func TestProduceThroughputPacesSends(t *testing.T) {
 	// 1000 records at 2000/s cannot finish in much under half a second.
 	require.GreaterOrEqual(t, res.Elapsed, 450*time.Millisecond)
 	require.Less(t, res.RecordsPerSec(), 2300.0)
+}
+
+func TestSourceRunsDatagenIntoTheTopic(t *testing.T) {
+	addr := startKfake(t)
+	ctx := testContext(t)
+	r, err := Source(ctx, SourceOptions{Brokers: []string{addr}, Topic: "src-bench", Tasks: 2, RecordsPerTask: 500, MessageSize: 100, Converter: "json"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, int64(1000), r.Records)
+	require.Equal(t, int64(1000), endOffsetSum(t, ctx, addr, "src-bench"))
+	require.Positive(t, r.Bytes)
+	require.Contains(t, r.Summary(), "1000 records (2 tasks)")
+	_, err = Source(ctx, SourceOptions{Brokers: []string{addr}, Tasks: 1, RecordsPerTask: 1, MessageSize: 1, Converter: "avro"}, io.Discard)
+	require.ErrorContains(t, err, "unknown converter")
 }

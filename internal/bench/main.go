@@ -2,7 +2,8 @@
 // kafka-producer-perf-test and kafka-consumer-perf-test do: [Produce] writes
 // a fixed number of records of a fixed size and reports throughput and
 // per-record latency percentiles, [Consume] reads a topic back and reports
-// throughput. [Main] is the `sluice bench produce|consume` command line.
+// throughput, [Source] runs datagen source tasks in an in-process Connect
+// worker. [Main] is the `sluice bench produce|consume|source` command line.
 //
 // Values are half random, half repeated text (see [PayloadNote]), so
 // compression results fall between incompressible and trivially
@@ -27,7 +28,7 @@ import (
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("bench: want a subcommand: produce or consume")
+		return errors.New("bench: want a subcommand: produce, consume or source")
 	}
 	var err error
 	switch args[0] {
@@ -35,12 +36,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = mainProduce(ctx, args[1:], stdout, stderr)
 	case "consume":
 		err = mainConsume(ctx, args[1:], stdout, stderr)
+	case "source":
+		err = mainSource(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("bench: unknown subcommand %q: want produce or consume", args[0])
+		return fmt.Errorf("bench: unknown subcommand %q: want produce, consume or source", args[0])
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -50,6 +53,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 const usage = `usage: sluice bench produce [flags]   write records, report throughput and latency
        sluice bench consume [flags]   read records back, report throughput
+       sluice bench source [flags]    run datagen tasks in a Connect worker, report throughput per task
 Run with -h after the subcommand for its flags.
 `
 

@@ -1,0 +1,179 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/connectors/builtin"
+	"github.com/sluicehq/sluice/runtime/worker"
+)
+
+// SourceOptions configure a source-connector run: datagen tasks in an
+// in-process worker producing to the brokers through the full record path
+// (converters, producer, acknowledgements, offset commits).
+type SourceOptions struct {
+	Brokers        []string
+	Topic          string
+	Tasks          int
+	RecordsPerTask int
+	MessageSize    int
+	// Converter is json (schemas.enable=false), json-schemas or string.
+	Converter string
+}
+
+// SourceResult is what a source run measured.
+type SourceResult struct {
+	Records int64
+	Bytes   int64 // key+value bytes in the topic
+	Elapsed time.Duration
+	Tasks   int
+}
+
+// Summary renders the result like the produce summary.
+func (r SourceResult) Summary() string {
+	secs := r.Elapsed.Seconds()
+	mb := float64(r.Bytes) / (1 << 20)
+	return fmt.Sprintf("%d records (%d tasks) in %.2fs: %.0f records/s, %.1f MB/s, %.1f MB/s per task",
+		r.Records, r.Tasks, secs, float64(r.Records)/secs, mb/secs, mb/secs/float64(r.Tasks))
+}
+
+func parseSourceFlags(args []string, stderr io.Writer) (SourceOptions, error) {
+	fs := flag.NewFlagSet("sluice bench source", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	brokers := fs.String("brokers", "127.0.0.1:9092", "comma-separated bootstrap brokers")
+	o := SourceOptions{}
+	fs.StringVar(&o.Topic, "topic", "", "topic to produce to (default: a new one per run)")
+	fs.IntVar(&o.Tasks, "tasks", 1, "datagen tasks")
+	fs.IntVar(&o.RecordsPerTask, "records", 200000, "records per task")
+	fs.IntVar(&o.MessageSize, "message-size", 1024, "approximate payload bytes per record")
+	fs.StringVar(&o.Converter, "converter", "json", "value converter: json, json-schemas or string")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	o.Brokers = strings.Split(*brokers, ",")
+	if o.Tasks < 1 || o.RecordsPerTask < 1 || o.MessageSize < 1 {
+		return o, errors.New("--tasks, --records and --message-size must be positive")
+	}
+	if o.Topic == "" {
+		o.Topic = fmt.Sprintf("bench-source-%d", time.Now().UnixNano())
+	}
+	return o, nil
+}
+
+// Source runs datagen tasks until every record is in the topic.
+func Source(ctx context.Context, o SourceOptions, progress io.Writer) (SourceResult, error) {
+	conv := map[string]string{
+		"json":         "org.apache.kafka.connect.json.JsonConverter",
+		"json-schemas": "org.apache.kafka.connect.json.JsonConverter",
+		"string":       "org.apache.kafka.connect.storage.StringConverter",
+	}[o.Converter]
+	if conv == "" {
+		return SourceResult{}, fmt.Errorf("unknown converter %q: want json, json-schemas or string", o.Converter)
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(o.Brokers...), kgo.MetadataMinAge(100 * time.Millisecond)}
+	cfg, err := worker.NewConfig(map[string]string{"bootstrap.servers": strings.Join(o.Brokers, ","), "listeners": "http://127.0.0.1:0", "group.id": "sluice-bench"})
+	if err != nil {
+		return SourceResult{}, err
+	}
+	h, err := worker.New(worker.Options{Config: cfg, Plugins: builtin.Plugins(), Offsets: worker.NewMemOffsetStore(), ClientOpts: opts})
+	if err != nil {
+		return SourceResult{}, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return SourceResult{}, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	for !h.Ready() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	before := endSum(ctx, adm, o.Topic)
+	start := time.Now()
+	_, err = h.CreateConnector(ctx, "bench-datagen", map[string]string{
+		"connector.class": "DatagenConnector", "kafka.topic": o.Topic, "quickstart": "bench",
+		"tasks.max": strconv.Itoa(o.Tasks), "iterations": strconv.Itoa(o.RecordsPerTask),
+		"message.size": strconv.Itoa(o.MessageSize), "max.interval": "0",
+		"key.converter": "org.apache.kafka.connect.storage.StringConverter", "value.converter": conv,
+		"value.converter.schemas.enable": strconv.FormatBool(o.Converter == "json-schemas"),
+	}, "")
+	if err != nil {
+		return SourceResult{}, err
+	}
+	want := before + int64(o.Tasks*o.RecordsPerTask)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		n := endSum(ctx, adm, o.Topic)
+		if n >= want {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return SourceResult{}, ctx.Err()
+		case <-tick.C:
+			fmt.Fprintf(progress, "%d records in the topic\n", n-before)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	r := SourceResult{Records: want - before, Elapsed: time.Since(start), Tasks: o.Tasks}
+	r.Bytes = r.Records * sampleRecordSize(ctx, o.Brokers, o.Topic)
+	return r, nil
+}
+
+func endSum(ctx context.Context, adm *kadm.Client, topic string) int64 {
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return 0
+	}
+	var sum int64
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil {
+			sum += o.Offset
+		}
+	})
+	return sum
+}
+
+// sampleRecordSize reads the topic's last record to size the run.
+func sampleRecordSize(ctx context.Context, brokers []string, topic string) int64 {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd().Relative(-1)))
+	if err != nil {
+		return 0
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		if rs := cl.PollRecords(ctx, 1).Records(); len(rs) > 0 {
+			return int64(len(rs[0].Key) + len(rs[0].Value))
+		}
+	}
+	return 0
+}
+
+func mainSource(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseSourceFlags(args, stderr)
+	if err != nil {
+		return fmt.Errorf("bench source: %w", err)
+	}
+	r, err := Source(ctx, o, stderr)
+	if err != nil {
+		return fmt.Errorf("bench source: %w", err)
+	}
+	fmt.Fprintln(stdout, r.Summary())
+	return nil
+}
