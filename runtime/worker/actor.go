@@ -127,8 +127,9 @@ func (a *connectorActor) reconcile(ctx context.Context) bool {
 	}
 	target := snap.Target(a.name)
 	plan := a.takeRestart()
+	owned := a.h.own.ownsConnector(a.name)
 	configChanged := a.config != nil && !maps.Equal(a.config, cfg)
-	if configChanged || plan.connector {
+	if configChanged || plan.connector || !owned {
 		a.stopConnector()
 		a.connFailed, a.connFailures = false, 0
 	}
@@ -136,24 +137,29 @@ func (a *connectorActor) reconcile(ctx context.Context) bool {
 		a.stopAllTasks(StateUnassigned)
 		a.stopConnector()
 		a.connFailed = false
-		if len(snap.Tasks[a.name]) > 0 {
-			if err := a.h.configs.PutTaskConfigs(ctx, a.name, nil); err != nil && ctx.Err() == nil {
-				a.logger.Error("clear task configs of stopped connector", "error", err)
+		if owned {
+			if len(snap.Tasks[a.name]) > 0 {
+				if err := a.h.submitTaskConfigs(ctx, a.name, nil); err != nil && ctx.Err() == nil {
+					a.logger.Error("clear task configs of stopped connector", "error", err)
+					a.schedule(time.Now().Add(time.Second))
+				}
 			}
+			a.h.putStatus(a.name, StateStopped, "")
 		}
-		a.h.putStatus(a.name, StateStopped, "")
 		return false
 	}
-	if a.conn == nil {
-		a.startConnector(ctx, cfg, target)
-	} else {
-		a.h.putStatus(a.name, connectorState(target), "")
-	}
-	if a.conn != nil && a.needTasks {
-		if !a.generateTaskConfigs(ctx, cfg, snap.Tasks[a.name]) {
-			return false
+	if owned {
+		if a.conn == nil {
+			a.startConnector(ctx, cfg, target)
+		} else {
+			a.h.putStatus(a.name, connectorState(target), "")
 		}
-		snap = a.h.configs.Snapshot()
+		if a.conn != nil && a.needTasks {
+			if !a.generateTaskConfigs(ctx, cfg, snap.Tasks[a.name]) {
+				return false
+			}
+			snap = a.h.configs.Snapshot()
+		}
 	}
 	a.reconcileTasks(ctx, cfg, snap.Tasks[a.name], target, plan)
 	return false
@@ -254,7 +260,7 @@ func (a *connectorActor) generateTaskConfigs(ctx context.Context, cfg map[string
 	if equalTaskConfigs(configs, current) {
 		return true
 	}
-	if err := a.h.configs.PutTaskConfigs(ctx, a.name, configs); err != nil {
+	if err := a.h.submitTaskConfigs(ctx, a.name, configs); err != nil {
 		if ctx.Err() == nil {
 			a.logger.Error("write task configs", "error", err)
 			a.needTasks = true

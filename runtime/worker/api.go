@@ -184,6 +184,9 @@ func (h *Herder) putConfig(ctx context.Context, name string, config map[string]s
 	if len(v.errors) > 0 {
 		return ConnectorInfo{}, false, invalidConfigError(v)
 	}
+	if err := h.requireLeader(ctx); err != nil {
+		return ConnectorInfo{}, false, err
+	}
 	if exists && !allowReplace {
 		return ConnectorInfo{}, false, fmt.Errorf("%w: Connector %s already exists", ErrAlreadyExists, name)
 	}
@@ -204,6 +207,9 @@ func (h *Herder) DeleteConnector(ctx context.Context, name string) error {
 	if _, _, err := h.connectorConfig(name); err != nil {
 		return err
 	}
+	if err := h.requireLeader(ctx); err != nil {
+		return err
+	}
 	if err := h.configs.RemoveConnector(ctx, name); err != nil {
 		return fmt.Errorf("delete connector %s: %w", name, err)
 	}
@@ -213,6 +219,9 @@ func (h *Herder) DeleteConnector(ctx context.Context, name string) error {
 
 func (h *Herder) setTarget(ctx context.Context, name string, t TargetState) error {
 	if _, _, err := h.connectorConfig(name); err != nil {
+		return err
+	}
+	if err := h.requireLeader(ctx); err != nil {
 		return err
 	}
 	if err := h.configs.PutTargetState(ctx, name, t); err != nil {
@@ -237,22 +246,21 @@ func (h *Herder) StopConnector(ctx context.Context, name string) error {
 	return h.setTarget(ctx, name, TargetStopped)
 }
 
-// RestartConnector answers POST /connectors/{name}/restart (KIP-745).
+// RestartConnector answers POST /connectors/{name}/restart (KIP-745). The
+// leader records the request in the config topic and every worker restarts
+// the instances it runs.
 func (h *Herder) RestartConnector(ctx context.Context, name string, includeTasks, onlyFailed bool) (*ConnectorStateInfo, error) {
 	status, err := h.ConnectorStatus(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	a := h.actor(name)
-	if a == nil {
-		return nil, fmt.Errorf("%w: Connector %s is not running on this worker", ErrConflict, name)
+	if err := h.requireLeader(ctx); err != nil {
+		return nil, err
 	}
 	restartConn := !onlyFailed || status.Connector.State == StateFailed
-	var tasks []int
 	if includeTasks {
 		for i := range status.Tasks {
 			if !onlyFailed || status.Tasks[i].State == StateFailed {
-				tasks = append(tasks, status.Tasks[i].ID)
 				status.Tasks[i].State = StateRestarting
 				status.Tasks[i].Trace = ""
 			}
@@ -262,14 +270,45 @@ func (h *Herder) RestartConnector(ctx context.Context, name string, includeTasks
 		status.Connector.State = StateRestarting
 		status.Connector.Trace = ""
 	}
-	a.requestRestart(restartConn, tasks)
+	if err := h.configs.PutRestartRequest(ctx, name, includeTasks, onlyFailed); err != nil {
+		return nil, fmt.Errorf("write restart request of connector %s: %w", name, err)
+	}
 	if !includeTasks && !onlyFailed {
 		return nil, nil
 	}
 	return &status, nil
 }
 
-// RestartTask answers POST /connectors/{name}/tasks/{id}/restart.
+// restartLocal restarts the instances of a connector this worker runs, as
+// a restart request asks.
+func (h *Herder) restartLocal(name string, includeTasks, onlyFailed bool) {
+	a := h.actor(name)
+	if a == nil {
+		return
+	}
+	failed := func(st Status, ok bool) bool { return ok && st.State == StateFailed }
+	restartConn := false
+	if h.own.ownsConnector(name) {
+		restartConn = !onlyFailed || failed(h.status.Connector(name))
+	}
+	var tasks []int
+	if includeTasks {
+		for i := range h.configs.Snapshot().Tasks[name] {
+			id := ConnectorTaskID{Connector: name, Task: i}
+			if h.own.ownsTask(id) && (!onlyFailed || failed(h.status.Task(id))) {
+				tasks = append(tasks, i)
+				h.putTaskStatus(id, StateRestarting, "")
+			}
+		}
+	}
+	if restartConn && (includeTasks || onlyFailed) {
+		h.putStatus(name, StateRestarting, "")
+	}
+	a.requestRestart(restartConn, tasks)
+}
+
+// RestartTask answers POST /connectors/{name}/tasks/{id}/restart; a task
+// running elsewhere is restarted by its worker.
 func (h *Herder) RestartTask(ctx context.Context, name string, task int) error {
 	_, snap, err := h.connectorConfig(name)
 	if err != nil {
@@ -278,9 +317,16 @@ func (h *Herder) RestartTask(ctx context.Context, name string, task int) error {
 	if task < 0 || task >= len(snap.Tasks[name]) {
 		return fmt.Errorf("%w: Task %s-%d not found", ErrNotFound, name, task)
 	}
+	id := ConnectorTaskID{Connector: name, Task: task}
+	if !h.own.ownsTask(id) {
+		if st, ok := h.status.Task(id); ok && st.WorkerID != "" && st.WorkerID != h.cfg.WorkerID {
+			return &RedirectError{URL: "http://" + st.WorkerID, Why: "task runs there"}
+		}
+		return fmt.Errorf("%w: Cannot complete request because of a conflicting operation (e.g. worker rebalance)", ErrConflict)
+	}
 	a := h.actor(name)
 	if a == nil {
-		return fmt.Errorf("%w: Connector %s is not running on this worker", ErrConflict, name)
+		return fmt.Errorf("%w: Cannot complete request because of a conflicting operation (e.g. worker rebalance)", ErrConflict)
 	}
 	a.requestRestart(false, []int{task})
 	return nil

@@ -10,6 +10,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/runtime/storage"
 )
 
 // Options configure a Herder.
@@ -54,6 +57,11 @@ type Herder struct {
 	clusterID string
 	ready     atomic.Bool
 
+	own *ownership
+	// onConfigChange, when set (in a group), hears every config update,
+	// to trigger rebalances.
+	onConfigChange func(storage.ConfigUpdate)
+
 	mu     sync.Mutex
 	actors map[string]*connectorActor
 	runCtx context.Context
@@ -81,10 +89,13 @@ func New(opts Options) (*Herder, error) {
 		logger:     logger.With("logger", "sluice.worker"),
 		providers:  providers{enabled: opts.Config.ConfigProviders},
 		actors:     map[string]*connectorActor{},
+		own:        newOwnership(true),
 		tick:       make(chan chan struct{}),
 	}
 	if h.configs == nil {
-		h.configs = newMemConfigStore()
+		mem := newMemConfigStore()
+		mem.restart = h.restartLocal
+		h.configs = mem
 	}
 	if h.status == nil {
 		h.status = newMemStatusStore()
@@ -196,14 +207,15 @@ var (
 	Commit  = "unknown"
 )
 
-// putStatus records a connector's status.
+// putStatus records a connector's status, stamped with this worker and
+// its group generation (a stale worker's write loses to a newer one).
 func (h *Herder) putStatus(name string, st State, trace string) {
-	h.status.PutConnector(name, Status{State: st, Trace: trace, WorkerID: h.cfg.WorkerID})
+	h.status.PutConnector(name, Status{State: st, Trace: trace, WorkerID: h.cfg.WorkerID, Generation: int(h.own.gen())})
 }
 
 // putTaskStatus records a task's status.
 func (h *Herder) putTaskStatus(id ConnectorTaskID, st State, trace string) {
-	h.status.PutTask(id, Status{State: st, Trace: trace, WorkerID: h.cfg.WorkerID})
+	h.status.PutTask(id, Status{State: st, Trace: trace, WorkerID: h.cfg.WorkerID, Generation: int(h.own.gen())})
 }
 
 // backoff returns the automatic restart delay after n consecutive
@@ -219,3 +231,44 @@ func (h *Herder) backoff(n int) time.Duration {
 // SetWorkerID sets the id the worker reports in statuses (its advertised
 // REST host:port); call it before Run, once the REST listener is bound.
 func (h *Herder) SetWorkerID(id string) { h.cfg.WorkerID = id }
+
+// submitTaskConfigs writes a connector's task configs: directly on the
+// leader, through the leader's internal REST endpoint elsewhere (Kafka's
+// POST /connectors/{name}/tasks).
+func (h *Herder) submitTaskConfigs(ctx context.Context, name string, configs []map[string]string) error {
+	err := h.requireLeader(ctx)
+	var redirect *RedirectError
+	switch {
+	case err == nil:
+		return h.configs.PutTaskConfigs(ctx, name, configs)
+	case errors.As(err, &redirect):
+		return h.forwardTaskConfigs(ctx, redirect.URL, name, configs)
+	}
+	return err
+}
+
+// PutTaskConfigs answers the internal POST /connectors/{name}/tasks: the
+// worker running a connector hands its task configs to the leader.
+func (h *Herder) PutTaskConfigs(ctx context.Context, name string, configs []map[string]string) error {
+	if err := h.requireLeader(ctx); err != nil {
+		return err
+	}
+	if _, _, err := h.connectorConfig(name); err != nil {
+		return err
+	}
+	return h.configs.PutTaskConfigs(ctx, name, configs)
+}
+
+// configUpdated reacts to a config change read from the config topic,
+// whoever wrote it.
+func (h *Herder) configUpdated(u storage.ConfigUpdate) {
+	switch u.Kind {
+	case storage.RestartRequested:
+		h.restartLocal(u.Connector, u.IncludeTasks, u.OnlyFailed)
+	default:
+		h.reconcile(u.Connector)
+	}
+	if h.onConfigChange != nil {
+		h.onConfigChange(u)
+	}
+}

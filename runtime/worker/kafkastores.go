@@ -21,7 +21,7 @@ type KafkaStores struct {
 	Status  *storage.StatusStore
 
 	mu       sync.Mutex
-	onUpdate func(name string)
+	onUpdate func(storage.ConfigUpdate)
 }
 
 // NewKafkaStores prepares the stores from the worker config; Start
@@ -39,7 +39,7 @@ func NewKafkaStores(cfg Config, clientOpts []kgo.Opt, logger *slog.Logger) (*Kaf
 			f := ks.onUpdate
 			ks.mu.Unlock()
 			if f != nil {
-				f(u.Connector)
+				f(u)
 			}
 		},
 	})
@@ -98,11 +98,11 @@ func (ks *KafkaStores) Bind(opts *Options) {
 	opts.Status = kafkaStatus{ks.Status}
 }
 
-// Watch makes config updates read from the topic wake the herder.
+// Watch routes config updates read from the topic to the herder.
 func (ks *KafkaStores) Watch(h *Herder) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	ks.onUpdate = h.reconcile
+	ks.onUpdate = h.configUpdated
 }
 
 // kafkaConfigs adapts storage.ConfigStore to ConfigStore.
@@ -132,6 +132,10 @@ func (k kafkaConfigs) RemoveConnector(ctx context.Context, name string) error {
 
 func (k kafkaConfigs) PutTaskConfigs(ctx context.Context, name string, tasks []map[string]string) error {
 	return k.s.PutTaskConfigs(ctx, name, tasks)
+}
+
+func (k kafkaConfigs) PutRestartRequest(ctx context.Context, name string, includeTasks, onlyFailed bool) error {
+	return k.s.PutRestartRequest(ctx, name, includeTasks, onlyFailed)
 }
 
 func (k kafkaConfigs) PutTargetState(ctx context.Context, name string, state TargetState) error {

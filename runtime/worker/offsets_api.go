@@ -73,9 +73,12 @@ func compareAny(a, b any) int {
 }
 
 // requireStopped refuses offset changes unless the connector is STOPPED.
-func (h *Herder) requireStopped(name string) (map[string]string, error) {
+func (h *Herder) requireStopped(ctx context.Context, name string) (map[string]string, error) {
 	cfg, snap, err := h.connectorConfig(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := h.requireLeader(ctx); err != nil {
 		return nil, err
 	}
 	if snap.Target(name) != TargetStopped || len(snap.Tasks[name]) > 0 {
@@ -87,7 +90,7 @@ func (h *Herder) requireStopped(name string) (map[string]string, error) {
 
 // AlterOffsets answers PATCH /connectors/{name}/offsets.
 func (h *Herder) AlterOffsets(ctx context.Context, name string, offsets ConnectorOffsets) (string, error) {
-	cfg, err := h.requireStopped(name)
+	cfg, err := h.requireStopped(ctx, name)
 	if err != nil {
 		return "", err
 	}
@@ -118,7 +121,7 @@ func (h *Herder) AlterOffsets(ctx context.Context, name string, offsets Connecto
 
 // ResetOffsets answers DELETE /connectors/{name}/offsets.
 func (h *Herder) ResetOffsets(ctx context.Context, name string) (string, error) {
-	cfg, err := h.requireStopped(name)
+	cfg, err := h.requireStopped(ctx, name)
 	if err != nil {
 		return "", err
 	}

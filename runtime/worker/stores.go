@@ -38,6 +38,9 @@ type ConfigStore interface {
 	RemoveConnector(ctx context.Context, name string) error
 	PutTaskConfigs(ctx context.Context, name string, tasks []map[string]string) error
 	PutTargetState(ctx context.Context, name string, state TargetState) error
+	// PutRestartRequest records a restart request (KIP-745); every worker
+	// acts on it for the instances it runs.
+	PutRestartRequest(ctx context.Context, name string, includeTasks, onlyFailed bool) error
 }
 
 // Status is one connector's or task's status record.
@@ -75,6 +78,15 @@ type OffsetStore interface {
 type memConfigStore struct {
 	mu   sync.Mutex
 	snap ConfigSnapshot
+	// restart delivers restart requests to the herder.
+	restart func(name string, includeTasks, onlyFailed bool)
+}
+
+func (m *memConfigStore) PutRestartRequest(_ context.Context, name string, includeTasks, onlyFailed bool) error {
+	if m.restart != nil {
+		m.restart(name, includeTasks, onlyFailed)
+	}
+	return nil
 }
 
 func newMemConfigStore() *memConfigStore {

@@ -38,7 +38,8 @@ func (r *taskRunner) finished() bool {
 // task configs.
 func (a *connectorActor) reconcileTasks(ctx context.Context, connCfg map[string]string, desired []map[string]string, target TargetState, plan restartPlan) {
 	for i, r := range a.tasks {
-		stale := i >= len(desired) || !maps.Equal(r.config, desired[i]) || !maps.Equal(r.connCfg, connCfg)
+		stale := i >= len(desired) || !maps.Equal(r.config, desired[i]) || !maps.Equal(r.connCfg, connCfg) ||
+			!a.h.own.ownsTask(r.id)
 		if stale || plan.tasks[i] {
 			a.stopTask(r, StateUnassigned)
 			if stale {
@@ -51,6 +52,9 @@ func (a *connectorActor) reconcileTasks(ctx context.Context, connCfg map[string]
 		}
 	}
 	for i := range desired {
+		if !a.h.own.ownsTask(ConnectorTaskID{Connector: a.name, Task: i}) {
+			continue
+		}
 		r := a.tasks[i]
 		switch {
 		case r == nil:
