@@ -77,6 +77,10 @@ type errorMessage struct {
 // writeError answers with the error body and logs the failure: server-side
 // failures at Error, timeouts at Warn, client mistakes at Debug.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if redirect, ok := asRedirect(err); ok {
+		s.forward(w, r, redirect)
+		return
+	}
 	status, msg := errorResponse(err)
 	level := slog.LevelDebug
 	switch {

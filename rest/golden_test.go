@@ -288,6 +288,7 @@ func routingCases() []apiCase {
 		{name: "unknown_subresource_404", method: http.MethodGet, path: "/connectors/src/nope"},
 		{name: "unknown_plugin_path_404", method: http.MethodGet, path: "/connector-plugins/a/b/c"},
 		{name: "method_405", method: http.MethodDelete, path: "/connectors"},
-		{name: "internal_endpoint_not_served", method: http.MethodPost, path: "/connectors/src/tasks", body: `[]`},
+		{name: "internal_task_configs", method: http.MethodPost, path: "/connectors/src/tasks", body: `[{"topic":"lines"}]`},
+		{name: "internal_task_configs_unknown_connector", method: http.MethodPost, path: "/connectors/nope/tasks", body: `[]`},
 	}
 }

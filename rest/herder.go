@@ -9,7 +9,8 @@ import (
 // Herder is what the REST API needs from the worker: the herder
 // (runtime/worker) implements it. Errors wrap the worker package's
 // sentinels (ErrNotFound, ErrAlreadyExists, ErrBadRequest, ErrConflict,
-// ErrForbidden); anything else is a 500. Methods may block until the
+// ErrForbidden); anything else is a 500. A *worker.RedirectError makes the
+// REST layer forward the request to the worker it names. Methods may block until the
 // change is durable in the config topic; ctx carries the request deadline.
 type Herder interface {
 	ServerInfo(ctx context.Context) (worker.ServerInfo, error)
@@ -48,6 +49,10 @@ type Herder interface {
 	// AlterOffsets and ResetOffsets return the success message.
 	AlterOffsets(ctx context.Context, name string, offsets worker.ConnectorOffsets) (string, error)
 	ResetOffsets(ctx context.Context, name string) (string, error)
+
+	// PutTaskConfigs is the internal endpoint a worker running a connector
+	// uses to hand its task configs to the leader.
+	PutTaskConfigs(ctx context.Context, name string, configs []map[string]string) error
 
 	Plugins(connectorsOnly bool) []worker.PluginInfo
 	// PluginConfig returns a plugin's config keys; unknown plugin is ErrNotFound.

@@ -280,3 +280,15 @@ func (h *memHerder) ValidateConfig(_ context.Context, plugin string, config map[
 	}
 	return out, nil
 }
+
+func (h *memHerder) PutTaskConfigs(_ context.Context, name string, configs []map[string]string) error {
+	h.wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c, ok := h.connectors[name]
+	if !ok {
+		return fmt.Errorf("%w: Connector %s not found", worker.ErrNotFound, name)
+	}
+	c.tasks = configs
+	return nil
+}

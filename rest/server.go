@@ -183,7 +183,7 @@ func (s *Server) Run(ctx context.Context) error {
 // routes builds the router: Kafka's resources, in Kafka's order.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(stripSlash, s.recoverer, s.logRequests)
+	r.Use(stripSlash, s.recoverer, s.logRequests, keepBody)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRouteNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errMethodNotAllowed) })
 
@@ -201,6 +201,7 @@ func (s *Server) routes() http.Handler {
 			r.Patch("/config", s.patchConnectorConfig)
 			r.Get("/status", s.getConnectorStatus)
 			r.Get("/tasks", s.getTasks)
+			r.Post("/tasks", s.putTaskConfigs)
 			r.Get("/tasks-config", s.getTasksConfig)
 			r.Get("/tasks/{task}/status", s.getTaskStatus)
 			r.Post("/tasks/{task}/restart", s.restartTask)

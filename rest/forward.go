@@ -1,0 +1,109 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/sluicehq/sluice/runtime/worker"
+)
+
+// Requests a worker cannot serve itself (writes on a follower, a task
+// restart on another worker) are forwarded, as Kafka's
+// HerderRequestHandler does: the first worker adds forward=true, which
+// allows one more hop; a request arriving with forward=false that would
+// need another hop gets 409.
+
+type bodyKey struct{}
+
+// keepBody buffers write requests' bodies so they can be forwarded after a
+// handler decoded them.
+func keepBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Body == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+		if err != nil {
+			body = nil
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
+	})
+}
+
+// forwardClient sends forwarded requests; the request context bounds them.
+var forwardClient = &http.Client{Timeout: 90 * time.Second}
+
+// errForwardLoop answers a request that would need a third hop.
+var errForwardLoop = fmt.Errorf("%w: Cannot complete request because of a conflicting operation (e.g. worker rebalance)", worker.ErrConflict)
+
+// forward re-issues r at the worker redirect names and relays its answer.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, redirect *worker.RedirectError) {
+	q := r.URL.Query()
+	next := "true"
+	switch q.Get("forward") {
+	case "":
+	case "true":
+		next = "false"
+	default:
+		s.writeError(w, r, errForwardLoop)
+		return
+	}
+	q.Set("forward", next)
+	target, err := url.Parse(redirect.URL)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("forward to %q: %w", redirect.URL, err))
+		return
+	}
+	target.Path = r.URL.Path
+	target.RawPath = r.URL.RawPath
+	target.RawQuery = q.Encode()
+	body, _ := r.Context().Value(bodyKey{}).([]byte)
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, target.String(), bytes.NewReader(body))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := forwardClient.Do(req)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("forward %s %s to %s: %w", r.Method, r.URL.Path, redirect.URL, err))
+		return
+	}
+	defer resp.Body.Close()
+	for _, h := range []string{"Content-Type", "Location"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+	s.log.Debug("REST request forwarded", "method", r.Method, "path", r.URL.Path, "to", redirect.URL, "status", resp.StatusCode)
+}
+
+// asRedirect reports whether err asks for forwarding.
+func asRedirect(err error) (*worker.RedirectError, bool) {
+	var redirect *worker.RedirectError
+	ok := errors.As(err, &redirect)
+	return redirect, ok
+}
+
+// putTaskConfigs answers the internal POST /connectors/{name}/tasks: the
+// worker running a connector hands its task configs to the leader.
+func (s *Server) putTaskConfigs(w http.ResponseWriter, r *http.Request) {
+	name := pathParam(r, "connector")
+	var configs []map[string]string
+	if _, err := readJSON(r, &configs); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	err := herderDo(s, r, func(ctx context.Context) error { return s.herder.PutTaskConfigs(ctx, name, configs) })
+	s.answerEmpty(w, r, http.StatusNoContent, err)
+}
