@@ -28,6 +28,7 @@ var Plugin = connect.ConnectorPlugin{
 	Class:         "io.sluice.connect.datagen.DatagenConnector",
 	Aliases:       []string{"io.confluent.kafka.connect.datagen.DatagenConnector"},
 	Version:       connect.BuiltinVersion,
+	ExactlyOnce:   true,
 	Config:        Config,
 	Doc:           "Generates mock records (users, pageviews, orders, or fixed-size bench records) at a chosen rate, for demos, tests and benchmarks.",
 	NewConnector:  func() connect.Connector { return &connector{} },

@@ -26,6 +26,7 @@ var Source = connect.ConnectorPlugin{
 	Class:         "org.apache.kafka.connect.file.FileStreamSourceConnector",
 	Version:       connect.BuiltinVersion,
 	Config:        SourceConfig,
+	ExactlyOnce:   true,
 	Doc:           "Reads a text file (or standard input) line by line, tailing it as it grows, and writes each line to a topic as a string.",
 	NewConnector:  func() connect.Connector { return &sourceConnector{} },
 	NewSourceTask: func() connect.SourceTask { return newSourceTask() },

@@ -180,7 +180,11 @@ type ConnectorPlugin struct {
 	Version string
 	Config  ConfigDef
 	// Doc is one paragraph for the README and the plugin list.
-	Doc           string
+	Doc string
+	// ExactlyOnce says a source connector's offsets let a restarted task
+	// resume exactly after the last record of a committed transaction, so
+	// it supports exactly-once delivery (KIP-618's exactlyOnceSupport).
+	ExactlyOnce   bool
 	NewConnector  func() Connector
 	NewSourceTask func() SourceTask
 	NewSinkTask   func() SinkTask

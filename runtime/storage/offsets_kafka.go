@@ -129,3 +129,41 @@ func (s *KafkaOffsetStore) apply(r *kgo.Record) {
 	defer s.mu.Unlock()
 	s.ix.put(connector, canon, partition, offset, bytes.Clone(r.Key))
 }
+
+// Topic returns the offsets topic's name.
+func (s *KafkaOffsetStore) Topic() string { return s.log.opts.Topic }
+
+// Records renders entries as offsets-topic records without writing them,
+// for a transactional producer that writes source offsets in the same
+// transaction as the records (exactly-once sources, KIP-618). Once the
+// transaction committed, Committed makes them visible to Get.
+func (s *KafkaOffsetStore) Records(connector string, entries []OffsetEntry) ([]*kgo.Record, error) {
+	norm, err := normalizeEntries(connector, entries)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]*kgo.Record, len(norm))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, e := range norm {
+		recs[i] = &kgo.Record{Topic: s.log.opts.Topic, Key: s.ix.key(connector, e.canon, e.partition)}
+		if e.offset != nil {
+			recs[i].Value = appendJSON(nil, e.offset)
+		}
+	}
+	return recs, nil
+}
+
+// Committed applies entries whose records (from Records) a transaction
+// committed.
+func (s *KafkaOffsetStore) Committed(connector string, entries []OffsetEntry, recs []*kgo.Record) {
+	norm, err := normalizeEntries(connector, entries)
+	if err != nil || len(norm) != len(recs) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, e := range norm {
+		s.ix.put(connector, e.canon, e.partition, e.offset, recs[i].Key)
+	}
+}
