@@ -27,8 +27,10 @@ type ClusterConfig struct {
 //     members, who stop it and rejoin, and the follow-up round assigns it;
 //   - work lost with a departed member is held for MaxDelay, every
 //     assignment carrying the Delay until then; it goes back to the member
-//     if it returns in time (same member id or URL), else to the least
-//     loaded members once the delay expires; MaxDelay 0 reassigns at once;
+//     if it returns in time (a new member id with the same URL), else to
+//     the least loaded members once the delay expires; MaxDelay 0
+//     reassigns at once; work lost while its member stayed (it missed an
+//     assignment) is reassigned at once;
 //   - consecutive revoking rounds back off exponentially (KAFKA-12495):
 //     40 ms, 1.6 s, 64 s, … capped at MaxDelay, so joins in quick
 //     succession do not make a rebalance storm.
@@ -180,6 +182,11 @@ func (a *Assignor) handleLost(r *round) []TaskID {
 		w := a.lost[item]
 		switch back := r.returned(w); {
 		case !r.configured[item] || r.active[item]:
+			delete(a.lost, item)
+		case r.present(w.owner):
+			// Not departed: it missed an assignment (Kafka reassigns such
+			// work at once, as new).
+			released = append(released, item)
 			delete(a.lost, item)
 		case back != "":
 			a.logger().Info("giving lost work back to its member", "work", item.String(), "member", back, "url", w.url)

@@ -93,7 +93,7 @@ func TestAssignDeparture(t *testing.T) {
 		}
 		s.requireExactlyOnce()
 	})
-	t.Run("back under the same member id", func(t *testing.T) {
+	t.Run("a member that stayed but missed its assignment gets it at once", func(t *testing.T) {
 		s, lost := newThree(t, testDelay)
 		s.round()
 		s.join("w3")

@@ -31,6 +31,7 @@ type round struct {
 	active     map[TaskID]bool
 	next       map[string]*load // what each member runs after this round
 	added      map[string][]TaskID
+	fresh      map[TaskID]bool // given to some member this round
 	revoked    map[string][]TaskID
 }
 
@@ -49,6 +50,7 @@ func newRound(now time.Time, members map[string]MemberMetadata, cfg ClusterConfi
 		active:     make(map[TaskID]bool),
 		next:       make(map[string]*load, len(members)),
 		added:      make(map[string][]TaskID),
+		fresh:      make(map[TaskID]bool),
 		revoked:    make(map[string][]TaskID),
 	}
 	for _, id := range r.ids {
@@ -96,12 +98,9 @@ func (r *round) keepHeld(members map[string]MemberMetadata) {
 	}
 }
 
-// returned is the member lost work goes back to: its owner if still a
-// member, else the first member with the owner's URL; "" if neither.
+// returned is the member lost work goes back to: the first member with
+// the owner's URL (a restarted worker); "" if none.
 func (r *round) returned(w lostWork) string {
-	if _, ok := r.next[w.owner]; ok {
-		return w.owner
-	}
 	if w.url == "" {
 		return ""
 	}
@@ -113,10 +112,17 @@ func (r *round) returned(w lostWork) string {
 	return ""
 }
 
+// present reports whether id is a member this round.
+func (r *round) present(id string) bool {
+	_, ok := r.next[id]
+	return ok
+}
+
 // assign gives a member new work.
 func (r *round) assign(id string, item TaskID) {
 	r.next[id].add(item)
 	r.added[id] = append(r.added[id], item)
+	r.fresh[item] = true
 }
 
 // revoke takes work a member runs away from it.
@@ -170,8 +176,15 @@ func (r *round) surplus() map[string][]TaskID {
 			if extra > 0 {
 				limit, extra = fair+1, extra-1
 			}
-			mine := r.next[id].sorted(k)
-			out[id] = append(out[id], mine[limit:]...)
+			// Only what the member runs can be revoked, not what this
+			// round gives it.
+			var held []TaskID
+			for _, item := range r.next[id].sorted(k) {
+				if !r.fresh[item] {
+					held = append(held, item)
+				}
+			}
+			out[id] = append(out[id], held[max(len(held)-(n-limit), 0):]...)
 		}
 	}
 	return out
