@@ -252,7 +252,7 @@ func (a *Assignor) backoff() time.Duration {
 
 // remember keeps this round's placement for the next round.
 func (a *Assignor) remember(r *round) {
-	a.placed = make(map[TaskID]string, len(r.items))
+	a.placed = make(map[TaskID]string, len(r.items)+len(r.active))
 	for id, l := range r.next {
 		for item := range l.items {
 			a.placed[item] = id

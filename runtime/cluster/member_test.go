@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 func TestMembership(t *testing.T) {
@@ -187,4 +189,28 @@ func TestOptions(t *testing.T) {
 	for _, want := range []string{"client", "group.id", "Handler", "cooperative", "heartbeat.interval.ms"} {
 		assert.ErrorContains(t, err, want)
 	}
+}
+
+// TestCoordinatorOutage stops the broker under a running member: with no
+// heartbeat answered for a whole session, the member must stop its work
+// (it cannot know whether the group gave it away), then join again when
+// the broker is back.
+func TestCoordinatorOutage(t *testing.T) {
+	b := testenv.StartBroker(t, map[string]string{"group.min.session.timeout.ms": "1000"})
+	g := newGroup(t, b.Addr, ClusterConfig{Offset: 1, Tasks: connectors(2, 1)})
+	w := g.start("w1", ModeSessioned)
+	gen := g.waitSettled(0)
+
+	b.Stop(t)
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.lost > 0
+	}, 3*testSession, 20*time.Millisecond)
+	assert.GreaterOrEqual(t, time.Since(start), testSession-testHeartbeat, "work stops only once the session is over")
+	assert.Empty(t, w.runs())
+
+	b.Restart(t)
+	g.waitSettled(gen)
 }
