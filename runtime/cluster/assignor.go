@@ -164,10 +164,13 @@ func (a *Assignor) created(r *round) []TaskID {
 	return out
 }
 
-// handleLost records work placed last round that nobody runs now, gives
-// lost work back to its member if it returned, and returns the lost work
-// whose delay is over (or MaxDelay is 0).
+// handleLost records work placed last round that nobody runs now. Lost
+// work goes back to a member with its owner's URL (a restarted worker);
+// it is returned for reassignment when its owner is still a member (it
+// missed an assignment), when its delay is over, or when MaxDelay is 0;
+// else it stays held.
 func (a *Assignor) handleLost(r *round) []TaskID {
+	held := 0
 	for item, owner := range a.placed {
 		if _, ok := a.lost[item]; ok || !r.configured[item] || r.active[item] {
 			continue
@@ -176,29 +179,37 @@ func (a *Assignor) handleLost(r *round) []TaskID {
 			a.lost = make(map[TaskID]lostWork)
 		}
 		a.lost[item] = lostWork{owner: owner, url: a.urls[owner], deadline: r.now.Add(a.MaxDelay)}
+		held++
 	}
 	var released []TaskID
+	returned := map[string]int{}
 	for _, item := range slices.SortedFunc(maps.Keys(a.lost), compareTaskIDs) {
 		w := a.lost[item]
 		switch back := r.returned(w); {
 		case !r.configured[item] || r.active[item]:
 			delete(a.lost, item)
 		case r.present(w.owner):
-			// Not departed: it missed an assignment (Kafka reassigns such
-			// work at once, as new).
 			released = append(released, item)
 			delete(a.lost, item)
 		case back != "":
-			a.logger().Info("giving lost work back to its member", "work", item.String(), "member", back, "url", w.url)
 			r.assign(back, item)
+			returned[back]++
 			delete(a.lost, item)
 		case a.MaxDelay <= 0 || !r.now.Before(w.deadline):
 			released = append(released, item)
 			delete(a.lost, item)
 		}
 	}
+	log := a.logger()
+	if held > 0 && len(a.lost) > 0 {
+		log.Info("work lost with departed members is held for the scheduled rebalance delay",
+			"count", held, "delay", a.MaxDelay)
+	}
+	for _, id := range slices.Sorted(maps.Keys(returned)) {
+		log.Info("giving lost work back to its restarted worker", "member", id, "url", r.urls[id], "count", returned[id])
+	}
 	if len(released) > 0 {
-		a.logger().Info("reassigning work lost with departed members", "count", len(released))
+		log.Info("reassigning lost work", "count", len(released))
 	}
 	return released
 }
