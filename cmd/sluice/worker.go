@@ -177,6 +177,7 @@ func serveWorker(ctx context.Context, props map[string]string, standalone []map[
 			return err
 		}
 		ks.Bind(&opts)
+		opts.Distributed = true
 		runStores, watch = ks.Run, ks.Watch
 	}
 	h, err := worker.New(opts)

@@ -20,6 +20,8 @@ type connectorActor struct {
 	name   string
 	logger *slog.Logger
 	wakeCh chan struct{}
+	// syncCh asks for a reconcile now and is answered when it is done.
+	syncCh chan chan struct{}
 
 	mu      sync.Mutex
 	restart restartPlan
@@ -47,6 +49,7 @@ func newConnectorActor(h *Herder, name string) *connectorActor {
 		h: h, name: name,
 		logger:      h.logger.With("connector", name),
 		wakeCh:      make(chan struct{}, 1),
+		syncCh:      make(chan chan struct{}),
 		reconfigure: make(chan struct{}, 1),
 		tasks:       map[int]*taskRunner{},
 	}
@@ -88,17 +91,23 @@ func (a *connectorActor) run(ctx context.Context) {
 		if a.timer != nil {
 			timerC = a.timer.C
 		}
+		var reply chan struct{}
 		select {
 		case <-ctx.Done():
 			a.shutdown(false)
 			return
+		case reply = <-a.syncCh:
 		case <-a.wakeCh:
 		case <-a.reconfigure:
 			a.needTasks = true
 		case <-timerC:
 			a.timer = nil
 		}
-		if a.reconcile(ctx) && a.h.retire(a.name, a) {
+		gone := a.reconcile(ctx)
+		if reply != nil {
+			close(reply)
+		}
+		if gone && a.h.retire(a.name, a) {
 			return
 		}
 	}
@@ -335,17 +344,23 @@ func (c *connectorContext) RaiseError(err error) {
 
 // shutdown stops everything; deleted removes the statuses too.
 func (a *connectorActor) shutdown(deleted bool) {
-	final := StateUnassigned
-	a.stopAllTasks(final)
+	ranConnector := a.conn != nil || a.connFailed
+	a.stopAllTasks(StateUnassigned)
 	a.stopConnector()
 	if a.timer != nil {
 		a.timer.Stop()
 		a.timer = nil
 	}
+	// Only the worker that ran the Connector object speaks for its status:
+	// another worker's write would overwrite the owner's.
 	if deleted {
-		a.h.status.DeleteConnector(a.name)
+		if ranConnector || a.h.own.ownsConnector(a.name) {
+			a.h.status.DeleteConnector(a.name)
+		}
 		a.logger.Info("connector deleted")
 		return
 	}
-	a.h.putStatus(a.name, StateUnassigned, "")
+	if ranConnector {
+		a.h.putStatus(a.name, StateUnassigned, "")
+	}
 }

@@ -163,7 +163,14 @@ type Config struct {
 	StatusRF            int16
 	OffsetFile          string
 	ClientID            string
-	parsed              connect.Config
+	// Group membership (distributed mode).
+	SessionTimeout          time.Duration
+	HeartbeatInterval       time.Duration
+	RebalanceTimeout        time.Duration
+	ScheduledRebalanceDelay time.Duration
+	ConnectProtocol         string
+	ExactlyOnceSource       string
+	parsed                  connect.Config
 }
 
 // NewConfig parses worker properties; the error names every bad key.
@@ -199,6 +206,13 @@ func NewConfig(props map[string]string) (Config, error) {
 		StatusRF:            int16(p.Int(KeyStatusRF)),
 		OffsetFile:          p.String(KeyOffsetFile),
 		ClientID:            p.String(KeyClientID),
+
+		SessionTimeout:          ms(KeySessionTimeout),
+		HeartbeatInterval:       ms(KeyHeartbeatInterval),
+		RebalanceTimeout:        ms(KeyRebalanceTimeout),
+		ScheduledRebalanceDelay: ms(KeyScheduledRebalanceMax),
+		ConnectProtocol:         strings.ToLower(p.String(KeyConnectProtocol)),
+		ExactlyOnceSource:       strings.ToLower(p.String(KeyExactlyOnceSource)),
 	}
 	listeners := p.List(KeyListeners)
 	if len(listeners) == 0 {

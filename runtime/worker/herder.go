@@ -38,6 +38,10 @@ type Options struct {
 	Logger     *slog.Logger
 	// Standalone marks connect-standalone mode (for GET / and messages).
 	Standalone bool
+	// Distributed joins the worker group group.id: the group's leader
+	// assigns connectors and tasks among its workers. Otherwise this
+	// worker runs everything.
+	Distributed bool
 }
 
 // Herder owns the connectors and tasks of one worker and serves the REST
@@ -57,7 +61,8 @@ type Herder struct {
 	clusterID string
 	ready     atomic.Bool
 
-	own *ownership
+	own   *ownership
+	group *groupHandler // nil unless distributed
 	// onConfigChange, when set (in a group), hears every config update,
 	// to trigger rebalances.
 	onConfigChange func(storage.ConfigUpdate)
@@ -105,6 +110,12 @@ func New(opts Options) (*Herder, error) {
 		return nil, fmt.Errorf("worker: admin client: %w", err)
 	}
 	h.admin, h.kadm = admin, kadm.NewClient(admin)
+	if opts.Distributed {
+		if h.group, err = h.newGroup(); err != nil {
+			admin.Close()
+			return nil, err
+		}
+	}
 	return h, nil
 }
 
@@ -132,6 +143,22 @@ func (h *Herder) Run(ctx context.Context) error {
 	for name := range h.configs.Snapshot().Connectors {
 		h.reconcile(name)
 	}
+	// The membership outlives the connectors: on shutdown every task stops
+	// (and commits) before the worker leaves the group, so no other worker
+	// starts a task this one still runs.
+	memberCtx, leaveGroup := context.WithCancel(context.WithoutCancel(ctx))
+	defer leaveGroup()
+	memberDone := make(chan struct{})
+	if h.group != nil {
+		go func() {
+			defer close(memberDone)
+			if err := h.group.member.Run(memberCtx); err != nil && memberCtx.Err() == nil {
+				h.logger.Error("worker group membership ended", "error", err)
+			}
+		}()
+	} else {
+		close(memberDone)
+	}
 	h.ready.Store(true)
 	h.logger.Info("worker started", "worker_id", h.cfg.WorkerID)
 	for {
@@ -142,6 +169,8 @@ func (h *Herder) Run(ctx context.Context) error {
 			h.runCtx = nil
 			h.mu.Unlock()
 			h.wg.Wait()
+			leaveGroup()
+			<-memberDone
 			h.logger.Info("worker stopped")
 			return nil
 		case reply := <-h.tick:
@@ -240,7 +269,7 @@ func (h *Herder) submitTaskConfigs(ctx context.Context, name string, configs []m
 	var redirect *RedirectError
 	switch {
 	case err == nil:
-		return h.configs.PutTaskConfigs(ctx, name, configs)
+		return h.writeTaskConfigs(ctx, name, configs)
 	case errors.As(err, &redirect):
 		return h.forwardTaskConfigs(ctx, redirect.URL, name, configs)
 	}
@@ -255,6 +284,19 @@ func (h *Herder) PutTaskConfigs(ctx context.Context, name string, configs []map[
 	}
 	if _, _, err := h.connectorConfig(name); err != nil {
 		return err
+	}
+	return h.writeTaskConfigs(ctx, name, configs)
+}
+
+// writeTaskConfigs writes task configs on the leader; for exactly-once
+// source connectors it first fences every producer of the previous task
+// generation.
+func (h *Herder) writeTaskConfigs(ctx context.Context, name string, configs []map[string]string) error {
+	snap := h.configs.Snapshot()
+	if h.exactlyOnce() && h.connectorType(snap.Connectors[name]) == "source" {
+		if err := h.fenceTasks(ctx, name, max(len(snap.Tasks[name]), len(configs))); err != nil {
+			return fmt.Errorf("fence zombie tasks of %s: %w", name, err)
+		}
 	}
 	return h.configs.PutTaskConfigs(ctx, name, configs)
 }

@@ -110,7 +110,7 @@ type kafkaConfigs struct{ s *storage.ConfigStore }
 
 func (k kafkaConfigs) Snapshot() ConfigSnapshot {
 	snap := k.s.Snapshot()
-	out := ConfigSnapshot{Connectors: snap.Connectors, Tasks: snap.Tasks, Targets: make(map[string]TargetState, len(snap.TargetStates))}
+	out := ConfigSnapshot{Offset: snap.Offset, Connectors: snap.Connectors, Tasks: snap.Tasks, Targets: make(map[string]TargetState, len(snap.TargetStates))}
 	for n, t := range snap.TargetStates {
 		out.Targets[n] = TargetState(t)
 	}
@@ -125,6 +125,8 @@ func (k kafkaConfigs) PutConnectorConfig(ctx context.Context, name string, props
 	}
 	return k.s.PutConnectorConfig(ctx, name, props, t)
 }
+
+func (k kafkaConfigs) Refresh(ctx context.Context) error { return k.s.Refresh(ctx) }
 
 func (k kafkaConfigs) RemoveConnector(ctx context.Context, name string) error {
 	return k.s.RemoveConnector(ctx, name)

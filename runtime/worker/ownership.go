@@ -23,6 +23,9 @@ type ownership struct {
 	// settled is closed when a rebalance ends (and replaced when one
 	// starts), for requests that wait for a leader.
 	settled chan struct{}
+	// probe, in a group, reports whether the membership is settled (no
+	// rebalance under way).
+	probe func() bool
 }
 
 func newOwnership(all bool) *ownership {
@@ -120,7 +123,12 @@ func (h *Herder) requireLeader(ctx context.Context) error {
 	for {
 		h.own.mu.RLock()
 		leader, url, rebalancing, settled := h.own.leader, h.own.leaderURL, h.own.rebalancing, h.own.settled
+		probe := h.own.probe
 		h.own.mu.RUnlock()
+		if probe != nil && !probe() {
+			rebalancing = true
+			settled = nil // poll: the probe has no channel
+		}
 		if !rebalancing {
 			if leader {
 				return nil
@@ -129,8 +137,13 @@ func (h *Herder) requireLeader(ctx context.Context) error {
 				return &RedirectError{URL: url, Why: "not the leader"}
 			}
 		}
+		var poll <-chan time.Time
+		if settled == nil {
+			poll = time.After(50 * time.Millisecond)
+		}
 		select {
 		case <-settled:
+		case <-poll:
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:

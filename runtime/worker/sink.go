@@ -92,7 +92,7 @@ func (t *sinkTask) run(ctx context.Context) error {
 	if loopErr == nil {
 		commitErr = t.flushAndCommit(context.WithoutCancel(ctx), nil)
 	}
-	t.consumer.CloseAllowingRebalance()
+	t.closeConsumer()
 	stopErr := t.task.Stop()
 	switch {
 	case loopErr != nil:
@@ -103,6 +103,22 @@ func (t *sinkTask) run(ctx context.Context) error {
 		return fmt.Errorf("stop sink task %s: %w", t.id, stopErr)
 	}
 	return nil
+}
+
+// closeConsumer leaves the consumer group and closes the client, waiting
+// at most the flush timeout: leaving waits for a rebalance in progress,
+// which a dead member of the group can hold up until its session expires.
+func (t *sinkTask) closeConsumer() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t.consumer.CloseAllowingRebalance()
+	}()
+	select {
+	case <-done:
+	case <-time.After(t.timeout):
+		t.logger.Warn("sink consumer still leaving its group; not waiting for it")
+	}
 }
 
 func (t *sinkTask) loop(ctx context.Context) error {

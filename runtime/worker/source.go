@@ -34,6 +34,7 @@ type sourceTask struct {
 	state    *taskState
 
 	tracker *submitted
+	txn     *txnSource // nil unless exactly-once
 	// failure holds the first asynchronous produce error that fails the
 	// task.
 	failOnce sync.Once
@@ -69,13 +70,32 @@ func (t *sourceTask) run(ctx context.Context) error {
 	committerDone := make(chan struct{})
 	go func() {
 		defer close(committerDone)
-		t.commitLoop(commitCtx)
+		if t.txn == nil {
+			t.commitLoop(commitCtx)
+		}
 	}()
 
 	loopErr := t.loop(ctx)
 
 	stopCommitter()
 	<-committerDone
+	if t.txn != nil {
+		// Commit what was produced since the last boundary; a failed task
+		// aborts instead.
+		if loopErr == nil {
+			loopErr = t.asyncFailure()
+		}
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
+		var txnErr error
+		if loopErr == nil {
+			txnErr = t.commitTxn(tctx)
+		} else {
+			txnErr = t.abortTxn(nil)
+		}
+		cancel()
+		stopErr := t.task.Stop()
+		return errors.Join(loopErr, txnErr, wrapStop(t.id, stopErr))
+	}
 	// Final commit: wait for in-flight records (bounded), then commit what
 	// was acknowledged.
 	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
@@ -124,12 +144,29 @@ func (t *sourceTask) loop(ctx context.Context) error {
 			}
 			return fmt.Errorf("poll source task %s (%s): %w", t.id, t.class, err)
 		}
+		if len(records) > 0 {
+			if err := t.beginTxn(); err != nil {
+				return err
+			}
+		}
 		for _, r := range records {
 			if err := t.send(ctx, r); err != nil {
+				return t.abortTxn(err)
+			}
+		}
+		if t.txnDue() {
+			if err := t.commitTxn(ctx); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+func wrapStop(id ConnectorTaskID, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("stop source task %s: %w", id, err)
 }
 
 // send transforms, converts and produces one record.

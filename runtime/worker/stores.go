@@ -13,6 +13,9 @@ import (
 // ConfigSnapshot is the herder's view of the config topic: connector
 // configs, target states and committed task configs.
 type ConfigSnapshot struct {
+	// Offset is how far the config topic was read (-1: nothing; 0 in
+	// memory).
+	Offset     int64
 	Connectors map[string]map[string]string
 	Targets    map[string]TargetState
 	Tasks      map[string][]map[string]string

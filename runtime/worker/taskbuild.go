@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -37,14 +39,30 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 	if err != nil {
 		return nil, err
 	}
-	producer, err := kgo.NewClient(append(append([]kgo.Opt(nil), h.clientOpts...),
+	popts := append(append([]kgo.Opt(nil), h.clientOpts...),
 		kgo.ClientID(h.clientID(fmt.Sprintf("%s-%d", id.Connector, id.Task))),
 		kgo.RecordPartitioner(sourcePartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.MaxBufferedRecords(10000),
 		kgo.AllowAutoTopicCreation(),
-	)...)
+	)
+	var txn *txnSource
+	if h.exactlyOnce() {
+		store, ok := h.offsets.(txnOffsets)
+		if !ok {
+			return nil, fmt.Errorf("exactly-once source support needs the offsets topic (not available in standalone mode)")
+		}
+		txn = &txnSource{offsets: store}
+		if connCfg[KeyTransactionBoundary] == "interval" {
+			txn.interval = h.cfg.OffsetFlushInterval
+			if v, err := strconv.ParseInt(connCfg["transaction.boundary.interval.ms"], 10, 64); err == nil && v > 0 {
+				txn.interval = time.Duration(v) * time.Millisecond
+			}
+		}
+		popts = append(popts, kgo.TransactionalID(h.transactionalID(id)), kgo.TransactionTimeout(time.Minute))
+	}
+	producer, err := kgo.NewClient(popts...)
 	if err != nil {
 		return nil, fmt.Errorf("producer for %s: %w", id, err)
 	}
@@ -52,7 +70,7 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 		id: id, task: plugin.NewSourceTask(), class: plugin.Class, config: taskCfg,
 		chain: chain, conv: conv, tol: tol, producer: producer, offsets: h.offsets,
 		interval: h.cfg.OffsetFlushInterval, timeout: h.cfg.OffsetFlushTimeout,
-		logger: logger, state: state,
+		logger: logger, state: state, txn: txn,
 	}
 	if s.dlqTopic != "" {
 		dlqConv, err := h.schemalessJSON()
@@ -101,6 +119,11 @@ func (h *Herder) buildSinkTask(ctx context.Context, id ConnectorTaskID, plugin *
 		kgo.ConsumerGroup(SinkGroup(id.Connector)),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
+		// The worker's session timeout rather than the consumer's 45 s: a
+		// consumer of a dead worker stalls its group's rebalances until
+		// its session expires.
+		kgo.SessionTimeout(h.cfg.SessionTimeout),
+		kgo.HeartbeatInterval(h.cfg.HeartbeatInterval),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.OnPartitionsAssigned(t.onAssigned),
 		kgo.OnPartitionsRevoked(t.onRevoked),

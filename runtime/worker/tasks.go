@@ -115,6 +115,11 @@ func (a *connectorActor) taskFailed(r *taskRunner, err error) {
 	}
 	r.failures++
 	r.retryAt = time.Now().Add(a.h.backoff(r.failures))
+	if isFenced(err) {
+		// A newer instance of this task runs elsewhere: restarting here
+		// would fence it back.
+		r.retryAt = time.Now().Add(24 * time.Hour)
+	}
 	attrs := []any{"task", r.id.Task, "error", err}
 	if a.h.cfg.AutoRestart {
 		attrs = append(attrs, "restart_in", time.Until(r.retryAt).Round(time.Millisecond))

@@ -70,6 +70,16 @@ func (h *Herder) validate(ctx context.Context, props map[string]string) (validat
 	if resolveErr != nil {
 		extra[KeyConnectorClass] = append(extra[KeyConnectorClass], resolveErr.Error())
 	}
+	if !sink && h.exactlyOnce() {
+		if strings.EqualFold(strings.TrimSpace(resolved[KeyTransactionBoundary]), "connector") {
+			extra[KeyTransactionBoundary] = append(extra[KeyTransactionBoundary],
+				"The connector does not support connector-defined transaction boundaries with the given configuration. Please remove the transaction.boundary property from the connector configuration.")
+		}
+		if strings.EqualFold(strings.TrimSpace(resolved[KeyExactlyOnceSupport]), "required") && !plugin.ExactlyOnce {
+			extra[KeyExactlyOnceSupport] = append(extra[KeyExactlyOnceSupport],
+				"The connector does not support exactly-once semantics with the provided configuration.")
+		}
+	}
 	for i := range values {
 		values[i].Errors = append(values[i].Errors, extra[values[i].Name]...)
 	}
