@@ -238,14 +238,18 @@ func serveHerder(ctx, storeCtx context.Context, stopStores context.CancelFunc, h
 		defer close(herderDone)
 		herderErr = h.Run(ctx)
 	}()
+	restCtx, stopRest := context.WithCancel(ctx)
+	defer stopRest()
 	restDone := make(chan struct{})
 	go func() {
 		defer close(restDone)
-		restErr = srv.Run(ctx)
+		restErr = srv.Run(restCtx)
 	}()
 	for !h.Ready() {
 		select {
 		case <-herderDone:
+			stopRest()
+			<-restDone
 			stopStores()
 			wg.Wait()
 			return errors.Join(herderErr, storeErr)
@@ -259,6 +263,7 @@ func serveHerder(ctx, storeCtx context.Context, stopStores context.CancelFunc, h
 	}
 	logger.Info("sluice worker REST listening", "component", "worker", "addr", addr.String(), "worker_id", cfg.WorkerID)
 	<-herderDone
+	stopRest()
 	<-restDone
 	stopStores()
 	wg.Wait()

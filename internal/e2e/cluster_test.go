@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/bench/kfakeserver"
@@ -334,7 +336,7 @@ func TestClusterOnSluiceBroker(t *testing.T) {
 }
 
 func TestClusterOnKfake(t *testing.T) {
-	c, err := kfakeserver.New("127.0.0.1:0", 1)
+	c, err := kfakeserver.New("127.0.0.1:0", 1, kfake.GroupMinSessionTimeout(time.Second))
 	require.NoError(t, err)
 	defer c.Close()
 	runClusterScenario(t, c.ListenAddrs()[0])
@@ -399,4 +401,32 @@ func TestClusterExactlyOnceSurvivesKill(t *testing.T) {
 		total += len(seqs)
 	}
 	t.Logf("exactly-once: %d records from 6 tasks, each exactly once, no gaps, across a SIGKILL", total)
+}
+
+// TestWorkerExitsWhenTheGroupRefusesIt: a worker the broker will not let
+// into its group (here: a session timeout below the broker's minimum)
+// exits with the broker's error instead of serving a REST API that can
+// only answer 409.
+func TestWorkerExitsWhenTheGroupRefusesIt(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	blog := &procLog{}
+	dumpOnFailure(t, "sluice broker", blog)
+	startBroker(t, blog, filepath.Join(dir, "data"), addr)
+	props := filepath.Join(dir, "w.properties")
+	require.NoError(t, os.WriteFile(props, []byte("bootstrap.servers="+addr+"\nlisteners=http://"+freeAddr(t)+"\nsession.timeout.ms=100\nheartbeat.interval.ms=50\n"), 0o644))
+	log := &procLog{}
+	dumpOnFailure(t, "sluice worker", log)
+	cmd := exec.Command(sluiceBin, "worker", "--config", props)
+	cmd.Stdout, cmd.Stderr = log, log
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.Error(t, err, "the worker exits non-zero")
+		assert.Contains(t, log.String(), "INVALID_SESSION_TIMEOUT")
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the worker kept running outside its group")
+	}
 }

@@ -67,10 +67,11 @@ type Herder struct {
 	// to trigger rebalances.
 	onConfigChange func(storage.ConfigUpdate)
 
-	mu     sync.Mutex
-	actors map[string]*connectorActor
-	runCtx context.Context
-	wg     sync.WaitGroup
+	mu           sync.Mutex
+	actors       map[string]*connectorActor
+	runCtx       context.Context
+	cancelActors context.CancelFunc
+	wg           sync.WaitGroup
 	// tick is answered by Run's loop, for the health check.
 	tick chan chan struct{}
 }
@@ -137,8 +138,10 @@ func (h *Herder) Run(ctx context.Context) error {
 	} else if ctx.Err() == nil {
 		h.logger.Warn("cannot read the Kafka cluster id", "error", err)
 	}
+	actorCtx, cancelActors := context.WithCancel(ctx)
+	defer cancelActors()
 	h.mu.Lock()
-	h.runCtx = ctx
+	h.runCtx, h.cancelActors = actorCtx, cancelActors
 	h.mu.Unlock()
 	for name := range h.configs.Snapshot().Connectors {
 		h.reconcile(name)
@@ -149,34 +152,52 @@ func (h *Herder) Run(ctx context.Context) error {
 	memberCtx, leaveGroup := context.WithCancel(context.WithoutCancel(ctx))
 	defer leaveGroup()
 	memberDone := make(chan struct{})
+	var memberErr error
 	if h.group != nil {
 		go func() {
 			defer close(memberDone)
 			if err := h.group.member.Run(memberCtx); err != nil && memberCtx.Err() == nil {
-				h.logger.Error("worker group membership ended", "error", err)
+				memberErr = fmt.Errorf("worker group %s: %w", h.cfg.GroupID, err)
 			}
 		}()
 	} else {
-		close(memberDone)
+		memberDone = nil // never closes: no group
 	}
 	h.ready.Store(true)
 	h.logger.Info("worker started", "worker_id", h.cfg.WorkerID)
 	for {
 		select {
 		case <-ctx.Done():
-			h.ready.Store(false)
-			h.mu.Lock()
-			h.runCtx = nil
-			h.mu.Unlock()
-			h.wg.Wait()
+			h.stopActors()
 			leaveGroup()
-			<-memberDone
+			if memberDone != nil {
+				<-memberDone
+			}
 			h.logger.Info("worker stopped")
 			return nil
+		case <-memberDone:
+			// Membership failed for good (e.g. the broker refused the
+			// session timeout): a worker outside its group must not run.
+			h.logger.Error("left the worker group; stopping", "error", memberErr)
+			h.stopActors()
+			return memberErr
 		case reply := <-h.tick:
 			close(reply)
 		}
 	}
+}
+
+// stopActors stops every connector actor and waits for them.
+func (h *Herder) stopActors() {
+	h.ready.Store(false)
+	h.mu.Lock()
+	h.runCtx = nil
+	cancel := h.cancelActors
+	h.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	h.wg.Wait()
 }
 
 // reconcile wakes the connector's actor (starting one if needed) to bring
