@@ -198,7 +198,7 @@ func clusterFlow(t *testing.T, base, topic, out string) {
 		{"name": "gen", "config": map[string]string{
 			"connector.class": "DatagenConnector", "kafka.topic": topic, "quickstart": "bench", "message.size": "50",
 			"rate": "100", "tasks.max": "6",
-			"key.converter": "org.apache.kafka.connect.storage.StringConverter",
+			"key.converter":   "org.apache.kafka.connect.storage.StringConverter",
 			"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
 		}},
 		{"name": "sink", "config": map[string]string{
