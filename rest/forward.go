@@ -21,6 +21,17 @@ import (
 
 type bodyKey struct{}
 
+// retryKey counts how often a request was served again after forwarding
+// failed.
+type retryKey struct{}
+
+// maxForwardRetries × forwardRetryDelay bounds how long a request waits
+// for a dead leader to be replaced (a session timeout plus a rebalance).
+const (
+	maxForwardRetries = 40
+	forwardRetryDelay = 500 * time.Millisecond
+)
+
 // keepBody buffers write requests' bodies so they can be forwarded after a
 // handler decoded them.
 func keepBody(next http.Handler) http.Handler {
@@ -74,7 +85,20 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, redirect *worke
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := forwardClient.Do(req)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("forward %s %s to %s: %w", r.Method, r.URL.Path, redirect.URL, err))
+		// The target may have just died: once the group noticed, another
+		// worker leads. Serve the request again (bounded) rather than fail.
+		if attempt, _ := r.Context().Value(retryKey{}).(int); attempt < maxForwardRetries && r.Context().Err() == nil {
+			s.log.Warn("forwarding failed; retrying", "to", redirect.URL, "attempt", attempt+1, "err", err)
+			select {
+			case <-time.After(forwardRetryDelay):
+			case <-r.Context().Done():
+			}
+			retry := r.WithContext(context.WithValue(r.Context(), retryKey{}, attempt+1))
+			retry.Body = io.NopCloser(bytes.NewReader(body))
+			s.handler.ServeHTTP(w, retry)
+			return
+		}
+		s.writeError(w, r, fmt.Errorf("%w: forward %s %s to %s: %v", worker.ErrConflict, r.Method, r.URL.Path, redirect.URL, err))
 		return
 	}
 	defer resp.Body.Close()

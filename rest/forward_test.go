@@ -68,3 +68,34 @@ func TestWritesAreForwardedToTheLeader(t *testing.T) {
 	assert.Equal(t, 409, resp.StatusCode)
 	assert.JSONEq(t, `{"error_code":409,"message":"Cannot complete request because of a conflicting operation (e.g. worker rebalance)"}`, string(body))
 }
+
+// deadLeaderHerder points writes at a dead leader until the group has
+// "elected" this worker, after a few attempts.
+type deadLeaderHerder struct {
+	*memHerder
+	dead     string
+	attempts *int
+}
+
+func (f deadLeaderHerder) PauseConnector(ctx context.Context, name string) error {
+	*f.attempts++
+	if *f.attempts < 3 {
+		return &worker.RedirectError{URL: f.dead, Why: "not the leader"}
+	}
+	return f.memHerder.PauseConnector(ctx, name)
+}
+
+func TestForwardToADeadLeaderRetriesInsteadOfFailing(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	attempts := 0
+	srv := httptest.NewServer(New(deadLeaderHerder{newMemHerder(), deadURL, &attempts}, Options{}).Handler())
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/connectors/src/pause", nil)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 202, resp.StatusCode)
+	assert.Equal(t, 3, attempts)
+}
