@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/sluicehq/sluice/runtime/worker"
 )
 
@@ -93,7 +95,9 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, redirect *worke
 			case <-time.After(forwardRetryDelay):
 			case <-r.Context().Done():
 			}
-			retry := r.WithContext(context.WithValue(r.Context(), retryKey{}, attempt+1))
+			// A fresh route context makes chi route the request again.
+			ctx := context.WithValue(context.WithValue(r.Context(), retryKey{}, attempt+1), chi.RouteCtxKey, nil)
+			retry := r.WithContext(ctx)
 			retry.Body = io.NopCloser(bytes.NewReader(body))
 			s.handler.ServeHTTP(w, retry)
 			return
