@@ -36,14 +36,14 @@ type clusterWorker struct {
 
 func (w *clusterWorker) base() string { return "http://" + w.rest }
 
-func (w *clusterWorker) start(t *testing.T) {
+func (w *clusterWorker) start(t testing.TB) {
 	t.Helper()
 	w.p = startProcUntil(t, w.log, workerReady, "worker", "--config", w.props)
 }
 
 // newClusterWorker writes a worker.properties for a worker of group id on
 // brokers and starts it.
-func newClusterWorker(t *testing.T, dir, name, brokers string, extra ...string) *clusterWorker {
+func newClusterWorker(t testing.TB, dir, name, brokers string, extra ...string) *clusterWorker {
 	t.Helper()
 	w := &clusterWorker{name: name, rest: freeAddr(t), log: &procLog{}}
 	w.props = filepath.Join(dir, name+".properties")
@@ -66,7 +66,7 @@ func newClusterWorker(t *testing.T, dir, name, brokers string, extra ...string) 
 // clusterStatus maps each task ("conn-N") to the worker id running it,
 // once every task of the named connectors is RUNNING (or PAUSED when
 // paused); it fails after timeout.
-func clusterStatus(t *testing.T, base string, timeout time.Duration, want map[string]int, state string) map[string]string {
+func clusterStatus(t testing.TB, base string, timeout time.Duration, want map[string]int, state string) map[string]string {
 	t.Helper()
 	var last string
 	deadline := time.Now().Add(timeout)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -149,8 +150,10 @@ func (a *connectorActor) reconcile(ctx context.Context) bool {
 		if owned {
 			if len(snap.Tasks[a.name]) > 0 {
 				if err := a.h.submitTaskConfigs(ctx, a.name, nil); err != nil && ctx.Err() == nil {
-					a.logger.Error("clear task configs of stopped connector", "error", err)
-					a.schedule(time.Now().Add(time.Second))
+					if !errors.Is(err, errNoLeaderNow) {
+						a.logger.Error("clear task configs of stopped connector", "error", err)
+					}
+					a.schedule(time.Now().Add(200 * time.Millisecond))
 				}
 			}
 			a.h.putStatus(a.name, StateStopped, "")
@@ -270,6 +273,11 @@ func (a *connectorActor) generateTaskConfigs(ctx context.Context, cfg map[string
 		return true
 	}
 	if err := a.h.submitTaskConfigs(ctx, a.name, configs); err != nil {
+		if errors.Is(err, errNoLeaderNow) {
+			a.needTasks = true
+			a.schedule(time.Now().Add(200 * time.Millisecond))
+			return false
+		}
 		if ctx.Err() == nil {
 			a.logger.Error("write task configs", "error", err)
 			a.needTasks = true

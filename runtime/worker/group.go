@@ -128,33 +128,37 @@ func (g *groupHandler) Assigned(ctx context.Context, generation int32, memberID 
 	if a.Version == 0 {
 		conns, tasks = map[string]bool{}, map[ConnectorTaskID]bool{}
 	}
-	affected := map[string]bool{}
+	// revoked must stop before this returns; added only needs a wake-up.
+	revoked, added := map[string]bool{}, map[string]bool{}
 	for _, c := range a.RevokedConnectors {
 		delete(conns, c)
-		affected[c] = true
+		revoked[c] = true
 	}
 	for _, t := range a.RevokedTasks {
 		delete(tasks, ConnectorTaskID{Connector: t.Connector, Task: int(t.Task)})
-		affected[t.Connector] = true
+		revoked[t.Connector] = true
 	}
 	for _, c := range a.Connectors {
 		conns[c] = true
-		affected[c] = true
+		added[c] = true
 	}
 	for _, t := range a.Tasks {
 		tasks[ConnectorTaskID{Connector: t.Connector, Task: int(t.Task)}] = true
-		affected[t.Connector] = true
+		added[t.Connector] = true
 	}
 	if a.Version == 0 {
 		for name := range h.own.connectorNames() {
-			affected[name] = true
+			revoked[name] = true
 		}
 	}
 	leader := a.Leader == memberID
 	o.set(generation, leader, a.LeaderURL, conns, tasks)
 	h.logger.Info("joined worker group", "generation", generation, "leader", leader, "leader_url", a.LeaderURL,
 		"connectors", len(conns), "tasks", len(tasks), "revoked", len(a.RevokedConnectors)+len(a.RevokedTasks), "delay_ms", a.Delay)
-	h.syncActors(ctx, affected)
+	h.syncActors(ctx, revoked)
+	for name := range added {
+		h.reconcile(name)
+	}
 }
 
 // Lost implements cluster.Handler: the worker dropped out of the group,

@@ -286,7 +286,7 @@ func (h *Herder) SetWorkerID(id string) { h.cfg.WorkerID = id }
 // leader, through the leader's internal REST endpoint elsewhere (Kafka's
 // POST /connectors/{name}/tasks).
 func (h *Herder) submitTaskConfigs(ctx context.Context, name string, configs []map[string]string) error {
-	err := h.requireLeader(ctx)
+	err := h.leaderNow()
 	var redirect *RedirectError
 	switch {
 	case err == nil:

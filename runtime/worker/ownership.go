@@ -115,6 +115,28 @@ func (e *RedirectError) Is(target error) bool { return target == ErrRedirect }
 // it gets a 409, so clients rarely see one.
 const leaderWait = 15 * time.Second
 
+// errNoLeaderNow says the group is rebalancing; the caller retries later.
+var errNoLeaderNow = fmt.Errorf("%w: the worker group is rebalancing", ErrConflict)
+
+// leaderNow is requireLeader without waiting: errNoLeaderNow while the
+// group rebalances. Connector actors use it, since an actor blocked on a
+// rebalance would hold up this worker's part in it.
+func (h *Herder) leaderNow() error {
+	h.own.mu.RLock()
+	leader, url, rebalancing, probe := h.own.leader, h.own.leaderURL, h.own.rebalancing, h.own.probe
+	h.own.mu.RUnlock()
+	if rebalancing || (probe != nil && !probe()) {
+		return errNoLeaderNow
+	}
+	if leader {
+		return nil
+	}
+	if url == "" {
+		return errNoLeaderNow
+	}
+	return &RedirectError{URL: url, Why: "not the leader"}
+}
+
 // requireLeader returns nil on the leader, a RedirectError naming the
 // leader elsewhere, and ErrConflict when no leader is known in time.
 func (h *Herder) requireLeader(ctx context.Context) error {
