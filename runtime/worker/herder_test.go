@@ -61,8 +61,9 @@ var secretPlugin = connect.ConnectorPlugin{
 	NewSourceTask: func() connect.SourceTask { return secretTask{} },
 }
 
-// stuckPlugin's connector never returns from Start.
-var stuckRelease = make(chan struct{})
+// stuckPlugin's connector does not return from Start until the test
+// closes stuckRelease.
+var stuckRelease chan struct{}
 
 type stuckConnector struct{}
 
@@ -154,6 +155,7 @@ func TestPasswordsHiddenAndProvidersResolvedInsideTheWorker(t *testing.T) {
 }
 
 func TestStuckConnectorBlocksNothingElse(t *testing.T) {
+	stuckRelease = make(chan struct{})
 	h := startTestPluginWorker(t)
 	defer close(stuckRelease)
 	ctx := context.Background()
