@@ -38,6 +38,7 @@ type sinkTask struct {
 	logger   *slog.Logger
 	state    *taskState
 	track    func(topic string)
+	maxPoll  int // records per Put (max.poll.records)
 
 	// current is the next offset to read per partition, after Put.
 	current map[connect.TopicPartition]int64
@@ -128,7 +129,7 @@ func (t *sinkTask) loop(ctx context.Context) error {
 		}
 		t.consumer.AllowRebalance()
 		pollCtx, cancel := context.WithTimeout(ctx, t.untilFlush())
-		fetches := t.consumer.PollRecords(pollCtx, maxPollRecords)
+		fetches := t.consumer.PollRecords(pollCtx, t.maxPoll)
 		cancel()
 		if ctx.Err() != nil {
 			return nil

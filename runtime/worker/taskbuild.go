@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,11 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 		kgo.MaxBufferedRecords(10000),
 		kgo.AllowAutoTopicCreation(),
 	)
+	over, err := clientOverrides(connCfg, producerOverridePrefix, logger)
+	if err != nil {
+		return nil, err
+	}
+	popts = append(popts, over...)
 	var txn *txnSource
 	if h.exactlyOnce() {
 		store, ok := h.offsets.(txnOffsets)
@@ -104,7 +110,14 @@ func (h *Herder) buildSinkTask(ctx context.Context, id ConnectorTaskID, plugin *
 		id: id, task: plugin.NewSinkTask(), class: plugin.Class, config: taskCfg,
 		chain: chain, conv: conv, tol: tol,
 		interval: h.cfg.OffsetFlushInterval, timeout: h.cfg.OffsetFlushTimeout,
-		logger: logger, state: state,
+		logger: logger, state: state, maxPoll: maxPollRecords,
+	}
+	if v, ok := connCfg[consumerOverridePrefix+"max.poll.records"]; ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%smax.poll.records=%q: want a positive number", consumerOverridePrefix, v)
+		}
+		t.maxPoll = n
 	}
 	var tracked sync.Map
 	t.track = func(topic string) {
@@ -139,6 +152,11 @@ func (h *Herder) buildSinkTask(ctx context.Context, id ConnectorTaskID, plugin *
 	} else {
 		opts = append(opts, kgo.ConsumeTopics(s.topics...))
 	}
+	over, err := clientOverrides(connCfg, consumerOverridePrefix, logger)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, over...)
 	consumer, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("consumer for %s: %w", id, err)

@@ -401,3 +401,38 @@ func TestSourceRecordsFailingATransformGoToTheDLQ(t *testing.T) {
 		return err == nil && len(got.Offsets) == 1 && got.Offsets[0].Offset["position"] == int64(3*len("line-000000\n"))
 	}, 10*time.Second, 50*time.Millisecond)
 }
+
+func TestClientOverrides(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	w := startWorker(t, b, nil, nil)
+	ctx := context.Background()
+	produce(t, b.Addr, "old", `{"schema":{"type":"string","optional":false},"payload":"before"}`)
+	out := filepath.Join(t.TempDir(), "out.txt")
+	_, err := w.CreateConnector(ctx, "sink", map[string]string{
+		"connector.class": "FileStreamSink", "file": out, "topics": "old",
+		"consumer.override.auto.offset.reset": "latest", "consumer.override.max.poll.records": "1",
+	}, "")
+	require.NoError(t, err)
+	waitState(t, w.Herder, "sink", 1, worker.StateRunning)
+	time.Sleep(500 * time.Millisecond) // let the consumer take its position at the end
+	produce(t, b.Addr, "old", `{"schema":{"type":"string","optional":false},"payload":"after"}`)
+	require.Eventually(t, func() bool { return len(readLines(out)) == 1 }, 20*time.Second, 50*time.Millisecond)
+	assert.Equal(t, []string{"after"}, readLines(out), "auto.offset.reset=latest skipped the old record")
+
+	in := filepath.Join(t.TempDir(), "in.txt")
+	writeLines(t, in, 0, 50)
+	_, err = w.CreateConnector(ctx, "src", map[string]string{
+		"connector.class": "FileStreamSource", "file": in, "topic": "lz",
+		"producer.override.compression.type": "lz4", "producer.override.linger.ms": "5",
+	}, "")
+	require.NoError(t, err)
+	recs := collect(t, b.Addr, "lz", 50)
+	assert.Equal(t, uint8(3), recs[0].Attrs.CompressionType(), "lz4 batches")
+
+	_, err = w.CreateConnector(ctx, "bad", map[string]string{
+		"connector.class": "FileStreamSource", "file": in, "topic": "x", "producer.override.compression.type": "brotli",
+	}, "")
+	require.NoError(t, err, "overrides are checked when the task starts")
+	st := waitState(t, w.Herder, "bad", 1, worker.StateFailed)
+	assert.Contains(t, st.Tasks[0].Trace, "producer.override.compression.type")
+}

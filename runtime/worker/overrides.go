@@ -1,0 +1,126 @@
+package worker
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Client overrides: a connector's `producer.override.<key>` and
+// `consumer.override.<key>` settings (Kafka's connector client config
+// overrides, policy All) for the Java client keys that have a franz-go
+// equivalent. Other keys are logged and ignored, as Kafka's clients warn
+// about unknown configs.
+
+const (
+	producerOverridePrefix = "producer.override."
+	consumerOverridePrefix = "consumer.override."
+)
+
+// clientOverrides returns the kgo options for a connector's overrides
+// with prefix, or an error naming a bad value.
+func clientOverrides(props map[string]string, prefix string, logger *slog.Logger) ([]kgo.Opt, error) {
+	var opts []kgo.Opt
+	for k, v := range props {
+		key, ok := strings.CutPrefix(k, prefix)
+		if !ok || key == "max.poll.records" { // the sink loop's batch size
+			continue
+		}
+		opt, err := clientOverride(key, strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("%s%s=%q: %w", prefix, key, v, err)
+		}
+		if opt == nil {
+			logger.Warn("client override not supported; ignored", "key", k)
+			continue
+		}
+		opts = append(opts, opt)
+	}
+	return opts, nil
+}
+
+func clientOverride(key, v string) (kgo.Opt, error) {
+	num := func() (int64, error) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("not a non-negative number")
+		}
+		return n, nil
+	}
+	ms := func() (time.Duration, error) {
+		n, err := num()
+		return time.Duration(n) * time.Millisecond, err
+	}
+	switch key {
+	case "compression.type":
+		codec, ok := map[string]kgo.CompressionCodec{
+			"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(), "snappy": kgo.SnappyCompression(),
+			"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression(),
+		}[strings.ToLower(v)]
+		if !ok {
+			return nil, fmt.Errorf("want none, gzip, snappy, lz4 or zstd")
+		}
+		return kgo.ProducerBatchCompression(codec), nil
+	case "linger.ms":
+		d, err := ms()
+		return kgo.ProducerLinger(d), err
+	case "batch.size":
+		n, err := num()
+		return kgo.ProducerBatchMaxBytes(int32(min(n, 1<<30))), err
+	case "max.request.size":
+		n, err := num()
+		return kgo.ProducerBatchMaxBytes(int32(min(n, 1<<30))), err
+	case "buffer.memory":
+		n, err := num()
+		return kgo.MaxBufferedBytes(int(n)), err
+	case "request.timeout.ms", "delivery.timeout.ms":
+		d, err := ms()
+		return kgo.RecordDeliveryTimeout(d), err
+	case "acks":
+		switch v {
+		case "all", "-1":
+			return kgo.RequiredAcks(kgo.AllISRAcks()), nil
+		case "1":
+			return kgo.RequiredAcks(kgo.LeaderAck()), nil
+		}
+		return nil, fmt.Errorf("want all, -1 or 1 (the worker needs acknowledgements)")
+	case "auto.offset.reset":
+		switch v {
+		case "earliest":
+			return kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), nil
+		case "latest":
+			return kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()), nil
+		}
+		return nil, fmt.Errorf("want earliest or latest")
+	case "fetch.max.bytes":
+		n, err := num()
+		return kgo.FetchMaxBytes(int32(min(n, 1<<30))), err
+	case "max.partition.fetch.bytes":
+		n, err := num()
+		return kgo.FetchMaxPartitionBytes(int32(min(n, 1<<30))), err
+	case "fetch.max.wait.ms":
+		d, err := ms()
+		return kgo.FetchMaxWait(d), err
+	case "session.timeout.ms":
+		d, err := ms()
+		return kgo.SessionTimeout(d), err
+	case "heartbeat.interval.ms":
+		d, err := ms()
+		return kgo.HeartbeatInterval(d), err
+	case "isolation.level":
+		switch v {
+		case "read_committed":
+			return kgo.FetchIsolationLevel(kgo.ReadCommitted()), nil
+		case "read_uncommitted":
+			return kgo.FetchIsolationLevel(kgo.ReadUncommitted()), nil
+		}
+		return nil, fmt.Errorf("want read_committed or read_uncommitted")
+	case "client.id":
+		return kgo.ClientID(v), nil
+	}
+	return nil, nil
+}
