@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"io"
 
 	"github.com/sluicehq/sluice/runtime/worker"
 )
@@ -14,6 +15,9 @@ import (
 // change is durable in the config topic; ctx carries the request deadline.
 type Herder interface {
 	ServerInfo(ctx context.Context) (worker.ServerInfo, error)
+	// WriteMetrics writes the worker's metrics in the Prometheus text
+	// format (GET /metrics).
+	WriteMetrics(w io.Writer) error
 	// Ready reports whether startup completed (GET /health).
 	Ready() bool
 	// Healthy answers within the deadline when the herder is not stuck.

@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -241,4 +242,9 @@ func (h *memHerder) TaskStatus(_ context.Context, name string, task int) (worker
 		return worker.TaskState{}, fmt.Errorf("%w: No status found for task %s-%d", worker.ErrNotFound, name, task)
 	}
 	return c.status.Tasks[task], nil
+}
+
+func (h *memHerder) WriteMetrics(w io.Writer) error {
+	_, err := io.WriteString(w, "# TYPE sluice_connect_connector_state gauge\n")
+	return err
 }

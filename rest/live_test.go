@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -191,4 +192,21 @@ func TestLiveRESTAPI(t *testing.T) {
 	a.expect("DELETE", "/connectors/sink", "", 204, "")
 	a.expect("GET", "/connectors/sink", "", 404, `{"error_code":404,"message":"Connector sink not found"}`)
 	a.expect("GET", "/health", "", 200, `{"status":"healthy","message":"Worker has completed startup and is ready to handle requests."}`)
+}
+
+func TestLiveMetrics(t *testing.T) {
+	a := startLiveAPI(t)
+	in := filepath.Join(t.TempDir(), "in.txt")
+	require.NoError(t, os.WriteFile(in, []byte("a\nb\nc\n"), 0o644))
+	inJSON, _ := json.Marshal(in)
+	a.expect("POST", "/connectors", `{"name":"src","config":{"connector.class":"FileStreamSource","topic":"m","file":`+string(inJSON)+`}}`, 201, "")
+	a.waitStatus("src", "RUNNING")
+	var body string
+	require.Eventually(t, func() bool {
+		_, body, _ = a.do("GET", "/metrics", "")
+		return strings.Contains(body, `sluice_connect_source_records_written_total{connector="src",task="0"} 3`)
+	}, 10*time.Second, 50*time.Millisecond, body)
+	assert.Contains(t, body, `sluice_connect_connector_state{connector="src",state="RUNNING",worker_id="worker-1:8083"} 1`)
+	assert.Contains(t, body, `sluice_connect_task_state{connector="src",task="0",state="RUNNING",worker_id="worker-1:8083"} 1`)
+	assert.Contains(t, body, `sluice_connect_source_records_polled_total{connector="src",task="0"} 3`)
 }

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -47,4 +48,16 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.writeError(w, r, err)
 	}
+}
+
+// metrics answers GET /metrics in the Prometheus text format: Kafka
+// Connect's per-task metrics without a JMX exporter.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	if err := s.herder.WriteMetrics(&buf); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
 }

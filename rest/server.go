@@ -189,6 +189,7 @@ func (s *Server) routes() http.Handler {
 
 	r.Get("/", s.serverInfo)
 	r.Get("/health", s.health)
+	r.Get("/metrics", s.metrics)
 
 	r.Route("/connectors", func(r chi.Router) {
 		r.Get("/", s.listConnectors)

@@ -61,8 +61,9 @@ type Herder struct {
 	clusterID string
 	ready     atomic.Bool
 
-	own   *ownership
-	group *groupHandler // nil unless distributed
+	metrics metricsRegistry
+	own     *ownership
+	group   *groupHandler // nil unless distributed
 	// onConfigChange, when set (in a group), hears every config update,
 	// to trigger rebalances.
 	onConfigChange func(storage.ConfigUpdate)

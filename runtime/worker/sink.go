@@ -39,6 +39,7 @@ type sinkTask struct {
 	state    *taskState
 	track    func(topic string)
 	maxPoll  int // records per Put (max.poll.records)
+	metrics  *taskMetrics
 
 	// current is the next offset to read per partition, after Put.
 	current map[connect.TopicPartition]int64
@@ -177,6 +178,7 @@ func (t *sinkTask) deliver(ctx context.Context, raws []*kgo.Record) error {
 	if len(raws) == 0 {
 		return nil
 	}
+	t.metrics.read.Add(int64(len(raws)))
 	batch := make([]*connect.Record, 0, len(raws))
 	next := map[connect.TopicPartition]int64{}
 	rawOf := make(map[*connect.Record]*kgo.Record, len(raws))
@@ -212,6 +214,7 @@ func (t *sinkTask) deliver(ctx context.Context, raws []*kgo.Record) error {
 		return err
 	}
 	maps.Copy(t.current, next)
+	t.metrics.put.Add(int64(len(batch)))
 	return nil
 }
 
@@ -328,9 +331,11 @@ func (t *sinkTask) flushAndCommit(ctx context.Context, only []connect.TopicParti
 		commitErr = commitResponseError(resp, err)
 	})
 	if commitErr != nil {
+		t.metrics.commitErr.Add(1)
 		t.logger.Warn("sink offset commit failed; retrying at the next interval", "error", commitErr)
 		return nil
 	}
+	t.metrics.commits.Add(1)
 	for topic, ps := range commit {
 		for p, eo := range ps {
 			t.committed[connect.TopicPartition{Topic: topic, Partition: p}] = eo.Offset

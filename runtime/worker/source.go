@@ -35,6 +35,7 @@ type sourceTask struct {
 
 	tracker *submitted
 	txn     *txnSource // nil unless exactly-once
+	metrics *taskMetrics
 	// failure holds the first asynchronous produce error that fails the
 	// task.
 	failOnce sync.Once
@@ -144,6 +145,7 @@ func (t *sourceTask) loop(ctx context.Context) error {
 			}
 			return fmt.Errorf("poll source task %s (%s): %w", t.id, t.class, err)
 		}
+		t.metrics.polled.Add(int64(len(records)))
 		if len(records) > 0 {
 			if err := t.beginTxn(); err != nil {
 				return err
@@ -211,6 +213,7 @@ func (t *sourceTask) send(ctx context.Context, r *connect.Record) error {
 			return
 		}
 		t.tracker.ack(pending)
+		t.metrics.written.Add(1)
 		if c, ok := t.task.(connect.SourceTaskCommitter); ok {
 			if err := c.CommitRecord(r); err != nil {
 				t.logger.Warn("commit record", "error", err)
@@ -320,8 +323,10 @@ func (t *sourceTask) commit(ctx context.Context) error {
 	defer cancel()
 	if err := t.offsets.Set(wctx, t.id.Connector, entries); err != nil {
 		t.tracker.restore(entries)
+		t.metrics.commitErr.Add(1)
 		return fmt.Errorf("commit source offsets of %s: %w", t.id, err)
 	}
+	t.metrics.commits.Add(1)
 	if c, ok := t.task.(connect.SourceTaskCommitter); ok {
 		if err := c.Commit(); err != nil {
 			t.logger.Warn("source task commit", "error", err)

@@ -95,8 +95,11 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 		producer.Close()
 		return nil, err
 	}
+	t.metrics = &taskMetrics{}
 	return func(ctx context.Context) error {
 		defer producer.Close()
+		h.metrics.register(id, t.metrics, tol)
+		defer h.metrics.unregister(id, t.metrics)
 		return t.run(ctx)
 	}, nil
 }
@@ -173,12 +176,15 @@ func (h *Herder) buildSinkTask(ctx context.Context, id ConnectorTaskID, plugin *
 		}
 		tol.dlq = h.dlqWriter(producer, s)
 	}
+	t.metrics = &taskMetrics{}
 	return func(ctx context.Context) error {
 		defer func() {
 			if producer != nil {
 				producer.Close()
 			}
 		}()
+		h.metrics.register(id, t.metrics, tol)
+		defer h.metrics.unregister(id, t.metrics)
 		return t.run(ctx)
 	}, nil
 }

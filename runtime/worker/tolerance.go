@@ -67,13 +67,14 @@ type failure struct {
 // tolerance is Kafka's RetryWithToleranceOperator plus its reporters (log
 // and dead letter queue) for one task.
 type tolerance struct {
-	s       connectorSettings
-	task    ConnectorTaskID
-	logger  *slog.Logger
-	dlq     func(ctx context.Context, r *kgo.Record) error // nil: no DLQ
-	retries atomic.Int64
-	skipped atomic.Int64
-	failed  atomic.Int64
+	s          connectorSettings
+	task       ConnectorTaskID
+	logger     *slog.Logger
+	dlq        func(ctx context.Context, r *kgo.Record) error // nil: no DLQ
+	retries    atomic.Int64
+	skipped    atomic.Int64
+	failed     atomic.Int64
+	dlqWritten atomic.Int64
 }
 
 // run executes op, retrying retriable errors with exponential backoff
@@ -150,6 +151,7 @@ func (t *tolerance) handle(ctx context.Context, f failure) error {
 		// silently: fail the task.
 		return fmt.Errorf("write %s to dead letter queue %s: %w (original error: %w)", f.rec, t.s.dlqTopic, err, f.err)
 	}
+	t.dlqWritten.Add(1)
 	return nil
 }
 
