@@ -76,12 +76,12 @@ func encodeAvro(w *avro.Writer, as avro.Schema, v any) error {
 	case *avro.RefSchema:
 		return encodeAvro(w, t.Schema(), v)
 	case *avro.UnionSchema:
-		i, branch, err := unionBranch(t, v)
+		i, branch, bv, err := unionBranch(t, v)
 		if err != nil {
 			return err
 		}
 		w.WriteLong(int64(i))
-		return encodeAvro(w, branch, v)
+		return encodeAvro(w, branch, bv)
 	case *avro.RecordSchema:
 		return encodeRecord(w, t, v)
 	case *avro.ArraySchema:
@@ -129,14 +129,15 @@ func encodeAvro(w *avro.Writer, as avro.Schema, v any) error {
 
 // unionBranch picks the union branch for v: null for nil, the set field
 // of an AvroData Union struct, else the first branch v can be written as.
-func unionBranch(u *avro.UnionSchema, v any) (int, avro.Schema, error) {
+// It returns the branch's index and schema and the value to write.
+func unionBranch(u *avro.UnionSchema, v any) (int, avro.Schema, any, error) {
 	types := u.Types()
 	if st, ok := v.(*connect.Struct); ok && st.Schema().Name == unionName {
 		for _, f := range st.Schema().Fields {
 			if fv := st.GetField(&f); fv != nil {
 				for i, t := range types {
 					if unionBranchName(t) == f.Name {
-						return i, t, nil
+						return i, t, fv, nil
 					}
 				}
 			}
@@ -145,10 +146,10 @@ func unionBranch(u *avro.UnionSchema, v any) (int, avro.Schema, error) {
 	}
 	for i, t := range types {
 		if (v == nil) == (t.Type() == avro.Null) && (v == nil || accepts(t, v)) {
-			return i, t, nil
+			return i, t, v, nil
 		}
 	}
-	return 0, nil, dataErr("no branch of Avro union %s accepts a %T", u, v)
+	return 0, nil, nil, dataErr("no branch of Avro union %s accepts a %T", u, v)
 }
 
 // accepts reports whether v's Go type can be written as as.
