@@ -45,7 +45,7 @@ func TestAvroParseFreshCache(t *testing.T) {
 	parseAvro(t, `{"type":"record","name":"U","fields":[{"name":"a","type":"x.Addr2"}]}`, ref2, inner)
 }
 
-func record(fields string) string {
+func avroRecord(fields string) string {
 	return `{"type":"record","name":"r","namespace":"ns","fields":[` + fields + `]}`
 }
 
@@ -54,36 +54,36 @@ func TestAvroReadIncompatibilities(t *testing.T) {
 		name, reader, writer string
 		want                 []string // substrings, one per incompatibility; none = compatible
 	}{
-		{"same", record(`{"name":"a","type":"int"}`), record(`{"name":"a","type":"int"}`), nil},
-		{"reader adds field with default", record(`{"name":"a","type":"int"},{"name":"b","type":"int","default":1}`), record(`{"name":"a","type":"int"}`), nil},
-		{"reader adds field without default", record(`{"name":"a","type":"int"},{"name":"b","type":"int"}`), record(`{"name":"a","type":"int"}`),
+		{"same", avroRecord(`{"name":"a","type":"int"}`), avroRecord(`{"name":"a","type":"int"}`), nil},
+		{"reader adds field with default", avroRecord(`{"name":"a","type":"int"},{"name":"b","type":"int","default":1}`), avroRecord(`{"name":"a","type":"int"}`), nil},
+		{"reader adds field without default", avroRecord(`{"name":"a","type":"int"},{"name":"b","type":"int"}`), avroRecord(`{"name":"a","type":"int"}`),
 			[]string{"READER_FIELD_MISSING_DEFAULT_VALUE"}},
-		{"reader drops field", record(`{"name":"a","type":"int"}`), record(`{"name":"a","type":"int"},{"name":"b","type":"int"}`), nil},
-		{"every problem reported", record(`{"name":"b","type":"int"},{"name":"c","type":"int"},{"name":"a","type":"string"}`), record(`{"name":"a","type":"int"}`),
+		{"reader drops field", avroRecord(`{"name":"a","type":"int"}`), avroRecord(`{"name":"a","type":"int"},{"name":"b","type":"int"}`), nil},
+		{"every problem reported", avroRecord(`{"name":"b","type":"int"},{"name":"c","type":"int"},{"name":"a","type":"string"}`), avroRecord(`{"name":"a","type":"int"}`),
 			[]string{"'b'", "'c'", "TYPE_MISMATCH"}},
-		{"int to long", record(`{"name":"a","type":"long"}`), record(`{"name":"a","type":"int"}`), nil},
-		{"int to float", record(`{"name":"a","type":"float"}`), record(`{"name":"a","type":"int"}`), nil},
-		{"long to double", record(`{"name":"a","type":"double"}`), record(`{"name":"a","type":"long"}`), nil},
-		{"float to double", record(`{"name":"a","type":"double"}`), record(`{"name":"a","type":"float"}`), nil},
-		{"long to int", record(`{"name":"a","type":"int"}`), record(`{"name":"a","type":"long"}`), []string{"TYPE_MISMATCH"}},
-		{"double to float", record(`{"name":"a","type":"float"}`), record(`{"name":"a","type":"double"}`), []string{"TYPE_MISMATCH"}},
-		{"string to bytes", record(`{"name":"a","type":"bytes"}`), record(`{"name":"a","type":"string"}`), nil},
-		{"bytes to string", record(`{"name":"a","type":"string"}`), record(`{"name":"a","type":"bytes"}`), nil},
+		{"int to long", avroRecord(`{"name":"a","type":"long"}`), avroRecord(`{"name":"a","type":"int"}`), nil},
+		{"int to float", avroRecord(`{"name":"a","type":"float"}`), avroRecord(`{"name":"a","type":"int"}`), nil},
+		{"long to double", avroRecord(`{"name":"a","type":"double"}`), avroRecord(`{"name":"a","type":"long"}`), nil},
+		{"float to double", avroRecord(`{"name":"a","type":"double"}`), avroRecord(`{"name":"a","type":"float"}`), nil},
+		{"long to int", avroRecord(`{"name":"a","type":"int"}`), avroRecord(`{"name":"a","type":"long"}`), []string{"TYPE_MISMATCH"}},
+		{"double to float", avroRecord(`{"name":"a","type":"float"}`), avroRecord(`{"name":"a","type":"double"}`), []string{"TYPE_MISMATCH"}},
+		{"string to bytes", avroRecord(`{"name":"a","type":"bytes"}`), avroRecord(`{"name":"a","type":"string"}`), nil},
+		{"bytes to string", avroRecord(`{"name":"a","type":"string"}`), avroRecord(`{"name":"a","type":"bytes"}`), nil},
 		{"enum symbol added", `{"type":"enum","name":"e","symbols":["A","B","C"]}`, `{"type":"enum","name":"e","symbols":["A","B"]}`, nil},
 		{"enum symbol removed", `{"type":"enum","name":"e","symbols":["A"]}`, `{"type":"enum","name":"e","symbols":["A","B"]}`, []string{"MISSING_ENUM_SYMBOLS"}},
 		{"enum symbol removed with default", `{"type":"enum","name":"e","symbols":["A"],"default":"A"}`, `{"type":"enum","name":"e","symbols":["A","B"]}`, nil},
 		{"record renamed", `{"type":"record","name":"s","fields":[]}`, `{"type":"record","name":"r","fields":[]}`, []string{"NAME_MISMATCH"}},
 		{"record renamed with alias", `{"type":"record","name":"s","aliases":["r"],"fields":[]}`, `{"type":"record","name":"r","fields":[]}`, nil},
 		{"namespace change only", `{"type":"record","name":"r","namespace":"x","fields":[]}`, `{"type":"record","name":"r","namespace":"y","fields":[]}`, nil},
-		{"field renamed", record(`{"name":"b","type":"int"}`), record(`{"name":"a","type":"int"}`), []string{"READER_FIELD_MISSING_DEFAULT_VALUE"}},
-		{"field renamed with alias", record(`{"name":"b","type":"int","aliases":["a"]}`), record(`{"name":"a","type":"int"}`), nil},
+		{"field renamed", avroRecord(`{"name":"b","type":"int"}`), avroRecord(`{"name":"a","type":"int"}`), []string{"READER_FIELD_MISSING_DEFAULT_VALUE"}},
+		{"field renamed with alias", avroRecord(`{"name":"b","type":"int","aliases":["a"]}`), avroRecord(`{"name":"a","type":"int"}`), nil},
 		{"fixed size", `{"type":"fixed","name":"f","size":4}`, `{"type":"fixed","name":"f","size":8}`, []string{"FIXED_SIZE_MISMATCH"}},
-		{"union widened", record(`{"name":"a","type":["null","int","string"]}`), record(`{"name":"a","type":["null","int"]}`), nil},
-		{"union narrowed", record(`{"name":"a","type":["null","int"]}`), record(`{"name":"a","type":["null","int","string"]}`), []string{"MISSING_UNION_BRANCH"}},
-		{"value into union", record(`{"name":"a","type":["null","long"]}`), record(`{"name":"a","type":"int"}`), nil},
-		{"value into union without branch", record(`{"name":"a","type":["null","string"]}`), record(`{"name":"a","type":"int"}`), []string{"MISSING_UNION_BRANCH"}},
-		{"union into value", record(`{"name":"a","type":"long"}`), record(`{"name":"a","type":["int","long"]}`), nil},
-		{"nullable union into value", record(`{"name":"a","type":"long"}`), record(`{"name":"a","type":["null","long"]}`), []string{"TYPE_MISMATCH"}},
+		{"union widened", avroRecord(`{"name":"a","type":["null","int","string"]}`), avroRecord(`{"name":"a","type":["null","int"]}`), nil},
+		{"union narrowed", avroRecord(`{"name":"a","type":["null","int"]}`), avroRecord(`{"name":"a","type":["null","int","string"]}`), []string{"MISSING_UNION_BRANCH"}},
+		{"value into union", avroRecord(`{"name":"a","type":["null","long"]}`), avroRecord(`{"name":"a","type":"int"}`), nil},
+		{"value into union without branch", avroRecord(`{"name":"a","type":["null","string"]}`), avroRecord(`{"name":"a","type":"int"}`), []string{"MISSING_UNION_BRANCH"}},
+		{"union into value", avroRecord(`{"name":"a","type":"long"}`), avroRecord(`{"name":"a","type":["int","long"]}`), nil},
+		{"nullable union into value", avroRecord(`{"name":"a","type":"long"}`), avroRecord(`{"name":"a","type":["null","long"]}`), []string{"TYPE_MISMATCH"}},
 		{"array items", `{"type":"array","items":"long"}`, `{"type":"array","items":"int"}`, nil},
 		{"map values", `{"type":"map","values":"int"}`, `{"type":"map","values":"string"}`, []string{"TYPE_MISMATCH"}},
 		{"decimal scale", `{"type":"bytes","logicalType":"decimal","precision":10,"scale":5}`, `{"type":"bytes","logicalType":"decimal","precision":4,"scale":2}`, []string{"decimal"}},

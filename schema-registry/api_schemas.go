@@ -1,0 +1,100 @@
+package registry
+
+import (
+	"net/http"
+	"slices"
+)
+
+// idSchema is GET /schemas/ids/{id}'s body.
+type idSchema struct {
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
+	Schema     string      `json:"schema"`
+}
+
+// schemaForID resolves {id}, restricted to ?subject when given.
+func (s *Server) schemaForID(r *http.Request) (*schemaByID, error) {
+	id, err := idParam(r)
+	if err != nil {
+		return nil, err
+	}
+	e, ok := s.state.byID(id)
+	if !ok {
+		return nil, errSchemaNotFound(id)
+	}
+	if subject := r.URL.Query().Get("subject"); subject != "" {
+		if !slices.ContainsFunc(s.state.idVersions(id, true), func(v *version) bool { return v.Subject == subject }) {
+			return nil, errSchemaNotFound(id)
+		}
+	}
+	return e, nil
+}
+
+func (s *Server) getByID(w http.ResponseWriter, r *http.Request) {
+	e, err := s.schemaForID(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := idSchema{References: e.References, Schema: e.Schema}
+	if e.Type != TypeAvro {
+		out.SchemaType = e.Type
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getByIDSchema(w http.ResponseWriter, r *http.Request) {
+	e, err := s.schemaForID(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeRaw(w, e.Schema)
+}
+
+// idVersionsFor lists the versions using {id}; an unknown id is 40403.
+func (s *Server) idVersionsFor(r *http.Request) ([]*version, error) {
+	id, err := idParam(r)
+	if err != nil {
+		return nil, err
+	}
+	vs := s.state.idVersions(id, boolParam(r, "deleted"))
+	if subject := r.URL.Query().Get("subject"); subject != "" {
+		vs = slices.DeleteFunc(vs, func(v *version) bool { return v.Subject != subject })
+	}
+	if _, ok := s.state.byID(id); !ok {
+		return nil, errSchemaNotFound(id)
+	}
+	return vs, nil
+}
+
+func (s *Server) getIDVersions(w http.ResponseWriter, r *http.Request) {
+	vs, err := s.idVersionsFor(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	type subjectVersion struct {
+		Subject string `json:"subject"`
+		Version int    `json:"version"`
+	}
+	out := make([]subjectVersion, len(vs))
+	for i, v := range vs {
+		out[i] = subjectVersion{v.Subject, v.Version}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getIDSubjects(w http.ResponseWriter, r *http.Request) {
+	vs, err := s.idVersionsFor(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := []string{}
+	for _, v := range vs {
+		out = append(out, v.Subject)
+	}
+	slices.Sort(out)
+	writeJSON(w, http.StatusOK, slices.Compact(out))
+}

@@ -1,0 +1,211 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// schemaRequest is the body of register, lookup and compatibility
+// requests. ID and Version are honoured only in IMPORT mode.
+type schemaRequest struct {
+	Schema     string      `json:"schema"`
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
+	ID         int         `json:"id,omitempty"`
+	Version    int         `json:"version,omitempty"`
+}
+
+func (r *schemaRequest) schemaType() string {
+	if r.SchemaType == "" {
+		return TypeAvro
+	}
+	return strings.ToUpper(r.SchemaType)
+}
+
+// parsedRequest is a request's schema, parsed, with the text the
+// registry stores and compares (normalized when asked).
+type parsedRequest struct {
+	typ    string
+	parsed Parsed
+	text   string
+	refs   []Reference
+}
+
+// parse resolves a request's references and parses its schema.
+func (s *Server) parse(req *schemaRequest, normalize bool) (*parsedRequest, error) {
+	typ := req.schemaType()
+	format, ok := s.formats[typ]
+	if !ok {
+		return nil, newAPIError(codeInvalidSchema, "Invalid schema type %s", req.SchemaType)
+	}
+	resolved, err := s.resolveReferences(req.References)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := format.Parse(req.Schema, resolved)
+	if err != nil {
+		return nil, errInvalidSchema(err)
+	}
+	p := &parsedRequest{typ: typ, parsed: parsed, text: parsed.Canonical(), refs: req.References}
+	if normalize {
+		p.text = parsed.Normalized()
+		p.refs = slices.Clone(p.refs)
+		slices.SortFunc(p.refs, func(a, b Reference) int {
+			return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+		})
+		p.refs = slices.Compact(p.refs)
+	}
+	return p, nil
+}
+
+// resolveReferences returns every referenced schema, transitively, with
+// dependencies before dependents.
+func (s *Server) resolveReferences(refs []Reference) ([]ResolvedReference, error) {
+	var out []ResolvedReference
+	seen := map[Reference]bool{}
+	var visit func(refs []Reference) error
+	visit = func(refs []Reference) error {
+		for _, ref := range refs {
+			key := Reference{Subject: ref.Subject, Version: ref.Version}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			v, err := s.version(ref.Subject, strconv.Itoa(ref.Version), true)
+			if err != nil {
+				return errInvalidSchema(fmt.Errorf("reference %s to subject %s version %d: %w", ref.Name, ref.Subject, ref.Version, err))
+			}
+			if err := visit(v.References); err != nil {
+				return err
+			}
+			out = append(out, ResolvedReference{Reference: ref, Type: v.Type, Schema: v.Schema})
+		}
+		return nil
+	}
+	return out, visit(refs)
+}
+
+// parseVersion checks a version id: 1..2^31-1, "latest" or -1 (both 0
+// meaning latest).
+func parseVersion(v string) (int, error) {
+	if v == "latest" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n == 0 || n < -1 || n > math.MaxInt32 {
+		return 0, errInvalidVersion(v)
+	}
+	if n == -1 {
+		return 0, nil
+	}
+	return int(n), nil
+}
+
+// version finds a subject's version; latest means the latest undeleted
+// one. deleted allows soft-deleted versions by number.
+func (s *Server) version(subject, v string, deleted bool) (*version, error) {
+	n, err := parseVersion(v)
+	if err != nil {
+		return nil, err
+	}
+	all := s.state.versions(subject, true)
+	if len(all) == 0 {
+		return nil, errSubjectNotFound(subject)
+	}
+	live := s.state.versions(subject, false)
+	if n == 0 {
+		if len(live) == 0 {
+			if deleted {
+				return all[len(all)-1], nil
+			}
+			return nil, errSubjectNotFound(subject)
+		}
+		return live[len(live)-1], nil
+	}
+	pool := live
+	if deleted {
+		pool = all
+	}
+	for _, ver := range pool {
+		if ver.Version == n {
+			return ver, nil
+		}
+	}
+	return nil, errVersionNotFound(v)
+}
+
+// lookup finds the version of subject holding the request's schema.
+func (s *Server) lookup(subject string, req *schemaRequest, normalize, deleted bool) (*version, error) {
+	all := s.state.versions(subject, deleted)
+	if len(all) == 0 {
+		return nil, errSubjectNotFound(subject)
+	}
+	p, err := s.parse(req, normalize || s.normalizeConfig(subject))
+	if err != nil {
+		return nil, err
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		if sameSchema(all[i], p) {
+			return all[i], nil
+		}
+	}
+	return nil, errLookupNotFound
+}
+
+func sameSchema(v *version, p *parsedRequest) bool {
+	return v.Type == p.typ && v.Schema == p.text && slices.Equal(v.References, p.refs)
+}
+
+// normalizeConfig reports the subject's (or global) normalize setting.
+func (s *Server) normalizeConfig(subject string) bool {
+	c, _ := s.state.configFor(subject, true)
+	return c.Normalize != nil && *c.Normalize
+}
+
+// compatibility checks a request's schema against the subject's
+// undeleted versions under its configured level, or against one version
+// when v is set. It returns the incompatibilities.
+func (s *Server) compatibility(subject, v string, req *schemaRequest, normalize bool) ([]string, error) {
+	p, err := s.parse(req, normalize || s.normalizeConfig(subject))
+	if err != nil {
+		return nil, err
+	}
+	cfg, _ := s.state.configFor(subject, true)
+	level := cfg.CompatibilityLevel
+	var against []*version
+	if v == "" {
+		against = s.state.versions(subject, false)
+	} else {
+		ver, err := s.version(subject, v, false)
+		var ae *apiError
+		if v == "latest" && errors.As(err, &ae) && ae.code == codeSubjectNotFound {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		against = []*version{ver}
+	}
+	prev, err := s.parsePrevious(against)
+	if err != nil {
+		return nil, err
+	}
+	return checkCompatibility(level, p.typ, p.parsed, prev), nil
+}
+
+// parsePrevious parses stored versions for a compatibility check.
+func (s *Server) parsePrevious(versions []*version) ([]previous, error) {
+	out := make([]previous, 0, len(versions))
+	for _, v := range versions {
+		p, err := s.parse(&schemaRequest{Schema: v.Schema, SchemaType: v.Type, References: v.References}, false)
+		if err != nil {
+			return nil, fmt.Errorf("parse subject %s version %d: %w", v.Subject, v.Version, err)
+		}
+		out = append(out, previous{version: v.Version, schema: p.parsed, typ: v.Type})
+	}
+	return out, nil
+}
