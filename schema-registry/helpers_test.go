@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,3 +87,5 @@ func errorCode(t testing.TB, body string) int {
 }
 
 func schemaBody(schema string) map[string]any { return map[string]any{"schema": schema} }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
