@@ -17,7 +17,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
-	registry "github.com/sluicehq/sluice/schema-registry"
+	srserver "github.com/sluicehq/sluice/schema-registry"
 )
 
 // startRegistry runs a real registry on a real broker until the test ends
@@ -25,7 +25,7 @@ import (
 func startRegistry(t *testing.T) string {
 	t.Helper()
 	broker := testenv.StartBroker(t, nil)
-	srv, err := registry.New(registry.Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, Listen: "127.0.0.1:0"})
+	srv, err := srserver.New(srserver.Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, Listen: "127.0.0.1:0"})
 	require.NoError(t, err)
 	addr, err := srv.Listen()
 	require.NoError(t, err)
