@@ -7,6 +7,7 @@ import (
 	"github.com/sluicehq/sluice/connectors/file"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
+	"github.com/sluicehq/sluice/runtime/convert/schemaconv"
 	"github.com/sluicehq/sluice/runtime/transform"
 	"github.com/sluicehq/sluice/runtime/worker"
 )
@@ -24,6 +25,7 @@ func Connectors() []connect.ConnectorPlugin {
 func Plugins() worker.Plugins {
 	var others []connect.Plugin
 	others = append(others, convert.Plugins()...)
+	others = append(others, schemaconv.Plugins()...)
 	others = append(others, transform.Plugins()...)
 	return worker.Plugins{Connectors: Connectors(), Others: others}
 }
