@@ -1,8 +1,64 @@
 package registry
 
-import "net/http"
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// forwardHeader marks a forwarded request so the receiver never forwards
+// it again (two instances disagreeing briefly must not loop).
+const forwardHeader = "X-Sluice-Registry-Forwarded"
+
+// forwardTimeout bounds waiting for a primary and the forwarded request.
+const forwardTimeout = 30 * time.Second
 
 // forwardWrite sends a write to the primary when this instance is not
-// it, and reports whether it did. Until election lands every instance
-// writes itself (single-instance mode).
-func (s *Server) forwardWrite(http.ResponseWriter, *http.Request) bool { return false }
+// it, copies the answer back, and reports whether it did. Without an
+// elector (no listener) every write is local.
+func (s *Server) forwardWrite(w http.ResponseWriter, r *http.Request) bool {
+	e := s.elector.Load()
+	if e == nil || r.Header.Get(forwardHeader) != "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), forwardTimeout)
+	defer cancel()
+	primary, err := e.current(ctx)
+	if err != nil {
+		writeError(w, err)
+		return true
+	}
+	if primary == e.self.URL {
+		return false
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, strings.TrimSuffix(primary, "/")+r.URL.RequestURI(), r.Body)
+	if err != nil {
+		writeError(w, newAPIError(codeForwardingFailed, "Error while forwarding the request to the leader: %v", err))
+		return true
+	}
+	req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
+	req.Header.Set(forwardHeader, "1")
+	resp, err := s.httpClient.Do(req)
+	if err != nil {
+		writeError(w, newAPIError(codeForwardingFailed, "Error while forwarding the request to the leader: %v", err))
+		return true
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		writeError(w, newAPIError(codeForwardingFailed, "Error while reading the leader's answer: %v", err))
+		return true
+	}
+	// Read the primary's write back so this instance's next read sees it.
+	if resp.StatusCode < 300 {
+		if err := s.store.readToEnd(ctx); err != nil {
+			s.log.Warn("read back forwarded write", "error", err)
+		}
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(body)
+	return true
+}

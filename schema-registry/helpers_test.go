@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,14 @@ type instance struct {
 // test ends.
 func startRegistry(t testing.TB, broker *testenv.Broker, topic string) *instance {
 	t.Helper()
+	in, _ := startStoppable(t, broker, topic)
+	return in
+}
+
+// startStoppable is startRegistry with a stop function (idempotent; also
+// run when the test ends).
+func startStoppable(t testing.TB, broker *testenv.Broker, topic string) (*instance, func()) {
+	t.Helper()
 	srv, err := New(Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, Topic: topic, Listen: "127.0.0.1:0",
 		Logger: testenv.Logger(t)})
 	require.NoError(t, err)
@@ -34,10 +43,14 @@ func startRegistry(t testing.TB, broker *testenv.Broker, topic string) *instance
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
 	in := &instance{srv: srv, url: "http://" + addr.String()}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(in.url + "/config")
@@ -47,7 +60,7 @@ func startRegistry(t testing.TB, broker *testenv.Broker, topic string) *instance
 		resp.Body.Close()
 		return resp.StatusCode == 200 && srv.store.client != nil
 	}, 10*time.Second, 20*time.Millisecond)
-	return in
+	return in, stop
 }
 
 // call sends a JSON request and returns the status and body.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -27,6 +28,9 @@ type Options struct {
 	// GroupID is the consumer group instances join to elect the primary;
 	// default "schema-registry".
 	GroupID string
+	// AdvertisedURL is how other instances reach this one's REST API when
+	// it is primary; default "http://" + the listener's address.
+	AdvertisedURL string
 }
 
 func (o Options) withDefaults() Options {
@@ -63,6 +67,12 @@ type Server struct {
 	// writeMu serializes writes on this instance.
 	writeMu sync.Mutex
 
+	// elector is set by Run when serving on a listener: instances elect
+	// one primary and forward writes to it. Without a listener the
+	// server writes itself (single instance).
+	elector    atomic.Pointer[elector]
+	httpClient *http.Client
+
 	mu       sync.Mutex
 	listener net.Listener
 	ran      bool
@@ -77,11 +87,12 @@ func New(opts Options) (*Server, error) {
 	log := opts.Logger.With("component", "schema-registry")
 	st := newState(log)
 	s := &Server{
-		opts:    opts,
-		log:     log,
-		formats: Formats(),
-		state:   st,
-		store:   newStore(opts.Topic, opts.ClientOpts, st, log),
+		opts:       opts,
+		log:        log,
+		formats:    Formats(),
+		state:      st,
+		store:      newStore(opts.Topic, opts.ClientOpts, st, log),
+		httpClient: &http.Client{Timeout: forwardTimeout},
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -133,6 +144,13 @@ func (s *Server) Run(ctx context.Context) error {
 	errs := make(chan error, 2)
 	wg.Go(func() { errs <- s.store.run(ctx) })
 	if listener != nil {
+		url := s.opts.AdvertisedURL
+		if url == "" {
+			url = "http://" + listener.Addr().String()
+		}
+		e := newElector(s.store.client, s.opts.GroupID, url, s)
+		s.elector.Store(e)
+		wg.Go(func() { e.run(ctx) })
 		srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 		wg.Go(func() {
 			if err := srv.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {

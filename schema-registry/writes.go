@@ -201,6 +201,9 @@ func (s *Server) writable(ctx context.Context, subject string) error {
 func (s *Server) putScoped(ctx context.Context, keyType, subject string, value any) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if err := s.store.readToEnd(ctx); err != nil {
+		return storeError(err)
+	}
 	return s.put(ctx, scopeKey(keyType, subject), value)
 }
 
