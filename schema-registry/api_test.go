@@ -237,3 +237,22 @@ func TestAPIContentTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIOtherFormats registers JSON Schema and Protobuf schemas through
+// the API: the formats plug in through Formats.
+func TestAPIOtherFormats(t *testing.T) {
+	in := startRegistry(t, testenv.StartBroker(t, nil), "")
+	jsonV1 := `{"type":"object","properties":{"a":{"type":"string"}}}`
+	proto := `syntax = "proto3"; package p; message M { string a = 1; }`
+	runSteps(t, in, []step{
+		{"types", "GET", "/schemas/types", nil, 200, `["JSON","PROTOBUF","AVRO"]`, 0},
+		{"json", "POST", "/subjects/j/versions", map[string]any{"schema": jsonV1, "schemaType": "JSON"}, 200, `{"id":1}`, 0},
+		{"json by id", "GET", "/schemas/ids/1", nil, 200, "", 0},
+		{"invalid json schema", "POST", "/subjects/j/versions", map[string]any{"schema": `{"type":5}`, "schemaType": "JSON"}, 422, "", 42201},
+		{"protobuf", "POST", "/subjects/p/versions", map[string]any{"schema": proto, "schemaType": "PROTOBUF"}, 200, `{"id":2}`, 0},
+		{"type change refused", "POST", "/subjects/p/versions", map[string]any{"schema": jsonV1, "schemaType": "JSON"}, 409, "", 409},
+	})
+	status, body := in.call(t, "GET", "/subjects/p/versions/1", nil)
+	require.Equal(t, 200, status)
+	assert.Contains(t, body, `"schemaType":"PROTOBUF"`)
+}

@@ -6,7 +6,8 @@ func Formats() map[string]Format {
 	formats := map[string]Format{}
 	for _, f := range []Format{
 		avroFormat{},
-		// TODO(formats): add JSONFormat{} and ProtobufFormat{} once format_json.go and format_protobuf.go land.
+		JSONFormat{},
+		ProtobufFormat{},
 	} {
 		formats[f.Type()] = f
 	}
