@@ -150,11 +150,12 @@ func (s *Server) compatibilityHandler(w http.ResponseWriter, r *http.Request) {
 		msgs = []string{msg}
 	}
 	resp := struct {
-		IsCompatible bool     `json:"is_compatible"`
-		Messages     []string `json:"messages,omitempty"`
+		IsCompatible bool      `json:"is_compatible"`
+		Messages     *[]string `json:"messages,omitempty"` // only with verbose, then even when empty
 	}{IsCompatible: len(msgs) == 0}
 	if verbose {
-		resp.Messages = append([]string{}, msgs...)
+		all := append([]string{}, msgs...)
+		resp.Messages = &all
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -152,6 +152,7 @@ func TestAPICompatibilityEndpoints(t *testing.T) {
 		{"no subject, latest: compatible", "POST", "/compatibility/subjects/s/versions/latest", schemaBody(userBad), 200, `{"is_compatible":true}`, 0},
 		{"v1", "POST", "/subjects/s/versions", schemaBody(userV1), 200, "", 0},
 		{"compatible", "POST", "/compatibility/subjects/s/versions/latest", schemaBody(userV2), 200, `{"is_compatible":true}`, 0},
+		{"compatible verbose", "POST", "/compatibility/subjects/s/versions/latest?verbose=true", schemaBody(userV2), 200, `{"is_compatible":true,"messages":[]}`, 0},
 		{"incompatible", "POST", "/compatibility/subjects/s/versions/1", schemaBody(userBad), 200, `{"is_compatible":false}`, 0},
 		{"all versions", "POST", "/compatibility/subjects/s/versions", schemaBody(userBad), 200, `{"is_compatible":false}`, 0},
 		{"unknown version", "POST", "/compatibility/subjects/s/versions/7", schemaBody(userV2), 404, "", 40402},
@@ -255,4 +256,20 @@ func TestAPIOtherFormats(t *testing.T) {
 	status, body := in.call(t, "GET", "/subjects/p/versions/1", nil)
 	require.Equal(t, 200, status)
 	assert.Contains(t, body, `"schemaType":"PROTOBUF"`)
+}
+
+// TestAPINormalize: with ?normalize=true equivalent texts are one schema.
+func TestAPINormalize(t *testing.T) {
+	in := startRegistry(t, testenv.StartBroker(t, nil), "")
+	a := `{"type":"record","name":"r","fields":[{"name":"f","type":{"type":"int"}}]}`
+	b := `{"name":"r","type":"record","fields":[{"type":"int","name":"f"}]}`
+	runSteps(t, in, []step{
+		{"a", "POST", "/subjects/s/versions?normalize=true", schemaBody(a), 200, `{"id":1}`, 0},
+		{"b is the same", "POST", "/subjects/s/versions?normalize=true", schemaBody(b), 200, `{"id":1}`, 0},
+		{"stored normalized", "GET", "/subjects/s/versions/1/schema", nil, 200, `{"name":"r","type":"record","fields":[{"name":"f","type":"int"}]}`, 0},
+		{"lookup normalized", "POST", "/subjects/s?normalize=true", schemaBody(b), 200, "", 0},
+		{"lookup raw misses", "POST", "/subjects/s", schemaBody(b), 404, "", 40403},
+		{"normalize by config", "PUT", "/config/s", map[string]any{"compatibility": "BACKWARD", "normalize": true}, 200, `{"compatibility":"BACKWARD","normalize":true}`, 0},
+		{"lookup by config", "POST", "/subjects/s", schemaBody(b), 200, "", 0},
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/hamba/avro/v2"
 )
@@ -72,14 +73,83 @@ type avroParsed struct {
 // Canonical implements Parsed.
 func (p *avroParsed) Canonical() string { return p.canonical }
 
-// Normalized implements Parsed: hamba's JSON form, which writes full names
-// and keeps defaults, aliases, docs and logical types.
+// Normalized implements Parsed: hamba's JSON form, which writes full
+// names, a fixed key order, and keeps defaults, docs, logical types and
+// custom properties, with aliases sorted as Confluent's normalize does.
 func (p *avroParsed) Normalized() string {
 	b, err := json.Marshal(p.schema)
+	if err == nil {
+		b, err = sortAliases(b)
+	}
 	if err != nil {
 		return p.canonical
 	}
 	return string(b)
+}
+
+// sortAliases rewrites JSON with every "aliases" array sorted, keeping
+// the order of object keys.
+func sortAliases(raw []byte) ([]byte, error) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) > 0 && raw[0] == '{':
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		var out bytes.Buffer
+		out.WriteByte('{')
+		for i := 0; dec.More(); i++ {
+			key, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return nil, err
+			}
+			if key == "aliases" {
+				v, err = sortedStrings(v)
+			} else {
+				v, err = sortAliases(v)
+			}
+			if err != nil {
+				return nil, err
+			}
+			k, _ := json.Marshal(key)
+			if i > 0 {
+				out.WriteByte(',')
+			}
+			out.Write(k)
+			out.WriteByte(':')
+			out.Write(v)
+		}
+		out.WriteByte('}')
+		return out.Bytes(), nil
+	case len(raw) > 0 && raw[0] == '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, err
+		}
+		for i, item := range items {
+			sorted, err := sortAliases(item)
+			if err != nil {
+				return nil, err
+			}
+			items[i] = sorted
+		}
+		return json.Marshal(items)
+	}
+	return raw, nil
+}
+
+func sortedStrings(raw json.RawMessage) (json.RawMessage, error) {
+	var ss []string
+	if err := json.Unmarshal(raw, &ss); err != nil {
+		return nil, err
+	}
+	slices.Sort(ss)
+	return json.Marshal(slices.Compact(ss))
 }
 
 // Name implements Parsed: the full name of a named top-level type.

@@ -102,3 +102,13 @@ func TestAvroReadIncompatibilities(t *testing.T) {
 		})
 	}
 }
+
+func TestAvroNormalized(t *testing.T) {
+	a := parseAvro(t, `{"type":"record","name":"r","namespace":"a.b","doc":"d","fields":[{"name":"f","type":{"type":"string"},"default":"x","aliases":["z","y"]},{"name":"e","type":{"type":"enum","name":"E","symbols":["A"]}}]}`)
+	b := parseAvro(t, `{"namespace":"a.b","name":"r","type":"record","fields":[{"type":"string","name":"f","aliases":["y","z"],"default":"x"},{"name":"e","type":{"name":"E","type":"enum","symbols":["A"]}}],"doc":"d"}`)
+	assert.NotEqual(t, a.Canonical(), b.Canonical())
+	assert.Equal(t, a.Normalized(), b.Normalized())
+	assert.Equal(t, `{"name":"a.b.r","doc":"d","type":"record","fields":[{"name":"f","aliases":["y","z"],"type":"string","default":"x"},`+
+		`{"name":"e","type":{"name":"a.b.E","type":"enum","symbols":["A"]}}]}`, a.Normalized())
+	assert.Equal(t, `{"type":"long","logicalType":"timestamp-millis"}`, parseAvro(t, `{"logicalType":"timestamp-millis","type":"long"}`).Normalized())
+}
