@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/testenv"
 )
@@ -272,4 +274,31 @@ func TestAPINormalize(t *testing.T) {
 		{"normalize by config", "PUT", "/config/s", map[string]any{"compatibility": "BACKWARD", "normalize": true}, 200, `{"compatibility":"BACKWARD","normalize":true}`, 0},
 		{"lookup by config", "POST", "/subjects/s", schemaBody(b), 200, "", 0},
 	})
+}
+
+// TestHandlerBeforeRun: reads answer from the empty state, writes fail
+// with a store error instead of panicking.
+func TestHandlerBeforeRun(t *testing.T) {
+	srv, err := New(Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers("127.0.0.1:1")}})
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		method, path, body string
+		status, code       int
+	}{
+		{"GET", "/subjects", "", 200, 0},
+		{"POST", "/subjects/s/versions", `{"schema":"\"int\""}`, 500, 50001},
+		{"PUT", "/config", `{"compatibility":"NONE"}`, 500, 50001},
+		{"PATCH", "/config", "", 405, 405},
+	} {
+		t.Run(tt.method+tt.path, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(w, httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body)))
+			require.Equal(t, tt.status, w.Code, w.Body.String())
+			if tt.code != 0 {
+				assert.Equal(t, tt.code, errorCode(t, w.Body.String()))
+			}
+		})
+	}
+	_, err = New(Options{})
+	assert.Error(t, err)
 }

@@ -36,6 +36,9 @@ type store struct {
 	changed chan struct{} // closed and replaced when next moves
 }
 
+// errNotStarted is returned by store operations before Run connected.
+var errNotStarted = errors.New("schema registry is not running: the _schemas topic has not been read")
+
 func newStore(topic string, clientOpts []kgo.Opt, st *state, log *slog.Logger) *store {
 	return &store{topic: topic, clientOpts: clientOpts, state: st, log: log.With("topic", topic), changed: make(chan struct{})}
 }
@@ -142,6 +145,9 @@ func (s *store) signal() {
 // readToEnd returns once every record up to the current end of the topic
 // has been applied.
 func (s *store) readToEnd(ctx context.Context) error {
+	if s.adm == nil {
+		return errNotStarted
+	}
 	listed, err := s.adm.ListEndOffsets(ctx, s.topic)
 	if err == nil {
 		err = listed.Error()
@@ -181,6 +187,9 @@ func (s *store) waitFor(ctx context.Context, end int64) error {
 
 // write produces records in order and returns once they are applied.
 func (s *store) write(ctx context.Context, recs ...*kgo.Record) error {
+	if s.client == nil {
+		return errNotStarted
+	}
 	results := s.client.ProduceSync(ctx, recs...)
 	if err := results.FirstErr(); err != nil {
 		return fmt.Errorf("write to topic %s: %w", s.topic, err)

@@ -25,7 +25,7 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if err := s.store.readToEnd(ctx); err != nil {
-		return registered{}, err
+		return registered{}, storeError(err)
 	}
 	mode, _ := s.state.modeFor(subject, true)
 	if mode == ModeReadOnly {
