@@ -5,6 +5,7 @@
 //	sluice broker [--config server.properties] [--set key=value ...]
 //	sluice worker --config worker.properties [--set key=value ...]
 //	sluice standalone worker.properties connector.properties...
+//	sluice registry --bootstrap-servers ADDR --listen ADDR
 //	sluice bench produce|consume --brokers ADDR --topic T ...
 package main
 
@@ -42,6 +43,7 @@ commands:
   broker      run the Kafka-protocol broker alone, configured with Kafka's server.properties keys
   worker      run a Connect worker against any Kafka cluster (worker.properties)
   standalone  run a standalone Connect worker with connectors from files, as connect-standalone
+  registry    run the schema registry (Confluent REST API) against any Kafka cluster
   bench       produce or consume load against any Kafka-compatible broker
 `
 
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWorker(ctx, args[1:], logger, levels, stderr)
 	case "standalone":
 		return runStandalone(ctx, args[1:], logger, levels, stderr)
+	case "registry":
+		return runRegistry(ctx, args[1:], logger, stderr)
 	case "broker":
 		return runBroker(ctx, args[1:], logger, stderr)
 	case "bench":

@@ -28,7 +28,7 @@ func runUp(ctx context.Context, args []string, logger *slog.Logger, levels *logg
 	dataDir := fs.String("data-dir", "./sluice-data", "data directory")
 	brokerAddr := fs.String("broker-addr", "127.0.0.1:9092", "Kafka protocol listener")
 	restAddr := fs.String("rest-addr", "127.0.0.1:8083", "Kafka Connect REST API listener")
-	registryAddr := fs.String("registry-addr", "127.0.0.1:8081", "schema registry listener (not served yet)")
+	registryAddr := fs.String("registry-addr", "127.0.0.1:8081", "schema registry listener")
 	workerConfig := fs.String("worker-config", "", "worker.properties with extra worker settings")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -76,9 +76,24 @@ func runUp(ctx context.Context, args []string, logger *slog.Logger, levels *logg
 	}
 	workerProps["bootstrap.servers"] = addr.String()
 	workerProps["listeners"] = "http://" + *restAddr
-	workerErr := serveWorker(ctx, workerProps, nil, logger, levels)
+	// The registry and the worker stop together: if either fails, up ends.
+	upCtx, stopUp := context.WithCancel(ctx)
+	defer stopUp()
+	registryCtx, stopRegistry := context.WithCancel(upCtx)
+	defer stopRegistry()
+	registryDone := make(chan error, 1)
+	go func() {
+		err := serveRegistry(registryCtx, []string{addr.String()}, *registryAddr, "_schemas", "schema-registry", logger)
+		if err != nil {
+			stopUp()
+		}
+		registryDone <- err
+	}()
+	workerErr := serveWorker(upCtx, workerProps, nil, logger, levels)
+	stopRegistry()
+	registryErr := <-registryDone
 	stopBroker()
-	err = errors.Join(workerErr, <-brokerDone)
+	err = errors.Join(workerErr, registryErr, <-brokerDone)
 	if err == nil {
 		logger.Info("sluice stopped")
 	}

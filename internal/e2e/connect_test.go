@@ -150,7 +150,8 @@ func TestUpFileFlowSurvivesKill(t *testing.T) {
 	require.NoError(t, os.WriteFile(workerProps, []byte("offset.flush.interval.ms=500\n"), 0o644))
 	log := &procLog{}
 	dumpOnFailure(t, "sluice up", log)
-	args := []string{"up", "--data-dir", filepath.Join(dir, "data"), "--broker-addr", brokerAddr, "--rest-addr", restAddr, "--worker-config", workerProps}
+	args := []string{"up", "--data-dir", filepath.Join(dir, "data"), "--broker-addr", brokerAddr, "--rest-addr", restAddr,
+		"--registry-addr", freeAddr(t), "--worker-config", workerProps}
 	p := startProcUntil(t, log, workerReady, args...)
 	base := "http://" + restAddr
 

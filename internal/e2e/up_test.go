@@ -13,11 +13,16 @@ import (
 // TestUpSmoke runs `sluice up`, round-trips one record, and stops it with
 // SIGTERM.
 func TestUpSmoke(t *testing.T) {
-	dir, addr := t.TempDir(), freeAddr(t)
+	dir, addr, restAddr, regAddr := t.TempDir(), freeAddr(t), freeAddr(t), freeAddr(t)
 	out := &procLog{}
 	dumpOnFailure(t, "sluice up", out)
-	p := startProc(t, out, "up", "--data-dir", dir, "--broker-addr", addr)
+	p := startProcUntil(t, out, workerReady, "up", "--data-dir", dir, "--broker-addr", addr, "--rest-addr", restAddr, "--registry-addr", regAddr)
 	assert.Contains(t, out.String(), "addr="+addr)
+	code, body := srCall(t, "GET", "http://"+regAddr+"/subjects", "")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "[]", body, "the schema registry is served")
+	var plugins []map[string]any
+	assert.Equal(t, 200, rest(t, "GET", "http://"+restAddr+"/connector-plugins", nil, &plugins), "the Connect REST API is served")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -1,8 +1,3 @@
-//go:build registry_integration
-
-// The registry package is being written alongside; until it is committed
-// these tests run with -tags registry_integration.
-
 package schemaconv
 
 import (
