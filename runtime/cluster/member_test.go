@@ -201,8 +201,9 @@ func TestCoordinatorOutage(t *testing.T) {
 	w := g.start("w1", ModeSessioned)
 	gen := g.waitSettled(0)
 
-	b.Stop(t)
+	// The last heartbeat answered was before the broker began stopping.
 	start := time.Now()
+	b.Stop(t)
 	require.Eventually(t, func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
