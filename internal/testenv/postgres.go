@@ -115,6 +115,52 @@ func (pg *Postgres) Exec(t testing.TB, sql ...string) {
 	}
 }
 
+// RequirePasswords makes every role but postgres authenticate with a
+// password (scram-sha-256) over TCP, so tests can exercise wrong
+// credentials; postgres itself and unix-socket connections stay trusted.
+func (pg *Postgres) RequirePasswords(t testing.TB) {
+	t.Helper()
+	const hba = `local all all trust
+local replication all trust
+host all postgres 127.0.0.1/32 trust
+host replication postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+host replication all 127.0.0.1/32 scram-sha-256
+`
+	if err := os.WriteFile(filepath.Join(pg.DataDir, "pg_hba.conf"), []byte(hba), 0o600); err != nil {
+		t.Fatalf("write pg_hba.conf: %v", err)
+	}
+	pg.reload(t)
+}
+
+// reload makes the server reread its config files and waits until new
+// connections see the result (the reload is signalled, not awaited).
+func (pg *Postgres) reload(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	loadTime := func() time.Time {
+		conn, err := pgx.Connect(ctx, pg.DSN("postgres"))
+		if err != nil {
+			t.Fatalf("connect to test postgres: %v", err)
+		}
+		defer conn.Close(context.Background())
+		var at time.Time
+		if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&at); err != nil {
+			t.Fatalf("read config load time: %v", err)
+		}
+		return at
+	}
+	before := loadTime()
+	pg.Exec(t, "SELECT pg_reload_conf()")
+	for !loadTime().After(before) {
+		if ctx.Err() != nil {
+			t.Fatalf("postgres did not reload its config: %v", ctx.Err())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // missingServer skips the test, or fails it under SLUICE_REQUIRE_SERVERS=1.
 func missingServer(t testing.TB, name string, err error) {
 	t.Helper()

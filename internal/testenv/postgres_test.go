@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,4 +59,21 @@ func TestStartPostgresLongTestName(t *testing.T) {
 		assert.Less(t, len(pg.SocketDir), 100)
 		pg.Exec(t, "SELECT 1")
 	})
+}
+
+func TestPostgresRequirePasswords(t *testing.T) {
+	pg := StartPostgres(t)
+	pg.Exec(t, "CREATE ROLE bob LOGIN PASSWORD 'secret'")
+	connect := func(password string) error {
+		conn, err := pgx.Connect(context.Background(), "postgres://bob:"+password+"@"+pg.Host+":"+strconv.Itoa(pg.Port)+"/postgres?sslmode=disable")
+		if err == nil {
+			conn.Close(context.Background())
+		}
+		return err
+	}
+	require.NoError(t, connect("wrong"), "trust before RequirePasswords")
+	pg.RequirePasswords(t)
+	require.ErrorContains(t, connect("wrong"), "password authentication failed")
+	require.NoError(t, connect("secret"))
+	pg.Exec(t, "SELECT 1") // postgres stays trusted
 }
