@@ -1,0 +1,163 @@
+package postgres
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// minimal is the smallest valid config.
+func minimal() map[string]string {
+	return map[string]string{
+		HostnameConfig:    "127.0.0.1",
+		UserConfig:        "postgres",
+		DBNameConfig:      "app",
+		TopicPrefixConfig: "shop",
+	}
+}
+
+// errorsOf returns the non-empty error lists by key.
+func errorsOf(results []connect.ConfigValue) map[string][]string {
+	out := map[string][]string{}
+	for _, r := range results {
+		if len(r.Errors) > 0 {
+			out[r.Name] = r.Errors
+		}
+	}
+	return out
+}
+
+func TestPluginNames(t *testing.T) {
+	assert.Equal(t, connect.PluginSource, Plugin.Type())
+	for _, name := range []string{
+		"io.sluice.connect.postgres.PostgresConnector",
+		"io.debezium.connector.postgresql.PostgresConnector",
+		"PostgresConnector", "Postgres",
+	} {
+		assert.True(t, connect.MatchesClass(Plugin.Class, Plugin.Aliases, name), name)
+	}
+	assert.Contains(t, Plugin.Doc, "Not usable yet")
+}
+
+func TestConfigDefaults(t *testing.T) {
+	want := map[string]string{
+		PortConfig:                      "5432",
+		SSLModeConfig:                   "prefer",
+		PluginNameConfig:                "pgoutput",
+		SlotNameConfig:                  "debezium",
+		SlotDropOnStopConfig:            "false",
+		PublicationNameConfig:           "dbz_publication",
+		PublicationAutocreateModeConfig: "all_tables",
+		SnapshotModeConfig:              "initial",
+		SnapshotFetchSizeConfig:         "10240",
+		HeartbeatIntervalConfig:         "0",
+		TombstonesOnDeleteConfig:        "true",
+		DecimalHandlingModeConfig:       "precise",
+		TimePrecisionModeConfig:         "adaptive",
+		BinaryHandlingModeConfig:        "bytes",
+		SkippedOperationsConfig:         "t",
+		ProvideTxMetadataConfig:         "false",
+	}
+	for key, def := range want {
+		k := Config.Key(key)
+		require.NotNil(t, k, key)
+		got, ok := k.DefaultString()
+		assert.True(t, ok, key)
+		assert.Equal(t, def, got, key)
+	}
+	for _, key := range []string{HostnameConfig, UserConfig, DBNameConfig, TopicPrefixConfig} {
+		assert.True(t, Config.Key(key).Required(), key)
+	}
+	assert.Equal(t, connect.ConfigPassword, Config.Key(PasswordConfig).Type)
+	for _, k := range Config {
+		assert.NotEmpty(t, k.Doc, k.Name)
+	}
+	_, err := Config.Parse(minimal())
+	require.NoError(t, err)
+}
+
+func TestConfigInvalidValues(t *testing.T) {
+	tests := []struct {
+		key, value, want string
+	}{
+		{PluginNameConfig, "decoderbufs", "Invalid value decoderbufs for configuration plugin.name: The decoderbufs plugin is not supported; use pgoutput"},
+		{PluginNameConfig, "wal2json", "String must be one of: pgoutput"},
+		{SnapshotModeConfig, "sometimes", "String must be one of: initial, always, initial_only, no_data, never, when_needed"},
+		{SlotNameConfig, "My-Slot", "Valid replication slot name must contain only digits, lowercase characters and underscores"},
+		{SkippedOperationsConfig, "c,x", `Unknown operation "x"`},
+		{SkippedOperationsConfig, "none,c", "'none' cannot be combined"},
+		{TopicPrefixConfig, "shop/1", "shop/1 has invalid format"},
+		{SSLModeConfig, "maybe", "String must be one of: disable, allow, prefer"},
+		{PublicationAutocreateModeConfig, "some", "String must be one of: all_tables, disabled, filtered, no_tables"},
+		{DecimalHandlingModeConfig, "float", "String must be one of: precise, double, string"},
+		{TimePrecisionModeConfig, "nanos", "String must be one of: adaptive, adaptive_time_microseconds, connect"},
+		{BinaryHandlingModeConfig, "base32", "String must be one of: bytes, base64, base64-url-safe, hex"},
+		{TableIncludeListConfig, "public.(", "Invalid regex"},
+		{PortConfig, "0", "Value must be at least 1"},
+		{HeartbeatIntervalConfig, "-1", "Value must be at least 0"},
+		{TombstonesOnDeleteConfig, "yes", "Expected value to be either true or false"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
+			cfg := minimal()
+			cfg[tc.key] = tc.value
+			errs := errorsOf(Config.Validate(cfg))
+			require.Len(t, errs, 1, "%v", errs)
+			require.Len(t, errs[tc.key], 1)
+			assert.Contains(t, errs[tc.key][0], tc.want)
+		})
+	}
+}
+
+func TestConfigAcceptedValues(t *testing.T) {
+	for key, values := range map[string][]string{
+		SnapshotModeConfig:      {"initial", "always", "initial_only", "no_data", "never", "when_needed"},
+		SkippedOperationsConfig: {"none", "c,u,d,t", "", "t"},
+		SSLModeConfig:           {"disable", "require", "verify-ca", "verify-full"},
+		TableIncludeListConfig:  {"public.orders,inventory\\..*"},
+	} {
+		for _, v := range values {
+			cfg := minimal()
+			cfg[key] = v
+			assert.Empty(t, errorsOf(Config.Validate(cfg)), "%s=%s", key, v)
+		}
+	}
+}
+
+func TestIncludeExcludeAreExclusive(t *testing.T) {
+	for _, p := range exclusive {
+		t.Run(p.include, func(t *testing.T) {
+			cfg := minimal()
+			cfg[p.include] = "a"
+			cfg[p.exclude] = "b"
+			errs := crossKeyErrors(cfg)
+			assert.Equal(t, map[string][]string{p.exclude: {`"` + p.include + `" is already specified`}}, errs)
+			err := parse(cfg)
+			require.ErrorIs(t, err, connect.ErrConfig)
+
+			delete(cfg, p.include)
+			assert.Empty(t, crossKeyErrors(cfg))
+		})
+	}
+}
+
+func TestStartIsNotImplemented(t *testing.T) {
+	c := Plugin.NewConnector()
+	err := c.Start(nil, minimal())
+	require.ErrorIs(t, err, ErrNotImplemented)
+
+	bad := minimal()
+	delete(bad, TopicPrefixConfig)
+	err = c.Start(nil, bad)
+	require.ErrorIs(t, err, connect.ErrConfig)
+	assert.False(t, errors.Is(err, ErrNotImplemented), "a bad config is reported as such")
+
+	task := Plugin.NewSourceTask()
+	require.ErrorIs(t, task.Start(nil, minimal()), ErrNotImplemented)
+	require.NoError(t, task.Stop())
+	require.NoError(t, c.Stop())
+}
