@@ -143,7 +143,7 @@ type Event struct {
 
 // Tombstone returns the record that follows a delete: same key, null value.
 func (e Event) Tombstone() Event {
-	return Event{Topic: e.Topic, KeySchema: e.KeySchema, Key: e.KeySchema}
+	return Event{Topic: e.Topic, KeySchema: e.KeySchema, Key: e.Key}
 }
 
 // Envelope builds the change event for ch. Truncate events have a null key;
