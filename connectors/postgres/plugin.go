@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,45 +16,32 @@ var Plugin = connect.ConnectorPlugin{
 	Version: connect.BuiltinVersion,
 	Config:  Config,
 	Doc: "Captures row changes from PostgreSQL through logical replication (pgoutput) as Debezium-compatible change events; " +
-		"accepts Debezium's Postgres connector config. Not usable yet: only config validation is implemented, snapshot and streaming come next.",
+		"accepts Debezium's Postgres connector config; one task snapshots the captured tables, then streams from the replication slot.",
 	NewConnector:  func() connect.Connector { return &connector{} },
 	NewSourceTask: func() connect.SourceTask { return &sourceTask{} },
 }
 
-// connector validates its config; starting it fails until streaming exists.
-type connector struct{}
+// connector validates its config and runs a single task, as Debezium's
+// does whatever tasks.max says.
+type connector struct{ config map[string]string }
 
 // Start implements connect.Connector.
-func (*connector) Start(_ connect.ConnectorContext, config map[string]string) error {
+func (c *connector) Start(_ connect.ConnectorContext, config map[string]string) error {
 	if err := parse(config); err != nil {
 		return fmt.Errorf("start postgres connector: %w", err)
 	}
-	return fmt.Errorf("start postgres connector: %w", ErrNotImplemented)
+	c.config = config
+	return nil
 }
 
-// TaskConfigs implements connect.Connector.
-func (*connector) TaskConfigs(int) ([]map[string]string, error) {
-	return nil, fmt.Errorf("postgres connector task configs: %w", ErrNotImplemented)
+// TaskConfigs implements connect.Connector: one task with the connector's
+// config.
+func (c *connector) TaskConfigs(int) ([]map[string]string, error) {
+	return []map[string]string{c.config}, nil
 }
 
 // Stop implements connect.Connector.
 func (*connector) Stop() error { return nil }
-
-// sourceTask is the placeholder for the snapshot and streaming task.
-type sourceTask struct{}
-
-// Start implements connect.SourceTask.
-func (*sourceTask) Start(connect.SourceTaskContext, map[string]string) error {
-	return fmt.Errorf("start postgres source task: %w", ErrNotImplemented)
-}
-
-// Poll implements connect.SourceTask.
-func (*sourceTask) Poll(context.Context) ([]*connect.Record, error) {
-	return nil, fmt.Errorf("poll postgres source task: %w", ErrNotImplemented)
-}
-
-// Stop implements connect.SourceTask.
-func (*sourceTask) Stop() error { return nil }
 
 // parse checks every declared key and the rules between keys.
 func parse(config map[string]string) error {

@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// tableRef is a table's schema and name.
+type tableRef struct{ Schema, Name string }
+
+func (r tableRef) String() string { return r.Schema + "." + r.Name }
+
+func (r tableRef) sanitized() string { return pgx.Identifier{r.Schema, r.Name}.Sanitize() }
+
+// filter selects the captured tables from the include and exclude lists.
+type filter struct {
+	schemaIn, schemaEx, tableIn, tableEx []*regexp.Regexp
+}
+
+func compileList(entries []string) []*regexp.Regexp {
+	var out []*regexp.Regexp
+	for _, e := range entries {
+		if re, err := regexp.Compile(`(?i)^(?:` + strings.TrimSpace(e) + `)$`); err == nil {
+			out = append(out, re)
+		}
+	}
+	return out
+}
+
+func matchAny(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// captures reports whether t is captured, as Debezium's table filters do.
+func (f filter) captures(t tableRef) bool {
+	switch {
+	case len(f.schemaIn) > 0 && !matchAny(f.schemaIn, t.Schema), matchAny(f.schemaEx, t.Schema):
+		return false
+	case len(f.tableIn) > 0 && !matchAny(f.tableIn, t.String()), matchAny(f.tableEx, t.String()):
+		return false
+	}
+	return true
+}
+
+// capturedTables lists the captured ordinary and partitioned tables,
+// ordered by schema and name.
+func capturedTables(ctx context.Context, conn *pgx.Conn, f filter) ([]tableRef, error) {
+	rows, err := conn.Query(ctx, `SELECT n.nspname, c.relname FROM pg_catalog.pg_class c
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+		AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+		ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tableRef, error) {
+		var t tableRef
+		return t, r.Scan(&t.Schema, &t.Name)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	var out []tableRef
+	for _, t := range all {
+		if f.captures(t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// describeTable reads a table's columns (types, typmods, nullability and
+// enum labels) and primary key from the catalog.
+func describeTable(ctx context.Context, conn *pgx.Conn, t tableRef) (Table, error) {
+	rows, err := conn.Query(ctx, `
+		SELECT a.attname, a.atttypid, t.typname, a.atttypmod, NOT a.attnotnull,
+			COALESCE((SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e
+				WHERE e.enumtypid = CASE WHEN t.typelem <> 0 THEN t.typelem ELSE t.oid END), '{}')
+		FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+		ORDER BY a.attnum`, t.sanitized())
+	if err != nil {
+		return Table{}, fmt.Errorf("read columns of %s: %w", t, err)
+	}
+	cols, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Column, error) {
+		var c Column
+		return c, r.Scan(&c.Name, &c.TypeOID, &c.TypeName, &c.TypeMod, &c.Nullable, &c.EnumValues)
+	})
+	if err != nil {
+		return Table{}, fmt.Errorf("read columns of %s: %w", t, err)
+	}
+	rows, err = conn.Query(ctx, `SELECT a.attname FROM pg_index i
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+		WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`, t.sanitized())
+	if err != nil {
+		return Table{}, fmt.Errorf("read primary key of %s: %w", t, err)
+	}
+	pk, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return Table{}, fmt.Errorf("read primary key of %s: %w", t, err)
+	}
+	return Table{Schema: t.Schema, Name: t.Name, Columns: cols, KeyColumns: pk}, nil
+}
+
+// relationName returns the schema and name of the relation with oid.
+func relationName(ctx context.Context, conn *pgx.Conn, oid uint32) (tableRef, error) {
+	var t tableRef
+	err := conn.QueryRow(ctx, `SELECT n.nspname, c.relname FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`, oid).Scan(&t.Schema, &t.Name)
+	if err != nil {
+		return t, fmt.Errorf("read name of relation %d: %w", oid, err)
+	}
+	return t, nil
+}

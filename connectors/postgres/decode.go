@@ -1,0 +1,198 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// UnavailableValue stands in for an unchanged TOASTed value the server did
+// not send (Debezium's unavailable.value.placeholder default).
+const UnavailableValue = "__debezium_unavailable_value"
+
+// handleWAL decodes one pgoutput message.
+func (t *sourceTask) handleWAL(ctx context.Context, s *stream, xld pglogrepl.XLogData) error {
+	msg, err := pglogrepl.Parse(xld.WALData)
+	if err != nil {
+		return fmt.Errorf("parse pgoutput message at %s: %w", xld.WALStart, err)
+	}
+	switch m := msg.(type) {
+	case *pglogrepl.RelationMessage:
+		return t.relation(ctx, s, m)
+	case *pglogrepl.BeginMessage:
+		s.tx = &txState{xid: m.Xid, final: m.FinalLSN, commit: m.CommitTime, skip: m.FinalLSN <= s.skipUpTo}
+	case *pglogrepl.CommitMessage:
+		return t.commitTx(ctx, s, m)
+	case *pglogrepl.InsertMessage:
+		return t.change(ctx, s, xld.WALStart, m.RelationID, OpCreate, nil, m.Tuple)
+	case *pglogrepl.UpdateMessage:
+		return t.change(ctx, s, xld.WALStart, m.RelationID, OpUpdate, m.OldTuple, m.NewTuple)
+	case *pglogrepl.DeleteMessage:
+		return t.change(ctx, s, xld.WALStart, m.RelationID, OpDelete, m.OldTuple, nil)
+	case *pglogrepl.TruncateMessage:
+		for _, id := range m.RelationIDs {
+			if err := t.change(ctx, s, xld.WALStart, id, OpTruncate, nil, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// relation refreshes the schema of a relation from its RELATION message
+// and the catalog (primary key, nullability, enum labels).
+func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.RelationMessage) error {
+	ref := tableRef{Schema: m.Namespace, Name: m.RelationName}
+	rel := &relation{ref: ref, captured: t.cfg.filter.captures(ref)}
+	s.rels[m.RelationID] = rel
+	if !rel.captured {
+		return nil
+	}
+	cat, err := describeTable(ctx, t.conn, ref)
+	if err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	byName := map[string]Column{}
+	for _, c := range cat.Columns {
+		byName[c.Name] = c
+	}
+	table := Table{Schema: ref.Schema, Name: ref.Name, KeyColumns: cat.KeyColumns}
+	for _, mc := range m.Columns {
+		c, ok := byName[mc.Name]
+		if !ok || c.TypeOID != mc.DataType {
+			c = Column{Name: mc.Name, TypeOID: mc.DataType, TypeMod: mc.TypeModifier, Nullable: true}
+		}
+		table.Columns = append(table.Columns, c)
+	}
+	rel.events, err = NewEvents(t.cfg.prefix, table, t.cfg.types)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", ref, err)
+	}
+	return nil
+}
+
+// change turns one row change into records of the current transaction.
+func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, relID uint32, op Op, old, tuple *pglogrepl.TupleData) error {
+	if s.tx == nil || s.tx.skip || t.cfg.skipped[op] {
+		return nil
+	}
+	rel, ok := s.rels[relID]
+	if !ok {
+		return fmt.Errorf("stream change at %s for relation %d: %w", lsn, relID, errUnknownRelation)
+	}
+	if !rel.captured {
+		return nil
+	}
+	ch := Change{Op: op, At: time.Now(), Source: Source{
+		Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: s.tx.commit,
+		Sequence: fmt.Sprintf(`["%d","%d"]`, s.lastCommit, lsn), TxID: int64(s.tx.xid), LSN: int64(lsn),
+	}}
+	var err error
+	if old != nil {
+		if ch.Before, err = t.tupleValues(rel.events, old, nil); err != nil {
+			return fmt.Errorf("stream %s: %w", rel.ref, err)
+		}
+	}
+	if tuple != nil {
+		if ch.After, err = t.tupleValues(rel.events, tuple, old); err != nil {
+			return fmt.Errorf("stream %s: %w", rel.ref, err)
+		}
+	}
+	ev, err := rel.events.Envelope(ch)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", rel.ref, err)
+	}
+	t.add(s, ev)
+	if op == OpDelete && t.cfg.tombstones && ev.Key != nil {
+		t.add(s, ev.Tombstone())
+	}
+	return t.flushTx(ctx, s, false)
+}
+
+// add appends an event to the transaction; its offset is set by flushTx.
+func (t *sourceTask) add(s *stream, ev Event) {
+	r := connect.NewSourceRecord(t.sourcePartition(), nil, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
+	s.tx.records = append(s.tx.records, r)
+}
+
+// flushTx hands the transaction's records to Poll: all of them at commit,
+// else all but the last once a batch is full. Records before the last of
+// a transaction carry the previous commit's LSN, so a restart after only
+// some of them were committed replays the whole transaction instead of
+// skipping its rest; the last carries the transaction's commit LSN.
+func (t *sourceTask) flushTx(ctx context.Context, s *stream, commit bool) error {
+	recs := s.tx.records
+	if !commit && len(recs) < pollBatch {
+		return nil
+	}
+	keep := 0
+	if !commit {
+		keep = 1
+	}
+	out := recs[:len(recs)-keep]
+	for i, r := range out {
+		lsn := s.lastCommit
+		if commit && i == len(out)-1 {
+			lsn = s.tx.final
+		}
+		r.SourceOffset = map[string]any{
+			"lsn": int64(lsn), "lsn_commit": int64(lsn), "txId": int64(s.tx.xid), "ts_usec": s.tx.commit.UnixMicro(),
+		}
+	}
+	s.tx.records = append([]*connect.Record(nil), recs[len(recs)-keep:]...)
+	return t.emit(ctx, out)
+}
+
+// commitTx ends the transaction.
+func (t *sourceTask) commitTx(ctx context.Context, s *stream, m *pglogrepl.CommitMessage) error {
+	if s.tx == nil {
+		return nil
+	}
+	s.tx.final = m.CommitLSN
+	if err := t.flushTx(ctx, s, true); err != nil {
+		return err
+	}
+	if m.CommitLSN > s.lastCommit {
+		s.lastCommit = m.CommitLSN
+	}
+	s.tx = nil
+	return nil
+}
+
+// tupleValues converts a tuple; an unchanged TOASTed value is taken from
+// old when it has it, else replaced by the placeholder in text columns.
+func (t *sourceTask) tupleValues(events *Events, tuple, old *pglogrepl.TupleData) ([]any, error) {
+	cols := events.table.Columns
+	if len(tuple.Columns) != len(cols) {
+		return nil, fmt.Errorf("tuple has %d columns, relation %d", len(tuple.Columns), len(cols))
+	}
+	texts := make([]*string, len(cols))
+	for i, tc := range tuple.Columns {
+		switch tc.DataType {
+		case pglogrepl.TupleDataTypeText:
+			s := string(tc.Data)
+			texts[i] = &s
+		case pglogrepl.TupleDataTypeToast:
+			texts[i] = unchangedToast(cols[i], old, i)
+		}
+	}
+	return t.rowValues(events, texts)
+}
+
+func unchangedToast(c Column, old *pglogrepl.TupleData, i int) *string {
+	if old != nil && i < len(old.Columns) && old.Columns[i].DataType == pglogrepl.TupleDataTypeText {
+		s := string(old.Columns[i].Data)
+		return &s
+	}
+	switch c.TypeOID {
+	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.JSONOID, pgtype.JSONBOID:
+		s := UnavailableValue
+		return &s
+	}
+	return nil
+}

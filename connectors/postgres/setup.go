@@ -1,0 +1,199 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// taskConfig is the parsed config the task uses.
+type taskConfig struct {
+	raw            map[string]string
+	prefix, db     string
+	slot, pub      string
+	pubMode        string
+	snapshotMode   string
+	fetchSize      int
+	heartbeat      time.Duration
+	heartbeatQuery string
+	tombstones     bool
+	dropSlot       bool
+	skipped        map[Op]bool
+	types          TypeOptions
+	filter         filter
+}
+
+func parseTaskConfig(config map[string]string) (taskConfig, error) {
+	if err := parse(config); err != nil {
+		return taskConfig{}, err
+	}
+	c, _ := Config.Parse(config)
+	tc := taskConfig{
+		raw: config, prefix: c.String(TopicPrefixConfig), db: c.String(DBNameConfig),
+		slot: c.String(SlotNameConfig), pub: c.String(PublicationNameConfig),
+		pubMode: c.String(PublicationAutocreateModeConfig), snapshotMode: c.String(SnapshotModeConfig),
+		fetchSize: int(c.Int(SnapshotFetchSizeConfig)), heartbeat: time.Duration(c.Int(HeartbeatIntervalConfig)) * time.Millisecond,
+		tombstones: c.Bool(TombstonesOnDeleteConfig), dropSlot: c.Bool(SlotDropOnStopConfig),
+		skipped: map[Op]bool{}, types: TypeOptionsFromConfig(c),
+		filter: filter{
+			schemaIn: compileList(c.List(SchemaIncludeListConfig)), schemaEx: compileList(c.List(SchemaExcludeListConfig)),
+			tableIn: compileList(c.List(TableIncludeListConfig)), tableEx: compileList(c.List(TableExcludeListConfig)),
+		},
+	}
+	if !c.IsNull(HeartbeatActionQueryConfig) {
+		tc.heartbeatQuery = strings.TrimSpace(c.String(HeartbeatActionQueryConfig))
+	}
+	for _, op := range c.List(SkippedOperationsConfig) {
+		tc.skipped[Op(strings.TrimSpace(op))] = true
+	}
+	return tc, nil
+}
+
+// prepare creates the publication and slot as configured and decides
+// whether to snapshot and from where to stream.
+func (t *sourceTask) prepare(ctx context.Context) error {
+	if err := t.ensurePublication(ctx); err != nil {
+		return err
+	}
+	exists, err := t.slotExists(ctx)
+	if err != nil {
+		return err
+	}
+	t.plan = t.decide(exists)
+	if !t.plan.snapshot {
+		if !exists {
+			_, err = pglogrepl.CreateReplicationSlot(ctx, t.repl, t.cfg.slot, "pgoutput",
+				pglogrepl.CreateReplicationSlotOptions{SnapshotAction: "NOEXPORT_SNAPSHOT"})
+			if err != nil {
+				return fmt.Errorf("create replication slot %s: %w", t.cfg.slot, err)
+			}
+		}
+		return nil
+	}
+	// A snapshot consistent with the slot needs the snapshot the slot
+	// exports when it is created: a slot left from an earlier run (or an
+	// unfinished snapshot) is dropped and created again.
+	if exists {
+		if err := pglogrepl.DropReplicationSlot(ctx, t.repl, t.cfg.slot, pglogrepl.DropReplicationSlotOptions{}); err != nil {
+			return fmt.Errorf("drop replication slot %s to snapshot again: %w", t.cfg.slot, err)
+		}
+	}
+	res, err := pglogrepl.CreateReplicationSlot(ctx, t.repl, t.cfg.slot, "pgoutput",
+		pglogrepl.CreateReplicationSlotOptions{SnapshotAction: "EXPORT_SNAPSHOT"})
+	if err != nil {
+		return fmt.Errorf("create replication slot %s: %w", t.cfg.slot, err)
+	}
+	if t.plan.consistentPoint, err = pglogrepl.ParseLSN(res.ConsistentPoint); err != nil {
+		return fmt.Errorf("read consistent point of slot %s: %w", t.cfg.slot, err)
+	}
+	t.plan.snapshotName = res.SnapshotName
+	// The exported snapshot lives only until the replication connection
+	// runs its next command: import it now, before anything else.
+	return t.beginSnapshot(ctx)
+}
+
+// decide applies snapshot.mode to the committed offset and the slot.
+func (t *sourceTask) decide(slotExists bool) snapshotPlan {
+	completed := t.resume.found && t.resume.snapshotComplete
+	p := snapshotPlan{stream: true}
+	switch t.cfg.snapshotMode {
+	case "always":
+		p.snapshot = true
+	case "initial":
+		p.snapshot = !completed
+	case "initial_only":
+		p.snapshot, p.stream = !completed, false
+	case "when_needed":
+		p.snapshot = !completed || !slotExists
+	}
+	if p.snapshot {
+		t.resume = resumePoint{}
+	}
+	return p
+}
+
+// beginSnapshot opens the snapshot transaction on the exported snapshot;
+// SET TRANSACTION SNAPSHOT must be its first statement.
+func (t *sourceTask) beginSnapshot(ctx context.Context) error {
+	if _, err := t.conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		return fmt.Errorf("begin snapshot transaction: %w", err)
+	}
+	if _, err := t.conn.Exec(ctx, "SET TRANSACTION SNAPSHOT "+quoteLiteral(t.plan.snapshotName)); err != nil {
+		return fmt.Errorf("import snapshot %s: %w", t.plan.snapshotName, err)
+	}
+	return nil
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func (t *sourceTask) slotExists(ctx context.Context) (bool, error) {
+	var plugin string
+	err := t.conn.QueryRow(ctx, "SELECT plugin FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()", t.cfg.slot).Scan(&plugin)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up replication slot %s: %w", t.cfg.slot, err)
+	}
+	if plugin != "pgoutput" {
+		return false, fmt.Errorf("replication slot %s uses plugin %s, not pgoutput", t.cfg.slot, plugin)
+	}
+	return true, nil
+}
+
+// ensurePublication creates or updates the publication per
+// publication.autocreate.mode.
+func (t *sourceTask) ensurePublication(ctx context.Context) error {
+	var exists bool
+	if err := t.conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)", t.cfg.pub).Scan(&exists); err != nil {
+		return fmt.Errorf("look up publication %s: %w", t.cfg.pub, err)
+	}
+	name := pgx.Identifier{t.cfg.pub}.Sanitize()
+	var stmt string
+	switch t.cfg.pubMode {
+	case "disabled":
+		if !exists {
+			return fmt.Errorf("publication %s does not exist and publication.autocreate.mode is disabled", t.cfg.pub)
+		}
+		return nil
+	case "all_tables":
+		if exists {
+			return nil
+		}
+		stmt = "CREATE PUBLICATION " + name + " FOR ALL TABLES"
+	case "no_tables":
+		if exists {
+			return nil
+		}
+		stmt = "CREATE PUBLICATION " + name
+	case "filtered":
+		tables, err := capturedTables(ctx, t.conn, t.cfg.filter)
+		if err != nil {
+			return err
+		}
+		if len(tables) == 0 {
+			return fmt.Errorf("create publication %s: no table matches the include and exclude lists", t.cfg.pub)
+		}
+		names := make([]string, len(tables))
+		for i, tb := range tables {
+			names[i] = tb.sanitized()
+		}
+		stmt = "CREATE PUBLICATION " + name + " FOR TABLE " + strings.Join(names, ", ")
+		if exists {
+			stmt = "ALTER PUBLICATION " + name + " SET TABLE " + strings.Join(names, ", ")
+		}
+	}
+	if _, err := t.conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("create publication %s (%s): %w", t.cfg.pub, stmt, err)
+	}
+	return nil
+}
+
+var _ connect.SourceTaskCommitter = (*sourceTask)(nil)

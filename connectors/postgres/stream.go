@@ -1,0 +1,205 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// statusInterval is the longest time between standby status updates.
+const statusInterval = 10 * time.Second
+
+// stream is the state of the streaming phase, owned by run's goroutine.
+type stream struct {
+	rels       map[uint32]*relation
+	tx         *txState
+	lastCommit pglogrepl.LSN // commit LSN of the last transaction fully handed to Poll
+	skipUpTo   pglogrepl.LSN // transactions committed at or before it were committed already
+	walEnd     pglogrepl.LSN // server WAL end of the last keepalive outside a transaction
+	sent       uint64        // last LSN confirmed to the server
+	lastStatus time.Time
+	heartbeat  time.Time // when the next heartbeat is due
+}
+
+// relation is a relation as the last RELATION message described it.
+type relation struct {
+	ref      tableRef
+	captured bool
+	events   *Events
+}
+
+// txState is the transaction being decoded.
+type txState struct {
+	xid     uint32
+	final   pglogrepl.LSN
+	commit  time.Time
+	skip    bool
+	records []*connect.Record
+}
+
+// stream starts replication from the committed offset or the slot's
+// consistent point and turns pgoutput messages into records.
+func (t *sourceTask) stream(ctx context.Context) error {
+	s := &stream{rels: map[uint32]*relation{}, skipUpTo: t.resume.lsn}
+	start := t.resume.lsn
+	if t.plan.snapshot {
+		start = t.plan.consistentPoint
+	}
+	if err := t.initConfirm(ctx, start); err != nil {
+		return err
+	}
+	s.lastCommit = pglogrepl.LSN(t.confirm.Load())
+	if start > s.lastCommit {
+		s.lastCommit = start
+	}
+	err := pglogrepl.StartReplication(ctx, t.repl, t.cfg.slot, start, pglogrepl.StartReplicationOptions{
+		PluginArgs: []string{"proto_version '1'", "publication_names " + quoteLiteral(t.cfg.pub)},
+	})
+	if err != nil {
+		return fmt.Errorf("start replication from slot %s at %s: %w", t.cfg.slot, start, err)
+	}
+	s.heartbeat = time.Now().Add(t.cfg.heartbeat)
+	for {
+		if err := t.streamStep(ctx, s); err != nil {
+			return err
+		}
+	}
+}
+
+// initConfirm starts the confirmed LSN at the slot's confirmed flush
+// position, so no status update ever reports less, or more, than that.
+func (t *sourceTask) initConfirm(ctx context.Context, start pglogrepl.LSN) error {
+	var flushed *string
+	err := t.conn.QueryRow(ctx, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", t.cfg.slot).Scan(&flushed)
+	if err != nil {
+		return fmt.Errorf("read confirmed position of slot %s: %w", t.cfg.slot, err)
+	}
+	lsn := start
+	if flushed != nil {
+		if l, err := pglogrepl.ParseLSN(*flushed); err == nil && l > lsn {
+			lsn = l
+		}
+	}
+	for cur := t.confirm.Load(); uint64(lsn) > cur; cur = t.confirm.Load() {
+		if t.confirm.CompareAndSwap(cur, uint64(lsn)) {
+			break
+		}
+	}
+	return nil
+}
+
+// streamStep sends a status update or heartbeat when due, then handles at
+// most one server message.
+func (t *sourceTask) streamStep(ctx context.Context, s *stream) error {
+	if c := t.confirm.Load(); c != s.sent || time.Since(s.lastStatus) >= statusInterval {
+		if err := t.sendStatus(ctx, s); err != nil {
+			return err
+		}
+	}
+	if t.cfg.heartbeat > 0 && s.tx == nil && !time.Now().Before(s.heartbeat) {
+		if err := t.sendHeartbeat(ctx, s); err != nil {
+			return err
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	msg, err := t.repl.ReceiveMessage(rctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if pgconn.Timeout(err) {
+			return nil
+		}
+		return fmt.Errorf("receive from slot %s: %w", t.cfg.slot, err)
+	}
+	switch m := msg.(type) {
+	case *pgproto3.ErrorResponse:
+		return fmt.Errorf("stream from slot %s: %w", t.cfg.slot, pgconn.ErrorResponseToPgError(m))
+	case *pgproto3.CopyData:
+		return t.handleCopyData(ctx, s, m.Data)
+	}
+	return nil
+}
+
+func (t *sourceTask) handleCopyData(ctx context.Context, s *stream, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	switch data[0] {
+	case pglogrepl.PrimaryKeepaliveMessageByteID:
+		ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(data[1:])
+		if err != nil {
+			return fmt.Errorf("parse keepalive: %w", err)
+		}
+		if s.tx == nil && ka.ServerWALEnd > s.walEnd {
+			s.walEnd = ka.ServerWALEnd
+		}
+		if ka.ReplyRequested {
+			return t.sendStatus(ctx, s)
+		}
+	case pglogrepl.XLogDataByteID:
+		xld, err := pglogrepl.ParseXLogData(data[1:])
+		if err != nil {
+			return fmt.Errorf("parse XLogData: %w", err)
+		}
+		return t.handleWAL(ctx, s, xld)
+	}
+	return nil
+}
+
+// sendStatus confirms the LSN of the committed offsets; write, flush and
+// apply all report it, never the received position.
+func (t *sourceTask) sendStatus(ctx context.Context, s *stream) error {
+	c := t.confirm.Load()
+	lsn := pglogrepl.LSN(c)
+	err := pglogrepl.SendStandbyStatusUpdate(ctx, t.repl, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: lsn, WALFlushPosition: lsn, WALApplyPosition: lsn,
+	})
+	if err != nil {
+		return fmt.Errorf("send standby status to slot %s: %w", t.cfg.slot, err)
+	}
+	s.sent, s.lastStatus = c, time.Now()
+	return nil
+}
+
+// Heartbeat record schemas, Debezium's.
+var (
+	heartbeatKeySchema = connect.StructBuilder().Name("io.debezium.connector.common.ServerNameKey").
+				Field("serverName", connect.StringSchema).Build()
+	heartbeatValueSchema = connect.StructBuilder().Name("io.debezium.connector.common.Heartbeat").
+				Field("ts_ms", connect.Int64Schema).Build()
+)
+
+// sendHeartbeat runs heartbeat.action.query and emits a heartbeat record
+// whose offset holds the position every earlier change is behind: the
+// last commit, or the server's WAL end seen outside a transaction.
+func (t *sourceTask) sendHeartbeat(ctx context.Context, s *stream) error {
+	s.heartbeat = time.Now().Add(t.cfg.heartbeat)
+	if t.cfg.heartbeatQuery != "" {
+		if _, err := t.conn.Exec(ctx, t.cfg.heartbeatQuery); err != nil {
+			return fmt.Errorf("run heartbeat.action.query: %w", err)
+		}
+	}
+	if s.walEnd > s.lastCommit {
+		s.lastCommit = s.walEnd
+	}
+	now := time.Now()
+	key := connect.NewStruct(heartbeatKeySchema).MustPut("serverName", t.cfg.prefix)
+	value := connect.NewStruct(heartbeatValueSchema).MustPut("ts_ms", now.UnixMilli())
+	r := connect.NewSourceRecord(t.sourcePartition(), map[string]any{"lsn": int64(s.lastCommit), "ts_usec": now.UnixMicro()},
+		"__debezium-heartbeat."+t.cfg.prefix, heartbeatKeySchema, key, heartbeatValueSchema, value)
+	r.Timestamp = now
+	return t.emit(ctx, []*connect.Record{r})
+}
+
+// errUnknownRelation is wrapped when a change names a relation no
+// RELATION message described.
+var errUnknownRelation = errors.New("change for a relation not described by a RELATION message")

@@ -1,0 +1,261 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// pollBatch is the most records one Poll returns.
+const pollBatch = 2048
+
+// sourceTask snapshots the captured tables, then streams their changes
+// from the replication slot. One goroutine (run) owns both connections
+// and hands batches of records to Poll.
+type sourceTask struct {
+	cfg     taskConfig
+	ctx     connect.SourceTaskContext
+	conn    *pgx.Conn      // queries: catalog, snapshot, heartbeat action
+	repl    *pgconn.PgConn // replication=database
+	resume  resumePoint    // from the committed offset
+	plan    snapshotPlan   // what Start decided
+	out     chan []*connect.Record
+	done    chan struct{}
+	err     error // run's error, read after done is closed
+	cancel  context.CancelFunc
+	confirm atomic.Uint64 // LSN the committed offsets allow confirming
+	stopped sync.Once
+}
+
+// resumePoint is what a committed offset says.
+type resumePoint struct {
+	found            bool
+	lsn              pglogrepl.LSN
+	snapshotComplete bool // false while a snapshot was in progress
+}
+
+// snapshotPlan is the slot and snapshot decision of Start.
+type snapshotPlan struct {
+	snapshot        bool
+	stream          bool
+	snapshotName    string
+	consistentPoint pglogrepl.LSN
+}
+
+// sourcePartition is the only source partition, Debezium's.
+func (t *sourceTask) sourcePartition() map[string]any {
+	return map[string]any{"server": t.cfg.prefix}
+}
+
+// Start implements connect.SourceTask: it connects, creates the publication
+// and slot as configured and starts reading.
+func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]string) error {
+	cfg, err := parseTaskConfig(config)
+	if err != nil {
+		return fmt.Errorf("start postgres source task: %w", err)
+	}
+	t.cfg, t.ctx = cfg, ctx
+	t.resume, err = readResume(ctx, t.sourcePartition())
+	if err != nil {
+		return fmt.Errorf("start postgres source task: %w", err)
+	}
+	startCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := t.connect(startCtx, config); err != nil {
+		t.closeConns()
+		return fmt.Errorf("start postgres source task: %w", err)
+	}
+	if err := t.prepare(startCtx); err != nil {
+		t.closeConns()
+		return fmt.Errorf("start postgres source task: %w", err)
+	}
+	runCtx, runCancel := context.WithCancel(context.Background())
+	t.cancel = runCancel
+	t.out = make(chan []*connect.Record, 4)
+	t.done = make(chan struct{})
+	go t.run(runCtx)
+	return nil
+}
+
+// readResume reads the committed offset, if any.
+func readResume(ctx connect.SourceTaskContext, partition map[string]any) (resumePoint, error) {
+	off, err := ctx.Offset(partition)
+	if err != nil {
+		return resumePoint{}, fmt.Errorf("read committed offset: %w", err)
+	}
+	if off == nil {
+		return resumePoint{}, nil
+	}
+	lsn, err := offsetLSN(off)
+	if err != nil {
+		return resumePoint{}, err
+	}
+	snap, _ := off["snapshot"].(bool)
+	last, _ := off["last_snapshot_record"].(bool)
+	return resumePoint{found: true, lsn: lsn, snapshotComplete: !snap || last}, nil
+}
+
+// offsetLSN reads the lsn of an offset, a number once it went through JSON.
+func offsetLSN(off map[string]any) (pglogrepl.LSN, error) {
+	switch v := off["lsn"].(type) {
+	case int64:
+		return pglogrepl.LSN(v), nil
+	case float64:
+		return pglogrepl.LSN(v), nil
+	case int:
+		return pglogrepl.LSN(v), nil
+	case uint64:
+		return pglogrepl.LSN(v), nil
+	}
+	return 0, fmt.Errorf("read lsn of committed offset %v: not a number", off)
+}
+
+// connect opens the query and replication connections.
+func (t *sourceTask) connect(ctx context.Context, config map[string]string) error {
+	var err error
+	if t.conn, err = pgx.Connect(ctx, connString(config)); err != nil {
+		return fmt.Errorf("connect to %s: %w", config[HostnameConfig], err)
+	}
+	if t.repl, err = pgconn.Connect(ctx, connString(config)+"replication='database'"); err != nil {
+		return fmt.Errorf("open replication connection to %s: %w", config[HostnameConfig], err)
+	}
+	return nil
+}
+
+func (t *sourceTask) closeConns() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if t.repl != nil {
+		_ = t.repl.Close(ctx)
+	}
+	if t.conn != nil {
+		_ = t.conn.Close(ctx)
+	}
+}
+
+// run snapshots and streams until ctx ends or an error occurs.
+func (t *sourceTask) run(ctx context.Context) {
+	defer close(t.done)
+	t.err = t.produce(ctx)
+	if errors.Is(t.err, context.Canceled) && ctx.Err() != nil {
+		t.err = nil
+	}
+}
+
+func (t *sourceTask) produce(ctx context.Context) error {
+	if t.plan.snapshot {
+		if err := t.snapshot(ctx); err != nil {
+			return err
+		}
+	}
+	if !t.plan.stream {
+		<-ctx.Done()
+		return nil
+	}
+	return t.stream(ctx)
+}
+
+// emit hands a batch to Poll, waiting while Poll is behind.
+func (t *sourceTask) emit(ctx context.Context, batch []*connect.Record) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	select {
+	case t.out <- batch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Poll implements connect.SourceTask.
+func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
+	select {
+	case batch := <-t.out:
+		for len(batch) < pollBatch {
+			select {
+			case more := <-t.out:
+				batch = append(batch, more...)
+			default:
+				return batch, nil
+			}
+		}
+		return batch, nil
+	case <-t.done:
+		if t.err != nil {
+			return nil, fmt.Errorf("poll postgres source task: %w", t.err)
+		}
+		return nil, fmt.Errorf("poll postgres source task: reading stopped")
+	case <-ctx.Done():
+		return nil, nil
+	}
+}
+
+// CommitRecord implements connect.SourceTaskCommitter; the confirmed LSN
+// follows the committed offsets (Commit), not single acknowledgements.
+func (t *sourceTask) CommitRecord(*connect.Record) error { return nil }
+
+// Commit implements connect.SourceTaskCommitter: the worker committed
+// offsets, so the LSN they hold may be confirmed to the server (sent with
+// the next standby status update). Snapshot offsets confirm nothing.
+func (t *sourceTask) Commit() error {
+	off, err := t.ctx.Offset(t.sourcePartition())
+	if err != nil || off == nil {
+		return err
+	}
+	if snap, _ := off["snapshot"].(bool); snap {
+		return nil
+	}
+	lsn, err := offsetLSN(off)
+	if err != nil {
+		return err
+	}
+	for {
+		cur := t.confirm.Load()
+		if uint64(lsn) <= cur || t.confirm.CompareAndSwap(cur, uint64(lsn)) {
+			return nil
+		}
+	}
+}
+
+// Stop implements connect.SourceTask: it stops reading, closes the
+// connections and drops the slot when slot.drop.on.stop is set.
+func (t *sourceTask) Stop() error {
+	var err error
+	t.stopped.Do(func() {
+		if t.cancel != nil {
+			t.cancel()
+			<-t.done
+		}
+		t.closeConns()
+		if t.cfg.dropSlot {
+			err = t.dropSlot()
+		}
+	})
+	return err
+}
+
+// dropSlot drops the slot over a fresh replication connection, waiting
+// for the old one's walsender to release it.
+func (t *sourceTask) dropSlot() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgconn.Connect(ctx, connString(t.cfg.raw)+"replication='database'")
+	if err != nil {
+		return fmt.Errorf("drop slot %s: %w", t.cfg.slot, err)
+	}
+	defer conn.Close(ctx)
+	if err := pglogrepl.DropReplicationSlot(ctx, conn, t.cfg.slot, pglogrepl.DropReplicationSlotOptions{Wait: true}); err != nil {
+		return fmt.Errorf("drop slot %s: %w", t.cfg.slot, err)
+	}
+	return nil
+}

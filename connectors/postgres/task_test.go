@@ -1,0 +1,280 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// taskContext is a worker stand-in: it stores the offsets the test commits.
+type taskContext struct {
+	mu      sync.Mutex
+	offsets map[string]map[string]any
+	config  map[string]string
+}
+
+func (c *taskContext) Offset(partition map[string]any) (map[string]any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offsets[fmt.Sprint(partition)], nil
+}
+
+func (c *taskContext) Config() map[string]string { return c.config }
+
+// commit acknowledges records as the worker would: stores the last
+// record's offset, then tells the task.
+func (c *taskContext) commit(t *testing.T, task *sourceTask, records []*connect.Record) {
+	t.Helper()
+	if len(records) == 0 {
+		return
+	}
+	last := records[len(records)-1]
+	c.mu.Lock()
+	if c.offsets == nil {
+		c.offsets = map[string]map[string]any{}
+	}
+	c.offsets[fmt.Sprint(last.SourcePartition)] = last.SourceOffset
+	c.mu.Unlock()
+	require.NoError(t, task.Commit())
+}
+
+// startTask starts a source task on cfg with the offsets in tc.
+func startTask(t *testing.T, tc *taskContext, cfg map[string]string) *sourceTask {
+	t.Helper()
+	task := Plugin.NewSourceTask().(*sourceTask)
+	tc.config = cfg
+	require.NoError(t, task.Start(tc, cfg))
+	t.Cleanup(func() { _ = task.Stop() })
+	return task
+}
+
+// leftovers holds records polled beyond what pollN returned, per task.
+var leftovers = map[*sourceTask][]*connect.Record{}
+
+// pollN polls until n records arrived and returns exactly n, keeping the
+// rest for the next call.
+func pollN(t *testing.T, task *sourceTask, n int) []*connect.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out := leftovers[task]
+	for len(out) < n {
+		batch, err := task.Poll(ctx)
+		require.NoError(t, err)
+		require.NoError(t, ctx.Err(), "got %d of %d records", len(out), n)
+		out = append(out, batch...)
+	}
+	leftovers[task] = out[n:]
+	return out[:n]
+}
+
+// pollNone checks that nothing arrives for a while.
+func pollNone(t *testing.T, task *sourceTask) {
+	t.Helper()
+	require.Empty(t, leftovers[task])
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	for ctx.Err() == nil {
+		batch, err := task.Poll(ctx)
+		require.NoError(t, err)
+		require.Empty(t, batch)
+	}
+}
+
+func shopConfig(pg *testenv.Postgres) map[string]string {
+	return map[string]string{
+		HostnameConfig: pg.Host, PortConfig: strconv.Itoa(pg.Port), UserConfig: "postgres", DBNameConfig: "app",
+		SSLModeConfig: "disable", TopicPrefixConfig: "shop", SlotNameConfig: "sluice_test",
+		PublicationAutocreateModeConfig: "filtered", TableIncludeListConfig: "public.customers,public.orders",
+		SnapshotFetchSizeConfig: "64",
+	}
+}
+
+// event describes a record for comparisons: topic, op, key id, after name.
+func event(t *testing.T, r *connect.Record) string {
+	t.Helper()
+	var id any
+	if k, ok := r.Key.(*connect.Struct); ok {
+		id, _ = k.Get("id")
+	}
+	v, ok := r.Value.(*connect.Struct)
+	if !ok {
+		return fmt.Sprintf("%s tombstone %v", r.Topic, id)
+	}
+	op, _ := v.Get("op")
+	desc := fmt.Sprintf("%s %s %v", r.Topic, op, id)
+	if after, _ := v.Get("after"); after != nil {
+		col := "name"
+		if strings.HasSuffix(r.Topic, "orders") {
+			col = "note"
+		}
+		name, _ := after.(*connect.Struct).Get(col)
+		desc += fmt.Sprintf(" %v", name)
+	}
+	return desc
+}
+
+func sourceField(r *connect.Record, name string) any {
+	src, _ := r.Value.(*connect.Struct).Get("source")
+	v, _ := src.(*connect.Struct).Get(name)
+	return v
+}
+
+func setupShop(t *testing.T) *testenv.Postgres {
+	pg := testenv.StartPostgres(t)
+	pg.Exec(t, "CREATE DATABASE app")
+	execApp(t, pg,
+		"CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email varchar(80))",
+		"CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, amount numeric(10,2), note text)",
+		"CREATE TABLE audit (id serial, what text)", // not captured, no primary key
+		"INSERT INTO customers SELECT g, 'c' || g, 'c' || g || '@x.io' FROM generate_series(1, 300) g",
+		"INSERT INTO orders SELECT g, g % 300 + 1, g * 1.5, 'o' || g FROM generate_series(1, 50) g",
+	)
+	return pg
+}
+
+func TestSnapshotThenStream(t *testing.T) {
+	pg := setupShop(t)
+	tc := &taskContext{}
+	task := startTask(t, tc, shopConfig(pg))
+
+	snap := pollN(t, task, 350)
+	for i, r := range snap {
+		want := "true"
+		if i == len(snap)-1 {
+			want = "last"
+		}
+		require.Equal(t, want, sourceField(r, "snapshot"), "record %d", i)
+		require.Equal(t, i == len(snap)-1, r.SourceOffset["last_snapshot_record"])
+		require.Equal(t, true, r.SourceOffset["snapshot"])
+	}
+	assert.Equal(t, "shop.public.customers r 1 c1", event(t, snap[0]))
+	assert.Equal(t, "shop.public.orders r 50 o50", event(t, snap[349]))
+	tc.commit(t, task, snap)
+
+	execApp(t, pg,
+		"INSERT INTO customers VALUES (1000, 'new', NULL)",
+		"INSERT INTO audit (what) VALUES ('ignored')",
+		"BEGIN; UPDATE customers SET name = 'renamed' WHERE id = 1; DELETE FROM orders WHERE id = 1; COMMIT",
+		"INSERT INTO orders VALUES (77, 1000, 9.99, 'o77')",
+	)
+	live := pollN(t, task, 5)
+	var got []string
+	for _, r := range live {
+		got = append(got, event(t, r))
+	}
+	assert.Equal(t, []string{
+		"shop.public.customers c 1000 new",
+		"shop.public.customers u 1 renamed",
+		"shop.public.orders d 1",
+		"shop.public.orders tombstone 1",
+		"shop.public.orders c 77 o77",
+	}, got)
+	assert.Equal(t, live[1].SourceOffset["txId"], live[3].SourceOffset["txId"], "one transaction")
+	assert.Equal(t, live[1].SourceOffset["lsn"], live[0].SourceOffset["lsn"], "inside a transaction, the previous commit")
+	assert.Greater(t, live[3].SourceOffset["lsn"].(int64), live[0].SourceOffset["lsn"].(int64))
+	assert.NotNil(t, sourceField(live[0], "txId"))
+	assert.NotNil(t, sourceField(live[0], "lsn"))
+	assert.Equal(t, "false", sourceField(live[0], "snapshot"))
+	before, _ := live[2].Value.(*connect.Struct).Get("before")
+	require.NotNil(t, before, "a delete carries the key in before")
+	amount, _ := live[4].Value.(*connect.Struct).Get("after")
+	a, _ := amount.(*connect.Struct).Get("amount")
+	assert.Equal(t, "9.99", a.(interface{ FloatString(int) string }).FloatString(2))
+}
+
+func TestRestartResumesFromCommittedOffset(t *testing.T) {
+	pg := setupShop(t)
+	tc := &taskContext{}
+	task := startTask(t, tc, shopConfig(pg))
+	tc.commit(t, task, pollN(t, task, 350))
+
+	execApp(t, pg, "INSERT INTO customers VALUES (1001, 'a', NULL)", "INSERT INTO customers VALUES (1002, 'b', NULL)")
+	tc.commit(t, task, pollN(t, task, 2))
+	execApp(t, pg, "INSERT INTO customers VALUES (1003, 'uncommitted', NULL)")
+	require.Equal(t, "shop.public.customers c 1003 uncommitted", event(t, pollN(t, task, 1)[0]))
+	require.NoError(t, task.Stop())
+
+	execApp(t, pg, "BEGIN; INSERT INTO customers VALUES (1004, 'while', NULL); UPDATE customers SET name = 'stopped' WHERE id = 1004; COMMIT")
+	task = startTask(t, tc, shopConfig(pg))
+	var got []string
+	for _, r := range pollN(t, task, 3) {
+		got = append(got, event(t, r))
+	}
+	assert.Equal(t, []string{
+		"shop.public.customers c 1003 uncommitted", // its offset was not committed: sent again
+		"shop.public.customers c 1004 while",
+		"shop.public.customers u 1004 stopped",
+	}, got, "no snapshot again, no committed change replayed, none lost")
+	pollNone(t, task)
+}
+
+func TestRestartDuringSnapshotSnapshotsAgain(t *testing.T) {
+	pg := setupShop(t)
+	tc := &taskContext{}
+	task := startTask(t, tc, shopConfig(pg))
+	tc.commit(t, task, pollN(t, task, 100))
+	require.NoError(t, task.Stop())
+
+	task = startTask(t, tc, shopConfig(pg))
+	snap := pollN(t, task, 350)
+	assert.Equal(t, "shop.public.customers r 1 c1", event(t, snap[0]))
+	assert.Equal(t, "last", sourceField(snap[349], "snapshot"))
+}
+
+func confirmedFlush(t *testing.T, pg *testenv.Postgres) pglogrepl.LSN {
+	t.Helper()
+	var s string
+	conn := appConn(t, pg)
+	require.NoError(t, conn.QueryRow(context.Background(),
+		"SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'sluice_test'").Scan(&s))
+	lsn, err := pglogrepl.ParseLSN(s)
+	require.NoError(t, err)
+	return lsn
+}
+
+func TestHeartbeatsAdvanceConfirmedLSNOnIdleDatabase(t *testing.T) {
+	pg := setupShop(t)
+	cfg := shopConfig(pg)
+	cfg[SnapshotModeConfig] = "no_data"
+	cfg[HeartbeatIntervalConfig] = "200"
+	cfg[HeartbeatActionQueryConfig] = "INSERT INTO audit (what) VALUES ('heartbeat')"
+	cfg[SlotDropOnStopConfig] = "true"
+	tc := &taskContext{}
+	task := startTask(t, tc, cfg)
+	start := confirmedFlush(t, pg)
+
+	deadline := time.Now().Add(20 * time.Second)
+	for confirmedFlush(t, pg) <= start {
+		require.True(t, time.Now().Before(deadline), "confirmed_flush_lsn stayed at %s", start)
+		batch := pollN(t, task, 1)
+		assert.Equal(t, "__debezium-heartbeat.shop", batch[0].Topic)
+		tc.commit(t, task, batch)
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(t, task.Stop())
+	var n int
+	require.NoError(t, appConn(t, pg).QueryRow(context.Background(),
+		"SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'sluice_test'").Scan(&n))
+	assert.Zero(t, n, "slot.drop.on.stop dropped the slot")
+}
+
+func appConn(t *testing.T, pg *testenv.Postgres) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), pg.DSN("app"))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
