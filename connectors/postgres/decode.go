@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -103,20 +104,58 @@ func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, r
 			return fmt.Errorf("stream %s: %w", rel.ref, err)
 		}
 	}
-	ev, err := rel.events.Envelope(ch)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", rel.ref, err)
+	if op == OpUpdate && ch.Before != nil && rel.events.keyChanged(ch.Before, ch.After) {
+		err = t.keyChange(s, rel, ch)
+	} else {
+		err = t.addChange(s, rel, ch, nil)
 	}
-	t.add(s, ev)
-	if op == OpDelete && t.cfg.tombstones && ev.Key != nil {
-		t.add(s, ev.Tombstone())
+	if err != nil {
+		return err
 	}
 	return t.flushTx(ctx, s, false)
 }
 
+// keyChange emits an update that changed the primary key as Debezium
+// does: a delete of the old key (and its tombstone), then a create with
+// the new key, the delete carrying the new key in header
+// __debezium.newkey and the create the old one in __debezium.oldkey.
+func (t *sourceTask) keyChange(s *stream, rel *relation, ch Change) error {
+	oldKey, err := rel.events.key(ch.Before)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", rel.ref, err)
+	}
+	newKey, err := rel.events.key(ch.After)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", rel.ref, err)
+	}
+	del, create := ch, ch
+	del.Op, del.After = OpDelete, nil
+	create.Op, create.Before = OpCreate, nil
+	ks := rel.events.KeySchema
+	if err := t.addChange(s, rel, del, connect.Headers{{Key: "__debezium.newkey", Schema: ks, Value: newKey}}); err != nil {
+		return err
+	}
+	return t.addChange(s, rel, create, connect.Headers{{Key: "__debezium.oldkey", Schema: ks, Value: oldKey}})
+}
+
+// addChange appends a change's event, and a tombstone after a delete, to
+// the transaction.
+func (t *sourceTask) addChange(s *stream, rel *relation, ch Change, headers connect.Headers) error {
+	ev, err := rel.events.Envelope(ch)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", rel.ref, err)
+	}
+	t.add(s, ev, headers)
+	if ch.Op == OpDelete && t.cfg.tombstones && ev.Key != nil {
+		t.add(s, ev.Tombstone(), headers)
+	}
+	return nil
+}
+
 // add appends an event to the transaction; its offset is set by flushTx.
-func (t *sourceTask) add(s *stream, ev Event) {
+func (t *sourceTask) add(s *stream, ev Event, headers connect.Headers) {
 	r := connect.NewSourceRecord(t.sourcePartition(), nil, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
+	r.Headers = headers.Clone()
 	s.tx.records = append(s.tx.records, r)
 }
 
@@ -195,4 +234,19 @@ func unchangedToast(c Column, old *pglogrepl.TupleData, i int) *string {
 		return &s
 	}
 	return nil
+}
+
+// keyChanged reports whether two rows in column order differ in a key
+// column; false for a table without key.
+func (e *Events) keyChanged(before, after []any) bool {
+	if e.KeySchema == nil {
+		return false
+	}
+	for _, f := range e.KeySchema.Fields {
+		i := e.RowSchema.Field(f.Name).Index
+		if !reflect.DeepEqual(before[i], after[i]) {
+			return true
+		}
+	}
+	return false
 }

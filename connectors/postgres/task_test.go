@@ -278,3 +278,82 @@ func appConn(t *testing.T, pg *testenv.Postgres) *pgx.Conn {
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
 }
+
+// field returns a field of the before or after row of a change event.
+func field(t *testing.T, r *connect.Record, row, name string) any {
+	t.Helper()
+	v, err := r.Value.(*connect.Struct).Get(row)
+	require.NoError(t, err)
+	require.NotNil(t, v, "%s of %s", row, event(t, r))
+	f, err := v.(*connect.Struct).Get(name)
+	require.NoError(t, err)
+	return f
+}
+
+func TestStreamedRowImages(t *testing.T) {
+	pg := setupShop(t)
+	execApp(t, pg, "CREATE TABLE docs (id int PRIMARY KEY, title text NOT NULL, body text)",
+		"ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL")
+	cfg := shopConfig(pg)
+	cfg[TableIncludeListConfig] = "public.customers,public.orders,public.docs"
+	cfg[SnapshotModeConfig] = "no_data"
+	cfg[SkippedOperationsConfig] = "none"
+	task := startTask(t, &taskContext{}, cfg)
+
+	big := strings.Repeat("0123456789abcdef", 400)
+	execApp(t, pg,
+		"INSERT INTO docs VALUES (1, 't1', '"+big+"')",
+		"UPDATE docs SET title = 't2' WHERE id = 1",
+		"ALTER TABLE docs REPLICA IDENTITY FULL",
+		"UPDATE docs SET title = 't3' WHERE id = 1",
+		"UPDATE customers SET id = 5000 WHERE id = 2",
+		"DELETE FROM customers WHERE id = 3",
+		"TRUNCATE orders",
+	)
+	got := pollN(t, task, 9)
+
+	t.Run("unchanged TOAST value under REPLICA IDENTITY DEFAULT is the placeholder", func(t *testing.T) {
+		assert.Equal(t, big, field(t, got[0], "after", "body"))
+		assert.Equal(t, UnavailableValue, field(t, got[1], "after", "body"))
+		before, _ := got[1].Value.(*connect.Struct).Get("before")
+		assert.Nil(t, before)
+	})
+	t.Run("REPLICA IDENTITY FULL gives the before image and the TOAST value", func(t *testing.T) {
+		assert.Equal(t, "t2", field(t, got[2], "before", "title"))
+		assert.Equal(t, big, field(t, got[2], "after", "body"))
+	})
+	t.Run("primary key change is a delete, tombstone and create", func(t *testing.T) {
+		assert.Equal(t, []string{
+			"shop.public.customers d 2", "shop.public.customers tombstone 2", "shop.public.customers c 5000 c2",
+		}, []string{event(t, got[3]), event(t, got[4]), event(t, got[5])})
+		h, ok := got[3].Headers.Last("__debezium.newkey")
+		require.True(t, ok)
+		id, _ := h.Value.(*connect.Struct).Get("id")
+		assert.Equal(t, int32(5000), id)
+		h, ok = got[5].Headers.Last("__debezium.oldkey")
+		require.True(t, ok)
+		id, _ = h.Value.(*connect.Struct).Get("id")
+		assert.Equal(t, int32(2), id)
+	})
+	t.Run("delete under REPLICA IDENTITY DEFAULT fills required non-key columns", func(t *testing.T) {
+		assert.Equal(t, "shop.public.customers d 3", event(t, got[6]))
+		assert.Equal(t, int32(3), field(t, got[6], "before", "id"))
+		assert.Equal(t, "", field(t, got[6], "before", "name"))
+		assert.Nil(t, field(t, got[6], "before", "email"))
+	})
+	t.Run("truncate has a null key", func(t *testing.T) {
+		assert.Equal(t, "shop.public.orders t <nil>", event(t, got[8]))
+		assert.Nil(t, got[8].Key)
+	})
+}
+
+func TestSkippedOperationsDefaultSkipsTruncate(t *testing.T) {
+	pg := setupShop(t)
+	cfg := shopConfig(pg)
+	cfg[SnapshotModeConfig] = "no_data"
+	cfg[TombstonesOnDeleteConfig] = "false"
+	task := startTask(t, &taskContext{}, cfg)
+	execApp(t, pg, "TRUNCATE orders", "DELETE FROM customers WHERE id = 1")
+	assert.Equal(t, "shop.public.customers d 1", event(t, pollN(t, task, 1)[0]))
+	pollNone(t, task)
+}
