@@ -357,3 +357,63 @@ func TestSkippedOperationsDefaultSkipsTruncate(t *testing.T) {
 	assert.Equal(t, "shop.public.customers d 1", event(t, pollN(t, task, 1)[0]))
 	pollNone(t, task)
 }
+
+func TestPublicationAutocreateModes(t *testing.T) {
+	pg := setupShop(t)
+	conn := appConn(t, pg)
+	ctx := context.Background()
+
+	cfg := shopConfig(pg)
+	cfg[PublicationAutocreateModeConfig] = "disabled"
+	err := Plugin.NewSourceTask().Start(&taskContext{}, cfg)
+	require.ErrorContains(t, err, "publication dbz_publication does not exist and publication.autocreate.mode is disabled")
+
+	cfg = shopConfig(pg)
+	cfg[SnapshotModeConfig] = "no_data"
+	task := startTask(t, &taskContext{}, cfg)
+	require.NoError(t, task.Stop())
+	rows, err := conn.Query(ctx, "SELECT tablename::text FROM pg_publication_tables WHERE pubname = 'dbz_publication' ORDER BY 1")
+	require.NoError(t, err)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Equal(t, []string{"customers", "orders"}, tables, "filtered: only the included tables")
+	_, err = conn.Exec(ctx, "UPDATE audit SET what = 'still updatable'")
+	require.NoError(t, err, "a table without primary key stays out of a filtered publication")
+
+	cfg[PublicationNameConfig] = "everything"
+	cfg[PublicationAutocreateModeConfig] = "all_tables"
+	task = startTask(t, &taskContext{}, cfg)
+	require.NoError(t, task.Stop())
+	var all bool
+	require.NoError(t, conn.QueryRow(ctx, "SELECT puballtables FROM pg_publication WHERE pubname = 'everything'").Scan(&all))
+	assert.True(t, all)
+}
+
+func TestSnapshotModesOnRestart(t *testing.T) {
+	pg := setupShop(t)
+	t.Run("always snapshots on every start", func(t *testing.T) {
+		cfg := shopConfig(pg)
+		cfg[SnapshotModeConfig] = "always"
+		tc := &taskContext{}
+		task := startTask(t, tc, cfg)
+		tc.commit(t, task, pollN(t, task, 350))
+		require.NoError(t, task.Stop())
+		task = startTask(t, tc, cfg)
+		assert.Equal(t, "r", sourceOp(pollN(t, task, 1)[0]))
+		require.NoError(t, task.Stop())
+	})
+	t.Run("initial_only does not stream", func(t *testing.T) {
+		cfg := shopConfig(pg)
+		cfg[SnapshotModeConfig] = "initial_only"
+		cfg[SlotNameConfig] = "sluice_only"
+		task := startTask(t, &taskContext{}, cfg)
+		pollN(t, task, 350)
+		execApp(t, pg, "INSERT INTO customers VALUES (9000, 'x', NULL)")
+		pollNone(t, task)
+	})
+}
+
+func sourceOp(r *connect.Record) any {
+	op, _ := r.Value.(*connect.Struct).Get("op")
+	return op
+}
