@@ -78,12 +78,18 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 		t.closeConns()
 		return fmt.Errorf("start postgres source task: %w", err)
 	}
+	t.launch()
+	return nil
+}
+
+// launch starts the goroutine that snapshots and streams.
+func (t *sourceTask) launch() {
 	runCtx, runCancel := context.WithCancel(context.Background())
 	t.cancel = runCancel
 	t.out = make(chan []*connect.Record, 4)
 	t.done = make(chan struct{})
+	t.err = nil
 	go t.run(runCtx)
-	return nil
 }
 
 // readResume reads the committed offset, if any.
@@ -191,6 +197,13 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 		}
 		return batch, nil
 	case <-t.done:
+		if t.err != nil && lostConnection(t.err) {
+			lost := t.err
+			if err := t.restart(); err != nil {
+				return nil, connect.Retriable(fmt.Errorf("poll postgres source task: reconnect after %v: %w", lost, err))
+			}
+			return nil, nil
+		}
 		if t.err != nil {
 			return nil, fmt.Errorf("poll postgres source task: %w", t.err)
 		}

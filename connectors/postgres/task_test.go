@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -416,4 +417,37 @@ func TestSnapshotModesOnRestart(t *testing.T) {
 func sourceOp(r *connect.Record) any {
 	op, _ := r.Value.(*connect.Struct).Get("op")
 	return op
+}
+
+func TestReconnectsAfterLostConnection(t *testing.T) {
+	pg := setupShop(t)
+	cfg := shopConfig(pg)
+	cfg[SnapshotModeConfig] = "no_data"
+	tc := &taskContext{}
+	task := startTask(t, tc, cfg)
+	execApp(t, pg, "INSERT INTO customers VALUES (2001, 'before', NULL)")
+	tc.commit(t, task, pollN(t, task, 1))
+
+	var terminated bool
+	require.NoError(t, appConn(t, pg).QueryRow(context.Background(),
+		"SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'sluice_test'").Scan(&terminated))
+	require.True(t, terminated)
+	execApp(t, pg, "INSERT INTO customers VALUES (2002, 'after', NULL)")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var got []string
+	for len(got) == 0 {
+		batch, err := task.Poll(ctx)
+		if errors.Is(err, connect.ErrRetriable) {
+			time.Sleep(200 * time.Millisecond) // the worker's backoff
+			continue
+		}
+		require.NoError(t, err)
+		require.NoError(t, ctx.Err())
+		for _, r := range batch {
+			got = append(got, event(t, r))
+		}
+	}
+	assert.Equal(t, []string{"shop.public.customers c 2002 after"}, got)
 }
