@@ -18,7 +18,7 @@ func (r tableRef) sanitized() string { return pgx.Identifier{r.Schema, r.Name}.S
 
 // filter selects the captured tables from the include and exclude lists.
 type filter struct {
-	schemaIn, schemaEx, tableIn, tableEx []*regexp.Regexp
+	schemaIn, schemaEx, tableIn, tableEx, columnIn, columnEx []*regexp.Regexp
 }
 
 func compileList(entries []string) []*regexp.Regexp {
@@ -49,6 +49,37 @@ func (f filter) captures(t tableRef) bool {
 		return false
 	}
 	return true
+}
+
+// capturesColumn applies column.include.list and column.exclude.list to
+// schema.table.column.
+func (f filter) capturesColumn(t tableRef, column string) bool {
+	name := t.String() + "." + column
+	return (len(f.columnIn) == 0 || matchAny(f.columnIn, name)) && !matchAny(f.columnEx, name)
+}
+
+// keyColumns keeps the captured key columns.
+func (f filter) keyColumns(t tableRef, key []string) []string {
+	var out []string
+	for _, k := range key {
+		if f.capturesColumn(t, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// capturedColumns keeps a described table's captured columns.
+func (f filter) capturedColumns(table Table) Table {
+	ref := tableRef{Schema: table.Schema, Name: table.Name}
+	cols := table.Columns[:0:0]
+	for _, c := range table.Columns {
+		if f.capturesColumn(ref, c.Name) {
+			cols = append(cols, c)
+		}
+	}
+	table.Columns, table.KeyColumns = cols, f.keyColumns(ref, table.KeyColumns)
+	return table
 }
 
 // capturedTables lists the captured ordinary and partitioned tables,

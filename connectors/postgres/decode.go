@@ -62,14 +62,19 @@ func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.Relat
 	for _, c := range cat.Columns {
 		byName[c.Name] = c
 	}
-	table := Table{Schema: ref.Schema, Name: ref.Name, KeyColumns: cat.KeyColumns}
-	for _, mc := range m.Columns {
+	table := Table{Schema: ref.Schema, Name: ref.Name}
+	for i, mc := range m.Columns {
+		if !t.cfg.filter.capturesColumn(ref, mc.Name) {
+			continue
+		}
 		c, ok := byName[mc.Name]
 		if !ok || c.TypeOID != mc.DataType {
 			c = Column{Name: mc.Name, TypeOID: mc.DataType, TypeMod: mc.TypeModifier, Nullable: true}
 		}
 		table.Columns = append(table.Columns, c)
+		rel.keep = append(rel.keep, i)
 	}
+	table.KeyColumns = t.cfg.filter.keyColumns(ref, cat.KeyColumns)
 	rel.events, err = NewEvents(t.cfg.prefix, table, t.cfg.types)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", ref, err)
@@ -95,12 +100,12 @@ func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, r
 	}}
 	var err error
 	if old != nil {
-		if ch.Before, err = t.tupleValues(rel.events, old, nil); err != nil {
+		if ch.Before, err = t.tupleValues(rel, old, nil); err != nil {
 			return fmt.Errorf("stream %s: %w", rel.ref, err)
 		}
 	}
 	if tuple != nil {
-		if ch.After, err = t.tupleValues(rel.events, tuple, old); err != nil {
+		if ch.After, err = t.tupleValues(rel, tuple, old); err != nil {
 			return fmt.Errorf("stream %s: %w", rel.ref, err)
 		}
 	}
@@ -203,24 +208,25 @@ func (t *sourceTask) commitTx(ctx context.Context, s *stream, m *pglogrepl.Commi
 	return nil
 }
 
-// tupleValues converts a tuple; an unchanged TOASTed value is taken from
-// old when it has it, else replaced by the placeholder in text columns.
-func (t *sourceTask) tupleValues(events *Events, tuple, old *pglogrepl.TupleData) ([]any, error) {
-	cols := events.table.Columns
-	if len(tuple.Columns) != len(cols) {
-		return nil, fmt.Errorf("tuple has %d columns, relation %d", len(tuple.Columns), len(cols))
-	}
+// tupleValues converts the captured columns of a tuple; an unchanged
+// TOASTed value is taken from old when it has it, else replaced by the
+// placeholder in text columns.
+func (t *sourceTask) tupleValues(rel *relation, tuple, old *pglogrepl.TupleData) ([]any, error) {
+	cols := rel.events.table.Columns
 	texts := make([]*string, len(cols))
-	for i, tc := range tuple.Columns {
-		switch tc.DataType {
+	for i, at := range rel.keep {
+		if at >= len(tuple.Columns) {
+			return nil, fmt.Errorf("tuple has %d columns, relation more", len(tuple.Columns))
+		}
+		switch tc := tuple.Columns[at]; tc.DataType {
 		case pglogrepl.TupleDataTypeText:
 			s := string(tc.Data)
 			texts[i] = &s
 		case pglogrepl.TupleDataTypeToast:
-			texts[i] = unchangedToast(cols[i], old, i)
+			texts[i] = unchangedToast(cols[i], old, at)
 		}
 	}
-	return t.rowValues(events, texts)
+	return t.rowValues(rel.events, texts)
 }
 
 func unchangedToast(c Column, old *pglogrepl.TupleData, i int) *string {

@@ -45,6 +45,7 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 		filter: filter{
 			schemaIn: compileList(c.List(SchemaIncludeListConfig)), schemaEx: compileList(c.List(SchemaExcludeListConfig)),
 			tableIn: compileList(c.List(TableIncludeListConfig)), tableEx: compileList(c.List(TableExcludeListConfig)),
+			columnIn: compileList(c.List(ColumnIncludeListConfig)), columnEx: compileList(c.List(ColumnExcludeListConfig)),
 		},
 	}
 	if !c.IsNull(HeartbeatActionQueryConfig) {

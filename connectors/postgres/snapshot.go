@@ -52,6 +52,7 @@ func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor str
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
+	table = t.cfg.filter.capturedColumns(table)
 	events, err := NewEvents(t.cfg.prefix, table, t.cfg.types)
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", ref, err)

@@ -33,6 +33,7 @@ type relation struct {
 	ref      tableRef
 	captured bool
 	events   *Events
+	keep     []int // tuple positions of the captured columns
 }
 
 // txState is the transaction being decoded.

@@ -451,3 +451,23 @@ func TestReconnectsAfterLostConnection(t *testing.T) {
 	}
 	assert.Equal(t, []string{"shop.public.customers c 2002 after"}, got)
 }
+
+func TestColumnExcludeList(t *testing.T) {
+	pg := setupShop(t)
+	cfg := shopConfig(pg)
+	cfg[TableIncludeListConfig] = "public.customers"
+	cfg[ColumnExcludeListConfig] = "public\\.customers\\.email"
+	task := startTask(t, &taskContext{}, cfg)
+	snap := pollN(t, task, 300)
+	execApp(t, pg, "INSERT INTO customers VALUES (3001, 'x', 'secret@x.io')")
+	live := pollN(t, task, 1)[0]
+	for _, r := range []*connect.Record{snap[0], live} {
+		after, _ := r.Value.(*connect.Struct).Get("after")
+		var names []string
+		for _, f := range after.(*connect.Struct).Schema().Fields {
+			names = append(names, f.Name)
+		}
+		assert.Equal(t, []string{"id", "name"}, names, event(t, r))
+	}
+	assert.Equal(t, "shop.public.customers c 3001 x", event(t, live))
+}
