@@ -19,6 +19,39 @@ func (r tableRef) sanitized() string { return pgx.Identifier{r.Schema, r.Name}.S
 // filter selects the captured tables from the include and exclude lists.
 type filter struct {
 	schemaIn, schemaEx, tableIn, tableEx, columnIn, columnEx []*regexp.Regexp
+	keys                                                     []keyOverride
+}
+
+// keyOverride is one message.key.columns entry: the tables it matches and
+// the columns forming their keys.
+type keyOverride struct {
+	table   *regexp.Regexp
+	columns []string
+}
+
+// parseKeyColumns reads message.key.columns:
+// "schema.table:col,col;schema.other:col", table names being regular
+// expressions.
+func parseKeyColumns(s string) []keyOverride {
+	var out []keyOverride
+	for _, entry := range strings.Split(s, ";") {
+		table, cols, ok := strings.Cut(strings.TrimSpace(entry), ":")
+		if !ok {
+			continue
+		}
+		re, err := regexp.Compile(`(?i)^(?:` + strings.TrimSpace(table) + `)$`)
+		if err != nil {
+			continue
+		}
+		o := keyOverride{table: re}
+		for _, c := range strings.Split(cols, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				o.columns = append(o.columns, c)
+			}
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func compileList(entries []string) []*regexp.Regexp {
@@ -58,8 +91,15 @@ func (f filter) capturesColumn(t tableRef, column string) bool {
 	return (len(f.columnIn) == 0 || matchAny(f.columnIn, name)) && !matchAny(f.columnEx, name)
 }
 
-// keyColumns keeps the captured key columns.
+// keyColumns returns the key columns of t: those message.key.columns
+// names for it, else its primary key; only captured columns.
 func (f filter) keyColumns(t tableRef, key []string) []string {
+	for _, o := range f.keys {
+		if o.table.MatchString(t.String()) {
+			key = o.columns
+			break
+		}
+	}
 	var out []string
 	for _, k := range key {
 		if f.capturesColumn(t, k) {

@@ -18,7 +18,6 @@
 // committed (read back in Commit), never the received position: a
 // restart resumes from the committed offset without loss, replaying at most
 // the transaction whose records were partly committed. Not implemented yet:
-// message.key.columns,
 // provide.transaction.metadata.
 //
 // Decoding uses only pgoutput, built into Postgres 10 and later; Debezium's

@@ -48,6 +48,9 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 			columnIn: compileList(c.List(ColumnIncludeListConfig)), columnEx: compileList(c.List(ColumnExcludeListConfig)),
 		},
 	}
+	if !c.IsNull(MessageKeyColumnsConfig) {
+		tc.filter.keys = parseKeyColumns(c.String(MessageKeyColumnsConfig))
+	}
 	if !c.IsNull(HeartbeatActionQueryConfig) {
 		tc.heartbeatQuery = strings.TrimSpace(c.String(HeartbeatActionQueryConfig))
 	}

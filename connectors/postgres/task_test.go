@@ -471,3 +471,18 @@ func TestColumnExcludeList(t *testing.T) {
 	}
 	assert.Equal(t, "shop.public.customers c 3001 x", event(t, live))
 }
+
+func TestMessageKeyColumns(t *testing.T) {
+	pg := setupShop(t)
+	cfg := shopConfig(pg)
+	cfg[TableIncludeListConfig] = "public.audit"
+	cfg[MessageKeyColumnsConfig] = "public.nothing:x; public\\.aud.*: id , what"
+	execApp(t, pg, "INSERT INTO audit (what) VALUES ('a')")
+	task := startTask(t, &taskContext{}, cfg)
+	r := pollN(t, task, 1)[0]
+	require.NotNil(t, r.KeySchema, "a table without primary key gets the configured key")
+	assert.Equal(t, "shop.public.audit.Key", r.KeySchema.Name)
+	require.Len(t, r.KeySchema.Fields, 2)
+	what, _ := r.Key.(*connect.Struct).Get("what")
+	assert.Equal(t, "a", what)
+}
