@@ -146,6 +146,9 @@ func (t *sourceTask) keyChange(s *stream, rel *relation, ch Change) error {
 // addChange appends a change's event, and a tombstone after a delete, to
 // the transaction.
 func (t *sourceTask) addChange(s *stream, rel *relation, ch Change, headers connect.Headers) error {
+	if t.cfg.txMetadata {
+		ch.Transaction = t.txEvent(s, rel.ref.String())
+	}
 	ev, err := rel.events.Envelope(ch)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", rel.ref, err)
@@ -198,6 +201,9 @@ func (t *sourceTask) commitTx(ctx context.Context, s *stream, m *pglogrepl.Commi
 		return nil
 	}
 	s.tx.final = m.CommitLSN
+	if s.tx.meta != nil {
+		s.tx.records = append(s.tx.records, t.txRecord(s, "END"))
+	}
 	if err := t.flushTx(ctx, s, true); err != nil {
 		return err
 	}

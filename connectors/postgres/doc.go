@@ -17,8 +17,7 @@
 // The LSN confirmed to the server is the one in the offsets the worker
 // committed (read back in Commit), never the received position: a
 // restart resumes from the committed offset without loss, replaying at most
-// the transaction whose records were partly committed. Not implemented yet:
-// provide.transaction.metadata.
+// the transaction whose records were partly committed.
 //
 // Decoding uses only pgoutput, built into Postgres 10 and later; Debezium's
 // decoderbufs plugin is refused. snapshot.mode=never is accepted as the old

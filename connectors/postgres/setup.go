@@ -25,6 +25,7 @@ type taskConfig struct {
 	heartbeatQuery string
 	tombstones     bool
 	dropSlot       bool
+	txMetadata     bool
 	skipped        map[Op]bool
 	types          TypeOptions
 	filter         filter
@@ -41,7 +42,8 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 		pubMode: c.String(PublicationAutocreateModeConfig), snapshotMode: c.String(SnapshotModeConfig),
 		fetchSize: int(c.Int(SnapshotFetchSizeConfig)), heartbeat: time.Duration(c.Int(HeartbeatIntervalConfig)) * time.Millisecond,
 		tombstones: c.Bool(TombstonesOnDeleteConfig), dropSlot: c.Bool(SlotDropOnStopConfig),
-		skipped: map[Op]bool{}, types: TypeOptionsFromConfig(c),
+		txMetadata: c.Bool(ProvideTxMetadataConfig),
+		skipped:    map[Op]bool{}, types: TypeOptionsFromConfig(c),
 		filter: filter{
 			schemaIn: compileList(c.List(SchemaIncludeListConfig)), schemaEx: compileList(c.List(SchemaExcludeListConfig)),
 			tableIn: compileList(c.List(TableIncludeListConfig)), tableEx: compileList(c.List(TableExcludeListConfig)),

@@ -43,6 +43,7 @@ type txState struct {
 	commit  time.Time
 	skip    bool
 	records []*connect.Record
+	meta    *txMeta // provide.transaction.metadata
 }
 
 // stream starts replication from the committed offset or the slot's

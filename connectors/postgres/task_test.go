@@ -486,3 +486,44 @@ func TestMessageKeyColumns(t *testing.T) {
 	what, _ := r.Key.(*connect.Struct).Get("what")
 	assert.Equal(t, "a", what)
 }
+
+func TestTransactionMetadata(t *testing.T) {
+	pg := setupShop(t)
+	cfg := shopConfig(pg)
+	cfg[SnapshotModeConfig] = "no_data"
+	cfg[ProvideTxMetadataConfig] = "true"
+	task := startTask(t, &taskContext{}, cfg)
+	execApp(t, pg, "BEGIN; INSERT INTO customers VALUES (4001, 'a', NULL); INSERT INTO orders VALUES (4001, 4001, 1, 'x'); "+
+		"UPDATE customers SET name = 'b' WHERE id = 4001; COMMIT")
+	got := pollN(t, task, 5)
+
+	status := func(r *connect.Record) any { v, _ := r.Value.(*connect.Struct).Get("status"); return v }
+	require.Equal(t, "shop.transaction", got[0].Topic)
+	require.Equal(t, "shop.transaction", got[4].Topic)
+	assert.Equal(t, "BEGIN", status(got[0]))
+	assert.Equal(t, "END", status(got[4]))
+	id, _ := got[0].Key.(*connect.Struct).Get("id")
+	assert.Equal(t, fmt.Sprintf("%d:%d", got[1].SourceOffset["txId"], got[4].SourceOffset["lsn"]), id)
+
+	orders := [][2]int64{{1, 1}, {2, 1}, {3, 2}}
+	for i, r := range got[1:4] {
+		tx, _ := r.Value.(*connect.Struct).Get("transaction")
+		require.NotNil(t, tx, event(t, r))
+		txID, _ := tx.(*connect.Struct).Get("id")
+		total, _ := tx.(*connect.Struct).Get("total_order")
+		perTable, _ := tx.(*connect.Struct).Get("data_collection_order")
+		assert.Equal(t, id, txID)
+		assert.Equal(t, orders[i], [2]int64{total.(int64), perTable.(int64)}, event(t, r))
+	}
+	end := got[4].Value.(*connect.Struct)
+	count, _ := end.Get("event_count")
+	assert.Equal(t, int64(3), count)
+	cols, _ := end.Get("data_collections")
+	var per []string
+	for _, c := range cols.([]any) {
+		name, _ := c.(*connect.Struct).Get("data_collection")
+		n, _ := c.(*connect.Struct).Get("event_count")
+		per = append(per, fmt.Sprintf("%v=%v", name, n))
+	}
+	assert.Equal(t, []string{"public.customers=2", "public.orders=1"}, per)
+}
