@@ -5,6 +5,7 @@ package builtin
 import (
 	"github.com/sluicehq/sluice/connectors/datagen"
 	"github.com/sluicehq/sluice/connectors/file"
+	"github.com/sluicehq/sluice/connectors/postgres"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
 	"github.com/sluicehq/sluice/runtime/convert/schemaconv"
@@ -18,6 +19,7 @@ func Connectors() []connect.ConnectorPlugin {
 		file.Source,
 		file.Sink,
 		datagen.Plugin,
+		postgres.Plugin,
 	}
 }
 
