@@ -197,8 +197,12 @@ func (h *Herder) putConfig(ctx context.Context, name string, config map[string]s
 	if err := h.configs.PutConnectorConfig(ctx, name, config, target); err != nil {
 		return ConnectorInfo{}, false, fmt.Errorf("write config of connector %s: %w", name, err)
 	}
+	// The answer shows the state as written, before the connector's actor
+	// generates task configs (Kafka's answer right after a create has no
+	// tasks either).
+	info := h.info(name, config, h.configs.Snapshot())
 	h.reconcile(name)
-	return h.info(name, config, h.configs.Snapshot()), !exists, nil
+	return info, !exists, nil
 }
 
 // DeleteConnector answers DELETE /connectors/{name}. Offsets are kept, as
