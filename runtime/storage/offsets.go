@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // OffsetEntry is one source partition of a connector and its offset. A nil
@@ -212,6 +213,34 @@ func jsonKind(v any) string {
 
 // offsetIndex holds offsets by connector and canonical partition. It is
 // not safe for concurrent use; the stores guard it.
+// indexedOffsets is the in-memory view both offset stores answer Get and
+// Offsets from.
+type indexedOffsets struct {
+	mu sync.Mutex
+	ix *offsetIndex
+}
+
+// Get returns a partition's offset, or nil if it has none.
+func (s *indexedOffsets) Get(connector string, partition map[string]any) (map[string]any, error) {
+	canon, err := lookupKey(connector, partition)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.ix.get(connector, canon); r != nil {
+		return maps.Clone(r.offset), nil
+	}
+	return nil, nil
+}
+
+// Offsets lists a connector's partitions and offsets.
+func (s *indexedOffsets) Offsets(connector string) []OffsetEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ix.list(connector)
+}
+
 type offsetIndex struct {
 	entries map[string]map[string]*offsetRecord
 	// keys remembers, past tombstones, the key bytes last read or written

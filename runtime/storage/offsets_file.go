@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 )
 
 // FileOffsetStore keeps source offsets in a JSON file for standalone mode
@@ -32,8 +31,9 @@ type FileOffsetStore struct {
 	fs   fileSystem
 	log  *slog.Logger
 
-	mu sync.Mutex // held across a whole Set, so saves are serialized
-	ix *offsetIndex
+	// indexedOffsets' mutex is held across a whole Set, so saves are
+	// serialized.
+	indexedOffsets
 }
 
 var _ OffsetStore = (*FileOffsetStore)(nil)
@@ -49,7 +49,7 @@ func NewFileOffsetStore(path string, logger *slog.Logger) (*FileOffsetStore, err
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &FileOffsetStore{path: path, fs: osFS{}, log: logger.With("file", path), ix: newOffsetIndex()}, nil
+	return &FileOffsetStore{path: path, fs: osFS{}, log: logger.With("file", path), indexedOffsets: indexedOffsets{ix: newOffsetIndex()}}, nil
 }
 
 // Start creates the file's directory if needed, removes temporary files a
@@ -97,27 +97,6 @@ func (s *FileOffsetStore) Close() error { return nil }
 
 // Refresh does nothing: the store holds the only copy.
 func (s *FileOffsetStore) Refresh(context.Context) error { return nil }
-
-// Get returns a partition's offset, or nil if it has none.
-func (s *FileOffsetStore) Get(connector string, partition map[string]any) (map[string]any, error) {
-	canon, err := lookupKey(connector, partition)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r := s.ix.get(connector, canon); r != nil {
-		return maps.Clone(r.offset), nil
-	}
-	return nil, nil
-}
-
-// Offsets lists a connector's partitions and offsets.
-func (s *FileOffsetStore) Offsets(connector string) []OffsetEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ix.list(connector)
-}
 
 // Set applies the entries and saves the file; when saving fails the store
 // and the file keep their previous contents.

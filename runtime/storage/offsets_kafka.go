@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
-	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -21,9 +19,7 @@ import (
 // undefined, as it is in Kafka.
 type KafkaOffsetStore struct {
 	log *kafkaLog
-
-	mu sync.Mutex
-	ix *offsetIndex
+	indexedOffsets
 }
 
 var _ OffsetStore = (*KafkaOffsetStore)(nil)
@@ -40,7 +36,7 @@ func NewKafkaOffsetStore(opts TopicOptions) (*KafkaOffsetStore, error) {
 	if err := opts.validate("offset store"); err != nil {
 		return nil, err
 	}
-	s := &KafkaOffsetStore{ix: newOffsetIndex()}
+	s := &KafkaOffsetStore{indexedOffsets: indexedOffsets{ix: newOffsetIndex()}}
 	s.log = newKafkaLog(opts, offsetRole, s.apply)
 	return s, nil
 }
@@ -61,27 +57,6 @@ func (s *KafkaOffsetStore) Close() error {
 // before every offset lookup; callers do it when a task starts).
 func (s *KafkaOffsetStore) Refresh(ctx context.Context) error { return s.log.readToEnd(ctx) }
 
-// Get returns a partition's offset, or nil if it has none.
-func (s *KafkaOffsetStore) Get(connector string, partition map[string]any) (map[string]any, error) {
-	canon, err := lookupKey(connector, partition)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r := s.ix.get(connector, canon); r != nil {
-		return maps.Clone(r.offset), nil
-	}
-	return nil, nil
-}
-
-// Offsets lists a connector's partitions and offsets.
-func (s *KafkaOffsetStore) Offsets(connector string) []OffsetEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ix.list(connector)
-}
-
 // Set writes offsets (a nil Offset as a tombstone) and returns once the
 // broker acknowledged all of them; they are visible to Get at once.
 func (s *KafkaOffsetStore) Set(ctx context.Context, connector string, entries []OffsetEntry) error {
@@ -89,24 +64,35 @@ func (s *KafkaOffsetStore) Set(ctx context.Context, connector string, entries []
 	if err != nil {
 		return err
 	}
+	recs := s.records(connector, norm)
+	if err := s.log.produce(ctx, recs...); err != nil {
+		return fmt.Errorf("write %d offsets of connector %s: %w", len(recs), connector, err)
+	}
+	s.applyWritten(connector, norm, recs)
+	return nil
+}
+
+// records renders normalized entries as offsets-topic records.
+func (s *KafkaOffsetStore) records(connector string, norm []normalizedEntry) []*kgo.Record {
 	recs := make([]*kgo.Record, len(norm))
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i, e := range norm {
-		recs[i] = &kgo.Record{Key: s.ix.key(connector, e.canon, e.partition)}
+		recs[i] = &kgo.Record{Topic: s.log.opts.Topic, Key: s.ix.key(connector, e.canon, e.partition)}
 		if e.offset != nil {
 			recs[i].Value = appendJSON(nil, e.offset)
 		}
 	}
-	s.mu.Unlock()
-	if err := s.log.produce(ctx, recs...); err != nil {
-		return fmt.Errorf("write %d offsets of connector %s: %w", len(recs), connector, err)
-	}
+	return recs
+}
+
+// applyWritten makes written entries visible to Get.
+func (s *KafkaOffsetStore) applyWritten(connector string, norm []normalizedEntry, recs []*kgo.Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, e := range norm {
 		s.ix.put(connector, e.canon, e.partition, e.offset, recs[i].Key)
 	}
-	return nil
 }
 
 // apply reads one offsets record; keys in another shape (Kafka keeps them
@@ -142,16 +128,7 @@ func (s *KafkaOffsetStore) Records(connector string, entries []OffsetEntry) ([]*
 	if err != nil {
 		return nil, err
 	}
-	recs := make([]*kgo.Record, len(norm))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, e := range norm {
-		recs[i] = &kgo.Record{Topic: s.log.opts.Topic, Key: s.ix.key(connector, e.canon, e.partition)}
-		if e.offset != nil {
-			recs[i].Value = appendJSON(nil, e.offset)
-		}
-	}
-	return recs, nil
+	return s.records(connector, norm), nil
 }
 
 // Committed applies entries whose records (from Records) a transaction
@@ -161,9 +138,5 @@ func (s *KafkaOffsetStore) Committed(connector string, entries []OffsetEntry, re
 	if err != nil || len(norm) != len(recs) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, e := range norm {
-		s.ix.put(connector, e.canon, e.partition, e.offset, recs[i].Key)
-	}
+	s.applyWritten(connector, norm, recs)
 }
