@@ -114,10 +114,17 @@ func arrayToConnect(s *connect.Schema, v any) (any, error) {
 }
 
 func mapToConnect(s *connect.Schema, v any) (any, error) {
+	return decodedMapToConnect(s, v, connectDefault, "default ")
+}
+
+// decodedMapToConnect converts a decoded JSON map value — an object, or
+// an array of {"key","value"} entries for non-string keys — converting
+// keys and values with conv. what prefixes error messages.
+func decodedMapToConnect(s *connect.Schema, v any, conv func(*connect.Schema, any) (any, error), what string) (any, error) {
 	if m, ok := v.(map[string]any); ok {
 		out := make(map[string]any, len(m))
 		for k, e := range m {
-			c, err := connectDefault(s.ValueSchema, e)
+			c, err := conv(s.ValueSchema, e)
 			if err != nil {
 				return nil, err
 			}
@@ -127,7 +134,7 @@ func mapToConnect(s *connect.Schema, v any) (any, error) {
 	}
 	xs, ok := v.([]any)
 	if !ok {
-		return nil, fmt.Errorf("default %v is not a map", v)
+		return nil, fmt.Errorf("%s%v is not a map", what, v)
 	}
 	out := make(map[any]any, len(xs))
 	for _, e := range xs {
@@ -135,11 +142,11 @@ func mapToConnect(s *connect.Schema, v any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("map entry %v is not an object", e)
 		}
-		k, err := connectDefault(s.KeySchema, entry["key"])
+		k, err := conv(s.KeySchema, entry["key"])
 		if err != nil {
 			return nil, err
 		}
-		if out[k], err = connectDefault(s.ValueSchema, entry["value"]); err != nil {
+		if out[k], err = conv(s.ValueSchema, entry["value"]); err != nil {
 			return nil, err
 		}
 	}

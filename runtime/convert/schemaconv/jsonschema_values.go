@@ -277,31 +277,5 @@ func jsonToConnect(s *connect.Schema, v any) (any, error) {
 }
 
 func jsonMapToConnect(s *connect.Schema, v any) (any, error) {
-	if m, ok := v.(map[string]any); ok {
-		out := make(map[string]any, len(m))
-		for k, e := range m {
-			c, err := jsonToConnect(s.ValueSchema, e)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = c
-		}
-		return out, nil
-	}
-	xs, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("%v is not a map", v)
-	}
-	out := make(map[any]any, len(xs))
-	for _, e := range xs {
-		entry := asMap(e)
-		k, err := jsonToConnect(s.KeySchema, entry["key"])
-		if err != nil {
-			return nil, err
-		}
-		if out[k], err = jsonToConnect(s.ValueSchema, entry["value"]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return decodedMapToConnect(s, v, jsonToConnect, "")
 }
