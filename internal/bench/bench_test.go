@@ -11,11 +11,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/bench/kfakeserver"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // startKfake starts an in-memory broker that stops when the test ends.
@@ -202,4 +204,41 @@ func TestSourceRunsDatagenIntoTheTopic(t *testing.T) {
 	require.Contains(t, r.Summary(), "1000 records (2 tasks)")
 	_, err = Source(ctx, SourceOptions{Brokers: []string{addr}, Tasks: 1, RecordsPerTask: 1, MessageSize: 1, Converter: "avro"}, io.Discard)
 	require.ErrorContains(t, err, "unknown converter")
+}
+
+func TestCDCSnapshotsThenStreamsEveryRow(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	addr := startKfake(t)
+	ctx := testContext(t)
+	dsn := pg.DSN("postgres")
+	r, err := CDC(ctx, CDCOptions{Brokers: []string{addr}, DSN: dsn, Rows: 2500, TxRows: 300, Converter: "json"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 2500, r.Rows)
+	require.Positive(t, r.Snapshot)
+	require.Positive(t, r.Stream)
+	require.Contains(t, r.Summary(), "snapshot: 2500 rows")
+
+	// Exactly the snapshot and one update per row reached the topic, and
+	// the run left no slot, publication or table behind.
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var leftovers int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_replication_slots) + (SELECT count(*) FROM pg_publication)
+		+ (SELECT count(*) FROM pg_tables WHERE tablename LIKE 'sluice_bench_%')`).Scan(&leftovers))
+	require.Zero(t, leftovers)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	require.NoError(t, err)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	topics, err := adm.ListTopics(ctx)
+	require.NoError(t, err)
+	var cdc []string
+	for _, name := range topics.Names() {
+		if strings.HasPrefix(name, "bench.public.sluice_bench_") {
+			cdc = append(cdc, name)
+		}
+	}
+	require.Len(t, cdc, 1)
+	require.Equal(t, int64(5000), endOffsetSum(t, ctx, addr, cdc[0]))
 }

@@ -28,7 +28,7 @@ import (
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("bench: want a subcommand: produce, consume or source")
+		return errors.New("bench: want a subcommand: produce, consume, source or cdc")
 	}
 	var err error
 	switch args[0] {
@@ -38,12 +38,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = mainConsume(ctx, args[1:], stdout, stderr)
 	case "source":
 		err = mainSource(ctx, args[1:], stdout, stderr)
+	case "cdc":
+		err = mainCDC(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("bench: unknown subcommand %q: want produce, consume or source", args[0])
+		return fmt.Errorf("bench: unknown subcommand %q: want produce, consume, source or cdc", args[0])
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -54,6 +56,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 const usage = `usage: sluice bench produce [flags]   write records, report throughput and latency
        sluice bench consume [flags]   read records back, report throughput
        sluice bench source [flags]    run datagen tasks in a Connect worker, report throughput per task
+       sluice bench cdc [flags]       snapshot and stream a Postgres table with the CDC connector, report rows/s and events/s
 Run with -h after the subcommand for its flags.
 `
 

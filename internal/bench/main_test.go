@@ -35,7 +35,7 @@ func TestMainRejectsBadFlagsAllAtOnce(t *testing.T) {
 
 func TestMainSubcommands(t *testing.T) {
 	var stdout, stderr strings.Builder
-	assert.ErrorContains(t, Main(context.Background(), nil, &stdout, &stderr), "want a subcommand: produce, consume or source")
+	assert.ErrorContains(t, Main(context.Background(), nil, &stdout, &stderr), "want a subcommand: produce, consume, source or cdc")
 	assert.ErrorContains(t, Main(context.Background(), []string{"fly"}, &stdout, &stderr), `unknown subcommand "fly"`)
 	assert.ErrorContains(t, Main(context.Background(), []string{"produce", "extra"}, &stdout, &stderr), `unexpected arguments ["extra"]`)
 	assert.ErrorContains(t, Main(context.Background(), []string{"produce", "--nope"}, &stdout, &stderr), "flag provided but not defined: -nope")

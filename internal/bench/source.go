@@ -79,28 +79,12 @@ func Source(ctx context.Context, o SourceOptions, progress io.Writer) (SourceRes
 	if conv == "" {
 		return SourceResult{}, fmt.Errorf("unknown converter %q: want json, json-schemas or string", o.Converter)
 	}
-	opts := []kgo.Opt{kgo.SeedBrokers(o.Brokers...), kgo.MetadataMinAge(100 * time.Millisecond)}
-	cfg, err := worker.NewConfig(map[string]string{"bootstrap.servers": strings.Join(o.Brokers, ","), "listeners": "http://127.0.0.1:0", "group.id": "sluice-bench"})
+	w, err := startWorker(ctx, o.Brokers)
 	if err != nil {
 		return SourceResult{}, err
 	}
-	h, err := worker.New(worker.Options{Config: cfg, Plugins: builtin.Plugins(), Offsets: worker.NewMemOffsetStore(), ClientOpts: opts})
-	if err != nil {
-		return SourceResult{}, err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return SourceResult{}, err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- h.Run(runCtx) }()
-	defer func() { stop(); <-done }()
-	for !h.Ready() {
-		time.Sleep(5 * time.Millisecond)
-	}
+	defer w.close()
+	h, adm := w.herder, w.adm
 	before := endSum(ctx, adm, o.Topic)
 	start := time.Now()
 	_, err = h.CreateConnector(ctx, "bench-datagen", map[string]string{
@@ -114,24 +98,70 @@ func Source(ctx context.Context, o SourceOptions, progress io.Writer) (SourceRes
 		return SourceResult{}, err
 	}
 	want := before + int64(o.Tasks*o.RecordsPerTask)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		n := endSum(ctx, adm, o.Topic)
-		if n >= want {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return SourceResult{}, ctx.Err()
-		case <-tick.C:
-			fmt.Fprintf(progress, "%d records in the topic\n", n-before)
-		case <-time.After(5 * time.Millisecond):
-		}
+	if err := waitTopic(ctx, adm, o.Topic, want, progress); err != nil {
+		return SourceResult{}, err
 	}
 	r := SourceResult{Records: want - before, Elapsed: time.Since(start), Tasks: o.Tasks}
 	r.Bytes = r.Records * sampleRecordSize(ctx, o.Brokers, o.Topic)
 	return r, nil
+}
+
+// inProcessWorker is a Connect worker run inside the bench process, with
+// offsets in memory, and an admin client on the same brokers.
+type inProcessWorker struct {
+	herder *worker.Herder
+	adm    *kadm.Client
+	close  func()
+}
+
+// startWorker starts a worker against brokers and waits until it is ready.
+func startWorker(ctx context.Context, brokers []string) (*inProcessWorker, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.MetadataMinAge(100 * time.Millisecond)}
+	cfg, err := worker.NewConfig(map[string]string{"bootstrap.servers": strings.Join(brokers, ","), "listeners": "http://127.0.0.1:0", "group.id": "sluice-bench"})
+	if err != nil {
+		return nil, err
+	}
+	h, err := worker.New(worker.Options{Config: cfg, Plugins: builtin.Plugins(), Offsets: worker.NewMemOffsetStore(), ClientOpts: opts})
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.Run(runCtx) }()
+	w := &inProcessWorker{herder: h, adm: kadm.NewClient(cl), close: func() { stop(); <-done; cl.Close() }}
+	for !h.Ready() {
+		select {
+		case err := <-done:
+			cl.Close()
+			return nil, fmt.Errorf("start worker: %w", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return w, nil
+}
+
+// waitTopic waits until topic holds want records in all, printing the
+// count to progress every second.
+func waitTopic(ctx context.Context, adm *kadm.Client, topic string, want int64, progress io.Writer) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		n := endSum(ctx, adm, topic)
+		if n >= want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			fmt.Fprintf(progress, "%d records in %s\n", n, topic)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 func endSum(ctx context.Context, adm *kadm.Client, topic string) int64 {

@@ -265,7 +265,9 @@ func (a *connectorActor) generateTaskConfigs(ctx context.Context, cfg map[string
 	}
 	resolved, _ := a.h.providers.resolve(cfg)
 	for i := range configs {
-		configs[i] = reverseResolve(configs[i], cfg, resolved)
+		// The connector may hand out its own config map, the same one for
+		// every task: the stored task configs are copies.
+		configs[i] = reverseResolve(maps.Clone(configs[i]), cfg, resolved)
 		configs[i][keyTaskClass] = taskClass(a.plugin.Class)
 	}
 	a.needTasks = false

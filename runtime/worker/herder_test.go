@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,13 +81,56 @@ var stuckPlugin = connect.ConnectorPlugin{
 	NewSourceTask: func() connect.SourceTask { return secretTask{} },
 }
 
+// sharingConnector hands out the config map it was started with as every
+// task's config, as many Kafka connectors do; sharingStarts counts task
+// starts.
+var sharingStarts atomic.Int32
+
+type sharingConnector struct{ cfg map[string]string }
+
+func (c *sharingConnector) Start(_ connect.ConnectorContext, cfg map[string]string) error {
+	c.cfg = cfg
+	return nil
+}
+func (c *sharingConnector) TaskConfigs(max int) ([]map[string]string, error) {
+	out := make([]map[string]string, max)
+	for i := range out {
+		out[i] = c.cfg
+	}
+	return out, nil
+}
+func (c *sharingConnector) Stop() error { return nil }
+
+type countingTask struct{}
+
+func (countingTask) Start(connect.SourceTaskContext, map[string]string) error {
+	sharingStarts.Add(1)
+	return nil
+}
+
+// Poll returns now and then, so that the task can pause between polls.
+func (countingTask) Poll(ctx context.Context) ([]*connect.Record, error) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(20 * time.Millisecond):
+	}
+	return nil, nil
+}
+func (countingTask) Stop() error { return nil }
+
+var sharingPlugin = connect.ConnectorPlugin{
+	Class:         "test.SharingSourceConnector",
+	NewConnector:  func() connect.Connector { return &sharingConnector{} },
+	NewSourceTask: func() connect.SourceTask { return countingTask{} },
+}
+
 func startTestPluginWorker(t *testing.T) *worker.Herder {
 	t.Helper()
 	b := testenv.StartBroker(t, nil)
 	cfg, err := worker.NewConfig(map[string]string{"bootstrap.servers": b.Addr, "listeners": "http://127.0.0.1:0"})
 	require.NoError(t, err)
 	plugins := builtin.Plugins()
-	plugins.Connectors = append(plugins.Connectors, secretPlugin, stuckPlugin)
+	plugins.Connectors = append(plugins.Connectors, secretPlugin, stuckPlugin, sharingPlugin)
 	h, err := worker.New(worker.Options{Config: cfg, Plugins: plugins, Offsets: worker.NewMemOffsetStore(),
 		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Addr)}, Logger: testenv.Logger(t)})
 	require.NoError(t, err)
@@ -152,6 +196,33 @@ func TestPasswordsHiddenAndProvidersResolvedInsideTheWorker(t *testing.T) {
 	})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "SLUICE_TEST_NOT_SET")
+}
+
+// A connector handing its own config map to its tasks must not change the
+// stored connector config: if it did, pausing would look like a config
+// change and restart the tasks.
+func TestPauseKeepsTasksOfAConnectorSharingItsConfigMap(t *testing.T) {
+	h := startTestPluginWorker(t)
+	ctx := context.Background()
+	cfg := map[string]string{"connector.class": "test.SharingSourceConnector", "tasks.max": "2"}
+	_, err := h.CreateConnector(ctx, "sharing", cfg, "")
+	require.NoError(t, err)
+	waitState(t, h, "sharing", 2, worker.StateRunning)
+	require.Equal(t, int32(2), sharingStarts.Load())
+
+	require.NoError(t, h.PauseConnector(ctx, "sharing"))
+	waitState(t, h, "sharing", 2, worker.StatePaused)
+	require.NoError(t, h.ResumeConnector(ctx, "sharing"))
+	waitState(t, h, "sharing", 2, worker.StateRunning)
+	assert.Equal(t, int32(2), sharingStarts.Load(), "pause and resume restarted no task")
+
+	stored, err := h.ConnectorConfig(ctx, "sharing")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"connector.class": "test.SharingSourceConnector", "tasks.max": "2", "name": "sharing"}, stored)
+	tasks, err := h.Tasks(ctx, "sharing")
+	require.NoError(t, err)
+	require.Len(t, tasks, 2)
+	assert.Equal(t, "test.SharingSourceTask", tasks[1].Config["task.class"])
 }
 
 func TestStuckConnectorBlocksNothingElse(t *testing.T) {

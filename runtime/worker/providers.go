@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,12 +22,13 @@ type providers struct {
 	enabled []string
 }
 
-// resolve returns props with every ${provider:path:key} reference of an
-// enabled provider replaced. References to providers that are not enabled
+// resolve returns a copy of props with every ${provider:path:key}
+// reference of an enabled provider replaced; the copy is the plugin's to
+// keep or change, the stored config stays as it was. References to providers that are not enabled
 // stay as they are (as Kafka leaves them); a reference that cannot be
 // resolved is an error naming the key, never an empty value.
 func (p providers) resolve(props map[string]string) (map[string]string, error) {
-	var out map[string]string
+	out := maps.Clone(props)
 	var errs []string
 	for k, v := range props {
 		if !strings.Contains(v, "${") {
@@ -45,22 +47,11 @@ func (p providers) resolve(props map[string]string) (map[string]string, error) {
 			}
 			return val
 		})
-		if nv != v {
-			if out == nil {
-				out = make(map[string]string, len(props))
-				for k2, v2 := range props {
-					out[k2] = v2
-				}
-			}
-			out[k] = nv
-		}
+		out[k] = nv
 	}
 	if len(errs) > 0 {
 		slices.Sort(errs)
 		return nil, fmt.Errorf("resolve config providers: %s", strings.Join(errs, "; "))
-	}
-	if out == nil {
-		return props, nil
 	}
 	return out, nil
 }
