@@ -5,10 +5,13 @@ import "github.com/sluicehq/sluice/runtime/connect"
 const (
 	transformsPkg = "org.apache.kafka.connect.transforms."
 	predicatesPkg = "org.apache.kafka.connect.transforms.predicates."
+	// debeziumPkg holds the Debezium transforms, registered under their
+	// own class names.
+	debeziumPkg = "io.debezium.transforms."
 )
 
-// Plugins returns every built-in transform and predicate, in Kafka's class
-// names. New gives a fresh, unconfigured instance on every call.
+// Plugins returns every built-in transform and predicate, in Kafka's (or
+// Debezium's) class names. New gives a fresh, unconfigured instance on every call.
 func Plugins() []connect.Plugin {
 	var out []connect.Plugin
 	both := func(base, doc string, cfg connect.ConfigDef, newT func(side) connect.Transform) {
@@ -52,6 +55,9 @@ func Plugins() []connect.Plugin {
 		func() connect.Transform { return &timestampRouter{} })
 	one("ValueToKey", "Replaces the key with some of the value's fields.", valueToKeyConfig,
 		func() connect.Transform { return &valueToKey{} })
+	out = append(out, transformPlugin(debeziumPkg+"ExtractNewRecordState",
+		"Debezium's event flattening: replaces a change event envelope with its after row, drops, keeps or rewrites deletes and tombstones, and copies envelope fields into the row or headers.",
+		extractNewRecordStateConfig, func() connect.Transform { return &extractNewRecordState{} }))
 
 	out = append(out,
 		predicatePlugin("TopicNameMatches", "True for records whose topic matches a regular expression.",
