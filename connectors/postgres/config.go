@@ -36,6 +36,9 @@ const (
 	DecimalHandlingModeConfig       = "decimal.handling.mode"
 	TimePrecisionModeConfig         = "time.precision.mode"
 	BinaryHandlingModeConfig        = "binary.handling.mode"
+	HStoreHandlingModeConfig        = "hstore.handling.mode"
+	IntervalHandlingModeConfig      = "interval.handling.mode"
+	MoneyFractionDigitsConfig       = "money.fraction.digits"
 	MessageKeyColumnsConfig         = "message.key.columns"
 	SkippedOperationsConfig         = "skipped.operations"
 	ProvideTxMetadataConfig         = "provide.transaction.metadata"
@@ -92,6 +95,14 @@ var Config = connect.ConfigDef{
 		"How temporal columns are represented: Debezium's types at the column's precision, the same with time as microseconds, or Connect's logical types."),
 	str(BinaryHandlingModeConfig, "bytes", connect.Low, connect.OneOf{Values: []string{"bytes", "base64", "base64-url-safe", "hex"}},
 		"How binary columns are represented: bytes, or a base64, URL-safe base64 or hex string."),
+	str(HStoreHandlingModeConfig, "json", connect.Low, connect.OneOf{Values: []string{"json", "map"}},
+		"How hstore columns are represented: a JSON object string (io.debezium.data.Json), or a map of strings."),
+	str(IntervalHandlingModeConfig, "numeric", connect.Low, connect.OneOf{Values: []string{"numeric", "string"}},
+		"How interval columns are represented: approximate microseconds (months of 365.25/12 days), or an exact ISO 8601 string such as P1Y2M3DT4H5M6.78S."),
+	{
+		Name: MoneyFractionDigitsConfig, Type: connect.ConfigShort, Default: 2, Validator: connect.AtLeast(0),
+		Importance: connect.Low, Doc: "Number of fractional digits, the Decimal scale, of money values when decimal.handling.mode is precise; it should match the server's lc_monetary.",
+	},
 	str(MessageKeyColumnsConfig, nil, connect.Low, nil,
 		"Semicolon-separated schema.table:column,… entries naming the columns that form the key of each table's records instead of its primary key."),
 	{

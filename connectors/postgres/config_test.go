@@ -58,6 +58,9 @@ func TestConfigDefaults(t *testing.T) {
 		DecimalHandlingModeConfig:       "precise",
 		TimePrecisionModeConfig:         "adaptive",
 		BinaryHandlingModeConfig:        "bytes",
+		HStoreHandlingModeConfig:        "json",
+		IntervalHandlingModeConfig:      "numeric",
+		MoneyFractionDigitsConfig:       "2",
 		SkippedOperationsConfig:         "t",
 		ProvideTxMetadataConfig:         "false",
 	}
@@ -95,6 +98,10 @@ func TestConfigInvalidValues(t *testing.T) {
 		{DecimalHandlingModeConfig, "float", "String must be one of: precise, double, string"},
 		{TimePrecisionModeConfig, "nanos", "String must be one of: adaptive, adaptive_time_microseconds, connect"},
 		{BinaryHandlingModeConfig, "base32", "String must be one of: bytes, base64, base64-url-safe, hex"},
+		{HStoreHandlingModeConfig, "array", "String must be one of: json, map"},
+		{IntervalHandlingModeConfig, "iso", "String must be one of: numeric, string"},
+		{MoneyFractionDigitsConfig, "-1", "Value must be at least 0"},
+		{MoneyFractionDigitsConfig, "40000", "Not a number of type SHORT"},
 		{TableIncludeListConfig, "public.(", "Invalid regex"},
 		{PortConfig, "0", "Value must be at least 1"},
 		{HeartbeatIntervalConfig, "-1", "Value must be at least 0"},
@@ -156,4 +163,26 @@ func TestConnectorRunsOneTask(t *testing.T) {
 	require.ErrorIs(t, c.Start(nil, bad), connect.ErrConfig)
 	require.ErrorIs(t, Plugin.NewSourceTask().Start(nil, bad), connect.ErrConfig)
 	require.NoError(t, c.Stop())
+}
+
+func TestTypeOptionsFromConfig(t *testing.T) {
+	parsed, err := Config.Parse(minimal())
+	require.NoError(t, err)
+	opts := TypeOptionsFromConfig(parsed)
+	assert.Equal(t, "json", opts.HStoreMode)
+	assert.Equal(t, "numeric", opts.IntervalMode)
+	require.NotNil(t, opts.MoneyFractionDigits)
+	assert.Equal(t, 2, *opts.MoneyFractionDigits)
+
+	cfg := minimal()
+	cfg[HStoreHandlingModeConfig], cfg[IntervalHandlingModeConfig], cfg[MoneyFractionDigitsConfig] = "map", "string", "0"
+	parsed, err = Config.Parse(cfg)
+	require.NoError(t, err)
+	opts = TypeOptionsFromConfig(parsed)
+	assert.Equal(t, "map", opts.HStoreMode)
+	assert.Equal(t, "string", opts.IntervalMode)
+	assert.Equal(t, 0, *opts.MoneyFractionDigits, "0 is a setting, not the default")
+	s, err := ColumnSchema(Column{Name: "m", TypeOID: moneyOID}, opts)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"scale": "0"}, s.Parameters)
 }

@@ -182,14 +182,15 @@ func (t *sourceTask) flushTx(ctx context.Context, s *stream, commit bool) error 
 		keep = 1
 	}
 	out := recs[:len(recs)-keep]
-	for i, r := range out {
-		lsn := s.lastCommit
-		if commit && i == len(out)-1 {
-			lsn = s.tx.final
-		}
-		r.SourceOffset = map[string]any{
-			"lsn": int64(lsn), "lsn_commit": int64(lsn), "txId": int64(s.tx.xid), "ts_usec": s.tx.commit.UnixMicro(),
-		}
+	offset := func(lsn pglogrepl.LSN) map[string]any {
+		return map[string]any{"lsn": int64(lsn), "lsn_commit": int64(lsn), "txId": int64(s.tx.xid), "ts_usec": s.tx.commit.UnixMicro()}
+	}
+	inside := offset(s.lastCommit) // shared: offsets are never changed
+	for _, r := range out {
+		r.SourceOffset = inside
+	}
+	if commit && len(out) > 0 {
+		out[len(out)-1].SourceOffset = offset(s.tx.final)
 	}
 	s.tx.records = append([]*connect.Record(nil), recs[len(recs)-keep:]...)
 	return t.emit(ctx, out)

@@ -150,10 +150,11 @@ func (e Event) Tombstone() Event {
 // otherwise the key comes from After, or Before for deletes.
 func (e *Events) Envelope(ch Change) (Event, error) {
 	v := connect.NewStruct(e.EnvelopeSchema)
-	for name, row := range map[string][]any{"before": ch.Before, "after": ch.After} {
+	for i, row := range [2][]any{ch.Before, ch.After} {
 		if row == nil {
 			continue
 		}
+		name := [2]string{"before", "after"}[i]
 		st, err := e.row(row)
 		if err != nil {
 			return Event{}, fmt.Errorf("build %s of %s event on %s: %w", name, ch.Op, e.Topic, err)
@@ -223,9 +224,9 @@ func (e *Events) source(s Source) *connect.Struct {
 	if s.Sequence != "" {
 		st.MustPut("sequence", s.Sequence)
 	}
-	for name, n := range map[string]int64{"txId": s.TxID, "lsn": s.LSN, "xmin": s.Xmin} {
+	for i, n := range [3]int64{s.TxID, s.LSN, s.Xmin} {
 		if n != 0 {
-			st.MustPut(name, n)
+			st.MustPut([3]string{"txId", "lsn", "xmin"}[i], n)
 		}
 	}
 	return st

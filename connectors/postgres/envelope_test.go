@@ -113,7 +113,7 @@ func TestColumnSchemaModes(t *testing.T) {
 			assert.Equal(t, tc.want, string(s.Type)+" "+s.Name+" "+fmtParams(s.Parameters))
 		})
 	}
-	_, err := ColumnSchema(Column{Name: "p", TypeOID: pgtype.PointOID, TypeName: "point"}, TypeOptions{})
+	_, err := ColumnSchema(Column{Name: "p", TypeOID: pgtype.TIDOID, TypeName: "tid"}, TypeOptions{})
 	assert.ErrorIs(t, err, ErrUnsupportedType)
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -37,8 +38,10 @@ func (t *sourceTask) snapshot(ctx context.Context) error {
 	return nil
 }
 
-// markLast turns r into the snapshot's last record.
+// markLast turns r into the snapshot's last record; its offset map,
+// shared with other records, is replaced, not changed.
 func markLast(r *connect.Record) {
+	r.SourceOffset = maps.Clone(r.SourceOffset)
 	r.SourceOffset["last_snapshot_record"] = true
 	src, _ := r.Value.(*connect.Struct).Get("source")
 	src.(*connect.Struct).MustPut("snapshot", "last")
@@ -99,6 +102,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		ptrs[i] = &texts[i]
 	}
 	now := time.Now()
+	offset := map[string]any{"lsn": int64(t.plan.consistentPoint), "snapshot": true, "last_snapshot_record": false}
 	for rows.Next() {
 		n++
 		if err := rows.Scan(ptrs...); err != nil {
@@ -115,9 +119,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		if err != nil {
 			return nil, 0, err
 		}
-		r := connect.NewSourceRecord(t.sourcePartition(), map[string]any{
-			"lsn": int64(t.plan.consistentPoint), "snapshot": true, "last_snapshot_record": false,
-		}, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
+		r := connect.NewSourceRecord(t.sourcePartition(), offset, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
 		if *held != nil {
 			batch = append(batch, *held)
 		}

@@ -26,6 +26,26 @@ type stream struct {
 	sent       uint64        // last LSN confirmed to the server
 	lastStatus time.Time
 	heartbeat  time.Time // when the next heartbeat is due
+	// recv bounds waiting for server messages; one context serves every
+	// receive until its second is up.
+	recv       context.Context
+	recvCancel context.CancelFunc
+}
+
+// receiveContext returns the context bounding the next receive, a new
+// one each second.
+func (s *stream) receiveContext(ctx context.Context) context.Context {
+	if s.recv == nil || s.recv.Err() != nil {
+		s.stopReceiving()
+		s.recv, s.recvCancel = context.WithTimeout(ctx, time.Second)
+	}
+	return s.recv
+}
+
+func (s *stream) stopReceiving() {
+	if s.recvCancel != nil {
+		s.recvCancel()
+	}
 }
 
 // relation is a relation as the last RELATION message described it.
@@ -68,6 +88,7 @@ func (t *sourceTask) stream(ctx context.Context) error {
 		return fmt.Errorf("start replication from slot %s at %s: %w", t.cfg.slot, start, err)
 	}
 	s.heartbeat = time.Now().Add(t.cfg.heartbeat)
+	defer s.stopReceiving()
 	for {
 		if err := t.streamStep(ctx, s); err != nil {
 			return err
@@ -110,9 +131,7 @@ func (t *sourceTask) streamStep(ctx context.Context, s *stream) error {
 			return err
 		}
 	}
-	rctx, cancel := context.WithTimeout(ctx, time.Second)
-	msg, err := t.repl.ReceiveMessage(rctx)
-	cancel()
+	msg, err := t.repl.ReceiveMessage(s.receiveContext(ctx))
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -34,6 +34,9 @@ type sourceTask struct {
 	cancel  context.CancelFunc
 	confirm atomic.Uint64 // LSN the committed offsets allow confirming
 	stopped sync.Once
+	// partition is the source partition every record carries, one map
+	// shared by all of them.
+	partition map[string]any
 }
 
 // resumePoint is what a committed offset says.
@@ -53,7 +56,10 @@ type snapshotPlan struct {
 
 // sourcePartition is the only source partition, Debezium's.
 func (t *sourceTask) sourcePartition() map[string]any {
-	return map[string]any{"server": t.cfg.prefix}
+	if t.partition == nil {
+		t.partition = map[string]any{"server": t.cfg.prefix}
+	}
+	return t.partition
 }
 
 // Start implements connect.SourceTask: it connects, creates the publication
@@ -64,6 +70,7 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 		return fmt.Errorf("start postgres source task: %w", err)
 	}
 	t.cfg, t.ctx = cfg, ctx
+	t.partition = map[string]any{"server": t.cfg.prefix}
 	t.resume, err = readResume(ctx, t.sourcePartition())
 	if err != nil {
 		return fmt.Errorf("start postgres source task: %w", err)

@@ -88,14 +88,19 @@ func timeOfDayMicros(s string) (int64, error) {
 }
 
 // zonedTimestamp renders timestamptz text as Debezium's ZonedTimestamp: ISO
-// 8601 in UTC with the fraction's trailing zeros dropped
-// (2018-06-20T15:13:16.945104Z).
-func zonedTimestamp(s string) (string, error) {
+// 8601 in UTC with as many fractional digits as the column's precision (6
+// unless declared), as Debezium 2.2+ does (2018-06-20T15:13:16.500000Z);
+// a timestamptz(0) has none.
+func zonedTimestamp(c Column, s string) (string, error) {
 	t, err := parseBC(pgTimestamp+"Z07:00:00", padOffset(s))
 	if err != nil {
 		return "", err
 	}
-	return t.UTC().Format(time.RFC3339Nano), nil
+	layout := time.RFC3339
+	if p := c.timePrecision(); p > 0 {
+		layout = "2006-01-02T15:04:05." + strings.Repeat("0", p) + "Z07:00"
+	}
+	return t.UTC().Format(layout), nil
 }
 
 // zonedTime renders timetz text as Debezium's ZonedTime: the time of day in
@@ -132,63 +137,116 @@ func padOffset(s string) string {
 // interval into microseconds (MicroDuration.DAYS_PER_MONTH_AVG).
 const daysPerMonth = 365.25 / 12
 
-// intervalMicros converts interval text in IntervalStyle postgres
-// ("1 year 2 mons -3 days +04:05:06.789") to Debezium's MicroDuration: the
-// approximate microseconds, months counted as 365.25/12 days.
-func intervalMicros(s string) (int64, error) {
-	var years, months, days, micros int64
+// interval is an interval's text in IntervalStyle postgres
+// ("1 year 2 mons -3 days +04:05:06.789") split into its fields as the
+// JDBC driver's PGInterval splits it: the clock's sign applies to its
+// hours, minutes and seconds alike.
+type interval struct {
+	years, months, days, hours, minutes int64
+	// seconds is the signed seconds as written ("-6.789").
+	seconds string
+}
+
+// parseInterval splits interval text in IntervalStyle postgres.
+func parseInterval(s string) (interval, error) {
+	var iv interval
+	iv.seconds = "0"
 	fields := strings.Fields(s)
 	for i := 0; i < len(fields); i++ {
 		f := fields[i]
 		if strings.Contains(f, ":") {
-			m, err := clockMicros(f)
-			if err != nil {
-				return 0, err
+			if err := iv.parseClock(f); err != nil {
+				return iv, err
 			}
-			micros += m
 			continue
 		}
 		if i+1 >= len(fields) {
-			return 0, fmt.Errorf("interval number %q without unit", f)
+			return iv, fmt.Errorf("interval number %q without unit", f)
 		}
 		n, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
-			return 0, err
+			return iv, err
 		}
 		i++
 		switch strings.TrimSuffix(fields[i], "s") {
 		case "year":
-			years += n
+			iv.years += n
 		case "mon":
-			months += n
+			iv.months += n
 		case "day":
-			days += n
+			iv.days += n
 		default:
-			return 0, fmt.Errorf("unknown interval unit %q", fields[i])
+			return iv, fmt.Errorf("unknown interval unit %q", fields[i])
 		}
 	}
-	totalDays := float64(years*12+months)*daysPerMonth + float64(days)
-	return int64(totalDays*86400*1e6) + micros, nil
+	return iv, nil
 }
 
-// clockMicros parses [-+]HH:MM:SS[.ffffff] into signed microseconds.
-func clockMicros(f string) (int64, error) {
-	sign := int64(1)
+// parseClock parses [-+]HH:MM:SS[.ffffff].
+func (iv *interval) parseClock(f string) error {
+	sign := ""
 	switch f[0] {
 	case '-':
-		sign, f = -1, f[1:]
+		sign, f = "-", f[1:]
 	case '+':
 		f = f[1:]
 	}
 	parts := strings.Split(f, ":")
 	if len(parts) != 3 {
-		return 0, fmt.Errorf("bad interval time %q", f)
+		return fmt.Errorf("bad interval time %q", f)
 	}
-	h, err1 := strconv.ParseInt(parts[0], 10, 64)
-	m, err2 := strconv.ParseInt(parts[1], 10, 64)
-	sec, err3 := strconv.ParseFloat(parts[2], 64)
+	h, err1 := strconv.ParseInt(sign+parts[0], 10, 64)
+	m, err2 := strconv.ParseInt(sign+parts[1], 10, 64)
+	_, err3 := strconv.ParseFloat(parts[2], 64)
 	if err1 != nil || err2 != nil || err3 != nil {
-		return 0, fmt.Errorf("bad interval time %q", f)
+		return fmt.Errorf("bad interval time %q", f)
 	}
-	return sign * ((h*3600+m*60)*1e6 + int64(math.Round(sec*1e6))), nil
+	iv.hours, iv.minutes, iv.seconds = h, m, sign+parts[2]
+	return nil
+}
+
+// intervalMicros converts interval text to Debezium's MicroDuration: the
+// approximate microseconds, months counted as 365.25/12 days.
+func intervalMicros(s string) (int64, error) {
+	iv, err := parseInterval(s)
+	if err != nil {
+		return 0, err
+	}
+	sec, _ := strconv.ParseFloat(iv.seconds, 64)
+	clock := (iv.hours*3600+iv.minutes*60)*1e6 + int64(math.Round(sec*1e6))
+	totalDays := float64(iv.years*12+iv.months)*daysPerMonth + float64(iv.days)
+	return int64(totalDays*86400*1e6) + clock, nil
+}
+
+// intervalISO converts interval text to Debezium's Interval string
+// (interval.handling.mode=string): every field present, seconds without
+// trailing zeros, as P1Y2M3DT4H5M6.78S or P0Y0M-1DT0H0M-1.5S.
+func intervalISO(s string) (string, error) {
+	iv, err := parseInterval(s)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("P%dY%dM%dDT%dH%dM%sS", iv.years, iv.months, iv.days, iv.hours, iv.minutes,
+		plainSeconds(iv.seconds)), nil
+}
+
+// plainSeconds strips a decimal's leading and trailing zeros as
+// BigDecimal.stripTrailingZeros().toPlainString() does ("-06.780" is
+// "-6.78", "00" and "-00" are "0").
+func plainSeconds(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimLeft(strings.TrimPrefix(s, "-"), "0")
+	if strings.Contains(s, ".") {
+		s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+	}
+	switch {
+	case s == "":
+		return "0"
+	case s[0] == '.':
+		s = "0" + s
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
 }

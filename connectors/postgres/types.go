@@ -17,6 +17,11 @@ const (
 	UUIDName                 = "io.debezium.data.Uuid"
 	JSONName                 = "io.debezium.data.Json"
 	EnumName                 = "io.debezium.data.Enum"
+	BitsName                 = "io.debezium.data.Bits"
+	XMLName                  = "io.debezium.data.Xml"
+	LtreeName                = "io.debezium.data.Ltree"
+	TsvectorName             = "io.debezium.data.Tsvector"
+	PointName                = "io.debezium.data.geometry.Point"
 	DateName                 = "io.debezium.time.Date"
 	TimeName                 = "io.debezium.time.Time"
 	MicroTimeName            = "io.debezium.time.MicroTime"
@@ -25,6 +30,7 @@ const (
 	ZonedTimestampName       = "io.debezium.time.ZonedTimestamp"
 	ZonedTimeName            = "io.debezium.time.ZonedTime"
 	MicroDurationName        = "io.debezium.time.MicroDuration"
+	IntervalName             = "io.debezium.time.Interval"
 
 	// EnumAllowedParam is the Enum schema parameter listing the labels,
 	// comma-separated.
@@ -32,13 +38,36 @@ const (
 	// DecimalPrecisionParam is the Decimal schema parameter Debezium adds
 	// with the column's declared precision.
 	DecimalPrecisionParam = "connect.decimal.precision"
+	// BitsLengthParam is the Bits schema parameter holding the column's
+	// declared number of bits.
+	BitsLengthParam = "length"
+)
+
+// OIDs pgtype does not name.
+const (
+	moneyOID         = 790
+	macaddr8ArrayOID = 775
+	// firstNormalOID is Postgres's FirstNormalObjectId: OIDs below it are
+	// built in, extension types get OIDs from it on.
+	firstNormalOID = 16384
+)
+
+// maxBits is the length Debezium gives a bit varying column declared
+// without one (Integer.MAX_VALUE, what the JDBC driver reports).
+const maxBits = 1<<31 - 1
+
+// Extension types have no fixed OID; they are recognised by type name.
+const (
+	hstoreType = "hstore"
+	citextType = "citext"
+	ltreeType  = "ltree"
 )
 
 // TypeOptions are the connector settings that choose how column values are
 // represented; the zero value means Debezium's defaults.
 type TypeOptions struct {
 	// DecimalMode is decimal.handling.mode: precise (default), double or
-	// string.
+	// string. It applies to numeric and money.
 	DecimalMode string
 	// TimePrecisionMode is time.precision.mode: adaptive (default),
 	// adaptive_time_microseconds or connect.
@@ -46,15 +75,26 @@ type TypeOptions struct {
 	// BinaryMode is binary.handling.mode: bytes (default), base64,
 	// base64-url-safe or hex.
 	BinaryMode string
+	// HStoreMode is hstore.handling.mode: json (default) or map.
+	HStoreMode string
+	// IntervalMode is interval.handling.mode: numeric (default) or string.
+	IntervalMode string
+	// MoneyFractionDigits is money.fraction.digits, the scale of money
+	// values in precise mode; nil means Debezium's default, 2.
+	MoneyFractionDigits *int
 }
 
 // TypeOptionsFromConfig reads the type options from a parsed connector
 // config (Config.Parse).
 func TypeOptionsFromConfig(c connect.Config) TypeOptions {
+	digits := int(c.Int(MoneyFractionDigitsConfig))
 	return TypeOptions{
-		DecimalMode:       c.String(DecimalHandlingModeConfig),
-		TimePrecisionMode: c.String(TimePrecisionModeConfig),
-		BinaryMode:        c.String(BinaryHandlingModeConfig),
+		DecimalMode:         c.String(DecimalHandlingModeConfig),
+		TimePrecisionMode:   c.String(TimePrecisionModeConfig),
+		BinaryMode:          c.String(BinaryHandlingModeConfig),
+		HStoreMode:          c.String(HStoreHandlingModeConfig),
+		IntervalMode:        c.String(IntervalHandlingModeConfig),
+		MoneyFractionDigits: &digits,
 	}
 }
 
@@ -68,23 +108,37 @@ func (o TypeOptions) withDefaults() TypeOptions {
 	if o.BinaryMode == "" {
 		o.BinaryMode = "bytes"
 	}
+	if o.HStoreMode == "" {
+		o.HStoreMode = "json"
+	}
+	if o.IntervalMode == "" {
+		o.IntervalMode = "numeric"
+	}
+	if o.MoneyFractionDigits == nil {
+		two := 2
+		o.MoneyFractionDigits = &two
+	}
 	return o
 }
+
+// moneyScale is the scale of money values.
+func (o TypeOptions) moneyScale() int { return *o.MoneyFractionDigits }
 
 // Column describes one table column as the catalog or pgoutput's RELATION
 // message reports it.
 type Column struct {
 	Name string
 	// TypeOID is the column type's OID (pgtype.Int4OID, …); user-defined
-	// types (enums) have OIDs of their own and are recognised by
-	// EnumValues.
+	// types (enums) and extension types (hstore, citext, ltree) have OIDs of
+	// their own and are recognised by EnumValues and TypeName.
 	TypeOID uint32
-	// TypeName is the type's name (format_type or pg_type.typname), used
-	// in error messages and, with a leading underscore, to mark an array of
-	// an enum.
+	// TypeName is the type's name (pg_type.typname): it identifies
+	// extension types, marks an array with a leading underscore, and
+	// names the type in error messages.
 	TypeName string
 	// TypeMod is the type modifier (atttypmod): -1 when none, else numeric
-	// precision and scale or the fractional-second digits of time types.
+	// precision and scale, the fractional-second digits of time types or
+	// the length of bit types.
 	TypeMod int32
 	// Nullable is false for NOT NULL columns.
 	Nullable bool
@@ -97,19 +151,39 @@ type Column struct {
 var arrayElem = map[uint32]uint32{
 	pgtype.BoolArrayOID: pgtype.BoolOID, pgtype.Int2ArrayOID: pgtype.Int2OID,
 	pgtype.Int4ArrayOID: pgtype.Int4OID, pgtype.Int8ArrayOID: pgtype.Int8OID,
-	pgtype.Float4ArrayOID: pgtype.Float4OID, pgtype.Float8ArrayOID: pgtype.Float8OID,
-	pgtype.NumericArrayOID: pgtype.NumericOID, pgtype.TextArrayOID: pgtype.TextOID,
-	pgtype.VarcharArrayOID: pgtype.VarcharOID, pgtype.BPCharArrayOID: pgtype.BPCharOID,
-	pgtype.ByteaArrayOID: pgtype.ByteaOID, pgtype.UUIDArrayOID: pgtype.UUIDOID,
-	pgtype.JSONArrayOID: pgtype.JSONOID, pgtype.JSONBArrayOID: pgtype.JSONBOID,
-	pgtype.DateArrayOID: pgtype.DateOID, pgtype.TimeArrayOID: pgtype.TimeOID,
-	pgtype.TimestampArrayOID: pgtype.TimestampOID, pgtype.TimestamptzArrayOID: pgtype.TimestamptzOID,
-	pgtype.TimetzArrayOID: pgtype.TimetzOID,
+	pgtype.OIDArrayOID: pgtype.OIDOID, pgtype.Float4ArrayOID: pgtype.Float4OID,
+	pgtype.Float8ArrayOID: pgtype.Float8OID, pgtype.NumericArrayOID: pgtype.NumericOID,
+	pgtype.TextArrayOID: pgtype.TextOID, pgtype.VarcharArrayOID: pgtype.VarcharOID,
+	pgtype.BPCharArrayOID: pgtype.BPCharOID, pgtype.ByteaArrayOID: pgtype.ByteaOID,
+	pgtype.UUIDArrayOID: pgtype.UUIDOID, pgtype.JSONArrayOID: pgtype.JSONOID,
+	pgtype.JSONBArrayOID: pgtype.JSONBOID, pgtype.DateArrayOID: pgtype.DateOID,
+	pgtype.TimeArrayOID: pgtype.TimeOID, pgtype.TimestampArrayOID: pgtype.TimestampOID,
+	pgtype.TimestamptzArrayOID: pgtype.TimestamptzOID, pgtype.TimetzArrayOID: pgtype.TimetzOID,
+	pgtype.InetArrayOID: pgtype.InetOID, pgtype.CIDRArrayOID: pgtype.CIDROID,
+	pgtype.MacaddrArrayOID: pgtype.MacaddrOID, macaddr8ArrayOID: pgtype.Macaddr8OID,
+	pgtype.Int4rangeArrayOID: pgtype.Int4rangeOID, pgtype.Int8rangeArrayOID: pgtype.Int8rangeOID,
+	pgtype.NumrangeArrayOID: pgtype.NumrangeOID, pgtype.TsrangeArrayOID: pgtype.TsrangeOID,
+	pgtype.TstzrangeArrayOID: pgtype.TstzrangeOID, pgtype.DaterangeArrayOID: pgtype.DaterangeOID,
 }
 
 // isEnum reports whether c is an enum column (not an array of one).
 func (c Column) isEnum() bool {
 	return len(c.EnumValues) > 0 && !strings.HasPrefix(c.TypeName, "_")
+}
+
+// extension returns the name of c's extension type (hstore, citext,
+// ltree), or "" when c is of none. Extension types are known by name, as
+// their OIDs differ from database to database; a built-in OID is never
+// one, whatever its name.
+func (c Column) extension() string {
+	if c.TypeOID != 0 && c.TypeOID < firstNormalOID {
+		return ""
+	}
+	switch c.TypeName {
+	case hstoreType, citextType, ltreeType:
+		return c.TypeName
+	}
+	return ""
 }
 
 // element returns the column describing an array column's elements, and
@@ -118,11 +192,15 @@ func (c Column) element() (Column, bool) {
 	if len(c.EnumValues) > 0 && strings.HasPrefix(c.TypeName, "_") {
 		return Column{Name: c.Name, TypeName: c.TypeName[1:], TypeMod: c.TypeMod, EnumValues: c.EnumValues}, true
 	}
-	oid, ok := arrayElem[c.TypeOID]
-	if !ok {
-		return Column{}, false
+	if oid, ok := arrayElem[c.TypeOID]; ok {
+		return Column{Name: c.Name, TypeOID: oid, TypeName: strings.TrimPrefix(c.TypeName, "_"), TypeMod: c.TypeMod, Nullable: true}, true
 	}
-	return Column{Name: c.Name, TypeOID: oid, TypeName: strings.TrimPrefix(c.TypeName, "_"), TypeMod: c.TypeMod, Nullable: true}, true
+	if strings.HasPrefix(c.TypeName, "_") {
+		if elem := (Column{Name: c.Name, TypeName: c.TypeName[1:], Nullable: true}); elem.extension() != "" {
+			return elem, true
+		}
+	}
+	return Column{}, false
 }
 
 // numericPrecisionScale decodes a numeric typmod; ok is false for a numeric
@@ -140,6 +218,15 @@ func (c Column) numericPrecisionScale() (precision, scale int, ok bool) {
 func (c Column) timePrecision() int {
 	if c.TypeMod < 0 || c.TypeMod > 6 {
 		return 6
+	}
+	return int(c.TypeMod)
+}
+
+// bitLength returns the declared length of a bit or bit varying column,
+// maxBits for bit varying without one.
+func (c Column) bitLength() int {
+	if c.TypeMod < 0 {
+		return maxBits
 	}
 	return int(c.TypeMod)
 }
@@ -177,59 +264,118 @@ func baseSchema(c Column, o TypeOptions) (*connect.Schema, error) {
 		}
 		return connect.ArrayOf(es), nil
 	}
-	b, err := schemaBuilder(c, o)
-	if err != nil {
-		return nil, err
-	}
-	return b.Build(), nil
-}
-
-// schemaBuilder picks the builder for a scalar column type.
-func schemaBuilder(c Column, o TypeOptions) (*connect.SchemaBuilder, error) {
 	if c.isEnum() {
-		return semantic(connect.TypeString, EnumName).Param(EnumAllowedParam, strings.Join(c.EnumValues, ",")), nil
+		return semantic(connect.TypeString, EnumName).Param(EnumAllowedParam, strings.Join(c.EnumValues, ",")).Build(), nil
 	}
-	switch c.TypeOID {
-	case pgtype.Int2OID:
-		return connect.NewSchemaBuilder(connect.TypeInt16), nil
-	case pgtype.Int4OID:
-		return connect.NewSchemaBuilder(connect.TypeInt32), nil
-	case pgtype.Int8OID, pgtype.OIDOID:
-		return connect.NewSchemaBuilder(connect.TypeInt64), nil
-	case pgtype.Float4OID:
-		return connect.NewSchemaBuilder(connect.TypeFloat32), nil
-	case pgtype.Float8OID:
-		return connect.NewSchemaBuilder(connect.TypeFloat64), nil
-	case pgtype.BoolOID:
-		return connect.NewSchemaBuilder(connect.TypeBoolean), nil
-	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID:
-		return connect.NewSchemaBuilder(connect.TypeString), nil
-	case pgtype.ByteaOID:
-		if o.BinaryMode == "bytes" {
-			return connect.NewSchemaBuilder(connect.TypeBytes), nil
-		}
-		return connect.NewSchemaBuilder(connect.TypeString), nil
-	case pgtype.UUIDOID:
-		return semantic(connect.TypeString, UUIDName), nil
-	case pgtype.JSONOID, pgtype.JSONBOID:
-		return semantic(connect.TypeString, JSONName), nil
-	case pgtype.NumericOID:
-		return numericSchema(c, o), nil
-	case pgtype.IntervalOID:
-		return semantic(connect.TypeInt64, MicroDurationName), nil
-	case pgtype.TimestamptzOID:
-		return semantic(connect.TypeString, ZonedTimestampName), nil
-	case pgtype.TimetzOID:
-		return semantic(connect.TypeString, ZonedTimeName), nil
-	case pgtype.DateOID, pgtype.TimeOID, pgtype.TimestampOID:
-		return temporalSchema(c, o), nil
+	if s := extensionSchema(c, o); s != nil {
+		return s, nil
+	}
+	if s := builtinSchema(c, o); s != nil {
+		return s, nil
 	}
 	return nil, fmt.Errorf("map column %s of type %s (oid %d): %w", c.Name, c.TypeName, c.TypeOID, ErrUnsupportedType)
+}
+
+// builtinSchema returns the schema of a built-in scalar type, or nil for
+// a type without mapping. It is one switch so that the table of built-in
+// types reads in one place.
+func builtinSchema(c Column, o TypeOptions) *connect.Schema {
+	switch c.TypeOID {
+	case pgtype.Int2OID:
+		return connect.Int16Schema
+	case pgtype.Int4OID:
+		return connect.Int32Schema
+	case pgtype.Int8OID, pgtype.OIDOID:
+		return connect.Int64Schema
+	case pgtype.Float4OID:
+		return connect.Float32Schema
+	case pgtype.Float8OID:
+		return connect.Float64Schema
+	case pgtype.BoolOID:
+		return connect.BooleanSchema
+	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID,
+		pgtype.InetOID, pgtype.CIDROID, pgtype.MacaddrOID, pgtype.Macaddr8OID,
+		pgtype.Int4rangeOID, pgtype.Int8rangeOID, pgtype.NumrangeOID,
+		pgtype.TsrangeOID, pgtype.TstzrangeOID, pgtype.DaterangeOID:
+		return connect.StringSchema
+	case pgtype.ByteaOID:
+		if o.BinaryMode == "bytes" {
+			return connect.BytesSchema
+		}
+		return connect.StringSchema
+	case pgtype.BitOID, pgtype.VarbitOID:
+		if n := c.bitLength(); n > 1 {
+			return connect.NewSchemaBuilder(connect.TypeBytes).Name(BitsName).Param(BitsLengthParam, strconv.Itoa(n)).Version(1).Build()
+		}
+		return connect.BooleanSchema
+	case pgtype.UUIDOID:
+		return semantic(connect.TypeString, UUIDName).Build()
+	case pgtype.JSONOID, pgtype.JSONBOID:
+		return semantic(connect.TypeString, JSONName).Build()
+	case pgtype.XMLOID:
+		return semantic(connect.TypeString, XMLName).Build()
+	case pgtype.TSVectorOID:
+		return semantic(connect.TypeString, TsvectorName).Build()
+	case pgtype.PointOID:
+		return pointSchema
+	case pgtype.NumericOID:
+		return numericSchema(c, o).Build()
+	case moneyOID:
+		return moneySchema(o)
+	case pgtype.IntervalOID:
+		if o.IntervalMode == "string" {
+			return semantic(connect.TypeString, IntervalName).Build()
+		}
+		return semantic(connect.TypeInt64, MicroDurationName).Build()
+	case pgtype.TimestamptzOID:
+		return semantic(connect.TypeString, ZonedTimestampName).Build()
+	case pgtype.TimetzOID:
+		return semantic(connect.TypeString, ZonedTimeName).Build()
+	case pgtype.DateOID, pgtype.TimeOID, pgtype.TimestampOID:
+		return temporalSchema(c, o).Build()
+	}
+	return nil
+}
+
+// extensionSchema returns the schema of an extension type column, or nil
+// when c is of none.
+func extensionSchema(c Column, o TypeOptions) *connect.Schema {
+	switch c.extension() {
+	case citextType:
+		return connect.StringSchema
+	case ltreeType:
+		return semantic(connect.TypeString, LtreeName).Build()
+	case hstoreType:
+		if o.HStoreMode == "map" { // keys are never null, values may be
+			return connect.MapOf(connect.StringSchema, connect.OptionalStringSchema)
+		}
+		return semantic(connect.TypeString, JSONName).Build()
+	}
+	return nil
 }
 
 // semantic starts a Debezium semantic type: a name and version 1.
 func semantic(t connect.Type, name string) *connect.SchemaBuilder {
 	return connect.NewSchemaBuilder(t).Name(name).Version(1)
+}
+
+// pointSchema is Debezium's Point struct: the coordinates, and the point
+// as WKB with an unset SRID.
+var pointSchema = connect.StructBuilder().Name(PointName).Version(1).Doc("Geometry (POINT)").
+	Field("x", connect.Float64Schema).Field("y", connect.Float64Schema).
+	Field("wkb", connect.OptionalBytesSchema).Field("srid", connect.OptionalInt32Schema).Build()
+
+// moneySchema maps money per decimal.handling.mode: a Decimal whose scale
+// is money.fraction.digits (and, unlike numeric, no precision), a double
+// or a string.
+func moneySchema(o TypeOptions) *connect.Schema {
+	switch o.DecimalMode {
+	case "double":
+		return connect.Float64Schema
+	case "string":
+		return connect.StringSchema
+	}
+	return connect.DecimalSchema(o.moneyScale()).Build()
 }
 
 // numericSchema maps numeric per decimal.handling.mode; in precise mode a

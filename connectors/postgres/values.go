@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -36,6 +38,15 @@ func convertText(c Column, s string, o TypeOptions) (any, error) {
 	if elem, ok := c.element(); ok {
 		return convertArray(elem, s, o)
 	}
+	if c.extension() != "" {
+		return convertExtension(c, s, o)
+	}
+	return convertBuiltin(c, s, o)
+}
+
+// convertBuiltin converts the text of a built-in scalar type; the cases
+// follow builtinSchema's.
+func convertBuiltin(c Column, s string, o TypeOptions) (any, error) {
 	switch c.TypeOID {
 	case pgtype.Int2OID:
 		n, err := strconv.ParseInt(s, 10, 16)
@@ -53,22 +64,57 @@ func convertText(c Column, s string, o TypeOptions) (any, error) {
 	case pgtype.BoolOID:
 		return parseBool(s)
 	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID,
-		pgtype.UUIDOID, pgtype.JSONOID, pgtype.JSONBOID:
+		pgtype.UUIDOID, pgtype.JSONOID, pgtype.JSONBOID, pgtype.XMLOID, pgtype.TSVectorOID,
+		pgtype.InetOID, pgtype.CIDROID, pgtype.MacaddrOID, pgtype.Macaddr8OID,
+		pgtype.Int4rangeOID, pgtype.Int8rangeOID, pgtype.NumrangeOID,
+		pgtype.TsrangeOID, pgtype.TstzrangeOID, pgtype.DaterangeOID:
 		return s, nil
 	case pgtype.ByteaOID:
 		return convertBytea(s, o.BinaryMode)
+	case pgtype.BitOID, pgtype.VarbitOID:
+		return convertBits(c, s)
+	case pgtype.PointOID:
+		return convertPoint(c, s)
 	case pgtype.NumericOID:
 		return convertNumeric(c, s, o.DecimalMode)
+	case moneyOID:
+		return convertMoney(s, o)
 	case pgtype.IntervalOID:
+		if o.IntervalMode == "string" {
+			return intervalISO(s)
+		}
 		return intervalMicros(s)
 	case pgtype.TimestamptzOID:
-		return zonedTimestamp(s)
+		return zonedTimestamp(c, s)
 	case pgtype.TimetzOID:
 		return zonedTime(s)
 	case pgtype.DateOID, pgtype.TimeOID, pgtype.TimestampOID:
 		return convertTemporal(c, s, o)
 	}
 	return nil, ErrUnsupportedType
+}
+
+// convertExtension converts the text of an extension type column.
+func convertExtension(c Column, s string, o TypeOptions) (any, error) {
+	if c.extension() != hstoreType {
+		return s, nil // citext, ltree
+	}
+	pairs, err := parseHstore(s)
+	if err != nil {
+		return nil, err
+	}
+	if o.HStoreMode == "map" {
+		m := make(map[string]any, len(pairs))
+		for _, p := range pairs {
+			var v any
+			if p.value != nil {
+				v = *p.value
+			}
+			m[p.key] = v
+		}
+		return m, nil
+	}
+	return hstoreJSON(pairs), nil
 }
 
 func parseBool(s string) (bool, error) {
@@ -103,7 +149,9 @@ func convertBytea(s, mode string) (any, error) {
 }
 
 // convertNumeric renders numeric per decimal.handling.mode. NaN has no
-// Decimal form and becomes null in precise mode, as in Debezium.
+// Decimal form and becomes null in precise mode, as in Debezium. A
+// numeric without declared scale becomes a VariableScaleDecimal at the
+// value's scale without trailing zeros (-0.00120 has scale 4).
 func convertNumeric(c Column, s, mode string) (any, error) {
 	switch mode {
 	case "double":
@@ -121,9 +169,9 @@ func convertNumeric(c Column, s, mode string) (any, error) {
 	if _, _, fixed := c.numericPrecisionScale(); fixed {
 		return r, nil
 	}
-	scale := 0
+	scale := 0 // Debezium strips trailing zeros, and keeps the scale >= 0
 	if i := strings.IndexByte(s, '.'); i >= 0 {
-		scale = len(s) - i - 1
+		scale = len(strings.TrimRight(s[i+1:], "0"))
 	}
 	unscaled, err := connect.DecimalToBytes(scale, r)
 	if err != nil {
@@ -224,4 +272,293 @@ func arrayItem(body string, i int) (item *string, next int, err error) {
 		return nil, i + end, nil
 	}
 	return &v, i + end, nil
+}
+
+// convertBits converts bit and bit varying text ("1011"): a boolean for a
+// one-bit column, else Debezium's Bits, the bits as a little-endian
+// java.util.BitSet byte array (the rightmost character is bit 0) sized to
+// the highest set bit, as Debezium sizes it from the content.
+func convertBits(c Column, s string) (any, error) {
+	if c.bitLength() <= 1 {
+		switch s {
+		case "1":
+			return true, nil
+		case "0":
+			return false, nil
+		}
+		return nil, fmt.Errorf("not a bit")
+	}
+	out := make([]byte, (len(s)+7)/8)
+	for i := 0; i < len(s); i++ {
+		bit := len(s) - 1 - i
+		switch s[i] {
+		case '1':
+			out[bit/8] |= 1 << (bit % 8)
+		case '0':
+		default:
+			return nil, fmt.Errorf("not a bit string")
+		}
+	}
+	for len(out) > 0 && out[len(out)-1] == 0 {
+		out = out[:len(out)-1]
+	}
+	return out, nil
+}
+
+// The struct schemas of a Point; a struct value must carry its field's
+// schema exactly, optional or not.
+var optionalPointSchema = optional(pointSchema)
+
+// convertPoint converts point text "(x,y)" into Debezium's Point: the
+// coordinates and the point as OGC WKB (little-endian, type 1), SRID
+// unset.
+func convertPoint(c Column, s string) (any, error) {
+	inner, ok := strings.CutPrefix(s, "(")
+	inner, ok2 := strings.CutSuffix(inner, ")")
+	xs, ys, ok3 := strings.Cut(inner, ",")
+	if !ok || !ok2 || !ok3 {
+		return nil, fmt.Errorf("not a point")
+	}
+	x, err := strconv.ParseFloat(strings.TrimSpace(xs), 64)
+	if err != nil {
+		return nil, err
+	}
+	y, err := strconv.ParseFloat(strings.TrimSpace(ys), 64)
+	if err != nil {
+		return nil, err
+	}
+	wkb := make([]byte, 21)
+	wkb[0] = 1 // little-endian
+	binary.LittleEndian.PutUint32(wkb[1:], 1)
+	binary.LittleEndian.PutUint64(wkb[5:], math.Float64bits(x))
+	binary.LittleEndian.PutUint64(wkb[13:], math.Float64bits(y))
+	schema := pointSchema
+	if c.Nullable {
+		schema = optionalPointSchema
+	}
+	return connect.NewStruct(schema).MustPut("x", x).MustPut("y", y).MustPut("wkb", wkb), nil
+}
+
+// convertMoney converts money text per decimal.handling.mode. Debezium
+// reads money as a Java double: double mode is that double, string mode
+// its Double.toString, precise mode a Decimal at money.fraction.digits
+// (rounded half up), here computed from the exact text.
+func convertMoney(s string, o TypeOptions) (any, error) {
+	v, err := moneyAmount(s, o.moneyScale())
+	if err != nil {
+		return nil, err
+	}
+	switch o.DecimalMode {
+	case "double":
+		f, _ := v.Float64()
+		return f, nil
+	case "string":
+		f, _ := v.Float64()
+		return javaDouble(f), nil
+	}
+	return roundHalfUp(v, o.moneyScale()), nil
+}
+
+// moneyAmount parses money text in the server's lc_monetary format
+// ("$1,234.56", "-$1,234.56", "($1.00)", "1.234,56 €"): the digits, a
+// sign, and the last separator taken as the decimal point unless it is
+// followed by three digits like the separators before it (a thousands
+// group); a lone three-digit tail is a fraction only when
+// money.fraction.digits is 3.
+func moneyAmount(s string, fractionDigits int) (*big.Rat, error) {
+	var groups []string
+	var seps []rune
+	var cur strings.Builder
+	var sep rune
+	for _, r := range s + " " {
+		if r >= '0' && r <= '9' {
+			if cur.Len() == 0 && len(groups) > 0 {
+				seps = append(seps, sep)
+			}
+			cur.WriteRune(r)
+			continue
+		}
+		if cur.Len() > 0 {
+			groups = append(groups, cur.String())
+			cur.Reset()
+		}
+		sep = r
+	}
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("not a money amount")
+	}
+	frac := ""
+	if n := len(groups); n > 1 {
+		last, lastSep := groups[n-1], seps[n-2]
+		if len(last) != 3 || fractionDigits == 3 || (n > 2 && seps[n-3] != lastSep) {
+			frac, groups = last, groups[:n-1]
+		}
+	}
+	unscaled, _ := new(big.Int).SetString(strings.Join(groups, "")+frac, 10)
+	if strings.ContainsAny(s, "-(") {
+		unscaled.Neg(unscaled)
+	}
+	return connect.DecimalFromUnscaled(len(frac), unscaled), nil
+}
+
+// roundHalfUp rounds v to scale digits, halves away from zero, as Java's
+// RoundingMode.HALF_UP.
+func roundHalfUp(v *big.Rat, scale int) *big.Rat {
+	num := new(big.Int).Mul(v.Num(), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
+	q, r := new(big.Int).QuoRem(num, v.Denom(), new(big.Int))
+	if r.Sign() != 0 && new(big.Int).Mul(new(big.Int).Abs(r), big.NewInt(2)).Cmp(v.Denom()) >= 0 {
+		q.Add(q, big.NewInt(int64(v.Sign())))
+	}
+	return connect.DecimalFromUnscaled(scale, q)
+}
+
+// javaDouble formats f as Java's Double.toString: plain notation with at
+// least one fractional digit for 10^-3 <= |f| < 10^7, else scientific
+// ("1.2345678E7").
+func javaDouble(f float64) string {
+	if a := math.Abs(f); a == 0 || (a >= 1e-3 && a < 1e7) {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(f, 'e', -1, 64), "e")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	e, _ := strconv.Atoi(exp)
+	return mant + "E" + strconv.Itoa(e)
+}
+
+// hstorePair is one hstore entry; a nil value is SQL NULL.
+type hstorePair struct {
+	key   string
+	value *string
+}
+
+// parseHstore reads hstore's text output ("a"=>"1", "b"=>NULL), keys and
+// values double-quoted with \" and \\ escaped, in the server's order.
+func parseHstore(s string) ([]hstorePair, error) {
+	var out []hstorePair
+	for i := skipSpace(s, 0); i < len(s); i = skipSpace(s, i) {
+		key, next, err := hstoreToken(s, i)
+		if err != nil {
+			return nil, err
+		}
+		if key == nil {
+			return nil, fmt.Errorf("hstore key is NULL")
+		}
+		i = skipSpace(s, next)
+		if !strings.HasPrefix(s[i:], "=>") {
+			return nil, fmt.Errorf("hstore entry lacks =>")
+		}
+		value, next, err := hstoreToken(s, skipSpace(s, i+2))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hstorePair{key: *key, value: value})
+		if i = skipSpace(s, next); i < len(s) {
+			if s[i] != ',' {
+				return nil, fmt.Errorf("unexpected %q after hstore entry", s[i])
+			}
+			i++
+		}
+	}
+	return out, nil
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// hstoreToken reads the quoted string or bare word at s[i] and returns it
+// (nil for a bare NULL) and the index after it.
+func hstoreToken(s string, i int) (*string, int, error) {
+	if i < len(s) && s[i] == '"' {
+		var b strings.Builder
+		for j := i + 1; j < len(s); j++ {
+			switch s[j] {
+			case '\\':
+				if j++; j < len(s) {
+					b.WriteByte(s[j])
+				}
+			case '"':
+				v := b.String()
+				return &v, j + 1, nil
+			default:
+				b.WriteByte(s[j])
+			}
+		}
+		return nil, 0, fmt.Errorf("unterminated quoted hstore string")
+	}
+	j := i
+	for j < len(s) && !strings.ContainsRune(" ,=", rune(s[j])) {
+		j++
+	}
+	if j == i {
+		return nil, 0, fmt.Errorf("empty hstore token")
+	}
+	if w := s[i:j]; !strings.EqualFold(w, "NULL") {
+		return &w, j, nil
+	}
+	return nil, j, nil
+}
+
+// hstoreJSON renders hstore entries as Debezium's json mode does (Jackson,
+// compact): {"a":"1","b":null}.
+func hstoreJSON(pairs []hstorePair) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeJSONString(&b, p.key)
+		b.WriteByte(':')
+		if p.value == nil {
+			b.WriteString("null")
+		} else {
+			writeJSONString(&b, *p.value)
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// writeJSONString writes s as a JSON string with Jackson's escapes: quote,
+// backslash, the short forms of \b \t \n \f \r, and \u00XX (upper-case hex)
+// for the other control characters; nothing else.
+func writeJSONString(b *strings.Builder, s string) {
+	const hexDigits = "0123456789ABCDEF"
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			if c < 0x20 {
+				b.WriteString(`\u00`)
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&0xf])
+			} else {
+				b.WriteByte(c)
+			}
+		}
+	}
+	b.WriteByte('"')
 }
