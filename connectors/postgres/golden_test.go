@@ -311,12 +311,7 @@ func jsonString(s string) []byte {
 // still differs, with the reason. -update leaves them alone; a mismatch
 // skips the subtest, naming the gap, and a match fails so that the entry
 // is removed once the gap is closed.
-var knownDeviations = map[string]string{
-	"char_padded.json": "the snapshot selects col::text, which drops char(n)'s padding; " +
-		"Debezium (JDBC getString) and pgoutput keep it",
-	"envelope_read.json": "snapshot events lack source.txId (Debezium: the snapshot transaction's id) and " +
-		`source.sequence ([null,"<lsn>"]), and mark the first record "true" where Debezium marks it "first"`,
-}
+var knownDeviations = map[string]string{}
 
 // checkGolden compares got with testdata/golden/name, or rewrites the file
 // under -update.

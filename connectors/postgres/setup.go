@@ -134,6 +134,10 @@ func (t *sourceTask) beginSnapshot(ctx context.Context) error {
 	if _, err := t.conn.Exec(ctx, "SET TRANSACTION SNAPSHOT "+quoteLiteral(t.plan.snapshotName)); err != nil {
 		return fmt.Errorf("import snapshot %s: %w", t.plan.snapshotName, err)
 	}
+	// Snapshot events carry the snapshot transaction's id, as Debezium's.
+	if err := t.conn.QueryRow(ctx, "SELECT txid_current()").Scan(&t.plan.snapshotTxID); err != nil {
+		return fmt.Errorf("read snapshot transaction id: %w", err)
+	}
 	return nil
 }
 

@@ -9,26 +9,27 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
 // snapshot reads every captured table in the exported snapshot's
-// transaction, emitting read events; the last one is marked "last".
+// transaction, emitting read events marked as Debezium marks them.
 func (t *sourceTask) snapshot(ctx context.Context) error {
 	tables, err := capturedTables(ctx, t.conn, t.cfg.filter)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	var held *connect.Record // emitted once the next record shows it is not last
+	var held heldRead // emitted once the next row shows what it is
 	for i, ref := range tables {
-		if err := t.snapshotTable(ctx, ref, "sluice_snapshot_"+strconv.Itoa(i), &held); err != nil {
+		if err := t.snapshotTable(ctx, ref, "sluice_snapshot_"+strconv.Itoa(i), i == 0, &held); err != nil {
 			return err
 		}
 	}
-	if held != nil {
-		markLast(held)
-		if err := t.emit(ctx, []*connect.Record{held}); err != nil {
+	if held.rec != nil {
+		held.release(true)
+		if err := t.emit(ctx, []*connect.Record{held.rec}); err != nil {
 			return err
 		}
 	}
@@ -38,19 +39,53 @@ func (t *sourceTask) snapshot(ctx context.Context) error {
 	return nil
 }
 
-// markLast turns r into the snapshot's last record; its offset map,
-// shared with other records, is replaced, not changed.
-func markLast(r *connect.Record) {
-	r.SourceOffset = maps.Clone(r.SourceOffset)
-	r.SourceOffset["last_snapshot_record"] = true
-	src, _ := r.Value.(*connect.Struct).Get("source")
-	src.(*connect.Struct).MustPut("snapshot", "last")
+// heldRead is the latest snapshot record, held back until the next row
+// (or the end of the snapshot) tells whether it is the last of its table
+// or of the snapshot.
+type heldRead struct {
+	rec          *connect.Record
+	firstTable   bool // its table is the first snapshotted
+	firstInTable bool
+	lastInTable  bool
+}
+
+// release sets the record's source.snapshot marker with Debezium's
+// precedence: last, first, last_in_data_collection,
+// first_in_data_collection, true. The snapshot's last record also gets
+// last_snapshot_record in its offset (a map of its own: offsets are
+// shared between records).
+func (h *heldRead) release(last bool) {
+	marker := "true"
+	switch {
+	case last:
+		marker = "last"
+		h.rec.SourceOffset = maps.Clone(h.rec.SourceOffset)
+		h.rec.SourceOffset["last_snapshot_record"] = true
+	case h.firstInTable && h.firstTable:
+		marker = "first"
+	case h.lastInTable:
+		marker = "last_in_data_collection"
+	case h.firstInTable:
+		marker = "first_in_data_collection"
+	}
+	src, _ := h.rec.Value.(*connect.Struct).Get("source")
+	src.(*connect.Struct).MustPut("snapshot", marker)
+}
+
+// hold releases the held record into batch and holds r in its place.
+func (h *heldRead) hold(r *connect.Record, firstTable, firstInTable bool, batch []*connect.Record) []*connect.Record {
+	if h.rec != nil {
+		h.release(false)
+		batch = append(batch, h.rec)
+	}
+	*h = heldRead{rec: r, firstTable: firstTable, firstInTable: firstInTable}
+	return batch
 }
 
 // snapshotTable reads one table through a cursor, snapshot.fetch.size rows
 // at a time. Each table has its own cursor name, so that no cached FETCH
 // statement describes another table's columns.
-func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor string, held **connect.Record) error {
+func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor string, firstTable bool, held *heldRead) error {
 	table, err := describeTable(ctx, t.conn, ref)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
@@ -60,25 +95,26 @@ func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor str
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", ref, err)
 	}
-	cols := make([]string, len(table.Columns))
-	for i, c := range table.Columns {
-		cols[i] = pgx.Identifier{c.Name}.Sanitize() + "::text"
-	}
-	if _, err := t.conn.Exec(ctx, "DECLARE "+cursor+" NO SCROLL CURSOR FOR SELECT "+strings.Join(cols, ", ")+" FROM "+ref.sanitized()); err != nil {
+	if _, err := t.conn.Exec(ctx, "DECLARE "+cursor+" NO SCROLL CURSOR FOR SELECT "+selectList(table.Columns)+" FROM "+ref.sanitized()); err != nil {
 		return fmt.Errorf("snapshot %s: open cursor: %w", ref, err)
 	}
 	fetch := "FETCH FORWARD " + strconv.Itoa(t.cfg.fetchSize) + " FROM " + cursor
+	rows := 0
 	for {
-		batch, n, err := t.fetchChunk(ctx, fetch, events, held)
+		batch, n, err := t.fetchChunk(ctx, fetch, events, firstTable, rows, held)
 		if err != nil {
 			return fmt.Errorf("snapshot %s: %w", ref, err)
 		}
 		if err := t.emit(ctx, batch); err != nil {
 			return err
 		}
+		rows += n
 		if n < t.cfg.fetchSize {
 			break
 		}
+	}
+	if rows > 0 {
+		held.lastInTable = true
 	}
 	if _, err := t.conn.Exec(ctx, "CLOSE "+cursor); err != nil {
 		return fmt.Errorf("snapshot %s: close cursor: %w", ref, err)
@@ -86,9 +122,26 @@ func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor str
 	return nil
 }
 
+// selectList reads every column in its text output form, as pgoutput
+// sends it: col::text, except for char(n), whose cast to text drops the
+// padding its output function keeps.
+func selectList(cols []Column) string {
+	list := make([]string, len(cols))
+	for i, c := range cols {
+		id := pgx.Identifier{c.Name}.Sanitize()
+		if c.TypeOID == pgtype.BPCharOID {
+			list[i] = "bpcharout(" + id + ")::text"
+		} else {
+			list[i] = id + "::text"
+		}
+	}
+	return strings.Join(list, ", ")
+}
+
 // fetchChunk fetches one chunk and returns the records ready to emit and
-// the number of rows read.
-func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Events, held **connect.Record) ([]*connect.Record, int, error) {
+// the number of rows read; before is the number of rows of the table read
+// in earlier chunks.
+func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Events, firstTable bool, before int, held *heldRead) ([]*connect.Record, int, error) {
 	rows, err := t.conn.Query(ctx, fetch)
 	if err != nil {
 		return nil, 0, fmt.Errorf("fetch rows: %w", err)
@@ -102,7 +155,12 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		ptrs[i] = &texts[i]
 	}
 	now := time.Now()
-	offset := map[string]any{"lsn": int64(t.plan.consistentPoint), "snapshot": true, "last_snapshot_record": false}
+	lsn := int64(t.plan.consistentPoint)
+	offset := map[string]any{"lsn": lsn, "txId": t.plan.snapshotTxID, "ts_usec": now.UnixMicro(), "snapshot": true, "last_snapshot_record": false}
+	source := Source{
+		Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: now, Snapshot: "true",
+		Sequence: `[null,"` + strconv.FormatInt(lsn, 10) + `"]`, TxID: t.plan.snapshotTxID, LSN: lsn,
+	}
 	for rows.Next() {
 		n++
 		if err := rows.Scan(ptrs...); err != nil {
@@ -112,18 +170,12 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		if err != nil {
 			return nil, 0, err
 		}
-		ev, err := events.Envelope(Change{Op: OpRead, After: values, At: now, Source: Source{
-			Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: now,
-			Snapshot: "true", LSN: int64(t.plan.consistentPoint),
-		}})
+		ev, err := events.Envelope(Change{Op: OpRead, After: values, At: now, Source: source})
 		if err != nil {
 			return nil, 0, err
 		}
 		r := connect.NewSourceRecord(t.sourcePartition(), offset, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
-		if *held != nil {
-			batch = append(batch, *held)
-		}
-		*held = r
+		batch = held.hold(r, firstTable, before+n == 1, batch)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("fetch rows: %w", err)

@@ -51,6 +51,7 @@ type snapshotPlan struct {
 	snapshot        bool
 	stream          bool
 	snapshotName    string
+	snapshotTxID    int64
 	consistentPoint pglogrepl.LSN
 }
 
