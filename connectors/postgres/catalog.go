@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -122,14 +125,66 @@ func (f filter) capturedColumns(table Table) Table {
 	return table
 }
 
-// capturedTables lists the captured ordinary and partitioned tables,
-// ordered by schema and name.
-func capturedTables(ctx context.Context, conn *pgx.Conn, f filter) ([]tableRef, error) {
+// mappedColumns leaves out of a table the columns whose type has no
+// mapping (see mapped), and drops them from its key.
+func mappedColumns(table Table, opts TypeOptions) Table {
+	ref := tableRef{Schema: table.Schema, Name: table.Name}
+	cols := table.Columns[:0:0]
+	var dropped []string
+	for _, c := range table.Columns {
+		if mapped(ref, c, opts) {
+			cols = append(cols, c)
+		} else {
+			dropped = append(dropped, c.Name)
+		}
+	}
+	table.Columns, table.KeyColumns = cols, without(table.KeyColumns, dropped)
+	return table
+}
+
+// mapped reports whether column c of table ref has a schema under opts.
+// A column without one (a type with no mapping, include.unknown.datatypes
+// off) is left out of change events with a warning, as Debezium leaves
+// it out, instead of failing the table.
+func mapped(ref tableRef, c Column, opts TypeOptions) bool {
+	_, err := ColumnSchema(c, opts)
+	if !errors.Is(err, ErrUnsupportedType) {
+		return true
+	}
+	msg := "postgres: column of a type without mapping left out of change events; include.unknown.datatypes=true includes it as bytes"
+	if opts.IncludeUnknown {
+		msg = "postgres: column of a type Debezium never maps left out of change events"
+	}
+	slog.Default().Warn(msg, "table", ref.String(), "column", c.Name, "type", c.TypeName, "oid", c.TypeOID)
+	return false
+}
+
+// without returns names less those in drop, in order.
+func without(names, drop []string) []string {
+	if len(drop) == 0 {
+		return names
+	}
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(drop, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// capturedTables lists the captured tables, ordered by schema and name.
+// Partitioned tables are captured as the publication reports their
+// changes: with viaRoot (publish_via_partition_root) as their root table,
+// whose rows are those of every partition, and not as the partitions;
+// without it as their leaf partitions, each a table of its own, and not
+// as the root, which holds no rows of its own.
+func capturedTables(ctx context.Context, conn *pgx.Conn, f filter, viaRoot bool) ([]tableRef, error) {
 	rows, err := conn.Query(ctx, `SELECT n.nspname, c.relname FROM pg_catalog.pg_class c
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+		WHERE c.relkind IN ('r', 'p') AND CASE WHEN $1 THEN NOT c.relispartition ELSE c.relkind = 'r' END
 		AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
-		ORDER BY 1, 2`)
+		ORDER BY 1, 2`, viaRoot)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}

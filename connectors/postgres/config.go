@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
@@ -42,6 +43,9 @@ const (
 	MessageKeyColumnsConfig         = "message.key.columns"
 	SkippedOperationsConfig         = "skipped.operations"
 	ProvideTxMetadataConfig         = "provide.transaction.metadata"
+	IncludeUnknownDatatypesConfig   = "include.unknown.datatypes"
+	UnavailablePlaceholderConfig    = "unavailable.value.placeholder"
+	PublishViaPartitionRootConfig   = "publish.via.partition.root"
 )
 
 // Config declares the connector's keys with Debezium's types and defaults.
@@ -77,6 +81,10 @@ var Config = connect.ConfigDef{
 	str(PublicationNameConfig, "dbz_publication", connect.Low, connect.NonEmpty{}, "Name of the publication that selects the tables pgoutput streams."),
 	str(PublicationAutocreateModeConfig, "all_tables", connect.Low, connect.OneOf{Values: []string{"all_tables", "disabled", "filtered", "no_tables"}},
 		"Whether and how the connector creates the publication: for all tables, not at all, for the included tables only, or with no tables."),
+	boolean(PublishViaPartitionRootConfig, false, connect.Medium,
+		"Whether the publication the connector creates publishes the changes of partitioned tables under their root table (publish_via_partition_root), "+
+			"whose topic then carries every partition's rows, snapshot included; when false each partition is captured as a table of its own. "+
+			"An existing publication the connector does not update decides."),
 	str(SnapshotModeConfig, "initial", connect.Medium, connect.OneOf{Values: []string{"initial", "always", "initial_only", "no_data", "never", "when_needed"}},
 		"When to snapshot the existing rows: on first start, on every start, once without streaming, never (no_data, or its old name never), or when the stored offset is unusable."),
 	{
@@ -110,6 +118,11 @@ var Config = connect.ConfigDef{
 		Importance: connect.Low, Doc: "Operations not to emit: c (create), u (update), d (delete), t (truncate), or none.",
 	},
 	boolean(ProvideTxMetadataConfig, false, connect.Low, "Whether to emit transaction BEGIN and END records and add transaction fields to change events."),
+	boolean(IncludeUnknownDatatypesConfig, false, connect.Medium,
+		"Whether columns of a type without mapping are included in change events, as the bytes of the value's text form (or a string per binary.handling.mode); "+
+			"when false they are left out, with a warning."),
+	str(UnavailablePlaceholderConfig, UnavailableValue, connect.Medium, placeholder{},
+		"Value standing in for an unchanged TOASTed value the server did not send, in the column's type; a value starting with hex: gives the placeholder's bytes in hexadecimal."),
 }
 
 func str(name string, def any, imp connect.Importance, v connect.Validator, doc string) connect.ConfigKey {
@@ -183,6 +196,35 @@ func (slotName) Validate(_ string, v any) string {
 }
 
 func (slotName) String() string { return "lowercase letters, digits and '_', at most 63" }
+
+// placeholder accepts any unavailable.value.placeholder whose hex: form,
+// if it has one, decodes.
+type placeholder struct{}
+
+// Validate implements connect.Validator.
+func (placeholder) Validate(_ string, v any) string {
+	s, _ := v.(string)
+	if _, err := placeholderBytes(s); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+func (placeholder) String() string { return "a string, or hex: and hexadecimal digits" }
+
+// placeholderBytes returns the bytes of an unavailable.value.placeholder:
+// those of the string, or the decoded digits after a hex: prefix.
+func placeholderBytes(s string) ([]byte, error) {
+	digits, isHex := strings.CutPrefix(s, "hex:")
+	if !isHex {
+		return []byte(s), nil
+	}
+	b, err := hex.DecodeString(digits)
+	if err != nil {
+		return nil, fmt.Errorf("%q after hex: is not hexadecimal: %w", digits, err)
+	}
+	return b, nil
+}
 
 // skippedOperations accepts a list of c, u, d, t, or none alone.
 type skippedOperations struct{}

@@ -63,6 +63,9 @@ func TestConfigDefaults(t *testing.T) {
 		MoneyFractionDigitsConfig:       "2",
 		SkippedOperationsConfig:         "t",
 		ProvideTxMetadataConfig:         "false",
+		IncludeUnknownDatatypesConfig:   "false",
+		UnavailablePlaceholderConfig:    "__debezium_unavailable_value",
+		PublishViaPartitionRootConfig:   "false",
 	}
 	for key, def := range want {
 		k := Config.Key(key)
@@ -106,6 +109,8 @@ func TestConfigInvalidValues(t *testing.T) {
 		{PortConfig, "0", "Value must be at least 1"},
 		{HeartbeatIntervalConfig, "-1", "Value must be at least 0"},
 		{TombstonesOnDeleteConfig, "yes", "Expected value to be either true or false"},
+		{UnavailablePlaceholderConfig, "hex:0x", `"0x" after hex: is not hexadecimal`},
+		{PublishViaPartitionRootConfig, "maybe", "Expected value to be either true or false"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
@@ -121,10 +126,11 @@ func TestConfigInvalidValues(t *testing.T) {
 
 func TestConfigAcceptedValues(t *testing.T) {
 	for key, values := range map[string][]string{
-		SnapshotModeConfig:      {"initial", "always", "initial_only", "no_data", "never", "when_needed"},
-		SkippedOperationsConfig: {"none", "c,u,d,t", "", "t"},
-		SSLModeConfig:           {"disable", "require", "verify-ca", "verify-full"},
-		TableIncludeListConfig:  {"public.orders,inventory\\..*"},
+		SnapshotModeConfig:           {"initial", "always", "initial_only", "no_data", "never", "when_needed"},
+		SkippedOperationsConfig:      {"none", "c,u,d,t", "", "t"},
+		SSLModeConfig:                {"disable", "require", "verify-ca", "verify-full"},
+		TableIncludeListConfig:       {"public.orders,inventory\\..*"},
+		UnavailablePlaceholderConfig: {"", "n/a", "hex:", "hex:00FF41"},
 	} {
 		for _, v := range values {
 			cfg := minimal()
@@ -171,17 +177,20 @@ func TestTypeOptionsFromConfig(t *testing.T) {
 	opts := TypeOptionsFromConfig(parsed)
 	assert.Equal(t, "json", opts.HStoreMode)
 	assert.Equal(t, "numeric", opts.IntervalMode)
+	assert.False(t, opts.IncludeUnknown)
 	require.NotNil(t, opts.MoneyFractionDigits)
 	assert.Equal(t, 2, *opts.MoneyFractionDigits)
 
 	cfg := minimal()
 	cfg[HStoreHandlingModeConfig], cfg[IntervalHandlingModeConfig], cfg[MoneyFractionDigitsConfig] = "map", "string", "0"
+	cfg[IncludeUnknownDatatypesConfig] = "true"
 	parsed, err = Config.Parse(cfg)
 	require.NoError(t, err)
 	opts = TypeOptionsFromConfig(parsed)
 	assert.Equal(t, "map", opts.HStoreMode)
 	assert.Equal(t, "string", opts.IntervalMode)
 	assert.Equal(t, 0, *opts.MoneyFractionDigits, "0 is a setting, not the default")
+	assert.True(t, opts.IncludeUnknown)
 	s, err := ColumnSchema(Column{Name: "m", TypeOID: moneyOID}, opts)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"scale": "0"}, s.Parameters)

@@ -7,14 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pglogrepl"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
-
-// UnavailableValue stands in for an unchanged TOASTed value the server did
-// not send (Debezium's unavailable.value.placeholder default).
-const UnavailableValue = "__debezium_unavailable_value"
 
 // handleWAL decodes one pgoutput message.
 func (t *sourceTask) handleWAL(ctx context.Context, s *stream, xld pglogrepl.XLogData) error {
@@ -27,6 +22,9 @@ func (t *sourceTask) handleWAL(ctx context.Context, s *stream, xld pglogrepl.XLo
 		return t.relation(ctx, s, m)
 	case *pglogrepl.BeginMessage:
 		s.tx = &txState{xid: m.Xid, final: m.FinalLSN, commit: m.CommitTime, skip: m.FinalLSN <= s.skipUpTo}
+		if m.FinalLSN == t.resume.partialTx {
+			s.tx.delivered = t.resume.partialRecords
+		}
 	case *pglogrepl.CommitMessage:
 		return t.commitTx(ctx, s, m)
 	case *pglogrepl.InsertMessage:
@@ -63,6 +61,7 @@ func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.Relat
 		byName[c.Name] = c
 	}
 	table := Table{Schema: ref.Schema, Name: ref.Name}
+	var dropped []string // columns of types without mapping
 	for i, mc := range m.Columns {
 		if !t.cfg.filter.capturesColumn(ref, mc.Name) {
 			continue
@@ -71,10 +70,14 @@ func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.Relat
 		if !ok || c.TypeOID != mc.DataType {
 			c = Column{Name: mc.Name, TypeOID: mc.DataType, TypeMod: mc.TypeModifier, Nullable: true}
 		}
+		if !mapped(ref, c, t.cfg.types) {
+			dropped = append(dropped, c.Name)
+			continue
+		}
 		table.Columns = append(table.Columns, c)
 		rel.keep = append(rel.keep, i)
 	}
-	table.KeyColumns = t.cfg.filter.keyColumns(ref, cat.KeyColumns)
+	table.KeyColumns = without(t.cfg.filter.keyColumns(ref, cat.KeyColumns), dropped)
 	rel.events, err = NewEvents(t.cfg.prefix, table, t.cfg.types)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", ref, err)
@@ -160,18 +163,35 @@ func (t *sourceTask) addChange(s *stream, rel *relation, ch Change, headers conn
 	return nil
 }
 
-// add appends an event to the transaction; its offset is set by flushTx.
+// add appends an event to the transaction, unless it is one of the
+// records delivered before a restart. Its offset says where to resume:
+// from the previous commit, skipping the transaction's records up to this
+// one; flushTx gives the transaction's last record the commit's offset.
 func (t *sourceTask) add(s *stream, ev Event, headers connect.Headers) {
 	r := connect.NewSourceRecord(t.sourcePartition(), nil, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
 	r.Headers = headers.Clone()
+	t.queue(s, r)
+}
+
+// queue appends any record of the transaction (change, tombstone,
+// transaction metadata) with its offset, or drops it when it was
+// delivered before a restart.
+func (t *sourceTask) queue(s *stream, r *connect.Record) {
+	s.tx.count++
+	if s.tx.count <= s.tx.delivered {
+		return
+	}
+	r.SourceOffset = map[string]any{
+		"lsn": int64(s.lastCommit), "lsn_commit": int64(s.lastCommit), txLSNKey: int64(s.tx.final), txRecordsKey: s.tx.count,
+		"txId": int64(s.tx.xid), "ts_usec": s.tx.commit.UnixMicro(),
+	}
 	s.tx.records = append(s.tx.records, r)
 }
 
 // flushTx hands the transaction's records to Poll: all of them at commit,
-// else all but the last once a batch is full. Records before the last of
-// a transaction carry the previous commit's LSN, so a restart after only
-// some of them were committed replays the whole transaction instead of
-// skipping its rest; the last carries the transaction's commit LSN.
+// else all but the last once a batch is full. The last record of a
+// transaction carries the transaction's commit LSN: a restart after it
+// skips the whole transaction.
 func (t *sourceTask) flushTx(ctx context.Context, s *stream, commit bool) error {
 	recs := s.tx.records
 	if !commit && len(recs) < pollBatch {
@@ -182,15 +202,10 @@ func (t *sourceTask) flushTx(ctx context.Context, s *stream, commit bool) error 
 		keep = 1
 	}
 	out := recs[:len(recs)-keep]
-	offset := func(lsn pglogrepl.LSN) map[string]any {
-		return map[string]any{"lsn": int64(lsn), "lsn_commit": int64(lsn), "txId": int64(s.tx.xid), "ts_usec": s.tx.commit.UnixMicro()}
-	}
-	inside := offset(s.lastCommit) // shared: offsets are never changed
-	for _, r := range out {
-		r.SourceOffset = inside
-	}
 	if commit && len(out) > 0 {
-		out[len(out)-1].SourceOffset = offset(s.tx.final)
+		out[len(out)-1].SourceOffset = map[string]any{
+			"lsn": int64(s.tx.final), "lsn_commit": int64(s.tx.final), "txId": int64(s.tx.xid), "ts_usec": s.tx.commit.UnixMicro(),
+		}
 	}
 	s.tx.records = append([]*connect.Record(nil), recs[len(recs)-keep:]...)
 	return t.emit(ctx, out)
@@ -203,7 +218,7 @@ func (t *sourceTask) commitTx(ctx context.Context, s *stream, m *pglogrepl.Commi
 	}
 	s.tx.final = m.CommitLSN
 	if s.tx.meta != nil {
-		s.tx.records = append(s.tx.records, t.txRecord(s, "END"))
+		t.queue(s, t.txRecord(s, "END"))
 	}
 	if err := t.flushTx(ctx, s, true); err != nil {
 		return err
@@ -216,11 +231,12 @@ func (t *sourceTask) commitTx(ctx context.Context, s *stream, m *pglogrepl.Commi
 }
 
 // tupleValues converts the captured columns of a tuple; an unchanged
-// TOASTed value is taken from old when it has it, else replaced by the
-// placeholder in text columns.
+// TOASTed value is taken from old when it has it, else replaced by
+// unavailable.value.placeholder in the column's type.
 func (t *sourceTask) tupleValues(rel *relation, tuple, old *pglogrepl.TupleData) ([]any, error) {
 	cols := rel.events.table.Columns
 	texts := make([]*string, len(cols))
+	var unavailable []int // columns whose value the server did not send
 	for i, at := range rel.keep {
 		if at >= len(tuple.Columns) {
 			return nil, fmt.Errorf("tuple has %d columns, relation more", len(tuple.Columns))
@@ -230,20 +246,29 @@ func (t *sourceTask) tupleValues(rel *relation, tuple, old *pglogrepl.TupleData)
 			s := string(tc.Data)
 			texts[i] = &s
 		case pglogrepl.TupleDataTypeToast:
-			texts[i] = unchangedToast(cols[i], old, at)
+			if texts[i] = oldText(old, at); texts[i] == nil {
+				unavailable = append(unavailable, i)
+			}
 		}
 	}
-	return t.rowValues(rel.events, texts)
+	values, err := t.rowValues(rel.events, texts)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range unavailable {
+		s := rel.events.RowSchema.Fields[i].Schema
+		if values[i] = placeholderValue(cols[i], s, t.cfg.placeholder); values[i] == nil {
+			values[i] = requiredFill(s)
+		}
+	}
+	return values, nil
 }
 
-func unchangedToast(c Column, old *pglogrepl.TupleData, i int) *string {
+// oldText returns the text of column i of the old tuple (REPLICA IDENTITY
+// FULL sends it), or nil.
+func oldText(old *pglogrepl.TupleData, i int) *string {
 	if old != nil && i < len(old.Columns) && old.Columns[i].DataType == pglogrepl.TupleDataTypeText {
 		s := string(old.Columns[i].Data)
-		return &s
-	}
-	switch c.TypeOID {
-	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.JSONOID, pgtype.JSONBOID:
-		s := UnavailableValue
 		return &s
 	}
 	return nil

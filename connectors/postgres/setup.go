@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +31,11 @@ type taskConfig struct {
 	skipped        map[Op]bool
 	types          TypeOptions
 	filter         filter
+	// placeholder is unavailable.value.placeholder's bytes.
+	placeholder []byte
+	// viaRoot is publish.via.partition.root: publications the connector
+	// creates publish partitions' changes under their root table.
+	viaRoot bool
 }
 
 func parseTaskConfig(config map[string]string) (taskConfig, error) {
@@ -42,8 +49,8 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 		pubMode: c.String(PublicationAutocreateModeConfig), snapshotMode: c.String(SnapshotModeConfig),
 		fetchSize: int(c.Int(SnapshotFetchSizeConfig)), heartbeat: time.Duration(c.Int(HeartbeatIntervalConfig)) * time.Millisecond,
 		tombstones: c.Bool(TombstonesOnDeleteConfig), dropSlot: c.Bool(SlotDropOnStopConfig),
-		txMetadata: c.Bool(ProvideTxMetadataConfig),
-		skipped:    map[Op]bool{}, types: TypeOptionsFromConfig(c),
+		txMetadata: c.Bool(ProvideTxMetadataConfig), viaRoot: c.Bool(PublishViaPartitionRootConfig),
+		skipped: map[Op]bool{}, types: TypeOptionsFromConfig(c),
 		filter: filter{
 			schemaIn: compileList(c.List(SchemaIncludeListConfig)), schemaEx: compileList(c.List(SchemaExcludeListConfig)),
 			tableIn: compileList(c.List(TableIncludeListConfig)), tableEx: compileList(c.List(TableExcludeListConfig)),
@@ -59,6 +66,7 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 	for _, op := range c.List(SkippedOperationsConfig) {
 		tc.skipped[Op(strings.TrimSpace(op))] = true
 	}
+	tc.placeholder, _ = placeholderBytes(c.String(UnavailablePlaceholderConfig)) // validated by parse
 	return tc, nil
 }
 
@@ -159,49 +167,96 @@ func (t *sourceTask) slotExists(ctx context.Context) (bool, error) {
 }
 
 // ensurePublication creates or updates the publication per
-// publication.autocreate.mode.
+// publication.autocreate.mode, then reads whether it publishes partitions
+// via their root, which decides how partitioned tables are captured.
 func (t *sourceTask) ensurePublication(ctx context.Context) error {
 	var exists bool
-	if err := t.conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)", t.cfg.pub).Scan(&exists); err != nil {
+	var version int
+	err := t.conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1), current_setting('server_version_num')::int",
+		t.cfg.pub).Scan(&exists, &version)
+	if err != nil {
 		return fmt.Errorf("look up publication %s: %w", t.cfg.pub, err)
 	}
+	// publish_via_partition_root came with Postgres 13.
+	viaRootKnown := version >= 130000
+	if t.cfg.viaRoot && !viaRootKnown {
+		return fmt.Errorf("publish.via.partition.root needs Postgres 13 or later, the server is %d", version)
+	}
+	stmts, err := t.publicationStatements(ctx, exists, viaRootKnown)
+	if err != nil {
+		return err
+	}
+	for _, stmt := range stmts {
+		if _, err := t.conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("create publication %s (%s): %w", t.cfg.pub, stmt, err)
+		}
+	}
+	if !viaRootKnown {
+		return nil
+	}
+	return t.readViaRoot(ctx)
+}
+
+// publicationStatements returns the statements that create or update the
+// publication, none when it is to be used as it is. A publication the
+// connector creates, or a filtered one it updates, gets
+// publish_via_partition_root per publish.via.partition.root.
+func (t *sourceTask) publicationStatements(ctx context.Context, exists, viaRootKnown bool) ([]string, error) {
 	name := pgx.Identifier{t.cfg.pub}.Sanitize()
-	var stmt string
+	with := ""
+	if t.cfg.viaRoot {
+		with = " WITH (publish_via_partition_root = true)"
+	}
 	switch t.cfg.pubMode {
 	case "disabled":
 		if !exists {
-			return fmt.Errorf("publication %s does not exist and publication.autocreate.mode is disabled", t.cfg.pub)
+			return nil, fmt.Errorf("publication %s does not exist and publication.autocreate.mode is disabled", t.cfg.pub)
 		}
-		return nil
 	case "all_tables":
-		if exists {
-			return nil
+		if !exists {
+			return []string{"CREATE PUBLICATION " + name + " FOR ALL TABLES" + with}, nil
 		}
-		stmt = "CREATE PUBLICATION " + name + " FOR ALL TABLES"
 	case "no_tables":
-		if exists {
-			return nil
+		if !exists {
+			return []string{"CREATE PUBLICATION " + name + with}, nil
 		}
-		stmt = "CREATE PUBLICATION " + name
 	case "filtered":
-		tables, err := capturedTables(ctx, t.conn, t.cfg.filter)
+		tables, err := capturedTables(ctx, t.conn, t.cfg.filter, t.cfg.viaRoot)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(tables) == 0 {
-			return fmt.Errorf("create publication %s: no table matches the include and exclude lists", t.cfg.pub)
+			return nil, fmt.Errorf("create publication %s: no table matches the include and exclude lists", t.cfg.pub)
 		}
 		names := make([]string, len(tables))
 		for i, tb := range tables {
 			names[i] = tb.sanitized()
 		}
-		stmt = "CREATE PUBLICATION " + name + " FOR TABLE " + strings.Join(names, ", ")
-		if exists {
-			stmt = "ALTER PUBLICATION " + name + " SET TABLE " + strings.Join(names, ", ")
+		if !exists {
+			return []string{"CREATE PUBLICATION " + name + " FOR TABLE " + strings.Join(names, ", ") + with}, nil
 		}
+		stmts := []string{"ALTER PUBLICATION " + name + " SET TABLE " + strings.Join(names, ", ")}
+		if viaRootKnown {
+			stmts = append(stmts, "ALTER PUBLICATION "+name+" SET (publish_via_partition_root = "+strconv.FormatBool(t.cfg.viaRoot)+")")
+		}
+		return stmts, nil
 	}
-	if _, err := t.conn.Exec(ctx, stmt); err != nil {
-		return fmt.Errorf("create publication %s (%s): %w", t.cfg.pub, stmt, err)
+	return nil, nil
+}
+
+// readViaRoot reads whether the publication publishes the changes of
+// partitions under their root. It is what the server does, so it decides
+// how partitioned tables are captured; a publication the connector did
+// not create may differ from publish.via.partition.root, which is then
+// reported.
+func (t *sourceTask) readViaRoot(ctx context.Context) error {
+	err := t.conn.QueryRow(ctx, "SELECT pubviaroot FROM pg_publication WHERE pubname = $1", t.cfg.pub).Scan(&t.viaRoot)
+	if err != nil {
+		return fmt.Errorf("read publish_via_partition_root of publication %s: %w", t.cfg.pub, err)
+	}
+	if t.viaRoot != t.cfg.viaRoot {
+		slog.Default().Warn("postgres: publication's publish_via_partition_root differs from publish.via.partition.root; partitioned tables are captured as the publication publishes them",
+			"publication", t.cfg.pub, "publish_via_partition_root", t.viaRoot, "publish.via.partition.root", t.cfg.viaRoot)
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 // snapshot reads every captured table in the exported snapshot's
 // transaction, emitting read events marked as Debezium marks them.
 func (t *sourceTask) snapshot(ctx context.Context) error {
-	tables, err := capturedTables(ctx, t.conn, t.cfg.filter)
+	tables, err := capturedTables(ctx, t.conn, t.cfg.filter, t.viaRoot)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -90,7 +90,7 @@ func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor str
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	table = t.cfg.filter.capturedColumns(table)
+	table = mappedColumns(t.cfg.filter.capturedColumns(table), t.cfg.types)
 	events, err := NewEvents(t.cfg.prefix, table, t.cfg.types)
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", ref, err)

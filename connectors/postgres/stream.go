@@ -64,6 +64,9 @@ type txState struct {
 	skip    bool
 	records []*connect.Record
 	meta    *txMeta // provide.transaction.metadata
+	// count is the number of records of the transaction so far, skipped
+	// ones included; the first delivered were delivered before a restart.
+	count, delivered int64
 }
 
 // stream starts replication from the committed offset or the slot's

@@ -28,6 +28,7 @@ type sourceTask struct {
 	repl    *pgconn.PgConn // replication=database
 	resume  resumePoint    // from the committed offset
 	plan    snapshotPlan   // what Start decided
+	viaRoot bool           // the publication publishes partitions via their root
 	out     chan []*connect.Record
 	done    chan struct{}
 	err     error // run's error, read after done is closed
@@ -44,6 +45,11 @@ type resumePoint struct {
 	found            bool
 	lsn              pglogrepl.LSN
 	snapshotComplete bool // false while a snapshot was in progress
+	// partialTx is the commit LSN of a transaction whose first
+	// partialRecords records were committed, but not the rest; zero when
+	// the offset ends a transaction.
+	partialTx      pglogrepl.LSN
+	partialRecords int64
 }
 
 // snapshotPlan is the slot and snapshot decision of Start.
@@ -115,22 +121,47 @@ func readResume(ctx connect.SourceTaskContext, partition map[string]any) (resume
 	}
 	snap, _ := off["snapshot"].(bool)
 	last, _ := off["last_snapshot_record"].(bool)
-	return resumePoint{found: true, lsn: lsn, snapshotComplete: !snap || last}, nil
+	r := resumePoint{found: true, lsn: lsn, snapshotComplete: !snap || last}
+	if tx, ok := offsetInt(off, txLSNKey); ok {
+		r.partialTx = pglogrepl.LSN(tx)
+		r.partialRecords, _ = offsetInt(off, txRecordsKey)
+	}
+	return r, nil
 }
 
-// offsetLSN reads the lsn of an offset, a number once it went through JSON.
+// Offset keys of a record inside a transaction that was not yet fully
+// delivered: the transaction's commit LSN and how many of its records
+// were delivered up to and including this one. A restart replays the
+// transaction and skips those records, so a transaction split over
+// several polls (or exactly-once transactions) is not delivered twice.
+const (
+	txLSNKey     = "lsn_tx"
+	txRecordsKey = "tx_records"
+)
+
+// offsetLSN reads the lsn of an offset.
 func offsetLSN(off map[string]any) (pglogrepl.LSN, error) {
-	switch v := off["lsn"].(type) {
-	case int64:
-		return pglogrepl.LSN(v), nil
-	case float64:
-		return pglogrepl.LSN(v), nil
-	case int:
-		return pglogrepl.LSN(v), nil
-	case uint64:
-		return pglogrepl.LSN(v), nil
+	n, ok := offsetInt(off, "lsn")
+	if !ok {
+		return 0, fmt.Errorf("read lsn of committed offset %v: not a number", off)
 	}
-	return 0, fmt.Errorf("read lsn of committed offset %v: not a number", off)
+	return pglogrepl.LSN(n), nil
+}
+
+// offsetInt reads a number of an offset, a float64 once it went through
+// JSON.
+func offsetInt(off map[string]any, key string) (int64, bool) {
+	switch v := off[key].(type) {
+	case int64:
+		return v, true
+	case float64:
+		return int64(v), true
+	case int:
+		return int64(v), true
+	case uint64:
+		return int64(v), true
+	}
+	return 0, false
 }
 
 // connect opens the query and replication connections.

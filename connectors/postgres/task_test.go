@@ -224,6 +224,50 @@ func TestRestartResumesFromCommittedOffset(t *testing.T) {
 	pollNone(t, task)
 }
 
+// A transaction larger than a poll batch reaches the worker in parts; a
+// restart after only some of its records were committed replays the
+// transaction and skips exactly those, so nothing is lost or repeated.
+func TestRestartInsideALargeTransactionSkipsWhatWasCommitted(t *testing.T) {
+	pg := setupShop(t)
+	tc := &taskContext{}
+	cfg := shopConfig(pg)
+	cfg[ProvideTxMetadataConfig] = "true" // BEGIN/END records count too
+	task := startTask(t, tc, cfg)
+	tc.commit(t, task, pollN(t, task, 350))
+
+	// 300 updates, 50 deletes and their tombstones, 2000 inserts: 2400
+	// change records, plus BEGIN and END; more than one poll batch.
+	const total, committed = 2402, 2100
+	execApp(t, pg, "BEGIN; UPDATE customers SET name = 'big ' || id; DELETE FROM orders; "+
+		"INSERT INTO orders SELECT g, 1, 1, 'new' FROM generate_series(1000, 2999) g; COMMIT")
+	status := func(r *connect.Record) any {
+		v, _ := r.Value.(*connect.Struct).Get("status")
+		return v
+	}
+	first := pollN(t, task, committed)
+	assert.Equal(t, "BEGIN", status(first[0]))
+	tc.commit(t, task, first)
+	require.EqualValues(t, committed, tc.offsets[fmt.Sprint(task.sourcePartition())][txRecordsKey])
+	rest := pollN(t, task, total-committed)
+	require.NoError(t, task.Stop())
+
+	task = startTask(t, tc, cfg)
+	again := pollN(t, task, total-committed)
+	require.Len(t, again, len(rest))
+	for i := range rest {
+		require.Equal(t, rest[i].Topic, again[i].Topic, "record %d", i)
+		require.Equal(t, rest[i].SourceOffset, again[i].SourceOffset, "record %d", i)
+		if rest[i].Value != nil && rest[i].Topic != "shop.transaction" {
+			require.Equal(t, event(t, rest[i]), event(t, again[i]), "record %d", i)
+		}
+	}
+	last := again[len(again)-1]
+	assert.Equal(t, "END", status(last))
+	assert.NotContains(t, last.SourceOffset, txLSNKey, "the transaction's last record ends it")
+	tc.commit(t, task, again)
+	pollNone(t, task)
+}
+
 func TestRestartDuringSnapshotSnapshotsAgain(t *testing.T) {
 	pg := setupShop(t)
 	tc := &taskContext{}

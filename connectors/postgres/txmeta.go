@@ -39,7 +39,7 @@ func (t *sourceTask) txEvent(s *stream, table string) *Transaction {
 	}
 	if !m.beginQueued {
 		m.beginQueued = true
-		s.tx.records = append(s.tx.records, t.txRecord(s, "BEGIN"))
+		t.queue(s, t.txRecord(s, "BEGIN"))
 	}
 	if _, ok := m.perTable[table]; !ok {
 		m.tableOrder = append(m.tableOrder, table)

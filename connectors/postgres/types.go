@@ -45,8 +45,10 @@ const (
 
 // OIDs pgtype does not name.
 const (
-	moneyOID         = 790
-	macaddr8ArrayOID = 775
+	moneyOID          = 790
+	moneyArrayOID     = 791
+	macaddr8ArrayOID  = 775
+	refcursorArrayOID = 2201
 	// firstNormalOID is Postgres's FirstNormalObjectId: OIDs below it are
 	// built in, extension types get OIDs from it on.
 	firstNormalOID = 16384
@@ -82,6 +84,10 @@ type TypeOptions struct {
 	// MoneyFractionDigits is money.fraction.digits, the scale of money
 	// values in precise mode; nil means Debezium's default, 2.
 	MoneyFractionDigits *int
+	// IncludeUnknown is include.unknown.datatypes: a column whose type
+	// has no mapping gets binary.handling.mode's schema and the bytes of
+	// its text form, instead of no schema (ErrUnsupportedType).
+	IncludeUnknown bool
 }
 
 // TypeOptionsFromConfig reads the type options from a parsed connector
@@ -95,6 +101,7 @@ func TypeOptionsFromConfig(c connect.Config) TypeOptions {
 		HStoreMode:          c.String(HStoreHandlingModeConfig),
 		IntervalMode:        c.String(IntervalHandlingModeConfig),
 		MoneyFractionDigits: &digits,
+		IncludeUnknown:      c.Bool(IncludeUnknownDatatypesConfig),
 	}
 }
 
@@ -273,6 +280,9 @@ func baseSchema(c Column, o TypeOptions) (*connect.Schema, error) {
 	if s := builtinSchema(c, o); s != nil {
 		return s, nil
 	}
+	if s := unknownSchema(c, o); s != nil {
+		return s, nil
+	}
 	return nil, fmt.Errorf("map column %s of type %s (oid %d): %w", c.Name, c.TypeName, c.TypeOID, ErrUnsupportedType)
 }
 
@@ -299,10 +309,7 @@ func builtinSchema(c Column, o TypeOptions) *connect.Schema {
 		pgtype.TsrangeOID, pgtype.TstzrangeOID, pgtype.DaterangeOID:
 		return connect.StringSchema
 	case pgtype.ByteaOID:
-		if o.BinaryMode == "bytes" {
-			return connect.BytesSchema
-		}
-		return connect.StringSchema
+		return binarySchema(o)
 	case pgtype.BitOID, pgtype.VarbitOID:
 		if n := c.bitLength(); n > 1 {
 			return connect.NewSchemaBuilder(connect.TypeBytes).Name(BitsName).Param(BitsLengthParam, strconv.Itoa(n)).Version(1).Build()
@@ -336,6 +343,42 @@ func builtinSchema(c Column, o TypeOptions) *connect.Schema {
 	}
 	return nil
 }
+
+// binarySchema is the schema of binary values per binary.handling.mode:
+// bytes, or an encoded string.
+func binarySchema(o TypeOptions) *connect.Schema {
+	if o.BinaryMode == "bytes" {
+		return connect.BytesSchema
+	}
+	return connect.StringSchema
+}
+
+// neverMapped are the array types Debezium leaves without schema even
+// under include.unknown.datatypes: arrays of money, name, interval, bit
+// varying, xml, point and refcursor.
+var neverMapped = map[uint32]bool{
+	moneyArrayOID: true, pgtype.NameArrayOID: true, pgtype.IntervalArrayOID: true,
+	pgtype.VarbitArrayOID: true, pgtype.XMLArrayOID: true, pgtype.PointArrayOID: true,
+	refcursorArrayOID: true,
+}
+
+// unknownSchema is include.unknown.datatypes' schema for a column whose
+// type has no mapping: binary.handling.mode's, in an array of required
+// elements for an array type; nil when the option is off or Debezium
+// never maps the type.
+func unknownSchema(c Column, o TypeOptions) *connect.Schema {
+	if !o.IncludeUnknown || neverMapped[c.TypeOID] {
+		return nil
+	}
+	if c.isArray() {
+		return connect.ArrayOf(binarySchema(o))
+	}
+	return binarySchema(o)
+}
+
+// isArray reports whether c is of an array type, whose name Postgres
+// starts with an underscore.
+func (c Column) isArray() bool { return strings.HasPrefix(c.TypeName, "_") }
 
 // extensionSchema returns the schema of an extension type column, or nil
 // when c is of none.

@@ -91,7 +91,31 @@ func convertBuiltin(c Column, s string, o TypeOptions) (any, error) {
 	case pgtype.DateOID, pgtype.TimeOID, pgtype.TimestampOID:
 		return convertTemporal(c, s, o)
 	}
-	return nil, ErrUnsupportedType
+	return convertUnknown(c, s, o)
+}
+
+// convertUnknown converts the text of a column whose type has no mapping
+// as unknownSchema describes it: the text's bytes (of each element, for
+// an array) per binary.handling.mode, as Debezium takes the text pgoutput
+// sends for such a column.
+func convertUnknown(c Column, s string, o TypeOptions) (any, error) {
+	if unknownSchema(c, o) == nil {
+		return nil, ErrUnsupportedType
+	}
+	if !c.isArray() {
+		return binaryValue([]byte(s), o.BinaryMode), nil
+	}
+	items, err := parseArray(s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(items))
+	for i, it := range items {
+		if it != nil {
+			out[i] = binaryValue([]byte(*it), o.BinaryMode)
+		}
+	}
+	return out, nil
 }
 
 // convertExtension converts the text of an extension type column.
@@ -137,15 +161,20 @@ func convertBytea(s, mode string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return binaryValue(b, mode), nil
+}
+
+// binaryValue renders bytes per binary.handling.mode.
+func binaryValue(b []byte, mode string) any {
 	switch mode {
 	case "base64":
-		return base64.StdEncoding.EncodeToString(b), nil
+		return base64.StdEncoding.EncodeToString(b)
 	case "base64-url-safe":
-		return base64.URLEncoding.EncodeToString(b), nil
+		return base64.URLEncoding.EncodeToString(b)
 	case "hex":
-		return hex.EncodeToString(b), nil
+		return hex.EncodeToString(b)
 	}
-	return b, nil
+	return b
 }
 
 // convertNumeric renders numeric per decimal.handling.mode. NaN has no
