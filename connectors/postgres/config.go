@@ -51,7 +51,7 @@ const (
 // Config declares the connector's keys with Debezium's types and defaults.
 // plugin.name defaults to pgoutput, where Debezium's community build
 // defaults to decoderbufs, which Sluice does not support.
-var Config = connect.ConfigDef{
+var Config = append(connect.ConfigDef{
 	str(HostnameConfig, connect.NoDefault, connect.High, connect.NonEmpty{}, "Resolvable hostname or IP address of the Postgres server."),
 	{
 		Name: PortConfig, Type: connect.ConfigInt, Default: 5432, Validator: connect.Between(1, 65535),
@@ -123,7 +123,7 @@ var Config = connect.ConfigDef{
 			"when false they are left out, with a warning."),
 	str(UnavailablePlaceholderConfig, UnavailableValue, connect.Medium, placeholder{},
 		"Value standing in for an unchanged TOASTed value the server did not send, in the column's type; a value starting with hex: gives the placeholder's bytes in hexadecimal."),
-}
+}, tuningConfig...)
 
 func str(name string, def any, imp connect.Importance, v connect.Validator, doc string) connect.ConfigKey {
 	return connect.ConfigKey{Name: name, Type: connect.ConfigString, Default: def, Validator: v, Importance: imp, Doc: doc}

@@ -78,7 +78,7 @@ func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.Relat
 		rel.keep = append(rel.keep, i)
 	}
 	table.KeyColumns = without(t.cfg.filter.keyColumns(ref, cat.KeyColumns), dropped)
-	rel.events, err = NewEvents(t.cfg.prefix, table, t.cfg.types)
+	rel.events, err = t.newEvents(table)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", ref, err)
 	}
@@ -103,14 +103,13 @@ func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, r
 	}}
 	var err error
 	if old != nil {
-		if ch.Before, err = t.tupleValues(rel, old, nil); err != nil {
-			return fmt.Errorf("stream %s: %w", rel.ref, err)
-		}
+		ch.Before, err = t.tupleValues(rel, old, nil)
 	}
-	if tuple != nil {
-		if ch.After, err = t.tupleValues(rel, tuple, old); err != nil {
-			return fmt.Errorf("stream %s: %w", rel.ref, err)
-		}
+	if tuple != nil && err == nil {
+		ch.After, err = t.tupleValues(rel, tuple, old)
+	}
+	if err != nil {
+		return t.conversionFailed(rel.events, fmt.Errorf("stream %s change at %s: %w", rel.ref, lsn, err))
 	}
 	if op == OpUpdate && ch.Before != nil && rel.events.keyChanged(ch.Before, ch.After) {
 		err = t.keyChange(s, rel, ch)
@@ -194,7 +193,7 @@ func (t *sourceTask) queue(s *stream, r *connect.Record) {
 // skips the whole transaction.
 func (t *sourceTask) flushTx(ctx context.Context, s *stream, commit bool) error {
 	recs := s.tx.records
-	if !commit && len(recs) < pollBatch {
+	if !commit && len(recs) < t.cfg.batch {
 		return nil
 	}
 	keep := 0

@@ -61,6 +61,7 @@ type Events struct {
 	RowSchema      *connect.Schema // <prefix>.<schema>.<table>.Value, optional
 	EnvelopeSchema *connect.Schema
 	table          Table
+	ops            []*columnRule // column masks, per column; nil when none
 }
 
 // NewEvents derives the topic and schemas of table t's events under

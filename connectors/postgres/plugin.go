@@ -72,5 +72,8 @@ func crossKeyErrors(config map[string]string) map[string][]string {
 			out[p.exclude] = append(out[p.exclude], fmt.Sprintf("%q is already specified", p.include))
 		}
 	}
+	for key, msgs := range tuningErrors(config) {
+		out[key] = append(out[key], msgs...)
+	}
 	return out
 }

@@ -36,6 +36,7 @@ type taskConfig struct {
 	// viaRoot is publish.via.partition.root: publications the connector
 	// creates publish partitions' changes under their root table.
 	viaRoot bool
+	tuning
 }
 
 func parseTaskConfig(config map[string]string) (taskConfig, error) {
@@ -43,7 +44,12 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 		return taskConfig{}, err
 	}
 	c, _ := Config.Parse(config)
+	tn, err := parseTuning(c, config)
+	if err != nil {
+		return taskConfig{}, err
+	}
 	tc := taskConfig{
+		tuning: tn,
 		raw: config, prefix: c.String(TopicPrefixConfig), db: c.String(DBNameConfig),
 		slot: c.String(SlotNameConfig), pub: c.String(PublicationNameConfig),
 		pubMode: c.String(PublicationAutocreateModeConfig), snapshotMode: c.String(SnapshotModeConfig),

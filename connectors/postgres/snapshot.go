@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,9 +19,15 @@ import (
 // snapshot reads every captured table in the exported snapshot's
 // transaction, emitting read events marked as Debezium marks them.
 func (t *sourceTask) snapshot(ctx context.Context) error {
+	if err := sleepCtx(ctx, t.cfg.snapshotDelay); err != nil {
+		return err
+	}
 	tables, err := capturedTables(ctx, t.conn, t.cfg.filter, t.viaRoot)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
+	}
+	if len(t.cfg.snapshotOnly) > 0 {
+		tables = slices.DeleteFunc(tables, func(r tableRef) bool { return !matchesAny(t.cfg.snapshotOnly, r.String()) })
 	}
 	var held heldRead // emitted once the next row shows what it is
 	for i, ref := range tables {
@@ -91,11 +99,15 @@ func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor str
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	table = mappedColumns(t.cfg.filter.capturedColumns(table), t.cfg.types)
-	events, err := NewEvents(t.cfg.prefix, table, t.cfg.types)
+	events, err := t.newEvents(table)
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", ref, err)
 	}
-	if _, err := t.conn.Exec(ctx, "DECLARE "+cursor+" NO SCROLL CURSOR FOR SELECT "+selectList(table.Columns)+" FROM "+ref.sanitized()); err != nil {
+	from := ref.sanitized()
+	if q, ok := t.cfg.selectOverrides[ref.String()]; ok {
+		from = "(" + q + ") AS sluice_snapshot_override"
+	}
+	if _, err := t.conn.Exec(ctx, "DECLARE "+cursor+" NO SCROLL CURSOR FOR SELECT "+selectList(table.Columns)+" FROM "+from); err != nil {
 		return fmt.Errorf("snapshot %s: open cursor: %w", ref, err)
 	}
 	fetch := "FETCH FORWARD " + strconv.Itoa(t.cfg.fetchSize) + " FROM " + cursor
@@ -168,7 +180,10 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		}
 		values, err := t.rowValues(events, texts)
 		if err != nil {
-			return nil, 0, err
+			if err := t.conversionFailed(events, err); err != nil {
+				return nil, 0, err
+			}
+			continue
 		}
 		ev, err := events.Envelope(Change{Op: OpRead, After: values, At: now, Source: source})
 		if err != nil {
@@ -183,6 +198,30 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 	return batch, n, nil
 }
 
+// newEvents builds a table's event schemas and the column masks that
+// apply to it.
+func (t *sourceTask) newEvents(table Table) (*Events, error) {
+	events, err := NewEvents(t.cfg.prefix, table, t.cfg.types)
+	if err != nil {
+		return nil, err
+	}
+	events.ops = t.cfg.columnOps(table, events.RowSchema)
+	return events, nil
+}
+
+// conversionFailed applies event.processing.failure.handling.mode to a
+// row that could not be converted: nil means skip it.
+func (t *sourceTask) conversionFailed(events *Events, err error) error {
+	switch t.cfg.failureMode {
+	case "warn":
+		slog.Default().Warn("skipping a change that cannot be converted", "table", events.table.Schema+"."+events.table.Name, "error", err)
+		return nil
+	case "skip", "ignore":
+		return nil
+	}
+	return fmt.Errorf("%w (set %s to warn or skip to go on without it)", err, EventFailureHandlingModeConfig)
+}
+
 // rowValues converts a row's text values in column order; a null in a
 // required column (a delete's non-key columns under REPLICA IDENTITY
 // DEFAULT) becomes the schema's default or zero value.
@@ -195,6 +234,11 @@ func (t *sourceTask) rowValues(events *Events, texts []*string) ([]any, error) {
 		}
 		if v == nil {
 			v = requiredFill(events.RowSchema.Fields[i].Schema)
+		}
+		if events.ops != nil && events.ops[i] != nil {
+			if s, ok := v.(string); ok {
+				v = events.ops[i].apply(s)
+			}
 		}
 		out[i] = v
 	}

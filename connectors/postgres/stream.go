@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -12,9 +13,6 @@ import (
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
-
-// statusInterval is the longest time between standby status updates.
-const statusInterval = 10 * time.Second
 
 // stream is the state of the streaming phase, owned by run's goroutine.
 type stream struct {
@@ -84,16 +82,41 @@ func (t *sourceTask) stream(ctx context.Context) error {
 	if start > s.lastCommit {
 		s.lastCommit = start
 	}
-	err := pglogrepl.StartReplication(ctx, t.repl, t.cfg.slot, start, pglogrepl.StartReplicationOptions{
-		PluginArgs: []string{"proto_version '1'", "publication_names " + quoteLiteral(t.cfg.pub)},
-	})
-	if err != nil {
-		return fmt.Errorf("start replication from slot %s at %s: %w", t.cfg.slot, start, err)
+	if err := t.startReplication(ctx, start); err != nil {
+		return err
 	}
 	s.heartbeat = time.Now().Add(t.cfg.heartbeat)
 	defer s.stopReceiving()
 	for {
 		if err := t.streamStep(ctx, s); err != nil {
+			return err
+		}
+	}
+}
+
+// sqlStateObjectInUse is Postgres's object_in_use error code, which
+// START_REPLICATION returns while another connection holds the slot.
+const sqlStateObjectInUse = "55006"
+
+// startReplication starts streaming from the slot, retrying (up to
+// slot.max.retries times, slot.retry.delay.ms apart) while another
+// connection holds the slot, as the walsender of a crashed worker does
+// until the server notices.
+func (t *sourceTask) startReplication(ctx context.Context, start pglogrepl.LSN) error {
+	for attempt := 0; ; attempt++ {
+		err := pglogrepl.StartReplication(ctx, t.repl, t.cfg.slot, start, pglogrepl.StartReplicationOptions{
+			PluginArgs: []string{"proto_version '1'", "publication_names " + quoteLiteral(t.cfg.pub)},
+		})
+		if err == nil {
+			return nil
+		}
+		err = fmt.Errorf("start replication from slot %s at %s: %w", t.cfg.slot, start, err)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != sqlStateObjectInUse || attempt >= t.cfg.slotRetries {
+			return err
+		}
+		slog.Default().Warn("replication slot in use, retrying", "slot", t.cfg.slot, "attempt", attempt+1, "of", t.cfg.slotRetries, "error", err)
+		if err := sleepCtx(ctx, t.cfg.slotRetryDelay); err != nil {
 			return err
 		}
 	}
@@ -124,7 +147,7 @@ func (t *sourceTask) initConfirm(ctx context.Context, start pglogrepl.LSN) error
 // streamStep sends a status update or heartbeat when due, then handles at
 // most one server message.
 func (t *sourceTask) streamStep(ctx context.Context, s *stream) error {
-	if c := t.confirm.Load(); c != s.sent || time.Since(s.lastStatus) >= statusInterval {
+	if c := t.confirm.Load(); c != s.sent || time.Since(s.lastStatus) >= t.cfg.statusInterval {
 		if err := t.sendStatus(ctx, s); err != nil {
 			return err
 		}
@@ -219,7 +242,7 @@ func (t *sourceTask) sendHeartbeat(ctx context.Context, s *stream) error {
 	key := connect.NewStruct(heartbeatKeySchema).MustPut("serverName", t.cfg.prefix)
 	value := connect.NewStruct(heartbeatValueSchema).MustPut("ts_ms", now.UnixMilli())
 	r := connect.NewSourceRecord(t.sourcePartition(), map[string]any{"lsn": int64(s.lastCommit), "ts_usec": now.UnixMicro()},
-		"__debezium-heartbeat."+t.cfg.prefix, heartbeatKeySchema, key, heartbeatValueSchema, value)
+		t.cfg.heartbeatTopicPrefix+"."+t.cfg.prefix, heartbeatKeySchema, key, heartbeatValueSchema, value)
 	r.Timestamp = now
 	return t.emit(ctx, []*connect.Record{r})
 }

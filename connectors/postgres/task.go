@@ -15,9 +15,6 @@ import (
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
-// pollBatch is the most records one Poll returns.
-const pollBatch = 2048
-
 // sourceTask snapshots the captured tables, then streams their changes
 // from the replication slot. One goroutine (run) owns both connections
 // and hands batches of records to Poll.
@@ -38,6 +35,7 @@ type sourceTask struct {
 	// partition is the source partition every record carries, one map
 	// shared by all of them.
 	partition map[string]any
+	pending   []*connect.Record // received from run, not yet polled
 }
 
 // resumePoint is what a committed offset says.
@@ -100,7 +98,8 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 func (t *sourceTask) launch() {
 	runCtx, runCancel := context.WithCancel(context.Background())
 	t.cancel = runCancel
-	t.out = make(chan []*connect.Record, 4)
+	// The queue holds batches; max.queue.size bounds it in records.
+	t.out = make(chan []*connect.Record, max(1, t.cfg.queue/t.cfg.batch-1))
 	t.done = make(chan struct{})
 	t.err = nil
 	go t.run(runCtx)
@@ -173,7 +172,25 @@ func (t *sourceTask) connect(ctx context.Context, config map[string]string) erro
 	if t.repl, err = pgconn.Connect(ctx, connString(config)+"replication='database'"); err != nil {
 		return fmt.Errorf("open replication connection to %s: %w", config[HostnameConfig], err)
 	}
+	for _, stmt := range t.cfg.initialStatements {
+		if _, err := t.conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("run %s statement %q: %w", InitialStatementsConfig, stmt, err)
+		}
+	}
 	return nil
+}
+
+// sleepCtx waits d, or less when ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }
 
 func (t *sourceTask) closeConns() {
@@ -206,6 +223,9 @@ func (t *sourceTask) produce(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
+	if err := sleepCtx(ctx, t.cfg.streamingDelay); err != nil {
+		return err
+	}
 	return t.stream(ctx)
 }
 
@@ -222,19 +242,24 @@ func (t *sourceTask) emit(ctx context.Context, batch []*connect.Record) error {
 	}
 }
 
-// Poll implements connect.SourceTask.
+// Poll implements connect.SourceTask: it returns at most max.batch.size
+// records, what is ready, waiting only when nothing is.
 func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
+	if len(t.pending) > 0 {
+		return t.take(), nil
+	}
 	select {
 	case batch := <-t.out:
-		for len(batch) < pollBatch {
+		t.pending = batch
+		for len(t.pending) < t.cfg.batch {
 			select {
 			case more := <-t.out:
-				batch = append(batch, more...)
+				t.pending = append(t.pending, more...)
 			default:
-				return batch, nil
+				return t.take(), nil
 			}
 		}
-		return batch, nil
+		return t.take(), nil
 	case <-t.done:
 		if t.err != nil && lostConnection(t.err) {
 			lost := t.err
@@ -252,6 +277,14 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 	}
 }
 
+// take removes up to max.batch.size records from pending.
+func (t *sourceTask) take() []*connect.Record {
+	n := min(len(t.pending), t.cfg.batch)
+	out := t.pending[:n:n]
+	t.pending = t.pending[n:]
+	return out
+}
+
 // CommitRecord implements connect.SourceTaskCommitter; the confirmed LSN
 // follows the committed offsets (Commit), not single acknowledgements.
 func (t *sourceTask) CommitRecord(*connect.Record) error { return nil }
@@ -264,7 +297,7 @@ func (t *sourceTask) Commit() error {
 	if err != nil || off == nil {
 		return err
 	}
-	if snap, _ := off["snapshot"].(bool); snap {
+	if snap, _ := off["snapshot"].(bool); snap || !t.cfg.flushLSN {
 		return nil
 	}
 	lsn, err := offsetLSN(off)

@@ -62,5 +62,5 @@ func (t *sourceTask) txRecord(s *stream, status string) *connect.Record {
 		v.MustPut("event_count", m.total).MustPut("data_collections", cols)
 	}
 	key := connect.NewStruct(txKeySchema).MustPut("id", m.id)
-	return connect.NewSourceRecord(t.sourcePartition(), nil, t.cfg.prefix+".transaction", txKeySchema, key, txValueSchema, v)
+	return connect.NewSourceRecord(t.sourcePartition(), nil, t.cfg.prefix+"."+t.cfg.txTopic, txKeySchema, key, txValueSchema, v)
 }
