@@ -33,6 +33,8 @@ func (t *sourceTask) handleWAL(ctx context.Context, s *stream, xld pglogrepl.XLo
 		return t.change(ctx, s, xld.WALStart, m.RelationID, OpUpdate, m.OldTuple, m.NewTuple)
 	case *pglogrepl.DeleteMessage:
 		return t.change(ctx, s, xld.WALStart, m.RelationID, OpDelete, m.OldTuple, nil)
+	case *pglogrepl.LogicalDecodingMessage:
+		return t.message(ctx, s, m)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
 			if err := t.change(ctx, s, xld.WALStart, id, OpTruncate, nil, nil); err != nil {

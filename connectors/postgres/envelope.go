@@ -215,9 +215,15 @@ func (e *Events) key(values []any) (*connect.Struct, error) {
 }
 
 func (e *Events) source(s Source) *connect.Struct {
+	return sourceStruct(s, e.table.Schema, e.table.Name)
+}
+
+// sourceStruct builds the source block of an event on schema.table (both
+// empty for a logical decoding message).
+func sourceStruct(s Source, schema, table string) *connect.Struct {
 	st := connect.NewStruct(SourceSchema)
 	st.MustPut("version", s.Version).MustPut("connector", "postgresql").MustPut("name", s.Name).
-		MustPut("db", s.DB).MustPut("schema", e.table.Schema).MustPut("table", e.table.Name)
+		MustPut("db", s.DB).MustPut("schema", schema).MustPut("table", table)
 	putTimes(st, "ts_ms", "ts_us", "ts_ns", s.Commit)
 	if s.Snapshot != "" {
 		st.MustPut("snapshot", s.Snapshot)

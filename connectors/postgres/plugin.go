@@ -60,6 +60,7 @@ var exclusive = []struct{ include, exclude string }{
 	{SchemaIncludeListConfig, SchemaExcludeListConfig},
 	{TableIncludeListConfig, TableExcludeListConfig},
 	{ColumnIncludeListConfig, ColumnExcludeListConfig},
+	{MessagePrefixIncludeListConfig, MessagePrefixExcludeListConfig},
 }
 
 // crossKeyErrors returns, per key, the errors of rules spanning keys: an

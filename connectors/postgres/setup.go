@@ -49,8 +49,7 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 		return taskConfig{}, err
 	}
 	tc := taskConfig{
-		tuning: tn,
-		raw: config, prefix: c.String(TopicPrefixConfig), db: c.String(DBNameConfig),
+		tuning: tn, raw: config, prefix: c.String(TopicPrefixConfig), db: c.String(DBNameConfig),
 		slot: c.String(SlotNameConfig), pub: c.String(PublicationNameConfig),
 		pubMode: c.String(PublicationAutocreateModeConfig), snapshotMode: c.String(SnapshotModeConfig),
 		fetchSize: int(c.Int(SnapshotFetchSizeConfig)), heartbeat: time.Duration(c.Int(HeartbeatIntervalConfig)) * time.Millisecond,

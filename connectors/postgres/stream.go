@@ -103,10 +103,16 @@ const sqlStateObjectInUse = "55006"
 // connection holds the slot, as the walsender of a crashed worker does
 // until the server notices.
 func (t *sourceTask) startReplication(ctx context.Context, start pglogrepl.LSN) error {
+	args := []string{"proto_version '1'", "publication_names " + quoteLiteral(t.cfg.pub)}
+	var version int
+	if err := t.conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		return fmt.Errorf("read server version: %w", err)
+	}
+	if version >= 140000 {
+		args = append(args, "messages 'true'") // logical decoding messages, Postgres 14+
+	}
 	for attempt := 0; ; attempt++ {
-		err := pglogrepl.StartReplication(ctx, t.repl, t.cfg.slot, start, pglogrepl.StartReplicationOptions{
-			PluginArgs: []string{"proto_version '1'", "publication_names " + quoteLiteral(t.cfg.pub)},
-		})
+		err := pglogrepl.StartReplication(ctx, t.repl, t.cfg.slot, start, pglogrepl.StartReplicationOptions{PluginArgs: args})
 		if err == nil {
 			return nil
 		}

@@ -94,6 +94,7 @@ type tuning struct {
 	slotRetryDelay       time.Duration
 	failureMode          string
 	masks                []columnRule
+	msgIn, msgEx         []*regexp.Regexp // message prefix lists
 }
 
 // columnRule masks or truncates the string values of the columns it
@@ -135,6 +136,8 @@ func parseTuning(c connect.Config, raw map[string]string) (tuning, error) {
 		slotRetryDelay:       ms(c.Int(SlotRetryDelayConfig)),
 		failureMode:          c.String(EventFailureHandlingModeConfig),
 		selectOverrides:      map[string]string{},
+		msgIn:                compileList(c.List(MessagePrefixIncludeListConfig)),
+		msgEx:                compileList(c.List(MessagePrefixExcludeListConfig)),
 	}
 	if !c.IsNull(LSNFlushModeConfig) {
 		tn.flushLSN = c.String(LSNFlushModeConfig) != "manual"

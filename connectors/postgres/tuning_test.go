@@ -71,8 +71,8 @@ func TestTuningKeysAgainstPostgres(t *testing.T) {
 	cfg := shopConfig(pg)
 	for k, v := range map[string]string{
 		TopicTransactionConfig: "tx", ProvideTxMetadataConfig: "true",
-		InitialStatementsConfig:       "SET application_name = 'sluice;;cdc'; SET statement_timeout = 60000",
-		SnapshotSelectOverridesConfig: "public.customers",
+		InitialStatementsConfig:                             "SET application_name = 'sluice;;cdc'; SET statement_timeout = 60000",
+		SnapshotSelectOverridesConfig:                       "public.customers",
 		SnapshotSelectOverridesConfig + ".public.customers": "SELECT * FROM customers WHERE id <= 10",
 		SnapshotIncludeListConfig:                           "public.customers",
 		"column.mask.with.5.chars":                          "public.customers.email",
