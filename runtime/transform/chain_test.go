@@ -64,7 +64,7 @@ func TestPluginsList(t *testing.T) {
 			assert.True(t, ok, p.Class)
 		}
 	}
-	assert.Len(t, transforms, 27, "16 Kafka SMTs, 10 of them with $Key and $Value, and Debezium's ExtractNewRecordState")
+	assert.Len(t, transforms, 28, "16 Kafka SMTs, 10 of them with $Key and $Value, and Debezium's ExtractNewRecordState and outbox EventRouter")
 	assert.Contains(t, transforms, "org.apache.kafka.connect.transforms.Cast$Value")
 	assert.Contains(t, transforms, "org.apache.kafka.connect.transforms.ValueToKey")
 	assert.Len(t, predicates, 3)

@@ -58,6 +58,9 @@ func Plugins() []connect.Plugin {
 	out = append(out, transformPlugin(debeziumPkg+"ExtractNewRecordState",
 		"Debezium's event flattening: replaces a change event envelope with its after row, drops, keeps or rewrites deletes and tombstones, and copies envelope fields into the row or headers.",
 		extractNewRecordStateConfig, func() connect.Transform { return &extractNewRecordState{} }))
+	out = append(out, transformPlugin(debeziumPkg+"outbox.EventRouter",
+		"Debezium's outbox event router: turns each row inserted into an outbox table into an event on a topic named after one of its columns, keyed by another, with the payload column as value and the event id as header.",
+		eventRouterConfig, func() connect.Transform { return &eventRouter{} }))
 
 	out = append(out,
 		predicatePlugin("TopicNameMatches", "True for records whose topic matches a regular expression.",
