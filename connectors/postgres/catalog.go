@@ -23,6 +23,8 @@ func (r tableRef) sanitized() string { return pgx.Identifier{r.Schema, r.Name}.S
 type filter struct {
 	schemaIn, schemaEx, tableIn, tableEx, columnIn, columnEx []*regexp.Regexp
 	keys                                                     []keyOverride
+	// signal is the signalling table, captured whatever the lists say.
+	signal *tableRef
 }
 
 // keyOverride is one message.key.columns entry: the tables it matches and
@@ -79,6 +81,8 @@ func matchAny(res []*regexp.Regexp, s string) bool {
 // captures reports whether t is captured, as Debezium's table filters do.
 func (f filter) captures(t tableRef) bool {
 	switch {
+	case sameTable(f.signal, t):
+		return true
 	case len(f.schemaIn) > 0 && !matchAny(f.schemaIn, t.Schema), matchAny(f.schemaEx, t.Schema):
 		return false
 	case len(f.tableIn) > 0 && !matchAny(f.tableIn, t.String()), matchAny(f.tableEx, t.String()):

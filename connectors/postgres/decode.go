@@ -157,6 +157,7 @@ func (t *sourceTask) addChange(s *stream, rel *relation, ch Change, headers conn
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", rel.ref, err)
 	}
+	t.observe(s, rel, ch.Op, ev)
 	t.add(s, ev, headers)
 	if ch.Op == OpDelete && t.cfg.tombstones && ev.Key != nil {
 		t.add(s, ev.Tombstone(), headers)
@@ -228,7 +229,7 @@ func (t *sourceTask) commitTx(ctx context.Context, s *stream, m *pglogrepl.Commi
 		s.lastCommit = m.CommitLSN
 	}
 	s.tx = nil
-	return nil
+	return t.signalsCommitted(ctx, s.lastCommit)
 }
 
 // tupleValues converts the captured columns of a tuple; an unchanged

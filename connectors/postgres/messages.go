@@ -3,8 +3,6 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -88,13 +86,6 @@ func (t *sourceTask) message(ctx context.Context, s *stream, m *pglogrepl.Logica
 
 // messageContent renders content per binary.handling.mode.
 func (t *sourceTask) messageContent(b []byte) any {
-	switch t.cfg.types.withDefaults().BinaryMode {
-	case "base64":
-		return base64.StdEncoding.EncodeToString(b)
-	case "base64-url-safe":
-		return base64.URLEncoding.EncodeToString(b)
-	case "hex":
-		return hex.EncodeToString(b)
-	}
-	return bytes.Clone(b) // b is in the connection's read buffer
+	// b is in the connection's read buffer: keep a copy.
+	return binaryValue(bytes.Clone(b), t.cfg.types.withDefaults().BinaryMode)
 }

@@ -37,6 +37,8 @@ type taskConfig struct {
 	// creates publish partitions' changes under their root table.
 	viaRoot bool
 	tuning
+	// signals holds the signal and incremental snapshot keys.
+	signals signalSettings
 }
 
 func parseTaskConfig(config map[string]string) (taskConfig, error) {
@@ -72,6 +74,8 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 		tc.skipped[Op(strings.TrimSpace(op))] = true
 	}
 	tc.placeholder, _ = placeholderBytes(c.String(UnavailablePlaceholderConfig)) // validated by parse
+	tc.signals = parseSignals(c)
+	tc.filter.signal = tc.signals.table
 	return tc, nil
 }
 

@@ -36,6 +36,9 @@ type sourceTask struct {
 	// shared by all of them.
 	partition map[string]any
 	pending   []*connect.Record // received from run, not yet polled
+	// incr is the state of signals and incremental snapshots, owned by
+	// run's goroutine; nil without signal.data.collection.
+	incr *incremental
 }
 
 // resumePoint is what a committed offset says.
@@ -214,6 +217,9 @@ func (t *sourceTask) run(ctx context.Context) {
 }
 
 func (t *sourceTask) produce(ctx context.Context) error {
+	if err := t.startSignals(ctx); err != nil {
+		return err
+	}
 	if t.plan.snapshot {
 		if err := t.snapshot(ctx); err != nil {
 			return err
@@ -234,6 +240,7 @@ func (t *sourceTask) emit(ctx context.Context, batch []*connect.Record) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	t.incr.stamp(batch)
 	select {
 	case t.out <- batch:
 		return nil

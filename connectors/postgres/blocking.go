@@ -1,0 +1,158 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// blockingSnapshot runs an execute-snapshot signal of type blocking, as
+// Debezium 2.4+ does: streaming waits while the named tables are read in
+// one REPEATABLE READ transaction and emitted as an initial snapshot emits
+// them (op r, source.snapshot first, true, last_in_data_collection, …,
+// last). Streaming then goes on from the signal, replaying the changes
+// made meanwhile after the reads. The reads' offsets are the signal's
+// position: a restart during the snapshot goes on streaming without
+// finishing it.
+func (t *sourceTask) blockingSnapshot(ctx context.Context, req snapshotRequest, at position, log *slog.Logger) error {
+	names, err := t.expandCollections(ctx, req.DataCollections)
+	if err != nil {
+		return err
+	}
+	var refs []tableRef
+	for _, name := range names {
+		if ref, ok := parseTableID(name); ok && t.cfg.filter.captures(ref) {
+			refs = append(refs, ref)
+		} else {
+			log.Warn("postgres: blocking snapshot skips a table that is not captured", "table", name)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	log.Info("postgres: blocking snapshot started; streaming waits", "tables", names)
+	if _, err := t.conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		return fmt.Errorf("begin blocking snapshot: %w", err)
+	}
+	if err := t.blockingReads(ctx, req, refs, at); err != nil {
+		_, _ = t.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
+	if _, err := t.conn.Exec(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("end blocking snapshot: %w", err)
+	}
+	log.Info("postgres: blocking snapshot completed; streaming goes on")
+	return nil
+}
+
+// blockingReads reads the tables inside the snapshot's transaction.
+func (t *sourceTask) blockingReads(ctx context.Context, req snapshotRequest, refs []tableRef, at position) error {
+	var held heldRead
+	for i, ref := range refs {
+		if err := t.blockingTable(ctx, ref, req.conditionFor(ref.String()), i == 0, &held, at); err != nil {
+			return err
+		}
+	}
+	if held.rec == nil {
+		return nil
+	}
+	held.release(true)
+	return t.emit(ctx, []*connect.Record{held.rec})
+}
+
+// blockingTable reads one table through a cursor, snapshot.fetch.size rows
+// at a time. The cursor's name is new each time, so that no cached FETCH
+// statement describes another table's columns.
+func (t *sourceTask) blockingTable(ctx context.Context, ref tableRef, cond string, firstTable bool, held *heldRead, at position) error {
+	desc, err := describeTable(ctx, t.conn, ref)
+	if err != nil {
+		return fmt.Errorf("blocking snapshot: %w", err)
+	}
+	table := mappedColumns(t.cfg.filter.capturedColumns(desc), t.cfg.types)
+	events, err := t.newEvents(table)
+	if err != nil {
+		return fmt.Errorf("blocking snapshot of %s: %w", ref, err)
+	}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	cursor := "sluice_blocking_" + hex.EncodeToString(id[:])
+	q := "SELECT " + selectList(table.Columns) + " FROM " + ref.sanitized()
+	if cond != "" {
+		q += " WHERE (" + cond + ")"
+	}
+	if _, err := t.conn.Exec(ctx, "DECLARE "+cursor+" NO SCROLL CURSOR FOR "+q); err != nil {
+		return fmt.Errorf("blocking snapshot of %s: open cursor: %w", ref, err)
+	}
+	fetch := "FETCH FORWARD " + strconv.Itoa(t.cfg.fetchSize) + " FROM " + cursor
+	for rows := 0; ; {
+		batch, n, err := t.blockingFetch(ctx, fetch, events, firstTable, rows, held, at)
+		if err != nil {
+			return fmt.Errorf("blocking snapshot of %s: %w", ref, err)
+		}
+		if err := t.emit(ctx, batch); err != nil {
+			return err
+		}
+		if rows += n; n < t.cfg.fetchSize {
+			held.lastInTable = held.lastInTable || rows > 0
+			break
+		}
+	}
+	if _, err := t.conn.Exec(ctx, "CLOSE "+cursor); err != nil {
+		return fmt.Errorf("blocking snapshot of %s: close cursor: %w", ref, err)
+	}
+	return nil
+}
+
+// blockingFetch fetches one batch of rows and returns the records ready
+// to emit and the number of rows read; before is the number of rows of
+// the table read earlier.
+func (t *sourceTask) blockingFetch(ctx context.Context, fetch string, events *Events, firstTable bool, before int,
+	held *heldRead, at position) ([]*connect.Record, int, error) {
+	rows, err := t.conn.Query(ctx, fetch)
+	if err != nil {
+		return nil, 0, fmt.Errorf("fetch rows: %w", err)
+	}
+	defer rows.Close()
+	texts := make([]*string, len(events.table.Columns))
+	ptrs := make([]any, len(texts))
+	for i := range texts {
+		ptrs[i] = &texts[i]
+	}
+	now := time.Now()
+	lsn := int64(at.lsn)
+	source := Source{
+		Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: now, Snapshot: "true",
+		Sequence: `["` + strconv.FormatInt(lsn, 10) + `","` + strconv.FormatInt(lsn, 10) + `"]`, TxID: int64(at.xid), LSN: lsn,
+	}
+	var batch []*connect.Record
+	n := 0
+	for rows.Next() {
+		n++
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, 0, fmt.Errorf("read row: %w", err)
+		}
+		values, err := t.rowValues(events, texts)
+		if err != nil {
+			if err := t.conversionFailed(events, err); err != nil {
+				return nil, 0, err
+			}
+			continue
+		}
+		ev, err := events.Envelope(Change{Op: OpRead, After: values, At: now, Source: source})
+		if err != nil {
+			return nil, 0, err
+		}
+		r := connect.NewSourceRecord(t.sourcePartition(), at.offset(now), ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
+		batch = held.hold(r, firstTable, before+n == 1, batch)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("fetch rows: %w", err)
+	}
+	return batch, n, nil
+}
