@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -91,7 +90,7 @@ func (t *sourceTask) blockingTable(ctx context.Context, ref tableRef, cond strin
 	}
 	fetch := "FETCH FORWARD " + strconv.Itoa(t.cfg.fetchSize) + " FROM " + cursor
 	for rows := 0; ; {
-		batch, n, err := t.blockingFetch(ctx, fetch, events, firstTable, rows, held, at)
+		batch, n, err := t.fetchChunk(ctx, fetch, events, firstTable, rows, held, at.readPosition())
 		if err != nil {
 			return fmt.Errorf("blocking snapshot of %s: %w", ref, err)
 		}
@@ -109,50 +108,10 @@ func (t *sourceTask) blockingTable(ctx context.Context, ref tableRef, cond strin
 	return nil
 }
 
-// blockingFetch fetches one batch of rows and returns the records ready
-// to emit and the number of rows read; before is the number of rows of
-// the table read earlier.
-func (t *sourceTask) blockingFetch(ctx context.Context, fetch string, events *Events, firstTable bool, before int,
-	held *heldRead, at position) ([]*connect.Record, int, error) {
-	rows, err := t.conn.Query(ctx, fetch)
-	if err != nil {
-		return nil, 0, fmt.Errorf("fetch rows: %w", err)
-	}
-	defer rows.Close()
-	texts := make([]*string, len(events.table.Columns))
-	ptrs := make([]any, len(texts))
-	for i := range texts {
-		ptrs[i] = &texts[i]
-	}
-	now := time.Now()
-	lsn := int64(at.lsn)
-	source := Source{
-		Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: now, Snapshot: "true",
-		Sequence: `["` + strconv.FormatInt(lsn, 10) + `","` + strconv.FormatInt(lsn, 10) + `"]`, TxID: int64(at.xid), LSN: lsn,
-	}
-	var batch []*connect.Record
-	n := 0
-	for rows.Next() {
-		n++
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, 0, fmt.Errorf("read row: %w", err)
-		}
-		values, err := t.rowValues(events, texts)
-		if err != nil {
-			if err := t.conversionFailed(events, err); err != nil {
-				return nil, 0, err
-			}
-			continue
-		}
-		ev, err := events.Envelope(Change{Op: OpRead, After: values, At: now, Source: source})
-		if err != nil {
-			return nil, 0, err
-		}
-		r := connect.NewSourceRecord(t.sourcePartition(), at.offset(now), ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
-		batch = held.hold(r, firstTable, before+n == 1, batch)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("fetch rows: %w", err)
-	}
-	return batch, n, nil
+// readPosition places a blocking snapshot's reads at the signal's
+// position; each record gets an offset map of its own, which the running
+// incremental snapshot's progress may be added to.
+func (p position) readPosition() readPosition {
+	lsn := strconv.FormatInt(int64(p.lsn), 10)
+	return readPosition{txID: int64(p.xid), lsn: int64(p.lsn), sequence: `["` + lsn + `","` + lsn + `"]`, offset: p.offset}
 }

@@ -111,9 +111,10 @@ func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor str
 		return fmt.Errorf("snapshot %s: open cursor: %w", ref, err)
 	}
 	fetch := "FETCH FORWARD " + strconv.Itoa(t.cfg.fetchSize) + " FROM " + cursor
+	pos := t.initialPosition()
 	rows := 0
 	for {
-		batch, n, err := t.fetchChunk(ctx, fetch, events, firstTable, rows, held)
+		batch, n, err := t.fetchChunk(ctx, fetch, events, firstTable, rows, held, pos)
 		if err != nil {
 			return fmt.Errorf("snapshot %s: %w", ref, err)
 		}
@@ -150,10 +151,36 @@ func selectList(cols []Column) string {
 	return strings.Join(list, ", ")
 }
 
+// readPosition places snapshot reads: the source block's transaction,
+// LSN and sequence, and the offset of each record read at a time.
+type readPosition struct {
+	txID     int64
+	lsn      int64
+	sequence string
+	offset   func(now time.Time) map[string]any
+}
+
+// initialPosition is where the initial snapshot's reads stand: the slot's
+// consistent point, in the snapshot transaction. The records of a chunk
+// share one offset map: nothing changes an offset once emitted (the
+// last record's is replaced, see heldRead.release).
+func (t *sourceTask) initialPosition() readPosition {
+	lsn := int64(t.plan.consistentPoint)
+	var shared map[string]any
+	var at time.Time
+	return readPosition{txID: t.plan.snapshotTxID, lsn: lsn, sequence: `[null,"` + strconv.FormatInt(lsn, 10) + `"]`,
+		offset: func(now time.Time) map[string]any {
+			if shared == nil || !now.Equal(at) {
+				shared, at = map[string]any{"lsn": lsn, "txId": t.plan.snapshotTxID, "ts_usec": now.UnixMicro(), "snapshot": true, "last_snapshot_record": false}, now
+			}
+			return shared
+		}}
+}
+
 // fetchChunk fetches one chunk and returns the records ready to emit and
 // the number of rows read; before is the number of rows of the table read
 // in earlier chunks.
-func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Events, firstTable bool, before int, held *heldRead) ([]*connect.Record, int, error) {
+func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Events, firstTable bool, before int, held *heldRead, pos readPosition) ([]*connect.Record, int, error) {
 	rows, err := t.conn.Query(ctx, fetch)
 	if err != nil {
 		return nil, 0, fmt.Errorf("fetch rows: %w", err)
@@ -167,11 +194,9 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		ptrs[i] = &texts[i]
 	}
 	now := time.Now()
-	lsn := int64(t.plan.consistentPoint)
-	offset := map[string]any{"lsn": lsn, "txId": t.plan.snapshotTxID, "ts_usec": now.UnixMicro(), "snapshot": true, "last_snapshot_record": false}
 	source := Source{
 		Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: now, Snapshot: "true",
-		Sequence: `[null,"` + strconv.FormatInt(lsn, 10) + `"]`, TxID: t.plan.snapshotTxID, LSN: lsn,
+		Sequence: pos.sequence, TxID: pos.txID, LSN: pos.lsn,
 	}
 	for rows.Next() {
 		n++
@@ -189,7 +214,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		if err != nil {
 			return nil, 0, err
 		}
-		r := connect.NewSourceRecord(t.sourcePartition(), offset, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
+		r := connect.NewSourceRecord(t.sourcePartition(), pos.offset(now), ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
 		batch = held.hold(r, firstTable, before+n == 1, batch)
 	}
 	if err := rows.Err(); err != nil {
