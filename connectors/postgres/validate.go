@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -100,6 +102,7 @@ func connString(config map[string]string) string {
 		{"sslmode", sslMode},
 		{"connect_timeout", "10"},
 	}
+	kv = append(kv, tlsParams(config)...)
 	var b strings.Builder
 	for _, p := range kv {
 		v := strings.ReplaceAll(strings.ReplaceAll(p[1], `\`, `\\`), `'`, `\'`)
@@ -125,7 +128,14 @@ func connectError(config map[string]string, err error) (key, msg string) {
 	}
 	addr := net.JoinHostPort(strings.TrimSpace(config[HostnameConfig]), strings.TrimSpace(config[PortConfig]))
 	var dnsErr *net.DNSError
+	var unknownCA x509.UnknownAuthorityError
+	var wrongHost x509.HostnameError
+	var certErr *tls.CertificateVerificationError
 	switch {
+	case errors.As(err, &unknownCA), errors.As(err, &wrongHost), errors.As(err, &certErr):
+		return SSLRootCertConfig, fmt.Sprintf("The server's certificate could not be verified (%s=%s): %v", SSLModeConfig, config[SSLModeConfig], err)
+	case strings.Contains(err.Error(), "refused TLS"), strings.Contains(err.Error(), "server does not support SSL"):
+		return SSLModeConfig, fmt.Sprintf("The server at %s does not support SSL, which %s=%s requires.", addr, SSLModeConfig, config[SSLModeConfig])
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return HostnameConfig, fmt.Sprintf("Connection to %s refused. Check that the hostname and port are correct and that the postmaster is accepting TCP/IP connections.", addr)
 	case errors.As(err, &dnsErr):

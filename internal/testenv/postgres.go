@@ -2,9 +2,16 @@ package testenv
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"maps"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -351,4 +358,84 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// EnableTLS turns on TLS with a server certificate for 127.0.0.1 and
+// localhost, signed by a CA made for the test, and returns the path of
+// the CA's certificate (PEM) for sslrootcert. Plain connections keep
+// working.
+func (pg *Postgres) EnableTLS(t testing.TB) (caFile string) {
+	t.Helper()
+	ca, caKey := newCA(t, "sluice test CA")
+	caFile = filepath.Join(t.TempDir(), "ca.crt")
+	writePEM(t, caFile, "CERTIFICATE", ca.Raw, nil)
+	serverKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("generate server key: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP(pg.Host)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &serverKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatalf("sign server certificate: %v", err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(serverKey)
+	if err != nil {
+		t.Fatalf("encode server key: %v", err)
+	}
+	writePEM(t, filepath.Join(pg.DataDir, "server.crt"), "CERTIFICATE", der, pg.owner)
+	writePEM(t, filepath.Join(pg.DataDir, "server.key"), "EC PRIVATE KEY", keyDER, pg.owner)
+	pg.Exec(t, "ALTER SYSTEM SET ssl = on")
+	pg.reload(t)
+	return caFile
+}
+
+// NewTestCA returns a self-signed CA certificate file (PEM) that signed
+// nothing, for tests that need a wrong root.
+func NewTestCA(t testing.TB) string {
+	t.Helper()
+	ca, _ := newCA(t, "unrelated CA")
+	path := filepath.Join(t.TempDir(), "other-ca.crt")
+	writePEM(t, path, "CERTIFICATE", ca.Raw, nil)
+	return path
+}
+
+func newCA(t testing.TB, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("generate CA key: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatalf("create CA certificate: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("parse CA certificate: %v", err)
+	}
+	return cert, key
+}
+
+// writePEM writes one PEM block, readable only by its owner (the server's
+// user when owner is set: Postgres refuses a key others can read).
+func writePEM(t testing.TB, path, kind string, der []byte, owner *syscall.Credential) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+	if owner != nil {
+		if err := os.Chown(path, int(owner.Uid), int(owner.Gid)); err != nil {
+			t.Fatalf("chown %s: %v", path, err)
+		}
+	}
 }
