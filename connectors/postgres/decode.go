@@ -89,8 +89,11 @@ func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.Relat
 
 // change turns one row change into records of the current transaction.
 func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, relID uint32, op Op, old, tuple *pglogrepl.TupleData) error {
-	if s.tx == nil || s.tx.skip || t.cfg.skipped[op] {
+	if s.tx == nil || s.tx.skip {
 		return nil
+	}
+	if t.cfg.skipped[op] && t.incr == nil {
+		return nil // signals and snapshot windows need skipped changes too
 	}
 	rel, ok := s.rels[relID]
 	if !ok {
@@ -150,14 +153,18 @@ func (t *sourceTask) keyChange(s *stream, rel *relation, ch Change) error {
 // addChange appends a change's event, and a tombstone after a delete, to
 // the transaction.
 func (t *sourceTask) addChange(s *stream, rel *relation, ch Change, headers connect.Headers) error {
-	if t.cfg.txMetadata {
+	skip := t.cfg.skipped[ch.Op]
+	if t.cfg.txMetadata && !skip {
 		ch.Transaction = t.txEvent(s, rel.ref.String())
 	}
 	ev, err := rel.events.Envelope(ch)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", rel.ref, err)
 	}
-	t.observe(s, rel, ch.Op, ev)
+	t.observe(s, rel, ch.Op, ev) // a signal or a snapshot window sees skipped changes too
+	if skip {
+		return nil
+	}
 	t.add(s, ev, headers)
 	if ch.Op == OpDelete && t.cfg.tombstones && ev.Key != nil {
 		t.add(s, ev.Tombstone(), headers)

@@ -589,3 +589,24 @@ func TestIncrementalOffsetFromDebezium(t *testing.T) {
 	assert.Equal(t, inc.maxKey, again.maxKey)
 	assert.Equal(t, "sig-1", again.correlationID)
 }
+
+// With creates skipped, the signal insert still triggers the snapshot;
+// only the events are left out (the reads are emitted, the signal row and
+// the watermark rows are not).
+func TestSignalsWorkWhenCreatesAreSkipped(t *testing.T) {
+	pg, cfg := signalShop(t)
+	cfg[SkippedOperationsConfig] = "c,t"
+	task := startTask(t, &taskContext{}, cfg)
+	sendSignal(t, pg, "s", "execute-snapshot", `{"data-collections": ["public.orders"]}`)
+	var got []*connect.Record
+	pollUntil(t, task, "the orders", func(batch []*connect.Record) bool {
+		got = append(got, batch...)
+		return len(got) >= 50
+	})
+	for _, r := range got {
+		assert.Equal(t, "shop.public.orders", r.Topic)
+		op, _ := r.Value.(*connect.Struct).Get("op")
+		assert.Equal(t, "r", op)
+	}
+	assert.Empty(t, pollFor(t, task, time.Second), "no create events")
+}
