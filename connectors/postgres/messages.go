@@ -48,9 +48,9 @@ func messageSchemas(o TypeOptions) (block, value *connect.Schema) {
 // wantsMessage applies the prefix lists.
 func (t *sourceTask) wantsMessage(prefix string) bool {
 	if len(t.cfg.msgIn) > 0 {
-		return matchesAny(t.cfg.msgIn, prefix)
+		return matchAny(t.cfg.msgIn, prefix)
 	}
-	return !matchesAny(t.cfg.msgEx, prefix)
+	return !matchAny(t.cfg.msgEx, prefix)
 }
 
 // message turns a logical decoding message into an event on

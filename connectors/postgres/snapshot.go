@@ -27,7 +27,7 @@ func (t *sourceTask) snapshot(ctx context.Context) error {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	if len(t.cfg.snapshotOnly) > 0 {
-		tables = slices.DeleteFunc(tables, func(r tableRef) bool { return !matchesAny(t.cfg.snapshotOnly, r.String()) })
+		tables = slices.DeleteFunc(tables, func(r tableRef) bool { return !matchAny(t.cfg.snapshotOnly, r.String()) })
 	}
 	var held heldRead // emitted once the next row shows what it is
 	for i, ref := range tables {
@@ -226,7 +226,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 // newEvents builds a table's event schemas and the column masks that
 // apply to it.
 func (t *sourceTask) newEvents(table Table) (*Events, error) {
-	events, err := NewEvents(t.cfg.prefix, table, t.cfg.types)
+	events, err := NewEvents(t.cfg.prefix, t.cfg.markSourceTypes(table), t.cfg.types)
 	if err != nil {
 		return nil, err
 	}

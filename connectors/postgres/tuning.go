@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,8 @@ const (
 	SlotMaxRetriesConfig            = "slot.max.retries"
 	SlotRetryDelayConfig            = "slot.retry.delay.ms"
 	EventFailureHandlingModeConfig  = "event.processing.failure.handling.mode"
+	ColumnPropagateSourceTypeConfig = "column.propagate.source.type"
+	TypePropagateSourceTypeConfig   = "datatype.propagate.source.type"
 	columnMaskPrefix, columnMaskEnd = "column.mask.with.", ".chars"
 	columnTruncatePrefix            = "column.truncate.to."
 )
@@ -59,6 +62,8 @@ var tuningConfig = connect.ConfigDef{
 	intKey(StreamingDelayConfig, 0, 0, "Milliseconds to wait after the snapshot before streaming starts."),
 	intKey(SlotMaxRetriesConfig, 6, 0, "How many times to retry starting replication when the slot is held by another connection (for example the server has not yet noticed a crashed worker)."),
 	intKey(SlotRetryDelayConfig, 10000, 0, "Milliseconds between those retries."),
+	list(ColumnPropagateSourceTypeConfig, "Regular expressions matching the fully-qualified names (schema.table.column) of the columns whose schema gets the source type parameters __debezium.source.column.type, .length and .scale, so that sinks can size their columns."),
+	list(TypePropagateSourceTypeConfig, "Regular expressions matching fully-qualified data type names (schema.table.TYPE, the type as Postgres names it, case-insensitive) whose columns get the source type parameters."),
 	str(EventFailureHandlingModeConfig, "fail", connect.Low, connect.OneOf{Values: []string{"fail", "warn", "skip", "ignore"}},
 		"What a change that cannot be converted does: fail the task (naming the table, column and value), or warn (log it) or skip (silently; ignore is Debezium's old name) and go on."),
 }
@@ -95,6 +100,8 @@ type tuning struct {
 	failureMode          string
 	masks                []columnRule
 	msgIn, msgEx         []*regexp.Regexp // message prefix lists
+	propagateColumns     []*regexp.Regexp
+	propagateTypes       []*regexp.Regexp
 }
 
 // columnRule masks or truncates the string values of the columns it
@@ -137,6 +144,8 @@ func parseTuning(c connect.Config, raw map[string]string) (tuning, error) {
 		failureMode:          c.String(EventFailureHandlingModeConfig),
 		selectOverrides:      map[string]string{},
 		msgIn:                compileList(c.List(MessagePrefixIncludeListConfig)),
+		propagateColumns:     compileList(c.List(ColumnPropagateSourceTypeConfig)),
+		propagateTypes:       compileList(c.List(TypePropagateSourceTypeConfig)),
 		msgEx:                compileList(c.List(MessagePrefixExcludeListConfig)),
 	}
 	if !c.IsNull(LSNFlushModeConfig) {
@@ -154,6 +163,21 @@ func parseTuning(c connect.Config, raw map[string]string) (tuning, error) {
 	var err error
 	tn.masks, err = columnRules(raw)
 	return tn, err
+}
+
+// markSourceTypes sets PropagateSourceType on the columns the propagate
+// lists match; it returns a copy of the table.
+func (tn tuning) markSourceTypes(table Table) Table {
+	if len(tn.propagateColumns) == 0 && len(tn.propagateTypes) == 0 {
+		return table
+	}
+	table.Columns = slices.Clone(table.Columns)
+	prefix := table.Schema + "." + table.Name + "."
+	for i, c := range table.Columns {
+		table.Columns[i].PropagateSourceType = matchAny(tn.propagateColumns, prefix+c.Name) ||
+			(c.TypeName != "" && matchAny(tn.propagateTypes, prefix+c.TypeName))
+	}
+	return table
 }
 
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
@@ -210,7 +234,7 @@ func columnRules(raw map[string]string) ([]columnRule, error) {
 			if p = strings.TrimSpace(p); p == "" {
 				continue
 			}
-			re, err := regexp.Compile("^(?:" + p + ")$")
+			re, err := regexp.Compile("(?i)^(?:" + p + ")$")
 			if err != nil {
 				return nil, connect.NewConfigError(key, "Invalid value %s for configuration %s: %v", v, key, err)
 			}
@@ -232,7 +256,7 @@ func (tn tuning) columnOps(table Table, row *connect.Schema) []*columnRule {
 		}
 		name := table.Schema + "." + table.Name + "." + c.Name
 		for r := range tn.masks {
-			if matchesAny(tn.masks[r].columns, name) {
+			if matchAny(tn.masks[r].columns, name) {
 				if ops == nil {
 					ops = make([]*columnRule, len(table.Columns))
 				}
@@ -241,15 +265,6 @@ func (tn tuning) columnOps(table Table, row *connect.Schema) []*columnRule {
 		}
 	}
 	return ops
-}
-
-func matchesAny(res []*regexp.Regexp, s string) bool {
-	for _, re := range res {
-		if re.MatchString(s) {
-			return true
-		}
-	}
-	return false
 }
 
 // tuningErrors checks the rules between tuning keys.

@@ -149,3 +149,32 @@ func TestEventProcessingFailureHandlingMode(t *testing.T) {
 	key, _ := got[0].Key.(*connect.Struct).Get("id")
 	assert.Equal(t, int32(2), key, "row 1 skipped, row 2 (null interval) delivered")
 }
+
+// column.propagate.source.type and datatype.propagate.source.type add
+// Debezium's source type parameters to the matched columns' schemas, in
+// snapshot and streaming events alike.
+func TestPropagateSourceType(t *testing.T) {
+	pg := setupShop(t)
+	cfg := shopConfig(pg)
+	cfg[ColumnPropagateSourceTypeConfig] = "public.customers.email"
+	cfg[TypePropagateSourceTypeConfig] = ".+\\.NUMERIC"
+	task := startTask(t, &taskContext{}, cfg)
+	records := pollN(t, task, 350)
+	execApp(t, pg, "INSERT INTO orders VALUES (900, 1, 2.50, 'streamed')")
+	records = append(records, pollN(t, task, 1)...)
+
+	params := func(r *connect.Record, column string) map[string]string {
+		after := r.ValueSchema.Field("after").Schema
+		return after.Field(column).Schema.Parameters
+	}
+	assert.Equal(t, map[string]string{SourceColumnTypeParam: "VARCHAR", SourceColumnLengthParam: "80"}, params(records[0], "email"))
+	assert.Empty(t, params(records[0], "name"), "not listed")
+	for _, r := range []*connect.Record{records[300], records[350]} {
+		p := params(r, "amount")
+		assert.Equal(t, "NUMERIC", p[SourceColumnTypeParam])
+		assert.Equal(t, "10", p[SourceColumnLengthParam])
+		assert.Equal(t, "2", p[SourceColumnScaleParam])
+		assert.Equal(t, "2", p["scale"], "the Decimal's own parameters stay")
+		assert.NotContains(t, params(r, "note"), SourceColumnTypeParam)
+	}
+}

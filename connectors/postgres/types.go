@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -152,6 +153,44 @@ type Column struct {
 	// EnumValues are the labels of an enum type (or of an array's enum
 	// element type), in declaration order.
 	EnumValues []string
+	// PropagateSourceType adds the source type parameters to the column's
+	// schema (column.propagate.source.type, datatype.propagate.source.type).
+	PropagateSourceType bool
+}
+
+// Debezium's schema parameters naming a column's source type.
+const (
+	SourceColumnTypeParam   = "__debezium.source.column.type"
+	SourceColumnLengthParam = "__debezium.source.column.length"
+	SourceColumnScaleParam  = "__debezium.source.column.scale"
+)
+
+// withSourceType returns a copy of s with the source type parameters:
+// the type name upper-cased as Debezium writes it, and the length and
+// scale the column declares (varchar(n), char(n), numeric(p,s), bit(n)).
+func withSourceType(s *connect.Schema, c Column) *connect.Schema {
+	out := *s
+	out.Parameters = maps.Clone(s.Parameters)
+	if out.Parameters == nil {
+		out.Parameters = map[string]string{}
+	}
+	out.Parameters[SourceColumnTypeParam] = strings.ToUpper(c.TypeName)
+	switch c.TypeOID {
+	case pgtype.VarcharOID, pgtype.BPCharOID:
+		if c.TypeMod >= 4 {
+			out.Parameters[SourceColumnLengthParam] = strconv.Itoa(int(c.TypeMod) - 4)
+		}
+	case pgtype.NumericOID:
+		if p, sc, ok := c.numericPrecisionScale(); ok {
+			out.Parameters[SourceColumnLengthParam] = strconv.Itoa(p)
+			out.Parameters[SourceColumnScaleParam] = strconv.Itoa(sc)
+		}
+	case pgtype.BitOID, pgtype.VarbitOID:
+		if c.TypeMod > 0 {
+			out.Parameters[SourceColumnLengthParam] = strconv.Itoa(int(c.TypeMod))
+		}
+	}
+	return &out
 }
 
 // arrayElem maps built-in array type OIDs to their element type OIDs.
@@ -245,6 +284,10 @@ func ColumnSchema(c Column, opts TypeOptions) (*connect.Schema, error) {
 	s, err := baseSchema(c, opts.withDefaults())
 	if err != nil {
 		return nil, err
+	}
+	// Struct values carry their schema, which must stay the shared one.
+	if c.PropagateSourceType && s.Type != connect.TypeStruct {
+		s = withSourceType(s, c)
 	}
 	if c.Nullable {
 		return optional(s), nil
