@@ -27,6 +27,9 @@ type CDCOptions struct {
 	TxRows int
 	// Converter is json (schemas.enable=false) or json-schemas.
 	Converter string
+	// Compression is the connector's producer.override.compression.type
+	// (none, gzip, snappy, lz4, zstd); empty keeps the worker's.
+	Compression string
 }
 
 // CDCResult is what a CDC run measured.
@@ -57,6 +60,7 @@ func parseCDCFlags(args []string, stderr io.Writer) (CDCOptions, error) {
 	fs.IntVar(&o.Rows, "rows", 100000, "rows in the generated table")
 	fs.IntVar(&o.TxRows, "tx-rows", 1000, "rows changed per update transaction")
 	fs.StringVar(&o.Converter, "converter", "json-schemas", "value converter: json or json-schemas")
+	fs.StringVar(&o.Compression, "compression", "", "producer compression: none, gzip, snappy, lz4 or zstd (default: the worker's, none)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -108,6 +112,9 @@ func CDC(ctx context.Context, o CDCOptions, progress io.Writer) (CDCResult, erro
 		"publication.name": table, "publication.autocreate.mode": "filtered", "slot.name": table,
 		"slot.drop.on.stop": "true", "value.converter": "org.apache.kafka.connect.json.JsonConverter",
 		"value.converter.schemas.enable": strconv.FormatBool(o.Converter == "json-schemas"),
+	}
+	if o.Compression != "" {
+		cfg["producer.override.compression.type"] = o.Compression
 	}
 	start := time.Now()
 	if _, err := h.CreateConnector(ctx, "bench-cdc", cfg, ""); err != nil {
