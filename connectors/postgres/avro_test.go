@@ -1,20 +1,16 @@
 package postgres
 
 import (
-	"context"
-	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/internal/testenv/registrytest"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
 	"github.com/sluicehq/sluice/runtime/convert/schemaconv"
-	registry "github.com/sluicehq/sluice/schema-registry"
 )
 
 // TestEventsThroughAvroConverter sends the golden table's events, every
@@ -33,7 +29,7 @@ func TestEventsThroughAvroConverter(t *testing.T) {
 	execApp(t, pg, "BEGIN", goldenInsert("golden_types", goldenColumnNames()...), "DELETE FROM golden_envelope", "COMMIT")
 	records = append(records, pollN(t, task, 5)...) // BEGIN, create, delete, tombstone, END
 
-	url := startRegistry(t)
+	url := registrytest.Start(t, testenv.StartBroker(t, nil).Addr)
 	converted := 0
 	for _, r := range records {
 		for _, key := range []bool{true, false} {
@@ -76,29 +72,4 @@ func plainJSON(t *testing.T, s *connect.Schema, v any) []byte {
 	b, err := c.FromConnect("t", nil, s, v)
 	require.NoError(t, err)
 	return b
-}
-
-// startRegistry runs a schema registry on a broker until the test ends
-// and returns its URL.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	broker := testenv.StartBroker(t, nil)
-	srv, err := registry.New(registry.Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, Listen: "127.0.0.1:0"})
-	require.NoError(t, err)
-	addr, err := srv.Listen()
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	url := "http://" + addr.String()
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(url + "/subjects")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 10*time.Second, 20*time.Millisecond)
-	return url
 }

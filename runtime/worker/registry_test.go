@@ -6,46 +6,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/internal/testenv/registrytest"
 	"github.com/sluicehq/sluice/runtime/worker"
-	registry "github.com/sluicehq/sluice/schema-registry"
 )
-
-// startRegistry runs a schema registry on the broker and returns its URL.
-func startRegistry(t *testing.T, b *testenv.Broker) string {
-	t.Helper()
-	srv, err := registry.New(registry.Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Addr)}, Listen: "127.0.0.1:0"})
-	require.NoError(t, err)
-	addr, err := srv.Listen()
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	url := "http://" + addr.String()
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(url + "/subjects")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}, 10*time.Second, 20*time.Millisecond)
-	return url
-}
 
 // TestDataContractEnforcedOnSource: a source task whose records do not
 // fit the subject's registered schema under its compatibility level fails,
 // and the trace names the subject, the level and the incompatibility.
 func TestDataContractEnforcedOnSource(t *testing.T) {
 	b := testenv.StartBroker(t, nil)
-	url := startRegistry(t, b)
+	url := registrytest.Start(t, b.Addr)
 	resp, err := http.Post(url+"/subjects/contract-value/versions", "application/vnd.schemaregistry.v1+json",
 		strings.NewReader(`{"schema":"{\"type\":\"record\",\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"long\"}]}"}`))
 	require.NoError(t, err)

@@ -1,47 +1,18 @@
 package schemaconv
 
 import (
-	"context"
-	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/internal/testenv/registrytest"
 	"github.com/sluicehq/sluice/runtime/connect"
-	srserver "github.com/sluicehq/sluice/schema-registry"
 )
 
-// startRegistry runs a real registry on a real broker until the test ends
-// and returns its URL.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	broker := testenv.StartBroker(t, nil)
-	srv, err := srserver.New(srserver.Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, Listen: "127.0.0.1:0"})
-	require.NoError(t, err)
-	addr, err := srv.Listen()
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	url := "http://" + addr.String()
-	require.Eventually(t, func() bool {
-		resp, err := http.Post(url+"/subjects/probe/versions", "application/json", nil)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode < 500
-	}, 10*time.Second, 20*time.Millisecond)
-	return url
-}
-
 func TestConvertersThroughRegistry(t *testing.T) {
-	url := startRegistry(t)
+	url := registrytest.Start(t, testenv.StartBroker(t, nil).Addr)
 	for _, newConv := range []func() *Converter{NewAvroConverter, NewJSONSchemaConverter} {
 		c := newConv()
 		t.Run(c.fmt.name(), func(t *testing.T) {
@@ -65,7 +36,7 @@ func TestConvertersThroughRegistry(t *testing.T) {
 }
 
 func TestIncompatibleSchemaRefused(t *testing.T) {
-	url := startRegistry(t)
+	url := registrytest.Start(t, testenv.StartBroker(t, nil).Addr)
 	c := NewAvroConverter()
 	require.NoError(t, c.Configure(map[string]string{RegistryURLConfig: url}, false))
 	v1 := connect.StructBuilder().Name("x.R").Field("a", connect.Int32Schema).Build()
