@@ -61,17 +61,26 @@ func parseCDCFlags(args []string, stderr io.Writer) (CDCOptions, error) {
 	fs.IntVar(&o.TxRows, "tx-rows", 1000, "rows changed per update transaction")
 	fs.StringVar(&o.Converter, "converter", "json-schemas", "value converter: json or json-schemas")
 	fs.StringVar(&o.Compression, "compression", "", "producer compression: none, gzip, snappy, lz4 or zstd (default: the worker's, none)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return o, err
 	}
 	o.Brokers = strings.Split(*brokers, ",")
+	var errs []error
 	if o.DSN == "" {
-		return o, errors.New("--dsn is required")
+		errs = append(errs, errors.New("--dsn is required"))
 	}
 	if o.Rows < 1 || o.TxRows < 1 {
-		return o, errors.New("--rows and --tx-rows must be positive")
+		errs = append(errs, errors.New("--rows and --tx-rows must be positive"))
 	}
-	return o, nil
+	if o.Converter != "json" && o.Converter != "json-schemas" {
+		errs = append(errs, fmt.Errorf("--converter %q: want json or json-schemas", o.Converter))
+	}
+	switch o.Compression {
+	case "", "none", "gzip", "snappy", "lz4", "zstd":
+	default:
+		errs = append(errs, fmt.Errorf("--compression %q: want none, gzip, snappy, lz4 or zstd", o.Compression))
+	}
+	return o, errors.Join(errs...)
 }
 
 // CDC runs the snapshot and streaming measurements and cleans up the

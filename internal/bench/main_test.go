@@ -33,6 +33,19 @@ func TestMainRejectsBadFlagsAllAtOnce(t *testing.T) {
 	assert.Contains(t, err.Error(), "--records -5: want 0 (no limit) or more")
 }
 
+func TestCDCFlags(t *testing.T) {
+	var stdout, stderr strings.Builder
+	err := Main(context.Background(), []string{"cdc", "--rows", "0", "--converter", "avro", "--compression", "brotli"}, &stdout, &stderr)
+	require.Error(t, err)
+	for _, want := range []string{"--dsn is required", "--rows and --tx-rows must be positive", `--converter "avro"`, `--compression "brotli"`} {
+		assert.Contains(t, err.Error(), want)
+	}
+	o, err := parseCDCFlags([]string{"--dsn", "postgres://u@h/db", "--compression", "lz4"}, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, CDCOptions{Brokers: []string{"127.0.0.1:9092"}, DSN: "postgres://u@h/db", Rows: 100000, TxRows: 1000,
+		Converter: "json-schemas", Compression: "lz4"}, o)
+}
+
 func TestMainSubcommands(t *testing.T) {
 	var stdout, stderr strings.Builder
 	assert.ErrorContains(t, Main(context.Background(), nil, &stdout, &stderr), "want a subcommand: produce, consume, source or cdc")
