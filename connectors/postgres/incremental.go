@@ -31,7 +31,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -64,6 +63,10 @@ type incremental struct {
 	paused        bool
 	window        window
 	pending       []signal // signals of the transaction being decoded
+	// kafkaOffset is the signal topic offset of the last Kafka signal
+	// acted on, when kafkaSeen.
+	kafkaOffset int64
+	kafkaSeen   bool
 }
 
 // snapshotCollection is a table queued for the incremental snapshot, in
@@ -137,21 +140,6 @@ func (inc *incremental) store(off map[string]any) {
 	off[incrementalCorrelationKey] = nil
 	if inc.correlationID != "" {
 		off[incrementalCorrelationKey] = inc.correlationID
-	}
-}
-
-// stamp stores the snapshot's progress in the offsets of records that do
-// not carry it yet; each gets its own map, since offsets may be shared.
-func (inc *incremental) stamp(batch []*connect.Record) {
-	if !inc.running() {
-		return
-	}
-	for _, r := range batch {
-		if _, done := r.SourceOffset[incrementalCollectionsKey]; done || r.SourceOffset == nil {
-			continue
-		}
-		r.SourceOffset = maps.Clone(r.SourceOffset)
-		inc.store(r.SourceOffset)
 	}
 }
 
@@ -249,26 +237,28 @@ func (inc *incremental) pause(log *slog.Logger) {
 	}
 }
 
-// startSignals sets up signals before streaming: it resumes an incremental
-// snapshot the committed offset holds, reading its next chunk. A task that
+// startSignals sets up signals before streaming: it restores the offset of
+// the last Kafka signal and resumes an incremental snapshot the committed
+// offset holds, reading its next chunk. A task that
 // just snapshotted, or does not stream, starts with none.
 func (t *sourceTask) startSignals(ctx context.Context) error {
 	t.incr = nil
-	if t.cfg.signals.table == nil || !t.plan.stream {
+	if (t.cfg.signals.table == nil && t.cfg.signals.kafka == nil) || !t.plan.stream {
 		return nil
 	}
 	t.incr = &incremental{}
-	if t.cfg.signals.source {
+	if t.cfg.signals.source && t.cfg.signals.table != nil {
 		if err := t.checkSignalTable(ctx); err != nil {
 			return err
 		}
 	}
-	if t.plan.snapshot {
-		return nil
-	}
 	off, err := t.ctx.Offset(t.sourcePartition())
 	if err != nil {
 		return fmt.Errorf("read committed offset: %w", err)
+	}
+	t.incr.loadSignalOffset(off)
+	if t.plan.snapshot || t.cfg.signals.table == nil {
+		return nil
 	}
 	if t.incr.load(off); !t.incr.running() {
 		return nil

@@ -546,7 +546,7 @@ func TestSignalConfig(t *testing.T) {
 	assert.False(t, f.captures(tableRef{Schema: "public", Name: "other"}))
 
 	for key, bad := range map[string]string{
-		SignalEnabledChannelsConfig: "source,kafka",
+		SignalEnabledChannelsConfig: "source,jmx",
 		SignalDataCollectionConfig:  "debezium_signal",
 		WatermarkingStrategyConfig:  "insert_update",
 		IncrementalChunkSizeConfig:  "0",
@@ -558,8 +558,8 @@ func TestSignalConfig(t *testing.T) {
 		assert.Contains(t, err.Error(), key)
 	}
 	cfg = minimal()
-	cfg[SignalEnabledChannelsConfig] = "source,kafka"
-	assert.ErrorContains(t, parse(cfg), `The "kafka" signal channel is not supported`)
+	cfg[SignalEnabledChannelsConfig] = "source,file"
+	assert.ErrorContains(t, parse(cfg), `The "file" signal channel is not supported`)
 }
 
 // An offset written by Debezium holds serialized Java arrays as keys: the

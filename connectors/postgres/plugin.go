@@ -76,5 +76,8 @@ func crossKeyErrors(config map[string]string) map[string][]string {
 	for key, msgs := range tuningErrors(config) {
 		out[key] = append(out[key], msgs...)
 	}
+	for key, msgs := range kafkaSignalErrors(config) {
+		out[key] = append(out[key], msgs...)
+	}
 	return out
 }

@@ -42,7 +42,7 @@ var signalConfig = connect.ConfigDef{
 			"incremental snapshots write their watermarks to it. Unset, there are no signals."),
 	{
 		Name: SignalEnabledChannelsConfig, Type: connect.ConfigList, Default: "source", Validator: signalChannels{}, Importance: connect.Medium,
-		Doc: "Channels signals are read from: source, the signalling table. Debezium's kafka, jmx and file channels are not supported.",
+		Doc: "Channels signals are read from: source, the signalling table; kafka, the topic signal.kafka.topic. Debezium's jmx and file channels are not supported.",
 	},
 	{
 		Name: IncrementalChunkSizeConfig, Type: connect.ConfigInt, Default: 1024, Validator: connect.AtLeast(1), Importance: connect.Medium,
@@ -71,22 +71,22 @@ func (signalTable) Validate(_ string, v any) string {
 
 func (signalTable) String() string { return "schema.table" }
 
-// signalChannels accepts source alone: the other channels of Debezium are
-// refused rather than silently never read.
+// signalChannels accepts source and kafka: the other channels of Debezium
+// are refused rather than silently never read.
 type signalChannels struct{}
 
 // Validate implements connect.Validator.
 func (signalChannels) Validate(_ string, v any) string {
 	channels, _ := v.([]string)
 	for _, ch := range channels {
-		if ch = strings.TrimSpace(ch); !strings.EqualFold(ch, "source") {
-			return fmt.Sprintf("The %q signal channel is not supported; Sluice reads signals from the source channel (signal.data.collection) only", ch)
+		if ch = strings.TrimSpace(ch); !strings.EqualFold(ch, "source") && !strings.EqualFold(ch, "kafka") {
+			return fmt.Sprintf("The %q signal channel is not supported; Sluice reads signals from the source (signal.data.collection) and kafka channels only", ch)
 		}
 	}
 	return ""
 }
 
-func (signalChannels) String() string { return "[source]" }
+func (signalChannels) String() string { return "[source, kafka]" }
 
 // parseTableID splits schema.table; both parts are needed.
 func parseTableID(s string) (tableRef, bool) {
@@ -103,7 +103,10 @@ type signalSettings struct {
 	// unset.
 	table *tableRef
 	// source is whether signals are read from the table.
-	source    bool
+	source bool
+	// kafka holds the Kafka channel's settings; nil when it is not
+	// enabled.
+	kafka     *kafkaSignalSettings
 	chunkSize int
 	// deleteClose is insert_delete: the close of a window deletes its
 	// open row instead of inserting a close row.
@@ -123,6 +126,9 @@ func parseSignals(c connect.Config) signalSettings {
 	}
 	for _, ch := range c.List(SignalEnabledChannelsConfig) {
 		s.source = s.source || strings.EqualFold(strings.TrimSpace(ch), "source")
+		if strings.EqualFold(strings.TrimSpace(ch), "kafka") && s.kafka == nil {
+			s.kafka = parseKafkaSignals(c)
+		}
 	}
 	return s
 }
@@ -155,7 +161,8 @@ type signal struct {
 
 // observe shows the signal and incremental snapshot machinery a change
 // event the stream is about to emit: a row inserted into the signalling
-// table is a signal, run when its transaction commits; a change to a row
+// table is a signal, run when its transaction commits (only watermarks
+// when the source channel is not enabled); a change to a row
 // of the chunk being snapshotted removes that row from the chunk's window,
 // the streamed change being newer than the chunk's read.
 func (t *sourceTask) observe(s *stream, rel *relation, op Op, ev Event) {
@@ -163,8 +170,10 @@ func (t *sourceTask) observe(s *stream, rel *relation, op Op, ev Event) {
 	if inc == nil {
 		return
 	}
-	if op == OpCreate && t.cfg.signals.source && t.cfg.signals.isSignalTable(rel.ref) {
-		if sig, ok := signalFromEvent(ev); ok {
+	if op == OpCreate && t.cfg.signals.isSignalTable(rel.ref) {
+		// Watermarks are read from the table whichever channels are
+		// enabled: incremental snapshots requested over Kafka need them.
+		if sig, ok := signalFromEvent(ev); ok && (t.cfg.signals.source || sig.kind == signalWindowOpen || sig.kind == signalWindowClose) {
 			sig.xid = s.tx.xid
 			inc.pending = append(inc.pending, sig)
 		}
@@ -283,6 +292,10 @@ func (t *sourceTask) snapshotSignal(ctx context.Context, sig signal, at position
 		}
 		if kind == "blocking" {
 			return t.blockingSnapshot(ctx, req, at, log)
+		}
+		if t.cfg.signals.table == nil {
+			log.Warn("postgres: execute-snapshot signal ignored: incremental snapshots write watermarks to the signalling table, and signal.data.collection is unset")
+			return nil
 		}
 		return t.startIncremental(ctx, sig.id, req, at, log)
 	case signalStopSnapshot:

@@ -28,6 +28,9 @@ type stream struct {
 	// receive until its second is up.
 	recv       context.Context
 	recvCancel context.CancelFunc
+	// signals delivers signals read from the Kafka signal channel; nil
+	// without it.
+	signals <-chan kafkaSignal
 }
 
 // receiveContext returns the context bounding the next receive, a new
@@ -84,6 +87,14 @@ func (t *sourceTask) stream(ctx context.Context) error {
 	}
 	if err := t.startReplication(ctx, start); err != nil {
 		return err
+	}
+	if t.cfg.signals.kafka != nil {
+		ks, err := t.startKafkaSignals(ctx)
+		if err != nil {
+			return err
+		}
+		defer ks.stop()
+		s.signals = ks.signals()
 	}
 	s.heartbeat = time.Now().Add(t.cfg.heartbeat)
 	defer s.stopReceiving()
@@ -150,8 +161,9 @@ func (t *sourceTask) initConfirm(ctx context.Context, start pglogrepl.LSN) error
 	return nil
 }
 
-// streamStep sends a status update or heartbeat when due, then handles at
-// most one server message.
+// streamStep sends a status update or heartbeat when due, then runs a
+// signal from Kafka when one waits and no transaction is being decoded, or
+// else handles at most one server message.
 func (t *sourceTask) streamStep(ctx context.Context, s *stream) error {
 	if c := t.confirm.Load(); c != s.sent || time.Since(s.lastStatus) >= t.cfg.statusInterval {
 		if err := t.sendStatus(ctx, s); err != nil {
@@ -161,6 +173,13 @@ func (t *sourceTask) streamStep(ctx context.Context, s *stream) error {
 	if t.cfg.heartbeat > 0 && s.tx == nil && !time.Now().Before(s.heartbeat) {
 		if err := t.sendHeartbeat(ctx, s); err != nil {
 			return err
+		}
+	}
+	if s.tx == nil && s.signals != nil {
+		select {
+		case sig := <-s.signals:
+			return t.runKafkaSignal(ctx, s, sig)
+		default:
 		}
 	}
 	msg, err := t.repl.ReceiveMessage(s.receiveContext(ctx))
