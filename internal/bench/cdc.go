@@ -180,14 +180,5 @@ func updateRows(ctx context.Context, conn *pgx.Conn, table string, rows, txRows 
 }
 
 func mainCDC(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseCDCFlags(args, stderr)
-	if err != nil {
-		return fmt.Errorf("bench cdc: %w", err)
-	}
-	r, err := CDC(ctx, o, stderr)
-	if err != nil {
-		return fmt.Errorf("bench cdc: %w", err)
-	}
-	fmt.Fprintln(stdout, r.Summary())
-	return nil
+	return runSummarized(ctx, "cdc", args, stdout, stderr, parseCDCFlags, CDC)
 }

@@ -196,13 +196,20 @@ func sampleRecordSize(ctx context.Context, brokers []string, topic string) int64
 }
 
 func mainSource(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseSourceFlags(args, stderr)
+	return runSummarized(ctx, "source", args, stdout, stderr, parseSourceFlags, Source)
+}
+
+// runSummarized parses a subcommand's flags, runs it with progress on
+// stderr and prints its result's summary.
+func runSummarized[O any, R interface{ Summary() string }](ctx context.Context, name string, args []string, stdout, stderr io.Writer,
+	parse func([]string, io.Writer) (O, error), run func(context.Context, O, io.Writer) (R, error)) error {
+	o, err := parse(args, stderr)
 	if err != nil {
-		return fmt.Errorf("bench source: %w", err)
+		return fmt.Errorf("bench %s: %w", name, err)
 	}
-	r, err := Source(ctx, o, stderr)
+	r, err := run(ctx, o, stderr)
 	if err != nil {
-		return fmt.Errorf("bench source: %w", err)
+		return fmt.Errorf("bench %s: %w", name, err)
 	}
 	fmt.Fprintln(stdout, r.Summary())
 	return nil
