@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -479,27 +478,9 @@ func TestIncrementalSnapshotKeys(t *testing.T) {
 	assert.Equal(t, "o10", notes[1])
 }
 
-// syncBuffer is a bytes.Buffer safe for the task's goroutine to log into.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // captureLogs sends the default logger to a buffer for the test.
-func captureLogs(t *testing.T) *syncBuffer {
-	buf := &syncBuffer{}
+func captureLogs(t *testing.T) *testenv.SyncBuffer {
+	buf := &testenv.SyncBuffer{}
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(buf, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })

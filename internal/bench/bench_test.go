@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -151,7 +150,7 @@ func TestConsumeMissingTopic(t *testing.T) {
 
 func TestProgressLines(t *testing.T) {
 	var c counter
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	stop := startProgress(&out, 20*time.Millisecond, "produce", 1000, &c)
 	c.add(250, 250<<10)
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "250 records (25.0%)") },
@@ -160,24 +159,6 @@ func TestProgressLines(t *testing.T) {
 	assert.Regexp(t, `^produce: \S+: 250 records \(25.0%\), [0-9.]+ records/s, [0-9.]+ MB/s \(MiB\)\n`, out.String())
 	stop = startProgress(nil, time.Millisecond, "consume", 0, &c) // prints nothing, starts nothing
 	stop()
-}
-
-// syncBuffer is a strings.Builder safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestProduceThroughputPacesSends(t *testing.T) {

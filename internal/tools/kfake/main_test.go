@@ -4,19 +4,20 @@ import (
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 func TestRunListensUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout := &lockedBuffer{}
+	stdout := &testenv.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--partitions", "2"}, stdout, io.Discard) }()
 
@@ -46,21 +47,4 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	assert.EqualError(t, err, `--log-level "loud": want none, error, warn, info or debug`)
 	err = run(context.Background(), []string{"--partitions", "0", "--addr", "127.0.0.1:0"}, io.Discard, io.Discard)
 	assert.ErrorContains(t, err, "partitions 0: want more than 0")
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
