@@ -70,7 +70,10 @@ func (t *sourceTask) message(ctx context.Context, s *stream, m *pglogrepl.Logica
 	if inTx {
 		src.Commit, src.TxID = s.tx.commit, int64(s.tx.xid)
 	}
-	block, valueSchema := messageSchemas(t.cfg.types)
+	if t.msgValue == nil {
+		t.msgBlock, t.msgValue = messageSchemas(t.cfg.types)
+	}
+	block, valueSchema := t.msgBlock, t.msgValue
 	msg := connect.NewStruct(block).MustPut("prefix", m.Prefix).MustPut("content", t.messageContent(m.Content))
 	value := connect.NewStruct(valueSchema).MustPut("op", "m").MustPut("ts_ms", time.Now().UnixMilli()).
 		MustPut("source", sourceStruct(src, "", "")).MustPut("message", msg)

@@ -153,11 +153,13 @@ func selectList(cols []Column) string {
 
 // readPosition places snapshot reads: the source block's transaction,
 // LSN and sequence, and the offset of each record read at a time.
+// shareOffset lets a chunk's records share one offset map.
 type readPosition struct {
-	txID     int64
-	lsn      int64
-	sequence string
-	offset   func(now time.Time) map[string]any
+	txID        int64
+	lsn         int64
+	sequence    string
+	offset      func(now time.Time) map[string]any
+	shareOffset bool
 }
 
 // initialPosition is where the initial snapshot's reads stand: the slot's
@@ -166,14 +168,9 @@ type readPosition struct {
 // last record's is replaced, see heldRead.release).
 func (t *sourceTask) initialPosition() readPosition {
 	lsn := int64(t.plan.consistentPoint)
-	var shared map[string]any
-	var at time.Time
 	return readPosition{txID: t.plan.snapshotTxID, lsn: lsn, sequence: `[null,"` + strconv.FormatInt(lsn, 10) + `"]`,
-		offset: func(now time.Time) map[string]any {
-			if shared == nil || !now.Equal(at) {
-				shared, at = map[string]any{"lsn": lsn, "txId": t.plan.snapshotTxID, "ts_usec": now.UnixMicro(), "snapshot": true, "last_snapshot_record": false}, now
-			}
-			return shared
+		shareOffset: true, offset: func(now time.Time) map[string]any {
+			return map[string]any{"lsn": lsn, "txId": t.plan.snapshotTxID, "ts_usec": now.UnixMicro(), "snapshot": true, "last_snapshot_record": false}
 		}}
 }
 
@@ -198,6 +195,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: now, Snapshot: "true",
 		Sequence: pos.sequence, TxID: pos.txID, LSN: pos.lsn,
 	}
+	var shared map[string]any // the chunk's offset, when shared
 	for rows.Next() {
 		n++
 		if err := rows.Scan(ptrs...); err != nil {
@@ -214,7 +212,14 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		if err != nil {
 			return nil, 0, err
 		}
-		r := connect.NewSourceRecord(t.sourcePartition(), pos.offset(now), ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
+		offset := shared
+		if offset == nil {
+			offset = pos.offset(now)
+			if pos.shareOffset {
+				shared = offset
+			}
+		}
+		r := connect.NewSourceRecord(t.sourcePartition(), offset, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
 		batch = held.hold(r, firstTable, before+n == 1, batch)
 	}
 	if err := rows.Err(); err != nil {

@@ -36,6 +36,9 @@ type sourceTask struct {
 	// shared by all of them.
 	partition map[string]any
 	pending   []*connect.Record // received from run, not yet polled
+	// msgBlock and msgValue are the message event schemas, built on the
+	// first logical decoding message.
+	msgBlock, msgValue *connect.Schema
 	// incr is the state of signals and incremental snapshots, owned by
 	// run's goroutine; nil without signal.data.collection.
 	incr *incremental

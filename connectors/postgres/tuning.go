@@ -117,13 +117,12 @@ func (r columnRule) apply(s string) string {
 	if !r.truncate {
 		return strings.Repeat("*", r.n)
 	}
-	if n := 0; len(s) > r.n {
-		for i := range s {
-			if n == r.n {
-				return s[:i]
-			}
-			n++
+	n := 0
+	for i := range s { // i steps over characters, not bytes
+		if n == r.n {
+			return s[:i]
 		}
+		n++
 	}
 	return s
 }
