@@ -77,8 +77,15 @@ func startProc(t testing.TB, out *procLog, args ...string) *proc {
 // containing ready.
 func startProcUntil(t testing.TB, out *procLog, ready string, args ...string) *proc {
 	t.Helper()
-	p := &proc{out: out, ready: make(chan struct{}), done: make(chan struct{})}
-	p.cmd = exec.Command(sluiceBin, args...)
+	return startCmdUntil(t, out, ready, exec.Command(sluiceBin, args...))
+}
+
+// startCmdUntil runs cmd, a command running sluice, and waits until it
+// logs a line containing ready.
+func startCmdUntil(t testing.TB, out *procLog, ready string, cmd *exec.Cmd) *proc {
+	t.Helper()
+	args := cmd.Args[1:]
+	p := &proc{out: out, ready: make(chan struct{}), done: make(chan struct{}), cmd: cmd}
 	p.cmd.Stdout = out
 	p.cmd.Stderr = out.watch(ready, p.ready)
 	if err := p.cmd.Start(); err != nil {
