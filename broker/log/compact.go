@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -221,7 +222,7 @@ func (p *Partition) clean(now time.Time, hook cleanHook) (cleanStats, error) {
 // .cleaned files, fsynced. It returns nil when the group is a single segment
 // that cleaning would not change: there is nothing to swap.
 func (p *Partition) cleanGroup(group []*segment, ends []int64, groupEnd int64, f *compactFilter, interval int) (*segment, error) {
-	out, err := createCleaned(p.fs, p.dir, group[0].base, group[0].created)
+	out, err := p.createCleaned(group[0].base, group[0].created)
 	if err != nil {
 		return nil, err
 	}
@@ -256,20 +257,14 @@ func (p *Partition) cleanGroup(group []*segment, ends []int64, groupEnd int64, f
 	return out, nil
 }
 
-// createCleaned creates the .cleaned files of a segment with the given base.
-// Its path method gives the final names, which the files get at the swap.
-func createCleaned(fs FS, dir string, base int64, created time.Time) (*segment, error) {
-	s := &segment{base: base, dir: dir, next: base, maxTS: -1, created: created}
-	for _, f := range []struct {
-		ext string
-		dst *File
-	}{{".log", &s.log}, {".index", &s.index.file}, {".timeindex", &s.tindex.file}} {
-		fl, err := fs.OpenFile(s.path(f.ext)+".cleaned", os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
-		if err != nil {
-			s.close()
-			return nil, fmt.Errorf("create %s: %w", s.path(f.ext)+".cleaned", err)
-		}
-		*f.dst = fl
+// createCleaned creates the .log.cleaned file of a segment with the given
+// base; sealing it writes its .index.cleaned and .timeindex.cleaned. Its path
+// method gives the final names, which the files get at the swap.
+func (p *Partition) createCleaned(base int64, created time.Time) (*segment, error) {
+	s := &segment{base: base, dir: p.dir, files: p.files, idxSuffix: ".cleaned", next: base, maxTS: -1, created: created}
+	var err error
+	if s.log, err = p.files.create(s.path(".log")+".cleaned", os.O_CREATE|os.O_RDWR|os.O_TRUNC); err != nil {
+		return nil, fmt.Errorf("create %s: %w", filepath.Base(s.path(".log"))+".cleaned", err)
 	}
 	return s, nil
 }

@@ -24,6 +24,7 @@ type Partition struct {
 
 	dir   string
 	fs    FS
+	files *fileCache
 	log   *slog.Logger
 	cfg   atomic.Pointer[Config]
 	now   func() time.Time
@@ -154,7 +155,7 @@ func (p *Partition) maybeRollLocked(n int, cfg *Config, now time.Time) error {
 		p.werr = err
 		return fmt.Errorf("roll %s-%d: %w: %w", p.Topic, p.ID, ErrStorage, err)
 	}
-	seg, err := createSegment(p.fs, p.dir, p.leo, now)
+	seg, err := createSegment(p.files, p.dir, p.leo, now)
 	if err != nil {
 		p.werr = err
 		return fmt.Errorf("roll %s-%d: %w: %w", p.Topic, p.ID, ErrStorage, err)
