@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -294,6 +295,10 @@ func (p *Partition) Read(offset int64, maxBytes int, minOne bool, dst []byte) (R
 		if err == nil {
 			res.Records = data
 			return res, nil
+		}
+		if errors.Is(err, batch.ErrCorrupt) && seg.corruptLogged.CompareAndSwap(false, true) {
+			p.log.Error("read found a corrupt batch; fetches reaching it fail with CORRUPT_MESSAGE",
+				"segment", filepath.Base(seg.path(".log")), "offset", offset, "err", err)
 		}
 		if !errors.Is(err, errNotInSegment) {
 			return res, fmt.Errorf("read %s-%d at %d: %w", p.Topic, p.ID, offset, err)

@@ -41,6 +41,8 @@ type segment struct {
 
 	sinceIndex int // bytes appended since the last offset index entry
 	sinceTime  int // bytes appended since the last time index entry
+
+	corruptLogged atomic.Bool // a read found a corrupt batch and said so once
 }
 
 // segmentName is the zero-padded base offset Kafka uses for file names.
