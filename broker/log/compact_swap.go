@@ -64,8 +64,7 @@ func (p *Partition) swapCleaned(old []*segment, seg *segment, hook cleanHook) er
 	// leaves the files in an unknown state, so the partition refuses writes
 	// until a restart recovers it.
 	fail := func(err error) error {
-		p.werr = err
-		p.log.Error("partition refuses writes after a failed segment swap", "base", seg.base, "err", err)
+		p.failLocked(err, failReload)
 		return fmt.Errorf("swap in cleaned segment %s: %w: %w", filepath.Base(seg.path(".log")), ErrStorage, err)
 	}
 	if err := seg.log.rename(seg.path(".log") + ".swap"); err != nil {

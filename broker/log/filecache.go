@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -126,7 +127,7 @@ func (c *fileCache) evictLocked() bool {
 		cf.evicting = false
 		c.open--
 		if err != nil {
-			cf.err = fmt.Errorf("sync %s before closing it: %w", cf.path, err)
+			cf.err = syncError{fmt.Errorf("sync %s before closing it: %w", filepath.Base(cf.path), err)}
 		} else {
 			cf.synced = max(cf.synced, writes)
 		}

@@ -50,7 +50,9 @@ func (p *Partition) resetLocked() {
 	p.leo, p.logStart = 0, 0
 	p.producers = producerStates{}
 	p.txns = txnState{}
-	p.notify = make(chan struct{})
+	if p.notify == nil {
+		p.notify = make(chan struct{}) // a reload keeps the channel fetches wait on
+	}
 	p.snapshotAt = -1
 	p.unflushed = 0
 	p.lastFlushTime = p.now()

@@ -80,7 +80,7 @@ func openSegment(files *fileCache, dir string, base, size int64, modTime time.Ti
 func (s *segment) appendBatch(b []byte, h batch.Header, indexInterval int) error {
 	pos := s.size.Load()
 	if _, err := s.log.WriteAt(b, pos); err != nil {
-		return fmt.Errorf("write %s at %d: %w", s.path(".log"), pos, err)
+		return fmt.Errorf("write %s at %d: %w", filepath.Base(s.path(".log")), pos, err)
 	}
 	s.indexBatch(h, pos, indexInterval)
 	s.size.Store(pos + int64(len(b)))
@@ -133,7 +133,7 @@ func (s *segment) writeIndexes() error {
 // sync fsyncs the segment's log.
 func (s *segment) sync() error {
 	if err := s.log.Sync(); err != nil {
-		return fmt.Errorf("sync segment %s: %w", s.path(".log"), err)
+		return syncError{fmt.Errorf("sync segment %s: %w", filepath.Base(s.path(".log")), err)}
 	}
 	return nil
 }

@@ -311,6 +311,7 @@ func (s *Store) Run(ctx context.Context) error {
 			}
 		case <-flush.C:
 			now := s.opts.Now()
+			s.recoverFailed(now)
 			s.eachPartition(func(p *Partition) {
 				if err := p.flushIfOlder(now); err != nil {
 					s.log.Warn("background flush failed", "topic", p.Topic, "partition", p.ID, "err", err)
