@@ -43,9 +43,9 @@ type Partition struct {
 	wfail           failKind // what the failures since werr left behind
 	werrAt, retryAt time.Time
 	backoff         time.Duration
-	notify    chan struct{}
-	closed    bool
-	deleting  []pendingDelete
+	notify          chan struct{}
+	closed          bool
+	deleting        []pendingDelete
 	// snapshotAt is the log end offset of the last producer state
 	// snapshot written; -1 before the first.
 	snapshotAt int64
