@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -242,7 +241,7 @@ func (p *Partition) cleanGroup(group []*segment, ends []int64, groupEnd int64, f
 		})
 		if err != nil {
 			p.discardCleaned(out, ".cleaned")
-			return nil, fmt.Errorf("clean segment %s: %w", s.path(".log"), err)
+			return nil, fmt.Errorf("clean segment %s: %w", s.fileName(".log"), err)
 		}
 	}
 	if len(group) == 1 && f.removed == removedBefore {
@@ -264,7 +263,7 @@ func (p *Partition) createCleaned(base int64, created time.Time) (*segment, erro
 	s := &segment{base: base, dir: p.dir, files: p.files, idxSuffix: ".cleaned", next: base, maxTS: -1, created: created}
 	var err error
 	if s.log, err = p.files.create(s.path(".log")+".cleaned", os.O_CREATE|os.O_RDWR|os.O_TRUNC); err != nil {
-		return nil, fmt.Errorf("create %s: %w", filepath.Base(s.path(".log"))+".cleaned", err)
+		return nil, fmt.Errorf("create %s: %w", s.fileName(".log")+".cleaned", err)
 	}
 	return s, nil
 }
@@ -282,7 +281,7 @@ func eachBatch(s *segment, end int64, fn func(raw []byte, h batch.Header) error)
 		}
 		raw := buf[:h.Size()]
 		if _, err := s.log.ReadAt(raw, pos); err != nil {
-			return fmt.Errorf("read %s at %d: %w", s.path(".log"), pos, err)
+			return fmt.Errorf("read %s at %d: %w", s.fileName(".log"), pos, err)
 		}
 		if err := fn(raw, h); err != nil {
 			return err
@@ -338,7 +337,7 @@ func (f *compactFilter) mapSegment(s *segment, end int64) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("map keys of %s: %w", s.path(".log"), err)
+		return fmt.Errorf("map keys of %s: %w", s.fileName(".log"), err)
 	}
 	return nil
 }

@@ -65,7 +65,7 @@ func (p *Partition) swapCleaned(old []*segment, seg *segment, hook cleanHook) er
 	// until a restart recovers it.
 	fail := func(err error) error {
 		p.failLocked(err, failReload)
-		return fmt.Errorf("swap in cleaned segment %s: %w: %w", filepath.Base(seg.path(".log")), ErrStorage, err)
+		return fmt.Errorf("swap in cleaned segment %s: %w: %w", seg.fileName(".log"), ErrStorage, err)
 	}
 	if err := seg.log.rename(seg.path(".log") + ".swap"); err != nil {
 		return fail(err)

@@ -167,12 +167,12 @@ func (p *Partition) recoverTail(seg *segment, interval int, recoveryPoint int64)
 		return err
 	}
 	if err := seg.log.Truncate(corruptAt); err != nil {
-		return fmt.Errorf("truncate %s at %d: %w", filepath.Base(seg.path(".log")), corruptAt, err)
+		return fmt.Errorf("truncate %s at %d: %w", seg.fileName(".log"), corruptAt, err)
 	}
 	if err := seg.log.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", filepath.Base(seg.path(".log")), err)
+		return fmt.Errorf("sync %s: %w", seg.fileName(".log"), err)
 	}
-	p.log.Warn("truncated a torn or corrupt log tail", "segment", filepath.Base(seg.path(".log")),
+	p.log.Warn("truncated a torn or corrupt log tail", "segment", seg.fileName(".log"),
 		"from_bytes", seg.size.Load(), "to_bytes", corruptAt, "log_end_offset", seg.next)
 	seg.size.Store(corruptAt)
 	return nil
@@ -256,7 +256,7 @@ func (s *segment) rebuild(interval int, verifyFrom int64) (int64, error) {
 			}
 			buf = slices.Grow(buf[:0], h.Size())[:h.Size()]
 			if _, err := s.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
-				return -1, fmt.Errorf("read %s at %d: %w", filepath.Base(s.path(".log")), pos, err)
+				return -1, fmt.Errorf("read %s at %d: %w", s.fileName(".log"), pos, err)
 			}
 			if batch.CheckCRC(buf) != nil {
 				return pos, nil
@@ -349,7 +349,7 @@ func (p *Partition) replayTxn(seg *segment, pos int64, h batch.Header) error {
 	if h.Control() {
 		buf := make([]byte, h.Size())
 		if _, err := seg.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read %s at %d: %w", seg.path(".log"), pos, err)
+			return fmt.Errorf("read %s at %d: %w", seg.fileName(".log"), pos, err)
 		}
 		var err error
 		if ctl, err = ControlType(buf); err != nil {

@@ -52,17 +52,21 @@ func (s *segment) path(ext string) string {
 	return filepath.Join(s.dir, segmentName(s.base)+ext)
 }
 
+// fileName is a segment file's name without its directory, for messages
+// that may reach clients.
+func (s *segment) fileName(ext string) string { return segmentName(s.base) + ext }
+
 // createSegment makes a new empty segment and fsyncs the directory so the
 // new file survives a crash.
 func createSegment(files *fileCache, dir string, base int64, now time.Time) (*segment, error) {
 	s := &segment{base: base, dir: dir, files: files, next: base, maxTS: -1, created: now}
 	var err error
 	if s.log, err = files.create(s.path(".log"), os.O_CREATE|os.O_RDWR|os.O_TRUNC); err != nil {
-		return nil, fmt.Errorf("create segment %s: %w", s.path(".log"), err)
+		return nil, fmt.Errorf("create segment %s: %w", s.fileName(".log"), err)
 	}
 	if err := files.fs.SyncDir(dir); err != nil {
 		s.close()
-		return nil, fmt.Errorf("sync directory %s: %w", dir, err)
+		return nil, fmt.Errorf("sync the partition directory: %w", err)
 	}
 	return s, nil
 }
@@ -80,7 +84,7 @@ func openSegment(files *fileCache, dir string, base, size int64, modTime time.Ti
 func (s *segment) appendBatch(b []byte, h batch.Header, indexInterval int) error {
 	pos := s.size.Load()
 	if _, err := s.log.WriteAt(b, pos); err != nil {
-		return fmt.Errorf("write %s at %d: %w", filepath.Base(s.path(".log")), pos, err)
+		return fmt.Errorf("write %s at %d: %w", s.fileName(".log"), pos, err)
 	}
 	s.indexBatch(h, pos, indexInterval)
 	s.size.Store(pos + int64(len(b)))
@@ -122,10 +126,10 @@ func (s *segment) seal() error {
 // writeIndexes writes both index files from the in-memory entries, fsynced.
 func (s *segment) writeIndexes() error {
 	if err := s.files.writeFile(s.path(".index")+s.idxSuffix, s.index.encode()); err != nil {
-		return fmt.Errorf("write %s: %w", s.path(".index")+s.idxSuffix, err)
+		return fmt.Errorf("write %s: %w", s.fileName(".index")+s.idxSuffix, err)
 	}
 	if err := s.files.writeFile(s.path(".timeindex")+s.idxSuffix, s.tindex.encode()); err != nil {
-		return fmt.Errorf("write %s: %w", s.path(".timeindex")+s.idxSuffix, err)
+		return fmt.Errorf("write %s: %w", s.fileName(".timeindex")+s.idxSuffix, err)
 	}
 	return nil
 }
@@ -133,7 +137,7 @@ func (s *segment) writeIndexes() error {
 // sync fsyncs the segment's log.
 func (s *segment) sync() error {
 	if err := s.log.Sync(); err != nil {
-		return syncError{fmt.Errorf("sync segment %s: %w", filepath.Base(s.path(".log")), err)}
+		return syncError{fmt.Errorf("sync segment %s: %w", s.fileName(".log"), err)}
 	}
 	return nil
 }
@@ -184,7 +188,7 @@ func (s *segment) readHeader(pos, end int64) (batch.Header, error) {
 	}
 	var hb [batch.HeaderSize]byte
 	if _, err := s.log.ReadAt(hb[:], pos); err != nil {
-		return batch.Header{}, fmt.Errorf("read %s at %d: %w", s.path(".log"), pos, err)
+		return batch.Header{}, fmt.Errorf("read %s at %d: %w", s.fileName(".log"), pos, err)
 	}
 	h, err := batch.ParseHeader(hb[:])
 	if err != nil {

@@ -213,6 +213,13 @@ func (s *Store) readTopicMetas() ([]topicMeta, error) {
 	}
 	var metas []topicMeta
 	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			// A metadata write a crash interrupted.
+			if err := s.opts.FS.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return nil, fmt.Errorf("remove %s: %w", e.Name(), err)
+			}
+			continue
+		}
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
