@@ -22,7 +22,7 @@ func TestCompactedTopicKeepsLatestPerKey(t *testing.T) {
 	const topic, total, keys = "compacted", 100_000, 1000
 	createTopic(t, b.Addr, topic, 1, map[string]*string{
 		"cleanup.policy":            kadm.StringPtr("compact"),
-		"segment.bytes":             kadm.StringPtr("65536"),
+		"internal.segment.bytes":    kadm.StringPtr("65536"),
 		"min.cleanable.dirty.ratio": kadm.StringPtr("0.1"),
 		"delete.retention.ms":       kadm.StringPtr("500"),
 	})

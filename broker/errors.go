@@ -118,10 +118,12 @@ func txnErrorCode(err error, version, fencedSince int16) int16 {
 }
 
 // errorMessage is the text for responses that carry one; nil when err is nil.
+// Filesystem errors from the store are told by operation and the system's
+// reason ("write: no space left on device"), never by server path.
 func errorMessage(err error) *string {
 	if err == nil {
 		return nil
 	}
-	s := err.Error()
+	s := log.ClientMessage(err)
 	return &s
 }

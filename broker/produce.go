@@ -43,7 +43,7 @@ var produceAPI = api{key: 0, min: 0, max: 11, handle: handleProduce}
 // flushWait is a partition the response waits on before it is sent.
 type flushWait struct {
 	p    *log.Partition
-	upTo int64
+	res  log.AppendResult
 	resp *kmsg.ProduceResponseTopicPartition
 }
 
@@ -72,7 +72,7 @@ func handleProduce(c *conn, kreq kmsg.Request) *pending {
 			pr.BaseOffset, pr.LogAppendTime = res.BaseOffset, res.LogAppendTime
 			pr.LogStartOffset, _ = part.Offsets()
 			if req.Acks == -1 || req.Acks == 1 && part.NeedsFlush() {
-				waits = append(waits, flushWait{part, res.LastOffset + 1, pr})
+				waits = append(waits, flushWait{part, res, pr})
 			}
 		}
 		resp.Topics = append(resp.Topics, tr)
@@ -138,14 +138,15 @@ func (c *conn) produceOne(req *kmsg.ProduceRequest, topic string, rp kmsg.Produc
 
 // flushAll makes every waited-on partition durable, in parallel; a failed
 // flush turns that partition's answer into an error, since the records may
-// not survive a crash.
+// not survive a crash (or, after a recovery from a storage error, may be
+// gone: FlushAppended tells).
 func flushAll(waits []flushWait) {
 	var wg sync.WaitGroup
 	for _, w := range waits {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.p.Flush(w.upTo); err != nil {
+			if err := w.p.FlushAppended(w.res); err != nil {
 				w.resp.ErrorCode = errorCode(err)
 				w.resp.ErrorMessage = errorMessage(err)
 				w.resp.BaseOffset = -1

@@ -221,7 +221,7 @@ func (p *Partition) clean(now time.Time, hook cleanHook) (cleanStats, error) {
 // .cleaned files, fsynced. It returns nil when the group is a single segment
 // that cleaning would not change: there is nothing to swap.
 func (p *Partition) cleanGroup(group []*segment, ends []int64, groupEnd int64, f *compactFilter, interval int) (*segment, error) {
-	out, err := createCleaned(p.fs, p.dir, group[0].base, group[0].created)
+	out, err := p.createCleaned(group[0].base, group[0].created)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func (p *Partition) cleanGroup(group []*segment, ends []int64, groupEnd int64, f
 		})
 		if err != nil {
 			p.discardCleaned(out, ".cleaned")
-			return nil, fmt.Errorf("clean segment %s: %w", s.path(".log"), err)
+			return nil, fmt.Errorf("clean segment %s: %w", s.fileName(".log"), err)
 		}
 	}
 	if len(group) == 1 && f.removed == removedBefore {
@@ -256,20 +256,14 @@ func (p *Partition) cleanGroup(group []*segment, ends []int64, groupEnd int64, f
 	return out, nil
 }
 
-// createCleaned creates the .cleaned files of a segment with the given base.
-// Its path method gives the final names, which the files get at the swap.
-func createCleaned(fs FS, dir string, base int64, created time.Time) (*segment, error) {
-	s := &segment{base: base, dir: dir, next: base, maxTS: -1, created: created}
-	for _, f := range []struct {
-		ext string
-		dst *File
-	}{{".log", &s.log}, {".index", &s.index.file}, {".timeindex", &s.tindex.file}} {
-		fl, err := fs.OpenFile(s.path(f.ext)+".cleaned", os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
-		if err != nil {
-			s.close()
-			return nil, fmt.Errorf("create %s: %w", s.path(f.ext)+".cleaned", err)
-		}
-		*f.dst = fl
+// createCleaned creates the .log.cleaned file of a segment with the given
+// base; sealing it writes its .index.cleaned and .timeindex.cleaned. Its path
+// method gives the final names, which the files get at the swap.
+func (p *Partition) createCleaned(base int64, created time.Time) (*segment, error) {
+	s := &segment{base: base, dir: p.dir, files: p.files, idxSuffix: ".cleaned", next: base, maxTS: -1, created: created}
+	var err error
+	if s.log, err = p.files.create(s.path(".log")+".cleaned", os.O_CREATE|os.O_RDWR|os.O_TRUNC); err != nil {
+		return nil, fmt.Errorf("create %s: %w", s.fileName(".log")+".cleaned", err)
 	}
 	return s, nil
 }
@@ -287,7 +281,7 @@ func eachBatch(s *segment, end int64, fn func(raw []byte, h batch.Header) error)
 		}
 		raw := buf[:h.Size()]
 		if _, err := s.log.ReadAt(raw, pos); err != nil {
-			return fmt.Errorf("read %s at %d: %w", s.path(".log"), pos, err)
+			return fmt.Errorf("read %s at %d: %w", s.fileName(".log"), pos, err)
 		}
 		if err := fn(raw, h); err != nil {
 			return err
@@ -343,7 +337,7 @@ func (f *compactFilter) mapSegment(s *segment, end int64) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("map keys of %s: %w", s.path(".log"), err)
+		return fmt.Errorf("map keys of %s: %w", s.fileName(".log"), err)
 	}
 	return nil
 }

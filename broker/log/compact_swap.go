@@ -57,18 +57,17 @@ func (p *Partition) swapCleaned(old []*segment, seg *segment, hook cleanHook) er
 	for _, ext := range []string{".index", ".timeindex"} {
 		if err := p.fs.Rename(seg.path(ext)+".cleaned", seg.path(ext)+".swap"); err != nil {
 			p.discardCleaned(seg, ".cleaned", ".swap")
-			return fmt.Errorf("swap in cleaned segment %s: %w", seg.path(ext), err)
+			return fmt.Errorf("swap in cleaned segment %s: %w", filepath.Base(seg.path(ext)), err)
 		}
 	}
 	// From the rename of the .log on, recovery completes the swap; a failure
 	// leaves the files in an unknown state, so the partition refuses writes
 	// until a restart recovers it.
 	fail := func(err error) error {
-		p.werr = err
-		p.log.Error("partition refuses writes after a failed segment swap", "base", seg.base, "err", err)
-		return fmt.Errorf("swap in cleaned segment %s: %w: %w", seg.path(".log"), ErrStorage, err)
+		p.failLocked(err, failReload)
+		return fmt.Errorf("swap in cleaned segment %s: %w: %w", seg.fileName(".log"), ErrStorage, err)
 	}
-	if err := p.fs.Rename(seg.path(".log")+".cleaned", seg.path(".log")+".swap"); err != nil {
+	if err := seg.log.rename(seg.path(".log") + ".swap"); err != nil {
 		return fail(err)
 	}
 	if err := p.fs.SyncDir(p.dir); err != nil {
@@ -78,10 +77,8 @@ func (p *Partition) swapCleaned(old []*segment, seg *segment, hook cleanHook) er
 		return fail(err)
 	}
 	for _, s := range old {
-		for _, ext := range segmentExts {
-			if err := p.fs.Rename(s.path(ext), s.path(ext)+".deleted"); err != nil {
-				return fail(err)
-			}
+		if err := s.renameFiles(p.fs, "", ".deleted"); err != nil {
+			return fail(err)
 		}
 	}
 	if err := p.fs.SyncDir(p.dir); err != nil {
@@ -90,11 +87,10 @@ func (p *Partition) swapCleaned(old []*segment, seg *segment, hook cleanHook) er
 	if err := step("deleted"); err != nil {
 		return fail(err)
 	}
-	for _, ext := range segmentExts {
-		if err := p.fs.Rename(seg.path(ext)+".swap", seg.path(ext)); err != nil {
-			return fail(err)
-		}
+	if err := seg.renameFiles(p.fs, ".swap", ""); err != nil {
+		return fail(err)
 	}
+	seg.idxSuffix = ""
 	if err := p.fs.SyncDir(p.dir); err != nil {
 		return fail(err)
 	}

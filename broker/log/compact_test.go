@@ -48,7 +48,7 @@ func newCompactLog(t testing.TB, overrides map[string]string) *compactLog {
 	t.Helper()
 	l := &compactLog{t: t, fs: newMemFS(), clock: newTestClock(), all: map[int64]batch.Record{}}
 	l.open()
-	cfg := map[string]string{"cleanup.policy": "compact", "segment.bytes": "16384", "index.interval.bytes": "512"}
+	cfg := map[string]string{"cleanup.policy": "compact", "internal.segment.bytes": "16384", "index.interval.bytes": "512"}
 	for k, v := range overrides {
 		cfg[k] = v
 	}
@@ -221,7 +221,7 @@ func TestCompactKeepsLatestPerKey(t *testing.T) {
 }
 
 func TestCompactTombstonesAfterDeleteRetention(t *testing.T) {
-	l := newCompactLog(t, map[string]string{"delete.retention.ms": "60000", "segment.bytes": "1024"})
+	l := newCompactLog(t, map[string]string{"delete.retention.ms": "60000", "internal.segment.bytes": "1024"})
 	for i := range 20 {
 		l.put([]string{fmt.Sprint("k", i%5)}, [][]byte{fmt.Appendf(nil, "v%d", i)})
 	}
@@ -260,7 +260,7 @@ func liveKeys(t *testing.T, p *Partition) map[string][]byte {
 }
 
 func TestCompactHonoursMinCompactionLag(t *testing.T) {
-	l := newCompactLog(t, map[string]string{"min.compaction.lag.ms": "10000", "segment.bytes": "2048"})
+	l := newCompactLog(t, map[string]string{"min.compaction.lag.ms": "10000", "internal.segment.bytes": "2048"})
 	rng := rand.New(rand.NewPCG(3, 4))
 	l.updates(300, 10, rng)
 	require.NoError(t, l.s.Compact())
@@ -285,7 +285,7 @@ func TestCompactHonoursMinCompactionLag(t *testing.T) {
 }
 
 func TestCompactHonoursDirtyRatio(t *testing.T) {
-	l := newCompactLog(t, map[string]string{"min.cleanable.dirty.ratio": "0.5", "segment.bytes": "2048"})
+	l := newCompactLog(t, map[string]string{"min.cleanable.dirty.ratio": "0.5", "internal.segment.bytes": "2048"})
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := range 500 {
 		l.put([]string{fmt.Sprint("unique-", i)}, [][]byte{[]byte("v")})
@@ -317,7 +317,7 @@ func TestCompactHonoursDirtyRatio(t *testing.T) {
 }
 
 func TestCompactStaysBounded(t *testing.T) {
-	l := newCompactLog(t, map[string]string{"segment.bytes": "4096"})
+	l := newCompactLog(t, map[string]string{"internal.segment.bytes": "4096"})
 	rng := rand.New(rand.NewPCG(7, 8))
 	var peak int64
 	for range 50 {
@@ -343,7 +343,7 @@ func TestCompactCrashAtEveryStep(t *testing.T) {
 		for _, torn := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/torn=%v", step, torn), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(9, 10))
-				l := newCompactLog(t, map[string]string{"segment.bytes": "4096"})
+				l := newCompactLog(t, map[string]string{"internal.segment.bytes": "4096"})
 				l.updates(3000, 50, rng)
 				_, end := l.p.Offsets()
 				require.NoError(t, l.p.Flush(end))
@@ -380,7 +380,7 @@ func TestCompactCrashAtEveryStep(t *testing.T) {
 }
 
 func TestCompactKeepsControlAndLogAppendTime(t *testing.T) {
-	l := newCompactLog(t, map[string]string{"segment.bytes": "1024", "message.timestamp.type": "LogAppendTime"})
+	l := newCompactLog(t, map[string]string{"internal.segment.bytes": "1024", "message.timestamp.type": "LogAppendTime"})
 	for i := range 30 {
 		l.clock.Add(time.Millisecond)
 		l.put([]string{"a", "b"}, [][]byte{fmt.Appendf(nil, "a%d", i), fmt.Appendf(nil, "b%d", i)})
@@ -418,7 +418,7 @@ func TestCompactKeepsControlAndLogAppendTime(t *testing.T) {
 // TestCompactWhileReading reads the partition from the start over and over
 // while passes swap segments under it.
 func TestCompactWhileReading(t *testing.T) {
-	l := newCompactLog(t, map[string]string{"segment.bytes": "4096", "min.cleanable.dirty.ratio": "0.01"})
+	l := newCompactLog(t, map[string]string{"internal.segment.bytes": "4096", "min.cleanable.dirty.ratio": "0.01"})
 	rng := rand.New(rand.NewPCG(11, 12))
 	l.updates(2000, 100, rng)
 	done := make(chan struct{})
@@ -476,7 +476,7 @@ func BenchmarkCompact(b *testing.B) {
 // to empty segments, which reads skip, and which survive a restart and a
 // crash.
 func TestCompactEmptiesWholeSegments(t *testing.T) {
-	l := newCompactLog(t, map[string]string{"segment.bytes": "600"})
+	l := newCompactLog(t, map[string]string{"internal.segment.bytes": "600"})
 	for i := range 200 {
 		l.put([]string{"only"}, [][]byte{fmt.Appendf(nil, "v%d", i)})
 	}
@@ -498,7 +498,7 @@ func TestCompactEmptiesWholeSegments(t *testing.T) {
 }
 
 func TestCompactMaxCompactionLagForcesPass(t *testing.T) {
-	l := newCompactLog(t, map[string]string{"min.cleanable.dirty.ratio": "0.9", "max.compaction.lag.ms": "60000", "segment.bytes": "2048"})
+	l := newCompactLog(t, map[string]string{"min.cleanable.dirty.ratio": "0.9", "max.compaction.lag.ms": "60000", "internal.segment.bytes": "2048"})
 	for i := range 300 {
 		l.put([]string{fmt.Sprint("unique-", i)}, [][]byte{[]byte("v")})
 	}

@@ -35,7 +35,10 @@ type ConfigDef struct {
 	Doc       string
 	// Applied is false for configs accepted for compatibility that Sluice does
 	// not act on (replication settings on a single node, for example).
-	Applied  bool
+	Applied bool
+	// Internal configs (Kafka's defineInternal) are accepted but not listed
+	// by TopicConfigDefs, so DescribeConfigs does not show them.
+	Internal bool
 	validate func(string) error
 }
 
@@ -66,6 +69,8 @@ var topicConfigs = []ConfigDef{
 		Doc: "fsync data older than this in the background", validate: longAtLeast(0)},
 	{Name: "index.interval.bytes", Type: TypeInt, Default: "4096", BrokerKey: "log.index.interval.bytes", Applied: true,
 		Doc: "bytes between offset index entries", validate: intAtLeast(0)},
+	{Name: "internal.segment.bytes", Type: TypeInt, Applied: true, Internal: true,
+		Doc: "segment.bytes without its 1 MiB minimum, for tests only (Kafka 4.0's internal config)", validate: intAtLeast(14)},
 	{Name: "max.compaction.lag.ms", Type: TypeLong, Default: maxLong, BrokerKey: "log.cleaner.max.compaction.lag.ms", Applied: true,
 		Doc: "clean a compacted partition once its oldest uncleaned record is this old, whatever the dirty ratio", validate: longAtLeast(1)},
 	{Name: "max.message.bytes", Type: TypeInt, Default: "1048588", BrokerKey: "message.max.bytes", Applied: true,
@@ -86,8 +91,10 @@ var topicConfigs = []ConfigDef{
 		Doc: "delete the oldest segments while the partition is larger; -1 is unlimited", validate: longAtLeast(-1)},
 	{Name: "retention.ms", Type: TypeLong, Default: "604800000", BrokerKey: "log.retention.ms", Applied: true,
 		Doc: "delete segments whose newest record is older; -1 keeps forever", validate: longAtLeast(-1)},
+	// At least 1 MiB as in Kafka 4.0 (KIP-1030): tiny segments cost a file
+	// each. Tests use internal.segment.bytes.
 	{Name: "segment.bytes", Type: TypeInt, Default: "1073741824", BrokerKey: "log.segment.bytes", Applied: true,
-		Doc: "roll to a new segment file at this size", validate: intAtLeast(14)},
+		Doc: "roll to a new segment file at this size", validate: intAtLeast(minSegmentBytes)},
 	{Name: "segment.index.bytes", Type: TypeInt, Default: "10485760", BrokerKey: "log.index.size.max.bytes", validate: intAtLeast(8)},
 	{Name: "segment.jitter.ms", Type: TypeLong, Default: "0", BrokerKey: "log.roll.jitter.ms", validate: longAtLeast(0)},
 	{Name: "segment.ms", Type: TypeLong, Default: "604800000", BrokerKey: "log.roll.ms", Applied: true,
@@ -99,8 +106,14 @@ var topicConfigs = []ConfigDef{
 	{Name: "remote.storage.enable", Type: TypeBoolean, Default: "false", validate: oneOf("false")},
 }
 
-// TopicConfigDefs returns the table of topic configs, sorted by name.
-func TopicConfigDefs() []ConfigDef { return slices.Clone(topicConfigs) }
+// minSegmentBytes is segment.bytes' minimum, 1 MiB as in Kafka 4.0.
+const minSegmentBytes = 1 << 20
+
+// TopicConfigDefs returns the table of public topic configs, sorted by name;
+// internal ones (LookupTopicConfig finds them) are left out.
+func TopicConfigDefs() []ConfigDef {
+	return slices.DeleteFunc(slices.Clone(topicConfigs), func(d ConfigDef) bool { return d.Internal })
+}
 
 // LookupTopicConfig finds a topic config by name.
 func LookupTopicConfig(name string) (ConfigDef, bool) {
@@ -178,6 +191,9 @@ func ParseConfig(defaults, overrides map[string]string) (Config, error) {
 	c.RetentionMs = long("retention.ms")
 	c.RetentionBytes = long("retention.bytes")
 	c.SegmentBytes = long("segment.bytes")
+	if get("internal.segment.bytes") != "" {
+		c.SegmentBytes = long("internal.segment.bytes")
+	}
 	c.SegmentMs = long("segment.ms")
 	c.MaxMessageBytes = int(min(long("max.message.bytes"), math.MaxInt32))
 	c.LogAppendTime = get("message.timestamp.type") == "LogAppendTime"

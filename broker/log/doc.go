@@ -27,12 +27,20 @@
 // Durability: Append writes to the page cache; Flush fsyncs, and concurrent
 // Flush calls share one fsync (group commit). The broker answers acks=all
 // only after Flush. Rolling a segment fsyncs it, so only the active segment
-// can ever hold unsynced data. After an unclean shutdown, Open re-reads every
-// segment past the recovery point, checks each batch's CRC-32C and cuts the
-// log at the first torn or corrupt batch; indexes are rebuilt when missing or
-// inconsistent. Compacted topics are cleaned in the background: sealed
-// segments are rewritten keeping the latest record per key (offsets never
-// change), written aside as .cleaned, then swapped in through .swap renames
-// that recovery completes after a crash. A write or fsync error makes the partition refuse writes from
-// then on (sticky error), since the state of the file is then unknown.
+// can ever hold unsynced data. After an unclean shutdown, Open re-reads the
+// last segment, checks each batch's CRC-32C past the recovery point and cuts
+// the log at the first torn or corrupt batch. Sealed segments are never cut:
+// a corrupt batch in one is logged and reported to the reads that reach it
+// (batch.ErrCorrupt), the rest of the log is served. Compacted topics are
+// cleaned in the background: sealed segments are rewritten keeping the
+// latest record per key (offsets never change), written aside as .cleaned,
+// then swapped in through .swap renames that recovery completes after a
+// crash. A write or fsync error makes the partition refuse writes (sticky
+// error) until the background loop has re-opened it from its last durable
+// state (failure.go); Store.Healthy lists the partitions that refuse writes.
+//
+// File descriptors: segment files are opened on use through a store-wide
+// LRU cache bounded by Options.MaxOpenFiles (filecache.go), and index files
+// are written whole when a segment is sealed, so a store holds a bounded
+// number of descriptors however many partitions and segments it has.
 package log

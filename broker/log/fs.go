@@ -1,6 +1,8 @@
 package log
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"os"
 )
@@ -85,7 +87,7 @@ func (OSFS) SyncDir(name string) error {
 // old or the new content, never a mix.
 func writeFileAtomic(fs FS, dir, name string, data []byte) error {
 	path := dir + string(os.PathSeparator) + name
-	tmp := path + ".tmp"
+	tmp := dir + string(os.PathSeparator) + tempName(name)
 	f, err := fs.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -105,6 +107,21 @@ func writeFileAtomic(fs FS, dir, name string, data []byte) error {
 		return err
 	}
 	return fs.SyncDir(dir)
+}
+
+// maxNameLen is the longest file name most filesystems take (NAME_MAX).
+const maxNameLen = 255
+
+// tempName is the name a file is written under before it is renamed to
+// name: name.tmp, or, when that is too long for the filesystem (a topic of
+// 249 characters has a 254-character metadata file), a short name derived
+// from a hash of name. Either ends in .tmp, which recovery removes.
+func tempName(name string) string {
+	if len(name)+len(".tmp") <= maxNameLen {
+		return name + ".tmp"
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "." + hex.EncodeToString(sum[:16]) + ".tmp"
 }
 
 // readFile reads a whole file through fs.

@@ -1,6 +1,7 @@
 package log
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"testing"
 
@@ -17,6 +18,17 @@ func FuzzRecovery(f *testing.F) {
 	f.Add(uint8(1), good[:30])
 	f.Add(uint8(3), append(append([]byte(nil), good...), 0xff))
 	f.Add(uint8(0), good)
+	// A whole batch whose length runs past the end, one whose length points
+	// inside the next batch, and one with a bad CRC: each is cut.
+	long := append([]byte(nil), good...)
+	binary.BigEndian.PutUint32(long[8:], 0x7fff0000)
+	f.Add(uint8(2), long)
+	short := append(append([]byte(nil), good...), good...)
+	binary.BigEndian.PutUint32(short[8:], uint32(len(good)/2))
+	f.Add(uint8(1), short)
+	badCRC := append([]byte(nil), good...)
+	badCRC[len(badCRC)-1] ^= 0xff
+	f.Add(uint8(4), badCRC)
 	f.Fuzz(func(t *testing.T, valid uint8, tail []byte) {
 		n := int(valid % 8)
 		fs := newMemFS()

@@ -3,18 +3,16 @@ package log
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"sort"
 )
 
 // offsetIndex is a segment's sparse offset index: entries of (offset relative
 // to the segment base, uint32; file position of the batch starting there,
 // uint32), 8 bytes each, big-endian as Kafka writes them. An entry is added
-// every index.interval.bytes of log. Entries are kept in memory and appended to
-// the file as they are made; the file is synced when the segment rolls and on
-// clean shutdown, and rebuilt from the log when missing or inconsistent.
+// every index.interval.bytes of log. Entries are kept in memory; the file is
+// written whole when the segment is sealed, and rebuilt from the log when
+// missing or inconsistent.
 type offsetIndex struct {
-	file    File
 	entries []offsetEntry
 }
 
@@ -32,7 +30,6 @@ const (
 // so far, int64; relative offset of the batch that reached it, uint32), 12
 // bytes each. Timestamps never decrease from one entry to the next.
 type timeIndex struct {
-	file    File
 	entries []timeEntry
 }
 
@@ -41,19 +38,8 @@ type timeEntry struct {
 	rel uint32
 }
 
-func (ix *offsetIndex) add(rel, pos uint32, persist bool) error {
-	if !persist {
-		ix.entries = append(ix.entries, offsetEntry{rel, pos})
-		return nil
-	}
-	var b [offsetEntrySize]byte
-	binary.BigEndian.PutUint32(b[0:], rel)
-	binary.BigEndian.PutUint32(b[4:], pos)
-	if _, err := ix.file.WriteAt(b[:], int64(len(ix.entries))*offsetEntrySize); err != nil {
-		return err
-	}
+func (ix *offsetIndex) add(rel, pos uint32) {
 	ix.entries = append(ix.entries, offsetEntry{rel, pos})
-	return nil
 }
 
 // lookup returns the position of the last indexed batch starting at or
@@ -66,19 +52,8 @@ func (ix *offsetIndex) lookup(rel uint32) uint32 {
 	return ix.entries[i-1].pos
 }
 
-func (ix *timeIndex) add(ts int64, rel uint32, persist bool) error {
-	if !persist {
-		ix.entries = append(ix.entries, timeEntry{ts, rel})
-		return nil
-	}
-	var b [timeEntrySize]byte
-	binary.BigEndian.PutUint64(b[0:], uint64(ts))
-	binary.BigEndian.PutUint32(b[8:], rel)
-	if _, err := ix.file.WriteAt(b[:], int64(len(ix.entries))*timeEntrySize); err != nil {
-		return err
-	}
+func (ix *timeIndex) add(ts int64, rel uint32) {
 	ix.entries = append(ix.entries, timeEntry{ts, rel})
-	return nil
 }
 
 // lookup returns the relative offset of the last entry whose timestamp is
@@ -101,11 +76,7 @@ func (ix *timeIndex) last() (timeEntry, bool) {
 
 // loadOffsetIndex reads an index file and checks it is consistent with a log
 // of logSize bytes; an error means the caller should rebuild it.
-func loadOffsetIndex(f File, logSize int64) ([]offsetEntry, error) {
-	b, err := readAll(f)
-	if err != nil {
-		return nil, err
-	}
+func loadOffsetIndex(b []byte, logSize int64) ([]offsetEntry, error) {
 	if len(b)%offsetEntrySize != 0 {
 		return nil, fmt.Errorf("size %d is not a multiple of %d", len(b), offsetEntrySize)
 	}
@@ -123,11 +94,7 @@ func loadOffsetIndex(f File, logSize int64) ([]offsetEntry, error) {
 	return entries, nil
 }
 
-func loadTimeIndex(f File) ([]timeEntry, error) {
-	b, err := readAll(f)
-	if err != nil {
-		return nil, err
-	}
+func loadTimeIndex(b []byte) ([]timeEntry, error) {
 	if len(b)%timeEntrySize != 0 {
 		return nil, fmt.Errorf("size %d is not a multiple of %d", len(b), timeEntrySize)
 	}
@@ -142,48 +109,21 @@ func loadTimeIndex(f File) ([]timeEntry, error) {
 	return entries, nil
 }
 
-func readAll(f File) ([]byte, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, st.Size())
-	if _, err := f.ReadAt(b, 0); err != nil && len(b) > 0 {
-		return nil, err
-	}
-	return b, nil
-}
-
-// rewrite replaces the file contents with the in-memory entries.
-func (ix *offsetIndex) rewrite() error {
+// encode is the index file's contents.
+func (ix *offsetIndex) encode() []byte {
 	b := make([]byte, 0, len(ix.entries)*offsetEntrySize)
 	for _, e := range ix.entries {
 		b = binary.BigEndian.AppendUint32(b, e.rel)
 		b = binary.BigEndian.AppendUint32(b, e.pos)
 	}
-	return rewriteFile(ix.file, b)
+	return b
 }
 
-func (ix *timeIndex) rewrite() error {
+func (ix *timeIndex) encode() []byte {
 	b := make([]byte, 0, len(ix.entries)*timeEntrySize)
 	for _, e := range ix.entries {
 		b = binary.BigEndian.AppendUint64(b, uint64(e.ts))
 		b = binary.BigEndian.AppendUint32(b, e.rel)
 	}
-	return rewriteFile(ix.file, b)
-}
-
-func rewriteFile(f File, b []byte) error {
-	if err := f.Truncate(0); err != nil {
-		return err
-	}
-	if len(b) == 0 {
-		return nil
-	}
-	_, err := f.WriteAt(b, 0)
-	return err
-}
-
-func openIndexFile(fs FS, path string) (File, error) {
-	return fs.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	return b
 }

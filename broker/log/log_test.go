@@ -66,7 +66,7 @@ func readAllRecords(t *testing.T, p *Partition) []batch.Record {
 func TestAppendReadAcrossSegments(t *testing.T) {
 	fs := newMemFS()
 	s := openStore(t, fs, "/data", nil)
-	require.NoError(t, s.CreateTopic("t", 1, map[string]string{"segment.bytes": "1000", "index.interval.bytes": "100"}, false))
+	require.NoError(t, s.CreateTopic("t", 1, map[string]string{"internal.segment.bytes": "1000", "index.interval.bytes": "100"}, false))
 	p, err := s.Partition("t", 0)
 	require.NoError(t, err)
 	for i := range 50 {
@@ -111,7 +111,7 @@ func TestCrashKeepsFlushedRecords(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	fs := newMemFS()
 	s := openStore(t, fs, "/data", nil)
-	require.NoError(t, s.CreateTopic("t", 1, map[string]string{"segment.bytes": "4000"}, false))
+	require.NoError(t, s.CreateTopic("t", 1, map[string]string{"internal.segment.bytes": "4000"}, false))
 	var durable []string // values known flushed, in order
 	for round := range 30 {
 		p, err := s.Partition("t", 0)
@@ -185,7 +185,7 @@ func TestTornTailIsTruncated(t *testing.T) {
 func TestCorruptIndexIsRebuilt(t *testing.T) {
 	fs := newMemFS()
 	s := openStore(t, fs, "/data", nil)
-	require.NoError(t, s.CreateTopic("t", 1, map[string]string{"segment.bytes": "2000", "index.interval.bytes": "200"}, false))
+	require.NoError(t, s.CreateTopic("t", 1, map[string]string{"internal.segment.bytes": "2000", "index.interval.bytes": "200"}, false))
 	p, _ := s.Partition("t", 0)
 	for i := range 40 {
 		_, err := p.Append(mkBatch(t, fmt.Sprint(i), 2, int64(i*10)))
@@ -219,9 +219,9 @@ func TestRetentionBySizeTimeAndLogStart(t *testing.T) {
 	now := time.UnixMilli(10_000_000)
 	s, err := Open(Options{Dir: "/data", FS: fs, Now: func() time.Time { return now }})
 	require.NoError(t, err)
-	require.NoError(t, s.CreateTopic("size", 1, map[string]string{"segment.bytes": "1000", "retention.bytes": "3000"}, false))
-	require.NoError(t, s.CreateTopic("time", 1, map[string]string{"segment.bytes": "1000", "retention.ms": "60000"}, false))
-	require.NoError(t, s.CreateTopic("keep", 1, map[string]string{"segment.bytes": "1000", "retention.ms": "-1"}, false))
+	require.NoError(t, s.CreateTopic("size", 1, map[string]string{"internal.segment.bytes": "1000", "retention.bytes": "3000"}, false))
+	require.NoError(t, s.CreateTopic("time", 1, map[string]string{"internal.segment.bytes": "1000", "retention.ms": "60000"}, false))
+	require.NoError(t, s.CreateTopic("keep", 1, map[string]string{"internal.segment.bytes": "1000", "retention.ms": "-1"}, false))
 	for _, name := range []string{"size", "time", "keep"} {
 		p, _ := s.Partition(name, 0)
 		for i := range 60 {

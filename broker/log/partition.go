@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,7 @@ type Partition struct {
 
 	dir   string
 	fs    FS
+	files *fileCache
 	log   *slog.Logger
 	cfg   atomic.Pointer[Config]
 	now   func() time.Time
@@ -35,10 +37,15 @@ type Partition struct {
 	logStart  int64
 	producers producerStates
 	txns      txnState
-	werr      error // sticky: set by a failed write or sync, refuses writes after
-	notify    chan struct{}
-	closed    bool
-	deleting  []pendingDelete
+	// werr is sticky: set by a failed write or sync, it refuses writes
+	// until recoverWrites repairs the partition (failure.go).
+	werr            error
+	wfail           failKind // what the failures since werr left behind
+	werrAt, retryAt time.Time
+	backoff         time.Duration
+	notify          chan struct{}
+	closed          bool
+	deleting        []pendingDelete
 	// snapshotAt is the log end offset of the last producer state
 	// snapshot written; -1 before the first.
 	snapshotAt int64
@@ -48,6 +55,9 @@ type Partition struct {
 
 	flushMu sync.Mutex
 	durable atomic.Int64 // every offset below this is fsynced
+	// generation changes when a recovery drops offsets that were not
+	// durable; FlushAppended compares it with the append's.
+	generation atomic.Uint64
 }
 
 type pendingDelete struct {
@@ -65,6 +75,9 @@ type AppendResult struct {
 	// Duplicate is set when an idempotent producer resent a batch already in
 	// the log; the offsets are the original ones and nothing was written.
 	Duplicate bool
+	// Generation is the partition's generation at the append (see
+	// FlushAppended).
+	Generation uint64
 }
 
 // Config returns the partition's current effective config.
@@ -102,7 +115,8 @@ func (p *Partition) Append(b []byte) (AppendResult, error) {
 			return AppendResult{}, err
 		}
 		if dup != nil {
-			return AppendResult{BaseOffset: dup.FirstOffset, LastOffset: dup.LastOffset, LogAppendTime: dup.Timestamp, Duplicate: true}, nil
+			return AppendResult{BaseOffset: dup.FirstOffset, LastOffset: dup.LastOffset, LogAppendTime: dup.Timestamp,
+				Duplicate: true, Generation: p.generation.Load()}, nil
 		}
 	}
 	if err := p.maybeRollLocked(len(b), cfg, now); err != nil {
@@ -121,8 +135,7 @@ func (p *Partition) Append(b []byte) (AppendResult, error) {
 	}
 	seg := p.segments[len(p.segments)-1]
 	if err := seg.appendBatch(b, h, cfg.IndexIntervalBytes); err != nil {
-		p.werr = err
-		p.log.Error("partition refuses writes after a write error", "err", err)
+		p.failLocked(err, failWrite)
 		return AppendResult{}, fmt.Errorf("append to %s-%d: %w: %w", p.Topic, p.ID, ErrStorage, err)
 	}
 	p.leo = h.LastOffset() + 1
@@ -131,7 +144,7 @@ func (p *Partition) Append(b []byte) (AppendResult, error) {
 	p.unflushed += int64(h.NumRecords)
 	close(p.notify)
 	p.notify = make(chan struct{})
-	return AppendResult{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), LogAppendTime: appendTime}, nil
+	return AppendResult{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), LogAppendTime: appendTime, Generation: p.generation.Load()}, nil
 }
 
 // LeaderEpoch is the leader epoch of every partition: one node is always the
@@ -151,12 +164,12 @@ func (p *Partition) maybeRollLocked(n int, cfg *Config, now time.Time) error {
 		return nil
 	}
 	if err := active.seal(); err != nil {
-		p.werr = err
+		p.failLocked(err, failWrite)
 		return fmt.Errorf("roll %s-%d: %w: %w", p.Topic, p.ID, ErrStorage, err)
 	}
-	seg, err := createSegment(p.fs, p.dir, p.leo, now)
+	seg, err := createSegment(p.files, p.dir, p.leo, now)
 	if err != nil {
-		p.werr = err
+		p.failLocked(err, failWrite)
 		return fmt.Errorf("roll %s-%d: %w: %w", p.Topic, p.ID, ErrStorage, err)
 	}
 	p.segments = append(p.segments, seg)
@@ -189,6 +202,23 @@ func (p *Partition) Flush(upTo int64) error {
 	return p.flushLocked()
 }
 
+// FlushAppended makes an append durable, like Flush(res.LastOffset+1), and
+// fails with ErrStorage when a recovery from a storage error dropped
+// offsets since the append: the appended records may be gone even though
+// the log now reaches past them.
+func (p *Partition) FlushAppended(res AppendResult) error {
+	if err := p.Flush(res.LastOffset + 1); err != nil {
+		return err
+	}
+	// Flush and recoverWrites both hold flushMu, and a recovery that drops
+	// offsets changes the generation before it lets go of it: a flush that
+	// covered the append finished before any such recovery.
+	if p.generation.Load() != res.Generation {
+		return fmt.Errorf("flush %s-%d: %w: offsets from %d may have been lost to a storage error", p.Topic, p.ID, ErrStorage, res.BaseOffset)
+	}
+	return nil
+}
+
 // flushLocked fsyncs the active segment; flushMu is held.
 func (p *Partition) flushLocked() error {
 	p.mu.Lock()
@@ -201,12 +231,11 @@ func (p *Partition) flushLocked() error {
 	p.unflushed = 0
 	p.lastFlushTime = p.now()
 	p.mu.Unlock()
-	if err := seg.log.Sync(); err != nil {
+	if err := seg.sync(); err != nil {
 		// After a failed fsync the page cache state is unknown: refuse writes.
 		p.mu.Lock()
-		p.werr = err
+		p.failLocked(err, failSync)
 		p.mu.Unlock()
-		p.log.Error("partition refuses writes after a sync error", "err", err)
 		return fmt.Errorf("flush %s-%d: %w: %w", p.Topic, p.ID, ErrStorage, err)
 	}
 	p.advanceDurable(end)
@@ -293,6 +322,10 @@ func (p *Partition) Read(offset int64, maxBytes int, minOne bool, dst []byte) (R
 		if err == nil {
 			res.Records = data
 			return res, nil
+		}
+		if errors.Is(err, batch.ErrCorrupt) && seg.corruptLogged.CompareAndSwap(false, true) {
+			p.log.Error("read found a corrupt batch; fetches reaching it fail with CORRUPT_MESSAGE",
+				"segment", filepath.Base(seg.path(".log")), "offset", offset, "err", err)
 		}
 		if !errors.Is(err, errNotInSegment) {
 			return res, fmt.Errorf("read %s-%d at %d: %w", p.Topic, p.ID, offset, err)

@@ -33,7 +33,7 @@ func (s *segment) read(offset, end int64, maxBytes int, minOne bool, dst []byte)
 	}
 	buf = buf[:want]
 	if _, err := s.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s at %d: %w", s.path(".log"), pos, err)
+		return nil, fmt.Errorf("read %s at %d: %w", s.fileName(".log"), pos, err)
 	}
 	// Keep whole batches only.
 	n := 0
@@ -107,7 +107,7 @@ func (s *segment) offsetOfTimestamp(batchOffset, ts, end int64) (int64, error) {
 func (s *segment) records(pos int64, h batch.Header) ([]batch.Record, error) {
 	b := make([]byte, h.Size())
 	if _, err := s.log.ReadAt(b, pos); err != nil {
-		return nil, fmt.Errorf("read %s at %d: %w", s.path(".log"), pos, err)
+		return nil, fmt.Errorf("read %s at %d: %w", s.fileName(".log"), pos, err)
 	}
 	return batch.Records(b)
 }

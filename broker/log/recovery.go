@@ -1,6 +1,7 @@
 package log
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -16,26 +17,25 @@ import (
 
 // openPartition loads a partition directory, creating it if needed.
 //
-// After an unclean shutdown every segment that may hold data past the
-// recovery point (offsets known to be fsynced) is scanned batch by batch:
-// each batch's length, offsets and CRC are checked and the file is cut at the
-// first bad one — a torn write, or garbage a crash left behind — and any
-// later segments are removed. Segments before the recovery point are trusted,
-// and their indexes are rebuilt only when missing or inconsistent.
+// After an unclean shutdown the last segment, the only one that can hold
+// unsynced data (a segment is fsynced when it rolls), is scanned batch by
+// batch: each batch's length and offsets are checked, and past the recovery
+// point (offsets known fsynced) its CRC too; the file is cut at the first
+// bad batch — a torn write, or garbage a crash left behind. Sealed segments
+// are trusted: their indexes are loaded, or rebuilt when missing or
+// inconsistent, and a corrupt batch found in one (bit rot, a stray write) is
+// never cut and never fatal: it is logged, the batches before it stay
+// readable, and a read that reaches it fails with batch.ErrCorrupt.
 func openPartition(st *Store, topic string, id int32, cfg *Config, recoveryPoint int64, clean bool) (*Partition, error) {
 	p := &Partition{
 		Topic: topic, ID: id, store: st,
 		dir: filepath.Join(st.opts.Dir, fmt.Sprintf("%s-%d", topic, id)),
-		fs:  st.opts.FS, now: st.opts.Now,
-		log:        st.log.With("topic", topic, "partition", id),
-		producers:  producerStates{},
-		notify:     make(chan struct{}),
-		snapshotAt: -1,
+		fs:  st.opts.FS, files: st.files, now: st.opts.Now,
+		log: st.log.With("topic", topic, "partition", id),
 	}
 	p.cfg.Store(cfg)
-	p.lastFlushTime = p.now()
 	if err := p.fs.MkdirAll(p.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create partition directory %s: %w", p.dir, err)
+		return nil, fmt.Errorf("create partition directory %s-%d: %w", topic, id, err)
 	}
 	if err := p.load(recoveryPoint, clean); err != nil {
 		p.closeFiles()
@@ -44,7 +44,22 @@ func openPartition(st *Store, topic string, id int32, cfg *Config, recoveryPoint
 	return p, nil
 }
 
+// resetLocked clears the in-memory state load rebuilds.
+func (p *Partition) resetLocked() {
+	p.segments = nil
+	p.leo, p.logStart = 0, 0
+	p.producers = producerStates{}
+	p.txns = txnState{}
+	if p.notify == nil {
+		p.notify = make(chan struct{}) // a reload keeps the channel fetches wait on
+	}
+	p.snapshotAt = -1
+	p.unflushed = 0
+	p.lastFlushTime = p.now()
+}
+
 func (p *Partition) load(recoveryPoint int64, clean bool) error {
+	p.resetLocked()
 	entries, err := p.fs.ReadDir(p.dir)
 	if err != nil {
 		return err
@@ -55,7 +70,7 @@ func (p *Partition) load(recoveryPoint int64, clean bool) error {
 	if entries, err = p.fs.ReadDir(p.dir); err != nil {
 		return err
 	}
-	var bases []int64
+	var segs []*segment
 	for _, e := range entries {
 		name := e.Name()
 		switch {
@@ -66,19 +81,23 @@ func (p *Partition) load(recoveryPoint int64, clean bool) error {
 		case strings.HasSuffix(name, ".log"):
 			base, err := strconv.ParseInt(strings.TrimSuffix(name, ".log"), 10, 64)
 			if err != nil || len(name) != 24 {
-				return fmt.Errorf("unexpected file %s in %s", name, p.dir)
+				return fmt.Errorf("unexpected file %s", name)
 			}
-			bases = append(bases, base)
+			info, err := e.Info()
+			if err != nil {
+				return fmt.Errorf("stat %s: %w", name, err)
+			}
+			segs = append(segs, openSegment(p.files, p.dir, base, info.Size(), info.ModTime()))
 		}
 	}
-	slices.Sort(bases)
+	slices.SortFunc(segs, func(a, b *segment) int { return cmp.Compare(a.base, b.base) })
 	if b, err := readFile(p.fs, filepath.Join(p.dir, logStartFile)); err == nil {
 		p.logStart, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", logStartFile, err)
 	}
-	if len(bases) == 0 {
-		seg, err := createSegment(p.fs, p.dir, p.logStart, p.now())
+	if len(segs) == 0 {
+		seg, err := createSegment(p.files, p.dir, p.logStart, p.now())
 		if err != nil {
 			return err
 		}
@@ -87,13 +106,7 @@ func (p *Partition) load(recoveryPoint int64, clean bool) error {
 		p.durable.Store(p.leo)
 		return nil
 	}
-	for _, base := range bases {
-		seg, err := openSegment(p.fs, p.dir, base)
-		if err != nil {
-			return err
-		}
-		p.segments = append(p.segments, seg)
-	}
+	p.segments = segs
 	if err := p.recoverSegments(recoveryPoint, clean); err != nil {
 		return err
 	}
@@ -110,49 +123,91 @@ func (p *Partition) recoverSegments(recoveryPoint int64, clean bool) error {
 	for i := 0; i < len(p.segments); i++ {
 		seg := p.segments[i]
 		last := i == len(p.segments)-1
-		// Only the last segment can hold unsynced data: a segment is fsynced
-		// when it rolls, before the next one is created, and the cleaner
-		// fsyncs what it swaps in.
-		unsafe := !clean && last
-		if !unsafe && !last && seg.loadIndexes() == nil {
-			if i+1 < len(p.segments) {
-				seg.next = p.segments[i+1].base
+		if !last && seg.loadIndexes() == nil {
+			seg.next = p.segments[i+1].base
+			continue
+		}
+		if !clean && last {
+			// May hold unsynced data: cut at the first bad batch.
+			if err := p.recoverTail(seg, interval, recoveryPoint); err != nil {
+				return err
 			}
 			continue
 		}
-		verifyFrom := int64(-1) // no CRC checks
-		if unsafe {
-			verifyFrom = recoveryPoint
-		}
-		truncated, err := seg.rebuild(interval, verifyFrom)
+		corruptAt, err := seg.rebuild(interval, -1)
 		if err != nil {
 			return err
 		}
-		if truncated {
-			p.log.Warn("truncated a torn or corrupt log tail", "segment", seg.path(".log"), "size", seg.size.Load())
-			for _, later := range p.segments[i+1:] {
-				p.log.Warn("removing segment after a corrupt one", "segment", later.path(".log"))
-				if err := later.remove(p.fs); err != nil {
-					return err
-				}
-			}
-			p.segments = p.segments[:i+1]
-			if err := p.fs.SyncDir(p.dir); err != nil {
+		if corruptAt >= 0 {
+			p.log.Error("segment has a corrupt batch; the batches before it stay readable, a read that reaches it fails",
+				"segment", filepath.Base(seg.path(".log")), "position", corruptAt, "offset", seg.next)
+		}
+		if !last {
+			seg.next = p.segments[i+1].base
+			if err := seg.writeIndexes(); err != nil {
 				return err
 			}
+			continue
+		}
+		if corruptAt >= 0 {
+			// The active segment of a clean shutdown: keep it whole as a
+			// sealed segment ending where the log ended, and append to a
+			// new one.
+			return p.sealCorruptLast(seg, recoveryPoint)
 		}
 	}
+	return nil
+}
+
+// recoverTail cuts the last segment of an unclean shutdown at its first bad
+// batch.
+func (p *Partition) recoverTail(seg *segment, interval int, recoveryPoint int64) error {
+	corruptAt, err := seg.rebuild(interval, recoveryPoint)
+	if err != nil || corruptAt < 0 {
+		return err
+	}
+	if err := seg.log.Truncate(corruptAt); err != nil {
+		return fmt.Errorf("truncate %s at %d: %w", seg.fileName(".log"), corruptAt, err)
+	}
+	if err := seg.log.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", seg.fileName(".log"), err)
+	}
+	p.log.Warn("truncated a torn or corrupt log tail", "segment", seg.fileName(".log"),
+		"from_bytes", seg.size.Load(), "to_bytes", corruptAt, "log_end_offset", seg.next)
+	seg.size.Store(corruptAt)
+	return nil
+}
+
+// sealCorruptLast seals a last segment found corrupt after a clean shutdown,
+// whose end offset the checkpoint knows, and starts a new active segment.
+func (p *Partition) sealCorruptLast(seg *segment, recoveryPoint int64) error {
+	seg.next = max(seg.next, recoveryPoint)
+	if err := seg.writeIndexes(); err != nil {
+		return err
+	}
+	next, err := createSegment(p.files, p.dir, seg.next, p.now())
+	if err != nil {
+		return err
+	}
+	p.segments = append(p.segments, next)
 	return nil
 }
 
 // loadIndexes reads a sealed segment's index files and checks them.
 func (s *segment) loadIndexes() error {
 	size := s.size.Load()
-	oe, err := loadOffsetIndex(s.index.file, size)
+	b, err := s.files.readFile(s.path(".index"))
 	if err != nil {
 		return err
 	}
-	te, err := loadTimeIndex(s.tindex.file)
+	oe, err := loadOffsetIndex(b, size)
+	if err != nil {
+		return err
+	}
+	if b, err = s.files.readFile(s.path(".timeindex")); err != nil {
+		return err
+	}
+	te, err := loadTimeIndex(b)
 	if err != nil {
 		return err
 	}
@@ -173,11 +228,13 @@ func (s *segment) loadIndexes() error {
 	return nil
 }
 
-// rebuild scans the segment, rebuilding its indexes. Batches at or past
-// verifyFrom (when it is not -1) also have their CRC checked, and the file is
-// cut at the first bad one; batches below it were fsynced before the last
-// checkpoint and only need their headers read.
-func (s *segment) rebuild(interval int, verifyFrom int64) (truncated bool, err error) {
+// rebuild scans the segment, rebuilding its in-memory indexes, and returns
+// the position of the first bad batch, or -1 when every batch is good. A
+// batch is bad when its header does not parse, it runs past the end, or its
+// offsets go backwards; at or past verifyFrom (when it is not -1) also when
+// its CRC fails or its offsets do not follow on. The caller decides whether
+// to cut the file there.
+func (s *segment) rebuild(interval int, verifyFrom int64) (int64, error) {
 	s.index.entries, s.tindex.entries = nil, nil
 	s.maxTS, s.maxTSAt, s.next, s.sinceIndex, s.sinceTime = -1, 0, s.base, 0, 0
 	end := s.size.Load()
@@ -186,47 +243,29 @@ func (s *segment) rebuild(interval int, verifyFrom int64) (truncated bool, err e
 	for pos < end {
 		h, err := s.readHeader(pos, end)
 		if err != nil && !errors.Is(err, batch.ErrCorrupt) {
-			return false, err
+			return -1, err
 		}
 		if err != nil || h.BaseOffset < s.next || h.LastOffsetDelta < 0 || h.LastOffset()-s.base > math.MaxInt32 {
-			break
+			return pos, nil
 		}
 		if verifyFrom >= 0 && h.LastOffset() >= verifyFrom {
 			// Past the recovery point the base offset, which the CRC does
 			// not cover, may be garbage: appends are contiguous there.
 			if h.BaseOffset != s.next {
-				break
+				return pos, nil
 			}
 			buf = slices.Grow(buf[:0], h.Size())[:h.Size()]
 			if _, err := s.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
-				return false, fmt.Errorf("read %s at %d: %w", s.path(".log"), pos, err)
+				return -1, fmt.Errorf("read %s at %d: %w", s.fileName(".log"), pos, err)
 			}
 			if batch.CheckCRC(buf) != nil {
-				break
+				return pos, nil
 			}
 		}
-		if err := s.indexBatch(h, pos, interval, false); err != nil {
-			return false, err
-		}
+		s.indexBatch(h, pos, interval)
 		pos += int64(h.Size())
 	}
-	if pos < end {
-		if err := s.log.Truncate(pos); err != nil {
-			return false, fmt.Errorf("truncate %s at %d: %w", s.path(".log"), pos, err)
-		}
-		if err := s.log.Sync(); err != nil {
-			return false, fmt.Errorf("sync %s: %w", s.path(".log"), err)
-		}
-		s.size.Store(pos)
-		truncated = true
-	}
-	if err := s.index.rewrite(); err != nil {
-		return truncated, fmt.Errorf("rewrite %s: %w", s.path(".index"), err)
-	}
-	if err := s.tindex.rewrite(); err != nil {
-		return truncated, fmt.Errorf("rewrite %s: %w", s.path(".timeindex"), err)
-	}
-	return truncated, nil
+	return -1, nil
 }
 
 // loadProducers restores idempotent producers' state from the snapshot and
@@ -248,31 +287,54 @@ func (p *Partition) loadProducers() error {
 	}
 	nowMs := p.now().UnixMilli()
 	for _, seg := range p.segments[p.segmentForLocked(from):] {
-		end := seg.size.Load()
-		pos, _, err := seg.find(from, end)
-		if errors.Is(err, io.EOF) {
+		err := p.replaySegment(seg, from, nowMs)
+		if errors.Is(err, batch.ErrCorrupt) {
+			// A corrupt sealed segment: replay what can be read. A producer
+			// whose batches are lost to it only looks new to the partition.
+			p.log.Warn("producer state replay skipped the rest of a segment with a corrupt batch",
+				"segment", filepath.Base(seg.path(".log")), "err", err)
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		for pos < end {
-			h, err := seg.readHeader(pos, end)
-			if err != nil {
+	}
+	return nil
+}
+
+// replaySegment applies the batches of seg from offset from on to the
+// producer and transaction states.
+func (p *Partition) replaySegment(seg *segment, from, nowMs int64) error {
+	end := seg.size.Load()
+	pos, _, err := seg.find(from, end)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for pos < end {
+		h, err := seg.readHeader(pos, end)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if h.LastOffset() >= seg.next {
+			return nil // past the end of a sealed corrupt segment
+		}
+		if h.BaseOffset >= from {
+			ts := int64(-1)
+			if h.LogAppendTime() {
+				ts = h.MaxTimestamp
+			}
+			p.producers.update(h, ts, nowMs)
+			if err := p.replayTxn(seg, pos, h); err != nil {
 				return err
 			}
-			if h.BaseOffset >= from {
-				ts := int64(-1)
-				if h.LogAppendTime() {
-					ts = h.MaxTimestamp
-				}
-				p.producers.update(h, ts, nowMs)
-				if err := p.replayTxn(seg, pos, h); err != nil {
-					return err
-				}
-			}
-			pos += int64(h.Size())
 		}
+		pos += int64(h.Size())
 	}
 	return nil
 }
@@ -287,7 +349,7 @@ func (p *Partition) replayTxn(seg *segment, pos int64, h batch.Header) error {
 	if h.Control() {
 		buf := make([]byte, h.Size())
 		if _, err := seg.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read %s at %d: %w", seg.path(".log"), pos, err)
+			return fmt.Errorf("read %s at %d: %w", seg.fileName(".log"), pos, err)
 		}
 		var err error
 		if ctl, err = ControlType(buf); err != nil {
@@ -330,8 +392,7 @@ func (p *Partition) close(clean bool) error {
 		werr := p.werr
 		p.mu.Unlock()
 		if werr == nil {
-			last := p.segments[len(p.segments)-1]
-			if err := last.sync(); err != nil {
+			if err := p.flushLocked(); err != nil {
 				errs = append(errs, err)
 			}
 			if err := p.snapshotProducers(); err != nil {
@@ -346,14 +407,12 @@ func (p *Partition) close(clean bool) error {
 	p.notify = make(chan struct{})
 	p.mu.Unlock()
 	p.removeDeleted(p.now(), 0)
-	errs = append(errs, p.closeFiles())
+	p.closeFiles()
 	return errors.Join(errs...)
 }
 
-func (p *Partition) closeFiles() error {
-	var errs []error
+func (p *Partition) closeFiles() {
 	for _, s := range p.segments {
-		errs = append(errs, s.close())
+		s.close()
 	}
-	return errors.Join(errs...)
 }

@@ -39,10 +39,8 @@ func (p *Partition) enforceRetention(now time.Time) error {
 		return nil
 	}
 	for _, s := range p.segments[:n] {
-		for _, ext := range []string{".log", ".index", ".timeindex"} {
-			if err := p.fs.Rename(s.path(ext), s.path(ext)+".deleted"); err != nil {
-				return fmt.Errorf("retention %s-%d: %w", p.Topic, p.ID, err)
-			}
+		if err := s.renameFiles(p.fs, "", ".deleted"); err != nil {
+			return fmt.Errorf("retention %s-%d: %w", p.Topic, p.ID, err)
 		}
 		p.deleting = append(p.deleting, pendingDelete{seg: s, at: now})
 		p.log.Info("retention removed segment", "base", s.base, "next", s.next)

@@ -16,20 +16,33 @@ import (
 // onwards, with its two sparse indexes. Its fields other than size are guarded
 // by the partition's lock; size is published atomically after a write lands so
 // readers never see a partly written batch.
+//
+// The .log is opened on use through the store's file cache (filecache.go).
+// The indexes live in memory; their files are written whole when the
+// segment is sealed (and rebuilt from the log when missing or inconsistent),
+// so they need a descriptor only for that moment. The active segment's
+// index files are stale or absent until it is sealed: recovery always
+// rebuilds the last segment's indexes.
 type segment struct {
-	base    int64
-	dir     string
-	log     File
-	index   offsetIndex
-	tindex  timeIndex
-	size    atomic.Int64
-	next    int64     // offset after the last batch
-	maxTS   int64     // largest batch timestamp; -1 when empty
-	maxTSAt int64     // offset of the batch that reached maxTS
-	created time.Time // for segment.ms
+	base  int64
+	dir   string
+	log   *cachedFile
+	files *fileCache
+	// idxSuffix is appended to the index file names: ".cleaned" while a
+	// cleaned segment waits to be swapped in.
+	idxSuffix string
+	index     offsetIndex
+	tindex    timeIndex
+	size      atomic.Int64
+	next      int64     // offset after the last batch
+	maxTS     int64     // largest batch timestamp; -1 when empty
+	maxTSAt   int64     // offset of the batch that reached maxTS
+	created   time.Time // for segment.ms
 
 	sinceIndex int // bytes appended since the last offset index entry
 	sinceTime  int // bytes appended since the last time index entry
+
+	corruptLogged atomic.Bool // a read found a corrupt batch and said so once
 }
 
 // segmentName is the zero-padded base offset Kafka uses for file names.
@@ -39,75 +52,50 @@ func (s *segment) path(ext string) string {
 	return filepath.Join(s.dir, segmentName(s.base)+ext)
 }
 
+// fileName is a segment file's name without its directory, for messages
+// that may reach clients.
+func (s *segment) fileName(ext string) string { return segmentName(s.base) + ext }
+
 // createSegment makes a new empty segment and fsyncs the directory so the
 // new file survives a crash.
-func createSegment(fs FS, dir string, base int64, now time.Time) (*segment, error) {
-	s := &segment{base: base, dir: dir, next: base, maxTS: -1, created: now}
+func createSegment(files *fileCache, dir string, base int64, now time.Time) (*segment, error) {
+	s := &segment{base: base, dir: dir, files: files, next: base, maxTS: -1, created: now}
 	var err error
-	if s.log, err = fs.OpenFile(s.path(".log"), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644); err != nil {
-		return nil, fmt.Errorf("create segment %s: %w", s.path(".log"), err)
+	if s.log, err = files.create(s.path(".log"), os.O_CREATE|os.O_RDWR|os.O_TRUNC); err != nil {
+		return nil, fmt.Errorf("create segment %s: %w", s.fileName(".log"), err)
 	}
-	if s.index.file, err = fs.OpenFile(s.path(".index"), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644); err != nil {
+	if err := files.fs.SyncDir(dir); err != nil {
 		s.close()
-		return nil, fmt.Errorf("create index %s: %w", s.path(".index"), err)
-	}
-	if s.tindex.file, err = fs.OpenFile(s.path(".timeindex"), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644); err != nil {
-		s.close()
-		return nil, fmt.Errorf("create time index %s: %w", s.path(".timeindex"), err)
-	}
-	if err := fs.SyncDir(dir); err != nil {
-		s.close()
-		return nil, fmt.Errorf("sync directory %s: %w", dir, err)
+		return nil, fmt.Errorf("sync the partition directory: %w", err)
 	}
 	return s, nil
 }
 
-// openSegment opens an existing segment's files without reading them.
-func openSegment(fs FS, dir string, base int64) (*segment, error) {
-	s := &segment{base: base, dir: dir, next: base, maxTS: -1}
-	var err error
-	if s.log, err = fs.OpenFile(s.path(".log"), os.O_RDWR, 0); err != nil {
-		return nil, fmt.Errorf("open segment %s: %w", s.path(".log"), err)
-	}
-	st, err := s.log.Stat()
-	if err != nil {
-		s.close()
-		return nil, fmt.Errorf("stat segment %s: %w", s.path(".log"), err)
-	}
-	s.size.Store(st.Size())
-	s.created = st.ModTime()
-	if s.index.file, err = openIndexFile(fs, s.path(".index")); err != nil {
-		s.close()
-		return nil, fmt.Errorf("open index %s: %w", s.path(".index"), err)
-	}
-	if s.tindex.file, err = openIndexFile(fs, s.path(".timeindex")); err != nil {
-		s.close()
-		return nil, fmt.Errorf("open time index %s: %w", s.path(".timeindex"), err)
-	}
-	return s, nil
+// openSegment makes the segment of an existing .log of the given size
+// without opening or reading it.
+func openSegment(files *fileCache, dir string, base, size int64, modTime time.Time) *segment {
+	s := &segment{base: base, dir: dir, files: files, next: base, maxTS: -1, created: modTime}
+	s.log = files.file(s.path(".log"))
+	s.size.Store(size)
+	return s
 }
 
 // appendBatch writes one batch, already stamped with its offsets, at the end.
 func (s *segment) appendBatch(b []byte, h batch.Header, indexInterval int) error {
 	pos := s.size.Load()
 	if _, err := s.log.WriteAt(b, pos); err != nil {
-		return fmt.Errorf("write %s at %d: %w", s.path(".log"), pos, err)
+		return fmt.Errorf("write %s at %d: %w", s.fileName(".log"), pos, err)
 	}
-	if err := s.indexBatch(h, pos, indexInterval, true); err != nil {
-		return err
-	}
+	s.indexBatch(h, pos, indexInterval)
 	s.size.Store(pos + int64(len(b)))
 	return nil
 }
 
-// indexBatch records a batch written at pos in the in-memory state and,
-// when persist is set, in the index files.
-func (s *segment) indexBatch(h batch.Header, pos int64, indexInterval int, persist bool) error {
+// indexBatch records a batch written at pos in the in-memory state.
+func (s *segment) indexBatch(h batch.Header, pos int64, indexInterval int) {
 	rel := uint32(h.BaseOffset - s.base)
 	if pos > 0 && (len(s.index.entries) == 0 || s.sinceIndex >= indexInterval) {
-		if err := s.index.add(rel, uint32(pos), persist); err != nil {
-			return fmt.Errorf("write %s: %w", s.path(".index"), err)
-		}
+		s.index.add(rel, uint32(pos))
 		s.sinceIndex = 0
 	}
 	s.sinceIndex += h.Size()
@@ -115,45 +103,50 @@ func (s *segment) indexBatch(h batch.Header, pos int64, indexInterval int, persi
 	if h.MaxTimestamp > s.maxTS {
 		s.maxTS, s.maxTSAt = h.MaxTimestamp, h.BaseOffset
 		if len(s.tindex.entries) == 0 || s.sinceTime >= indexInterval {
-			if err := s.tindex.add(h.MaxTimestamp, rel, persist); err != nil {
-				return fmt.Errorf("write %s: %w", s.path(".timeindex"), err)
-			}
+			s.tindex.add(h.MaxTimestamp, rel)
 			s.sinceTime = 0
 		}
 	}
 	s.next = h.LastOffset() + 1
-	return nil
 }
 
 // seal is called when the segment stops being the active one: it records the
-// final largest timestamp in the time index (retention reads it) and makes the
-// segment and its indexes durable.
+// final largest timestamp in the time index (retention reads it), writes
+// the index files and makes the segment durable.
 func (s *segment) seal() error {
 	if last, ok := s.tindex.last(); s.maxTS >= 0 && (!ok || last.ts < s.maxTS) {
-		if err := s.tindex.add(s.maxTS, uint32(s.maxTSAt-s.base), true); err != nil {
-			return fmt.Errorf("write %s: %w", s.path(".timeindex"), err)
-		}
+		s.tindex.add(s.maxTS, uint32(s.maxTSAt-s.base))
+	}
+	if err := s.writeIndexes(); err != nil {
+		return err
 	}
 	return s.sync()
 }
 
-func (s *segment) sync() error {
-	for _, f := range []File{s.log, s.index.file, s.tindex.file} {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("sync segment %s: %w", s.path(".log"), err)
-		}
+// writeIndexes writes both index files from the in-memory entries, fsynced.
+func (s *segment) writeIndexes() error {
+	if err := s.files.writeFile(s.path(".index")+s.idxSuffix, s.index.encode()); err != nil {
+		return fmt.Errorf("write %s: %w", s.fileName(".index")+s.idxSuffix, err)
+	}
+	if err := s.files.writeFile(s.path(".timeindex")+s.idxSuffix, s.tindex.encode()); err != nil {
+		return fmt.Errorf("write %s: %w", s.fileName(".timeindex")+s.idxSuffix, err)
 	}
 	return nil
 }
 
-func (s *segment) close() error {
-	var errs []error
-	for _, f := range []File{s.log, s.index.file, s.tindex.file} {
-		if f != nil {
-			errs = append(errs, f.Close())
-		}
+// sync fsyncs the segment's log.
+func (s *segment) sync() error {
+	if err := s.log.Sync(); err != nil {
+		return syncError{fmt.Errorf("sync segment %s: %w", s.fileName(".log"), err)}
 	}
-	return errors.Join(errs...)
+	return nil
+}
+
+// close gives up the segment's descriptor; a later read opens it again.
+func (s *segment) close() {
+	if s.log != nil {
+		s.log.close()
+	}
 }
 
 func (s *segment) remove(fs FS) error {
@@ -167,6 +160,24 @@ func (s *segment) remove(fs FS) error {
 	return errors.Join(errs...)
 }
 
+// renameFiles renames the segment's three files from their names plus
+// from to their names plus to. Index files may be missing (an active
+// segment has none yet).
+func (s *segment) renameFiles(fs FS, from, to string) error {
+	for _, ext := range segmentExts {
+		var err error
+		if ext == ".log" {
+			err = s.log.rename(s.path(ext) + to)
+		} else if err = fs.Rename(s.path(ext)+from, s.path(ext)+to); errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // readHeader reads the batch header at pos; io.EOF when pos is the end.
 func (s *segment) readHeader(pos, end int64) (batch.Header, error) {
 	if pos >= end {
@@ -177,7 +188,7 @@ func (s *segment) readHeader(pos, end int64) (batch.Header, error) {
 	}
 	var hb [batch.HeaderSize]byte
 	if _, err := s.log.ReadAt(hb[:], pos); err != nil {
-		return batch.Header{}, fmt.Errorf("read %s at %d: %w", s.path(".log"), pos, err)
+		return batch.Header{}, fmt.Errorf("read %s at %d: %w", s.fileName(".log"), pos, err)
 	}
 	h, err := batch.ParseHeader(hb[:])
 	if err != nil {

@@ -41,6 +41,10 @@ type Options struct {
 	CleanerBackoff time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxOpenFiles bounds the file descriptors held for segment files
+	// (opened on use, least recently used closed first); 0 means half the
+	// process's RLIMIT_NOFILE.
+	MaxOpenFiles int
 }
 
 func (o Options) withDefaults() Options {
@@ -64,6 +68,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.MaxOpenFiles <= 0 {
+		o.MaxOpenFiles = defaultMaxOpenFiles()
 	}
 	o.Defaults = maps(o.Defaults)
 	return o
@@ -96,8 +103,9 @@ type topicMeta struct {
 // Store owns a data directory: its topics, their partitions, and the
 // broker-wide checkpoint files.
 type Store struct {
-	opts Options
-	log  *slog.Logger
+	opts  Options
+	log   *slog.Logger
+	files *fileCache
 
 	mu     sync.RWMutex
 	topics map[string]*Topic
@@ -124,7 +132,7 @@ const (
 // Open loads (or creates) the data directory and recovers every partition.
 func Open(opts Options) (*Store, error) {
 	opts = opts.withDefaults()
-	s := &Store{opts: opts, log: opts.Logger, topics: map[string]*Topic{}}
+	s := &Store{opts: opts, log: opts.Logger, topics: map[string]*Topic{}, files: newFileCache(opts.FS, opts.MaxOpenFiles)}
 	fs := opts.FS
 	if err := fs.MkdirAll(filepath.Join(opts.Dir, topicMetaDir), 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", opts.Dir, err)
@@ -205,6 +213,13 @@ func (s *Store) readTopicMetas() ([]topicMeta, error) {
 	}
 	var metas []topicMeta
 	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			// A metadata write a crash interrupted.
+			if err := s.opts.FS.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return nil, fmt.Errorf("remove %s: %w", e.Name(), err)
+			}
+			continue
+		}
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
@@ -303,6 +318,7 @@ func (s *Store) Run(ctx context.Context) error {
 			}
 		case <-flush.C:
 			now := s.opts.Now()
+			s.recoverFailed(now)
 			s.eachPartition(func(p *Partition) {
 				if err := p.flushIfOlder(now); err != nil {
 					s.log.Warn("background flush failed", "topic", p.Topic, "partition", p.ID, "err", err)
@@ -348,8 +364,11 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	errs := []error{s.Checkpoint()}
-	errs = append(errs, s.closeAll(true)...)
+	// Partitions first: closing flushes them, so the checkpoint written
+	// after records each log's end as its recovery point, which recovery
+	// trusts after a clean shutdown.
+	errs := s.closeAll(true)
+	errs = append(errs, s.Checkpoint())
 	err := errors.Join(errs...)
 	if err == nil {
 		err = writeFileAtomic(s.opts.FS, s.opts.Dir, cleanShutdownFile, nil)

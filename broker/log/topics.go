@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 )
 
 var topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
@@ -54,21 +55,18 @@ func (s *Store) CreateTopic(name string, partitions int, overrides map[string]st
 		return err
 	}
 	// Partitions first, then the metadata file that makes the topic exist:
-	// a crash in between leaves orphan directories that Open removes.
+	// a crash in between leaves orphan directories that Open removes, and a
+	// failure removes them at once.
 	for i := range partitions {
 		p, err := openPartition(s, name, int32(i), &cfg, 0, true)
 		if err != nil {
-			for _, p := range t.Partitions {
-				p.close(false)
-			}
-			return err
+			s.discardPartitions(name, t.Partitions, 0, i+1)
+			return fmt.Errorf("create topic %s: %w", name, err)
 		}
 		t.Partitions = append(t.Partitions, p)
 	}
 	if err := s.writeTopicMeta(t, partitions); err != nil {
-		for _, p := range t.Partitions {
-			p.close(false)
-		}
+		s.discardPartitions(name, t.Partitions, 0, partitions)
 		return fmt.Errorf("create topic %s: %w", name, err)
 	}
 	s.topics[name] = t
@@ -125,19 +123,36 @@ func (s *Store) CreatePartitions(name string, total int, validateOnly bool) erro
 		return nil
 	}
 	cfg := t.Partitions[0].cfg.Load()
-	added := t.Partitions
+	var added []*Partition
 	for i := len(t.Partitions); i < total; i++ {
 		p, err := openPartition(s, name, int32(i), cfg, 0, true)
 		if err != nil {
-			return err
+			s.discardPartitions(name, added, len(t.Partitions), i+1)
+			return fmt.Errorf("create partitions for %s: %w", name, err)
 		}
 		added = append(added, p)
 	}
 	if err := s.writeTopicMeta(t, total); err != nil {
+		s.discardPartitions(name, added, len(t.Partitions), total)
 		return fmt.Errorf("create partitions for %s: %w", name, err)
 	}
-	t.Partitions = added
+	t.Partitions = append(slices.Clip(t.Partitions), added...)
 	return nil
+}
+
+// discardPartitions undoes a failed CreateTopic or CreatePartitions: it
+// closes the partitions opened and removes the directories of partitions
+// [from, upTo) of the topic, so a failure leaves nothing behind.
+func (s *Store) discardPartitions(topic string, opened []*Partition, from, upTo int) {
+	for _, p := range opened {
+		p.close(false)
+	}
+	for i := from; i < upTo; i++ {
+		dir := filepath.Join(s.opts.Dir, fmt.Sprintf("%s-%d", topic, i))
+		if err := s.opts.FS.RemoveAll(dir); err != nil {
+			s.log.Warn("remove partition directory after a failed create", "topic", topic, "partition", i, "err", err)
+		}
+	}
 }
 
 // SetTopicConfig replaces a topic's config overrides (AlterConfigs) and

@@ -81,7 +81,7 @@ func TestTransactionsLSOAndAbortedAcrossRestarts(t *testing.T) {
 // aborted transaction wrote over, and never cleans past an open
 // transaction.
 func TestCompactTransactions(t *testing.T) {
-	l := newCompactLog(t, map[string]string{"segment.bytes": "1024"})
+	l := newCompactLog(t, map[string]string{"internal.segment.bytes": "1024"})
 	keyed := func(pid int64, val string) []byte {
 		b, err := batch.Encode(batch.EncodeOptions{ProducerID: pid, ProducerEpoch: 0, BaseSequence: 0, Transactional: true},
 			[]batch.Record{{Key: []byte("k"), Value: []byte(val), Timestamp: 1}})

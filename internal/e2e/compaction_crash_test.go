@@ -42,7 +42,7 @@ func TestCompactionSurvivesKill(t *testing.T) {
 	require.NoError(t, err)
 	resp, err := kadm.NewClient(admCl).CreateTopic(ctx, 1, 1, map[string]*string{
 		"cleanup.policy":            kadm.StringPtr("compact"),
-		"segment.bytes":             kadm.StringPtr("8192"),
+		"internal.segment.bytes":    kadm.StringPtr("8192"),
 		"min.cleanable.dirty.ratio": kadm.StringPtr("0.01"),
 	}, "kv")
 	admCl.Close()

@@ -29,7 +29,8 @@
 // abandoned without closing cannot write into the recovered state.
 //
 // SetFailWrites and SetFailSyncs inject errors (wrapping ErrInjected) until
-// cleared, to test how the storage engine handles a failing disk.
+// cleared, SetSyncError any error, and SetCapacity makes the disk fill up
+// (ENOSPC), to test how the storage engine handles a failing disk.
 package faultfs
 
 import (
@@ -64,7 +65,9 @@ type FS struct {
 	// gen counts crashes; a File remembers the gen it was opened in.
 	gen        uint64
 	failWrites bool
-	failSyncs  bool
+	syncErr    error
+	// capacity bounds the bytes of all live file data; 0 is unlimited.
+	capacity int64
 }
 
 // dir is one directory's entries: live ones and those as of the last SyncDir.
@@ -101,9 +104,49 @@ func (m *FS) SetFailWrites(on bool) {
 // SetFailSyncs makes every File.Sync and SyncDir fail with ErrInjected while
 // on. A failed Sync makes nothing durable.
 func (m *FS) SetFailSyncs(on bool) {
+	var err error
+	if on {
+		err = ErrInjected
+	}
+	m.SetSyncError(err)
+}
+
+// SetSyncError makes every File.Sync and SyncDir fail with err while it is
+// not nil. A failed Sync makes nothing durable.
+func (m *FS) SetSyncError(err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.failSyncs = on
+	m.syncErr = err
+}
+
+// SetCapacity makes a write that would take the live data of all files past
+// n bytes fail with ENOSPC, writing nothing, as a full disk does; 0 removes
+// the limit. Shrinking files always works.
+func (m *FS) SetCapacity(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.capacity = n
+}
+
+// Used returns the bytes of live data of all files.
+func (m *FS) Used() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.usedLocked()
+}
+
+func (m *FS) usedLocked() int64 {
+	seen := map[*inode]bool{}
+	var n int64
+	for _, d := range m.dirs {
+		for _, ino := range d.entries {
+			if !seen[ino] {
+				seen[ino] = true
+				n += int64(len(ino.data))
+			}
+		}
+	}
+	return n
 }
 
 // Crash simulates a power loss and reboot, as described in the package
@@ -294,8 +337,8 @@ func (m *FS) SyncDir(name string) error {
 	if d == nil {
 		return &fs.PathError{Op: "sync", Path: name, Err: fs.ErrNotExist}
 	}
-	if m.failSyncs {
-		return &fs.PathError{Op: "sync", Path: name, Err: ErrInjected}
+	if m.syncErr != nil {
+		return &fs.PathError{Op: "sync", Path: name, Err: m.syncErr}
 	}
 	d.durable = maps.Clone(d.entries)
 	return nil
@@ -373,6 +416,9 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 		return 0, &fs.PathError{Op: "write", Path: f.name, Err: ErrInjected}
 	}
 	ino := f.ino
+	if grow := off + int64(len(p)) - int64(len(ino.data)); grow > 0 && f.fs.capacity > 0 && f.fs.usedLocked()+grow > f.fs.capacity {
+		return 0, &fs.PathError{Op: "write", Path: f.name, Err: syscall.ENOSPC}
+	}
 	if end := off + int64(len(p)); end > int64(len(ino.data)) {
 		ino.data = append(ino.data, make([]byte, end-int64(len(ino.data)))...)
 	}
@@ -389,8 +435,8 @@ func (f *File) Sync() error {
 	if err := f.checkLocked("sync", anyMode); err != nil {
 		return err
 	}
-	if f.fs.failSyncs {
-		return &fs.PathError{Op: "sync", Path: f.name, Err: ErrInjected}
+	if f.fs.syncErr != nil {
+		return &fs.PathError{Op: "sync", Path: f.name, Err: f.fs.syncErr}
 	}
 	ino := f.ino
 	ino.synced = append(ino.synced[:ino.dirty], ino.data[ino.dirty:]...)
