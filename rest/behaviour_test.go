@@ -47,6 +47,8 @@ func TestErrorResponse(t *testing.T) {
 		{"malformed body is 500 as in Kafka", fmt.Errorf("%w: Cannot parse", errBody), 500, "Cannot parse"},
 		{"method", errMethodNotAllowed, 405, "HTTP 405 Method Not Allowed"},
 		{"route", errRouteNotFound, 404, "HTTP 404 Not Found"},
+		{"media type", errUnsupportedMediaType, 415, "HTTP 415 Unsupported Media Type"},
+		{"slow body", fmt.Errorf("%w: Request body not received within 30s", errReadTimeout), 408, "Request body not received within 30s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

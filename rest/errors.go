@@ -38,6 +38,8 @@ var errorStatuses = []struct {
 	{errInterrupted, http.StatusInternalServerError},
 	{errBody, http.StatusInternalServerError},
 	{errMethodNotAllowed, http.StatusMethodNotAllowed},
+	{errUnsupportedMediaType, http.StatusUnsupportedMediaType},
+	{errReadTimeout, http.StatusRequestTimeout},
 	{worker.ErrNotFound, http.StatusNotFound},
 	{worker.ErrAlreadyExists, http.StatusConflict},
 	{worker.ErrBadRequest, http.StatusBadRequest},

@@ -34,23 +34,6 @@ const (
 	forwardRetryDelay = 500 * time.Millisecond
 )
 
-// keepBody buffers write requests' bodies so they can be forwarded after a
-// handler decoded them.
-func keepBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet || r.Body == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
-		if err != nil {
-			body = nil
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
-	})
-}
-
 // forwardClient sends forwarded requests; the request context bounds them.
 var forwardClient = &http.Client{Timeout: 90 * time.Second}
 

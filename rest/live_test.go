@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/connectors/builtin"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/rest"
+	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/worker"
 )
 
@@ -32,10 +34,21 @@ type liveAPI struct {
 
 func startLiveAPI(t *testing.T) *liveAPI {
 	t.Helper()
+	return startLiveAPIWith(t, nil)
+}
+
+// startLiveAPIWith starts the API with extra worker properties and
+// connector plugins.
+func startLiveAPIWith(t *testing.T, props map[string]string, plugins ...connect.ConnectorPlugin) *liveAPI {
+	t.Helper()
 	b := testenv.StartBroker(t, nil)
-	cfg, err := worker.NewConfig(map[string]string{"bootstrap.servers": b.Addr, "listeners": "http://127.0.0.1:0", "offset.flush.interval.ms": "200"})
+	all := map[string]string{"bootstrap.servers": b.Addr, "listeners": "http://127.0.0.1:0", "offset.flush.interval.ms": "200"}
+	maps.Copy(all, props)
+	cfg, err := worker.NewConfig(all)
 	require.NoError(t, err)
-	h, err := worker.New(worker.Options{Config: cfg, Plugins: builtin.Plugins(), Offsets: worker.NewMemOffsetStore(),
+	reg := builtin.Plugins()
+	reg.Connectors = append(reg.Connectors, plugins...)
+	h, err := worker.New(worker.Options{Config: cfg, Plugins: reg, Offsets: worker.NewMemOffsetStore(),
 		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Addr)}, Logger: testenv.Logger(t)})
 	require.NoError(t, err)
 	h.SetWorkerID("worker-1:8083")

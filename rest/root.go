@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 )
 
@@ -31,15 +32,22 @@ var (
 )
 
 // health answers GET /health: 200 healthy when the herder's health check
-// answers within HealthTimeout; when it does not, 503 starting if startup
-// has not completed, else 500 unhealthy. A health check that fails outright
-// is an ordinary error body.
+// answers within HealthTimeout and every HealthCheck passes; when the
+// herder does not answer, 503 starting if startup has not completed, else
+// 500 unhealthy; when a HealthCheck fails (or does not answer), 500
+// unhealthy with its error after Kafka's message, as Kafka adds a stage's
+// details. A herder health check that fails outright is an ordinary error
+// body.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	_, err := call(s, r, s.opts.HealthTimeout, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, s.herder.Healthy(ctx)
 	})
 	switch {
 	case err == nil && s.herder.Ready():
+		if err := s.runHealthChecks(r); err != nil {
+			writeJSON(w, http.StatusInternalServerError, unhealthy(err.Error()))
+			return
+		}
 		writeJSON(w, http.StatusOK, statusHealthy)
 	case err == nil || errors.Is(err, errTimeout) && !s.herder.Ready():
 		writeJSON(w, http.StatusServiceUnavailable, statusStarting)
@@ -48,6 +56,28 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.writeError(w, r, err)
 	}
+}
+
+// unhealthy is Kafka's unhealthy status with details.
+func unhealthy(details string) workerStatus {
+	return workerStatus{statusUnhealthy.Status, statusUnhealthy.Message + " " + details}
+}
+
+// runHealthChecks runs the embedding process's checks in order and
+// returns the first failure.
+func (s *Server) runHealthChecks(r *http.Request) error {
+	for _, check := range s.opts.HealthChecks {
+		_, err := call(s, r, s.opts.HealthTimeout, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, check(ctx)
+		})
+		if errors.Is(err, errTimeout) {
+			return fmt.Errorf("a health check did not answer within %s", s.opts.HealthTimeout)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // metrics answers GET /metrics in the Prometheus text format: Kafka

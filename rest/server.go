@@ -8,6 +8,9 @@
 // herder is still busy. Errors are turned into HTTP answers in one place
 // (errorResponse in errors.go).
 //
+// Writes must declare a JSON body (415 otherwise, see media.go), and a
+// client may hold a connection only so long (see limits.go).
+//
 // The worker-to-worker endpoints (POST /connectors/{name}/tasks, PUT
 // /connectors/{name}/fence) are not served.
 package rest
@@ -52,6 +55,20 @@ type Options struct {
 	// ShutdownTimeout is how long Run lets requests in flight finish once
 	// its context ends, before it cancels them.
 	ShutdownTimeout time.Duration
+	// ReadTimeout bounds reading a request's headers and body
+	// (DefaultReadTimeout).
+	ReadTimeout time.Duration
+	// IdleTimeout bounds a keep-alive connection between requests
+	// (DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// MaxConnections bounds the connections Run serves at once
+	// (DefaultMaxConnections).
+	MaxConnections int
+	// HealthChecks are the embedding process's own checks, run by GET
+	// /health after the herder's: the first to fail makes the worker
+	// unhealthy (500), its error becoming the message's details. Each runs
+	// under HealthTimeout and must be safe to call concurrently.
+	HealthChecks []func(context.Context) error
 }
 
 func (o Options) withDefaults() Options {
@@ -72,6 +89,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = DefaultMaxConnections
 	}
 	return o
 }
@@ -120,7 +146,7 @@ func (s *Server) Listen() (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", s.opts.Listen, err)
 	}
-	s.ln = ln
+	s.ln = newLimitListener(ln, s.opts.MaxConnections)
 	return ln.Addr(), nil
 }
 
@@ -145,11 +171,17 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	ln := s.ln
 	s.mu.Unlock()
+	// ReadTimeout covers headers and body (keepBody lifts it once the body
+	// is in); WriteTimeout lets the longest request, bounded by
+	// handlerTimeout, still be answered.
 	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return s.base },
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		Handler:        s.handler,
+		ReadTimeout:    s.opts.ReadTimeout,
+		IdleTimeout:    s.opts.IdleTimeout,
+		WriteTimeout:   s.handlerTimeout() + writeAllowance,
+		MaxHeaderBytes: MaxHeaderBytes,
+		BaseContext:    func(net.Listener) context.Context { return s.base },
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.log.Info("REST server listening", "addr", ln.Addr().String())
 	served := make(chan error, 1)
@@ -180,12 +212,28 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// routes builds the router: Kafka's resources, in Kafka's order.
+// handlerTimeout bounds a whole request, forwarding included.
+func (s *Server) handlerTimeout() time.Duration { return s.opts.RequestTimeout + forwardAllowance }
+
+// bound gives every request a deadline of handlerTimeout. Herder calls
+// have their own, shorter one; this bounds forwarding and its retries.
+func (s *Server) bound(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.handlerTimeout())
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// routes builds the router: Kafka's resources, in Kafka's order. Requests
+// that take a body go through requireJSON (see media.go) once routed.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(stripSlash, s.recoverer, s.logRequests, keepBody)
+	r.Use(stripSlash, s.recoverer, s.logRequests, s.bound, s.keepBody)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRouteNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errMethodNotAllowed) })
+
+	write := func(r chi.Router) chi.Router { return r.With(s.requireJSON) }
 
 	r.Get("/", s.serverInfo)
 	r.Get("/health", s.health)
@@ -193,41 +241,41 @@ func (s *Server) routes() http.Handler {
 
 	r.Route("/connectors", func(r chi.Router) {
 		r.Get("/", s.listConnectors)
-		r.Post("/", s.createConnector)
+		write(r).Post("/", s.createConnector)
 		r.Route("/{connector}", func(r chi.Router) {
 			r.Get("/", s.getConnector)
-			r.Delete("/", s.deleteConnector)
+			write(r).Delete("/", s.deleteConnector)
 			r.Get("/config", s.getConnectorConfig)
-			r.Put("/config", s.putConnectorConfig)
-			r.Patch("/config", s.patchConnectorConfig)
+			write(r).Put("/config", s.putConnectorConfig)
+			write(r).Patch("/config", s.patchConnectorConfig)
 			r.Get("/status", s.getConnectorStatus)
 			r.Get("/tasks", s.getTasks)
-			r.Post("/tasks", s.putTaskConfigs)
+			write(r).Post("/tasks", s.putTaskConfigs)
 			r.Get("/tasks-config", s.getTasksConfig)
 			r.Get("/tasks/{task}/status", s.getTaskStatus)
-			r.Post("/tasks/{task}/restart", s.restartTask)
-			r.Post("/restart", s.restartConnector)
-			r.Put("/pause", s.pauseConnector)
-			r.Put("/resume", s.resumeConnector)
-			r.Put("/stop", s.stopConnector)
+			write(r).Post("/tasks/{task}/restart", s.restartTask)
+			write(r).Post("/restart", s.restartConnector)
+			write(r).Put("/pause", s.pauseConnector)
+			write(r).Put("/resume", s.resumeConnector)
+			write(r).Put("/stop", s.stopConnector)
 			r.Get("/topics", s.getConnectorTopics)
-			r.Put("/topics/reset", s.resetConnectorTopics)
+			write(r).Put("/topics/reset", s.resetConnectorTopics)
 			r.Get("/offsets", s.getOffsets)
-			r.Patch("/offsets", s.alterOffsets)
-			r.Delete("/offsets", s.resetOffsets)
+			write(r).Patch("/offsets", s.alterOffsets)
+			write(r).Delete("/offsets", s.resetOffsets)
 		})
 	})
 
 	r.Route("/connector-plugins", func(r chi.Router) {
 		r.Get("/", s.listPlugins)
 		r.Get("/{plugin}/config", s.getPluginConfig)
-		r.Put("/{plugin}/config/validate", s.validateConfig)
+		write(r).Put("/{plugin}/config/validate", s.validateConfig)
 	})
 
 	r.Route("/admin/loggers", func(r chi.Router) {
 		r.Get("/", s.listLoggers)
 		r.Get("/{logger}", s.getLogger)
-		r.Put("/{logger}", s.setLogLevel)
+		write(r).Put("/{logger}", s.setLogLevel)
 	})
 	return r
 }

@@ -138,6 +138,15 @@ func readConnectorFile(path string) (map[string]string, error) {
 // standalone is nil for a worker with Kafka-backed stores; otherwise it
 // lists the connectors to create at start.
 func serveWorker(ctx context.Context, props map[string]string, standalone []map[string]string, logger *slog.Logger, levels *logging.Levels) error {
+	return serveWorkerChecked(ctx, props, standalone, logger, levels, nil)
+}
+
+// serveWorkerChecked is serveWorker with health checks of the embedding
+// process (`sluice up` passes the bundled broker's) that GET /health runs
+// after the worker's own: the herder's, and whether the last write to each
+// internal topic succeeded.
+func serveWorkerChecked(ctx context.Context, props map[string]string, standalone []map[string]string, logger *slog.Logger,
+	levels *logging.Levels, healthChecks []func(context.Context) error) error {
 	cfg, err := worker.NewConfig(props)
 	if err != nil {
 		return err
@@ -178,6 +187,7 @@ func serveWorker(ctx context.Context, props map[string]string, standalone []map[
 		}
 		ks.Bind(&opts)
 		opts.Distributed = true
+		healthChecks = append([]func(context.Context) error{ks.WriteHealth}, healthChecks...)
 		runStores, watch = ks.Run, ks.Watch
 	}
 	h, err := worker.New(opts)
@@ -187,7 +197,9 @@ func serveWorker(ctx context.Context, props map[string]string, standalone []map[
 	if watch != nil {
 		watch(h)
 	}
-	return serveHerder(ctx, storeCtx, stopStores, h, cfg, runStores, standalone, logger, levels)
+	restOpts := rest.Options{Listen: cfg.RestListen, Logger: logger.With("logger", "sluice.rest"), Levels: levels,
+		RequestTimeout: cfg.RequestTimeout, HealthChecks: healthChecks}
+	return serveHerder(ctx, storeCtx, stopStores, h, cfg, restOpts, runStores, standalone, logger)
 }
 
 // startWithRetry retries a store start while the cluster is unreachable,
@@ -216,8 +228,8 @@ func startWithRetry(ctx context.Context, logger *slog.Logger, start func(context
 }
 
 func serveHerder(ctx, storeCtx context.Context, stopStores context.CancelFunc, h *worker.Herder, cfg worker.Config,
-	runStores func(context.Context) error, standalone []map[string]string, logger *slog.Logger, levels *logging.Levels) error {
-	srv := rest.New(h, rest.Options{Listen: cfg.RestListen, Logger: logger.With("logger", "sluice.rest"), Levels: levels, RequestTimeout: cfg.RequestTimeout})
+	restOpts rest.Options, runStores func(context.Context) error, standalone []map[string]string, logger *slog.Logger) error {
+	srv := rest.New(h, restOpts)
 	addr, err := srv.Listen()
 	if err != nil {
 		return fmt.Errorf("REST listener %s: %w", cfg.RestListen, err)

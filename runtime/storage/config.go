@@ -129,6 +129,9 @@ func NewConfigStore(opts ConfigStoreOptions) (*ConfigStore, error) {
 	if opts.Partitions == 0 {
 		opts.Partitions = 1
 	}
+	if opts.WriteRetries == 0 {
+		opts.WriteRetries = DefaultWriteRetries
+	}
 	if err := opts.validate("config store"); err != nil {
 		return nil, err
 	}
@@ -172,6 +175,10 @@ func (s *ConfigStore) Close() error {
 	s.log.close()
 	return nil
 }
+
+// WriteError returns why the last write to the topic failed, nil once a
+// write succeeded again.
+func (s *ConfigStore) WriteError() error { return s.log.writeError() }
 
 // Refresh reads the topic up to its current end.
 func (s *ConfigStore) Refresh(ctx context.Context) error { return s.log.readToEnd(ctx) }

@@ -38,6 +38,13 @@
 // (all config writes, Refresh) work whether or not Run is running: when it
 // is not, the caller's goroutine reads the topic itself.
 //
+// A config or offset write the brokers keep refusing fails after
+// DefaultWriteRetries tries, in seconds, with their error and the topic
+// ("write to config topic connect-configs: KAFKA_STORAGE_ERROR: …"); status
+// writes are retried for as long as the store runs, as Kafka re-sends them.
+// Each store's WriteError reports its last write's failure until a write
+// succeeds again, for the worker's health check.
+//
 // The offset store has a second implementation for standalone mode, a JSON
 // file replaced atomically on every Set.
 package storage

@@ -30,7 +30,27 @@ type TopicOptions struct {
 	ClientOpts []kgo.Opt
 	// Logger receives the store's logs; nil discards them.
 	Logger *slog.Logger
+	// WriteRetries is how often a write the brokers refuse or cannot take
+	// is tried again before it fails with their error: 0 is the store's
+	// default (DefaultWriteRetries for configs and offsets; statuses are
+	// retried for as long as the client runs, as Kafka re-sends them), -1
+	// retries until the caller's context ends.
+	WriteRetries int
 }
+
+// DefaultWriteRetries bounds the retries of a config or offset write. A
+// write the broker keeps refusing (KAFKA_STORAGE_ERROR on a full disk) is
+// retried after each metadata refresh, at most every retryMetadataAge, so it
+// fails after about 2.5 s with the broker's error instead of at the caller's
+// deadline (90 s for a REST request); a broker that cannot be reached is
+// retried with franz-go's backoff (up to 5 s apart), about 50 s in all.
+// Kafka's producer would retry until delivery.timeout.ms (120 s); failing
+// fast tells the operator what is wrong while the request is still open.
+const DefaultWriteRetries = 10
+
+// retryMetadataAge is how soon a store's client may refresh metadata
+// again, which a retried write waits for.
+const retryMetadataAge = 250 * time.Millisecond
 
 func (o TopicOptions) validate(what string) error {
 	var errs []error
@@ -39,6 +59,9 @@ func (o TopicOptions) validate(what string) error {
 	}
 	if o.Partitions < 0 {
 		errs = append(errs, fmt.Errorf("%s: partitions %d: want at least 1", what, o.Partitions))
+	}
+	if o.WriteRetries < -1 {
+		errs = append(errs, fmt.Errorf("%s: write retries %d: want at least 0, or -1 for no limit", what, o.WriteRetries))
 	}
 	if o.ReplicationFactor < -1 {
 		errs = append(errs, fmt.Errorf("%s: replication factor %d: want at least 1, or -1 for the broker's default", what, o.ReplicationFactor))
@@ -50,12 +73,13 @@ func (o TopicOptions) validate(what string) error {
 type topicRole struct {
 	workerConfig string // the worker property naming the topic
 	purpose      string // what it keeps, as Kafka words it
+	name         string // config, offset or status, for Sluice's messages
 }
 
 var (
-	configRole = topicRole{"config.storage.topic", "connector configurations"}
-	offsetRole = topicRole{"offset.storage.topic", "source connector offsets"}
-	statusRole = topicRole{"status.storage.topic", "connector and task statuses"}
+	configRole = topicRole{"config.storage.topic", "connector configurations", "config"}
+	offsetRole = topicRole{"offset.storage.topic", "source connector offsets", "offset"}
+	statusRole = topicRole{"status.storage.topic", "connector and task statuses", "status"}
 )
 
 // kafkaLog is Kafka's KafkaBasedLog: a compacted topic read from the
@@ -77,10 +101,12 @@ type kafkaLog struct {
 
 	pollMu sync.Mutex
 
-	mu      sync.Mutex
-	next    map[int32]int64 // per partition, the offset after the last record read
-	changed chan struct{}   // closed and replaced when next moves
-	closed  bool
+	mu       sync.Mutex
+	next     map[int32]int64 // per partition, the offset after the last record read
+	changed  chan struct{}   // closed and replaced when next moves
+	closed   bool
+	writeErr error     // the last write's failure; nil once a write succeeds
+	failedAt time.Time // when writeErr happened
 }
 
 func newKafkaLog(opts TopicOptions, role topicRole, apply func(*kgo.Record)) *kafkaLog {
@@ -122,6 +148,12 @@ func (l *kafkaLog) start(ctx context.Context) error {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
 	)
+	if l.opts.WriteRetries > 0 {
+		// A refused write is retried after a metadata refresh; kgo's
+		// default 5 s between refreshes would make each retry wait that
+		// long, DefaultWriteRetries 20 s in all.
+		opts = append(opts, kgo.RecordRetries(l.opts.WriteRetries), kgo.MetadataMinAge(retryMetadataAge))
+	}
 	client, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("connect to read topic %s: %w", l.opts.Topic, err)
@@ -281,10 +313,39 @@ func (l *kafkaLog) produce(ctx context.Context, recs ...*kgo.Record) error {
 	if l.client == nil {
 		return fmt.Errorf("write to topic %s: Start has not succeeded", l.opts.Topic)
 	}
-	if err := l.client.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		return fmt.Errorf("write to topic %s: %w", l.opts.Topic, err)
+	err := l.client.ProduceSync(ctx, recs...).FirstErr()
+	if err != nil {
+		err = fmt.Errorf("write to %s topic %s: %w", l.role.name, l.opts.Topic, err)
 	}
-	return nil
+	l.wrote(err)
+	return err
+}
+
+// wrote records the outcome of a write for writeError. A write its caller
+// gave up on says nothing about the brokers, and is not recorded.
+func (l *kafkaLog) wrote(err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrClientClosed) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.writeErr, l.failedAt = err, time.Now()
+	} else if l.writeErr != nil {
+		l.log.Info("writes succeed again", "failed_since", l.failedAt)
+		l.writeErr = nil
+	}
+}
+
+// writeError returns the last write's failure and how long ago it was, or
+// nil when the last write succeeded (or there was none).
+func (l *kafkaLog) writeError() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.writeErr == nil {
+		return nil
+	}
+	return fmt.Errorf("%w (last write, %s ago)", l.writeErr, time.Since(l.failedAt).Round(time.Second))
 }
 
 // close releases the client; it is idempotent.

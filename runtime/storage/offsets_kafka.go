@@ -33,6 +33,9 @@ func NewKafkaOffsetStore(opts TopicOptions) (*KafkaOffsetStore, error) {
 	if opts.Partitions == 0 {
 		opts.Partitions = DefaultOffsetPartitions
 	}
+	if opts.WriteRetries == 0 {
+		opts.WriteRetries = DefaultWriteRetries
+	}
 	if err := opts.validate("offset store"); err != nil {
 		return nil, err
 	}
@@ -52,6 +55,10 @@ func (s *KafkaOffsetStore) Close() error {
 	s.log.close()
 	return nil
 }
+
+// WriteError returns why the last write to the topic failed, nil once a
+// write succeeded again.
+func (s *KafkaOffsetStore) WriteError() error { return s.log.writeError() }
 
 // Refresh reads the topic up to its current end (Kafka reads to the end
 // before every offset lookup; callers do it when a task starts).

@@ -86,6 +86,9 @@ func NewStatusStore(opts StatusStoreOptions) (*StatusStore, error) {
 	if opts.Partitions == 0 {
 		opts.Partitions = DefaultStatusPartitions
 	}
+	if opts.WriteRetries == 0 {
+		opts.WriteRetries = -1 // Kafka re-sends a status until it is written
+	}
 	if err := opts.validate("status store"); err != nil {
 		return nil, err
 	}
@@ -114,6 +117,10 @@ func (s *StatusStore) Close() error {
 	s.log.close()
 	return nil
 }
+
+// WriteError returns why the last status write failed, nil once one
+// succeeded again.
+func (s *StatusStore) WriteError() error { return s.log.writeError() }
 
 // Refresh reads the topic up to its current end.
 func (s *StatusStore) Refresh(ctx context.Context) error { return s.log.readToEnd(ctx) }
@@ -371,8 +378,10 @@ func (s *StatusStore) send(key string, value []byte) {
 	rec := &kgo.Record{Key: []byte(key), Value: value}
 	client.Produce(context.Background(), rec, func(_ *kgo.Record, err error) {
 		if err != nil {
-			s.failed(key, value, fmt.Errorf("write status %s to topic %s: %w", key, s.log.opts.Topic, err))
+			err = fmt.Errorf("write status %s to status topic %s: %w", key, s.log.opts.Topic, err)
+			s.failed(key, value, err)
 		}
+		s.log.wrote(err)
 	})
 }
 

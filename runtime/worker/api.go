@@ -195,7 +195,7 @@ func (h *Herder) putConfig(ctx context.Context, name string, config map[string]s
 		target = TargetStarted
 	}
 	if err := h.configs.PutConnectorConfig(ctx, name, config, target); err != nil {
-		return ConnectorInfo{}, false, fmt.Errorf("write config of connector %s: %w", name, err)
+		return ConnectorInfo{}, false, err // the store says what it was writing where
 	}
 	// The answer shows the state as written, before the connector's actor
 	// generates task configs (Kafka's answer right after a create has no
@@ -215,7 +215,7 @@ func (h *Herder) DeleteConnector(ctx context.Context, name string) error {
 		return err
 	}
 	if err := h.configs.RemoveConnector(ctx, name); err != nil {
-		return fmt.Errorf("delete connector %s: %w", name, err)
+		return err
 	}
 	h.reconcile(name)
 	return nil
@@ -229,7 +229,7 @@ func (h *Herder) setTarget(ctx context.Context, name string, t TargetState) erro
 		return err
 	}
 	if err := h.configs.PutTargetState(ctx, name, t); err != nil {
-		return fmt.Errorf("write target state of connector %s: %w", name, err)
+		return err
 	}
 	h.reconcile(name)
 	return nil
@@ -275,7 +275,7 @@ func (h *Herder) RestartConnector(ctx context.Context, name string, includeTasks
 		status.Connector.Trace = ""
 	}
 	if err := h.configs.PutRestartRequest(ctx, name, includeTasks, onlyFailed); err != nil {
-		return nil, fmt.Errorf("write restart request of connector %s: %w", name, err)
+		return nil, err
 	}
 	if !includeTasks && !onlyFailed {
 		return nil, nil

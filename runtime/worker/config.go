@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -97,7 +98,7 @@ var ConfigDef = connect.ConfigDef{
 	{Name: KeyOffsetFile, Type: connect.ConfigString, Default: "", Importance: connect.High, Group: workerGroupStorage,
 		Doc: "Standalone mode: file holding source offsets."},
 	{Name: KeyListeners, Type: connect.ConfigList, Default: defaultAdvertisedListener, Importance: connect.Low, Group: workerGroupRest,
-		Doc: "REST listener, as http://host:port (the first entry is used)."},
+		Doc: "REST listener, as http://host:port (an empty host listens on every interface). Sluice serves one HTTP listener; https:// is refused until HTTPS is supported."},
 	{Name: KeyAdvertisedHost, Type: connect.ConfigString, Default: nil, Importance: connect.Low, Group: workerGroupRest,
 		Doc: "Host name other workers and the status API use for this worker."},
 	{Name: KeyAdvertisedPort, Type: connect.ConfigInt, Default: nil, Importance: connect.Low, Group: workerGroupRest,
@@ -153,16 +154,18 @@ type Config struct {
 	TopicCreation       bool
 	TopicTracking       bool
 	TopicTrackingReset  bool
-	ConfigProviders     []string
-	ConfigTopic         string
-	OffsetTopic         string
-	StatusTopic         string
-	OffsetPartitions    int32
-	StatusPartitions    int32
-	ConfigRF, OffsetRF  int16
-	StatusRF            int16
-	OffsetFile          string
-	ClientID            string
+	// ConfigProviders maps each enabled config provider's name to the
+	// built-in provider it is (env, file or directory).
+	ConfigProviders    map[string]string
+	ConfigTopic        string
+	OffsetTopic        string
+	StatusTopic        string
+	OffsetPartitions   int32
+	StatusPartitions   int32
+	ConfigRF, OffsetRF int16
+	StatusRF           int16
+	OffsetFile         string
+	ClientID           string
 	// Group membership (distributed mode).
 	SessionTimeout          time.Duration
 	HeartbeatInterval       time.Duration
@@ -177,7 +180,7 @@ type Config struct {
 func NewConfig(props map[string]string) (Config, error) {
 	p, err := ConfigDef.Parse(props)
 	if err != nil {
-		return Config{}, fmt.Errorf("worker config: %w", err)
+		return Config{}, fmt.Errorf("worker config: %w", errors.Join(append([]error{err}, unsupportedKeys(props)...)...))
 	}
 	ms := func(k string) time.Duration { return time.Duration(p.Int(k)) * time.Millisecond }
 	c := Config{
@@ -195,7 +198,6 @@ func NewConfig(props map[string]string) (Config, error) {
 		TopicCreation:       p.Bool(KeyTopicCreationEnable),
 		TopicTracking:       p.Bool(KeyTopicTrackingEnable),
 		TopicTrackingReset:  p.Bool(KeyTopicTrackingReset),
-		ConfigProviders:     p.List(KeyConfigProviders),
 		ConfigTopic:         p.String(KeyConfigTopic),
 		OffsetTopic:         p.String(KeyOffsetTopic),
 		StatusTopic:         p.String(KeyStatusTopic),
@@ -214,16 +216,21 @@ func NewConfig(props map[string]string) (Config, error) {
 		ConnectProtocol:         strings.ToLower(p.String(KeyConnectProtocol)),
 		ExactlyOnceSource:       strings.ToLower(p.String(KeyExactlyOnceSource)),
 	}
-	listeners := p.List(KeyListeners)
-	if len(listeners) == 0 {
-		listeners = []string{defaultAdvertisedListener}
-	}
-	hostport := strings.TrimPrefix(strings.TrimPrefix(listeners[0], "http://"), "HTTP://")
-	host, port, err := net.SplitHostPort(hostport)
+	var errs []error
+	c.RestListen, err = restListen(p.List(KeyListeners))
 	if err != nil {
-		return Config{}, fmt.Errorf("worker config: %s %q: %w", KeyListeners, listeners[0], err)
+		errs = append(errs, err)
 	}
-	c.RestListen = net.JoinHostPort(host, port)
+	if err := advertisedListenerError(props); err != nil {
+		errs = append(errs, err)
+	}
+	var perrs []error
+	c.ConfigProviders, perrs = providerKinds(props, p.List(KeyConfigProviders))
+	errs = append(append(errs, perrs...), unsupportedKeys(props)...)
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("worker config: %w", errors.Join(errs...))
+	}
+	host, port, _ := net.SplitHostPort(c.RestListen)
 	c.SetAdvertised(host, port)
 	return c, nil
 }

@@ -94,7 +94,7 @@ func New(opts Options) (*Herder, error) {
 		status:     opts.Status,
 		clientOpts: opts.ClientOpts,
 		logger:     logger.With("logger", "sluice.worker"),
-		providers:  providers{enabled: opts.Config.ConfigProviders},
+		providers:  providers{kinds: opts.Config.ConfigProviders},
 		actors:     map[string]*connectorActor{},
 		own:        newOwnership(true),
 		tick:       make(chan chan struct{}),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,6 +89,24 @@ func (ks *KafkaStores) Run(ctx context.Context) error {
 	defer cancel()
 	errs = append(errs, ks.Status.Flush(flushCtx), ks.Configs.Close(), ks.Offsets.Close(), ks.Status.Close())
 	return errors.Join(errs...)
+}
+
+// WriteHealth is a health check: nil while the last write to each internal
+// topic succeeded, else why each failing topic's last write failed (a
+// config write the broker refused, KAFKA_STORAGE_ERROR on a full disk). A
+// topic is healthy again once a write to it succeeds. It only reads what
+// the stores recorded, so it answers at once.
+func (ks *KafkaStores) WriteHealth(context.Context) error {
+	var msgs []string
+	for _, err := range []error{ks.Configs.WriteError(), ks.Offsets.WriteError(), ks.Status.WriteError()} {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // Bind returns the herder options' stores and routes config updates

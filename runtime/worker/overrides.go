@@ -14,7 +14,9 @@ import (
 // `consumer.override.<key>` settings (Kafka's connector client config
 // overrides, policy All) for the Java client keys that have a franz-go
 // equivalent. Other keys are logged and ignored, as Kafka's clients warn
-// about unknown configs.
+// about unknown configs — ssl.* and sasl.* among them, which a Kafka client
+// ignores too unless security.protocol asks for TLS or SASL, and that is
+// refused.
 
 const (
 	producerOverridePrefix = "producer.override."
@@ -29,6 +31,14 @@ func clientOverrides(props map[string]string, prefix string, logger *slog.Logger
 		key, ok := strings.CutPrefix(k, prefix)
 		if !ok || key == "max.poll.records" { // the sink loop's batch size
 			continue
+		}
+		if key == "security.protocol" {
+			// The connector would reach the worker's cluster in plaintext
+			// where it asked for TLS or SASL: refuse, never ignore.
+			if strings.EqualFold(strings.TrimSpace(v), "PLAINTEXT") {
+				continue
+			}
+			return nil, fmt.Errorf("%s%s=%s: only PLAINTEXT is supported yet; Sluice's Kafka clients have no TLS or SASL", prefix, key, v)
 		}
 		opt, err := clientOverride(key, strings.TrimSpace(v))
 		if err != nil {

@@ -19,7 +19,7 @@ var configVar = regexp.MustCompile(`\$\{([^}]*?):(([^}]*?):)?([^}]*?)\}`)
 // providers resolves config provider references inside the worker only:
 // the stored and displayed configs keep the ${...} text.
 type providers struct {
-	enabled []string
+	kinds map[string]string // enabled provider name → env, file or directory
 }
 
 // resolve returns a copy of props with every ${provider:path:key}
@@ -37,10 +37,11 @@ func (p providers) resolve(props map[string]string) (map[string]string, error) {
 		nv := configVar.ReplaceAllStringFunc(v, func(ref string) string {
 			m := configVar.FindStringSubmatch(ref)
 			provider, path, key := m[1], m[3], m[4]
-			if !slices.Contains(p.enabled, provider) {
+			kind, ok := p.kinds[provider]
+			if !ok {
 				return ref
 			}
-			val, err := lookupProvider(provider, path, key)
+			val, err := lookupProvider(kind, path, key)
 			if err != nil {
 				errs = append(errs, fmt.Sprintf("%s: %v", k, err))
 				return ref

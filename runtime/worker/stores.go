@@ -33,6 +33,9 @@ func (s ConfigSnapshot) Target(name string) TargetState {
 // ConfigStore keeps connector configs, target states and task configs:
 // the config topic in a worker, memory in standalone mode. Writes return
 // once they are visible in Snapshot.
+//
+// Write errors say what was written to which topic; the herder passes them
+// on as they are.
 type ConfigStore interface {
 	Snapshot() ConfigSnapshot
 	// PutConnectorConfig writes a config, and the target state unless it

@@ -122,7 +122,7 @@ func groupsOf(common, own connect.ConfigDef, transformGroups []string) []string 
 	return groups
 }
 
-// buildInfos renders the ConfigInfos answer, hiding PASSWORD values.
+// buildInfos renders the ConfigInfos answer, hiding secret values.
 func (h *Herder) buildInfos(class string, def connect.ConfigDef, groups []string, values []connect.ConfigValue, raw map[string]string) validation {
 	v := validation{def: def, infos: ConfigInfos{Name: class, Groups: groups, Configs: []ConfigInfo{}}}
 	for i := range def {
@@ -141,7 +141,7 @@ func (h *Herder) buildInfos(class string, def connect.ConfigDef, groups []string
 			if rv, ok := raw[k.Name]; ok {
 				s = rv // show the reference, not what it resolved to
 			}
-			if k.Type == connect.ConfigPassword && !hasReference(s) {
+			if hidden(def, k.Name, s) {
 				s = connect.HiddenPassword
 			}
 			val.Value = &s
@@ -197,30 +197,4 @@ func keyInfo(k *connect.ConfigKey) ConfigKeyInfo {
 func invalidConfigError(v validation) error {
 	return fmt.Errorf("%w: Connector configuration is invalid and contains the following %d error(s):\n%s\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`",
 		ErrBadRequest, len(v.errors), strings.Join(v.errors, "\n"))
-}
-
-// redactAll renders a config for an error message with every value that
-// might be secret hidden.
-func redactAll(props map[string]string) map[string]string {
-	out := make(map[string]string, len(props))
-	for k, v := range props {
-		if strings.Contains(strings.ToLower(k), "password") || strings.Contains(strings.ToLower(k), "secret") {
-			v = connect.HiddenPassword
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// hidePasswords returns props with PASSWORD-typed values shown as
-// [hidden], except config provider references.
-func hidePasswords(def connect.ConfigDef, props map[string]string) map[string]string {
-	out := make(map[string]string, len(props))
-	for k, v := range props {
-		if key := def.Key(k); key != nil && key.Type == connect.ConfigPassword && !hasReference(v) {
-			v = connect.HiddenPassword
-		}
-		out[k] = v
-	}
-	return out
 }

@@ -465,4 +465,20 @@ func TestClientOverrides(t *testing.T) {
 	require.NoError(t, err, "overrides are checked when the task starts")
 	st := waitState(t, w.Herder, "bad", 1, worker.StateFailed)
 	assert.Contains(t, st.Tasks[0].Trace, "producer.override.compression.type")
+
+	// A connector asking for TLS or SASL fails rather than connecting in
+	// plaintext; PLAINTEXT asks for nothing and runs.
+	_, err = w.CreateConnector(ctx, "tls", map[string]string{
+		"connector.class": "FileStreamSource", "file": in, "topic": "x",
+		"producer.override.security.protocol": "SASL_SSL", "producer.override.sasl.jaas.config": "secret",
+	}, "")
+	require.NoError(t, err)
+	st = waitState(t, w.Herder, "tls", 1, worker.StateFailed)
+	assert.Contains(t, st.Tasks[0].Trace, "producer.override.security.protocol=SASL_SSL: only PLAINTEXT is supported yet")
+	_, err = w.CreateConnector(ctx, "plain", map[string]string{
+		"connector.class": "FileStreamSource", "file": in, "topic": "plain",
+		"producer.override.security.protocol": "PLAINTEXT",
+	}, "")
+	require.NoError(t, err)
+	waitState(t, w.Herder, "plain", 1, worker.StateRunning)
 }
