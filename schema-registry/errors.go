@@ -48,6 +48,7 @@ const (
 	codeReferenceExists           = 42206
 	codeIDMismatch                = 42207
 	codeInvalidSubject            = 42208
+	codeSchemaTooLarge            = 42209
 	codeStoreError                = 50001
 	codeTimeout                   = 50002
 	codeForwardingFailed          = 50003

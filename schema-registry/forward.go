@@ -65,7 +65,7 @@ func (s *Server) forwardWrite(w http.ResponseWriter, r *http.Request) bool {
 	}
 	// Read the primary's write back so this instance's next read sees it.
 	if resp.StatusCode < 300 {
-		if err := s.store.readToEnd(ctx); err != nil {
+		if err := s.store.catchUp(ctx); err != nil {
 			s.log.Warn("read back forwarded write", "error", err)
 		}
 	}

@@ -126,3 +126,15 @@ func TestSlowClientsAreCut(t *testing.T) {
 	status, _ = readAnswer(t, huge, 5*time.Second)
 	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, status)
 }
+
+// TestSchemaTooLarge: a schema under the body limit but larger than the
+// topic takes is refused with Confluent's 42209, not a store error.
+func TestSchemaTooLarge(t *testing.T) {
+	in := startRegistry(t, testenv.StartBroker(t, nil), "")
+	huge := `{"type":"record","name":"R","doc":"` + strings.Repeat("x", 2<<20) + `","fields":[]}`
+	status, body := in.call(t, "POST", "/subjects/s/versions", schemaBody(huge))
+	require.Equal(t, 422, status, body)
+	assert.JSONEq(t, `{"error_code":42209,"message":"Register operation failed because schema is too large"}`, body)
+	status, body = in.call(t, "POST", "/subjects/s/versions", schemaBody(userV1))
+	assert.Equal(t, 200, status, "the registry writes on: %s", body)
+}

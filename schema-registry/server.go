@@ -108,8 +108,9 @@ type Server struct {
 	store   *store
 	handler http.Handler
 
-	// writeMu serializes writes on this instance.
-	writeMu sync.Mutex
+	// writeLock (capacity 1) serializes writes on this instance; a
+	// channel, so waiting for it ends with the request's context.
+	writeLock chan struct{}
 
 	// elector is set by Run when serving on a listener: instances elect
 	// one primary and forward writes to it. Without a listener the
@@ -135,8 +136,9 @@ func New(opts Options) (*Server, error) {
 		log:        log,
 		formats:    Formats(),
 		state:      st,
-		store:      newStore(opts.Topic, opts.ClientOpts, st, log),
+		store:      newStore(opts.Topic, opts.ClientOpts, opts.StoreTimeout, st, log),
 		httpClient: &http.Client{Timeout: forwardTimeout},
+		writeLock:  make(chan struct{}, 1),
 	}
 	s.handler = s.routes()
 	return s, nil
