@@ -108,7 +108,7 @@ func (s *Server) putMode(w http.ResponseWriter, r *http.Request) {
 // versions.
 func (s *Server) hasSchemas(subject string) bool {
 	if subject != "" {
-		return len(s.state.versions(subject, true)) > 0
+		return s.state.hasVersions(subject, true)
 	}
 	return len(s.state.subjectNames("", true)) > 0
 }

@@ -107,6 +107,7 @@ type Server struct {
 	state   *state
 	store   *store
 	handler http.Handler
+	parsed  *parsedCache // parsed stored schemas
 
 	// writeLock (capacity 1) serializes writes on this instance; a
 	// channel, so waiting for it ends with the request's context.
@@ -139,6 +140,7 @@ func New(opts Options) (*Server, error) {
 		store:      newStore(opts.Topic, opts.ClientOpts, opts.StoreTimeout, st, log),
 		httpClient: &http.Client{Timeout: forwardTimeout},
 		writeLock:  make(chan struct{}, 1),
+		parsed:     newParsedCache(parsedCacheSize),
 	}
 	s.handler = s.routes()
 	return s, nil

@@ -67,11 +67,8 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	if err != nil {
 		return registered{}, err
 	}
-	all := s.state.versions(subject, true)
-	for _, v := range all {
-		if !v.Deleted && sameSchema(v, p) {
-			return registered{ID: v.ID, Version: v.Version}, nil
-		}
+	if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
+		return registered{ID: found[0].ID, Version: found[0].Version}, nil
 	}
 	id, err := s.assignID(p, req, mode)
 	if err != nil {
@@ -82,10 +79,7 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 			return registered{}, err
 		}
 	}
-	next := 1
-	if len(all) > 0 {
-		next = all[len(all)-1].Version + 1
-	}
+	next := s.state.lastVersionNumber(subject) + 1
 	if mode == ModeImport && req.Version > 0 {
 		next = req.Version
 	}
@@ -102,7 +96,7 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 // assignID reuses the id of an identical schema, takes the requested one
 // in IMPORT mode, or allocates max+1.
 func (s *Server) assignID(p *parsedRequest, req *schemaRequest, mode string) (int, error) {
-	existing, found := s.state.findID(p.typ, p.text, p.refs)
+	existing, found := s.state.findID(p)
 	if mode == ModeImport && req.ID > 0 {
 		if other, ok := s.state.byID(req.ID); ok && (other.Schema != p.text || other.Type != p.typ) {
 			return 0, newAPIError(codeIDMismatch, "Overwrite new schema with id %d is not permitted.", req.ID)
@@ -112,15 +106,13 @@ func (s *Server) assignID(p *parsedRequest, req *schemaRequest, mode string) (in
 	if found {
 		return existing, nil
 	}
-	s.state.mu.RLock()
-	defer s.state.mu.RUnlock()
-	return s.state.maxID + 1, nil
+	return s.state.nextID(), nil
 }
 
 // checkRegister applies the subject's compatibility level.
 func (s *Server) checkRegister(subject string, p *parsedRequest) error {
 	cfg, _ := s.state.configFor(subject, true)
-	prev, err := s.parsePrevious(s.state.versions(subject, false))
+	prev, err := s.parsePrevious(s.checkedVersions(subject, cfg.CompatibilityLevel))
 	if err != nil {
 		return err
 	}
