@@ -35,7 +35,9 @@ func startRegistry(t testing.TB, broker *testenv.Broker, topic string) *instance
 // run when the test ends).
 func startStoppable(t testing.TB, broker *testenv.Broker, topic string) (*instance, func()) {
 	t.Helper()
-	return startWith(t, Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, Topic: topic})
+	// A store timeout well above the default: these tests are about the
+	// API, and a loaded test machine can take longer than 500ms to fsync.
+	return startWith(t, Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, Topic: topic, StoreTimeout: 10 * time.Second})
 }
 
 // startWith is startStoppable with options; Listen and Logger are set.

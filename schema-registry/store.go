@@ -67,6 +67,9 @@ func (s *store) start(ctx context.Context) error {
 	// A topic just created may not be known to every broker yet.
 	for {
 		err := s.readToEnd(ctx)
+		if err == nil {
+			break
+		}
 		if !errors.Is(err, kerr.UnknownTopicOrPartition) {
 			return err
 		}
@@ -75,6 +78,26 @@ func (s *store) start(ctx context.Context) error {
 		case <-ctx.Done():
 			return err
 		}
+	}
+	s.warmUp(ctx)
+	return nil
+}
+
+// warmUpTimeout bounds the start-up NOOP write.
+const warmUpTimeout = 10 * time.Second
+
+// warmUp writes a NOOP record, as Confluent's KafkaStore does at start:
+// it readies the producer (connection, producer id), so the first real
+// write does not pay for that within the store timeout. A broker that
+// cannot write does not stop the start: reads work, and writes wait for
+// the NOOP's outcome like for any earlier write's.
+func (s *store) warmUp(ctx context.Context) {
+	noop, err := record(recordKey{KeyType: keyNoop}, nil)
+	if err == nil {
+		err = s.writeWithin(ctx, warmUpTimeout, noop)
+	}
+	if err != nil {
+		s.log.Warn("start-up NOOP write failed; writes fail until the broker can write", "error", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -66,13 +67,18 @@ func (s *store) awaitSettled(ctx context.Context) error {
 // broker must acknowledge them within the store timeout, and the reader
 // apply them within another. The caller holds the write lock.
 func (s *store) write(ctx context.Context, recs ...*kgo.Record) error {
+	return s.writeWithin(ctx, s.timeout, recs...)
+}
+
+// writeWithin is write with timeout for the store timeout.
+func (s *store) writeWithin(ctx context.Context, timeout time.Duration, recs ...*kgo.Record) error {
 	if s.client == nil {
 		return errNotStarted
 	}
 	if err := s.reserve(len(recs)); err != nil {
 		return err
 	}
-	produceCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	produceCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel() // fails the records still buffered, where that is safe
 	// Buffered for every record: a promise never blocks, even once this
 	// write has given up waiting.
@@ -92,13 +98,13 @@ func (s *store) write(ctx context.Context, recs ...*kgo.Record) error {
 			}
 			end = max(end, a.offset+1)
 		case <-produceCtx.Done():
-			return fmt.Errorf("write to topic %s: not acknowledged within %v: %w", s.topic, s.timeout, produceCtx.Err())
+			return fmt.Errorf("write to topic %s: not acknowledged within %v: %w", s.topic, timeout, produceCtx.Err())
 		}
 	}
-	readCtx, cancelRead := context.WithTimeout(ctx, s.timeout)
+	readCtx, cancelRead := context.WithTimeout(ctx, timeout)
 	defer cancelRead()
 	if err := s.waitFor(readCtx, end); err != nil {
-		return fmt.Errorf("read back the write within %v: %w", s.timeout, err)
+		return fmt.Errorf("read back the write within %v: %w", timeout, err)
 	}
 	return nil
 }

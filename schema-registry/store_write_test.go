@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -154,4 +155,24 @@ func TestLateWriteKeepsIDsUnique(t *testing.T) {
 		{"the next write gets a new id", "POST", "/subjects/other/versions", schemaBody(`"long"`), 200, `{"id":3}`, 0},
 		{"re-registering the late schema finds it", "POST", "/subjects/late/versions", schemaBody(`"string"`), 200, `{"id":2}`, 0},
 	})
+}
+
+// TestStartWritesNoop: at start the registry writes a NOOP record, as
+// Confluent's KafkaStore does, so the producer is ready before the first
+// write has to fit in the store timeout; readers skip it.
+func TestStartWritesNoop(t *testing.T) {
+	broker := testenv.StartBroker(t, nil)
+	startRegistry(t, broker, "")
+	client, err := kgo.NewClient(kgo.SeedBrokers(broker.Addr), kgo.ConsumeTopics("_schemas"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fetches := client.PollFetches(ctx)
+	require.NoError(t, fetches.Err())
+	recs := fetches.Records()
+	require.NotEmpty(t, recs)
+	assert.Equal(t, `{"keytype":"NOOP","magic":0}`, string(recs[0].Key))
+	assert.Nil(t, recs[0].Value)
 }

@@ -90,6 +90,12 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	if err := s.put(ctx, opRegister, schemaKey(subject, next), value); err != nil {
 		return registered{}, err
 	}
+	// Readers skip a record whose id an earlier record gave another
+	// schema (see state.applySchemaLocked); never answer with such an id.
+	if got := s.state.versionNumber(subject, next); got == nil || got.ID != id || !sameSchema(got, p) {
+		return registered{}, newAPIError(codeStoreError,
+			"Register operation failed: schema id %d was taken by another write meanwhile; retry", id)
+	}
 	return registered{ID: id, Version: next}, nil
 }
 
@@ -98,7 +104,8 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 func (s *Server) assignID(p *parsedRequest, req *schemaRequest, mode string) (int, error) {
 	existing, found := s.state.findID(p)
 	if mode == ModeImport && req.ID > 0 {
-		if other, ok := s.state.byID(req.ID); ok && (other.Schema != p.text || other.Type != p.typ) {
+		if other, ok := s.state.byID(req.ID); ok && (other.Schema != p.text || other.Type != p.typ ||
+			!slices.Equal(other.References, p.refs)) {
 			return 0, newAPIError(codeIDMismatch, "Overwrite new schema with id %d is not permitted.", req.ID)
 		}
 		return req.ID, nil
