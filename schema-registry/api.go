@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"strconv"
@@ -24,7 +26,7 @@ var requestTypes = map[string]bool{
 // routes builds the Confluent REST API.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(checkContentType)
+	r.Use(withDeadline, limitBody(s.opts.MaxRequestBodyBytes), checkContentType)
 	r.Get("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, struct{}{}) })
 	r.Route("/subjects", func(r chi.Router) {
 		r.Get("/", s.listSubjects)
@@ -79,6 +81,34 @@ func checkContentType(next http.Handler) http.Handler {
 	})
 }
 
+// withDeadline gives every request's context a deadline, so no handler
+// (waiting for the write lock, a primary, the store) outlives the
+// connection's write timeout.
+func withDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), handlerTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// limitBody refuses a body larger than limit with 413: at once when its
+// Content-Length says so (without reading it), otherwise when reading
+// passes the limit (decode and forwardWrite report it). Go's server then
+// closes the connection instead of draining the rest.
+func limitBody(limit int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > limit {
+				writeError(w, errBodyTooLarge(r.ContentLength, limit))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -107,12 +137,22 @@ func writeErrorBody(w http.ResponseWriter, status, code int, msg string) {
 	_, _ = w.Write(b)
 }
 
-// decode reads a JSON request body; a malformed one is 422.
+// decode reads a JSON request body; a malformed one is 422, one over the
+// body limit 413.
 func decode(r *http.Request, v any) error {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		return newAPIError(codeUnprocessable, "Unprocessable Entity: %v", err)
+		return bodyError(err)
 	}
 	return nil
+}
+
+// bodyError reports a failure to read or decode a request body.
+func bodyError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errBodyTooLarge(-1, tooLarge.Limit)
+	}
+	return newAPIError(codeUnprocessable, "Unprocessable Entity: %v", err)
 }
 
 func boolParam(r *http.Request, name string) bool {

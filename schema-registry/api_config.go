@@ -2,6 +2,8 @@ package registry
 
 import (
 	"net/http"
+
+	"github.com/go-chi/chi/v5"
 )
 
 // configResponse is GET /config's body; PUT takes and returns
@@ -28,7 +30,7 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
-	if s.forwardWrite(w, r) {
+	if !checkScopeSubject(w, r) || s.forwardWrite(w, r) {
 		return
 	}
 	var req configRequest
@@ -79,7 +81,7 @@ func (s *Server) getMode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putMode(w http.ResponseWriter, r *http.Request) {
-	if s.forwardWrite(w, r) {
+	if !checkScopeSubject(w, r) || s.forwardWrite(w, r) {
 		return
 	}
 	var req modeBody
@@ -106,7 +108,7 @@ func (s *Server) putMode(w http.ResponseWriter, r *http.Request) {
 // versions.
 func (s *Server) hasSchemas(subject string) bool {
 	if subject != "" {
-		return len(s.state.versions(subject, true)) > 0
+		return s.state.hasVersions(subject, true)
 	}
 	return len(s.state.subjectNames("", true)) > 0
 }
@@ -126,4 +128,14 @@ func (s *Server) deleteMode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, modeBody{old})
+}
+
+// checkScopeSubject refuses to set a config or mode for an invalid
+// subject (42208), as Confluent does, and reports whether it may go on.
+func checkScopeSubject(w http.ResponseWriter, r *http.Request) bool {
+	if subject := chi.URLParam(r, "subject"); !validSubject(subject, true) {
+		writeError(w, errInvalidSubject(subject))
+		return false
+	}
+	return true
 }

@@ -3,6 +3,8 @@ package registry
 import (
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -77,6 +79,10 @@ func (s *Server) referencedByHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) registerHandler(w http.ResponseWriter, r *http.Request) {
+	if subject := chi.URLParam(r, "subject"); !validSubject(subject, false) {
+		writeError(w, errInvalidSubject(subject))
+		return
+	}
 	if s.forwardWrite(w, r) {
 		return
 	}
@@ -173,4 +179,29 @@ func (s *Server) schemaTypes(w http.ResponseWriter, _ *http.Request) {
 // subjectOf returns the {subject} URL parameter ("" on global routes).
 func subjectOf(r *http.Request) string {
 	return strings.TrimSpace(chi.URLParam(r, "subject"))
+}
+
+// Subject names Confluent reserves for its global config and mode.
+const (
+	reservedGlobal = "__GLOBAL"
+	reservedEmpty  = "__EMPTY"
+)
+
+// validSubject reports whether schemas may be registered under subject
+// (configOrMode: whether it may carry a config or mode), following
+// Confluent's QualifiedSubject.isValidSubject: no control characters
+// (U+0000-U+001F, U+007F-U+009F, as Java's isISOControl) and not a
+// reserved name. Sluice also refuses, for registration, the empty
+// subject (Confluent does with schema.reject.empty.subject=true, and by
+// default keeps accepting it only for deployments that already have one)
+// and text that is not UTF-8, which the JSON of the _schemas records
+// cannot carry unchanged.
+func validSubject(subject string, configOrMode bool) bool {
+	if !utf8.ValidString(subject) || strings.ContainsFunc(subject, unicode.IsControl) {
+		return false
+	}
+	if subject == reservedGlobal || subject == reservedEmpty {
+		return false
+	}
+	return configOrMode || subject != ""
 }

@@ -38,6 +38,7 @@ const (
 	codeSubjectConfigNotFound     = 40408
 	codeSubjectModeNotFound       = 40409
 	codeIncompatible              = 409
+	codeBodyTooLarge              = 413 // Jetty's answer, as HTTP status and error_code
 	codeUnprocessable             = 422
 	codeInvalidSchema             = 42201
 	codeInvalidVersion            = 42202
@@ -46,6 +47,8 @@ const (
 	codeOperationNotPermitted     = 42205
 	codeReferenceExists           = 42206
 	codeIDMismatch                = 42207
+	codeInvalidSubject            = 42208
+	codeSchemaTooLarge            = 42209
 	codeStoreError                = 50001
 	codeTimeout                   = 50002
 	codeForwardingFailed          = 50003
@@ -67,6 +70,21 @@ var errLookupNotFound = newAPIError(codeSchemaNotFound, "Schema not found")
 func errInvalidVersion(v string) error {
 	return newAPIError(codeInvalidVersion, "The specified version '%s' is not a valid version id. "+
 		`Allowed values are between [1, 2^31-1] and the string "latest"`, v)
+}
+
+// errBodyTooLarge: a request body over the limit; size is -1 when the
+// body had no Content-Length and was cut while reading (Jetty's
+// SizeLimitHandler words it the same way).
+func errBodyTooLarge(size, limit int64) error {
+	if size < 0 {
+		return newAPIError(codeBodyTooLarge, "Request body is too large: more than %d bytes", limit)
+	}
+	return newAPIError(codeBodyTooLarge, "Request body is too large: %d>%d", size, limit)
+}
+
+func errInvalidSubject(subject string) error {
+	// Confluent's message, word for word (its typo included).
+	return newAPIError(codeInvalidSubject, "The specified subject '%s' is not a valid.", subject)
 }
 
 func errInvalidSchema(err error) error {

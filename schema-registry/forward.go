@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -14,6 +15,10 @@ const forwardHeader = "X-Sluice-Registry-Forwarded"
 
 // forwardTimeout bounds waiting for a primary and the forwarded request.
 const forwardTimeout = 30 * time.Second
+
+// maxForwardedAnswer bounds the primary's answer copied back (the largest
+// is a deleted subject's version list).
+const maxForwardedAnswer = 16 << 20
 
 // forwardWrite sends a write to the primary when this instance is not
 // it, copies the answer back, and reports whether it did. Without an
@@ -33,7 +38,14 @@ func (s *Server) forwardWrite(w http.ResponseWriter, r *http.Request) bool {
 	if primary == e.self.URL {
 		return false
 	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, strings.TrimSuffix(primary, "/")+r.URL.RequestURI(), r.Body)
+	// Read the (size-limited) body first, so an oversized one is refused
+	// here with 413 rather than cut off on its way to the primary.
+	in, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, bodyError(err))
+		return true
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, strings.TrimSuffix(primary, "/")+r.URL.RequestURI(), bytes.NewReader(in))
 	if err != nil {
 		writeError(w, newAPIError(codeForwardingFailed, "Error while forwarding the request to the leader: %v", err))
 		return true
@@ -46,14 +58,14 @@ func (s *Server) forwardWrite(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxForwardedAnswer))
 	if err != nil {
 		writeError(w, newAPIError(codeForwardingFailed, "Error while reading the leader's answer: %v", err))
 		return true
 	}
 	// Read the primary's write back so this instance's next read sees it.
 	if resp.StatusCode < 300 {
-		if err := s.store.readToEnd(ctx); err != nil {
+		if err := s.store.catchUp(ctx); err != nil {
 			s.log.Warn("read back forwarded write", "error", err)
 		}
 	}

@@ -35,8 +35,16 @@ func startRegistry(t testing.TB, broker *testenv.Broker, topic string) *instance
 // run when the test ends).
 func startStoppable(t testing.TB, broker *testenv.Broker, topic string) (*instance, func()) {
 	t.Helper()
-	srv, err := New(Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, Topic: topic, Listen: "127.0.0.1:0",
-		Logger: testenv.Logger(t)})
+	// A store timeout well above the default: these tests are about the
+	// API, and a loaded test machine can take longer than 500ms to fsync.
+	return startWith(t, Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, Topic: topic, StoreTimeout: 10 * time.Second})
+}
+
+// startWith is startStoppable with options; Listen and Logger are set.
+func startWith(t testing.TB, opts Options) (*instance, func()) {
+	t.Helper()
+	opts.Listen, opts.Logger = "127.0.0.1:0", testenv.Logger(t)
+	srv, err := New(opts)
 	require.NoError(t, err)
 	addr, err := srv.Listen()
 	require.NoError(t, err)

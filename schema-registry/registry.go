@@ -33,6 +33,7 @@ type parsedRequest struct {
 	parsed Parsed
 	text   string
 	refs   []Reference
+	digest digest // of typ, text and refs
 }
 
 // parse resolves a request's references and parses its schema.
@@ -59,6 +60,7 @@ func (s *Server) parse(req *schemaRequest, normalize bool) (*parsedRequest, erro
 		})
 		p.refs = slices.Compact(p.refs)
 	}
+	p.digest = digestOf(p.typ, p.text, p.refs)
 	return p, nil
 }
 
@@ -112,48 +114,38 @@ func (s *Server) version(subject, v string, deleted bool) (*version, error) {
 	if err != nil {
 		return nil, err
 	}
-	all := s.state.versions(subject, true)
-	if len(all) == 0 {
+	if !s.state.hasVersions(subject, true) {
 		return nil, errSubjectNotFound(subject)
 	}
-	live := s.state.versions(subject, false)
 	if n == 0 {
-		if len(live) == 0 {
-			if deleted {
-				return all[len(all)-1], nil
-			}
+		latest := s.state.latest(subject, deleted)
+		if latest == nil {
 			return nil, errSubjectNotFound(subject)
 		}
-		return live[len(live)-1], nil
+		return latest, nil
 	}
-	pool := live
-	if deleted {
-		pool = all
+	ver := s.state.versionNumber(subject, n)
+	if ver == nil || ver.Deleted && !deleted {
+		return nil, errVersionNotFound(v)
 	}
-	for _, ver := range pool {
-		if ver.Version == n {
-			return ver, nil
-		}
-	}
-	return nil, errVersionNotFound(v)
+	return ver, nil
 }
 
-// lookup finds the version of subject holding the request's schema.
+// lookup finds the latest version of subject holding the request's
+// schema.
 func (s *Server) lookup(subject string, req *schemaRequest, normalize, deleted bool) (*version, error) {
-	all := s.state.versions(subject, deleted)
-	if len(all) == 0 {
+	if !s.state.hasVersions(subject, deleted) {
 		return nil, errSubjectNotFound(subject)
 	}
 	p, err := s.parse(req, normalize || s.normalizeConfig(subject))
 	if err != nil {
 		return nil, err
 	}
-	for i := len(all) - 1; i >= 0; i-- {
-		if sameSchema(all[i], p) {
-			return all[i], nil
-		}
+	found := s.state.schemaVersions(subject, p, deleted)
+	if len(found) == 0 {
+		return nil, errLookupNotFound
 	}
-	return nil, errLookupNotFound
+	return found[len(found)-1], nil
 }
 
 func sameSchema(v *version, p *parsedRequest) bool {
@@ -178,7 +170,7 @@ func (s *Server) compatibility(subject, v string, req *schemaRequest, normalize 
 	level := cfg.CompatibilityLevel
 	var against []*version
 	if v == "" {
-		against = s.state.versions(subject, false)
+		against = s.checkedVersions(subject, level)
 	} else {
 		ver, err := s.version(subject, v, false)
 		var ae *apiError
@@ -197,15 +189,54 @@ func (s *Server) compatibility(subject, v string, req *schemaRequest, normalize 
 	return checkCompatibility(level, p.typ, p.parsed, prev), nil
 }
 
-// parsePrevious parses stored versions for a compatibility check.
+// checkedVersions returns the undeleted versions of subject a new schema
+// is checked against under level: none for NONE, the latest for the
+// non-transitive levels, all for the transitive ones.
+func (s *Server) checkedVersions(subject, level string) []*version {
+	switch {
+	case level == LevelNone:
+		return nil
+	case strings.HasSuffix(level, "_TRANSITIVE"):
+		return s.state.versions(subject, false)
+	}
+	if latest := s.state.latest(subject, false); latest != nil {
+		return []*version{latest}
+	}
+	return nil
+}
+
+// parsePrevious parses stored versions for a compatibility check, through
+// the cache of parsed schemas.
 func (s *Server) parsePrevious(versions []*version) ([]previous, error) {
 	out := make([]previous, 0, len(versions))
 	for _, v := range versions {
-		p, err := s.parse(&schemaRequest{Schema: v.Schema, SchemaType: v.Type, References: v.References}, false)
+		p, err := s.parseStored(v)
 		if err != nil {
 			return nil, fmt.Errorf("parse subject %s version %d: %w", v.Subject, v.Version, err)
 		}
-		out = append(out, previous{version: v.Version, schema: p.parsed, typ: v.Type})
+		out = append(out, previous{version: v.Version, schema: p, typ: v.Type})
 	}
 	return out, nil
+}
+
+// parseStored parses a stored version, or takes it from the cache.
+func (s *Server) parseStored(v *version) (Parsed, error) {
+	format, ok := s.formats[v.Type]
+	if !ok {
+		return nil, fmt.Errorf("schema type %s is not served", v.Type)
+	}
+	resolved, err := s.resolveReferences(v.References)
+	if err != nil {
+		return nil, err
+	}
+	key := parsedKey(v.digest, resolved)
+	if p, ok := s.parsed.get(key); ok {
+		return p, nil
+	}
+	p, err := format.Parse(v.Schema, resolved)
+	if err != nil {
+		return nil, err
+	}
+	s.parsed.put(key, p)
+	return p, nil
 }

@@ -31,7 +31,28 @@ type Options struct {
 	// AdvertisedURL is how other instances reach this one's REST API when
 	// it is primary; default "http://" + the listener's address.
 	AdvertisedURL string
+	// StoreTimeout bounds each step of a write on the topic: reading it to
+	// its end, the broker's acknowledgement, and reading the write back.
+	// A write that takes longer fails with 50002. Confluent's
+	// kafkastore.timeout.ms; default 500ms.
+	StoreTimeout time.Duration
+	// MaxRequestBodyBytes caps a request body; a larger one is refused
+	// with 413 without being read. Confluent's
+	// size.limit.filter.max.request.body.size (there off by default);
+	// default 16 MiB, as the Connect REST API.
+	MaxRequestBodyBytes int64
+	// IdleTimeout bounds reading a whole request (headers and body) and
+	// how long a keep-alive connection may sit idle. Confluent's
+	// idle.timeout.ms; default 30s.
+	IdleTimeout time.Duration
 }
+
+// Defaults of Options.
+const (
+	DefaultStoreTimeout        = 500 * time.Millisecond
+	DefaultMaxRequestBodyBytes = 16 << 20
+	DefaultIdleTimeout         = 30 * time.Second
+)
 
 func (o Options) withDefaults() Options {
 	if o.Topic == "" {
@@ -43,12 +64,35 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.StoreTimeout == 0 {
+		o.StoreTimeout = DefaultStoreTimeout
+	}
+	if o.MaxRequestBodyBytes == 0 {
+		o.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
 	return o
 }
 
+// validate reports every problem with o at once.
 func (o Options) validate() error {
+	var errs []error
 	if len(o.ClientOpts) == 0 {
-		return errors.New("schema registry options: ClientOpts must name the brokers")
+		errs = append(errs, errors.New("ClientOpts must name the brokers"))
+	}
+	if o.StoreTimeout < 0 {
+		errs = append(errs, fmt.Errorf("StoreTimeout (kafkastore.timeout.ms) %v is negative", o.StoreTimeout))
+	}
+	if o.MaxRequestBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("MaxRequestBodyBytes %d is negative", o.MaxRequestBodyBytes))
+	}
+	if o.IdleTimeout < 0 {
+		errs = append(errs, fmt.Errorf("IdleTimeout (idle.timeout.ms) %v is negative", o.IdleTimeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("schema registry options: %w", err)
 	}
 	return nil
 }
@@ -63,9 +107,11 @@ type Server struct {
 	state   *state
 	store   *store
 	handler http.Handler
+	parsed  *parsedCache // parsed stored schemas
 
-	// writeMu serializes writes on this instance.
-	writeMu sync.Mutex
+	// writeLock (capacity 1) serializes writes on this instance; a
+	// channel, so waiting for it ends with the request's context.
+	writeLock chan struct{}
 
 	// elector is set by Run when serving on a listener: instances elect
 	// one primary and forward writes to it. Without a listener the
@@ -91,8 +137,10 @@ func New(opts Options) (*Server, error) {
 		log:        log,
 		formats:    Formats(),
 		state:      st,
-		store:      newStore(opts.Topic, opts.ClientOpts, st, log),
+		store:      newStore(opts.Topic, opts.ClientOpts, opts.StoreTimeout, st, log),
 		httpClient: &http.Client{Timeout: forwardTimeout},
+		writeLock:  make(chan struct{}, 1),
+		parsed:     newParsedCache(parsedCacheSize),
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -151,7 +199,7 @@ func (s *Server) Run(ctx context.Context) error {
 		e := newElector(s.store.client, s.opts.GroupID, url, s)
 		s.elector.Store(e)
 		wg.Go(func() { e.run(ctx) })
-		srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+		srv := s.httpServer()
 		wg.Go(func() {
 			if err := srv.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errs <- fmt.Errorf("serve schema registry: %w", err)
@@ -172,4 +220,29 @@ func (s *Server) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// maxHeaderBytes caps a request's header block: Go's default is 1 MiB,
+// Jetty's (Confluent's) 8 KiB; 64 KiB leaves room for large bearer tokens.
+const maxHeaderBytes = 64 << 10
+
+// handlerTimeout bounds one request's handling (its context's deadline):
+// the longest is a forwarded write, bounded by forwardTimeout.
+const handlerTimeout = forwardTimeout + 5*time.Second
+
+// httpServer builds the REST server with every timeout set, so a client
+// that sends slowly, or stops, cannot keep a connection, its goroutine and
+// its buffers for good: a request (headers and body) must arrive within
+// IdleTimeout, its answer must be written within handlerTimeout plus a
+// margin, and an idle keep-alive connection is closed after IdleTimeout.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: min(10*time.Second, s.opts.IdleTimeout),
+		ReadTimeout:       s.opts.IdleTimeout,
+		WriteTimeout:      handlerTimeout + 5*time.Second,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 }

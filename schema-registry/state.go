@@ -1,15 +1,21 @@
 package registry
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"hash"
+	"io"
 	"log/slog"
 	"slices"
 	"sort"
-	"strings"
+	"strconv"
 	"sync"
 )
 
-// version is one registered version of a subject.
+// version is one registered version of a subject. A version is never
+// changed once applied (a soft delete applies a changed copy), so
+// handlers read the versions they got without the lock.
 type version struct {
 	Subject    string
 	Version    int
@@ -18,6 +24,7 @@ type version struct {
 	Schema     string
 	References []Reference
 	Deleted    bool
+	digest     digest // of Type, Schema and References
 }
 
 // schemaByID is what an id resolves to.
@@ -25,29 +32,78 @@ type schemaByID struct {
 	Type       string
 	Schema     string
 	References []Reference
+	digest     digest
+}
+
+// digest identifies a schema's type, text and references: the key under
+// which identical schemas are found without comparing against every one,
+// as Confluent's registry finds them by an MD5 of the same. SHA-256 here,
+// and a match is still compared in full.
+type digest [sha256.Size]byte
+
+func digestOf(typ, schema string, refs []Reference) digest {
+	h := sha256.New()
+	for _, s := range []string{typ, schema} {
+		writeField(h, s)
+	}
+	for _, r := range refs {
+		writeField(h, r.Name)
+		writeField(h, r.Subject)
+		writeField(h, strconv.Itoa(r.Version))
+	}
+	return digest(h.Sum(nil))
+}
+
+// writeField writes s with its length first, so fields cannot run into
+// each other.
+func writeField(h hash.Hash, s string) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+	h.Write(n[:])
+	_, _ = io.WriteString(h, s)
+}
+
+// subjectVersion names one version of one subject.
+type subjectVersion struct {
+	subject string
+	version int
+}
+
+// subjectState is one subject's versions and their index.
+type subjectState struct {
+	versions []*version       // ascending by Version
+	byDigest map[digest][]int // version numbers holding each schema
 }
 
 // state is everything the _schemas topic holds, rebuilt by applying its
 // records in order. Only the topic reader mutates it (apply); request
-// handlers read under mu.
+// handlers read under mu. Besides the subjects it keeps indexes, so no
+// request has to look at every version: schemas by digest, the versions
+// using each id, and the versions referencing each version.
 type state struct {
 	log *slog.Logger
 
-	mu       sync.RWMutex
-	subjects map[string][]*version // ascending by Version
-	ids      map[int]*schemaByID
-	maxID    int
-	config   map[string]configValue // "" = global
-	mode     map[string]string      // "" = global
+	mu        sync.RWMutex
+	subjects  map[string]*subjectState
+	ids       map[int]*schemaByID
+	idUsers   map[int]map[subjectVersion]struct{}
+	idsByHash map[digest][]int // ascending
+	referrers map[subjectVersion]map[subjectVersion]struct{}
+	maxID     int
+	config    map[string]configValue // "" = global
+	mode      map[string]string      // "" = global
 }
 
 func newState(log *slog.Logger) *state {
 	return &state{
-		log:      log,
-		subjects: map[string][]*version{},
-		ids:      map[int]*schemaByID{},
-		config:   map[string]configValue{},
-		mode:     map[string]string{},
+		log:       log,
+		subjects:  map[string]*subjectState{},
+		ids:       map[int]*schemaByID{},
+		idUsers:   map[int]map[subjectVersion]struct{}{},
+		idsByHash: map[digest][]int{},
+		referrers: map[subjectVersion]map[subjectVersion]struct{}{},
+		config:    map[string]configValue{},
+		mode:      map[string]string{},
 	}
 }
 
@@ -107,44 +163,116 @@ func (s *state) applySchemaLocked(subject string, ver int, value []byte) error {
 	if err := json.Unmarshal(value, &v); err != nil {
 		return err
 	}
-	entry := &version{Subject: v.Subject, Version: v.Version, ID: v.ID, Type: v.schemaType(),
+	entry := &version{Subject: subject, Version: ver, ID: v.ID, Type: v.schemaType(),
 		Schema: v.Schema, References: v.References, Deleted: v.Deleted}
-	versions := s.subjects[subject]
-	i := sort.Search(len(versions), func(i int) bool { return versions[i].Version >= v.Version })
-	if i < len(versions) && versions[i].Version == v.Version {
-		versions[i] = entry
-	} else {
-		versions = slices.Insert(versions, i, entry)
+	entry.digest = digestOf(entry.Type, entry.Schema, entry.References)
+	if v.Subject != subject || v.Version != ver {
+		s.log.Warn("skipping _schemas record whose value names another subject version than its key",
+			"subject", subject, "version", ver, "value_subject", v.Subject, "value_version", v.Version)
+		return nil
 	}
-	s.subjects[subject] = versions
-	s.ids[v.ID] = &schemaByID{Type: entry.Type, Schema: v.Schema, References: v.References}
-	s.maxID = max(s.maxID, v.ID)
+	if s.idTakenLocked(entry) {
+		// Every reader applies the topic in the same order, so each
+		// keeps the first schema that took the id. A second one can only
+		// come from a write whose outcome was unknown to its writer (it
+		// answered 50002) while another instance handed out the id again.
+		s.log.Warn("skipping _schemas record reusing the id of a different schema",
+			"subject", subject, "version", ver, "id", v.ID)
+		return nil
+	}
+	s.removeVersionLocked(subject, ver)
+	s.addVersionLocked(entry)
 	return nil
 }
 
-// removeVersionLocked drops a version and, when no version uses its id
-// any more, the id.
-func (s *state) removeVersionLocked(subject string, ver int) {
-	versions := s.subjects[subject]
-	i := slices.IndexFunc(versions, func(v *version) bool { return v.Version == ver })
-	if i < 0 {
-		return
+// idTakenLocked reports whether entry's id already names a different
+// schema used by some other version.
+func (s *state) idTakenLocked(entry *version) bool {
+	e, ok := s.ids[entry.ID]
+	if !ok || e.digest == entry.digest && e.Type == entry.Type && e.Schema == entry.Schema && slices.Equal(e.References, entry.References) {
+		return false
 	}
-	id := versions[i].ID
-	versions = slices.Delete(versions, i, i+1)
-	if len(versions) == 0 {
-		delete(s.subjects, subject)
-	} else {
-		s.subjects[subject] = versions
-	}
-	for _, vs := range s.subjects {
-		for _, v := range vs {
-			if v.ID == id {
-				return
-			}
+	self := subjectVersion{entry.Subject, entry.Version}
+	for user := range s.idUsers[entry.ID] {
+		if user != self {
+			return true
 		}
 	}
-	delete(s.ids, id)
+	return false
+}
+
+// addVersionLocked adds a version (none with its number may exist) to
+// the subject and every index.
+func (s *state) addVersionLocked(v *version) {
+	sub := s.subjects[v.Subject]
+	if sub == nil {
+		sub = &subjectState{byDigest: map[digest][]int{}}
+		s.subjects[v.Subject] = sub
+	}
+	i := sort.Search(len(sub.versions), func(i int) bool { return sub.versions[i].Version >= v.Version })
+	sub.versions = slices.Insert(sub.versions, i, v)
+	sub.byDigest[v.digest] = insertSorted(sub.byDigest[v.digest], v.Version)
+
+	key := subjectVersion{v.Subject, v.Version}
+	if s.idUsers[v.ID] == nil {
+		s.idUsers[v.ID] = map[subjectVersion]struct{}{}
+	}
+	s.idUsers[v.ID][key] = struct{}{}
+	if _, ok := s.ids[v.ID]; !ok {
+		s.ids[v.ID] = &schemaByID{Type: v.Type, Schema: v.Schema, References: v.References, digest: v.digest}
+		s.idsByHash[v.digest] = insertSorted(s.idsByHash[v.digest], v.ID)
+	}
+	s.maxID = max(s.maxID, v.ID)
+	for _, r := range v.References {
+		target := subjectVersion{r.Subject, r.Version}
+		if s.referrers[target] == nil {
+			s.referrers[target] = map[subjectVersion]struct{}{}
+		}
+		s.referrers[target][key] = struct{}{}
+	}
+}
+
+// removeVersionLocked drops a version from the subject and every index
+// and, when no version uses its id any more, the id.
+func (s *state) removeVersionLocked(subject string, ver int) {
+	sub := s.subjects[subject]
+	if sub == nil {
+		return
+	}
+	i, found := slices.BinarySearchFunc(sub.versions, ver, func(v *version, n int) int { return v.Version - n })
+	if !found {
+		return
+	}
+	old := sub.versions[i]
+	sub.versions = slices.Delete(sub.versions, i, i+1)
+	sub.byDigest[old.digest] = deleteSorted(sub.byDigest[old.digest], ver)
+	if len(sub.byDigest[old.digest]) == 0 {
+		delete(sub.byDigest, old.digest)
+	}
+	if len(sub.versions) == 0 {
+		delete(s.subjects, subject)
+	}
+
+	key := subjectVersion{subject, ver}
+	for _, r := range old.References {
+		target := subjectVersion{r.Subject, r.Version}
+		delete(s.referrers[target], key)
+		if len(s.referrers[target]) == 0 {
+			delete(s.referrers, target)
+		}
+	}
+	delete(s.idUsers[old.ID], key)
+	if len(s.idUsers[old.ID]) > 0 {
+		return
+	}
+	delete(s.idUsers, old.ID)
+	if e, ok := s.ids[old.ID]; ok {
+		s.idsByHash[e.digest] = deleteSorted(s.idsByHash[e.digest], old.ID)
+		if len(s.idsByHash[e.digest]) == 0 {
+			delete(s.idsByHash, e.digest)
+		}
+		delete(s.ids, old.ID)
+	}
 }
 
 func (s *state) applySubjectLocked(value []byte, clear bool) error {
@@ -155,135 +283,38 @@ func (s *state) applySubjectLocked(value []byte, clear bool) error {
 	if err := json.Unmarshal(value, &v); err != nil {
 		return err
 	}
-	for _, ver := range slices.Clone(s.subjects[v.Subject]) {
-		if ver.Version > v.Version {
-			continue
-		}
-		if clear {
+	sub := s.subjects[v.Subject]
+	if sub == nil {
+		return nil
+	}
+	for _, ver := range slices.Clone(sub.versions) {
+		switch {
+		case ver.Version > v.Version:
+		case clear:
 			s.removeVersionLocked(v.Subject, ver.Version)
-		} else {
-			ver.Deleted = true
+		case !ver.Deleted:
+			deleted := *ver
+			deleted.Deleted = true
+			i, _ := slices.BinarySearchFunc(sub.versions, ver.Version, func(v *version, n int) int { return v.Version - n })
+			sub.versions[i] = &deleted
 		}
 	}
 	return nil
 }
 
-// versions returns a subject's versions (deleted ones only if asked).
-func (s *state) versions(subject string, deleted bool) []*version {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []*version
-	for _, v := range s.subjects[subject] {
-		if deleted || !v.Deleted {
-			out = append(out, v)
-		}
+// insertSorted adds n to an ascending slice unless present.
+func insertSorted(xs []int, n int) []int {
+	i, found := slices.BinarySearch(xs, n)
+	if found {
+		return xs
 	}
-	return out
+	return slices.Insert(xs, i, n)
 }
 
-// subjectNames lists subjects with at least one (undeleted, unless
-// deleted) version, sorted.
-func (s *state) subjectNames(prefix string, deleted bool) []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := []string{}
-	for name, vs := range s.subjects {
-		if !strings.HasPrefix(name, prefix) {
-			continue
-		}
-		if slices.ContainsFunc(vs, func(v *version) bool { return deleted || !v.Deleted }) {
-			out = append(out, name)
-		}
+// deleteSorted removes n from an ascending slice.
+func deleteSorted(xs []int, n int) []int {
+	if i, found := slices.BinarySearch(xs, n); found {
+		return slices.Delete(xs, i, i+1)
 	}
-	sort.Strings(out)
-	return out
-}
-
-// byID returns the schema with an id.
-func (s *state) byID(id int) (*schemaByID, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	e, ok := s.ids[id]
-	return e, ok
-}
-
-// idVersions lists the subject versions using an id.
-func (s *state) idVersions(id int, deleted bool) []*version {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []*version
-	for _, vs := range s.subjects {
-		for _, v := range vs {
-			if v.ID == id && (deleted || !v.Deleted) {
-				out = append(out, v)
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].Subject < out[j].Subject || out[i].Subject == out[j].Subject && out[i].Version < out[j].Version
-	})
-	return out
-}
-
-// findID returns the id of an identical schema in any subject.
-func (s *state) findID(typ, schema string, refs []Reference) (int, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for id, e := range s.ids {
-		if e.Type == typ && e.Schema == schema && slices.Equal(e.References, refs) {
-			return id, true
-		}
-	}
-	return 0, false
-}
-
-// referencedBy lists ids of undeleted versions referencing subject/version.
-func (s *state) referencedBy(subject string, ver int) []int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := []int{}
-	for _, vs := range s.subjects {
-		for _, v := range vs {
-			if !v.Deleted && slices.ContainsFunc(v.References, func(r Reference) bool {
-				return r.Subject == subject && r.Version == ver
-			}) {
-				out = append(out, v.ID)
-			}
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// configFor returns the subject's config, or with fallback the global one
-// (and the default BACKWARD); ok is false when nothing applies.
-func (s *state) configFor(subject string, fallback bool) (configValue, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if c, ok := s.config[subject]; ok {
-		return c, true
-	}
-	if !fallback {
-		return configValue{}, false
-	}
-	if c, ok := s.config[""]; ok {
-		return c, true
-	}
-	return configValue{CompatibilityLevel: LevelBackward}, true
-}
-
-// modeFor is configFor for the mode (default READWRITE).
-func (s *state) modeFor(subject string, fallback bool) (string, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if m, ok := s.mode[subject]; ok {
-		return m, true
-	}
-	if !fallback {
-		return "", false
-	}
-	if m, ok := s.mode[""]; ok {
-		return m, true
-	}
-	return ModeReadWrite, true
+	return xs
 }

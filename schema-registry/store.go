@@ -31,16 +31,21 @@ type store struct {
 	adm    *kadm.Client
 	pollMu sync.Mutex
 
+	// timeout bounds each step of a write (kafkastore.timeout.ms).
+	timeout time.Duration
+
 	mu      sync.Mutex
 	next    int64         // offset after the last record read
-	changed chan struct{} // closed and replaced when next moves
+	pending int           // records produced whose outcome is not known yet
+	changed chan struct{} // closed and replaced when next or pending moves
 }
 
 // errNotStarted is returned by store operations before Run connected.
 var errNotStarted = errors.New("schema registry is not running: the _schemas topic has not been read")
 
-func newStore(topic string, clientOpts []kgo.Opt, st *state, log *slog.Logger) *store {
-	return &store{topic: topic, clientOpts: clientOpts, state: st, log: log.With("topic", topic), changed: make(chan struct{})}
+func newStore(topic string, clientOpts []kgo.Opt, timeout time.Duration, st *state, log *slog.Logger) *store {
+	return &store{topic: topic, clientOpts: clientOpts, timeout: timeout, state: st, log: log.With("topic", topic),
+		changed: make(chan struct{})}
 }
 
 // start creates the topic if missing, connects and reads to the end.
@@ -62,6 +67,9 @@ func (s *store) start(ctx context.Context) error {
 	// A topic just created may not be known to every broker yet.
 	for {
 		err := s.readToEnd(ctx)
+		if err == nil {
+			break
+		}
 		if !errors.Is(err, kerr.UnknownTopicOrPartition) {
 			return err
 		}
@@ -70,6 +78,26 @@ func (s *store) start(ctx context.Context) error {
 		case <-ctx.Done():
 			return err
 		}
+	}
+	s.warmUp(ctx)
+	return nil
+}
+
+// warmUpTimeout bounds the start-up NOOP write.
+const warmUpTimeout = 10 * time.Second
+
+// warmUp writes a NOOP record, as Confluent's KafkaStore does at start:
+// it readies the producer (connection, producer id), so the first real
+// write does not pay for that within the store timeout. A broker that
+// cannot write does not stop the start: reads work, and writes wait for
+// the NOOP's outcome like for any earlier write's.
+func (s *store) warmUp(ctx context.Context) {
+	noop, err := record(recordKey{KeyType: keyNoop}, nil)
+	if err == nil {
+		err = s.writeWithin(ctx, warmUpTimeout, noop)
+	}
+	if err != nil {
+		s.log.Warn("start-up NOOP write failed; writes fail until the broker can write", "error", err)
 	}
 }
 
@@ -183,22 +211,6 @@ func (s *store) waitFor(ctx context.Context, end int64) error {
 			return fmt.Errorf("read topic %s to its end: %w", s.topic, ctx.Err())
 		}
 	}
-}
-
-// write produces records in order and returns once they are applied.
-func (s *store) write(ctx context.Context, recs ...*kgo.Record) error {
-	if s.client == nil {
-		return errNotStarted
-	}
-	results := s.client.ProduceSync(ctx, recs...)
-	if err := results.FirstErr(); err != nil {
-		return fmt.Errorf("write to topic %s: %w", s.topic, err)
-	}
-	last := int64(0)
-	for _, r := range results {
-		last = max(last, r.Record.Offset+1)
-	}
-	return s.waitFor(ctx, last)
 }
 
 func (s *store) close() {

@@ -3,14 +3,46 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Writes run on the primary, one at a time (writeMu), after catching up
-// with the topic, and return once their records are read back.
+// Writes run on the primary, one at a time (writeLock), after catching up
+// with the topic, and return once their records are read back; each step
+// is bounded by the store timeout (see store_write.go).
+
+// Operation names, as Confluent's timeout messages name them.
+const (
+	opRegister      = "Register"
+	opDeleteVersion = "Delete Schema Version"
+	opDeleteSubject = "Delete subject"
+	opUpdateConfig  = "Update config"
+	opUpdateMode    = "Update mode"
+)
+
+// beginWrite waits (up to the store timeout) for earlier writes to have an
+// outcome, takes the write lock (as long as ctx allows) and reads the
+// topic to its end. The caller runs release when done.
+func (s *Server) beginWrite(ctx context.Context, op string) (release func(), err error) {
+	if err := s.store.awaitSettled(ctx); err != nil {
+		return nil, storeError(op, err)
+	}
+	select {
+	case s.writeLock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, storeError(op, fmt.Errorf("wait for the write lock: %w", ctx.Err()))
+	}
+	release = func() { <-s.writeLock }
+	if err := s.store.catchUp(ctx); err != nil {
+		release()
+		return nil, storeError(op, err)
+	}
+	return release, nil
+}
 
 // registered is the result of a register call.
 type registered struct {
@@ -22,11 +54,11 @@ type registered struct {
 // an identical undeleted schema returns its id and version without a
 // compatibility check; an identical schema elsewhere lends its id).
 func (s *Server) register(ctx context.Context, subject string, req *schemaRequest, normalize bool) (registered, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if err := s.store.readToEnd(ctx); err != nil {
-		return registered{}, storeError(err)
+	release, err := s.beginWrite(ctx, opRegister)
+	if err != nil {
+		return registered{}, err
 	}
+	defer release()
 	mode, _ := s.state.modeFor(subject, true)
 	if mode == ModeReadOnly {
 		return registered{}, errReadOnly(subject)
@@ -35,11 +67,8 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	if err != nil {
 		return registered{}, err
 	}
-	all := s.state.versions(subject, true)
-	for _, v := range all {
-		if !v.Deleted && sameSchema(v, p) {
-			return registered{ID: v.ID, Version: v.Version}, nil
-		}
+	if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
+		return registered{ID: found[0].ID, Version: found[0].Version}, nil
 	}
 	id, err := s.assignID(p, req, mode)
 	if err != nil {
@@ -50,10 +79,7 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 			return registered{}, err
 		}
 	}
-	next := 1
-	if len(all) > 0 {
-		next = all[len(all)-1].Version + 1
-	}
+	next := s.state.lastVersionNumber(subject) + 1
 	if mode == ModeImport && req.Version > 0 {
 		next = req.Version
 	}
@@ -61,8 +87,14 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	if p.typ != TypeAvro {
 		value.SchemaType = p.typ
 	}
-	if err := s.put(ctx, schemaKey(subject, next), value); err != nil {
+	if err := s.put(ctx, opRegister, schemaKey(subject, next), value); err != nil {
 		return registered{}, err
+	}
+	// Readers skip a record whose id an earlier record gave another
+	// schema (see state.applySchemaLocked); never answer with such an id.
+	if got := s.state.versionNumber(subject, next); got == nil || got.ID != id || !sameSchema(got, p) {
+		return registered{}, newAPIError(codeStoreError,
+			"Register operation failed: schema id %d was taken by another write meanwhile; retry", id)
 	}
 	return registered{ID: id, Version: next}, nil
 }
@@ -70,9 +102,10 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 // assignID reuses the id of an identical schema, takes the requested one
 // in IMPORT mode, or allocates max+1.
 func (s *Server) assignID(p *parsedRequest, req *schemaRequest, mode string) (int, error) {
-	existing, found := s.state.findID(p.typ, p.text, p.refs)
+	existing, found := s.state.findID(p)
 	if mode == ModeImport && req.ID > 0 {
-		if other, ok := s.state.byID(req.ID); ok && (other.Schema != p.text || other.Type != p.typ) {
+		if other, ok := s.state.byID(req.ID); ok && (other.Schema != p.text || other.Type != p.typ ||
+			!slices.Equal(other.References, p.refs)) {
 			return 0, newAPIError(codeIDMismatch, "Overwrite new schema with id %d is not permitted.", req.ID)
 		}
 		return req.ID, nil
@@ -80,15 +113,13 @@ func (s *Server) assignID(p *parsedRequest, req *schemaRequest, mode string) (in
 	if found {
 		return existing, nil
 	}
-	s.state.mu.RLock()
-	defer s.state.mu.RUnlock()
-	return s.state.maxID + 1, nil
+	return s.state.nextID(), nil
 }
 
 // checkRegister applies the subject's compatibility level.
 func (s *Server) checkRegister(subject string, p *parsedRequest) error {
 	cfg, _ := s.state.configFor(subject, true)
-	prev, err := s.parsePrevious(s.state.versions(subject, false))
+	prev, err := s.parsePrevious(s.checkedVersions(subject, cfg.CompatibilityLevel))
 	if err != nil {
 		return err
 	}
@@ -102,9 +133,12 @@ func (s *Server) checkRegister(subject string, p *parsedRequest) error {
 
 // deleteVersion soft deletes a version, or removes a soft-deleted one.
 func (s *Server) deleteVersion(ctx context.Context, subject, v string, permanent bool) (int, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if err := s.writable(ctx, subject); err != nil {
+	release, err := s.beginWrite(ctx, opDeleteVersion)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	if err := s.writable(subject); err != nil {
 		return 0, err
 	}
 	ver, err := s.version(subject, v, permanent)
@@ -119,22 +153,25 @@ func (s *Server) deleteVersion(ctx context.Context, subject, v string, permanent
 			return 0, newAPIError(codeVersionNotSoftDeleted,
 				"Subject '%s' Version %d was not deleted first before being permanently deleted", subject, ver.Version)
 		}
-		return ver.Version, s.put(ctx, schemaKey(subject, ver.Version), nil)
+		return ver.Version, s.put(ctx, opDeleteVersion, schemaKey(subject, ver.Version), nil)
 	}
 	value := &schemaValue{Subject: subject, Version: ver.Version, ID: ver.ID, Schema: ver.Schema,
 		References: ver.References, Deleted: true}
 	if ver.Type != TypeAvro {
 		value.SchemaType = ver.Type
 	}
-	return ver.Version, s.put(ctx, schemaKey(subject, ver.Version), value)
+	return ver.Version, s.put(ctx, opDeleteVersion, schemaKey(subject, ver.Version), value)
 }
 
 // deleteSubject soft deletes every version of a subject, or removes a
 // soft-deleted subject with its config and mode.
 func (s *Server) deleteSubject(ctx context.Context, subject string, permanent bool) ([]int, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if err := s.writable(ctx, subject); err != nil {
+	release, err := s.beginWrite(ctx, opDeleteSubject)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := s.writable(subject); err != nil {
 		return nil, err
 	}
 	all := s.state.versions(subject, true)
@@ -152,7 +189,7 @@ func (s *Server) deleteSubject(ctx context.Context, subject string, permanent bo
 			return nil, newAPIError(codeSubjectSoftDeleted, "Subject '%s' was soft deleted.Set permanent=true to delete permanently", subject)
 		}
 		value := &deleteSubjectValue{Subject: subject, Version: all[len(all)-1].Version}
-		return versionNumbers(live), s.put(ctx, scopeKey(keyDeleteSubject, subject), value)
+		return versionNumbers(live), s.put(ctx, opDeleteSubject, scopeKey(keyDeleteSubject, subject), value)
 	}
 	if len(live) > 0 {
 		return nil, newAPIError(codeSubjectNotSoftDeleted, "Subject '%s' was not deleted first before being permanently deleted", subject)
@@ -173,7 +210,7 @@ func (s *Server) deleteSubject(ctx context.Context, subject string, permanent bo
 		recs = append(recs, r)
 	}
 	if err := s.store.write(ctx, recs...); err != nil {
-		return nil, storeError(err)
+		return nil, storeError(opDeleteSubject, err)
 	}
 	return versionNumbers(all), nil
 }
@@ -186,11 +223,8 @@ func versionNumbers(vs []*version) []int {
 	return out
 }
 
-// writable catches up with the topic and refuses writes in READONLY mode.
-func (s *Server) writable(ctx context.Context, subject string) error {
-	if err := s.store.readToEnd(ctx); err != nil {
-		return storeError(err)
-	}
+// writable refuses writes in READONLY mode.
+func (s *Server) writable(subject string) error {
 	if mode, _ := s.state.modeFor(subject, true); mode == ModeReadOnly {
 		return errReadOnly(subject)
 	}
@@ -199,31 +233,41 @@ func (s *Server) writable(ctx context.Context, subject string) error {
 
 // putScoped writes a CONFIG or MODE record (nil value deletes it).
 func (s *Server) putScoped(ctx context.Context, keyType, subject string, value any) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if err := s.store.readToEnd(ctx); err != nil {
-		return storeError(err)
+	op := opUpdateConfig
+	if keyType == keyMode {
+		op = opUpdateMode
 	}
-	return s.put(ctx, scopeKey(keyType, subject), value)
+	release, err := s.beginWrite(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.put(ctx, op, scopeKey(keyType, subject), value)
 }
 
 // put writes one record and waits until it is applied.
-func (s *Server) put(ctx context.Context, key recordKey, value any) error {
+func (s *Server) put(ctx context.Context, op string, key recordKey, value any) error {
 	r, err := record(key, value)
 	if err != nil {
 		return err
 	}
 	if err := s.store.write(ctx, r); err != nil {
-		return storeError(err)
+		return storeError(op, err)
 	}
 	return nil
 }
 
-// storeError reports a failed or timed-out store write with Confluent's
-// codes.
-func storeError(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return newAPIError(codeTimeout, "Operation timed out: %v", err)
+// storeError reports a failed store operation op with Confluent's codes:
+// 50002 when it timed out (or an earlier write's outcome is still
+// unknown), 42209 when the broker refused the record as too large, 50001
+// otherwise.
+func storeError(op string, err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errUnsettled):
+		return newAPIError(codeTimeout, "%s operation timed out: %v", op, err)
+	case errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge):
+		return newAPIError(codeSchemaTooLarge, "%s operation failed because schema is too large", op)
+	default:
+		return newAPIError(codeStoreError, "Error while storing schema registry state (%s): %v", op, err)
 	}
-	return newAPIError(codeStoreError, "Error while storing schema registry state: %v", err)
 }
