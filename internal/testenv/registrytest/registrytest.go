@@ -19,7 +19,11 @@ import (
 // URL.
 func Start(t testing.TB, brokerAddr string) string {
 	t.Helper()
-	srv, err := registry.New(registry.Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(brokerAddr)}, Listen: "127.0.0.1:0"})
+	srv, err := registry.New(registry.Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(brokerAddr)}, Listen: "127.0.0.1:0",
+		// A loaded CI machine with the race detector can take longer than
+		// the 500 ms default to fsync a write; tests of other packages are
+		// not about the store timeout.
+		StoreTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("create schema registry: %v", err)
 	}
