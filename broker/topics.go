@@ -237,9 +237,9 @@ type deletion struct {
 // planDeletes answers each distinct name and id of a DeleteTopics request
 // once, as Kafka's controller does: a name or id given twice is one
 // INVALID_REQUEST and deletes nothing, as is a name whose topic's id is
-// also given; an entry with both a name and an id, or neither, is
-// INVALID_REQUEST. A request naming one topic a million times does the work
-// of one. The caller holds createMu.
+// also given (the id then gets no answer of its own); an entry with both a
+// name and an id, or neither, is INVALID_REQUEST. A request naming one
+// topic a million times does the work of one. The caller holds createMu.
 func (s *Server) planDeletes(topics []kmsg.DeleteTopicsRequestTopic) []deletion {
 	names, ids := map[string]int{}, map[[16]byte]int{}
 	for _, rt := range topics {
@@ -251,11 +251,17 @@ func (s *Server) planDeletes(topics []kmsg.DeleteTopicsRequestTopic) []deletion 
 		}
 	}
 	byID := map[[16]byte]*log.Topic{}
+	claimed := map[[16]byte]bool{} // ids whose topic is also named
 	if len(ids) > 0 {
 		for _, t := range s.store.Topics() {
 			byID[t.ID] = t
+			if ids[t.ID] > 0 && names[t.Name] == 1 {
+				claimed[t.ID] = true
+			}
 		}
 	}
+	answered := map[string]bool{}
+	answeredID := map[[16]byte]bool{}
 	var out []deletion
 	for _, rt := range topics {
 		d := deletion{name: rt.Topic, id: rt.TopicID}
@@ -265,30 +271,26 @@ func (s *Server) planDeletes(topics []kmsg.DeleteTopicsRequestTopic) []deletion 
 		case rt.Topic == nil && rt.TopicID == [16]byte{}:
 			d.err = fmt.Errorf("%w: neither a topic name nor a topic id was given", errInvalidRequest)
 		case rt.Topic != nil:
-			n := names[*rt.Topic]
-			if n == 0 {
+			name := *rt.Topic
+			if answered[name] {
 				continue // a repeated name, already answered
 			}
-			names[*rt.Topic] = 0
-			if t, ok := s.store.Topic(*rt.Topic); ok && n == 1 && len(ids) > 0 && ids[t.ID] == 1 {
-				ids[t.ID] = 0 // answered here, not deleted by id either
-				d.id, n = t.ID, -1
-			}
-			switch {
-			case n > 1:
-				d.err = fmt.Errorf("%w: topic %s appears %d times in one DeleteTopics request", errInvalidRequest, *rt.Topic, n)
-			case n < 0:
-				d.err = fmt.Errorf("%w: topic %s is also named by its id in the same request", errInvalidRequest, *rt.Topic)
+			answered[name] = true
+			if n := names[name]; n > 1 {
+				d.err = fmt.Errorf("%w: topic %s appears %d times in one DeleteTopics request", errInvalidRequest, name, n)
+			} else if t, ok := s.store.Topic(name); ok && claimed[t.ID] {
+				d.id = t.ID
+				d.err = fmt.Errorf("%w: topic %s is also named by its id in the same request", errInvalidRequest, name)
 			}
 		default:
-			n := ids[rt.TopicID]
-			if n == 0 {
-				continue
+			id := rt.TopicID
+			if answeredID[id] || (claimed[id] && ids[id] == 1) {
+				continue // already answered, or answered with its name
 			}
-			ids[rt.TopicID] = 0
-			if n > 1 {
-				d.err = fmt.Errorf("%w: topic id %x appears %d times in one DeleteTopics request", errInvalidRequest, rt.TopicID, n)
-			} else if d.topic = byID[rt.TopicID]; d.topic == nil {
+			answeredID[id] = true
+			if n := ids[id]; n > 1 {
+				d.err = fmt.Errorf("%w: topic id %x appears %d times in one DeleteTopics request", errInvalidRequest, id, n)
+			} else if d.topic = byID[id]; d.topic == nil {
 				d.err = errUnknownTopicID
 			}
 		}

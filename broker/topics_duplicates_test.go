@@ -18,7 +18,7 @@ func TestDeleteTopicsDuplicates(t *testing.T) {
 	b := testenv.StartBroker(t, nil)
 	_, cl := newAdmin(t, b.Addr)
 	ctx := adminCtx(t)
-	for _, topic := range []string{"victim", "other", "by-id", "both"} {
+	for _, topic := range []string{"victim", "other", "by-id", "both", "dup-id-and-name", "dup-name-and-id"} {
 		createTopic(t, b.Addr, topic, 1, nil)
 	}
 
@@ -55,22 +55,37 @@ func TestDeleteTopicsDuplicates(t *testing.T) {
 			rt.Topic, rt.TopicID = name, id
 			req.Topics = append(req.Topics, rt)
 		}
+		dupID := topicMetadata(t, cl, "dup-id-and-name").TopicID
+		dupName := topicMetadata(t, cl, "dup-name-and-id").TopicID
 		add(nil, id)
 		add(nil, id)
-		add(kmsg.StringPtr("both"), [16]byte{}) // its id is also given
-		add(nil, both)
+		add(nil, both) // its name is given below: answered there
+		add(kmsg.StringPtr("both"), [16]byte{})
 		add(nil, [16]byte{}) // neither name nor id
+		add(nil, dupID)
+		add(kmsg.StringPtr("dup-id-and-name"), [16]byte{})
+		add(nil, dupID)
+		add(kmsg.StringPtr("dup-name-and-id"), [16]byte{})
+		add(kmsg.StringPtr("dup-name-and-id"), [16]byte{})
+		add(nil, dupName) // deleted: the name is a duplicate, the id is not
 		resp, err := req.RequestWith(ctx, cl)
 		require.NoError(t, err)
-		require.Len(t, resp.Topics, 3)
-		for _, rt := range resp.Topics {
+		require.Len(t, resp.Topics, 7)
+		for _, rt := range resp.Topics[:6] {
 			assert.Equal(t, kerr.InvalidRequest.Code, rt.ErrorCode)
 		}
 		assert.Equal(t, id, resp.Topics[0].TopicID)
 		assert.Equal(t, "both", *resp.Topics[1].Topic)
 		assert.Equal(t, both, resp.Topics[1].TopicID)
-		assert.True(t, topicExists(t, cl, "by-id"))
-		assert.True(t, topicExists(t, cl, "both"))
+		assert.Equal(t, dupID, resp.Topics[3].TopicID)
+		assert.Equal(t, "dup-id-and-name", *resp.Topics[4].Topic)
+		assert.Equal(t, "dup-name-and-id", *resp.Topics[5].Topic)
+		assert.Zero(t, resp.Topics[6].ErrorCode)
+		assert.Equal(t, dupName, resp.Topics[6].TopicID)
+		for _, topic := range []string{"by-id", "both", "dup-id-and-name"} {
+			assert.True(t, topicExists(t, cl, topic), topic)
+		}
+		assert.False(t, topicExists(t, cl, "dup-name-and-id"))
 	})
 }
 
