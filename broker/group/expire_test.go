@@ -174,9 +174,13 @@ func TestGroupsWithMembersOrPendingOffsetsKeepThem(t *testing.T) {
 	require.NoError(t, c.Sync(context.Background(), SyncRequest{Group: "workers", MemberID: w.MemberID, Generation: w.Generation}).Err)
 	commit(t, c, "workers", w.MemberID, w.Generation, tp0)
 
-	// An offset pending in an open transaction does not expire, and keeps
-	// its otherwise empty group.
+	// An offset pending in an open transaction does not expire, and an
+	// open transaction keeps a group whose offsets all expired.
+	commit(t, c, "txn", "", -1, tp0)
+	commit(t, c, "txn2", "", -1, tp1)
 	_, err := c.StageTxnOffsets("txn", "", "", -1, 42, []Commit{{TopicPartition: tp0, Offset: 3}})
+	require.NoError(t, err)
+	_, err = c.StageTxnOffsets("txn2", "", "", -1, 43, []Commit{{TopicPartition: tp0, Offset: 4}})
 	require.NoError(t, err)
 
 	// A consumer group whose member metadata cannot be read: nothing is
@@ -190,12 +194,20 @@ func TestGroupsWithMembersOrPendingOffsetsKeepThem(t *testing.T) {
 
 	clk.advance(5 * retention)
 	o, g := expire(t, c)
-	assert.Zero(t, o)
+	assert.Equal(t, 1, o, "only txn2's offset without a pending one")
 	assert.Zero(t, g)
 	assert.Equal(t, int64(7), committed(c, "workers", tp0))
 	assert.Equal(t, int64(7), committed(c, "opaque", tp1))
+	assert.Equal(t, int64(7), committed(c, "txn", tp0))
+	assert.Equal(t, int64(-1), committed(c, "txn2", tp1))
+	assert.Equal(t, []Listed{{ID: "opaque", ProtocolType: "consumer", State: Stable}, {ID: "txn", State: Empty},
+		{ID: "txn2", State: Empty}, {ID: "workers", ProtocolType: "connect", State: Stable}}, c.List(nil))
 	require.NoError(t, c.EndTxnOffsets("txn", 42, true))
 	assert.Equal(t, int64(3), committed(c, "txn", tp0))
+	require.NoError(t, c.EndTxnOffsets("txn2", 43, false))
+	o, g = expire(t, c)
+	assert.Zero(t, o)
+	assert.Equal(t, 1, g, "txn2 has nothing left once its transaction aborted")
 }
 
 // TestOffsetsTopicRecreated deletes __consumer_offsets behind the

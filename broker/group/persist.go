@@ -199,7 +199,7 @@ func (c *Coordinator) offsetsTopicLocked() (*log.Topic, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.log.Warn("__consumer_offsets was gone: recreated it and wrote the groups back", "groups", len(c.groups))
+	c.log.Warn("__consumer_offsets was deleted or replaced while the broker ran: writing the groups back to it", "groups", len(c.groups))
 	c.topicID = t.ID
 	var ws []write
 	for _, g := range c.groups {
