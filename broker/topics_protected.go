@@ -4,8 +4,9 @@ package broker
 //
 // __consumer_offsets and __transaction_state hold the group and transaction
 // coordinators' state; the coordinators create them with the configs they
-// need. Kafka lets any client its ACLs allow delete them (its own tools
-// refused to); Sluice has no ACLs yet, so it refuses to delete them, to add
+// need. Kafka's broker lets any client its ACLs allow delete them (only
+// kafka-topics.sh --zookeeper refused to, KAFKA-1961, until Kafka 3.0);
+// Sluice has no ACLs yet, so it refuses to delete them, to add
 // partitions to them (which would move groups and transactional ids to
 // other partitions than their records) or to delete records from them, and
 // CreateTopics may not create them. A client must not lose every group's
