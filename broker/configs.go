@@ -91,18 +91,30 @@ func (s *Server) topicConfigEntries(overrides map[string]string) []configEntry {
 	return entries
 }
 
-// brokerConfigEntries lists the broker's own configs, all read-only.
+// brokerConfigEntries lists the broker's own configs, all read-only: the
+// keys it was started with, and the coordinators' keys with their defaults.
 func (s *Server) brokerConfigEntries() []configEntry {
 	defs := log.TopicConfigDefs()
+	keys := s.cfg.sortedKeys()
+	for _, d := range coordinatorConfigDefs {
+		if _, set := s.cfg.Properties[d.name]; !set {
+			keys = append(keys, d.name)
+		}
+	}
+	slices.Sort(keys)
 	var entries []configEntry
-	for _, k := range s.cfg.sortedKeys() {
-		v := s.cfg.Properties[k]
+	for _, k := range keys {
+		v, set := s.cfg.Properties[k]
 		e := configEntry{name: k, readOnly: true, sensitive: sensitiveKey(k)}
 		if i := slices.IndexFunc(defs, func(d log.ConfigDef) bool { return d.BrokerKey == k }); i >= 0 {
 			e.typ, e.doc = kmsg.ConfigType(defs[i].Type), defs[i].Doc
 		}
 		def, hasDefault := brokerDefaults[k]
-		if !hasDefault || def != v {
+		if i := slices.IndexFunc(coordinatorConfigDefs, func(d coordinatorConfigDef) bool { return d.name == k }); i >= 0 {
+			d := coordinatorConfigDefs[i]
+			def, hasDefault, e.typ, e.doc = d.def, true, d.typ, d.doc
+		}
+		if set && (!hasDefault || def != v) {
 			e.add(k, v, kmsg.ConfigSourceStaticBrokerConfig)
 		}
 		if hasDefault {
@@ -111,6 +123,33 @@ func (s *Server) brokerConfigEntries() []configEntry {
 		entries = append(entries, e)
 	}
 	return entries
+}
+
+// coordinatorConfigDef is a broker config of the group or transaction
+// coordinator (read by groupConfig and txnConfig) with the default it takes
+// when not set.
+type coordinatorConfigDef struct {
+	name, def string
+	typ       kmsg.ConfigType
+	doc       string
+}
+
+// coordinatorConfigDefs are listed by DescribeConfigs whether set or not.
+// The defaults are Kafka's except where the doc says otherwise.
+var coordinatorConfigDefs = []coordinatorConfigDef{
+	{"group.min.session.timeout.ms", "6000", kmsg.ConfigTypeInt, "The smallest session timeout a group member may ask for."},
+	{"group.max.session.timeout.ms", "1800000", kmsg.ConfigTypeInt, "The largest session timeout a group member may ask for."},
+	{"group.initial.rebalance.delay.ms", "0", kmsg.ConfigTypeInt, "How long the first rebalance of an empty group waits for more members (Sluice: 0, Kafka: 3000)."},
+	{"offset.metadata.max.bytes", "4096", kmsg.ConfigTypeInt, "The largest metadata string a committed offset may carry."},
+	{"offsets.topic.num.partitions", "50", kmsg.ConfigTypeInt, "Partitions of __consumer_offsets when it is created."},
+	{"offsets.topic.segment.bytes", "104857600", kmsg.ConfigTypeInt, "segment.bytes of __consumer_offsets when it is created."},
+	{"offsets.retention.minutes", "10080", kmsg.ConfigTypeInt, "How long committed offsets are kept: from when the group became empty; for a group without a protocol (standalone consumers), and for topics a stable consumer group no longer subscribes to, from the commit."},
+	{"offsets.retention.check.interval.ms", "600000", kmsg.ConfigTypeLong, "How often expired offsets, and empty groups without offsets, are removed."},
+	{"transaction.max.timeout.ms", "900000", kmsg.ConfigTypeInt, "The largest transaction.timeout.ms a producer may ask for."},
+	{"transaction.state.log.num.partitions", "50", kmsg.ConfigTypeInt, "Partitions of __transaction_state when it is created."},
+	{"transaction.abort.timed.out.transaction.cleanup.interval.ms", "100", kmsg.ConfigTypeInt, "How often transactions past their timeout are aborted (Sluice: 100, Kafka: 10000)."},
+	{"transactional.id.expiration.ms", "604800000", kmsg.ConfigTypeInt, "How long a transactional id not in a transaction is kept after its last use."},
+	{"transaction.remove.expired.transaction.cleanup.interval.ms", "3600000", kmsg.ConfigTypeInt, "How often expired transactional ids are removed."},
 }
 
 // sensitiveKey reports whether a broker config's value must not be shown.

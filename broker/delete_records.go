@@ -7,8 +7,9 @@ package broker
 // watermark. The new start is durable before the answer; whole segments
 // below it go at the next retention pass. An offset at or below the current
 // start changes nothing; one past the high watermark is OFFSET_OUT_OF_RANGE;
-// an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION. Errors are
-// per partition, with low watermark -1.
+// an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION; an internal
+// or protected topic is INVALID_TOPIC_EXCEPTION, as in Kafka
+// (topics_protected.go). Errors are per partition, with low watermark -1.
 
 import "github.com/twmb/franz-go/pkg/kmsg"
 
@@ -41,6 +42,9 @@ func handleDeleteRecords(c *conn, kreq kmsg.Request) *pending {
 func (s *Server) deleteRecords(topic string, partition int32, offset int64) (int64, error) {
 	p, err := s.store.Partition(topic, partition)
 	if err != nil {
+		return -1, err
+	}
+	if err := s.refuseProtected("delete records of", topic); err != nil {
 		return -1, err
 	}
 	return p.DeleteRecords(offset)

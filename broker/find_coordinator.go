@@ -3,7 +3,9 @@ package broker
 // FindCoordinator: v0-4.
 //
 // This node coordinates every group and transactional id (key types 0 and
-// 1); v4 answers a batch of keys. Served now, ahead of the group and
+// 1); v4 answers a batch of keys. For groups, __consumer_offsets is created
+// first if it is missing, as Kafka does (COORDINATOR_NOT_AVAILABLE if that
+// fails). Served now, ahead of the group and
 // transaction APIs, because librdkafka 2.0.2 takes FindCoordinator v0 as its
 // sign that a broker understands lz4 and otherwise sends lz4 batches
 // uncompressed.
@@ -23,7 +25,17 @@ func handleFindCoordinator(c *conn, kreq kmsg.Request) *pending {
 	s := c.s
 	var code int16
 	var msg *string
-	if req.CoordinatorType != 0 && req.CoordinatorType != 1 {
+	switch req.CoordinatorType {
+	case 0:
+		// As Kafka does, make sure the offsets topic exists before naming a
+		// coordinator, so groups work again after it was lost.
+		if err := s.groups.EnsureOffsetsTopic(); err != nil {
+			c.log.Warn("group coordinator unavailable", "err", err)
+			code = kerr.CoordinatorNotAvailable.Code
+			msg = kmsg.StringPtr("the group coordinator cannot open or create __consumer_offsets; see the broker log")
+		}
+	case 1:
+	default:
 		code = kerr.InvalidRequest.Code
 		msg = errorMessage(fmt.Errorf("coordinator type %d: want 0 (group) or 1 (transaction)", req.CoordinatorType))
 	}

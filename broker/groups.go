@@ -13,8 +13,10 @@ package broker
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/broker/group"
@@ -31,6 +33,11 @@ var (
 // groupConfig reads the group coordinator's broker properties.
 func groupConfig(props map[string]string) (group.Config, error) {
 	var cfg group.Config
+	// New reads the broker properties only through groupConfig and
+	// txnConfig: a bad protected-topics list is caught here, at start.
+	if err := checkProtectedTopics(props); err != nil {
+		return cfg, err
+	}
 	ms := func(key string, def int64) (time.Duration, error) {
 		v, ok := props[key]
 		if !ok {
@@ -67,7 +74,36 @@ func groupConfig(props map[string]string) (group.Config, error) {
 		}
 		cfg.OffsetsSegmentBytes = n
 	}
+	metadata, err := wholeNumber(props, "offset.metadata.max.bytes", 4096, 1, math.MaxInt32)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.MaxMetadataSize = int(metadata)
+	minutes, err := wholeNumber(props, "offsets.retention.minutes", 10080, 1, math.MaxInt32)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.OffsetsRetention = time.Duration(minutes) * time.Minute
+	check, err := wholeNumber(props, "offsets.retention.check.interval.ms", 600000, 1, math.MaxInt64/int64(time.Millisecond))
+	if err != nil {
+		return cfg, err
+	}
+	cfg.OffsetsRetentionCheckInterval = time.Duration(check) * time.Millisecond
 	return cfg, nil
+}
+
+// wholeNumber reads an integer broker property in [lo, hi] (Kafka's INT or
+// LONG with atLeast), or def when it is not set.
+func wholeNumber(props map[string]string, key string, def, lo, hi int64) (int64, error) {
+	v, ok := props[key]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s=%q: want a whole number from %d to %d", key, v, lo, hi)
+	}
+	return n, nil
 }
 
 func str(s *string) string {

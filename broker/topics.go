@@ -16,8 +16,13 @@ package broker
 // everything and creates nothing.
 //
 // DeleteTopics deletes by name, or (v6+) by topic id; delete.topic.enable=false
-// answers TOPIC_DELETION_DISABLED. CreatePartitions only grows a topic
-// (INVALID_PARTITIONS otherwise); validate_only is honoured.
+// answers TOPIC_DELETION_DISABLED. A name or id given twice is answered once,
+// INVALID_REQUEST, and not deleted, as in Kafka. CreatePartitions only grows
+// a topic (INVALID_PARTITIONS otherwise); validate_only is honoured.
+//
+// Internal topics (__consumer_offsets, __transaction_state) and the topics in
+// sluice.protected.topics cannot be deleted or grown, and CreateTopics cannot
+// create an internal topic (topics_protected.go).
 //
 // Every error carries a message (where the version has the field) that says
 // what was wrong. Creation, deletion and growth all hold the server's
@@ -87,6 +92,9 @@ func (c *conn) createTopic(st *kmsg.CreateTopicsResponseTopic, rt kmsg.CreateTop
 	}
 	if _, ok := s.store.Topic(rt.Topic); ok {
 		return fmt.Errorf("%w: %s", log.ErrTopicExists, rt.Topic)
+	}
+	if err := refuseInternalCreate(rt.Topic); err != nil {
+		return err
 	}
 	if err := s.checkTopicCollision(rt.Topic); err != nil {
 		return err
@@ -189,21 +197,23 @@ func handleDeleteTopics(c *conn, kreq kmsg.Request) *pending {
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
 	topics := req.Topics
 	if req.Version < 6 {
-		topics = nil
-		for _, name := range req.TopicNames {
-			rt := kmsg.NewDeleteTopicsRequestTopic()
-			rt.Topic = &name
-			topics = append(topics, rt)
+		topics = make([]kmsg.DeleteTopicsRequestTopic, len(req.TopicNames))
+		for i := range req.TopicNames {
+			topics[i].Topic = &req.TopicNames[i]
 		}
 	}
 	c.s.createMu.Lock()
 	defer c.s.createMu.Unlock()
-	for _, rt := range topics {
+	for _, d := range c.s.planDeletes(topics) {
 		st := kmsg.NewDeleteTopicsResponseTopic()
-		st.Topic, st.TopicID = rt.Topic, rt.TopicID
-		t, err := c.s.deleteTopic(rt)
-		if t != nil {
-			st.Topic, st.TopicID = &t.Name, t.ID
+		st.Topic, st.TopicID = d.name, d.id
+		err := d.err
+		if err == nil {
+			var t *log.Topic
+			t, err = c.s.deleteTopic(d)
+			if t != nil {
+				st.Topic, st.TopicID = &t.Name, t.ID
+			}
 		}
 		if err != nil {
 			st.ErrorCode = errorCode(err)
@@ -215,26 +225,95 @@ func handleDeleteTopics(c *conn, kreq kmsg.Request) *pending {
 	return ready(resp)
 }
 
-// deleteTopic deletes one topic named by name or by id, returning the topic
-// it found. The caller holds createMu.
-func (s *Server) deleteTopic(rt kmsg.DeleteTopicsRequestTopic) (*log.Topic, error) {
-	var t *log.Topic
-	switch {
-	case rt.Topic != nil && rt.TopicID != [16]byte{}:
-		return nil, fmt.Errorf("%w: give a topic name or a topic id, not both", errInvalidRequest)
-	case rt.Topic != nil:
-		var ok bool
-		if t, ok = s.store.Topic(*rt.Topic); !ok {
-			return nil, fmt.Errorf("%s: %w", *rt.Topic, log.ErrUnknownTopic)
+// deletion is one topic a DeleteTopics request names, by name or by id;
+// err is set when the request itself is wrong about it.
+type deletion struct {
+	name  *string
+	id    [16]byte
+	topic *log.Topic // resolved from id
+	err   error
+}
+
+// planDeletes answers each distinct name and id of a DeleteTopics request
+// once, as Kafka's controller does: a name or id given twice is one
+// INVALID_REQUEST and deletes nothing, as is a name whose topic's id is
+// also given (the id then gets no answer of its own); an entry with both a
+// name and an id, or neither, is INVALID_REQUEST. A request naming one
+// topic a million times does the work of one. The caller holds createMu.
+func (s *Server) planDeletes(topics []kmsg.DeleteTopicsRequestTopic) []deletion {
+	names, ids := map[string]int{}, map[[16]byte]int{}
+	for _, rt := range topics {
+		switch {
+		case rt.Topic != nil && rt.TopicID == [16]byte{}:
+			names[*rt.Topic]++
+		case rt.Topic == nil && rt.TopicID != [16]byte{}:
+			ids[rt.TopicID]++
 		}
-	default:
-		var err error
-		if t, err = s.topicByID(rt.TopicID); err != nil {
-			return nil, err
+	}
+	byID := map[[16]byte]*log.Topic{}
+	claimed := map[[16]byte]bool{} // ids whose topic is also named
+	if len(ids) > 0 {
+		for _, t := range s.store.Topics() {
+			byID[t.ID] = t
+			if ids[t.ID] > 0 && names[t.Name] == 1 {
+				claimed[t.ID] = true
+			}
+		}
+	}
+	answered := map[string]bool{}
+	answeredID := map[[16]byte]bool{}
+	var out []deletion
+	for _, rt := range topics {
+		d := deletion{name: rt.Topic, id: rt.TopicID}
+		switch {
+		case rt.Topic != nil && rt.TopicID != [16]byte{}:
+			d.err = fmt.Errorf("%w: give a topic name or a topic id, not both", errInvalidRequest)
+		case rt.Topic == nil && rt.TopicID == [16]byte{}:
+			d.err = fmt.Errorf("%w: neither a topic name nor a topic id was given", errInvalidRequest)
+		case rt.Topic != nil:
+			name := *rt.Topic
+			if answered[name] {
+				continue // a repeated name, already answered
+			}
+			answered[name] = true
+			if n := names[name]; n > 1 {
+				d.err = fmt.Errorf("%w: topic %s appears %d times in one DeleteTopics request", errInvalidRequest, name, n)
+			} else if t, ok := s.store.Topic(name); ok && claimed[t.ID] {
+				d.id = t.ID
+				d.err = fmt.Errorf("%w: topic %s is also named by its id in the same request", errInvalidRequest, name)
+			}
+		default:
+			id := rt.TopicID
+			if answeredID[id] || (claimed[id] && ids[id] == 1) {
+				continue // already answered, or answered with its name
+			}
+			answeredID[id] = true
+			if n := ids[id]; n > 1 {
+				d.err = fmt.Errorf("%w: topic id %x appears %d times in one DeleteTopics request", errInvalidRequest, id, n)
+			} else if d.topic = byID[id]; d.topic == nil {
+				d.err = errUnknownTopicID
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// deleteTopic deletes the topic d names, returning the topic it found. The
+// caller holds createMu.
+func (s *Server) deleteTopic(d deletion) (*log.Topic, error) {
+	t := d.topic
+	if t == nil {
+		var ok bool
+		if t, ok = s.store.Topic(*d.name); !ok {
+			return nil, fmt.Errorf("%s: %w", *d.name, log.ErrUnknownTopic)
 		}
 	}
 	if s.cfg.Properties["delete.topic.enable"] == "false" {
 		return t, errTopicDeletionDisabled
+	}
+	if err := s.refuseProtected("delete", t.Name); err != nil {
+		return t, err
 	}
 	return t, s.store.DeleteTopic(t.Name)
 }
@@ -278,6 +357,9 @@ func (s *Server) createPartitions(rt kmsg.CreatePartitionsRequestTopic, validate
 	t, ok := s.store.Topic(rt.Topic)
 	if !ok {
 		return fmt.Errorf("%s: %w", rt.Topic, log.ErrUnknownTopic)
+	}
+	if err := s.refuseProtected("add partitions to", rt.Topic); err != nil {
+		return err
 	}
 	if added := int(rt.Count) - len(t.Partitions); added > 0 && rt.Assignment != nil {
 		if len(rt.Assignment) != added {

@@ -7,6 +7,7 @@ package broker
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -40,6 +41,16 @@ func txnConfig(props map[string]string) (txn.Config, error) {
 		}
 		cfg.Tick = time.Duration(n) * time.Millisecond
 	}
+	expiration, err := wholeNumber(props, "transactional.id.expiration.ms", 604800000, 1, math.MaxInt32)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.IDExpiration = time.Duration(expiration) * time.Millisecond
+	interval, err := wholeNumber(props, "transaction.remove.expired.transaction.cleanup.interval.ms", 3600000, 1, math.MaxInt32)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.RemoveExpiredInterval = time.Duration(interval) * time.Millisecond
 	return cfg, nil
 }
 

@@ -30,6 +30,12 @@ type Config struct {
 	// MaxMetadataSize bounds a committed offset's metadata string
 	// (offset.metadata.max.bytes).
 	MaxMetadataSize int
+	// OffsetsRetention is how long committed offsets are kept once they
+	// can expire (offsets.retention.minutes, 7 days); see expire.go.
+	OffsetsRetention time.Duration
+	// OffsetsRetentionCheckInterval is how often Run expires offsets
+	// (offsets.retention.check.interval.ms, 10 minutes).
+	OffsetsRetentionCheckInterval time.Duration
 	// Tick is how often timers are checked; 0 means 50ms.
 	Tick time.Duration
 	// Now is the clock; nil means time.Now.
@@ -52,6 +58,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxMetadataSize <= 0 {
 		c.MaxMetadataSize = 4096
 	}
+	if c.OffsetsRetention <= 0 {
+		c.OffsetsRetention = 7 * 24 * time.Hour
+	}
+	if c.OffsetsRetentionCheckInterval <= 0 {
+		c.OffsetsRetentionCheckInterval = 10 * time.Minute
+	}
 	if c.Tick <= 0 {
 		c.Tick = 50 * time.Millisecond
 	}
@@ -72,6 +84,9 @@ type Coordinator struct {
 
 	mu     sync.Mutex
 	groups map[string]*group
+	// topicID is the id of the __consumer_offsets the state was loaded
+	// from or last written back to; another id means it was recreated.
+	topicID [16]byte
 	// pending holds transactional offset commits not yet decided:
 	// group → producer id → partition → offset.
 	pending map[string]map[int64]map[TopicPartition]Commit
@@ -92,11 +107,14 @@ func New(cfg Config, store *log.Store, logger *slog.Logger) (*Coordinator, error
 	return c, nil
 }
 
-// Run checks session, rebalance and join deadlines until ctx ends, then
-// fails every waiting Join and Sync.
+// Run checks session, rebalance and join deadlines, and expires offsets
+// every OffsetsRetentionCheckInterval, until ctx ends; then it fails every
+// waiting Join and Sync.
 func (c *Coordinator) Run(ctx context.Context) {
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
+	expiry := time.NewTicker(c.cfg.OffsetsRetentionCheckInterval)
+	defer expiry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -104,6 +122,10 @@ func (c *Coordinator) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			c.tick()
+		case <-expiry.C:
+			if _, _, err := c.ExpireOffsets(); err != nil && ctx.Err() == nil {
+				c.log.Warn("expire committed offsets", "err", err)
+			}
 		}
 	}
 }
@@ -168,7 +190,7 @@ func (c *Coordinator) expireLocked(g *group, now time.Time) []write {
 func (c *Coordinator) getOrCreateLocked(id string) *group {
 	g := c.groups[id]
 	if g == nil {
-		g = newGroup(id)
+		g = newGroup(id, c.now())
 		c.groups[id] = g
 	}
 	return g

@@ -14,6 +14,13 @@
 // protocol type, protocol names and metadata are opaque bytes, so consumer
 // groups, Connect workers and any other classic-protocol user work alike.
 //
+// Committed offsets expire as in Kafka since KIP-211 (offsets.retention.minutes,
+// expire.go): counting from when the group became empty, or from the commit
+// for groups without a protocol and for topics a stable consumer group no
+// longer subscribes to; empty groups left without offsets are removed. If
+// __consumer_offsets disappears while the broker runs it is created again,
+// with the groups still in memory written back to it (persist.go).
+//
 // The Coordinator is safe for concurrent use. Join and Sync block until the
 // rebalance step they wait for completes or their context ends; the broker
 // calls them from a goroutine per request. Run drives the timers.

@@ -82,14 +82,24 @@ type group struct {
 	deadline     time.Time            // end of the current rebalance step
 	delayed      bool                 // the rebalance waits out the initial delay
 	offsets      map[string]map[int32]offset
+	// stateSince is when the group entered its state (Kafka's
+	// currentStateTimestamp): an Empty group's offsets expire counting
+	// from it. Zero when unknown (a group loaded from a record without
+	// it), and then each offset counts from its commit.
+	stateSince time.Time
 }
 
-func newGroup(id string) *group {
+func newGroup(id string, now time.Time) *group {
 	return &group{
-		id: id, state: Empty,
+		id: id, state: Empty, stateSince: now,
 		members: map[string]*member{}, statics: map[string]string{},
 		pending: map[string]time.Time{}, offsets: map[string]map[int32]offset{},
 	}
+}
+
+// transition moves g to state s, noting when.
+func (g *group) transition(s State, now time.Time) {
+	g.state, g.stateSince = s, now
 }
 
 func (g *group) remove(m *member) {

@@ -131,7 +131,7 @@ func TestSessionExpiryAndRebalanceTimeout(t *testing.T) {
 }
 
 func TestProtocolSelection(t *testing.T) {
-	g := newGroup("g")
+	g := newGroup("g", time.Now())
 	for i, protos := range [][]string{{"a", "b", "c"}, {"b", "c"}, {"c", "b"}} {
 		m := &member{id: string(rune('x' + i))}
 		for _, p := range protos {

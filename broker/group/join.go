@@ -77,7 +77,7 @@ func (c *Coordinator) join(req JoinRequest) (chan JoinResult, JoinResult, []writ
 		if req.MemberID != "" {
 			return fail(ErrUnknownMemberID)
 		}
-		g = newGroup(req.Group)
+		g = newGroup(req.Group, now)
 	}
 	if req.ProtocolType == "" || len(req.Protocols) == 0 ||
 		(len(g.members) > 0 && g.protocolType != req.ProtocolType) ||
@@ -174,7 +174,7 @@ func (c *Coordinator) rejoinStaticLocked(g *group, old *member, req JoinRequest,
 // the deadline. Members waiting in Sync are told to rejoin.
 func (c *Coordinator) prepareLocked(g *group, now time.Time) {
 	g.delayed = g.state == Empty && c.cfg.InitialRebalanceDelay > 0
-	g.state = PreparingRebalance
+	g.transition(PreparingRebalance, now)
 	if g.delayed {
 		g.deadline = now.Add(c.cfg.InitialRebalanceDelay)
 	} else {
@@ -203,7 +203,8 @@ func (c *Coordinator) completeJoinLocked(g *group, now time.Time) []write {
 	}
 	g.generation++
 	if len(g.members) == 0 {
-		g.state, g.protocol, g.leader = Empty, "", ""
+		g.transition(Empty, now)
+		g.protocol, g.leader = "", ""
 		return []write{c.groupRecordLocked(g)}
 	}
 	g.protocol = g.selectProtocol()
@@ -214,7 +215,7 @@ func (c *Coordinator) completeJoinLocked(g *group, now time.Time) []write {
 			}
 		}
 	}
-	g.state = CompletingRebalance
+	g.transition(CompletingRebalance, now)
 	g.deadline = now.Add(g.rebalanceTimeout())
 	var all []MemberMetadata
 	for _, m := range g.members {

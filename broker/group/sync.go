@@ -89,7 +89,7 @@ func (c *Coordinator) syncGroup(req SyncRequest) (chan SyncResult, SyncResult, [
 	for _, o := range g.members {
 		o.assignment = req.Assignments[o.id]
 	}
-	g.state = Stable
+	g.transition(Stable, c.now())
 	writes := []write{c.groupRecordLocked(g)}
 	var answers []syncAnswer
 	for _, o := range g.members {

@@ -27,6 +27,13 @@ type Config struct {
 	StateSegmentBytes int
 	// Tick is how often transaction timeouts are checked; 0 means 100ms.
 	Tick time.Duration
+	// IDExpiration is how long a transactional id not in a transaction is
+	// kept after its last state change (transactional.id.expiration.ms,
+	// 7 days); see expire.go.
+	IDExpiration time.Duration
+	// RemoveExpiredInterval is how often Run removes expired ids
+	// (transaction.remove.expired.transaction.cleanup.interval.ms, 1 hour).
+	RemoveExpiredInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -43,6 +50,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Tick <= 0 {
 		c.Tick = 100 * time.Millisecond
+	}
+	if c.IDExpiration <= 0 {
+		c.IDExpiration = 7 * 24 * time.Hour
+	}
+	if c.RemoveExpiredInterval <= 0 {
+		c.RemoveExpiredInterval = time.Hour
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -125,11 +138,14 @@ func New(cfg Config, store *log.Store, groups *group.Coordinator, logger *slog.L
 	return c, nil
 }
 
-// Run aborts transactions that outlive their timeout until ctx ends, then
+// Run aborts transactions that outlive their timeout, and removes expired
+// transactional ids every RemoveExpiredInterval, until ctx ends; then it
 // closes the coordinator.
 func (c *Coordinator) Run(ctx context.Context) {
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
+	expiry := time.NewTicker(c.cfg.RemoveExpiredInterval)
+	defer expiry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -137,6 +153,10 @@ func (c *Coordinator) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			c.abortExpired()
+		case <-expiry.C:
+			if _, err := c.ExpireTransactionalIDs(); err != nil && ctx.Err() == nil {
+				c.log.Warn("expire transactional ids", "err", err)
+			}
 		}
 	}
 }

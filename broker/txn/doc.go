@@ -23,4 +23,7 @@
 //
 // The offsets a transaction commits for its groups are also written there
 // (offsets.go), so a transaction completed after a restart commits them too.
+//
+// A transactional id not in a transaction and unused for
+// transactional.id.expiration.ms is removed, with a tombstone (expire.go).
 package txn

@@ -102,9 +102,12 @@ func (c *Coordinator) stateTopic() (*log.Topic, error) {
 	if t, ok := c.store.Topic(StateTopic); ok {
 		return t, nil
 	}
+	// Kafka's configs for it (TransactionStateManager.transactionTopicConfigs).
 	err := c.store.CreateTopic(StateTopic, c.cfg.StatePartitions, map[string]string{
-		"cleanup.policy": "compact",
-		"segment.bytes":  strconv.Itoa(c.cfg.StateSegmentBytes),
+		"cleanup.policy":                 "compact",
+		"compression.type":               "uncompressed",
+		"unclean.leader.election.enable": "false",
+		"segment.bytes":                  strconv.Itoa(c.cfg.StateSegmentBytes),
 	}, false)
 	if err != nil && !errors.Is(err, log.ErrTopicExists) {
 		return nil, fmt.Errorf("create %s: %w", StateTopic, err)
