@@ -69,8 +69,9 @@ func groupConfig(props map[string]string) (group.Config, error) {
 	}
 	if v, ok := props["offsets.topic.segment.bytes"]; ok {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 14 {
-			return cfg, fmt.Errorf("offsets.topic.segment.bytes=%q: want a whole number of bytes, at least 14", v)
+		if err != nil || n < 1<<20 {
+			// The topic's segment.bytes, which Kafka 4.0 wants at least 1 MiB.
+			return cfg, fmt.Errorf("offsets.topic.segment.bytes=%q: want a whole number of bytes, at least 1048576", v)
 		}
 		cfg.OffsetsSegmentBytes = n
 	}

@@ -20,12 +20,17 @@ import (
 func TestConsumerOffsetsStayBounded(t *testing.T) {
 	b := testenv.StartBroker(t, map[string]string{
 		"offsets.topic.num.partitions": "1",
-		"offsets.topic.segment.bytes":  "16384",
 		"log.cleaner.backoff.ms":       "50",
 	})
 	createTopic(t, b.Addr, "work", 4, nil)
 	adm := kadm.NewClient(newClient(t, b.Addr))
 	ctx := context.Background()
+	// Small segments, so the cleaner has sealed ones to compact: the
+	// coordinator creates __consumer_offsets on the first FindCoordinator.
+	require.NoError(t, adm.FindGroupCoordinators(ctx, "steady").Error())
+	alter, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "internal.segment.bytes", Value: kadm.StringPtr("16384")}}, "__consumer_offsets")
+	require.NoError(t, err)
+	require.NoError(t, alter[0].Err)
 	const commits = 3000
 	for i := range commits {
 		offs := kadm.Offsets{}
