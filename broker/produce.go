@@ -107,6 +107,9 @@ func (c *conn) produceOne(req *kmsg.ProduceRequest, topic string, rp kmsg.Produc
 	if req.Acks != -1 && req.Acks != 0 && req.Acks != 1 {
 		return nil, none, fmt.Errorf("%w: got %d", errInvalidAcks, req.Acks)
 	}
+	if err := refuseInternalAppend(c.clientID, topic); err != nil {
+		return nil, none, err
+	}
 	part, err := c.s.store.Partition(topic, rp.Partition)
 	if err != nil {
 		return nil, none, err

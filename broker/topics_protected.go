@@ -105,3 +105,17 @@ func checkProtectedTopics(props map[string]string) error {
 	}
 	return nil
 }
+
+// adminClientID is the client id Kafka lets append to internal topics (its
+// AdminUtils.ADMIN_CLIENT_ID); every other producer is refused.
+const adminClientID = "__admin_client"
+
+// refuseInternalAppend refuses a client's Produce to an internal topic, as
+// Kafka's ReplicaManager does: the coordinators load what is there at
+// start, so a forged record would become a group or a transaction.
+func refuseInternalAppend(clientID, topic string) error {
+	if _, ok := internalTopics[topic]; ok && clientID != adminClientID {
+		return &topicRefusal{fmt.Sprintf("cannot append to internal topic %s", topic)}
+	}
+	return nil
+}

@@ -128,3 +128,20 @@ func TestProtectedTopicsListIsChecked(t *testing.T) {
 	_, err = broker.New(cfg, store, nil)
 	require.ErrorContains(t, err, broker.ProtectedTopicsKey)
 }
+
+// TestProduceToInternalTopicIsRefused: a client cannot forge group or
+// transaction records — Produce to __consumer_offsets answers
+// INVALID_TOPIC_EXCEPTION, as Kafka's does for every client but its admin
+// client.
+func TestProduceToInternalTopicIsRefused(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	adm, _ := newAdmin(t, b.Addr)
+	require.NoError(t, adm.FindGroupCoordinators(adminCtx(t), "g").Error()) // creates __consumer_offsets
+	cl := newClient(t, b.Addr, kgo.RequestRetries(0))
+	ctx := adminCtx(t)
+	err := cl.ProduceSync(ctx, &kgo.Record{Topic: "__consumer_offsets", Key: []byte("forged"), Value: []byte("group")}).FirstErr()
+	require.ErrorIs(t, err, kerr.InvalidTopicException)
+	ends, err := adm.ListEndOffsets(ctx, "__consumer_offsets")
+	require.NoError(t, err)
+	ends.Each(func(o kadm.ListedOffset) { assert.Zero(t, o.Offset, "partition %d", o.Partition) })
+}
