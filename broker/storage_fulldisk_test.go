@@ -3,52 +3,30 @@ package broker_test
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
-
-// mountTmpfs mounts a tmpfs of size bytes in a new temporary directory and
-// unmounts it at the end. Without root (or mount) the test is skipped,
-// unless SLUICE_REQUIRE_SERVERS=1 makes that a failure.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		msg := "cannot mount a tmpfs (needs root): " + strings.TrimSpace(string(out))
-		if os.Getenv("SLUICE_REQUIRE_SERVERS") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
 
 // A full disk (a small tmpfs): produce fails fast with KAFKA_STORAGE_ERROR
 // naming the cause without the data path; once a filler file is deleted,
 // produce works again without a restart, and every record answered acks=all
 // is readable, also after a restart.
 func TestFullDiskRecoversWithoutRestart(t *testing.T) {
-	mnt := mountTmpfs(t, "8m")
+	mnt := testenv.MountTmpfs(t, 8<<20)
 	dataDir := filepath.Join(mnt, "data")
 	filler := filepath.Join(mnt, "filler")
 	require.NoError(t, os.WriteFile(filler, bytes.Repeat([]byte{1}, 6<<20), 0o644))
 
-	b := startDirBroker(t, dataDir, "127.0.0.1:0")
-	createTopic(t, b.addr, "full", 1, nil)
-	cl := newClient(t, b.addr)
+	b := testenv.StartBrokerIn(t, dataDir, nil)
+	createTopic(t, b.Addr, "full", 1, nil)
+	cl := newClient(t, b.Addr)
 
 	big := strings.Repeat("x", 32<<10)
 	var acked []string
@@ -89,10 +67,10 @@ func TestFullDiskRecoversWithoutRestart(t *testing.T) {
 	require.Zero(t, code, msg)
 	acked = append(acked, "one-more")
 
-	assertContainsInOrder(t, acked, storedValues(consumeAll(t, b.addr, "full", len(acked))))
-	b.close(t)
-	b = startDirBroker(t, dataDir, "127.0.0.1:0")
-	assertContainsInOrder(t, acked, storedValues(consumeAll(t, b.addr, "full", len(acked))))
+	assertContainsInOrder(t, acked, storedValues(consumeAll(t, b.Addr, "full", len(acked))))
+	b.Stop(t)
+	b = testenv.StartBrokerIn(t, dataDir, nil)
+	assertContainsInOrder(t, acked, storedValues(consumeAll(t, b.Addr, "full", len(acked))))
 }
 
 // assertContainsInOrder checks that every value of want is in got, in order

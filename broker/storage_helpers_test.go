@@ -3,55 +3,14 @@ package broker_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/broker"
 	"github.com/sluicehq/sluice/broker/batch"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-// dirBroker is a broker serving a data directory the test chooses (a
-// tmpfs it mounted, say), which testenv.StartBroker does not allow.
-type dirBroker struct {
-	addr string
-	dir  string
-	stop context.CancelFunc
-	done chan error
-}
-
-func startDirBroker(t *testing.T, dir, listen string) *dirBroker {
-	t.Helper()
-	cfg, err := broker.NewConfig(map[string]string{"listeners": "PLAINTEXT://" + listen, "log.dirs": dir})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	b := &dirBroker{dir: dir, stop: cancel, done: make(chan error, 1)}
-	listening := make(chan net.Addr, 1)
-	go func() { b.done <- broker.Serve(ctx, cfg, nil, func(a net.Addr) { listening <- a }) }()
-	select {
-	case a := <-listening:
-		b.addr = a.String()
-	case err := <-b.done:
-		cancel()
-		t.Fatalf("start broker: %v", err)
-	}
-	t.Cleanup(func() { b.close(t) })
-	return b
-}
-
-func (b *dirBroker) close(t *testing.T) {
-	if b.stop == nil {
-		return
-	}
-	b.stop()
-	b.stop = nil
-	if err := <-b.done; err != nil {
-		t.Errorf("broker stopped with error: %v", err)
-	}
-}
 
 // produceRaw sends one Produce request with one batch of records to a
 // partition and returns its error code and message: raw, so that a

@@ -9,18 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sluicehq/sluice/broker"
 	"github.com/sluicehq/sluice/internal/logging"
 	"github.com/sluicehq/sluice/internal/testenv"
 )
@@ -113,19 +109,8 @@ func TestWorkerHealthRunsEmbedderChecks(t *testing.T) {
 // time out after 90 s, and /health says the worker's internal-topic writes
 // fail.
 func TestWorkerOnAFullDisk(t *testing.T) {
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64m"); err != nil {
-		t.Skipf("cannot mount a tmpfs (needs root): %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
-	cfg, err := broker.NewConfig(map[string]string{"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": dir})
-	require.NoError(t, err)
-	bctx, stopBroker := context.WithCancel(context.Background())
-	listening := make(chan net.Addr, 1)
-	brokerDone := make(chan error, 1)
-	go func() { brokerDone <- broker.Serve(bctx, cfg, nil, func(a net.Addr) { listening <- a }) }()
-	t.Cleanup(func() { stopBroker(); <-brokerDone })
-	addr := (<-listening).String()
+	dir := testenv.MountTmpfs(t, 64<<20)
+	addr := testenv.StartBrokerIn(t, dir, nil).Addr
 	base := startTestWorker(t, addr, func(context.Context) error { return nil }, func(err error) {
 		// The last statuses cannot be written either.
 		t.Logf("worker stopped: %v", err)
@@ -134,17 +119,7 @@ func TestWorkerOnAFullDisk(t *testing.T) {
 		`{"name":"small","config":{"connector.class":"FileStreamSource","topic":"t","file":"/dev/null"}}`)
 	require.Equal(t, http.StatusCreated, code, body)
 
-	f, err := os.Create(filepath.Join(dir, "filler"))
-	require.NoError(t, err)
-	for _, chunk := range []int{1 << 20, 4 << 10, 1} {
-		for buf := make([]byte, chunk); ; {
-			if _, err := f.Write(buf); err != nil {
-				require.ErrorIs(t, err, syscall.ENOSPC)
-				break
-			}
-		}
-	}
-	require.NoError(t, f.Close())
+	testenv.FillDisk(t, dir)
 
 	create := fmt.Sprintf(`{"name":"big","config":{"connector.class":"FileStreamSource","topic":"t","file":"/dev/null","note":%q}}`,
 		strings.Repeat("x", 256<<10))

@@ -27,7 +27,14 @@ type Broker struct {
 // when the test ends.
 func StartBroker(t testing.TB, props map[string]string) *Broker {
 	t.Helper()
-	b := &Broker{Dir: t.TempDir(), props: maps.Clone(props)}
+	return StartBrokerIn(t, t.TempDir(), props)
+}
+
+// StartBrokerIn starts a broker keeping its data in dir (a small tmpfs the
+// test mounted, say); it stops when the test ends.
+func StartBrokerIn(t testing.TB, dir string, props map[string]string) *Broker {
+	t.Helper()
+	b := &Broker{Dir: dir, props: maps.Clone(props)}
 	if b.props == nil {
 		b.props = map[string]string{}
 	}
