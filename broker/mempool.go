@@ -13,11 +13,15 @@ import (
 // stop reading and clients feel backpressure instead of the process
 // growing.
 //
-// Readers wait in arrival order (a large request is not starved by small
-// ones). Fetches never wait: they take what is free (takeUpTo) and answer
-// with less, so a fetch can never hold the pool while waiting for it.
-// force records bytes already allocated beyond a reservation (KIP-74's
-// first batch), so the count stays true.
+// As Kafka's pool in its non-strict mode, a reservation is granted while
+// any byte is free, so one request may overshoot the size by its own
+// charge: a large request is never starved by small ones, and small ones
+// are not held behind a large one. What is held stays below twice the
+// size (requestCharge refuses any charge above the size). Readers that
+// find nothing free wait in arrival order. Fetches never wait: they take
+// what is free (takeUpTo) and answer with less, so a fetch can never hold
+// the pool while waiting for it. force records bytes already allocated
+// beyond a reservation (KIP-74's first batch), so the count stays true.
 //
 // A nil *memPool is unbounded (queued.max.request.bytes=-1).
 type memPool struct {
@@ -40,14 +44,14 @@ func newMemPool(size int64) *memPool {
 	return &memPool{size: size}
 }
 
-// acquire reserves n bytes, waiting in turn until they are free or ctx
-// ends. n must not exceed the pool's size.
+// acquire reserves n bytes, waiting in turn until some bytes are free or
+// ctx ends.
 func (m *memPool) acquire(ctx context.Context, n int64) error {
 	if m == nil || n <= 0 {
 		return nil
 	}
 	m.mu.Lock()
-	if m.waiters.Len() == 0 && m.used+n <= m.size {
+	if m.waiters.Len() == 0 && m.used < m.size {
 		m.used += n
 		m.mu.Unlock()
 		return nil
@@ -123,11 +127,11 @@ func (m *memPool) release(n int64) {
 	m.mu.Unlock()
 }
 
-// grantLocked lets in waiters, oldest first, while their bytes are free.
+// grantLocked lets in waiters, oldest first, while any byte is free.
 func (m *memPool) grantLocked() {
 	for e := m.waiters.Front(); e != nil; e = m.waiters.Front() {
 		w := e.Value.(*poolWaiter)
-		if m.used+w.n > m.size {
+		if m.used >= m.size {
 			return
 		}
 		m.used += w.n
