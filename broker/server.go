@@ -73,7 +73,13 @@ func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: store, log: logger, clusterID: id, conns: map[*conn]struct{}{}, groups: groups, txns: txns,
 		pool: newMemPool(cfg.QueuedMaxRequestBytes)}
-	s.apis = newAPITable(
+	s.apis = newAPITable(serverAPIs()...)
+	return s, nil
+}
+
+// serverAPIs lists every API the broker serves.
+func serverAPIs() []api {
+	return []api{
 		apiVersionsAPI,
 		metadataAPI,
 		describeClusterAPI,
@@ -106,8 +112,7 @@ func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
 		listTransactionsAPI,
 		describeTransactionsAPI,
 		describeProducersAPI,
-	)
-	return s, nil
+	}
 }
 
 // Groups returns the group coordinator; Serve runs it with Groups().Run.
