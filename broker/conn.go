@@ -210,6 +210,9 @@ func (c *conn) readAndDispatch(r io.Reader, n int, charge int64) (*pending, erro
 // waitPool reserves a request's bytes, waiting while the pool is spent;
 // waiting longer than connections.max.idle.ms closes the connection.
 func (c *conn) waitPool(ctx context.Context, charge int64) error {
+	if c.s.pool.tryAcquire(charge) {
+		return nil
+	}
 	if c.s.cfg.IdleTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.s.cfg.IdleTimeout, errIdle)

@@ -79,6 +79,20 @@ func (m *memPool) acquire(ctx context.Context, n int64) error {
 	}
 }
 
+// tryAcquire reserves n bytes if acquire would grant them at once.
+func (m *memPool) tryAcquire(n int64) bool {
+	if m == nil || n <= 0 {
+		return true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.waiters.Len() == 0 && m.used < m.size {
+		m.used += n
+		return true
+	}
+	return false
+}
+
 // takeUpTo reserves as many of n bytes as are free without waiting, none
 // while a reader waits (readers come first), and returns how many.
 func (m *memPool) takeUpTo(n int64) int64 {

@@ -17,6 +17,7 @@ func TestMemPoolBackpressure(t *testing.T) {
 	require.NoError(t, p.acquire(ctx, 60))
 	assert.Equal(t, int64(120), p.inUse())
 	assert.Zero(t, p.takeUpTo(10), "nothing free for a fetch")
+	assert.False(t, p.tryAcquire(1))
 
 	granted := make(chan error, 1)
 	go func() { granted <- p.acquire(ctx, 30) }()
