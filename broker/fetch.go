@@ -81,7 +81,7 @@ func mergeFetchPartitions(req *kmsg.FetchRequest) {
 	for _, t := range req.Topics {
 		n += len(t.Partitions)
 	}
-	if n < 2 {
+	if n < 2 || !fetchNeedsMerge(req.Topics, n) {
 		return
 	}
 	type entry struct {
@@ -112,6 +112,30 @@ func mergeFetchPartitions(req *kmsg.FetchRequest) {
 		last.Partitions = append(last.Partitions, e.p)
 	}
 	req.Topics = topics
+}
+
+// fetchNeedsMerge reports whether a fetch names a partition twice or splits
+// one topic over two entries; a consumer's fetch never does, and is then
+// served as sent without building a map.
+func fetchNeedsMerge(topics []kmsg.FetchRequestTopic, n int) bool {
+	if n > 64 {
+		return true // a map is cheaper than the quadratic scan
+	}
+	for i, t := range topics {
+		for j, p := range t.Partitions {
+			for _, q := range t.Partitions[j+1:] {
+				if p.Partition == q.Partition {
+					return true
+				}
+			}
+		}
+		for _, u := range topics[i+1:] {
+			if u.Topic == t.Topic {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // readBufferSize is the pooled buffer size: Kafka clients' default
