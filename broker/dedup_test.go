@@ -18,9 +18,10 @@ import (
 // to partition 0 of topic.
 func produceBatches(t *testing.T, addr, topic string, n, size int) {
 	t.Helper()
-	cl := newClient(t, addr, kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	cl := newClient(t, addr, kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	for range n {
-		require.NoError(t, cl.ProduceSync(context.Background(), &kgo.Record{Value: make([]byte, size)}).FirstErr())
+		require.NoError(t, cl.ProduceSync(context.Background(), &kgo.Record{Partition: 0, Value: make([]byte, size)}).FirstErr())
 	}
 }
 
