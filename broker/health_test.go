@@ -96,7 +96,7 @@ func TestAcceptErrorsAreRetriedAndReported(t *testing.T) {
 	defer b.Close()
 	ln.conns <- a
 	require.Eventually(t, func() bool { return srv.Healthy() == nil }, 5*time.Second, time.Millisecond)
-	assert.Contains(t, logs.String(), "accepting connections again")
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "accepting connections again") }, 5*time.Second, time.Millisecond)
 
 	cancel()
 	require.NoError(t, <-done)
