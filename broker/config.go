@@ -30,6 +30,15 @@ type Config struct {
 	RetentionCheckInterval time.Duration
 	CheckpointInterval     time.Duration
 	CleanerBackoff         time.Duration // log.cleaner.backoff.ms
+	// IdleTimeout (connections.max.idle.ms) closes a connection with no
+	// request activity for that long; 0 never does (the key set to -1).
+	IdleTimeout time.Duration
+	// QueuedMaxRequestBytes (queued.max.request.bytes) bounds the bytes of
+	// requests and responses held at once, broker-wide; 0 is unbounded
+	// (the key set to -1).
+	QueuedMaxRequestBytes int64
+	// FetchMaxBytes (fetch.max.bytes) caps every fetch response.
+	FetchMaxBytes int
 	// TopicDefaults are broker-level topic config defaults keyed by the
 	// topic config name (retention.ms), derived from log.* keys.
 	TopicDefaults map[string]string
@@ -50,6 +59,11 @@ var brokerDefaults = map[string]string{
 	"log.retention.check.interval.ms":         "300000",
 	"log.flush.offset.checkpoint.interval.ms": "60000",
 	"log.cleaner.backoff.ms":                  "15000",
+	"connections.max.idle.ms":                 "600000",
+	// Kafka's default is -1 (unbounded); Sluice reads fetch responses into
+	// memory, so it needs a finite budget.
+	"queued.max.request.bytes": "536870912",
+	"fetch.max.bytes":          "57671680",
 }
 
 // ParseProperties reads a Java-style .properties file: key=value or
@@ -107,6 +121,8 @@ func NewConfig(props map[string]string) (Config, error) {
 	c.RetentionCheckInterval = time.Duration(integer("log.retention.check.interval.ms", 1, 1<<62)) * time.Millisecond
 	c.CheckpointInterval = time.Duration(integer("log.flush.offset.checkpoint.interval.ms", 1, 1<<62)) * time.Millisecond
 	c.CleanerBackoff = time.Duration(integer("log.cleaner.backoff.ms", 1, 1<<62)) * time.Millisecond
+	c.FetchMaxBytes = int(integer("fetch.max.bytes", 1024, 1<<31-1))
+	errs = append(errs, c.networkLimits(all)...)
 	switch all["auto.create.topics.enable"] {
 	case "true":
 		c.AutoCreateTopics = true
@@ -137,6 +153,30 @@ func NewConfig(props map[string]string) (Config, error) {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
+}
+
+// networkLimits reads connections.max.idle.ms and queued.max.request.bytes,
+// where -1 switches the limit off as in Kafka.
+func (c *Config) networkLimits(all map[string]string) []error {
+	var errs []error
+	idle, err := strconv.ParseInt(strings.TrimSpace(all["connections.max.idle.ms"]), 10, 64)
+	switch {
+	case err != nil || idle < -1 || idle == 0 || idle > 1<<62/int64(time.Millisecond):
+		errs = append(errs, fmt.Errorf("connections.max.idle.ms=%q: want -1 (never close idle connections) or a whole number of milliseconds from 1", all["connections.max.idle.ms"]))
+	case idle > 0:
+		c.IdleTimeout = time.Duration(idle) * time.Millisecond
+	}
+	queued, err := strconv.ParseInt(strings.TrimSpace(all["queued.max.request.bytes"]), 10, 64)
+	switch {
+	case err != nil || queued < -1 || queued == 0:
+		errs = append(errs, fmt.Errorf("queued.max.request.bytes=%q: want -1 (unbounded) or a whole number of bytes", all["queued.max.request.bytes"]))
+	case queued > 0 && queued < int64(c.MaxRequestBytes):
+		// As in Kafka: a request of the largest allowed size must fit.
+		errs = append(errs, fmt.Errorf("queued.max.request.bytes=%d: must be -1 or at least socket.request.max.bytes=%d", queued, c.MaxRequestBytes))
+	case queued > 0:
+		c.QueuedMaxRequestBytes = queued
+	}
+	return errs
 }
 
 // parseListener takes the first PLAINTEXT listener of a Kafka listeners

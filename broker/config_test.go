@@ -61,3 +61,30 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 	_, err = ParseProperties(strings.NewReader("just words\n"))
 	require.ErrorContains(t, err, "line 1")
 }
+
+func TestNetworkLimitConfigs(t *testing.T) {
+	cfg, err := NewConfig(nil)
+	require.NoError(t, err)
+	assert.Equal(t, 10*time.Minute, cfg.IdleTimeout, "Kafka's default connections.max.idle.ms")
+	assert.Equal(t, int64(512<<20), cfg.QueuedMaxRequestBytes)
+	assert.Equal(t, 57671680, cfg.FetchMaxBytes, "Kafka's default fetch.max.bytes")
+
+	cfg, err = NewConfig(map[string]string{"connections.max.idle.ms": "-1", "queued.max.request.bytes": "-1", "fetch.max.bytes": "1024"})
+	require.NoError(t, err)
+	assert.Zero(t, cfg.IdleTimeout, "-1 never closes idle connections")
+	assert.Zero(t, cfg.QueuedMaxRequestBytes, "-1 is unbounded, as in Kafka")
+	assert.Equal(t, 1024, cfg.FetchMaxBytes)
+
+	_, err = NewConfig(map[string]string{
+		"connections.max.idle.ms":  "0",
+		"queued.max.request.bytes": "1048576", // below socket.request.max.bytes
+		"fetch.max.bytes":          "10",
+	})
+	require.Error(t, err)
+	for _, want := range []string{"connections.max.idle.ms", "queued.max.request.bytes=1048576: must be -1 or at least socket.request.max.bytes", "fetch.max.bytes"} {
+		assert.Contains(t, err.Error(), want)
+	}
+	_, err = NewConfig(map[string]string{"queued.max.request.bytes": "lots", "connections.max.idle.ms": "soon"})
+	require.ErrorContains(t, err, "queued.max.request.bytes")
+	require.ErrorContains(t, err, "connections.max.idle.ms")
+}

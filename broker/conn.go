@@ -9,6 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
+	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -50,6 +53,13 @@ type pending struct {
 	// release, if set, runs once the response is encoded (or dropped):
 	// the handler's pooled buffers go back then.
 	release func()
+	// written, if set, runs once the response is written (or dropped):
+	// what the response holds until it has left (the pool bytes of its
+	// records, the connection's fetch slot) goes back then.
+	written func()
+	// charge is the pool bytes reserved for the request, given back
+	// once the response is written.
+	charge int64
 }
 
 func ready(resp kmsg.Response) *pending {
@@ -76,6 +86,16 @@ type conn struct {
 	log      *slog.Logger
 	clientID string
 	ctx      context.Context // ends when the connection or server closes
+	// fetchSlot is held by the one fetch of this connection being
+	// answered: as in Kafka, which handles one request per connection at
+	// a time, a client pipelining fetches on a socket it never reads
+	// holds at most one fetch response.
+	fetchSlot chan struct{}
+	// lastActive (unix nanoseconds) is when a byte was last read or a
+	// response last written; inflight counts responses not yet written.
+	// Together they say whether the connection is idle.
+	lastActive atomic.Int64
+	inflight   atomic.Int32
 }
 
 // maxInflight bounds the responses a connection may have pending; the reader
@@ -88,8 +108,12 @@ const maxInflight = 64
 const maxKeptBuffer = 16 << 20
 
 func newConn(s *Server, nc net.Conn) *conn {
-	return &conn{s: s, nc: nc, log: s.log.With("remote", nc.RemoteAddr().String())}
+	c := &conn{s: s, nc: nc, log: s.log.With("remote", nc.RemoteAddr().String()), fetchSlot: make(chan struct{}, 1)}
+	c.touch()
+	return c
 }
+
+func (c *conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }
 
 func (c *conn) serve(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -105,7 +129,10 @@ func (c *conn) serve(ctx context.Context) {
 	}()
 	err := c.readLoop(ctx, queue)
 	close(queue)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+	switch {
+	case errors.Is(err, errIdle):
+		c.log.Debug("closing idle connection", "client", clientIDAttr(c.clientID), "idle", c.s.cfg.IdleTimeout)
+	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil:
 		c.log.Debug("closing connection", "client", clientIDAttr(c.clientID), "err", err)
 	}
 	<-writerDone
@@ -113,30 +140,114 @@ func (c *conn) serve(ctx context.Context) {
 }
 
 func (c *conn) readLoop(ctx context.Context, queue chan<- *pending) error {
-	r := bufio.NewReaderSize(c.nc, 64<<10)
-	var size [4]byte
+	r := bufio.NewReaderSize(idleReader{c}, 64<<10)
 	for {
-		if _, err := io.ReadFull(r, size[:]); err != nil {
-			return err
-		}
-		n := int32(binary.BigEndian.Uint32(size[:]))
-		if n < 8 || int(n) > c.s.cfg.MaxRequestBytes {
-			return fmt.Errorf("request of %d bytes, limit socket.request.max.bytes=%d", n, c.s.cfg.MaxRequestBytes)
-		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r, body); err != nil {
-			return fmt.Errorf("truncated request: %w", err)
-		}
-		p, err := c.dispatch(body)
+		p, err := c.readRequest(ctx, r)
 		if err != nil {
 			return err
 		}
+		c.inflight.Add(1)
 		select {
 		case queue <- p:
 		case <-ctx.Done():
+			<-p.done
+			p.finish(c)
 			return ctx.Err()
 		}
 	}
+}
+
+// readRequest reads one request frame, reserving its bytes in the pool
+// first, decodes it and starts its handler. Any error closes the
+// connection, as Kafka does for requests it cannot parse.
+func (c *conn) readRequest(ctx context.Context, r *bufio.Reader) (*pending, error) {
+	var size [4]byte
+	if _, err := io.ReadFull(r, size[:]); err != nil {
+		return nil, err
+	}
+	n := int32(binary.BigEndian.Uint32(size[:]))
+	if n < 8 || int(n) > c.s.cfg.MaxRequestBytes {
+		return nil, fmt.Errorf("request of %d bytes, limit socket.request.max.bytes=%d", n, c.s.cfg.MaxRequestBytes)
+	}
+	head, err := r.Peek(2)
+	if err != nil {
+		return nil, fmt.Errorf("truncated request: %w", err)
+	}
+	key := int16(binary.BigEndian.Uint16(head))
+	charge, err := c.s.requestCharge(key, int(n))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.waitPool(ctx, charge); err != nil {
+		return nil, err
+	}
+	p, err := c.readAndDispatch(r, int(n), charge)
+	if err != nil {
+		c.s.pool.release(charge)
+		return nil, err
+	}
+	return p, nil
+}
+
+func (c *conn) readAndDispatch(r io.Reader, n int, charge int64) (*pending, error) {
+	body, err := readBody(r, n)
+	if err != nil {
+		return nil, fmt.Errorf("truncated request: %w", err)
+	}
+	extra, err := c.s.decodeCharge(body, charge)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.dispatch(body)
+	if err != nil {
+		c.s.pool.release(extra)
+		return nil, err
+	}
+	p.charge = charge + extra
+	return p, nil
+}
+
+// waitPool reserves a request's bytes, waiting while the pool is spent;
+// waiting longer than connections.max.idle.ms closes the connection.
+func (c *conn) waitPool(ctx context.Context, charge int64) error {
+	if c.s.pool.tryAcquire(charge) {
+		return nil
+	}
+	if c.s.cfg.IdleTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.s.cfg.IdleTimeout, errIdle)
+		defer cancel()
+	}
+	if err := c.s.pool.acquire(ctx, charge); err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, errIdle) {
+			return fmt.Errorf("waited %s for %d bytes of queued.max.request.bytes: %w", c.s.cfg.IdleTimeout, charge, errIdle)
+		}
+		return err
+	}
+	return nil
+}
+
+// readBody reads a request body of n bytes, growing the buffer as bytes
+// arrive rather than allocating the declared size up front: a client that
+// declares 100 MB and sends ten bytes costs ten bytes and a small buffer.
+func readBody(r io.Reader, n int) ([]byte, error) {
+	const first = 64 << 10
+	body := make([]byte, 0, min(n, first))
+	for len(body) < n {
+		if len(body) == cap(body) {
+			// Quadruple, so a 1 MiB body is copied twice, not four times.
+			body = slices.Grow(body, min(3*cap(body), n-len(body)))
+		}
+		m, err := r.Read(body[len(body):min(cap(body), n)])
+		body = body[:len(body)+m]
+		if err != nil && len(body) < n {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return body, nil
 }
 
 // dispatch decodes one request and starts its handler. An error closes the
@@ -182,7 +293,7 @@ func (c *conn) dispatch(body []byte) (*pending, error) {
 }
 
 func (c *conn) writeLoop(queue <-chan *pending) {
-	w := bufio.NewWriterSize(c.nc, 64<<10)
+	w := bufio.NewWriterSize(deadlineWriter{c}, 64<<10)
 	buf := make([]byte, 0, 4096)
 	for p := range queue {
 		select {
@@ -190,27 +301,26 @@ func (c *conn) writeLoop(queue <-chan *pending) {
 		default:
 			// Do not hold written responses while waiting for this one.
 			if w.Buffered() > 0 && w.Flush() != nil {
-				c.drain(queue)
+				c.drain(p, queue)
 				return
 			}
 			<-p.done
 		}
 		if p.resp == nil {
-			p.finish()
+			p.finish(c)
 			continue
 		}
 		buf = appendResponse(buf[:0], p.corrID, p.resp)
-		p.finish()
-		if _, err := w.Write(buf); err != nil {
-			c.drain(queue)
+		p.encoded()
+		_, err := w.Write(buf)
+		if err == nil && len(queue) == 0 {
+			err = w.Flush()
+		}
+		if err != nil {
+			c.drain(p, queue)
 			return
 		}
-		if len(queue) == 0 {
-			if err := w.Flush(); err != nil {
-				c.drain(queue)
-				return
-			}
-		}
+		p.finish(c)
 		if cap(buf) > maxKeptBuffer {
 			buf = make([]byte, 0, 4096) // do not pin one huge fetch's buffer
 		}
@@ -218,21 +328,37 @@ func (c *conn) writeLoop(queue <-chan *pending) {
 }
 
 // drain waits out the remaining handlers after the connection broke, so
-// their goroutines end before the connection is considered closed.
-func (c *conn) drain(queue <-chan *pending) {
+// their goroutines end and their bytes go back before the connection is
+// considered closed.
+func (c *conn) drain(p *pending, queue <-chan *pending) {
 	c.nc.Close()
+	p.finish(c)
 	for p := range queue {
 		<-p.done
-		p.finish()
+		p.finish(c)
 	}
 }
 
-// finish releases what the handler pooled, after the response was encoded.
-func (p *pending) finish() {
+// encoded releases what the handler pooled, once the response is encoded.
+func (p *pending) encoded() {
 	if p.release != nil {
 		p.release()
 		p.release = nil
 	}
+}
+
+// finish gives back everything the request held, once its response is
+// written or will never be.
+func (p *pending) finish(c *conn) {
+	p.encoded()
+	if p.written != nil {
+		p.written()
+		p.written = nil
+	}
+	c.s.pool.release(p.charge)
+	p.charge = 0
+	c.inflight.Add(-1)
+	c.touch()
 }
 
 // appendResponse frames a response: size, correlation id, the response

@@ -6,7 +6,9 @@ package broker
 // last stable offset: there are no open transactions), -3 (v7+, KIP-734) the
 // record with the largest timestamp; any other timestamp answers the first
 // record at or after it, found through the time index, or offset -1 with
-// timestamp -1 when there is none. v0 answers in OldStyleOffsets.
+// timestamp -1 when there is none. v0 answers in OldStyleOffsets. A
+// partition named more than once is answered INVALID_REQUEST at every
+// occurrence, as Kafka does.
 
 import (
 	"errors"
@@ -29,6 +31,7 @@ var errBadTimestamp = errors.New("unsupported ListOffsets timestamp")
 func handleListOffsets(c *conn, kreq kmsg.Request) *pending {
 	req := kreq.(*kmsg.ListOffsetsRequest)
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	dups := duplicateListOffsets(req)
 	for _, rt := range req.Topics {
 		tr := kmsg.NewListOffsetsResponseTopic()
 		tr.Topic = rt.Topic
@@ -36,6 +39,12 @@ func handleListOffsets(c *conn, kreq kmsg.Request) *pending {
 			pr := kmsg.NewListOffsetsResponseTopicPartition()
 			pr.Partition = rp.Partition
 			pr.LeaderEpoch = log.LeaderEpoch
+			if _, dup := dups[topicPartition{rt.Topic, rp.Partition}]; dup {
+				pr.ErrorCode = kerr.InvalidRequest.Code
+				pr.Offset, pr.Timestamp = -1, -1
+				tr.Partitions = append(tr.Partitions, pr)
+				continue
+			}
 			off, ts, err := c.s.listOffset(rt.Topic, rp, req.IsolationLevel)
 			switch {
 			case errors.Is(err, errBadTimestamp):
@@ -54,6 +63,35 @@ func handleListOffsets(c *conn, kreq kmsg.Request) *pending {
 		resp.Topics = append(resp.Topics, tr)
 	}
 	return ready(resp)
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// duplicateListOffsets returns the partitions a request names more than
+// once. Kafka answers every occurrence of them INVALID_REQUEST rather than
+// pick one.
+func duplicateListOffsets(req *kmsg.ListOffsetsRequest) map[topicPartition]struct{} {
+	var seen, dups map[topicPartition]struct{}
+	for _, rt := range req.Topics {
+		for _, rp := range rt.Partitions {
+			k := topicPartition{rt.Topic, rp.Partition}
+			if seen == nil {
+				seen = map[topicPartition]struct{}{}
+			}
+			if _, ok := seen[k]; !ok {
+				seen[k] = struct{}{}
+				continue
+			}
+			if dups == nil {
+				dups = map[topicPartition]struct{}{}
+			}
+			dups[k] = struct{}{}
+		}
+	}
+	return dups
 }
 
 func (s *Server) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition, isolation int8) (int64, int64, error) {

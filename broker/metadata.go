@@ -9,6 +9,9 @@ package broker
 // allows it — always for v0-3, which predate the flag — and answered
 // UNKNOWN_TOPIC_OR_PARTITION otherwise. v10+ carries the topic's persistent
 // id and looks topics up by id. v13 (KIP-1102 rebootstrap) is not served.
+// A topic named (or id given) more than once is answered once. One request
+// auto-creates at most maxAutoCreatePerRequest topics; the others are
+// answered LEADER_NOT_AVAILABLE, and the client's retry creates them.
 
 import (
 	"errors"
@@ -45,19 +48,31 @@ func handleMetadata(c *conn, kreq kmsg.Request) *pending {
 		}
 		return ready(resp)
 	}
-	for _, rt := range req.Topics {
+	created := 0
+	for _, rt := range dedupMetadataTopics(req.Topics) {
 		var t *log.Topic
 		var err error
 		switch {
 		case rt.Topic == nil:
 			t, err = s.topicByID(rt.TopicID)
+		case allowCreate && created >= maxAutoCreatePerRequest:
+			if t, _, err = s.topicOrCreate(*rt.Topic, false); errors.Is(err, log.ErrUnknownTopic) && s.cfg.AutoCreateTopics {
+				err = errAutoCreateDeferred
+			}
 		default:
-			t, err = s.topicOrCreate(*rt.Topic, allowCreate)
+			var isNew bool
+			t, isNew, err = s.topicOrCreate(*rt.Topic, allowCreate)
+			if isNew {
+				created++
+			}
 		}
 		if err != nil {
 			mt := kmsg.NewMetadataResponseTopic()
 			mt.Topic, mt.TopicID = rt.Topic, rt.TopicID
 			mt.ErrorCode = errorCode(err)
+			if errors.Is(err, errAutoCreateDeferred) {
+				mt.ErrorCode = kerr.LeaderNotAvailable.Code
+			}
 			mt.AuthorizedOperations = authorizedOperationsOmitted
 			resp.Topics = append(resp.Topics, mt)
 			continue
@@ -65,6 +80,45 @@ func handleMetadata(c *conn, kreq kmsg.Request) *pending {
 		resp.Topics = append(resp.Topics, topicMetadata(t, s.cfg.NodeID))
 	}
 	return ready(resp)
+}
+
+// maxAutoCreatePerRequest bounds the topics one Metadata request may
+// auto-create. Each creation makes directories and files and syncs them
+// (a few milliseconds), under the lock that serialises topic changes, so
+// a request naming a million unknown topics would hold the broker for
+// minutes and fill its disk and file table. The rest are answered
+// LEADER_NOT_AVAILABLE, which clients retry (Kafka answers it for topics
+// whose auto-creation is under way), so each retry creates the next ones.
+const maxAutoCreatePerRequest = 100
+
+var errAutoCreateDeferred = errors.New("auto-creation deferred to a later request")
+
+// dedupMetadataTopics leaves one entry per distinct topic name and per
+// distinct topic id, in order of first appearance: Kafka answers each
+// topic once however often it is named (it turns the request's list into a
+// set).
+func dedupMetadataTopics(topics []kmsg.MetadataRequestTopic) []kmsg.MetadataRequestTopic {
+	if len(topics) < 2 {
+		return topics
+	}
+	names := make(map[string]struct{})
+	ids := make(map[[16]byte]struct{})
+	out := topics[:0:0]
+	for _, rt := range topics {
+		if rt.Topic != nil {
+			if _, dup := names[*rt.Topic]; dup {
+				continue
+			}
+			names[*rt.Topic] = struct{}{}
+		} else {
+			if _, dup := ids[rt.TopicID]; dup {
+				continue
+			}
+			ids[rt.TopicID] = struct{}{}
+		}
+		out = append(out, rt)
+	}
+	return out
 }
 
 var errUnknownTopicID = errors.New("unknown topic id")
@@ -78,31 +132,32 @@ func (s *Server) topicByID(id [16]byte) (*log.Topic, error) {
 	return nil, errUnknownTopicID
 }
 
-// topicOrCreate returns a topic, creating it when allowed and configured.
-func (s *Server) topicOrCreate(name string, allowCreate bool) (*log.Topic, error) {
+// topicOrCreate returns a topic, creating it when allowed and configured,
+// and whether this call created it.
+func (s *Server) topicOrCreate(name string, allowCreate bool) (*log.Topic, bool, error) {
 	if t, ok := s.store.Topic(name); ok {
-		return t, nil
+		return t, false, nil
 	}
 	if err := log.ValidateTopicName(name); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !allowCreate || !s.cfg.AutoCreateTopics {
-		return nil, log.ErrUnknownTopic
+		return nil, false, log.ErrUnknownTopic
 	}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	err := s.store.CreateTopic(name, s.cfg.NumPartitions, nil, false)
 	if err != nil && !errors.Is(err, log.ErrTopicExists) {
-		return nil, err
+		return nil, false, err
 	}
 	if err == nil {
 		s.log.Info("auto-created topic", "topic", name, "partitions", s.cfg.NumPartitions)
 	}
 	t, ok := s.store.Topic(name)
 	if !ok {
-		return nil, log.ErrUnknownTopic
+		return nil, false, log.ErrUnknownTopic
 	}
-	return t, nil
+	return t, err == nil, nil
 }
 
 func topicMetadata(t *log.Topic, node int32) kmsg.MetadataResponseTopic {

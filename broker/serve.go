@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 
 	"github.com/sluicehq/sluice/broker/log"
@@ -14,8 +13,9 @@ import (
 // Serve opens the data directory in cfg, recovers it, listens, and serves
 // until ctx ends; then it stops accepting, waits for every connection to
 // finish, flushes and closes the store cleanly. onListen, if not nil, is
-// called with the bound address once the broker accepts connections.
-func Serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(net.Addr)) error {
+// called with the server once its listener is bound: srv.Addr() is the
+// address, and srv.Healthy() says from then on whether it is accepting.
+func Serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(srv *Server)) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -35,13 +35,12 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(n
 		store.Close()
 		return err
 	}
-	addr, err := srv.Listen()
-	if err != nil {
+	if _, err := srv.Listen(); err != nil {
 		store.Close()
 		return err
 	}
 	if onListen != nil {
-		onListen(addr)
+		onListen(srv)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluicehq/sluice/broker/group"
 	"github.com/sluicehq/sluice/broker/log"
@@ -34,11 +35,13 @@ type Server struct {
 	groups    *group.Coordinator
 	txns      *txn.Coordinator
 
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[*conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	pool      *memPool // queued.max.request.bytes; nil when unbounded
+	mu        sync.Mutex
+	ln        net.Listener
+	conns     map[*conn]struct{}
+	closed    bool
+	wg        sync.WaitGroup
+	listening listenerState // guarded by mu
 
 	createMu sync.Mutex // serialises topic creation, deletion and config changes
 }
@@ -68,8 +71,15 @@ func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store, log: logger, clusterID: id, conns: map[*conn]struct{}{}, groups: groups, txns: txns}
-	s.apis = newAPITable(
+	s := &Server{cfg: cfg, store: store, log: logger, clusterID: id, conns: map[*conn]struct{}{}, groups: groups, txns: txns,
+		pool: newMemPool(cfg.QueuedMaxRequestBytes)}
+	s.apis = newAPITable(serverAPIs()...)
+	return s, nil
+}
+
+// serverAPIs lists every API the broker serves.
+func serverAPIs() []api {
+	return []api{
 		apiVersionsAPI,
 		metadataAPI,
 		describeClusterAPI,
@@ -102,8 +112,7 @@ func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
 		listTransactionsAPI,
 		describeTransactionsAPI,
 		describeProducersAPI,
-	)
-	return s, nil
+	}
 }
 
 // Groups returns the group coordinator; Serve runs it with Groups().Run.
@@ -130,6 +139,16 @@ func (s *Server) Listen() (net.Addr, error) {
 	return ln.Addr(), nil
 }
 
+// Addr is the listener's address, nil before Listen.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
 // Run serves connections until ctx ends, then closes every connection and
 // returns after all of its goroutines have exited.
 func (s *Server) Run(ctx context.Context) error {
@@ -151,15 +170,43 @@ func (s *Server) Run(ctx context.Context) error {
 		<-ctx.Done()
 		ln.Close()
 	}()
-	var err error
+	s.setServing()
+	err := s.acceptLoop(ctx, ln)
+	s.setEnded(err)
+	cancel()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
+}
+
+// acceptLoop accepts connections until the listener is closed. Any other
+// accept error (out of file descriptors, above all) is logged, backed off
+// and retried, as Kafka and net/http do: a broker that stops accepting
+// while it stays up is worse than one that refuses a connection for a
+// while.
+func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) error {
+	var backoff time.Duration
 	for {
-		nc, aerr := ln.Accept()
-		if aerr != nil {
-			if ctx.Err() == nil && !errors.Is(aerr, net.ErrClosed) {
-				err = fmt.Errorf("accept: %w", aerr)
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
 			}
-			break
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.acceptFailed(err)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil
+			}
+			continue
 		}
+		backoff = 0
+		s.acceptSucceeded()
 		c := newConn(s, nc)
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
@@ -173,14 +220,6 @@ func (s *Server) Run(ctx context.Context) error {
 			s.mu.Unlock()
 		}()
 	}
-	cancel()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.nc.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return err
 }
 
 // loadClusterID reads meta.properties in the data directory, creating it

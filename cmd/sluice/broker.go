@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 
@@ -58,7 +57,7 @@ func runBroker(ctx context.Context, args []string, logger *slog.Logger, stderr i
 	if err != nil {
 		return fmt.Errorf("broker config: %w", err)
 	}
-	return broker.Serve(ctx, cfg, logger, func(addr net.Addr) {
-		logger.Info("sluice broker listening", "component", "broker", "addr", addr.String(), "data_dir", cfg.DataDir)
+	return broker.Serve(ctx, cfg, logger, func(srv *broker.Server) {
+		logger.Info("sluice broker listening", "component", "broker", "addr", srv.Addr().String(), "data_dir", cfg.DataDir)
 	})
 }

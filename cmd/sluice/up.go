@@ -63,9 +63,9 @@ func runUp(ctx context.Context, args []string, logger *slog.Logger, levels *logg
 	listening := make(chan net.Addr, 1)
 	brokerDone := make(chan error, 1)
 	go func() {
-		brokerDone <- broker.Serve(brokerCtx, cfg, logger, func(addr net.Addr) {
-			logger.Info("sluice broker listening", "component", "broker", "addr", addr.String(), "data_dir", cfg.DataDir)
-			listening <- addr
+		brokerDone <- broker.Serve(brokerCtx, cfg, logger, func(srv *broker.Server) {
+			logger.Info("sluice broker listening", "component", "broker", "addr", srv.Addr().String(), "data_dir", cfg.DataDir)
+			listening <- srv.Addr()
 		})
 	}()
 	var addr net.Addr

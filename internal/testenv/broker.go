@@ -60,7 +60,7 @@ func (b *Broker) start(t testing.TB, listen string) {
 	listening := make(chan net.Addr, 1)
 	b.done = make(chan error, 1)
 	go func() {
-		b.done <- broker.Serve(ctx, cfg, logger, func(a net.Addr) { listening <- a })
+		b.done <- broker.Serve(ctx, cfg, logger, func(srv *broker.Server) { listening <- srv.Addr() })
 	}()
 	select {
 	case a := <-listening:
