@@ -39,6 +39,9 @@ type Config struct {
 	QueuedMaxRequestBytes int64
 	// FetchMaxBytes (fetch.max.bytes) caps every fetch response.
 	FetchMaxBytes int
+	// MaxOpenFiles (log.max.open.files, Sluice's key) bounds the file
+	// descriptors held for segment files; 0 is half the process's limit.
+	MaxOpenFiles int
 	// TopicDefaults are broker-level topic config defaults keyed by the
 	// topic config name (retention.ms), derived from log.* keys.
 	TopicDefaults map[string]string
@@ -64,6 +67,8 @@ var brokerDefaults = map[string]string{
 	// memory, so it needs a finite budget.
 	"queued.max.request.bytes": "536870912",
 	"fetch.max.bytes":          "57671680",
+	// Sluice's key: Kafka keeps every segment file open.
+	"log.max.open.files": "0",
 }
 
 // ParseProperties reads a Java-style .properties file: key=value or
@@ -122,6 +127,11 @@ func NewConfig(props map[string]string) (Config, error) {
 	c.CheckpointInterval = time.Duration(integer("log.flush.offset.checkpoint.interval.ms", 1, 1<<62)) * time.Millisecond
 	c.CleanerBackoff = time.Duration(integer("log.cleaner.backoff.ms", 1, 1<<62)) * time.Millisecond
 	c.FetchMaxBytes = int(integer("fetch.max.bytes", 1024, 1<<31-1))
+	if n := integer("log.max.open.files", 0, 1<<20); n != 0 && n < 16 {
+		errs = append(errs, fmt.Errorf("log.max.open.files=%d: want 0 (half the process's open-file limit) or at least 16", n))
+	} else {
+		c.MaxOpenFiles = int(n)
+	}
 	errs = append(errs, c.networkLimits(all)...)
 	switch all["auto.create.topics.enable"] {
 	case "true":

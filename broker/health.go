@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -23,12 +24,18 @@ type listenerState struct {
 // count says as much as thousands.
 const acceptWarnInterval = 5 * time.Second
 
-// Healthy reports whether the broker's listener is accepting connections:
-// nil while it is, an error naming the problem when accepting has been
-// failing (since when, and the latest error, such as "too many open
-// files") or when serving has not begun or has ended. `sluice up` serves it
-// on /health.
+// Healthy reports whether the broker serves: nil while its listener
+// accepts connections and every partition takes writes; otherwise an error
+// naming each problem — accepting has been failing (since when, and the
+// latest error, such as "too many open files"), serving has not begun or
+// has ended, or partitions refuse writes after a storage error (which, and
+// why, such as "no space left on device"). `sluice up` serves it on
+// /health.
 func (s *Server) Healthy() error {
+	return errors.Join(s.listenerHealthy(), s.store.Healthy())
+}
+
+func (s *Server) listenerHealthy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := &s.listening

@@ -16,6 +16,7 @@ package broker
 import (
 	"errors"
 
+	"github.com/sluicehq/sluice/broker/group"
 	"github.com/sluicehq/sluice/broker/log"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -144,6 +145,21 @@ func (s *Server) topicOrCreate(name string, allowCreate bool) (*log.Topic, bool,
 	if !allowCreate || !s.cfg.AutoCreateTopics {
 		return nil, false, log.ErrUnknownTopic
 	}
+	if refuseInternalCreate(name) != nil {
+		// Not with default configs: the coordinators make their topics
+		// compacted, and __transaction_state on first use.
+		if name != group.OffsetsTopic {
+			return nil, false, log.ErrUnknownTopic
+		}
+		if err := s.groups.EnsureOffsetsTopic(); err != nil {
+			return nil, false, err
+		}
+		t, ok := s.store.Topic(name)
+		if !ok {
+			return nil, false, log.ErrUnknownTopic
+		}
+		return t, false, nil
+	}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	err := s.store.CreateTopic(name, s.cfg.NumPartitions, nil, false)
@@ -164,7 +180,7 @@ func topicMetadata(t *log.Topic, node int32) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	mt.Topic, mt.TopicID = &name, t.ID
-	mt.IsInternal = len(t.Name) > 2 && t.Name[:2] == "__"
+	_, mt.IsInternal = internalTopics[t.Name]
 	mt.AuthorizedOperations = authorizedOperationsOmitted
 	for _, p := range t.Partitions {
 		mp := kmsg.NewMetadataResponseTopicPartition()

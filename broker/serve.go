@@ -26,6 +26,7 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(s
 		RetentionCheckInterval: cfg.RetentionCheckInterval,
 		CheckpointInterval:     cfg.CheckpointInterval,
 		CleanerBackoff:         cfg.CleanerBackoff,
+		MaxOpenFiles:           cfg.MaxOpenFiles,
 	})
 	if err != nil {
 		return fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)

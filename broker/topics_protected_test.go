@@ -145,3 +145,40 @@ func TestProduceToInternalTopicIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	ends.Each(func(o kadm.ListedOffset) { assert.Zero(t, o.Offset, "partition %d", o.Partition) })
 }
+
+// TestMetadataDoesNotAutoCreateInternalTopics: a Metadata request naming
+// __transaction_state before any transaction does not create it with
+// default configs (the transaction coordinator creates it compacted on
+// first use), and only Kafka's internal topics are flagged internal.
+func TestMetadataDoesNotAutoCreateInternalTopics(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	adm, cl := newAdmin(t, b.Addr)
+	req := kmsg.NewPtrMetadataRequest()
+	req.AllowAutoTopicCreation = true
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr("__transaction_state")
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(adminCtx(t), cl)
+	require.NoError(t, err)
+	assert.Equal(t, kerr.UnknownTopicOrPartition.Code, resp.Topics[0].ErrorCode)
+	assert.False(t, topicExists(t, cl, "__transaction_state"))
+
+	cl2 := newClient(t, b.Addr, kgo.TransactionalID("tx"), kgo.DefaultProduceTopic("work"), kgo.AllowAutoTopicCreation())
+	require.NoError(t, cl2.BeginTransaction())
+	require.NoError(t, cl2.ProduceSync(adminCtx(t), &kgo.Record{Value: []byte("v")}).FirstErr())
+	require.NoError(t, cl2.EndTransaction(adminCtx(t), kgo.TryCommit))
+	cfgs, err := adm.DescribeTopicConfigs(adminCtx(t), "__transaction_state")
+	require.NoError(t, err)
+	rc, err := cfgs.On("__transaction_state", nil)
+	require.NoError(t, err)
+	for _, c := range rc.Configs {
+		if c.Key == "cleanup.policy" {
+			assert.Equal(t, "compact", c.MaybeValue())
+		}
+	}
+
+	assert.True(t, topicMetadata(t, cl, "__consumer_offsets").IsInternal)
+	assert.True(t, topicMetadata(t, cl, "__transaction_state").IsInternal)
+	createTopic(t, b.Addr, "__mine", 1, nil)
+	assert.False(t, topicMetadata(t, cl, "__mine").IsInternal, "an ordinary topic whose name starts with __")
+}

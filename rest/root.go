@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // The root resource (Kafka's RootResource).
@@ -64,18 +65,23 @@ func unhealthy(details string) workerStatus {
 }
 
 // runHealthChecks runs the embedding process's checks in order and
-// returns the first failure.
+// returns every failure, in one line: an operator sees at once that the
+// worker cannot write its config because the broker's disk is full.
 func (s *Server) runHealthChecks(r *http.Request) error {
+	var failures []string
 	for _, check := range s.opts.HealthChecks {
 		_, err := call(s, r, s.opts.HealthTimeout, func(ctx context.Context) (struct{}, error) {
 			return struct{}{}, check(ctx)
 		})
 		if errors.Is(err, errTimeout) {
-			return fmt.Errorf("a health check did not answer within %s", s.opts.HealthTimeout)
+			err = fmt.Errorf("a health check did not answer within %s", s.opts.HealthTimeout)
 		}
 		if err != nil {
-			return err
+			failures = append(failures, strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
+	}
+	if len(failures) > 0 {
+		return errors.New(strings.Join(failures, "; "))
 	}
 	return nil
 }

@@ -9,10 +9,15 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"strings"
 
 	"github.com/sluicehq/sluice/broker"
 	"github.com/sluicehq/sluice/internal/logging"
+	"github.com/sluicehq/sluice/runtime/worker"
 )
+
+// registryTopic is where the schema registry of `sluice up` keeps its state.
+const registryTopic = "_schemas"
 
 // upWorkerDefaults are the worker settings of `sluice up`, before
 // --worker-config: Kafka's defaults except a shorter offset flush interval
@@ -49,9 +54,18 @@ func runUp(ctx context.Context, args []string, logger *slog.Logger, levels *logg
 		}
 		maps.Copy(workerProps, extra)
 	}
+	workerProps["bootstrap.servers"] = *brokerAddr
+	workerProps["listeners"] = "http://" + *restAddr
+	// Checked before the broker opens the data directory; also names the
+	// worker's topics, which the broker protects with the registry's.
+	wcfg, err := worker.NewConfig(workerProps)
+	if err != nil {
+		return err
+	}
 	cfg, err := broker.NewConfig(map[string]string{
-		"listeners": "PLAINTEXT://" + *brokerAddr,
-		"log.dirs":  *dataDir,
+		"listeners":               "PLAINTEXT://" + *brokerAddr,
+		"log.dirs":                *dataDir,
+		broker.ProtectedTopicsKey: strings.Join([]string{registryTopic, wcfg.ConfigTopic, wcfg.OffsetTopic, wcfg.StatusTopic}, ","),
 	})
 	if err != nil {
 		return fmt.Errorf("broker config: %w", err)
@@ -60,22 +74,25 @@ func runUp(ctx context.Context, args []string, logger *slog.Logger, levels *logg
 	// The broker outlives the worker, so the worker's final commits land.
 	brokerCtx, stopBroker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBroker()
-	listening := make(chan net.Addr, 1)
+	listening := make(chan *broker.Server, 1)
 	brokerDone := make(chan error, 1)
 	go func() {
 		brokerDone <- broker.Serve(brokerCtx, cfg, logger, func(srv *broker.Server) {
 			logger.Info("sluice broker listening", "component", "broker", "addr", srv.Addr().String(), "data_dir", cfg.DataDir)
-			listening <- srv.Addr()
+			listening <- srv
 		})
 	}()
-	var addr net.Addr
+	var srv *broker.Server
 	select {
-	case addr = <-listening:
+	case srv = <-listening:
 	case err := <-brokerDone:
 		return err
 	}
+	addr := srv.Addr()
 	workerProps["bootstrap.servers"] = addr.String()
-	workerProps["listeners"] = "http://" + *restAddr
+	// The worker's /health also says when the bundled broker cannot accept
+	// connections or a partition refuses writes (a full disk).
+	brokerHealth := func(context.Context) error { return srv.Healthy() }
 	// The registry and the worker stop together: if either fails, up ends.
 	upCtx, stopUp := context.WithCancel(ctx)
 	defer stopUp()
@@ -83,13 +100,13 @@ func runUp(ctx context.Context, args []string, logger *slog.Logger, levels *logg
 	defer stopRegistry()
 	registryDone := make(chan error, 1)
 	go func() {
-		err := serveRegistry(registryCtx, []string{addr.String()}, *registryAddr, "_schemas", "schema-registry", logger)
+		err := serveRegistry(registryCtx, []string{addr.String()}, *registryAddr, registryTopic, "schema-registry", logger)
 		if err != nil {
 			stopUp()
 		}
 		registryDone <- err
 	}()
-	workerErr := serveWorker(upCtx, workerProps, nil, logger, levels)
+	workerErr := serveWorkerChecked(upCtx, workerProps, nil, logger, levels, []func(context.Context) error{brokerHealth})
 	stopRegistry()
 	registryErr := <-registryDone
 	stopBroker()

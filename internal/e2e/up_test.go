@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -50,6 +52,14 @@ func TestUpSmoke(t *testing.T) {
 	assert.Equal(t, "k", string(got[0].Key))
 	assert.Equal(t, "hello sluice", string(got[0].Value))
 	assert.Equal(t, int64(0), got[0].Offset)
+
+	// The registry's and the worker's topics are protected.
+	deleted, err := kadm.NewClient(cl).DeleteTopics(ctx, "_schemas", "connect-configs", "connect-offsets", "connect-status", "smoke")
+	require.NoError(t, err)
+	for _, topic := range []string{"_schemas", "connect-configs", "connect-offsets", "connect-status"} {
+		assert.ErrorIs(t, deleted[topic].Err, kerr.InvalidTopicException, topic)
+	}
+	assert.NoError(t, deleted["smoke"].Err)
 	cl.Close()
 
 	start := time.Now()
