@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/broker/batch"
 	"github.com/sluicehq/sluice/broker/log"
 	"github.com/sluicehq/sluice/broker/log/faultfs"
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -28,17 +28,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-// crashFS is a faultfs.FS as a log.FS.
-type crashFS struct{ *faultfs.FS }
-
-func (c crashFS) OpenFile(name string, flag int, perm os.FileMode) (log.File, error) {
-	f, err := c.FS.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
-}
 
 // powerBroker is a broker whose log lives on a faultfs.FS. The broker's own
 // meta.properties goes to the real dir; only the log is simulated.
@@ -57,7 +46,7 @@ func startPowerBroker(t *testing.T, fs *faultfs.FS, dir string) *powerBroker {
 	t.Helper()
 	cfg, err := broker.NewConfig(map[string]string{"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": dir})
 	require.NoError(t, err)
-	store, err := log.Open(log.Options{Dir: dir, FS: crashFS{fs}, Defaults: cfg.TopicDefaults})
+	store, err := log.Open(log.Options{Dir: dir, FS: testenv.LogFS(fs), Defaults: cfg.TopicDefaults})
 	require.NoError(t, err)
 	srv, err := broker.New(cfg, store, nil)
 	require.NoError(t, err)

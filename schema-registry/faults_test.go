@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"testing"
 
@@ -14,22 +13,12 @@ import (
 	"github.com/sluicehq/sluice/broker"
 	"github.com/sluicehq/sluice/broker/log"
 	"github.com/sluicehq/sluice/broker/log/faultfs"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // Real faults for the store tests: a broker whose log lives on faultfs
 // (a disk that fails writes on demand, as a full one does), and a TCP
 // proxy in front of a broker that can hold the clients' Produce requests.
-
-// faultFS is a faultfs.FS as a log.FS.
-type faultFS struct{ *faultfs.FS }
-
-func (f faultFS) OpenFile(name string, flag int, perm os.FileMode) (log.File, error) {
-	file, err := f.FS.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-	return file, nil
-}
 
 // faultBroker is an in-process broker with its log on a faultfs.FS.
 type faultBroker struct {
@@ -45,7 +34,7 @@ func startFaultBroker(t *testing.T, fs *faultfs.FS, dir, listen string) *faultBr
 	t.Helper()
 	cfg, err := broker.NewConfig(map[string]string{"listeners": "PLAINTEXT://" + listen, "log.dirs": dir})
 	require.NoError(t, err)
-	store, err := log.Open(log.Options{Dir: dir, FS: faultFS{fs}, Defaults: cfg.TopicDefaults})
+	store, err := log.Open(log.Options{Dir: dir, FS: testenv.LogFS(fs), Defaults: cfg.TopicDefaults})
 	require.NoError(t, err)
 	srv, err := broker.New(cfg, store, nil)
 	require.NoError(t, err)
