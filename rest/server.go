@@ -29,6 +29,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/sluicehq/sluice/internal/logging"
+	"github.com/sluicehq/sluice/internal/netlimit"
 )
 
 // Defaults, as in Kafka's RestServerConfig and RestServer.
@@ -146,7 +147,9 @@ func (s *Server) Listen() (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", s.opts.Listen, err)
 	}
-	s.ln = newLimitListener(ln, s.opts.MaxConnections)
+	// More connections wait in the kernel's accept queue. An accept
+	// error (EMFILE) reaches net/http unchanged, which retries it.
+	s.ln = netlimit.Listen(ln, s.opts.MaxConnections)
 	return ln.Addr(), nil
 }
 

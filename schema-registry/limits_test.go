@@ -138,3 +138,25 @@ func TestSchemaTooLarge(t *testing.T) {
 	status, body = in.call(t, "POST", "/subjects/s/versions", schemaBody(userV1))
 	assert.Equal(t, 200, status, "the registry writes on: %s", body)
 }
+
+// TestConnectionsAreBounded: connections past MaxConnections wait until
+// one closes, so silent clients cannot take every file descriptor.
+func TestConnectionsAreBounded(t *testing.T) {
+	broker := testenv.StartBroker(t, nil)
+	in, _ := startWith(t, Options{ClientOpts: []kgo.Opt{kgo.SeedBrokers(broker.Addr)}, MaxConnections: 2})
+	first := rawRequest(t, in, "")
+	rawRequest(t, in, "")
+	client := &http.Client{Timeout: 300 * time.Millisecond}
+	_, err := client.Get(in.url + "/subjects")
+	require.Error(t, err, "a third connection is not served while two are open")
+
+	first.Close()
+	require.Eventually(t, func() bool {
+		resp, err := client.Get(in.url + "/subjects")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 5*time.Second, 10*time.Millisecond)
+}

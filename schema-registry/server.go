@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/netlimit"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -45,6 +46,12 @@ type Options struct {
 	// how long a keep-alive connection may sit idle. Confluent's
 	// idle.timeout.ms; default 30s.
 	IdleTimeout time.Duration
+	// MaxConnections bounds the connections served at once; more wait in
+	// the kernel's accept queue, so a flood of slow clients cannot take the
+	// file descriptors of the broker and worker sharing the process.
+	// Confluent's Jetty has no such cap by default; default 256, as the
+	// Connect REST API.
+	MaxConnections int
 }
 
 // Defaults of Options.
@@ -52,6 +59,7 @@ const (
 	DefaultStoreTimeout        = 500 * time.Millisecond
 	DefaultMaxRequestBodyBytes = 16 << 20
 	DefaultIdleTimeout         = 30 * time.Second
+	DefaultMaxConnections      = 256
 )
 
 func (o Options) withDefaults() Options {
@@ -69,6 +77,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxRequestBodyBytes == 0 {
 		o.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = DefaultMaxConnections
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = DefaultIdleTimeout
@@ -158,7 +169,7 @@ func (s *Server) Listen() (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for schema registry on %s: %w", s.opts.Listen, err)
 	}
-	s.listener = l
+	s.listener = netlimit.Listen(l, s.opts.MaxConnections)
 	return l.Addr(), nil
 }
 

@@ -1,0 +1,75 @@
+// Package netlimit bounds the connections an HTTP server serves at once.
+//
+// golang.org/x/net/netutil.LimitListener does the same, but its
+// connections hide *net.TCPConn's CloseWrite: net/http then cannot
+// half-close a connection before closing it, and a client still sending
+// (an oversized body or header block) gets a reset instead of the 413 or
+// 431 written to it. These connections keep CloseWrite.
+package netlimit
+
+import (
+	"net"
+	"sync"
+)
+
+// Listen wraps l so that at most n of its connections are open at once;
+// Accept waits for one to close (more clients wait in the kernel's accept
+// queue). Accept errors pass through unchanged, so net/http still retries
+// a temporary one (EMFILE) with backoff.
+func Listen(l net.Listener, n int) net.Listener {
+	return &listener{Listener: l, slots: make(chan struct{}, n), done: make(chan struct{})}
+}
+
+type listener struct {
+	net.Listener
+	slots chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	lc := &conn{Conn: c, release: func() { <-l.slots }}
+	if tc, ok := c.(closeWriter); ok {
+		return &tcpConn{conn: lc, cw: tc}, nil
+	}
+	return lc, nil
+}
+
+func (l *listener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// conn gives its slot back once, on the first Close.
+type conn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+type closeWriter interface{ CloseWrite() error }
+
+// tcpConn is a conn whose underlying connection can half-close.
+type tcpConn struct {
+	*conn
+	cw closeWriter
+}
+
+// CloseWrite shuts down the writing side, as *net.TCPConn's does.
+func (c *tcpConn) CloseWrite() error { return c.cw.CloseWrite() }
