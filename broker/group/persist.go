@@ -24,9 +24,9 @@ const OffsetsTopic = "__consumer_offsets"
 
 // write is an appended record set still to be made durable.
 type write struct {
-	p    *log.Partition
-	upTo int64
-	err  error
+	p   *log.Partition
+	res log.AppendResult
+	err error
 }
 
 // sync makes writes durable; it returns the first error.
@@ -34,7 +34,7 @@ func (c *Coordinator) sync(ws []write) error {
 	var errs []error
 	for _, w := range ws {
 		if w.err == nil && w.p != nil {
-			w.err = w.p.Flush(w.upTo)
+			w.err = w.p.FlushAppended(w.res)
 		}
 		if w.err != nil {
 			errs = append(errs, w.err)
@@ -98,7 +98,7 @@ func appendToPartition(p *log.Partition, recs []batch.Record) write {
 	if err != nil {
 		return write{err: fmt.Errorf("append to %s-%d: %w", OffsetsTopic, p.ID, err)}
 	}
-	return write{p: p, upTo: res.LastOffset + 1}
+	return write{p: p, res: res}
 }
 
 func offsetKey(group, topic string, partition int32) []byte {

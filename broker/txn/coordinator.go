@@ -273,8 +273,8 @@ func (c *Coordinator) complete(m *txnMeta) error {
 func (c *Coordinator) writeMarkers(parts []TopicPartition, pid int64, epoch int16, commit bool) error {
 	nowMs := c.cfg.Now().UnixMilli()
 	type flush struct {
-		p    *log.Partition
-		upTo int64
+		p   *log.Partition
+		res log.AppendResult
 	}
 	var flushes []flush
 	for _, tp := range parts {
@@ -291,7 +291,7 @@ func (c *Coordinator) writeMarkers(parts []TopicPartition, pid int64, epoch int1
 		if err != nil {
 			return fmt.Errorf("write marker to %s-%d: %w", tp.Topic, tp.Partition, err)
 		}
-		flushes = append(flushes, flush{p, res.LastOffset + 1})
+		flushes = append(flushes, flush{p, res})
 	}
 	// One fsync per partition, in parallel: a transaction over many
 	// partitions would otherwise pay them one after another.
@@ -299,7 +299,7 @@ func (c *Coordinator) writeMarkers(parts []TopicPartition, pid int64, epoch int1
 	var wg sync.WaitGroup
 	for i, f := range flushes {
 		wg.Go(func() {
-			if err := f.p.Flush(f.upTo); err != nil {
+			if err := f.p.FlushAppended(f.res); err != nil {
 				errs[i] = fmt.Errorf("write marker to %s-%d: %w", f.p.Topic, f.p.ID, err)
 			}
 		})

@@ -106,7 +106,11 @@ func (c *Coordinator) writeTombstones(ms []*txnMeta) error {
 	}
 	var errs []error
 	for p, recs := range byPartition {
-		var upTo int64
+		// All appended, to flush at once: the last one's end, the first
+		// one's generation (FlushAppended fails if a recovery from a
+		// storage error came in between and may have dropped them).
+		var appended log.AppendResult
+		first := true
 		for len(recs) > 0 {
 			n, size := 0, 0
 			for n < len(recs) && (n == 0 || size+len(recs[n].Key) < maxTombstoneBatch) {
@@ -122,10 +126,13 @@ func (c *Coordinator) writeTombstones(ms []*txnMeta) error {
 				errs = append(errs, fmt.Errorf("append to %s-%d: %w", StateTopic, p.ID, err))
 				break
 			}
-			upTo, recs = res.LastOffset+1, recs[n:]
+			if first {
+				appended, first = res, false
+			}
+			appended.LastOffset, recs = res.LastOffset, recs[n:]
 		}
-		if upTo > 0 {
-			if err := p.Flush(upTo); err != nil {
+		if !first {
+			if err := p.FlushAppended(appended); err != nil {
 				errs = append(errs, fmt.Errorf("flush %s-%d: %w", StateTopic, p.ID, err))
 			}
 		}

@@ -70,7 +70,7 @@ func (c *Coordinator) persistRecord(transactionalID string, key, value []byte) e
 	if err != nil {
 		return fmt.Errorf("append to %s-%d: %w", StateTopic, p.ID, err)
 	}
-	if err := p.Flush(res.LastOffset + 1); err != nil {
+	if err := p.FlushAppended(res); err != nil {
 		return fmt.Errorf("flush %s-%d: %w", StateTopic, p.ID, err)
 	}
 	return nil
