@@ -35,6 +35,13 @@ func TestTwoInstancesAgree(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, primaryA, primaryB)
 	for _, in := range []*instance{a, b} {
+		// An instance that did not make the last write serves reads from
+		// its own copy of the topic, which may lag a moment (as
+		// Confluent's followers do).
+		require.Eventually(t, func() bool {
+			_, body := in.call(t, "GET", "/schemas/ids/3/versions", nil)
+			return body == `[{"subject":"s","version":3}]`
+		}, 10*time.Second, 20*time.Millisecond)
 		runSteps(t, in, []step{
 			{"versions", "GET", "/subjects/s/versions", nil, 200, `[1,2,3]`, 0},
 			{"id 3", "GET", "/schemas/ids/3/versions", nil, 200, `[{"subject":"s","version":3}]`, 0},
