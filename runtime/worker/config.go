@@ -107,8 +107,10 @@ var ConfigDef = connect.ConfigDef{
 		Doc: "How long a REST request may take before it fails with 500 Request timed out, in ms."},
 	{Name: KeyTaskShutdownTimeout, Type: connect.ConfigLong, Default: 5000, Validator: connect.AtLeast(0), Importance: connect.Low, Group: workerGroupCommon,
 		Doc: "How long a stopping task may take to finish its last commit, in ms."},
-	{Name: KeyConfigProviders, Type: connect.ConfigList, Default: "env,file,directory", Importance: connect.Low, Group: workerGroupCommon,
-		Doc: "Config providers resolved inside the worker: ${env:VAR}, ${file:/path.properties:key}, ${directory:/dir:file} (Kafka needs them declared; Sluice enables all three by default)."},
+	{Name: KeyConfigProviders, Type: connect.ConfigList, Default: "", Importance: connect.Low, Group: workerGroupCommon,
+		Doc: "Names of the config providers resolved inside the worker; none by default, as Kafka, since a provider lets whoever can write a connector config read the worker's environment or files. " +
+			"Each NAME takes config.providers.NAME.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider (${NAME:VAR}), FileConfigProvider (${NAME:/path.properties:key}) or DirectoryConfigProvider (${NAME:/dir:file}); " +
+			"Sluice also accepts the names env, file and directory without a class. A reference to a provider that is not enabled is left as written."},
 	{Name: KeyTopicCreationEnable, Type: connect.ConfigBoolean, Default: true, Importance: connect.Low, Group: workerGroupCommon,
 		Doc: "Let source connectors create their topics with topic.creation.* settings (KIP-158)."},
 	{Name: KeyTopicTrackingEnable, Type: connect.ConfigBoolean, Default: true, Importance: connect.Low, Group: workerGroupCommon,

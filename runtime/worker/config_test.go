@@ -123,11 +123,18 @@ func TestWorkerConfigAcceptsWhatItHonours(t *testing.T) {
 	}
 	cfg, err := worker.NewConfig(base)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"env": "env", "file": "file", "directory": "directory"}, cfg.ConfigProviders)
+	assert.Empty(t, cfg.ConfigProviders, "no config provider is enabled by default, as in Kafka")
+
+	// Sluice's shortcut: a built-in provider by its name alone.
+	props := maps.Clone(base)
+	props["config.providers"] = "env, file"
+	cfg, err = worker.NewConfig(props)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"env": "env", "file": "file"}, cfg.ConfigProviders)
 
 	// A built-in provider under a name of the operator's choosing, as
 	// Kafka's docs configure it.
-	props := maps.Clone(base)
+	props = maps.Clone(base)
 	props["config.providers"] = "secrets,env"
 	props["config.providers.secrets.class"] = "org.apache.kafka.common.config.provider.FileConfigProvider"
 	cfg, err = worker.NewConfig(props)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -126,8 +127,17 @@ var sharingPlugin = connect.ConnectorPlugin{
 
 func startTestPluginWorker(t *testing.T) *worker.Herder {
 	t.Helper()
+	return startTestPluginWorkerWith(t, nil)
+}
+
+// startTestPluginWorkerWith starts a worker with the test plugins and
+// extra worker properties.
+func startTestPluginWorkerWith(t *testing.T, props map[string]string) *worker.Herder {
+	t.Helper()
 	b := testenv.StartBroker(t, nil)
-	cfg, err := worker.NewConfig(map[string]string{"bootstrap.servers": b.Addr, "listeners": "http://127.0.0.1:0"})
+	all := map[string]string{"bootstrap.servers": b.Addr, "listeners": "http://127.0.0.1:0"}
+	maps.Copy(all, props)
+	cfg, err := worker.NewConfig(all)
 	require.NoError(t, err)
 	plugins := builtin.Plugins()
 	plugins.Connectors = append(plugins.Connectors, secretPlugin, stuckPlugin, sharingPlugin)
@@ -142,9 +152,58 @@ func startTestPluginWorker(t *testing.T) *worker.Herder {
 	return h
 }
 
+// lastStarted returns the config the secret source's latest task was
+// started with.
+func lastStarted() map[string]string {
+	secretMu.Lock()
+	defer secretMu.Unlock()
+	if len(secretStarted) == 0 {
+		return nil
+	}
+	return secretStarted[len(secretStarted)-1]
+}
+
+// TestConfigProvidersOffByDefault: with Kafka's default (no
+// config.providers), whoever can write a connector config cannot read the
+// worker's environment or files through it: references reach the task
+// as written, as Kafka leaves a reference to a provider it does not have.
+func TestConfigProvidersOffByDefault(t *testing.T) {
+	t.Setenv("SLUICE_TEST_SECRET", "s3cr3t")
+	secretFile := filepath.Join(t.TempDir(), "secrets.properties")
+	require.NoError(t, os.WriteFile(secretFile, []byte("db=filesecret\n"), 0o600))
+	cfg := map[string]string{
+		"connector.class": "test.SecretSourceConnector", "db.password": "x",
+		"db.user": "t-${env:SLUICE_TEST_SECRET}-${file:" + secretFile + ":db}-${directory:/etc:hostname}",
+	}
+	ctx := context.Background()
+
+	h := startTestPluginWorker(t)
+	_, err := h.CreateConnector(ctx, "leak", cfg, "")
+	require.NoError(t, err)
+	waitState(t, h, "leak", 1, worker.StateRunning)
+	assert.Equal(t, cfg["db.user"], lastStarted()["db.user"], "no provider resolved a reference")
+	named := maps.Clone(cfg)
+	named["name"] = "leak"
+	infos, err := h.ValidateConfig(ctx, "test.SecretSourceConnector", named)
+	require.NoError(t, err)
+	assert.Zero(t, infos.ErrorCount, "an unresolved reference is no error, as in Kafka: %+v", infos.Configs)
+
+	// Enabled the way Kafka's docs do it, the same config resolves.
+	h = startTestPluginWorkerWith(t, map[string]string{
+		"config.providers":            "env,file",
+		"config.providers.env.class":  "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+		"config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
+	})
+	_, err = h.CreateConnector(ctx, "resolved", cfg, "")
+	require.NoError(t, err)
+	waitState(t, h, "resolved", 1, worker.StateRunning)
+	assert.Equal(t, "t-s3cr3t-filesecret-${directory:/etc:hostname}", lastStarted()["db.user"],
+		"env and file resolve; directory, not enabled, stays as written")
+}
+
 func TestPasswordsHiddenAndProvidersResolvedInsideTheWorker(t *testing.T) {
 	t.Setenv("SLUICE_TEST_DB_USER", "alice")
-	h := startTestPluginWorker(t)
+	h := startTestPluginWorkerWith(t, map[string]string{"config.providers": "env"})
 	ctx := context.Background()
 	cfg := map[string]string{
 		"connector.class": "test.SecretSourceConnector",

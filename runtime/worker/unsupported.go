@@ -69,7 +69,10 @@ func isTLSOrSASLKey(k string) bool {
 // built-in provider it is: by its config.providers.<name>.class when
 // given, else by its name. A provider Sluice does not have is an error
 // naming the key: left alone, its ${name:…} references would reach the
-// connector unresolved.
+// connector unresolved. The name alone (config.providers=env) is Sluice's
+// shortcut: Kafka skips a provider without a class, silently, and a
+// setting that does nothing without a word is worse than one that does
+// what its name says. None is enabled unless named.
 func providerKinds(props map[string]string, names []string) (map[string]string, []error) {
 	kinds := map[string]string{}
 	var errs []error
