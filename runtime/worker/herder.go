@@ -214,9 +214,12 @@ func (h *Herder) reconcile(name string) {
 		a = newConnectorActor(h, name)
 		h.actors[name] = a
 		h.wg.Add(1)
+		// The context is read under the lock: stopActors clears runCtx,
+		// possibly before this goroutine is scheduled.
+		ctx := h.runCtx
 		go func() {
 			defer h.wg.Done()
-			a.run(h.runCtx)
+			a.run(ctx)
 		}()
 	}
 	a.wake()
