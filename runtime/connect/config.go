@@ -103,6 +103,14 @@ type ConfigKey struct {
 	Width        Width
 	DisplayName  string
 	Dependents   []string
+	// Unsupported, when not empty, declares a key that users bring from the
+	// connector this one stands in for (a Debezium or Confluent key) but
+	// that Sluice does not honour, and says why or what to do instead.
+	// Setting it to a non-blank value is a validation error, "<name> is not
+	// supported by Sluice: <Unsupported>", so a create is refused rather
+	// than the setting silently ignored; unset or blank, it parses to its
+	// Default (normally nil).
+	Unsupported string
 }
 
 // Required reports whether the key has no default.
@@ -188,6 +196,12 @@ func (d ConfigDef) Parse(props map[string]string) (Config, error) {
 
 // parse returns the typed value of one key, its default when unset.
 func (k *ConfigKey) parse(raw string, set bool) (any, error) {
+	if k.Unsupported != "" {
+		if set && strings.TrimSpace(raw) != "" {
+			return nil, NewConfigError(k.Name, "%s is not supported by Sluice: %s", k.Name, k.Unsupported)
+		}
+		set = false // blank asks for nothing
+	}
 	var v any
 	if !set {
 		if k.Required() {

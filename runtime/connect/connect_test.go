@@ -160,3 +160,28 @@ func TestRetriable(t *testing.T) {
 	assert.ErrorIs(t, err, base)
 	assert.Equal(t, "boom", err.Error())
 }
+
+// TestUnsupportedKeyIsRefused: a key declared Unsupported is refused by
+// name with its reason in both validation and parsing, and asks for
+// nothing when unset or blank.
+func TestUnsupportedKeyIsRefused(t *testing.T) {
+	def := ConfigDef{
+		{Name: "topic", Type: ConfigString, Default: "t"},
+		{Name: "converters", Type: ConfigList, Default: nil, Unsupported: "custom converters are Java classes; use a transform"},
+	}
+	const want = "converters is not supported by Sluice: custom converters are Java classes; use a transform"
+	vals := def.Validate(map[string]string{"converters": "isbn"})
+	assert.Empty(t, vals[0].Errors)
+	assert.Equal(t, []string{want}, vals[1].Errors)
+	_, err := def.Parse(map[string]string{"converters": "isbn"})
+	require.ErrorIs(t, err, ErrConfig)
+	assert.EqualError(t, err, want)
+
+	for _, props := range []map[string]string{{}, {"converters": " "}} {
+		vals = def.Validate(props)
+		assert.Empty(t, vals[1].Errors)
+		cfg, err := def.Parse(props)
+		require.NoError(t, err)
+		assert.True(t, cfg.IsNull("converters"))
+	}
+}

@@ -58,6 +58,8 @@ var secretPlugin = connect.ConnectorPlugin{
 	Config: connect.ConfigDef{
 		{Name: "db.password", Type: connect.ConfigPassword, Default: connect.NoDefault, Doc: "a secret"},
 		{Name: "db.user", Type: connect.ConfigString, Default: "u", Doc: "not secret"},
+		{Name: "read.only", Type: connect.ConfigBoolean, Default: nil, Doc: "a key users bring but Sluice does not honour",
+			Unsupported: "read-only snapshots need no writes to the source; remove the key"},
 	},
 	NewConnector:  func() connect.Connector { return &secretConnector{} },
 	NewSourceTask: func() connect.SourceTask { return secretTask{} },
@@ -351,4 +353,52 @@ func TestValidationErrorsAndConflicts(t *testing.T) {
 	infos, err := h.ValidateConfig(ctx, "FileStreamSinkConnector", map[string]string{"topics": "a", "topics.regex": "b.*"})
 	require.NoError(t, err)
 	assert.Equal(t, 3, infos.ErrorCount, "name missing, and topics/topics.regex both set (reported on each)")
+}
+
+// TestUnsupportedConnectorKeyRefused: a key a plugin declares Unsupported
+// is an error in validation and refuses the create, naming the key.
+func TestUnsupportedConnectorKeyRefused(t *testing.T) {
+	h := startTestPluginWorker(t)
+	ctx := context.Background()
+	cfg := map[string]string{"name": "ro", "connector.class": "test.SecretSourceConnector", "db.password": "x", "read.only": "true"}
+	const want = "read.only is not supported by Sluice: read-only snapshots need no writes to the source; remove the key"
+	infos, err := h.ValidateConfig(ctx, "test.SecretSourceConnector", cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 1, infos.ErrorCount)
+	for _, c := range infos.Configs {
+		if c.Definition.Name == "read.only" {
+			assert.Equal(t, []string{want}, c.Value.Errors)
+		}
+	}
+	_, err = h.CreateConnector(ctx, "ro", cfg, "")
+	require.ErrorIs(t, err, worker.ErrBadRequest)
+	assert.Contains(t, err.Error(), want)
+
+	delete(cfg, "read.only")
+	_, err = h.CreateConnector(ctx, "ro", cfg, "")
+	require.NoError(t, err, "without the key the connector is created")
+}
+
+// TestStopRightAfterCreate: a worker stopped while a new connector's actor
+// is being started stops cleanly (the actor once read the run context
+// after the stop had cleared it, and panicked).
+func TestStopRightAfterCreate(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	cfg, err := worker.NewConfig(map[string]string{"bootstrap.servers": b.Addr, "listeners": "http://127.0.0.1:0"})
+	require.NoError(t, err)
+	plugins := builtin.Plugins()
+	plugins.Connectors = append(plugins.Connectors, sharingPlugin)
+	for i := range 20 {
+		h, err := worker.New(worker.Options{Config: cfg, Plugins: plugins, Offsets: worker.NewMemOffsetStore(),
+			ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Addr)}})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- h.Run(ctx) }()
+		require.Eventually(t, h.Ready, 10*time.Second, time.Millisecond)
+		_, err = h.CreateConnector(context.Background(), "c", map[string]string{"connector.class": "test.SharingSourceConnector"}, "")
+		require.NoError(t, err, "round %d", i)
+		cancel()
+		require.NoError(t, <-done)
+	}
 }
