@@ -1,7 +1,10 @@
 package connect
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"math/big"
 	"testing"
 	"time"
@@ -184,4 +187,23 @@ func TestUnsupportedKeyIsRefused(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, cfg.IsNull("converters"))
 	}
+}
+
+type loggingHandle struct{ l *slog.Logger }
+
+func (h loggingHandle) Logger() *slog.Logger { return h.l }
+
+func TestPluginLoggers(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, nil)).With("connector", "c")
+	Logger(WithLogger(context.Background(), l)).Info("from ctx")
+	LoggerOf(loggingHandle{l}).Info("from handle")
+	assert.Contains(t, buf.String(), `msg="from ctx" connector=c`)
+	assert.Contains(t, buf.String(), `msg="from handle" connector=c`)
+
+	// Without one, a logger that discards: no nil check in plugins.
+	Logger(context.Background()).Info("dropped")
+	LoggerOf(struct{}{}).Info("dropped")
+	LoggerOf(loggingHandle{}).Info("dropped")
+	assert.NotContains(t, buf.String(), "dropped")
 }

@@ -224,7 +224,8 @@ func (a *connectorActor) tryStartConnector(ctx context.Context, cfg map[string]s
 		return err
 	}
 	conn := p.NewConnector()
-	if err := conn.Start(&connectorContext{a: a}, resolved); err != nil {
+	cc := &connectorContext{a: a, logger: a.h.pluginLogger(p.Class, a.name)}
+	if err := conn.Start(cc, resolved); err != nil {
 		return fmt.Errorf("start connector %s (%s): %w", a.name, p.Class, err)
 	}
 	a.plugin, a.conn = p, conn
@@ -338,7 +339,13 @@ func taskClass(connectorClass string) string {
 }
 
 // connectorContext is the Connector's handle on its actor.
-type connectorContext struct{ a *connectorActor }
+type connectorContext struct {
+	a      *connectorActor
+	logger *slog.Logger
+}
+
+// Logger implements connect.Logging.
+func (c *connectorContext) Logger() *slog.Logger { return c.logger }
 
 func (c *connectorContext) RequestTaskReconfiguration() {
 	select {

@@ -193,7 +193,7 @@ func (h *Herder) newGroup() (*groupHandler, error) {
 		SessionTimeout:    h.cfg.SessionTimeout,
 		RebalanceTimeout:  h.cfg.RebalanceTimeout,
 		HeartbeatInterval: h.cfg.HeartbeatInterval,
-		Logger:            h.logger.With("logger", "sluice.worker.group"),
+		Logger:            h.base.With("logger", "sluice.worker.group"),
 		Handler:           g,
 	})
 	if err != nil {

@@ -54,7 +54,10 @@ type Herder struct {
 	status     StatusStore
 	clientOpts []kgo.Opt
 	logger     *slog.Logger
-	providers  providers
+	// base is the logger the worker was given, for loggers with a name
+	// of their own (the group's, the plugins').
+	base      *slog.Logger
+	providers providers
 
 	admin     *kgo.Client
 	kadm      *kadm.Client
@@ -94,6 +97,7 @@ func New(opts Options) (*Herder, error) {
 		status:     opts.Status,
 		clientOpts: opts.ClientOpts,
 		logger:     logger.With("logger", "sluice.worker"),
+		base:       logger,
 		providers:  providers{kinds: opts.Config.ConfigProviders},
 		actors:     map[string]*connectorActor{},
 		own:        newOwnership(true),

@@ -48,7 +48,11 @@ type sourceContext struct {
 	connector string
 	config    map[string]string
 	offsets   OffsetStore
+	logger    *slog.Logger
 }
+
+// Logger implements connect.Logging.
+func (c *sourceContext) Logger() *slog.Logger { return c.logger }
 
 func (c *sourceContext) Offset(partition map[string]any) (map[string]any, error) {
 	return c.offsets.Get(c.connector, partition)
@@ -61,7 +65,8 @@ func (c *sourceContext) Config() map[string]string { return c.config }
 func (t *sourceTask) run(ctx context.Context) error {
 	t.tracker = newSubmitted()
 	t.failed = make(chan struct{})
-	if err := t.task.Start(&sourceContext{connector: t.id.Connector, config: t.config, offsets: t.offsets}, t.config); err != nil {
+	sctx := &sourceContext{connector: t.id.Connector, config: t.config, offsets: t.offsets, logger: connect.Logger(ctx)}
+	if err := t.task.Start(sctx, t.config); err != nil {
 		return fmt.Errorf("start source task %s (%s): %w", t.id, t.class, err)
 	}
 	t.state.set(StateRunning, "")

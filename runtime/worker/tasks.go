@@ -190,8 +190,29 @@ func (h *Herder) buildTask(ctx context.Context, id ConnectorTaskID, rawTask, raw
 		return nil, err
 	}
 	settings := parseSettings(parsed, connCfg, sink)
+	build := h.buildSourceTask
 	if sink {
-		return h.buildSinkTask(ctx, id, plugin, taskCfg, connCfg, settings, state, logger)
+		build = h.buildSinkTask
 	}
-	return h.buildSourceTask(ctx, id, plugin, taskCfg, connCfg, settings, state, logger)
+	run, err := build(ctx, id, plugin, taskCfg, connCfg, settings, state, logger)
+	if err != nil {
+		return nil, err
+	}
+	// The task's context carries the plugin's logger (connect.Logger).
+	plog := h.pluginLogger(taskClass(plugin.Class), id.Connector).With("task", id.Task)
+	return func(ctx context.Context) error { return run(connect.WithLogger(ctx, plog)) }, nil
+}
+
+// The worker's plugin handles give plugins their logger.
+var (
+	_ connect.Logging = (*connectorContext)(nil)
+	_ connect.Logging = (*sourceContext)(nil)
+	_ connect.Logging = (*sinkTask)(nil)
+)
+
+// pluginLogger is the logger of a plugin class running for a connector:
+// named by the class, as Kafka's class loggers, so /admin/loggers sets its
+// level; every record names the connector.
+func (h *Herder) pluginLogger(class, connector string) *slog.Logger {
+	return h.base.With("logger", class, "connector", connector)
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,10 +33,19 @@ type testWorker struct {
 	counts *logCounts
 }
 
-// logCounts counts log messages by message text.
+// logCounts counts log messages by message text and keeps every record.
 type logCounts struct {
-	mu sync.Mutex
-	m  map[string]int
+	mu      sync.Mutex
+	m       map[string]int
+	records []logRecord
+}
+
+// logRecord is one captured log record, its attributes (the logger's and
+// the record's) as text.
+type logRecord struct {
+	level slog.Level
+	msg   string
+	attrs map[string]string
 }
 
 func (c *logCounts) get(msg string) int {
@@ -44,17 +54,40 @@ func (c *logCounts) get(msg string) int {
 	return c.m[msg]
 }
 
-// countingHandler counts every record's message, then passes it on.
+// find returns the captured records at level whose message contains msg.
+func (c *logCounts) find(level slog.Level, msg string) []logRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []logRecord
+	for _, r := range c.records {
+		if r.level == level && strings.Contains(r.msg, msg) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// countingHandler counts and captures every record, then passes it on.
 type countingHandler struct {
 	next   slog.Handler
 	counts *logCounts
+	attrs  []slog.Attr
 }
 
 func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h *countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	rec := logRecord{level: r.Level, msg: r.Message, attrs: map[string]string{}}
+	for _, a := range h.attrs {
+		rec.attrs[a.Key] = a.Value.String()
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		rec.attrs[a.Key] = a.Value.String()
+		return true
+	})
 	h.counts.mu.Lock()
 	h.counts.m[r.Message]++
+	h.counts.records = append(h.counts.records, rec)
 	h.counts.mu.Unlock()
 	if h.next.Enabled(ctx, r.Level) {
 		return h.next.Handle(ctx, r)
@@ -63,7 +96,7 @@ func (h *countingHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h *countingHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &countingHandler{next: h.next.WithAttrs(as), counts: h.counts}
+	return &countingHandler{next: h.next.WithAttrs(as), counts: h.counts, attrs: append(slices.Clip(h.attrs), as...)}
 }
 
 func (h *countingHandler) WithGroup(name string) slog.Handler {
@@ -481,4 +514,27 @@ func TestClientOverrides(t *testing.T) {
 	}, "")
 	require.NoError(t, err)
 	waitState(t, w.Herder, "plain", 1, worker.StateRunning)
+}
+
+// TestFileSourceWarnsOfMissingFileNamingTheTask: a FileStreamSource whose
+// file does not exist says so at WARN, as Kafka's does, through the
+// plugin logger the worker hands it: named by the task class and carrying
+// the connector and task.
+func TestFileSourceWarnsOfMissingFileNamingTheTask(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	w := startWorker(t, b, nil, nil)
+	missing := filepath.Join(t.TempDir(), "test.txt")
+	_, err := w.CreateConnector(context.Background(), "src", map[string]string{
+		"connector.class": "FileStreamSource", "file": missing, "topic": "lines",
+	}, "")
+	require.NoError(t, err)
+	waitState(t, w.Herder, "src", 1, worker.StateRunning)
+	var warns []logRecord
+	require.Eventually(t, func() bool {
+		warns = w.counts.find(slog.LevelWarn, "Couldn't find file "+missing+" for FileStreamSourceTask")
+		return len(warns) > 0
+	}, 10*time.Second, 20*time.Millisecond)
+	assert.Equal(t, "src", warns[0].attrs["connector"])
+	assert.Equal(t, "0", warns[0].attrs["task"])
+	assert.Equal(t, "org.apache.kafka.connect.file.FileStreamSourceTask", warns[0].attrs["logger"])
 }
