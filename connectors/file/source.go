@@ -28,6 +28,10 @@ const (
 	// missingFileWait is how long a poll waits when the file does not
 	// exist yet (Kafka waits a second too).
 	missingFileWait = time.Second
+	// missingFileWarnEvery spaces the warnings about a missing file: Kafka
+	// warns at every poll, once a second, which would bury everything
+	// else in the log.
+	missingFileWarnEvery = time.Minute
 )
 
 // input is where the task reads bytes from: Read never blocks (it returns
@@ -53,6 +57,9 @@ type sourceTask struct {
 	idleWait time.Duration
 	// stdin opens standard input; tests replace it.
 	stdin func() input
+	// missingWarned is when the task last warned that the file is
+	// missing; zero once it was found.
+	missingWarned time.Time
 }
 
 func newSourceTask() *sourceTask {
@@ -85,11 +92,16 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 	if t.in == nil {
 		f, err := t.open()
 		if errors.Is(err, fs.ErrNotExist) {
+			t.warnMissing(ctx)
 			sleep(ctx, missingFileWait)
 			return nil, nil
 		}
 		if err != nil {
 			return nil, err
+		}
+		if !t.missingWarned.IsZero() {
+			connect.Logger(ctx).Info("found file for FileStreamSourceTask; reading it", "file", t.filename)
+			t.missingWarned = time.Time{}
 		}
 		t.in = f
 	}
@@ -99,6 +111,17 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 	}
 	t.in.wait(ctx, t.idleWait)
 	return nil, nil
+}
+
+// warnMissing logs, at most once every missingFileWarnEvery, that the file
+// does not exist yet, in Kafka's words.
+func (t *sourceTask) warnMissing(ctx context.Context) {
+	if !t.missingWarned.IsZero() && time.Since(t.missingWarned) < missingFileWarnEvery {
+		return
+	}
+	t.missingWarned = time.Now()
+	connect.Logger(ctx).Warn(fmt.Sprintf("Couldn't find file %s for FileStreamSourceTask, sleeping to wait for it to be created", t.filename),
+		"file", t.filename, "warn_every", missingFileWarnEvery)
 }
 
 // readBatch returns the complete lines available now, at most batch.size.

@@ -1,9 +1,11 @@
 package file
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,4 +229,34 @@ func TestSourceStdin(t *testing.T) {
 	assert.Equal(t, "typed", recs[0].Value)
 	assert.Equal(t, map[string]any{"filename": nil}, recs[0].SourcePartition)
 	assert.Equal(t, map[string]any{"position": nil}, recs[0].SourceOffset)
+}
+
+// TestSourceWarnsOfMissingFile: a task waiting for its file says so at
+// WARN in Kafka's words, through the logger the worker hands it (which
+// names the connector and task), once a minute rather than at every poll,
+// and says when the file turned up.
+func TestSourceWarnsOfMissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.txt")
+	task := startSource(t, path, nil, nil)
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil)).With("connector", "src", "task", 0)
+	poll := func() []*connect.Record {
+		ctx, cancel := context.WithTimeout(connect.WithLogger(context.Background(), logger), 10*time.Millisecond)
+		defer cancel()
+		recs, err := task.Poll(ctx)
+		require.NoError(t, err)
+		return recs
+	}
+	want := "level=WARN msg=\"Couldn't find file " + path + " for FileStreamSourceTask, sleeping to wait for it to be created\" connector=src task=0 file=" + path
+	assert.Empty(t, poll())
+	assert.Empty(t, poll())
+	assert.Equal(t, 1, strings.Count(buf.String(), want), "one warning for two polls: %s", buf.String())
+
+	task.missingWarned = time.Now().Add(-missingFileWarnEvery) // a minute later
+	assert.Empty(t, poll())
+	assert.Equal(t, 2, strings.Count(buf.String(), want), "warned again after a minute")
+
+	writeFile(t, path, "here\n")
+	assert.Len(t, poll(), 1)
+	assert.Contains(t, buf.String(), "level=INFO msg=\"found file for FileStreamSourceTask; reading it\" connector=src task=0 file="+path)
 }
