@@ -229,6 +229,7 @@ func NewConfig(props map[string]string) (Config, error) {
 	var perrs []error
 	c.ConfigProviders, perrs = providerKinds(props, p.List(KeyConfigProviders))
 	errs = append(append(errs, perrs...), unsupportedKeys(props)...)
+	errs = append(errs, workerClientErrors(props)...)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("worker config: %w", errors.Join(errs...))
 	}

@@ -146,3 +146,14 @@ func TestWorkerConfigAcceptsWhatItHonours(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "config.providers: provider vault is not built in (env, file, directory); give its class with config.providers.vault.class")
 }
+
+// TestWorkerClientSettingsChecked: the worker's producer.* and consumer.*
+// settings of its tasks' clients are checked at start.
+func TestWorkerClientSettingsChecked(t *testing.T) {
+	_, err := worker.NewConfig(map[string]string{"producer.delivery.timeout.ms": "later", "consumer.fetch.max.bytes": "-1"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `producer.delivery.timeout.ms="later"`)
+	assert.Contains(t, err.Error(), `consumer.fetch.max.bytes="-1"`)
+	_, err = worker.NewConfig(map[string]string{"producer.delivery.timeout.ms": "30000", "producer.linger.ms": "5", "consumer.max.poll.records": "100"})
+	require.NoError(t, err)
+}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,10 +60,10 @@ type Herder struct {
 	base      *slog.Logger
 	providers providers
 
-	admin     *kgo.Client
-	kadm      *kadm.Client
-	clusterID string
-	ready     atomic.Bool
+	admin *kgo.Client
+	kadm  *kadm.Client
+	reach *clusterReach
+	ready atomic.Bool
 
 	metrics metricsRegistry
 	own     *ownership
@@ -111,7 +112,13 @@ func New(opts Options) (*Herder, error) {
 	if h.status == nil {
 		h.status = newMemStatusStore()
 	}
-	admin, err := kgo.NewClient(append(append([]kgo.Opt(nil), opts.ClientOpts...), kgo.ClientID(h.clientID("admin")))...)
+	// Every client the herder builds tells reach how its connections go.
+	h.reach = newClusterReach(opts.Config.BootstrapServers, h.logger, func(ctx context.Context) (string, error) {
+		meta, err := h.kadm.BrokerMetadata(ctx)
+		return meta.Cluster, err
+	})
+	h.clientOpts = append(slices.Clip(opts.ClientOpts), kgo.WithHooks(h.reach))
+	admin, err := kgo.NewClient(append(slices.Clip(h.clientOpts), kgo.ClientID(h.clientID("admin")))...)
 	if err != nil {
 		return nil, fmt.Errorf("worker: admin client: %w", err)
 	}
@@ -138,11 +145,16 @@ func (h *Herder) clientID(role string) string {
 // returns once every goroutine exited.
 func (h *Herder) Run(ctx context.Context) error {
 	defer h.admin.Close()
-	if meta, err := h.kadm.BrokerMetadata(ctx); err == nil {
-		h.clusterID = meta.Cluster
-	} else if ctx.Err() == nil {
-		h.logger.Warn("cannot read the Kafka cluster id", "error", err)
-	}
+	// The first probe reads the cluster id for GET / (or says the cluster
+	// is out of reach) before the worker reports ready.
+	h.reach.check(ctx)
+	reachCtx, stopReach := context.WithCancel(ctx)
+	reachDone := make(chan struct{})
+	go func() {
+		defer close(reachDone)
+		h.reach.run(reachCtx)
+	}()
+	defer func() { stopReach(); <-reachDone }()
 	actorCtx, cancelActors := context.WithCancel(ctx)
 	defer cancelActors()
 	h.mu.Lock()
@@ -254,9 +266,16 @@ func (h *Herder) Healthy(ctx context.Context) error {
 	}
 }
 
+// ClusterHealth is a health check for GET /health: nil while the worker
+// reaches its Kafka cluster, else since when it has not and why ("cannot
+// reach the Kafka cluster at 127.0.0.1:9092 since 2026-01-02T15:04:05Z:
+// unable to dial 127.0.0.1:9092: connect: connection refused"). It reads
+// what the worker's probes found, so it answers at once.
+func (h *Herder) ClusterHealth(context.Context) error { return h.reach.health() }
+
 // ServerInfo answers GET /.
 func (h *Herder) ServerInfo(context.Context) (ServerInfo, error) {
-	return ServerInfo{Version: Version, Commit: Commit, KafkaClusterID: h.clusterID}, nil
+	return ServerInfo{Version: Version, Commit: Commit, KafkaClusterID: h.reach.id()}, nil
 }
 
 // Version and Commit are reported by GET /; set at build time.

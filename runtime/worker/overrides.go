@@ -10,26 +10,103 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Client overrides: a connector's `producer.override.<key>` and
-// `consumer.override.<key>` settings (Kafka's connector client config
-// overrides, policy All) for the Java client keys that have a franz-go
-// equivalent. Other keys are logged and ignored, as Kafka's clients warn
-// about unknown configs — ssl.* and sasl.* among them, which a Kafka client
-// ignores too unless security.protocol asks for TLS or SASL, and that is
-// refused.
+// Client settings: the worker's `producer.<key>` and `consumer.<key>`
+// (Kafka's worker-level settings of the clients of source and sink tasks),
+// then a connector's `producer.override.<key>` and
+// `consumer.override.<key>` (Kafka's connector client config overrides,
+// policy All), for the Java client keys that have a franz-go equivalent.
+// Other keys are logged and ignored, as Kafka's clients warn about unknown
+// configs — ssl.* and sasl.* among them, which a Kafka client ignores too
+// unless security.protocol asks for TLS or SASL, and that is refused.
 
 const (
 	producerOverridePrefix = "producer.override."
 	consumerOverridePrefix = "consumer.override."
+	workerProducerPrefix   = "producer."
+	workerConsumerPrefix   = "consumer."
+	keyDeliveryTimeout     = "delivery.timeout.ms"
+	keyMaxPollRecords      = "max.poll.records"
+	// defaultDeliveryTimeout is Kafka's producer delivery.timeout.ms: how
+	// long a source record may wait to be acknowledged before its task
+	// fails.
+	defaultDeliveryTimeout = 120 * time.Second
 )
 
-// clientOverrides returns the kgo options for a connector's overrides
-// with prefix, or an error naming a bad value.
+// taskClientOptions returns the kgo options of a task's producer
+// (producer=true) or consumer: the worker's settings, then the
+// connector's overrides, which win.
+func taskClientOptions(worker, conn map[string]string, producer bool, logger *slog.Logger) ([]kgo.Opt, error) {
+	wp, cp := workerConsumerPrefix, consumerOverridePrefix
+	if producer {
+		wp, cp = workerProducerPrefix, producerOverridePrefix
+	}
+	opts, err := clientOverrides(workerClientProps(worker, wp), wp, logger)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	over, err := clientOverrides(conn, cp, logger)
+	return append(opts, over...), err
+}
+
+// workerClientProps returns the worker's non-blank keys with prefix (a
+// blank value asks for nothing; it is not worth a warning per task),
+// leaving out the TLS and SASL keys NewConfig has already judged.
+func workerClientProps(worker map[string]string, prefix string) map[string]string {
+	out := map[string]string{}
+	for k, v := range worker {
+		if strings.HasPrefix(k, prefix) && strings.TrimSpace(v) != "" && !isSecurityProtocolKey(k) && !isTLSOrSASLKey(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// workerClientErrors checks the worker's producer.* and consumer.* values,
+// so a bad one stops the worker at start rather than failing every task.
+func workerClientErrors(worker map[string]string) []error {
+	var errs []error
+	for _, prefix := range []string{workerProducerPrefix, workerConsumerPrefix} {
+		if _, err := clientOverrides(workerClientProps(worker, prefix), prefix, nil); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := deliveryTimeout(worker, nil); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// deliveryTimeout returns a source task's delivery.timeout.ms: the
+// connector's override, else the worker's producer setting, else Kafka's
+// default.
+func deliveryTimeout(worker, conn map[string]string) (time.Duration, error) {
+	for _, src := range []struct {
+		props map[string]string
+		key   string
+	}{{conn, producerOverridePrefix + keyDeliveryTimeout}, {worker, workerProducerPrefix + keyDeliveryTimeout}} {
+		v, ok := src.props[src.key]
+		if !ok || strings.TrimSpace(v) == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 1 {
+			return 0, fmt.Errorf("%s=%q: want a positive number of milliseconds", src.key, v)
+		}
+		return time.Duration(n) * time.Millisecond, nil
+	}
+	return defaultDeliveryTimeout, nil
+}
+
+// clientOverrides returns the kgo options for the client keys with prefix,
+// or an error naming a bad value.
 func clientOverrides(props map[string]string, prefix string, logger *slog.Logger) ([]kgo.Opt, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	var opts []kgo.Opt
 	for k, v := range props {
 		key, ok := strings.CutPrefix(k, prefix)
-		if !ok || key == "max.poll.records" { // the sink loop's batch size
+		if !ok || key == keyMaxPollRecords { // the sink loop's batch size
 			continue
 		}
 		if key == "security.protocol" {
@@ -87,7 +164,11 @@ func clientOverride(key, v string) (kgo.Opt, error) {
 	case "buffer.memory":
 		n, err := num()
 		return kgo.MaxBufferedBytes(int(n)), err
-	case "request.timeout.ms", "delivery.timeout.ms":
+	case "request.timeout.ms":
+		// The Java producer sends it as the produce request's timeout.
+		d, err := ms()
+		return kgo.ProduceRequestTimeout(d), err
+	case keyDeliveryTimeout:
 		d, err := ms()
 		return kgo.RecordDeliveryTimeout(d), err
 	case "acks":

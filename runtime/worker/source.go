@@ -26,6 +26,10 @@ type sourceTask struct {
 	dlqConv  connect.Converter // schemaless JSON, for the DLQ
 	tol      *tolerance
 	producer *kgo.Client
+	// delivery is the producer's delivery.timeout.ms; reach hears how its
+	// connections go, for the error when records time out.
+	delivery time.Duration
+	reach    *taskReach
 	offsets  OffsetStore
 	topics   *topicSetup
 	interval time.Duration
@@ -214,7 +218,7 @@ func (t *sourceTask) send(ctx context.Context, r *connect.Record) error {
 				t.tracker.ack(pending)
 				return
 			}
-			t.fail(fmt.Errorf("produce %s to topic %s: %w", r, kr.Topic, err))
+			t.fail(t.produceError(r, kr.Topic, err))
 			return
 		}
 		t.tracker.ack(pending)
@@ -226,6 +230,21 @@ func (t *sourceTask) send(ctx context.Context, r *connect.Record) error {
 		}
 	})
 	return nil
+}
+
+// produceError is the task's error for a record the producer failed. A
+// record that timed out says after how long, and why: the connection
+// failure the task's clients saw last (the producer only says it timed
+// out), else the producer's own last error.
+func (t *sourceTask) produceError(r *connect.Record, topic string, err error) error {
+	if !errors.Is(err, kgo.ErrRecordTimeout) {
+		return fmt.Errorf("produce %s to topic %s: %w", r, topic, err)
+	}
+	cause := err
+	if dial := t.reach.err(); dial != nil {
+		cause = dial
+	}
+	return fmt.Errorf("produce to topic %s: records not delivered within delivery.timeout.ms=%d: %w", topic, t.delivery.Milliseconds(), cause)
 }
 
 // skip acknowledges a record that was filtered out or parked in the DLQ:

@@ -40,6 +40,12 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 	if err != nil {
 		return nil, err
 	}
+	delivery, err := deliveryTimeout(h.cfg.Props, connCfg)
+	if err != nil {
+		return nil, err
+	}
+	reach := &taskReach{logger: logger, msg: "source task cannot reach the Kafka cluster; its records wait until delivered or delivery.timeout.ms passes",
+		attrs: []any{"delivery_timeout_ms", delivery.Milliseconds()}}
 	popts := append(append([]kgo.Opt(nil), h.clientOpts...),
 		kgo.ClientID(h.clientID(fmt.Sprintf("%s-%d", id.Connector, id.Task))),
 		kgo.RecordPartitioner(sourcePartitioner{kgo.StickyKeyPartitioner(nil)}),
@@ -47,12 +53,14 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.MaxBufferedRecords(10000),
 		kgo.AllowAutoTopicCreation(),
+		kgo.WithHooks(reach),
 	)
-	over, err := clientOverrides(connCfg, producerOverridePrefix, logger)
+	over, err := taskClientOptions(h.cfg.Props, connCfg, true, logger)
 	if err != nil {
 		return nil, err
 	}
 	popts = append(popts, over...)
+	popts = append(popts, kgo.RecordDeliveryTimeout(delivery))
 	var txn *txnSource
 	if h.exactlyOnce() {
 		store, ok := h.offsets.(txnOffsets)
@@ -76,7 +84,7 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 		id: id, task: plugin.NewSourceTask(), class: plugin.Class, config: taskCfg,
 		chain: chain, conv: conv, tol: tol, producer: producer, offsets: h.offsets,
 		interval: h.cfg.OffsetFlushInterval, timeout: h.cfg.OffsetFlushTimeout,
-		logger: logger, state: state, txn: txn,
+		logger: logger, state: state, txn: txn, delivery: delivery, reach: reach,
 	}
 	if s.dlqTopic != "" {
 		dlqConv, err := h.schemalessJSON()
@@ -115,12 +123,17 @@ func (h *Herder) buildSinkTask(ctx context.Context, id ConnectorTaskID, plugin *
 		interval: h.cfg.OffsetFlushInterval, timeout: h.cfg.OffsetFlushTimeout,
 		logger: logger, state: state, maxPoll: maxPollRecords,
 	}
-	if v, ok := connCfg[consumerOverridePrefix+"max.poll.records"]; ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%smax.poll.records=%q: want a positive number", consumerOverridePrefix, v)
+	for _, src := range []struct {
+		props map[string]string
+		key   string
+	}{{workerClientProps(h.cfg.Props, workerConsumerPrefix), workerConsumerPrefix + keyMaxPollRecords}, {connCfg, consumerOverridePrefix + keyMaxPollRecords}} {
+		if v, ok := src.props[src.key]; ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("%s=%q: want a positive number", src.key, v)
+			}
+			t.maxPoll = n
 		}
-		t.maxPoll = n
 	}
 	var tracked sync.Map
 	t.track = func(topic string) {
@@ -149,13 +162,14 @@ func (h *Herder) buildSinkTask(ctx context.Context, id ConnectorTaskID, plugin *
 			}
 		}),
 		kgo.FetchMaxBytes(16<<20),
+		kgo.WithHooks(&taskReach{logger: logger, msg: "sink task cannot reach the Kafka cluster; its consumer keeps retrying"}),
 	)
 	if s.topicsRegex != nil {
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(s.topicsRegex.String()))
 	} else {
 		opts = append(opts, kgo.ConsumeTopics(s.topics...))
 	}
-	over, err := clientOverrides(connCfg, consumerOverridePrefix, logger)
+	over, err := taskClientOptions(h.cfg.Props, connCfg, false, logger)
 	if err != nil {
 		return nil, err
 	}
