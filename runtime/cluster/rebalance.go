@@ -178,7 +178,8 @@ func (m *Member) deliver(ctx context.Context, j joined, a Assignment) {
 	} else {
 		m.alloc = m.alloc.apply(a)
 	}
-	m.log.Info("joined worker group", "generation", j.generation, "member", j.memberID,
+	// Debug: the worker logs each assignment it takes at Info.
+	m.log.Debug("joined worker group", "generation", j.generation, "member", j.memberID,
 		"leader", j.leader == j.memberID, "protocol", j.protocol, "error", a.Error,
 		"assigned", len(a.Connectors)+len(a.Tasks), "revoked", len(a.RevokedConnectors)+len(a.RevokedTasks),
 		"delay_ms", a.Delay)

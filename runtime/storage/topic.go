@@ -51,7 +51,10 @@ func (l *kafkaLog) ensureTopic(ctx context.Context) error {
 	_, err = adm.CreateTopic(ctx, l.opts.Partitions, rf, map[string]*string{"cleanup.policy": &compact}, l.opts.Topic)
 	switch {
 	case err == nil:
-		l.log.Info("created topic", "partitions", l.opts.Partitions, "replication_factor", rf)
+		// Debug: the broker logs the creation (in `sluice up`, in the same
+		// stream), and the worker says which topics it read once all three
+		// are.
+		l.log.Debug("created topic", "partitions", l.opts.Partitions, "replication_factor", rf)
 		return nil
 	case errors.Is(err, kerr.TopicAlreadyExists):
 		return l.verifyCompact(ctx, adm)

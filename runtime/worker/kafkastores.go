@@ -21,6 +21,9 @@ type KafkaStores struct {
 	Offsets *storage.KafkaOffsetStore
 	Status  *storage.StatusStore
 
+	logger *slog.Logger
+	topics [3]string // config, offset and status topic, for the start-up line
+
 	mu       sync.Mutex
 	onUpdate func(storage.ConfigUpdate)
 }
@@ -28,7 +31,10 @@ type KafkaStores struct {
 // NewKafkaStores prepares the stores from the worker config; Start
 // creates the topics and reads them, Run follows them.
 func NewKafkaStores(cfg Config, clientOpts []kgo.Opt, logger *slog.Logger) (*KafkaStores, error) {
-	ks := &KafkaStores{}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ks := &KafkaStores{logger: logger, topics: [3]string{cfg.ConfigTopic, cfg.OffsetTopic, cfg.StatusTopic}}
 	topic := func(name string, partitions int32, rf int16) storage.TopicOptions {
 		return storage.TopicOptions{Topic: name, Partitions: partitions, ReplicationFactor: rf, ClientOpts: clientOpts, Logger: logger}
 	}
@@ -67,6 +73,7 @@ func (ks *KafkaStores) Start(ctx context.Context) error {
 	if err := ks.Status.Start(ctx); err != nil {
 		return fmt.Errorf("status store: %w", err)
 	}
+	ks.logger.Info("worker stores read", "config_topic", ks.topics[0], "offset_topic", ks.topics[1], "status_topic", ks.topics[2])
 	return nil
 }
 
