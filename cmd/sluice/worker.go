@@ -194,6 +194,9 @@ func serveWorkerChecked(ctx context.Context, props map[string]string, standalone
 	if err != nil {
 		return err
 	}
+	// /health names an unreachable Kafka cluster first: it explains the
+	// failures the other checks see.
+	healthChecks = append([]func(context.Context) error{h.ClusterHealth}, healthChecks...)
 	if watch != nil {
 		watch(h)
 	}

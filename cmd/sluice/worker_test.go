@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -136,4 +137,33 @@ func TestWorkerOnAFullDisk(t *testing.T) {
 	assert.Equal(t, http.StatusInternalServerError, code)
 	assert.Contains(t, msg, "unhealthy: Worker was unable to handle this request and may be unable to handle other requests. "+
 		"write to config topic connect-configs: KAFKA_STORAGE_ERROR")
+}
+
+// TestStandaloneHealthNamesAnUnreachableCluster: a standalone worker whose
+// bootstrap.servers answer nothing says so on /health, instead of
+// "healthy" while its tasks cannot deliver.
+func TestStandaloneHealthNamesAnUnreachableCluster(t *testing.T) {
+	dead := freeAddr(t) // nothing listens there
+	rest := freeAddr(t)
+	props := map[string]string{"bootstrap.servers": dead, "listeners": "http://" + rest,
+		"offset.storage.file.filename": filepath.Join(t.TempDir(), "offsets")}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serveWorkerChecked(ctx, props, []map[string]string{}, testenv.Logger(t), logging.NewLevels(slog.LevelInfo, nil), nil)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + rest
+	var code int
+	var msg string
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		code, msg = healthOf(t, base)
+		return code == http.StatusInternalServerError
+	}, 60*time.Second, 100*time.Millisecond)
+	assert.Contains(t, msg, "cannot reach the Kafka cluster at "+dead)
 }
