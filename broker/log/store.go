@@ -117,6 +117,10 @@ type Store struct {
 
 	cleanMu     sync.Mutex // one cleaner pass at a time
 	cleanerHook cleanHook  // tests stop a pass at a step; nil otherwise
+
+	// unlock releases the data directory's lock; Close calls it last, after
+	// the clean shutdown marker is written.
+	unlock func() error
 }
 
 const (
@@ -130,58 +134,95 @@ const (
 )
 
 // Open loads (or creates) the data directory and recovers every partition.
+// It first takes the directory's lock (DirLocker), before anything in the
+// directory is read or written, and fails with ErrDirLocked if another
+// store holds it; Close releases it.
 func Open(opts Options) (*Store, error) {
 	opts = opts.withDefaults()
-	s := &Store{opts: opts, log: opts.Logger, topics: map[string]*Topic{}, files: newFileCache(opts.FS, opts.MaxOpenFiles)}
-	fs := opts.FS
-	if err := fs.MkdirAll(filepath.Join(opts.Dir, topicMetaDir), 0o755); err != nil {
+	if err := opts.FS.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", opts.Dir, err)
 	}
+	unlock, err := lockDir(opts.FS, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{opts: opts, log: opts.Logger, topics: map[string]*Topic{}, files: newFileCache(opts.FS, opts.MaxOpenFiles), unlock: unlock}
+	state, err := s.load()
+	if err != nil {
+		s.closeAll(false)
+		return nil, errors.Join(err, unlock())
+	}
+	s.log.Info("log store opened", "dir", opts.Dir, "topics", len(s.topics), "state", state)
+	return s, nil
+}
+
+// How Open found the data directory, as its start-up line says.
+const (
+	stateNew       = "new"       // empty: nothing to recover
+	stateClean     = "clean"     // closed cleanly: recovery points are trusted
+	stateRecovered = "recovered" // not closed cleanly: tails were re-scanned
+)
+
+// load reads the locked data directory and recovers every partition; on an
+// error the caller closes what it opened.
+func (s *Store) load() (state string, err error) {
+	fs, dir := s.opts.FS, s.opts.Dir
+	entries, err := fs.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("list data directory %s: %w", dir, err)
+	}
+	empty := !slices.ContainsFunc(entries, func(e os.DirEntry) bool { return e.Name() != lockFile })
+	if err := fs.MkdirAll(filepath.Join(dir, topicMetaDir), 0o755); err != nil {
+		return "", fmt.Errorf("create data directory %s: %w", dir, err)
+	}
 	clean := true
-	if err := fs.Remove(filepath.Join(opts.Dir, cleanShutdownFile)); errors.Is(err, os.ErrNotExist) {
+	if err := fs.Remove(filepath.Join(dir, cleanShutdownFile)); errors.Is(err, os.ErrNotExist) {
 		clean = false
 	} else if err != nil {
-		return nil, fmt.Errorf("remove clean shutdown marker: %w", err)
+		return "", fmt.Errorf("remove clean shutdown marker: %w", err)
 	}
-	if err := fs.SyncDir(opts.Dir); err != nil {
-		return nil, fmt.Errorf("sync data directory %s: %w", opts.Dir, err)
+	if err := fs.SyncDir(dir); err != nil {
+		return "", fmt.Errorf("sync data directory %s: %w", dir, err)
 	}
 	points, err := s.readRecoveryPoints()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := s.loadProducerIDs(); err != nil {
-		return nil, err
+		return "", err
 	}
 	metas, err := s.readTopicMetas()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	keep := map[string]bool{topicMetaDir: true}
 	for _, m := range metas {
-		cfg, err := ParseConfig(opts.Defaults, m.Configs)
+		cfg, err := ParseConfig(s.opts.Defaults, m.Configs)
 		if err != nil {
-			return nil, fmt.Errorf("topic %s: %w", m.Name, err)
+			return "", fmt.Errorf("topic %s: %w", m.Name, err)
 		}
 		t := &Topic{Name: m.Name, ID: m.ID, Overrides: m.Configs}
+		s.topics[m.Name] = t // before its partitions open, so a failure closes those opened
 		for i := range m.Partitions {
 			key := fmt.Sprintf("%s-%d", m.Name, i)
 			keep[key] = true
 			p, err := openPartition(s, m.Name, int32(i), &cfg, points[key], clean)
 			if err != nil {
-				s.closeAll(false)
-				return nil, err
+				return "", err
 			}
 			t.Partitions = append(t.Partitions, p)
 		}
-		s.topics[m.Name] = t
 	}
 	if err := s.removeOrphans(keep); err != nil {
-		s.closeAll(false)
-		return nil, err
+		return "", err
 	}
-	s.log.Info("log store opened", "dir", opts.Dir, "topics", len(s.topics), "clean", clean)
-	return s, nil
+	switch {
+	case clean:
+		return stateClean, nil
+	case empty:
+		return stateNew, nil
+	}
+	return stateRecovered, nil
 }
 
 // removeOrphans deletes partition directories of topics that no longer
@@ -373,8 +414,14 @@ func (s *Store) Close() error {
 	if err == nil {
 		err = writeFileAtomic(s.opts.FS, s.opts.Dir, cleanShutdownFile, nil)
 	}
+	if uerr := s.unlock(); uerr != nil {
+		err = errors.Join(err, fmt.Errorf("unlock data directory: %w", uerr))
+	}
 	return err
 }
+
+// Dir is the data directory the store owns (and holds the lock of).
+func (s *Store) Dir() string { return s.opts.Dir }
 
 func (s *Store) closeAll(clean bool) []error {
 	var errs []error
