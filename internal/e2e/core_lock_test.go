@@ -78,6 +78,7 @@ func TestDataDirLock(t *testing.T) {
 	assert.Contains(t, restarted.String(), "state=recovered")
 	assert.Equal(t, []string{"before", "after"}, readValues(t, addr))
 	b.terminate(t, 10*time.Second)
+	assert.Contains(t, restarted.tail(1), `msg="sluice stopped"`, "sluice broker says it stopped")
 	assert.FileExists(t, filepath.Join(dir, ".sluice_cleanshutdown"), "the owner's clean stop is marked")
 }
 
