@@ -140,7 +140,16 @@ func NewConfig(props map[string]string) (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("auto.create.topics.enable=%q: want true or false", all["auto.create.topics.enable"]))
 	}
-	c.DataDir = strings.Split(all["log.dirs"], ",")[0]
+	// One directory: the store owns (and locks) one. A list is refused, not
+	// cut to its first entry, so no directory the user named is ignored.
+	switch dirs := strings.Split(all["log.dirs"], ","); {
+	case len(dirs) > 1:
+		errs = append(errs, fmt.Errorf("log.dirs=%q: Sluice keeps its log in one directory; name one", all["log.dirs"]))
+	case strings.TrimSpace(dirs[0]) == "":
+		errs = append(errs, errors.New("log.dirs is empty: name the data directory"))
+	default:
+		c.DataDir = strings.TrimSpace(dirs[0])
+	}
 	var err error
 	if c.Listener, err = parseListener("listeners", all["listeners"]); err != nil {
 		errs = append(errs, err)

@@ -88,3 +88,15 @@ func TestNetworkLimitConfigs(t *testing.T) {
 	require.ErrorContains(t, err, "queued.max.request.bytes")
 	require.ErrorContains(t, err, "connections.max.idle.ms")
 }
+
+// log.dirs names one directory: a list or nothing is refused rather than
+// cut to its first entry.
+func TestConfigOneLogDir(t *testing.T) {
+	cfg, err := NewConfig(map[string]string{"log.dirs": " /data/sluice "})
+	require.NoError(t, err)
+	assert.Equal(t, "/data/sluice", cfg.DataDir)
+	_, err = NewConfig(map[string]string{"log.dirs": "/data/a,/data/b"})
+	require.EqualError(t, err, `log.dirs="/data/a,/data/b": Sluice keeps its log in one directory; name one`)
+	_, err = NewConfig(map[string]string{"log.dir": " "})
+	require.EqualError(t, err, "log.dirs is empty: name the data directory")
+}

@@ -167,7 +167,8 @@ func (s *Server) topicOrCreate(name string, allowCreate bool) (*log.Topic, bool,
 		return nil, false, err
 	}
 	if err == nil {
-		s.log.Info("auto-created topic", "topic", name, "partitions", s.cfg.NumPartitions)
+		// Debug: the store logs every topic it creates at Info.
+		s.log.Debug("auto-created topic", "topic", name, "partitions", s.cfg.NumPartitions)
 	}
 	t, ok := s.store.Topic(name)
 	if !ok {

@@ -28,6 +28,9 @@ func Serve(ctx context.Context, cfg Config, logger *slog.Logger, onListen func(s
 		CleanerBackoff:         cfg.CleanerBackoff,
 		MaxOpenFiles:           cfg.MaxOpenFiles,
 	})
+	if errors.Is(err, log.ErrDirLocked) {
+		return err // names the directory already, in Kafka's words
+	}
 	if err != nil {
 		return fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)
 	}

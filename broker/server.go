@@ -46,12 +46,16 @@ type Server struct {
 	createMu sync.Mutex // serialises topic creation, deletion and config changes
 }
 
-// New makes a broker over an open store. It starts nothing; call Run.
+// New makes a broker over an open store, reading (or writing, on first
+// start) meta.properties in the store's directory. It starts nothing; call
+// Run.
 func New(cfg Config, store *log.Store, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	id, err := loadClusterID(cfg.DataDir, cfg.NodeID)
+	// meta.properties lives in the store's directory, whose lock the store
+	// holds: only the owner of the directory writes into it.
+	id, err := loadClusterID(store.Dir(), cfg.NodeID)
 	if err != nil {
 		return nil, err
 	}

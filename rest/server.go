@@ -186,7 +186,9 @@ func (s *Server) Run(ctx context.Context) error {
 		BaseContext:    func(net.Listener) context.Context { return s.base },
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	s.log.Info("REST server listening", "addr", ln.Addr().String())
+	// Debug: the embedding command logs the worker's REST address once the
+	// worker is ready ("sluice worker REST listening").
+	s.log.Debug("REST server listening", "addr", ln.Addr().String())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

@@ -141,7 +141,7 @@ func New(opts Options) (*Server, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	log := opts.Logger.With("component", "schema-registry")
+	log := opts.Logger
 	st := newState(log)
 	s := &Server{
 		opts:       opts,

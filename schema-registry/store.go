@@ -108,7 +108,9 @@ func (s *store) ensureTopic(ctx context.Context) error {
 	_, err := s.adm.CreateTopic(ctx, 1, -1, map[string]*string{"cleanup.policy": &compact}, s.topic)
 	switch {
 	case err == nil:
-		s.log.Info("created topic")
+		// Debug: the broker logs the creation too, and "schema registry
+		// ready" names the topic.
+		s.log.Debug("created topic")
 		return nil
 	case errors.Is(err, kerr.TopicAlreadyExists):
 		return nil

@@ -5,6 +5,7 @@
 // A data directory looks like Kafka's:
 //
 //	sluice-data/
+//	  .lock                                  flock(2)ed by the one store that owns the directory (Open)
 //	  topic-meta/orders.json                 topic id, partition count, config overrides
 //	  recovery-point-offset-checkpoint       per partition: offsets known fsynced
 //	  producer-id-block                      end of the last producer id block handed out

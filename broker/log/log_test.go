@@ -19,6 +19,14 @@ func openStore(t *testing.T, fs FS, dir string, defaults map[string]string) *Sto
 	return s
 }
 
+// abandon is the unclean stop of a store's process, in-process: the
+// kernel would drop the directory's lock, and nothing is flushed, closed or
+// marked clean.
+func abandon(t *testing.T, s *Store) {
+	t.Helper()
+	require.NoError(t, s.unlock())
+}
+
 // mkBatch builds a batch of n records whose values are "<tag>-<i>".
 func mkBatch(t testing.TB, tag string, n int, ts int64) []byte {
 	t.Helper()

@@ -72,7 +72,7 @@ func TestRecoveryCutsCorruptUnflushedTail(t *testing.T) {
 	require.NoError(t, s.Checkpoint())
 	appendN(t, p, 3, 3) // offsets 6..11, not flushed
 	corruptLength(t, segPath(dir, 0), 4)
-	// Unclean stop: the store is abandoned without Close.
+	abandon(t, s) // unclean stop: no Close
 
 	s = openStore(t, OSFS{}, dir, nil)
 	p, _ = s.Partition("t", 0)
@@ -103,6 +103,8 @@ func TestRecoveryKeepsCorruptSealedSegment(t *testing.T) {
 			require.NoError(t, p.Flush(16))
 			if clean {
 				require.NoError(t, s.Close())
+			} else {
+				abandon(t, s)
 			}
 			corruptLength(t, segPath(dir, 6), 1) // offsets 8, 9
 

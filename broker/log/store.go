@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,6 +116,10 @@ type Store struct {
 
 	cleanMu     sync.Mutex // one cleaner pass at a time
 	cleanerHook cleanHook  // tests stop a pass at a step; nil otherwise
+
+	// unlock releases the data directory's lock; Close calls it last, after
+	// the clean shutdown marker is written.
+	unlock func() error
 }
 
 const (
@@ -128,82 +131,6 @@ const (
 	fileDeleteDelay    = time.Minute
 	producerExpiration = 24 * time.Hour
 )
-
-// Open loads (or creates) the data directory and recovers every partition.
-func Open(opts Options) (*Store, error) {
-	opts = opts.withDefaults()
-	s := &Store{opts: opts, log: opts.Logger, topics: map[string]*Topic{}, files: newFileCache(opts.FS, opts.MaxOpenFiles)}
-	fs := opts.FS
-	if err := fs.MkdirAll(filepath.Join(opts.Dir, topicMetaDir), 0o755); err != nil {
-		return nil, fmt.Errorf("create data directory %s: %w", opts.Dir, err)
-	}
-	clean := true
-	if err := fs.Remove(filepath.Join(opts.Dir, cleanShutdownFile)); errors.Is(err, os.ErrNotExist) {
-		clean = false
-	} else if err != nil {
-		return nil, fmt.Errorf("remove clean shutdown marker: %w", err)
-	}
-	if err := fs.SyncDir(opts.Dir); err != nil {
-		return nil, fmt.Errorf("sync data directory %s: %w", opts.Dir, err)
-	}
-	points, err := s.readRecoveryPoints()
-	if err != nil {
-		return nil, err
-	}
-	if err := s.loadProducerIDs(); err != nil {
-		return nil, err
-	}
-	metas, err := s.readTopicMetas()
-	if err != nil {
-		return nil, err
-	}
-	keep := map[string]bool{topicMetaDir: true}
-	for _, m := range metas {
-		cfg, err := ParseConfig(opts.Defaults, m.Configs)
-		if err != nil {
-			return nil, fmt.Errorf("topic %s: %w", m.Name, err)
-		}
-		t := &Topic{Name: m.Name, ID: m.ID, Overrides: m.Configs}
-		for i := range m.Partitions {
-			key := fmt.Sprintf("%s-%d", m.Name, i)
-			keep[key] = true
-			p, err := openPartition(s, m.Name, int32(i), &cfg, points[key], clean)
-			if err != nil {
-				s.closeAll(false)
-				return nil, err
-			}
-			t.Partitions = append(t.Partitions, p)
-		}
-		s.topics[m.Name] = t
-	}
-	if err := s.removeOrphans(keep); err != nil {
-		s.closeAll(false)
-		return nil, err
-	}
-	s.log.Info("log store opened", "dir", opts.Dir, "topics", len(s.topics), "clean", clean)
-	return s, nil
-}
-
-// removeOrphans deletes partition directories of topics that no longer
-// exist (a crash in the middle of DeleteTopics).
-func (s *Store) removeOrphans(keep map[string]bool) error {
-	entries, err := s.opts.FS.ReadDir(s.opts.Dir)
-	if err != nil {
-		return fmt.Errorf("list data directory: %w", err)
-	}
-	for _, e := range entries {
-		if !e.IsDir() || keep[e.Name()] || !partitionDirRE.MatchString(e.Name()) {
-			continue
-		}
-		s.log.Warn("removing partition directory of a deleted topic", "dir", e.Name())
-		if err := s.opts.FS.RemoveAll(filepath.Join(s.opts.Dir, e.Name())); err != nil {
-			return fmt.Errorf("remove %s: %w", e.Name(), err)
-		}
-	}
-	return nil
-}
-
-var partitionDirRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+-[0-9]+(\.delete)?$`)
 
 func (s *Store) readTopicMetas() ([]topicMeta, error) {
 	dir := filepath.Join(s.opts.Dir, topicMetaDir)
@@ -373,8 +300,14 @@ func (s *Store) Close() error {
 	if err == nil {
 		err = writeFileAtomic(s.opts.FS, s.opts.Dir, cleanShutdownFile, nil)
 	}
+	if uerr := s.unlock(); uerr != nil {
+		err = errors.Join(err, fmt.Errorf("unlock data directory: %w", uerr))
+	}
 	return err
 }
+
+// Dir is the data directory the store owns (and holds the lock of).
+func (s *Store) Dir() string { return s.opts.Dir }
 
 func (s *Store) closeAll(clean bool) []error {
 	var errs []error

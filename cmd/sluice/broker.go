@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/broker"
+	"github.com/sluicehq/sluice/internal/logging"
 )
 
 // setFlags collects repeated --set key=value flags.
@@ -57,7 +58,14 @@ func runBroker(ctx context.Context, args []string, logger *slog.Logger, stderr i
 	if err != nil {
 		return fmt.Errorf("broker config: %w", err)
 	}
-	return broker.Serve(ctx, cfg, logger, func(srv *broker.Server) {
-		logger.Info("sluice broker listening", "component", "broker", "addr", srv.Addr().String(), "data_dir", cfg.DataDir)
+	blog := brokerLogger(logger)
+	return broker.Serve(ctx, cfg, blog, func(srv *broker.Server) {
+		blog.Info("sluice broker listening", "addr", srv.Addr().String(), "data_dir", cfg.DataDir)
 	})
+}
+
+// brokerLogger names the bundled broker's logger, so /admin/loggers can set
+// its level.
+func brokerLogger(logger *slog.Logger) *slog.Logger {
+	return logger.With(logging.LoggerKey, "sluice.broker")
 }

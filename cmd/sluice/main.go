@@ -7,6 +7,7 @@
 //	sluice standalone worker.properties connector.properties...
 //	sluice registry --bootstrap-servers ADDR --listen ADDR
 //	sluice bench produce|consume --brokers ADDR --topic T ...
+//	sluice version
 package main
 
 import (
@@ -21,9 +22,14 @@ import (
 	"syscall"
 
 	"github.com/sluicehq/sluice/internal/logging"
+	"github.com/sluicehq/sluice/runtime/worker"
 )
 
 func main() {
+	// GET / of the REST API reports these, as Kafka Connect reports its
+	// version and commit id.
+	v := readBuildVersion()
+	worker.Version, worker.Commit = v.version, v.commit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -45,6 +51,7 @@ commands:
   standalone  run a standalone Connect worker with connectors from files, as connect-standalone
   registry    run the schema registry (Confluent REST API) against any Kafka cluster
   bench       produce or consume load against any Kafka-compatible broker
+  version     print the version, commit and Go version (also --version)
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,25 +61,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	levels := logging.NewLevels(logLevel(), nil)
 	logger := slog.New(logging.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug - 4}), levels))
+	var serve func() error
 	switch args[0] {
 	case "up":
-		return runUp(ctx, args[1:], logger, levels, stderr)
+		serve = func() error { return runUp(ctx, args[1:], logger, levels, stderr) }
 	case "worker":
-		return runWorker(ctx, args[1:], logger, levels, stderr)
+		serve = func() error { return runWorker(ctx, args[1:], logger, levels, stderr) }
 	case "standalone":
-		return runStandalone(ctx, args[1:], logger, levels, stderr)
+		serve = func() error { return runStandalone(ctx, args[1:], logger, levels, stderr) }
 	case "registry":
-		return runRegistry(ctx, args[1:], logger, stderr)
+		serve = func() error { return runRegistry(ctx, args[1:], logger, stderr) }
 	case "broker":
-		return runBroker(ctx, args[1:], logger, stderr)
+		serve = func() error { return runBroker(ctx, args[1:], logger, stderr) }
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		return runVersion(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	// Every server ends with this line once it has stopped cleanly (Kafka
+	// Connect's "Kafka Connect stopped"); a failure is printed by main.
+	err := serve()
+	if err == nil {
+		logger.Info("sluice stopped")
+	}
+	return err
 }
 
 // logLevel reads SLUICE_LOG_LEVEL (debug, info, warn, error).

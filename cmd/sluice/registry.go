@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/internal/logging"
 	registry "github.com/sluicehq/sluice/schema-registry"
 )
 
@@ -69,7 +70,7 @@ func registryOptions(brokers []string, listen, topic, group string, logger *slog
 		Topic:      topic,
 		Listen:     listen,
 		GroupID:    group,
-		Logger:     logger.With("logger", "sluice.registry"),
+		Logger:     logger.With(logging.LoggerKey, "sluice.registry"),
 	}
 }
 
@@ -83,6 +84,9 @@ func serveRegistryWith(ctx context.Context, opts registry.Options, logger *slog.
 	if err != nil {
 		return fmt.Errorf("schema registry listener %s: %w", opts.Listen, err)
 	}
-	logger.Info("sluice schema registry listening", "component", "registry", "addr", addr.String())
-	return srv.Run(ctx)
+	opts.Logger.Info("sluice schema registry listening", "addr", addr.String())
+	if err := srv.Run(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil // stopped, perhaps while still reading the topic
 }

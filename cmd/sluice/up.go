@@ -76,9 +76,10 @@ func runUp(ctx context.Context, args []string, logger *slog.Logger, levels *logg
 	defer stopBroker()
 	listening := make(chan *broker.Server, 1)
 	brokerDone := make(chan error, 1)
+	blog := brokerLogger(logger)
 	go func() {
-		brokerDone <- broker.Serve(brokerCtx, cfg, logger, func(srv *broker.Server) {
-			logger.Info("sluice broker listening", "component", "broker", "addr", srv.Addr().String(), "data_dir", cfg.DataDir)
+		brokerDone <- broker.Serve(brokerCtx, cfg, blog, func(srv *broker.Server) {
+			blog.Info("sluice broker listening", "addr", srv.Addr().String(), "data_dir", cfg.DataDir)
 			listening <- srv
 		})
 	}()
@@ -110,9 +111,5 @@ func runUp(ctx context.Context, args []string, logger *slog.Logger, levels *logg
 	stopRegistry()
 	registryErr := <-registryDone
 	stopBroker()
-	err = errors.Join(workerErr, registryErr, <-brokerDone)
-	if err == nil {
-		logger.Info("sluice stopped")
-	}
-	return err
+	return errors.Join(workerErr, registryErr, <-brokerDone)
 }

@@ -155,7 +155,7 @@ func serveWorkerChecked(ctx context.Context, props map[string]string, standalone
 	// (kgo's default of 5 s would stall a sink subscribed to a new topic,
 	// and the stores' reads of their just-created topics).
 	clientOpts := []kgo.Opt{kgo.SeedBrokers(cfg.BootstrapServers...), kgo.MetadataMinAge(250 * time.Millisecond)}
-	wlog := logger.With("component", "worker")
+	wlog := logger.With(logging.LoggerKey, "sluice.worker")
 	opts := worker.Options{Config: cfg, Plugins: builtin.Plugins(), ClientOpts: clientOpts, Logger: logger}
 
 	// Stores start first and stop last: the herder's final offset commits
@@ -200,9 +200,9 @@ func serveWorkerChecked(ctx context.Context, props map[string]string, standalone
 	if watch != nil {
 		watch(h)
 	}
-	restOpts := rest.Options{Listen: cfg.RestListen, Logger: logger.With("logger", "sluice.rest"), Levels: levels,
+	restOpts := rest.Options{Listen: cfg.RestListen, Logger: logger.With(logging.LoggerKey, "sluice.rest"), Levels: levels,
 		RequestTimeout: cfg.RequestTimeout, HealthChecks: healthChecks}
-	return serveHerder(ctx, storeCtx, stopStores, h, cfg, restOpts, runStores, standalone, logger)
+	return serveHerder(ctx, storeCtx, stopStores, h, cfg, restOpts, runStores, standalone, wlog)
 }
 
 // startWithRetry retries a store start while the cluster is unreachable,
@@ -276,7 +276,7 @@ func serveHerder(ctx, storeCtx context.Context, stopStores context.CancelFunc, h
 			logger.Error("create connector from file", "connector", c[worker.KeyName], "error", err)
 		}
 	}
-	logger.Info("sluice worker REST listening", "component", "worker", "addr", addr.String(), "worker_id", cfg.WorkerID)
+	logger.Info("sluice worker REST listening", "addr", addr.String(), "worker_id", cfg.WorkerID)
 	<-herderDone
 	stopRest()
 	<-restDone

@@ -92,3 +92,22 @@ func BenchmarkHandlerEnabled(b *testing.B) {
 		h.Enabled(ctx, slog.LevelDebug)
 	}
 }
+
+// A logger named below another shows one name, the new one, first; the
+// attributes added around the names keep their order.
+func TestHandlerShowsOneLoggerName(t *testing.T) {
+	levels := NewLevels(slog.LevelInfo, nil)
+	log, buf := newTestLogger(levels)
+	worker := log.With("logger", "sluice.worker", "worker_id", "w1")
+	group := worker.With("a", 1).With("logger", "sluice.worker.group", "b", 2)
+	group.Info("joined", "c", 3)
+	worker.Info("started")
+	group.WithGroup("g").With("logger", "in.group").Info("grouped", "d", 4)
+	log.With("x", 0).Info("unnamed")
+
+	assert.Equal(t, `level=INFO msg=joined logger=sluice.worker.group worker_id=w1 a=1 b=2 c=3
+level=INFO msg=started logger=sluice.worker worker_id=w1
+level=INFO msg=grouped logger=sluice.worker.group worker_id=w1 a=1 b=2 g.logger=in.group g.d=4
+level=INFO msg=unnamed x=0
+`, buf.String())
+}
