@@ -208,3 +208,43 @@ func TestSlotLostOrAheadOfOffsets(t *testing.T) {
 	assert.Equal(t, "shop.public.customers c 7003 after", event(t, pollN(t, task, 1)[0]))
 	assert.Contains(t, logs.String(), "replication slot was confirmed past this connector's offsets: streaming from the slot")
 }
+
+// A task whose start fails after it created the slot drops it again, so
+// that its next start does not refuse it as another connector's.
+func TestFailedStartDropsTheSlotItCreated(t *testing.T) {
+	pg := setupShop(t)
+	execApp(t, pg, "CREATE ROLE repl LOGIN REPLICATION", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO repl",
+		"CREATE PUBLICATION dbz_publication FOR TABLE customers, orders",
+		"REVOKE EXECUTE ON FUNCTION pg_current_wal_lsn() FROM PUBLIC") // the snapshot's first query fails
+	cfg := namedConfig(pg, "inventory", "shop")
+	cfg[UserConfig], cfg[PublicationAutocreateModeConfig] = "repl", "disabled"
+	err := Plugin.NewSourceTask().Start(&taskContext{}, cfg)
+	require.ErrorContains(t, err, "permission denied for function pg_current_wal_lsn")
+	assert.Empty(t, slotPosition(t, pg, "sluice_test"), "the slot it created is gone")
+
+	execApp(t, pg, "GRANT EXECUTE ON FUNCTION pg_current_wal_lsn() TO PUBLIC")
+	task := startTask(t, &taskContext{}, cfg)
+	pollN(t, task, 350)
+}
+
+// A connector that has emitted nothing yet has no offsets: when it stops,
+// it drops the slot it created (nothing needs it: without offsets the next
+// start snapshots again), so its next start does not refuse it as another
+// connector's, and a row written meanwhile arrives with the new snapshot.
+func TestConnectorWithoutOffsetsStartsAgain(t *testing.T) {
+	pg := setupShop(t)
+	execApp(t, pg, "TRUNCATE customers, orders")
+	cfg := namedConfig(pg, "inventory", "shop")
+	logs := captureLogs(t)
+	tc := &taskContext{}
+	task := startTask(t, tc, cfg)
+	pollNone(t, task)
+	require.NoError(t, task.Stop())
+	assert.Contains(t, logs.String(), "replication slot dropped: this task created it and no offset was committed")
+	assert.Empty(t, slotPosition(t, pg, "sluice_test"))
+
+	execApp(t, pg, "INSERT INTO customers VALUES (1, 'while stopped', NULL)")
+	task = startTask(t, tc, cfg)
+	got := pollN(t, task, 1)
+	assert.Equal(t, "shop.public.customers r 1 while stopped", event(t, got[0]))
+}

@@ -102,6 +102,9 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 	}
 	if err := t.prepare(startCtx); err != nil {
 		t.closeConns()
+		if t.unclaimedSlot() { // created just now: the next start would refuse it
+			err = errors.Join(err, t.dropSlot())
+		}
 		return fmt.Errorf("start postgres source task: %w", err)
 	}
 	t.launch()
