@@ -29,13 +29,13 @@ func (t *sourceTask) blockingSnapshot(ctx context.Context, req snapshotRequest, 
 		if ref, ok := parseTableID(name); ok && t.cfg.filter.captures(ref) {
 			refs = append(refs, ref)
 		} else {
-			log.Warn("postgres: blocking snapshot skips a table that is not captured", "table", name)
+			log.Warn("blocking snapshot skips a table that is not captured", "table", name)
 		}
 	}
 	if len(refs) == 0 {
 		return nil
 	}
-	log.Info("postgres: blocking snapshot started; streaming waits", "tables", names)
+	log.Info("blocking snapshot started; streaming waits", "tables", names)
 	if _, err := t.conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return fmt.Errorf("begin blocking snapshot: %w", err)
 	}
@@ -46,7 +46,7 @@ func (t *sourceTask) blockingSnapshot(ctx context.Context, req snapshotRequest, 
 	if _, err := t.conn.Exec(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("end blocking snapshot: %w", err)
 	}
-	log.Info("postgres: blocking snapshot completed; streaming goes on")
+	log.Info("blocking snapshot completed; streaming goes on")
 	return nil
 }
 
@@ -73,7 +73,7 @@ func (t *sourceTask) blockingTable(ctx context.Context, ref tableRef, cond strin
 	if err != nil {
 		return fmt.Errorf("blocking snapshot: %w", err)
 	}
-	table := mappedColumns(t.cfg.filter.capturedColumns(desc), t.cfg.types)
+	table := mappedColumns(t.cfg.filter.capturedColumns(desc), t.cfg.types, t.log)
 	events, err := t.newEvents(table)
 	if err != nil {
 		return fmt.Errorf("blocking snapshot of %s: %w", ref, err)

@@ -131,12 +131,12 @@ func (f filter) capturedColumns(table Table) Table {
 
 // mappedColumns leaves out of a table the columns whose type has no
 // mapping (see mapped), and drops them from its key.
-func mappedColumns(table Table, opts TypeOptions) Table {
+func mappedColumns(table Table, opts TypeOptions, log *slog.Logger) Table {
 	ref := tableRef{Schema: table.Schema, Name: table.Name}
 	cols := table.Columns[:0:0]
 	var dropped []string
 	for _, c := range table.Columns {
-		if mapped(ref, c, opts) {
+		if mapped(ref, c, opts, log) {
 			cols = append(cols, c)
 		} else {
 			dropped = append(dropped, c.Name)
@@ -150,16 +150,16 @@ func mappedColumns(table Table, opts TypeOptions) Table {
 // A column without one (a type with no mapping, include.unknown.datatypes
 // off) is left out of change events with a warning, as Debezium leaves
 // it out, instead of failing the table.
-func mapped(ref tableRef, c Column, opts TypeOptions) bool {
+func mapped(ref tableRef, c Column, opts TypeOptions, log *slog.Logger) bool {
 	_, err := ColumnSchema(c, opts)
 	if !errors.Is(err, ErrUnsupportedType) {
 		return true
 	}
-	msg := "postgres: column of a type without mapping left out of change events; include.unknown.datatypes=true includes it as bytes"
+	msg := "column of a type without mapping left out of change events; include.unknown.datatypes=true includes it as bytes"
 	if opts.IncludeUnknown {
-		msg = "postgres: column of a type Debezium never maps left out of change events"
+		msg = "column of a type Debezium never maps left out of change events"
 	}
-	slog.Default().Warn(msg, "table", ref.String(), "column", c.Name, "type", c.TypeName, "oid", c.TypeOID)
+	orDiscard(log).Warn(msg, "table", ref.String(), "column", c.Name, "type", c.TypeName, "oid", c.TypeOID)
 	return false
 }
 

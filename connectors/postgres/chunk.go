@@ -17,7 +17,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,24 +51,24 @@ func (t *sourceTask) currentTable(ctx context.Context) (*chunkTable, error) {
 		return inc.table, nil
 	}
 	c := inc.collections[0]
-	log := slog.Default().With("table", c.ID)
+	log := t.log.With("table", c.ID)
 	ref, ok := parseTableID(c.ID)
 	if !ok || !t.cfg.filter.captures(ref) {
-		log.Warn("postgres: incremental snapshot skips a table that is not captured")
+		log.Warn("incremental snapshot skips a table that is not captured")
 		return nil, nil
 	}
 	desc, err := describeTable(ctx, t.conn, ref)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000") {
-		log.Warn("postgres: incremental snapshot skips a table that does not exist")
+		log.Warn("incremental snapshot skips a table that does not exist")
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("incremental snapshot: %w", err)
 	}
-	table := mappedColumns(t.cfg.filter.capturedColumns(desc), t.cfg.types)
+	table := mappedColumns(t.cfg.filter.capturedColumns(desc), t.cfg.types, t.log)
 	if len(table.KeyColumns) == 0 {
-		log.Warn("postgres: incremental snapshot skips a table without primary key (message.key.columns can give it one)")
+		log.Warn("incremental snapshot skips a table without primary key (message.key.columns can give it one)")
 		return nil, nil
 	}
 	order := table.KeyColumns
@@ -87,7 +86,7 @@ func (t *sourceTask) currentTable(ctx context.Context) (*chunkTable, error) {
 		return nil, err
 	}
 	if ct.order == nil {
-		log.Warn("postgres: incremental snapshot skips a table without its surrogate-key column", "column", order[0])
+		log.Warn("incremental snapshot skips a table without its surrogate-key column", "column", order[0])
 		return nil, nil
 	}
 	inc.table = ct

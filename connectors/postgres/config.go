@@ -77,8 +77,16 @@ var Config = append(connect.ConfigDef{
 	str(PluginNameConfig, "pgoutput", connect.Medium, pluginName{},
 		"Logical decoding plugin on the server; only pgoutput, built into Postgres 10 and later, is supported."),
 	str(SlotNameConfig, "debezium", connect.Medium, slotName{},
-		"Name of the logical replication slot the connector streams from; it must be unique per connector."),
-	boolean(SlotDropOnStopConfig, false, connect.Low, "Whether to drop the replication slot when the connector stops (for development only: changes made while stopped are lost)."),
+		"Name of the logical replication slot the connector streams from; it must be unique per connector: validation refuses a slot another process reads from, "+
+			"and a task refuses an existing slot its offsets do not account for (see offset.mismatch.strategy)."),
+	boolean(SlotDropOnStopConfig, false, connect.Low,
+		"Whether to drop the replication slot when the connector stops (for development only: changes made while stopped are lost). "+
+			"When false the slot keeps the server's WAL from its position on until the connector reads on, or until it is dropped with SELECT pg_drop_replication_slot('<slot.name>')."),
+	str(OffsetMismatchStrategyConfig, mismatchTrustOffset, connect.Low, connect.OneOf{Values: []string{mismatchTrustOffset, mismatchTrustSlot, mismatchTrustGreaterLSN, mismatchNoValidation}},
+		"What to do when the slot and the offsets disagree: an existing slot the connector has no offsets for, a slot confirmed past the offsets, "+
+			"or offsets whose slot is gone. trust_offset refuses to start (the slot may be another connector's, or changes were lost); "+
+			"trust_slot, trust_greater_lsn and no_validation start from the slot's position, logging at WARN what was skipped. "+
+			"Debezium's default is no_validation, which skips silently."),
 	str(PublicationNameConfig, "dbz_publication", connect.Low, connect.NonEmpty{}, "Name of the publication that selects the tables pgoutput streams."),
 	str(PublicationAutocreateModeConfig, "all_tables", connect.Low, connect.OneOf{Values: []string{"all_tables", "disabled", "filtered", "no_tables"}},
 		"Whether and how the connector creates the publication: for all tables, not at all, for the included tables only, or with no tables."),
@@ -124,7 +132,7 @@ var Config = append(connect.ConfigDef{
 			"when false they are left out, with a warning."),
 	str(UnavailablePlaceholderConfig, UnavailableValue, connect.Medium, placeholder{},
 		"Value standing in for an unchanged TOASTed value the server did not send, in the column's type; a value starting with hex: gives the placeholder's bytes in hexadecimal."),
-}, slices.Concat(tlsConfig, tuningConfig, messagesConfig, signalConfig, kafkaSignalConfig)...)
+}, slices.Concat(tlsConfig, tuningConfig, messagesConfig, signalConfig, kafkaSignalConfig, foreignConfig())...)
 
 func str(name string, def any, imp connect.Importance, v connect.Validator, doc string) connect.ConfigKey {
 	return connect.ConfigKey{Name: name, Type: connect.ConfigString, Default: def, Validator: v, Importance: imp, Doc: doc}

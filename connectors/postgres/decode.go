@@ -72,7 +72,7 @@ func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.Relat
 		if !ok || c.TypeOID != mc.DataType {
 			c = Column{Name: mc.Name, TypeOID: mc.DataType, TypeMod: mc.TypeModifier, Nullable: true}
 		}
-		if !mapped(ref, c, t.cfg.types) {
+		if !mapped(ref, c, t.cfg.types, t.log) {
 			dropped = append(dropped, c.Name)
 			continue
 		}

@@ -67,6 +67,7 @@ type incremental struct {
 	// acted on, when kafkaSeen.
 	kafkaOffset int64
 	kafkaSeen   bool
+	log         *slog.Logger // the task's
 }
 
 // snapshotCollection is a table queued for the incremental snapshot, in
@@ -150,7 +151,7 @@ func (inc *incremental) load(off map[string]any) {
 		return
 	}
 	if err := json.Unmarshal([]byte(s), &inc.collections); err != nil {
-		slog.Default().Warn("postgres: incremental snapshot in the offset not resumed: unreadable tables", "value", s, "error", err)
+		orDiscard(inc.log).Warn("incremental snapshot in the offset not resumed: unreadable tables", "value", s, "error", err)
 		inc.collections = nil
 		return
 	}
@@ -158,7 +159,7 @@ func (inc *incremental) load(off map[string]any) {
 	last, errLast := decodeKey(off[incrementalPrimaryKeyKey])
 	maxKey, errMax := decodeKey(off[incrementalMaximumKeyKey])
 	if errLast != nil || errMax != nil {
-		slog.Default().Warn("postgres: incremental snapshot resumes its current table from the beginning: its keys in the offset are not Sluice's",
+		orDiscard(inc.log).Warn("incremental snapshot resumes its current table from the beginning: its keys in the offset are not Sluice's",
 			"table", inc.collections[0].ID)
 		return
 	}
@@ -192,7 +193,7 @@ func (inc *incremental) nextCollection() {
 	inc.collections = inc.collections[1:]
 	inc.resetTable()
 	if !inc.running() {
-		slog.Default().Info("postgres: incremental snapshot completed", "signal", inc.correlationID)
+		orDiscard(inc.log).Info("incremental snapshot completed", "signal", inc.correlationID)
 		inc.correlationID = ""
 	}
 }
@@ -208,7 +209,7 @@ func (inc *incremental) resetTable() {
 // ignored.
 func (inc *incremental) openWindow(id string) {
 	if inc.chunkID == "" || id != inc.chunkID+"-open" {
-		slog.Default().Debug("postgres: watermark of another chunk ignored", "id", id, "chunk", inc.chunkID)
+		orDiscard(inc.log).Debug("watermark of another chunk ignored", "id", id, "chunk", inc.chunkID)
 		return
 	}
 	inc.windowOpen = true
@@ -233,7 +234,7 @@ func (inc *incremental) dedup(ref tableRef, op Op, key any) {
 func (inc *incremental) pause(log *slog.Logger) {
 	if inc.running() && !inc.paused {
 		inc.paused = true
-		log.Info("postgres: incremental snapshot paused")
+		log.Info("incremental snapshot paused")
 	}
 }
 
@@ -246,7 +247,7 @@ func (t *sourceTask) startSignals(ctx context.Context) error {
 	if (t.cfg.signals.table == nil && t.cfg.signals.kafka == nil) || !t.plan.stream {
 		return nil
 	}
-	t.incr = &incremental{}
+	t.incr = &incremental{log: t.log}
 	if t.cfg.signals.source && t.cfg.signals.table != nil {
 		if err := t.checkSignalTable(ctx); err != nil {
 			return err
@@ -263,7 +264,7 @@ func (t *sourceTask) startSignals(ctx context.Context) error {
 	if t.incr.load(off); !t.incr.running() {
 		return nil
 	}
-	slog.Default().Info("postgres: resuming incremental snapshot", "table", t.incr.collections[0].ID, "after", t.incr.lastSent)
+	t.log.Info("resuming incremental snapshot", "table", t.incr.collections[0].ID, "after", t.incr.lastSent)
 	at := position{lsn: t.resume.lsn, partialTx: t.resume.partialTx, partialRecords: t.resume.partialRecords}
 	return t.readChunk(ctx, at)
 }
@@ -288,7 +289,7 @@ func (t *sourceTask) startIncremental(ctx context.Context, id string, req snapsh
 		inc.collections = append(inc.collections, c)
 	}
 	inc.correlationID = id
-	log.Info("postgres: incremental snapshot requested", "tables", names)
+	log.Info("incremental snapshot requested", "tables", names)
 	if wasRunning {
 		return nil
 	}
@@ -301,13 +302,13 @@ func (t *sourceTask) startIncremental(ctx context.Context, id string, req snapsh
 func (t *sourceTask) stopIncremental(ctx context.Context, names []string, log *slog.Logger) error {
 	inc := t.incr
 	if !inc.running() {
-		log.Warn("postgres: no incremental snapshot running; stop-snapshot ignored")
+		log.Warn("no incremental snapshot running; stop-snapshot ignored")
 		return nil
 	}
 	if len(names) == 0 {
 		inc.collections, inc.correlationID = nil, ""
 		inc.resetTable()
-		log.Info("postgres: incremental snapshot stopped")
+		log.Info("incremental snapshot stopped")
 		return nil
 	}
 	expanded, err := t.expandCollections(ctx, names)
@@ -321,7 +322,7 @@ func (t *sourceTask) stopIncremental(ctx context.Context, names []string, log *s
 	if stopCurrent {
 		inc.nextCollection()
 	}
-	log.Info("postgres: tables removed from the incremental snapshot", "tables", expanded)
+	log.Info("tables removed from the incremental snapshot", "tables", expanded)
 	return nil
 }
 
@@ -333,7 +334,7 @@ func (t *sourceTask) resumeIncremental(ctx context.Context, at position, log *sl
 		return nil
 	}
 	inc.paused = false
-	log.Info("postgres: incremental snapshot resumed")
+	log.Info("incremental snapshot resumed")
 	if inc.awaitingClose {
 		return nil
 	}
@@ -345,7 +346,7 @@ func (t *sourceTask) resumeIncremental(ctx context.Context, at position, log *sl
 func (t *sourceTask) closeWindow(ctx context.Context, id string, at position) error {
 	inc := t.incr
 	if inc.chunkID == "" || id != inc.chunkID+"-close" {
-		slog.Default().Debug("postgres: watermark of another chunk ignored", "id", id, "chunk", inc.chunkID)
+		t.log.Debug("watermark of another chunk ignored", "id", id, "chunk", inc.chunkID)
 		return nil
 	}
 	if err := t.emitWindow(ctx, at); err != nil {
@@ -436,7 +437,7 @@ func (t *sourceTask) fillWindow(ctx context.Context) error {
 				return err
 			}
 			if inc.maxKey == nil {
-				slog.Default().Info("postgres: incremental snapshot of an empty table done", "table", ct.ref.String())
+				t.log.Info("incremental snapshot of an empty table done", "table", ct.ref.String())
 				inc.nextCollection()
 				continue
 			}
@@ -448,7 +449,7 @@ func (t *sourceTask) fillWindow(ctx context.Context) error {
 		if n > 0 {
 			return nil
 		}
-		slog.Default().Info("postgres: incremental snapshot of a table done", "table", ct.ref.String())
+		t.log.Info("incremental snapshot of a table done", "table", ct.ref.String())
 		inc.nextCollection()
 	}
 	return nil

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,9 +124,9 @@ type kafkaSignal struct {
 
 // signalFromRecord reads a signal record whose key is prefix; ok is false
 // for another key or a value that is not a signal.
-func signalFromRecord(r *kgo.Record, prefix string) (kafkaSignal, bool) {
+func signalFromRecord(r *kgo.Record, prefix string, log *slog.Logger) (kafkaSignal, bool) {
 	if string(r.Key) != prefix {
-		slog.Default().Info("postgres: Kafka signal ignored: its key is not the connector's topic.prefix", "key", string(r.Key), "offset", r.Offset)
+		log.Info("Kafka signal ignored: its key is not the connector's topic.prefix", "key", string(r.Key), "offset", r.Offset)
 		return kafkaSignal{}, false
 	}
 	if len(r.Value) == 0 {
@@ -137,7 +138,7 @@ func signalFromRecord(r *kgo.Record, prefix string) (kafkaSignal, bool) {
 		Data json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal(r.Value, &v); err != nil {
-		slog.Default().Warn("postgres: Kafka signal ignored: its value is not a JSON object", "offset", r.Offset, "error", err)
+		log.Warn("Kafka signal ignored: its value is not a JSON object", "offset", r.Offset, "error", err)
 		return kafkaSignal{}, false
 	}
 	data := string(v.Data)
@@ -153,15 +154,17 @@ type kafkaSignals struct {
 	out    chan kafkaSignal
 	cancel context.CancelFunc
 	done   chan struct{}
+	log    *slog.Logger
 }
 
 // startKafkaSignals starts consuming the signal topic after the last
 // signal acted on, or from its start; stop ends it.
 func (t *sourceTask) startKafkaSignals(ctx context.Context) (*kafkaSignals, error) {
 	k := t.cfg.signals.kafka
-	start := kgo.NewOffset().AtStart()
+	start, from := kgo.NewOffset().AtStart(), "the start"
 	if t.incr.kafkaSeen {
 		start = kgo.NewOffset().At(t.incr.kafkaOffset + 1)
+		from = "offset " + strconv.FormatInt(t.incr.kafkaOffset+1, 10)
 	}
 	client, err := kgo.NewClient(
 		kgo.SeedBrokers(k.brokers...),
@@ -172,8 +175,8 @@ func (t *sourceTask) startKafkaSignals(ctx context.Context) (*kafkaSignals, erro
 		return nil, fmt.Errorf("create consumer of signal topic %s: %w", k.topic, err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	ks := &kafkaSignals{client: client, out: make(chan kafkaSignal, 16), cancel: cancel, done: make(chan struct{})}
-	slog.Default().Info("postgres: reading signals from Kafka", "topic", k.topic, "start", start.String())
+	ks := &kafkaSignals{client: client, out: make(chan kafkaSignal, 16), cancel: cancel, done: make(chan struct{}), log: t.log}
+	t.log.Info("reading signals from Kafka", "topic", k.topic, "partition", 0, "from", from)
 	go ks.run(runCtx, t.cfg.prefix)
 	return ks, nil
 }
@@ -187,13 +190,13 @@ func (ks *kafkaSignals) run(ctx context.Context, prefix string) {
 			return
 		}
 		if errs := fetches.Errors(); len(errs) > 0 {
-			slog.Default().Warn("postgres: fetching signals from Kafka", "topic", errs[0].Topic, "error", errs[0].Err)
+			ks.log.Warn("fetching signals from Kafka", "topic", errs[0].Topic, "error", errs[0].Err)
 			if sleepCtx(ctx, time.Second) != nil {
 				return
 			}
 		}
 		for it := fetches.RecordIter(); !it.Done(); {
-			sig, ok := signalFromRecord(it.Next(), prefix)
+			sig, ok := signalFromRecord(it.Next(), prefix, ks.log)
 			if !ok {
 				continue
 			}
@@ -232,7 +235,7 @@ func (ks *kafkaSignals) signals() <-chan kafkaSignal {
 func (t *sourceTask) runKafkaSignal(ctx context.Context, s *stream, sig kafkaSignal) error {
 	t.incr.kafkaOffset, t.incr.kafkaSeen = sig.offset, true
 	if sig.kind == signalWindowOpen || sig.kind == signalWindowClose {
-		slog.Default().Warn("postgres: Kafka signal ignored: watermarks come from the signalling table", "signal", sig.id, "type", sig.kind)
+		t.log.Warn("Kafka signal ignored: watermarks come from the signalling table", "signal", sig.id, "type", sig.kind)
 		return nil
 	}
 	if err := t.runSignal(ctx, sig.signal, position{lsn: s.lastCommit}); err != nil {

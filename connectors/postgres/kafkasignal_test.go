@@ -152,7 +152,7 @@ func TestSignalFromRecord(t *testing.T) {
 		{"not JSON", "shop", `execute-snapshot`, signal{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := signalFromRecord(&kgo.Record{Key: []byte(tc.key), Value: []byte(tc.value), Offset: 7}, "shop")
+			got, ok := signalFromRecord(&kgo.Record{Key: []byte(tc.key), Value: []byte(tc.value), Offset: 7}, "shop", discard)
 			require.Equal(t, tc.ok, ok)
 			if ok {
 				assert.Equal(t, tc.want, got.signal)

@@ -17,6 +17,11 @@ var Plugin = connect.ConnectorPlugin{
 	Config:  Config,
 	Doc: "Captures row changes from PostgreSQL through logical replication (pgoutput) as Debezium-compatible change events; " +
 		"accepts Debezium's Postgres connector config; one task snapshots the captured tables, then streams from the replication slot.",
+	// Offsets resume exactly: streaming offsets name the last commit
+	// delivered and, inside a transaction, how many of its records were
+	// (lsn_tx, tx_records), so a restarted task skips exactly those.
+	// Snapshots that a restart interrupts are read again, as Debezium's.
+	ExactlyOnce:   true,
 	NewConnector:  func() connect.Connector { return &connector{} },
 	NewSourceTask: func() connect.SourceTask { return &sourceTask{} },
 }
@@ -25,12 +30,17 @@ var Plugin = connect.ConnectorPlugin{
 // does whatever tasks.max says.
 type connector struct{ config map[string]string }
 
-// Start implements connect.Connector.
-func (c *connector) Start(_ connect.ConnectorContext, config map[string]string) error {
+// Start implements connect.Connector: it checks the config and warns of
+// each Debezium key set that Sluice accepts without acting on.
+func (c *connector) Start(ctx connect.ConnectorContext, config map[string]string) error {
 	if err := parse(config); err != nil {
 		return fmt.Errorf("start postgres connector: %w", err)
 	}
 	c.config = config
+	log := pluginLogger(ctx, config, false)
+	for _, w := range ignoredKeys(config) {
+		log.Warn("Debezium key not supported by Sluice: " + w)
+	}
 	return nil
 }
 
@@ -77,6 +87,9 @@ func crossKeyErrors(config map[string]string) map[string][]string {
 		out[key] = append(out[key], msgs...)
 	}
 	for key, msgs := range kafkaSignalErrors(config) {
+		out[key] = append(out[key], msgs...)
+	}
+	for key, msgs := range foreignFamilyErrors(config) {
 		out[key] = append(out[key], msgs...)
 	}
 	return out

@@ -2,14 +2,11 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -27,6 +24,7 @@ type taskConfig struct {
 	heartbeatQuery string
 	tombstones     bool
 	dropSlot       bool
+	mismatch       string // offset.mismatch.strategy
 	txMetadata     bool
 	skipped        map[Op]bool
 	types          TypeOptions
@@ -55,7 +53,7 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 		slot: c.String(SlotNameConfig), pub: c.String(PublicationNameConfig),
 		pubMode: c.String(PublicationAutocreateModeConfig), snapshotMode: c.String(SnapshotModeConfig),
 		fetchSize: int(c.Int(SnapshotFetchSizeConfig)), heartbeat: time.Duration(c.Int(HeartbeatIntervalConfig)) * time.Millisecond,
-		tombstones: c.Bool(TombstonesOnDeleteConfig), dropSlot: c.Bool(SlotDropOnStopConfig),
+		tombstones: c.Bool(TombstonesOnDeleteConfig), dropSlot: c.Bool(SlotDropOnStopConfig), mismatch: c.String(OffsetMismatchStrategyConfig),
 		txMetadata: c.Bool(ProvideTxMetadataConfig), viaRoot: c.Bool(PublishViaPartitionRootConfig),
 		skipped: map[Op]bool{}, types: TypeOptionsFromConfig(c),
 		filter: filter{
@@ -77,102 +75,6 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 	tc.signals = parseSignals(c)
 	tc.filter.signal = tc.signals.table
 	return tc, nil
-}
-
-// prepare creates the publication and slot as configured and decides
-// whether to snapshot and from where to stream.
-func (t *sourceTask) prepare(ctx context.Context) error {
-	if err := t.ensurePublication(ctx); err != nil {
-		return err
-	}
-	exists, err := t.slotExists(ctx)
-	if err != nil {
-		return err
-	}
-	t.plan = t.decide(exists)
-	if !t.plan.snapshot {
-		if !exists {
-			_, err = pglogrepl.CreateReplicationSlot(ctx, t.repl, t.cfg.slot, "pgoutput",
-				pglogrepl.CreateReplicationSlotOptions{SnapshotAction: "NOEXPORT_SNAPSHOT"})
-			if err != nil {
-				return fmt.Errorf("create replication slot %s: %w", t.cfg.slot, err)
-			}
-		}
-		return nil
-	}
-	// A snapshot consistent with the slot needs the snapshot the slot
-	// exports when it is created: a slot left from an earlier run (or an
-	// unfinished snapshot) is dropped and created again.
-	if exists {
-		if err := pglogrepl.DropReplicationSlot(ctx, t.repl, t.cfg.slot, pglogrepl.DropReplicationSlotOptions{}); err != nil {
-			return fmt.Errorf("drop replication slot %s to snapshot again: %w", t.cfg.slot, err)
-		}
-	}
-	res, err := pglogrepl.CreateReplicationSlot(ctx, t.repl, t.cfg.slot, "pgoutput",
-		pglogrepl.CreateReplicationSlotOptions{SnapshotAction: "EXPORT_SNAPSHOT"})
-	if err != nil {
-		return fmt.Errorf("create replication slot %s: %w", t.cfg.slot, err)
-	}
-	if t.plan.consistentPoint, err = pglogrepl.ParseLSN(res.ConsistentPoint); err != nil {
-		return fmt.Errorf("read consistent point of slot %s: %w", t.cfg.slot, err)
-	}
-	t.plan.snapshotName = res.SnapshotName
-	// The exported snapshot lives only until the replication connection
-	// runs its next command: import it now, before anything else.
-	return t.beginSnapshot(ctx)
-}
-
-// decide applies snapshot.mode to the committed offset and the slot.
-func (t *sourceTask) decide(slotExists bool) snapshotPlan {
-	completed := t.resume.found && t.resume.snapshotComplete
-	p := snapshotPlan{stream: true}
-	switch t.cfg.snapshotMode {
-	case "always":
-		p.snapshot = true
-	case "initial":
-		p.snapshot = !completed
-	case "initial_only":
-		p.snapshot, p.stream = !completed, false
-	case "when_needed":
-		p.snapshot = !completed || !slotExists
-	}
-	if p.snapshot {
-		t.resume = resumePoint{}
-	}
-	return p
-}
-
-// beginSnapshot opens the snapshot transaction on the exported snapshot;
-// SET TRANSACTION SNAPSHOT must be its first statement.
-func (t *sourceTask) beginSnapshot(ctx context.Context) error {
-	if _, err := t.conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
-		return fmt.Errorf("begin snapshot transaction: %w", err)
-	}
-	if _, err := t.conn.Exec(ctx, "SET TRANSACTION SNAPSHOT "+quoteLiteral(t.plan.snapshotName)); err != nil {
-		return fmt.Errorf("import snapshot %s: %w", t.plan.snapshotName, err)
-	}
-	// Snapshot events carry the snapshot transaction's id, as Debezium's.
-	if err := t.conn.QueryRow(ctx, "SELECT txid_current()").Scan(&t.plan.snapshotTxID); err != nil {
-		return fmt.Errorf("read snapshot transaction id: %w", err)
-	}
-	return nil
-}
-
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-func (t *sourceTask) slotExists(ctx context.Context) (bool, error) {
-	var plugin string
-	err := t.conn.QueryRow(ctx, "SELECT plugin FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()", t.cfg.slot).Scan(&plugin)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("look up replication slot %s: %w", t.cfg.slot, err)
-	}
-	if plugin != "pgoutput" {
-		return false, fmt.Errorf("replication slot %s uses plugin %s, not pgoutput", t.cfg.slot, plugin)
-	}
-	return true, nil
 }
 
 // ensurePublication creates or updates the publication per
@@ -264,7 +166,7 @@ func (t *sourceTask) readViaRoot(ctx context.Context) error {
 		return fmt.Errorf("read publish_via_partition_root of publication %s: %w", t.cfg.pub, err)
 	}
 	if t.viaRoot != t.cfg.viaRoot {
-		slog.Default().Warn("postgres: publication's publish_via_partition_root differs from publish.via.partition.root; partitioned tables are captured as the publication publishes them",
+		t.log.Warn("publication's publish_via_partition_root differs from publish.via.partition.root; partitioned tables are captured as the publication publishes them",
 			"publication", t.cfg.pub, "publish_via_partition_root", t.viaRoot, "publish.via.partition.root", t.cfg.viaRoot)
 	}
 	return nil

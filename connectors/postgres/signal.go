@@ -173,7 +173,7 @@ func (t *sourceTask) observe(s *stream, rel *relation, op Op, ev Event) {
 	if op == OpCreate && t.cfg.signals.isSignalTable(rel.ref) {
 		// Watermarks are read from the table whichever channels are
 		// enabled: incremental snapshots requested over Kafka need them.
-		if sig, ok := signalFromEvent(ev); ok && (t.cfg.signals.source || sig.kind == signalWindowOpen || sig.kind == signalWindowClose) {
+		if sig, ok := signalFromEvent(ev, t.log); ok && (t.cfg.signals.source || sig.kind == signalWindowOpen || sig.kind == signalWindowClose) {
 			sig.xid = s.tx.xid
 			inc.pending = append(inc.pending, sig)
 		}
@@ -183,7 +183,7 @@ func (t *sourceTask) observe(s *stream, rel *relation, op Op, ev Event) {
 
 // signalFromEvent reads id, type and data, the first three columns of the
 // inserted row, as Debezium reads them.
-func signalFromEvent(ev Event) (signal, bool) {
+func signalFromEvent(ev Event, log *slog.Logger) (signal, bool) {
 	v, _ := ev.Value.(*connect.Struct)
 	if v == nil {
 		return signal{}, false
@@ -195,7 +195,7 @@ func signalFromEvent(ev Event) (signal, bool) {
 	}
 	fields := row.Schema().Fields
 	if len(fields) != 3 {
-		slog.Default().Warn("postgres: signal ignored: the signalling table must have 3 columns (id, type, data)", "columns", len(fields))
+		log.Warn("signal ignored: the signalling table must have 3 columns (id, type, data)", "columns", len(fields))
 		return signal{}, false
 	}
 	text := func(i int) string {
@@ -228,7 +228,7 @@ func (t *sourceTask) signalsCommitted(ctx context.Context, lsn pglogrepl.LSN) er
 // signal that cannot be understood is logged and ignored, as Debezium
 // ignores it.
 func (t *sourceTask) runSignal(ctx context.Context, sig signal, at position) error {
-	log := slog.Default().With("signal", sig.id, "type", sig.kind)
+	log := t.log.With("signal", sig.id, "type", sig.kind)
 	switch sig.kind {
 	case signalWindowOpen:
 		t.incr.openWindow(sig.id)
@@ -238,7 +238,7 @@ func (t *sourceTask) runSignal(ctx context.Context, sig signal, at position) err
 	case signalLog:
 		var data struct{ Message string }
 		if err := json.Unmarshal([]byte(sig.data), &data); err != nil || data.Message == "" {
-			log.Warn("postgres: log signal without a message", "data", sig.data)
+			log.Warn("log signal without a message", "data", sig.data)
 			return nil
 		}
 		log.Info(data.Message, "lsn", at.lsn.String())
@@ -246,7 +246,7 @@ func (t *sourceTask) runSignal(ctx context.Context, sig signal, at position) err
 	case signalExecuteSnapshot, signalStopSnapshot, signalPauseSnapshot, signalResumeSnapshot:
 		return t.snapshotSignal(ctx, sig, at, log)
 	}
-	log.Warn("postgres: signal of an unknown type ignored")
+	log.Warn("signal of an unknown type ignored")
 	return nil
 }
 
@@ -269,7 +269,7 @@ func (t *sourceTask) snapshotSignal(ctx context.Context, sig signal, at position
 	var req snapshotRequest
 	if strings.TrimSpace(sig.data) != "" {
 		if err := json.Unmarshal([]byte(sig.data), &req); err != nil {
-			log.Warn("postgres: snapshot signal ignored: data is not a JSON object of the expected shape", "data", sig.data, "error", err)
+			log.Warn("snapshot signal ignored: data is not a JSON object of the expected shape", "data", sig.data, "error", err)
 			return nil
 		}
 	}
@@ -281,26 +281,26 @@ func (t *sourceTask) snapshotSignal(ctx context.Context, sig signal, at position
 		kind = "incremental"
 	}
 	if kind != "incremental" && kind != "blocking" {
-		log.Warn("postgres: snapshot signal ignored: unknown snapshot type", "snapshot_type", req.Type)
+		log.Warn("snapshot signal ignored: unknown snapshot type", "snapshot_type", req.Type)
 		return nil
 	}
 	switch sig.kind {
 	case signalExecuteSnapshot:
 		if len(req.DataCollections) == 0 {
-			log.Warn("postgres: execute-snapshot signal ignored: data-collections is missing or empty", "data", sig.data)
+			log.Warn("execute-snapshot signal ignored: data-collections is missing or empty", "data", sig.data)
 			return nil
 		}
 		if kind == "blocking" {
 			return t.blockingSnapshot(ctx, req, at, log)
 		}
 		if t.cfg.signals.table == nil {
-			log.Warn("postgres: execute-snapshot signal ignored: incremental snapshots write watermarks to the signalling table, and signal.data.collection is unset")
+			log.Warn("execute-snapshot signal ignored: incremental snapshots write watermarks to the signalling table, and signal.data.collection is unset")
 			return nil
 		}
 		return t.startIncremental(ctx, sig.id, req, at, log)
 	case signalStopSnapshot:
 		if kind == "blocking" {
-			log.Warn("postgres: stop-snapshot signal ignored: a blocking snapshot cannot be stopped")
+			log.Warn("stop-snapshot signal ignored: a blocking snapshot cannot be stopped")
 			return nil
 		}
 		return t.stopIncremental(ctx, req.DataCollections, log)
@@ -359,7 +359,7 @@ func (t *sourceTask) checkSignalTable(ctx context.Context) error {
 		return fmt.Errorf("look up signalling table %s in publication %s: %w", ref, t.cfg.pub, err)
 	}
 	if !published {
-		slog.Default().Warn("postgres: the signalling table is not in the publication: signals and incremental snapshots will not work until it is added",
+		t.log.Warn("the signalling table is not in the publication: signals and incremental snapshots will not work until it is added",
 			"table", ref.String(), "publication", t.cfg.pub)
 	}
 	return nil

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
@@ -98,7 +97,7 @@ func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor str
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	table = mappedColumns(t.cfg.filter.capturedColumns(table), t.cfg.types)
+	table = mappedColumns(t.cfg.filter.capturedColumns(table), t.cfg.types, t.log)
 	events, err := t.newEvents(table)
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", ref, err)
@@ -244,7 +243,7 @@ func (t *sourceTask) newEvents(table Table) (*Events, error) {
 func (t *sourceTask) conversionFailed(events *Events, err error) error {
 	switch t.cfg.failureMode {
 	case "warn":
-		slog.Default().Warn("skipping a change that cannot be converted", "table", events.table.Schema+"."+events.table.Name, "error", err)
+		t.log.Warn("skipping a change that cannot be converted", "table", events.table.Schema+"."+events.table.Name, "error", err)
 		return nil
 	case "skip", "ignore":
 		return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -132,7 +131,7 @@ func (t *sourceTask) startReplication(ctx context.Context, start pglogrepl.LSN) 
 		if !errors.As(err, &pgErr) || pgErr.Code != sqlStateObjectInUse || attempt >= t.cfg.slotRetries {
 			return err
 		}
-		slog.Default().Warn("replication slot in use, retrying", "slot", t.cfg.slot, "attempt", attempt+1, "of", t.cfg.slotRetries, "error", err)
+		t.log.Warn("replication slot in use, retrying", "slot", t.cfg.slot, "attempt", attempt+1, "of", t.cfg.slotRetries, "error", err)
 		if err := sleepCtx(ctx, t.cfg.slotRetryDelay); err != nil {
 			return err
 		}
@@ -267,7 +266,7 @@ func (t *sourceTask) sendHeartbeat(ctx context.Context, s *stream) error {
 	key := connect.NewStruct(heartbeatKeySchema).MustPut("serverName", t.cfg.prefix)
 	value := connect.NewStruct(heartbeatValueSchema).MustPut("ts_ms", now.UnixMilli())
 	r := connect.NewSourceRecord(t.sourcePartition(), map[string]any{"lsn": int64(s.lastCommit), "ts_usec": now.UnixMicro()},
-		t.cfg.heartbeatTopicPrefix+"."+t.cfg.prefix, heartbeatKeySchema, key, heartbeatValueSchema, value)
+		t.cfg.heartbeatTopic, heartbeatKeySchema, key, heartbeatValueSchema, value)
 	r.Timestamp = now
 	return t.emit(ctx, []*connect.Record{r})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,10 @@ type sourceTask struct {
 	// incr is the state of signals and incremental snapshots, owned by
 	// run's goroutine; nil without signal.data.collection.
 	incr *incremental
+	log  *slog.Logger // names the connector and task
+	// createdSlot says this task created the slot: it is its own even
+	// before any offset was committed. usesSlot says it streams from one.
+	createdSlot, usesSlot bool
 }
 
 // resumePoint is what a committed offset says.
@@ -60,6 +65,8 @@ type resumePoint struct {
 type snapshotPlan struct {
 	snapshot        bool
 	stream          bool
+	createSlot      bool // no slot exists, or dropFirst
+	dropFirst       bool // drop the slot this task created, to snapshot again
 	snapshotName    string
 	snapshotTxID    int64
 	consistentPoint pglogrepl.LSN
@@ -81,6 +88,7 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 		return fmt.Errorf("start postgres source task: %w", err)
 	}
 	t.cfg, t.ctx = cfg, ctx
+	t.log = pluginLogger(ctx, config, true)
 	t.partition = map[string]any{"server": t.cfg.prefix}
 	t.resume, err = readResume(ctx, t.sourcePartition())
 	if err != nil {
@@ -94,6 +102,9 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 	}
 	if err := t.prepare(startCtx); err != nil {
 		t.closeConns()
+		if t.unclaimedSlot() { // created just now: the next start would refuse it
+			err = errors.Join(err, t.dropSlot())
+		}
 		return fmt.Errorf("start postgres source task: %w", err)
 	}
 	t.launch()
@@ -274,7 +285,11 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 		if t.err != nil && lostConnection(t.err) {
 			lost := t.err
 			if err := t.restart(); err != nil {
-				return nil, connect.Retriable(fmt.Errorf("poll postgres source task: reconnect after %v: %w", lost, err))
+				err = fmt.Errorf("poll postgres source task: reconnect after %v: %w", lost, err)
+				if errors.Is(err, errSlot) {
+					return nil, err // the slot is taken or gone: retrying cannot help
+				}
+				return nil, connect.Retriable(err)
 			}
 			return nil, nil
 		}
@@ -323,7 +338,9 @@ func (t *sourceTask) Commit() error {
 }
 
 // Stop implements connect.SourceTask: it stops reading, closes the
-// connections and drops the slot when slot.drop.on.stop is set.
+// connections and drops the slot when slot.drop.on.stop is set; otherwise
+// it warns that the slot holds WAL on the server until the connector reads
+// on or the slot is dropped.
 func (t *sourceTask) Stop() error {
 	var err error
 	t.stopped.Do(func() {
@@ -332,11 +349,62 @@ func (t *sourceTask) Stop() error {
 			<-t.done
 		}
 		t.closeConns()
-		if t.cfg.dropSlot {
-			err = t.dropSlot()
+		switch {
+		case !t.usesSlot:
+		case t.cfg.dropSlot:
+			if err = t.dropSlot(); err == nil {
+				t.log.Info("replication slot dropped (slot.drop.on.stop)", "slot", t.cfg.slot)
+			}
+		case t.unclaimedSlot():
+			if err = t.dropSlot(); err == nil {
+				t.log.Info("replication slot dropped: this task created it and no offset was committed, so the next start snapshots again",
+					"slot", t.cfg.slot)
+			}
+		default:
+			t.log.Warn("replication slot keeps the server's WAL from its position on until the connector runs again or the slot is dropped; "+
+				"if the connector is deleted for good, drop it: SELECT pg_drop_replication_slot('"+t.cfg.slot+"')",
+				"slot", t.cfg.slot, "retained_wal", t.retainedWAL())
 		}
 	})
 	return err
+}
+
+// unclaimedSlot reports whether the slot is one this task created that no
+// committed offset accounts for, and that the next start does not need:
+// without offsets it snapshots again (snapshot.mode initial, always or
+// when_needed). Left behind, the slot would only hold WAL, and the next
+// start would refuse it as another connector's (see slot.go).
+func (t *sourceTask) unclaimedSlot() bool {
+	if !t.createdSlot {
+		return false
+	}
+	switch t.cfg.snapshotMode {
+	case "initial", "always", "when_needed":
+	default:
+		return false
+	}
+	off, err := t.ctx.Offset(t.sourcePartition())
+	return err == nil && off == nil
+}
+
+// retainedWAL returns how much WAL the slot holds on the server now, as
+// Postgres prints sizes ("53 MB"), or "unknown". It asks over a connection
+// of its own: the task's may have been closed by the stop.
+func (t *sourceTask) retainedWAL() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, connString(t.cfg.raw))
+	if err != nil {
+		return "unknown"
+	}
+	defer conn.Close(ctx)
+	var size *string
+	err = conn.QueryRow(ctx, "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+		t.cfg.slot).Scan(&size)
+	if err != nil || size == nil {
+		return "unknown"
+	}
+	return *size
 }
 
 // dropSlot drops the slot over a fresh replication connection, waiting

@@ -360,6 +360,7 @@ func TestPublicationAutocreateModes(t *testing.T) {
 
 	cfg[PublicationNameConfig] = "everything"
 	cfg[PublicationAutocreateModeConfig] = "all_tables"
+	cfg[SlotNameConfig] = "sluice_everything" // another connector: the first one's slot is refused
 	task = startTask(t, &taskContext{}, cfg)
 	require.NoError(t, task.Stop())
 	var all bool

@@ -16,6 +16,7 @@ import (
 // Debezium's names and defaults.
 const (
 	TopicHeartbeatPrefixConfig      = "topic.heartbeat.prefix"
+	TopicHeartbeatNameConfig        = "topic.heartbeat.name"
 	TopicTransactionConfig          = "topic.transaction"
 	StatusUpdateIntervalConfig      = "status.update.interval.ms"
 	FlushLSNSourceConfig            = "flush.lsn.source"
@@ -41,6 +42,8 @@ const (
 var tuningConfig = connect.ConfigDef{
 	str(TopicHeartbeatPrefixConfig, "__debezium-heartbeat", connect.Low, connect.NonEmpty{},
 		"Prefix of the heartbeat topic: heartbeats go to <prefix>.<topic.prefix>."),
+	str(TopicHeartbeatNameConfig, nil, connect.Low, nil,
+		"Full name of the heartbeat topic, instead of <topic.heartbeat.prefix>.<topic.prefix>; several connectors may share one."),
 	str(TopicTransactionConfig, "transaction", connect.Low, connect.NonEmpty{},
 		"Suffix of the transaction metadata topic: BEGIN and END records go to <topic.prefix>.<suffix>."),
 	intKey(StatusUpdateIntervalConfig, 10000, 1, "Milliseconds between status updates to the server on the replication connection (they confirm the flushed LSN and show the connection is alive)."),
@@ -85,23 +88,23 @@ func intKey(name string, def, atLeast int, doc string) connect.ConfigKey {
 
 // tuning is the parsed form of those keys.
 type tuning struct {
-	heartbeatTopicPrefix string
-	txTopic              string
-	statusInterval       time.Duration
-	flushLSN             bool
-	batch, queue         int
-	initialStatements    []string
-	selectOverrides      map[string]string // "schema.table" → SELECT
-	snapshotOnly         []*regexp.Regexp
-	snapshotDelay        time.Duration
-	streamingDelay       time.Duration
-	slotRetries          int
-	slotRetryDelay       time.Duration
-	failureMode          string
-	masks                []columnRule
-	msgIn, msgEx         []*regexp.Regexp // message prefix lists
-	propagateColumns     []*regexp.Regexp
-	propagateTypes       []*regexp.Regexp
+	heartbeatTopic    string
+	txTopic           string
+	statusInterval    time.Duration
+	flushLSN          bool
+	batch, queue      int
+	initialStatements []string
+	selectOverrides   map[string]string // "schema.table" → SELECT
+	snapshotOnly      []*regexp.Regexp
+	snapshotDelay     time.Duration
+	streamingDelay    time.Duration
+	slotRetries       int
+	slotRetryDelay    time.Duration
+	failureMode       string
+	masks             []columnRule
+	msgIn, msgEx      []*regexp.Regexp // message prefix lists
+	propagateColumns  []*regexp.Regexp
+	propagateTypes    []*regexp.Regexp
 }
 
 // columnRule masks or truncates the string values of the columns it
@@ -129,23 +132,26 @@ func (r columnRule) apply(s string) string {
 
 func parseTuning(c connect.Config, raw map[string]string) (tuning, error) {
 	tn := tuning{
-		heartbeatTopicPrefix: c.String(TopicHeartbeatPrefixConfig),
-		txTopic:              c.String(TopicTransactionConfig),
-		statusInterval:       ms(c.Int(StatusUpdateIntervalConfig)),
-		flushLSN:             c.Bool(FlushLSNSourceConfig),
-		batch:                int(c.Int(MaxBatchSizeConfig)),
-		queue:                int(c.Int(MaxQueueSizeConfig)),
-		snapshotOnly:         compileList(c.List(SnapshotIncludeListConfig)),
-		snapshotDelay:        ms(c.Int(SnapshotDelayConfig)),
-		streamingDelay:       ms(c.Int(StreamingDelayConfig)),
-		slotRetries:          int(c.Int(SlotMaxRetriesConfig)),
-		slotRetryDelay:       ms(c.Int(SlotRetryDelayConfig)),
-		failureMode:          c.String(EventFailureHandlingModeConfig),
-		selectOverrides:      map[string]string{},
-		msgIn:                compileList(c.List(MessagePrefixIncludeListConfig)),
-		propagateColumns:     compileList(c.List(ColumnPropagateSourceTypeConfig)),
-		propagateTypes:       compileList(c.List(TypePropagateSourceTypeConfig)),
-		msgEx:                compileList(c.List(MessagePrefixExcludeListConfig)),
+		heartbeatTopic:   c.String(TopicHeartbeatPrefixConfig) + "." + c.String(TopicPrefixConfig),
+		txTopic:          c.String(TopicTransactionConfig),
+		statusInterval:   ms(c.Int(StatusUpdateIntervalConfig)),
+		flushLSN:         c.Bool(FlushLSNSourceConfig),
+		batch:            int(c.Int(MaxBatchSizeConfig)),
+		queue:            int(c.Int(MaxQueueSizeConfig)),
+		snapshotOnly:     compileList(c.List(SnapshotIncludeListConfig)),
+		snapshotDelay:    ms(c.Int(SnapshotDelayConfig)),
+		streamingDelay:   ms(c.Int(StreamingDelayConfig)),
+		slotRetries:      int(c.Int(SlotMaxRetriesConfig)),
+		slotRetryDelay:   ms(c.Int(SlotRetryDelayConfig)),
+		failureMode:      c.String(EventFailureHandlingModeConfig),
+		selectOverrides:  map[string]string{},
+		msgIn:            compileList(c.List(MessagePrefixIncludeListConfig)),
+		propagateColumns: compileList(c.List(ColumnPropagateSourceTypeConfig)),
+		propagateTypes:   compileList(c.List(TypePropagateSourceTypeConfig)),
+		msgEx:            compileList(c.List(MessagePrefixExcludeListConfig)),
+	}
+	if name := strings.TrimSpace(c.String(TopicHeartbeatNameConfig)); name != "" {
+		tn.heartbeatTopic = name
 	}
 	if !c.IsNull(LSNFlushModeConfig) {
 		tn.flushLSN = c.String(LSNFlushModeConfig) != "manual"

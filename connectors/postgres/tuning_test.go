@@ -87,8 +87,8 @@ func TestTuningKeysAgainstPostgres(t *testing.T) {
 
 	var app string
 	require.NoError(t, appConn(t, pg).QueryRow(context.Background(),
-		"SELECT string_agg(application_name, ',') FROM pg_stat_activity WHERE application_name LIKE 'sluice%'").Scan(&app))
-	assert.Equal(t, "sluice;cdc", app, "initial statements ran on the query connection")
+		"SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_activity WHERE application_name LIKE 'sluice%'").Scan(&app))
+	assert.Equal(t, "sluice:topic.prefix=shop,sluice;cdc", app, "initial statements ran on the query connection, not the replication connection")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

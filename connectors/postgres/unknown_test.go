@@ -69,12 +69,12 @@ func TestMappedColumnsDropsUnknownColumnsAndKeys(t *testing.T) {
 		{Name: "pos", TypeOID: pgLSNOID, TypeName: "pg_lsn"},
 		{Name: "note", TypeOID: pgtype.TextOID, TypeName: "text", Nullable: true},
 	}}
-	got := mappedColumns(table, TypeOptions{})
+	got := mappedColumns(table, TypeOptions{}, nil)
 	assert.Equal(t, []string{"id", "note"}, columnNames(got.Columns))
 	assert.Equal(t, []string{"id"}, got.KeyColumns)
 	assert.Len(t, table.Columns, 3, "the described table is left as it was")
 
-	got = mappedColumns(table, TypeOptions{IncludeUnknown: true})
+	got = mappedColumns(table, TypeOptions{IncludeUnknown: true}, nil)
 	assert.Equal(t, []string{"id", "pos", "note"}, columnNames(got.Columns))
 	assert.Equal(t, []string{"id", "pos"}, got.KeyColumns)
 }

@@ -24,15 +24,24 @@ const validateTimeout = 15 * time.Second
 // keys, then, when the connection keys are valid, connects and checks what
 // streaming needs (as Debezium's validateConnection does): the server is
 // reachable and accepts the credentials, wal_level is logical, the user may
-// replicate, and every table.include.list entry matches a table.
+// replicate, every table.include.list entry matches a table, and the
+// replication slot is free for this connector (see slotProblems).
 func (*connector) Validate(ctx context.Context, config map[string]string, results []connect.ConfigValue) []connect.ConfigValue {
 	byName := make(map[string]*connect.ConfigValue, len(results))
 	for i := range results {
 		byName[results[i].Name] = &results[i]
 	}
+	// A key the definition does not declare (one of a family named by a
+	// pattern) gets a result of its own, as Kafka's validate answers it.
 	report := func(key, msg string) {
 		if cv := byName[key]; cv != nil {
 			cv.Errors = append(cv.Errors, msg)
+			return
+		}
+		results = append(results, connect.ConfigValue{Name: key, Value: config[key], HasValue: true, Errors: []string{msg}, Visible: true})
+		byName = make(map[string]*connect.ConfigValue, len(results))
+		for i := range results {
+			byName[results[i].Name] = &results[i]
 		}
 	}
 	for key, msgs := range crossKeyErrors(config) {
@@ -74,6 +83,15 @@ func checkServer(ctx context.Context, config map[string]string, report func(key,
 	} else if msg != "" {
 		report(UserConfig, msg)
 	}
+	if strings.TrimSpace(config[SnapshotModeConfig]) != "initial_only" {
+		if st, err := readSlot(ctx, conn, slotNameOf(config)); err != nil {
+			report(SlotNameConfig, "Error while validating connector config: "+pgMessage(err))
+		} else {
+			for _, m := range slotProblems(st, config) {
+				report(SlotNameConfig, m)
+			}
+		}
+	}
 	if msgs, err := checkIncludedTables(ctx, conn, config); err != nil {
 		report(TableIncludeListConfig, "Error while validating connector config: "+pgMessage(err))
 	} else {
@@ -101,6 +119,7 @@ func connString(config map[string]string) string {
 		{"dbname", strings.TrimSpace(config[DBNameConfig])},
 		{"sslmode", sslMode},
 		{"connect_timeout", "10"},
+		{"application_name", applicationName(config)},
 	}
 	kv = append(kv, tlsParams(config)...)
 	var b strings.Builder

@@ -1,0 +1,54 @@
+package postgres
+
+import (
+	"bytes"
+	"log"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/internal/testenv"
+)
+
+// The task logs on the logger the worker's context gives it, which names
+// the connector and the task, under the logger name /admin/loggers knows;
+// nothing reaches the default logger or the standard library's log
+// package (whose "2026/12/07 10:00:00 INFO ..." lines ignored
+// SLUICE_LOG_LEVEL). LSNs print as Postgres prints them.
+func TestTaskLogsOnTheWorkersLogger(t *testing.T) {
+	pg := setupShop(t)
+	var std bytes.Buffer
+	prevOut, prevFlags := log.Writer(), log.Flags()
+	log.SetOutput(&std)
+	t.Cleanup(func() { log.SetOutput(prevOut); log.SetFlags(prevFlags) })
+	execApp(t, pg, "ALTER TABLE customers ADD COLUMN area polygon") // a type without mapping: a warning
+
+	logs := &testenv.SyncBuffer{}
+	ctx := &workerContext{logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("connector", "inventory", "task", 0)}
+	cfg := namedConfig(pg, "inventory", "shop")
+	task := Plugin.NewSourceTask().(*sourceTask)
+	ctx.config = cfg
+	require.NoError(t, task.Start(ctx, cfg))
+	ctx.commit(t, task, pollN(t, task, 350))
+	require.NoError(t, task.Stop())
+
+	out := logs.String()
+	assert.Regexp(t, `level=INFO msg="replication slot created" connector=inventory task=0 logger=io.sluice.connect.postgres slot=sluice_test consistent_point=[0-9A-F]+/[0-9A-F]+\n`, out)
+	assert.Contains(t, out, `level=WARN msg="replication slot keeps the server's WAL`)
+	assert.Regexp(t, `level=WARN msg="column of a type without mapping left out of change events; include.unknown.datatypes=true includes it as bytes" `+
+		`connector=inventory task=0 logger=io.sluice.connect.postgres table=public.customers column=area type=polygon`, out)
+	assert.Empty(t, std.String(), "nothing went through the default logger or the log package")
+}
+
+// Without a logger from the worker, the task logs on the default logger
+// (the one the worker installs), naming the connector from its config and
+// task 0, the only task.
+func TestTaskLogsOnTheDefaultLoggerOtherwise(t *testing.T) {
+	pg := setupShop(t)
+	logs := captureLogs(t)
+	task := startTask(t, &taskContext{}, namedConfig(pg, "inventory", "shop"))
+	pollN(t, task, 350)
+	assert.Regexp(t, `level=INFO msg="replication slot created" logger=io.sluice.connect.postgres connector=inventory task=0 slot=sluice_test `, logs.String())
+}

@@ -1,0 +1,141 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/convert"
+	"github.com/sluicehq/sluice/runtime/worker"
+)
+
+// startEOSWorker runs a distributed worker with exactly-once source
+// support on b, its stores on Kafka topics, with only this plugin.
+func startEOSWorker(t *testing.T, b *testenv.Broker) *worker.Herder {
+	t.Helper()
+	cfg, err := worker.NewConfig(map[string]string{
+		"bootstrap.servers": b.Addr, "group.id": "eos", "exactly.once.source.support": "enabled",
+		"offset.flush.interval.ms": "200", "listeners": "http://127.0.0.1:0",
+		"config.storage.replication.factor": "1", "offset.storage.replication.factor": "1", "status.storage.replication.factor": "1",
+	})
+	require.NoError(t, err)
+	clientOpts := []kgo.Opt{kgo.SeedBrokers(b.Addr)}
+	logger := testenv.Logger(t)
+	ks, err := worker.NewKafkaStores(cfg, clientOpts, logger)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelStart()
+	require.NoError(t, ks.Start(startCtx))
+	opts := worker.Options{Config: cfg, Plugins: worker.Plugins{Connectors: []connect.ConnectorPlugin{Plugin}, Others: convert.Plugins()},
+		ClientOpts: clientOpts, Logger: logger, Distributed: true}
+	ks.Bind(&opts)
+	h, err := worker.New(opts)
+	require.NoError(t, err)
+	ks.Watch(h)
+	storeCtx, stopStores := context.WithCancel(context.Background())
+	storesDone, herderDone := make(chan error, 1), make(chan error, 1)
+	go func() { storesDone <- ks.Run(storeCtx) }()
+	go func() { herderDone <- h.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-herderDone
+		stopStores()
+		<-storesDone
+	})
+	require.Eventually(t, h.Ready, 20*time.Second, 20*time.Millisecond)
+	return h
+}
+
+// The Postgres connector supports exactly-once delivery: a worker with
+// exactly.once.source.support=enabled accepts it with
+// exactly.once.support=required (the old plugin was refused: "does not
+// support exactly-once semantics with the provided configuration"), and
+// its records reach a read_committed consumer once each.
+func TestExactlyOnceSupportRequired(t *testing.T) {
+	pg := setupShop(t)
+	b := testenv.StartBroker(t, nil)
+	h := startEOSWorker(t, b)
+	cfg := shopConfig(pg)
+	cfg["connector.class"] = "io.debezium.connector.postgresql.PostgresConnector"
+	cfg["exactly.once.support"] = "required"
+	cfg["tasks.max"], cfg["name"] = "1", "inventory"
+	ctx := context.Background()
+
+	infos, err := h.ValidateConfig(ctx, "PostgresConnector", cfg)
+	require.NoError(t, err)
+	for _, c := range infos.Configs {
+		assert.Empty(t, c.Value.Errors, c.Definition.Name)
+	}
+	_, err = h.CreateConnector(ctx, "inventory", cfg, worker.TargetStarted)
+	require.NoError(t, err)
+	var st worker.ConnectorStateInfo
+	require.Eventually(t, func() bool {
+		st, err = h.ConnectorStatus(ctx, "inventory")
+		return err == nil && len(st.Tasks) == 1 && st.Tasks[0].State == worker.StateRunning
+	}, 30*time.Second, 50*time.Millisecond, "status %+v", &st)
+	execApp(t, pg, "INSERT INTO customers VALUES (9001, 'exactly once', NULL)")
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.ConsumeTopics("shop.public.customers"),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cl.Close()
+	seen := map[string]int{}
+	pollCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for seen["9001"] == 0 && pollCtx.Err() == nil {
+		cl.PollFetches(pollCtx).EachRecord(func(r *kgo.Record) { seen[keyID(t, r.Key)]++ })
+	}
+	require.Equal(t, 1, seen["9001"], "the streamed insert, once")
+	assert.Len(t, seen, 301, "300 snapshot rows and the insert")
+	for k, n := range seen {
+		assert.Equal(t, 1, n, k)
+	}
+}
+
+// keyID is a record key's id, whether the JSON key has its schema or not.
+func keyID(t *testing.T, key []byte) string {
+	t.Helper()
+	var k struct {
+		ID      *int64 `json:"id"`
+		Payload *struct {
+			ID int64 `json:"id"`
+		} `json:"payload"`
+	}
+	require.NoError(t, json.Unmarshal(key, &k), string(key))
+	if k.Payload != nil {
+		return strconv.FormatInt(k.Payload.ID, 10)
+	}
+	require.NotNil(t, k.ID, string(key))
+	return strconv.FormatInt(*k.ID, 10)
+}
+
+// The worker's validate endpoint answers Debezium keys Sluice does not
+// support with an error on each, naming it.
+func TestWorkerValidateRefusesUnsupportedKeys(t *testing.T) {
+	pg := setupShop(t)
+	h := startEOSWorker(t, testenv.StartBroker(t, nil))
+	cfg := namedConfig(pg, "inventory", "shop")
+	cfg["converters"], cfg["read.only"], cfg["incremental.snapshot.allow.schema.changes"] = "isbn", "true", "true"
+	infos, err := h.ValidateConfig(context.Background(), "io.debezium.connector.postgresql.PostgresConnector", cfg)
+	require.NoError(t, err)
+	errs := map[string][]string{}
+	for _, c := range infos.Configs {
+		if len(c.Value.Errors) > 0 {
+			errs[c.Definition.Name] = c.Value.Errors
+		}
+	}
+	assert.Equal(t, 3, infos.ErrorCount, "%v", errs)
+	for _, key := range []string{"converters", "read.only", "incremental.snapshot.allow.schema.changes"} {
+		require.Len(t, errs[key], 1, key)
+		assert.Contains(t, errs[key][0], "Invalid value "+cfg[key]+" for configuration "+key+": not supported by Sluice: ")
+	}
+}
