@@ -276,7 +276,7 @@ func (h *memHerder) ValidateConfig(_ context.Context, plugin string, config map[
 		} else {
 			v.Value = k.DefaultValue
 		}
-		out.Configs = append(out.Configs, worker.ConfigInfo{Definition: k, Value: v})
+		out.Configs = append(out.Configs, worker.ConfigInfo{Definition: &k, Value: v})
 	}
 	return out, nil
 }

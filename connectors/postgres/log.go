@@ -3,6 +3,8 @@ package postgres
 import (
 	"log/slog"
 	"strings"
+
+	"github.com/sluicehq/sluice/runtime/connect"
 )
 
 // loggerName names the connector's logger for /admin/loggers and
@@ -11,20 +13,15 @@ import (
 // connector's debug lines.
 const loggerName = "io.sluice.connect.postgres"
 
-// contextLogger is what a worker's connector or task context may offer: a
-// logger that already names the connector and the task (Kafka's
-// LoggingContext). The connector adds only its logger name to it.
-type contextLogger interface {
-	Logger() *slog.Logger
-}
-
 // pluginLogger returns the logger for the connector or task that ctx
 // belongs to: the worker's, when the context offers one, or else the
 // default logger with the connector and task named from the config (the
 // worker installs its logger as the default). The Postgres connector runs
 // a single task, task 0.
 func pluginLogger(ctx any, config map[string]string, task bool) *slog.Logger {
-	if cl, ok := ctx.(contextLogger); ok {
+	// The worker's contexts name the connector and the task already
+	// (Kafka's LoggingContext); the connector adds only its logger name.
+	if cl, ok := ctx.(connect.Logging); ok {
 		if l := cl.Logger(); l != nil {
 			return l.With("logger", loggerName)
 		}

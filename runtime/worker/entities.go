@@ -119,7 +119,10 @@ type ConfigValueInfo struct {
 
 // ConfigInfo pairs a key's definition with its validation result.
 type ConfigInfo struct {
-	Definition ConfigKeyInfo   `json:"definition"`
+	// Definition is null for a key the connector does not declare but
+	// reported an error on (a pattern key such as column.mask.hash.*),
+	// as in Kafka's AbstractHerder.generateResult.
+	Definition *ConfigKeyInfo  `json:"definition"`
 	Value      ConfigValueInfo `json:"value"`
 }
 

@@ -127,7 +127,8 @@ func (h *Herder) buildInfos(class string, def connect.ConfigDef, groups []string
 	v := validation{def: def, infos: ConfigInfos{Name: class, Groups: groups, Configs: []ConfigInfo{}}}
 	for i := range def {
 		k := &def[i]
-		ci := ConfigInfo{Definition: keyInfo(k)}
+		info := keyInfo(k)
+		ci := ConfigInfo{Definition: &info}
 		cv := connect.ConfigValue{Name: k.Name, Visible: true}
 		for _, x := range values {
 			if x.Name == k.Name {
@@ -152,6 +153,23 @@ func (h *Herder) buildInfos(class string, def connect.ConfigDef, groups []string
 			v.errors = append(v.errors, e)
 		}
 		v.infos.Configs = append(v.infos.Configs, ci)
+	}
+	// Errors on keys the definition does not declare are reported too,
+	// or a pattern key's error would be dropped.
+	for _, cv := range values {
+		if len(cv.Errors) == 0 || slices.ContainsFunc(def, func(k connect.ConfigKey) bool { return k.Name == cv.Name }) {
+			continue
+		}
+		val := ConfigValueInfo{Name: cv.Name, RecommendedValues: orEmpty(cv.RecommendedValues), Errors: cv.Errors, Visible: cv.Visible}
+		if s, ok := raw[cv.Name]; ok {
+			if hidden(def, cv.Name, s) {
+				s = connect.HiddenPassword
+			}
+			val.Value = &s
+		}
+		v.infos.Configs = append(v.infos.Configs, ConfigInfo{Value: val})
+		v.infos.ErrorCount += len(cv.Errors)
+		v.errors = append(v.errors, cv.Errors...)
 	}
 	return v
 }
