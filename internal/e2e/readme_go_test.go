@@ -15,8 +15,9 @@ import (
 // `cl, err := kgo.NewClient(…)`. The test wraps each block in a function
 // with `ctx := context.Background()` in scope and imports for the packages
 // it names (readmeGoPackages, and import=PATH in its marker), puts them all
-// in one program built inside the module — so the module's dependencies
-// resolve — and runs the block's function as a step of its group. A
+// in one program, in a temporary module with this module's go.mod and
+// go.sum — so the examples build with the dependency versions Sluice is
+// tested with — and runs the block's function as a step of its group. A
 // `//line README.md:N` directive makes compiler errors name README lines. A
 // compile error fails the test; so does a block that panics, calls
 // log.Fatal or os.Exit(1), or runs longer than a minute.
@@ -61,13 +62,20 @@ func readmeGoFunc(line int) string { return fmt.Sprintf("readme%d", line) }
 // returns its path; `PROGRAM readmeN` runs the block at line N.
 func buildReadmeGo(t *testing.T, blocks []readmeBlock) string {
 	t.Helper()
-	// The package directory must be inside the module; a leading _ keeps
-	// it out of ./... patterns while it exists.
-	dir, err := os.MkdirTemp(".", "_readme-go-")
-	if err != nil {
-		t.Fatalf("make the README program's directory: %v", err)
+	dir := t.TempDir()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join("../..", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "go.mod" {
+			// Another module name: this one is not the module it copies.
+			b = regexp.MustCompile(`(?m)^module .*$`).ReplaceAll(b, []byte("module readme"))
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
 	var cases strings.Builder
 	for _, b := range blocks {
 		if b.lang != "go" || b.marker.action != "run" {
@@ -91,11 +99,9 @@ func buildReadmeGo(t *testing.T, blocks []readmeBlock) string {
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644); err != nil {
 		t.Fatalf("write the README program's main.go: %v", err)
 	}
-	prog, err := filepath.Abs(filepath.Join(dir, "readme-go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	build := exec.Command("go", "build", "-o", prog, "./"+filepath.Base(dir))
+	prog := filepath.Join(dir, "readme-go")
+	build := exec.Command("go", "build", "-o", prog, ".")
+	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("the README's go blocks do not build: %v\n%s", err, out)
 	}

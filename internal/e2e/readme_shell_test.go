@@ -57,7 +57,13 @@ var readmeReadyLines = map[string][]string{
 func readmePrelude() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "__README_WAIT=%d\n", readmeWaitSeconds)
-	b.WriteString(`sluice() {
+	b.WriteString(`if [ "${README_LIFELINE-}" = 3 ]; then
+  # The test holds the other end of the pipe on fd 3. When the test ends,
+  # even killed, read returns, and this block's process group goes with it:
+  # a server left in the background must not hold the README's ports.
+  { read -r _ <&3 || true; kill -KILL 0; } &
+fi
+sluice() {
   case "${1-}" in
   up|broker|worker|standalone|registry)
     local log="$README_LOGS/$BASHPID" # here, not in the redirection: that runs in the child

@@ -72,14 +72,17 @@ func readmeBlockByID(t testing.TB, id string) readmeBlock {
 // readmeEnv is where one group runs: its working directory, the server
 // logs, the environment of its commands and the process groups it started.
 type readmeEnv struct {
-	t      *testing.T
-	dir    string
-	logs   string
-	env    []string
-	pg     *testenv.Postgres
-	prog   string // the program of the go blocks
-	pgids  []int
-	failed bool
+	t    *testing.T
+	dir  string
+	logs string
+	env  []string
+	pg   *testenv.Postgres
+	prog string // the program of the go blocks
+	// lifeline is a pipe whose read end every block's shell gets as fd 3,
+	// and whose write end only this process holds (see readmePrelude).
+	lifeline [2]*os.File
+	pgids    []int
+	failed   bool
 }
 
 func runReadmeGroup(t *testing.T, g *readmeGroup, prog string) {
@@ -108,9 +111,14 @@ func newReadmeEnv(t *testing.T, g *readmeGroup, prog string) *readmeEnv {
 		e.pg = testenv.StartPostgres(t)
 	}
 	e.requirePortsFree(g)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.lifeline = [2]*os.File{r, w}
 	e.env = append(os.Environ(),
 		"PATH="+filepath.Dir(sluiceBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"README_LOGS="+e.logs)
+		"README_LOGS="+e.logs, "README_LIFELINE=3")
 	if e.pg != nil {
 		e.env = append(e.env, "PGHOST="+e.pg.Host, "PGPORT="+strconv.Itoa(e.pg.Port), "PGUSER=postgres")
 	}
@@ -197,6 +205,7 @@ func (e *readmeEnv) startShell(b *readmeBlock) (*exec.Cmd, string, chan error) {
 	// open, and Wait would wait for them.
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.ExtraFiles = []*os.File{e.lifeline[0]}
 	if err := cmd.Start(); err != nil {
 		e.t.Fatalf("%s: start bash: %v", b.where(), err)
 	}
@@ -325,6 +334,11 @@ func (e *readmeEnv) stop() {
 		e.t.Errorf("processes of the README examples still running 20s after %v", sig)
 	}
 	e.pgids = nil
+	for _, f := range e.lifeline {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // processGroupAlive reports whether a process of group pgid is running (a
