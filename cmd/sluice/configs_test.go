@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/broker"
 	"github.com/sluicehq/sluice/connectors/builtin"
 	"github.com/sluicehq/sluice/runtime/worker"
 )
@@ -26,6 +27,13 @@ func TestExampleConfigsAreValid(t *testing.T) {
 	require.NoError(t, err)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			if filepath.Base(f) == "server.properties" {
+				props, err := readProperties(f)
+				require.NoError(t, err)
+				_, err = broker.NewConfig(props)
+				require.NoError(t, err)
+				return
+			}
 			if strings.Contains(f, "worker") || strings.Contains(f, "standalone") {
 				props, err := readProperties(f)
 				require.NoError(t, err)
@@ -38,7 +46,7 @@ func TestExampleConfigsAreValid(t *testing.T) {
 			infos, err := h.ValidateConfig(context.Background(), props["connector.class"], props)
 			require.NoError(t, err)
 			for _, c := range infos.Configs {
-				require.Empty(t, c.Value.Errors, "%s: %s", f, c.Definition.Name)
+				require.Empty(t, c.Value.Errors, "%s: %s", f, c.Value.Name)
 			}
 			require.Zero(t, infos.ErrorCount)
 		})
