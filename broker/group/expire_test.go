@@ -4,41 +4,23 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/broker/log"
+	"github.com/sluicehq/sluice/internal/testclock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// clock is a settable time source for expiry tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *testclock.Clock { return testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 const retention = time.Hour
 
 // openExpiring opens a coordinator over dir with a one-hour offset
 // retention on clk; reopen gives the one after a restart.
-func openExpiring(t *testing.T, dir string, clk *clock) (c *Coordinator, reopen func() *Coordinator) {
+func openExpiring(t *testing.T, dir string, clk *testclock.Clock) (c *Coordinator, reopen func() *Coordinator) {
 	t.Helper()
 	var store *log.Store
 	open := func() *Coordinator {
@@ -102,9 +84,9 @@ func TestSimpleGroupOffsetsExpireFromCommit(t *testing.T) {
 	clk := newClock()
 	c, reopen := openExpiring(t, t.TempDir(), clk)
 	commit(t, c, "simple", "", -1, tp0)
-	clk.advance(30 * time.Minute)
+	clk.Add(30 * time.Minute)
 	commit(t, c, "simple", "", -1, tp1)
-	clk.advance(31 * time.Minute)
+	clk.Add(31 * time.Minute)
 
 	o, g := expire(t, c)
 	assert.Equal(t, 1, o, "only the offset committed over an hour ago")
@@ -112,7 +94,7 @@ func TestSimpleGroupOffsetsExpireFromCommit(t *testing.T) {
 	assert.Equal(t, int64(-1), committed(c, "simple", tp0))
 	assert.Equal(t, int64(7), committed(c, "simple", tp1))
 
-	clk.advance(30 * time.Minute)
+	clk.Add(30 * time.Minute)
 	o, g = expire(t, c)
 	assert.Equal(t, 1, o)
 	assert.Equal(t, 1, g, "a group left with nothing is removed")
@@ -128,7 +110,7 @@ func TestConsumerGroupOffsetsExpire(t *testing.T) {
 	c, reopen := openExpiring(t, t.TempDir(), clk)
 	m := consumerJoin(t, c, "g", "t1")
 	commit(t, c, "g", m.MemberID, m.Generation, tp0, tp1)
-	clk.advance(2 * retention)
+	clk.Add(2 * retention)
 
 	// Stable: the subscribed topic's offset stays however old it is; the
 	// other topic's expires.
@@ -143,7 +125,7 @@ func TestConsumerGroupOffsetsExpire(t *testing.T) {
 	_, err := c.Leave("g", []Leaver{{MemberID: m.MemberID}})
 	require.NoError(t, err)
 	require.Equal(t, Empty, c.Describe("g").State)
-	clk.advance(retention - time.Minute)
+	clk.Add(retention - time.Minute)
 	o, g = expire(t, c)
 	assert.Zero(t, o)
 	assert.Zero(t, g)
@@ -152,7 +134,7 @@ func TestConsumerGroupOffsetsExpire(t *testing.T) {
 	// Across a restart the group is still empty since the same time.
 	c = reopen()
 	assert.Equal(t, int64(7), committed(c, "g", tp0))
-	clk.advance(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	o, g = expire(t, c)
 	assert.Equal(t, 1, o)
 	assert.Equal(t, 1, g)
@@ -192,7 +174,7 @@ func TestGroupsWithMembersOrPendingOffsetsKeepThem(t *testing.T) {
 	require.NoError(t, c.Sync(context.Background(), SyncRequest{Group: "opaque", MemberID: b.MemberID, Generation: b.Generation}).Err)
 	commit(t, c, "opaque", b.MemberID, b.Generation, tp1)
 
-	clk.advance(5 * retention)
+	clk.Add(5 * retention)
 	o, g := expire(t, c)
 	assert.Equal(t, 1, o, "only txn2's offset without a pending one")
 	assert.Zero(t, g)
@@ -261,7 +243,7 @@ func TestExpiryFreesMemory(t *testing.T) {
 		require.NoError(t, w.err)
 	}
 	full := heap()
-	clk.advance(retention)
+	clk.Add(retention)
 	o, g := expire(t, c)
 	require.Equal(t, groups, o)
 	require.Equal(t, groups, g)

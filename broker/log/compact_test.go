@@ -9,35 +9,18 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/broker/batch"
+	"github.com/sluicehq/sluice/internal/testclock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// testClock is a settable clock for Options.Now.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: time.UnixMilli(1_700_000_000_000)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newTestClock() *testclock.Clock { return testclock.New(time.UnixMilli(1_700_000_000_000)) }
 
 // compactLog is a compacted test partition and everything appended to it.
 type compactLog struct {
 	t     testing.TB
 	fs    memFS
-	clock *testClock
+	clock *testclock.Clock
 	s     *Store
 	p     *Partition
 	all   map[int64]batch.Record // every record appended, by offset

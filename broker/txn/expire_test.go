@@ -1,37 +1,19 @@
 package txn
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/broker/group"
 	"github.com/sluicehq/sluice/broker/log"
+	"github.com/sluicehq/sluice/internal/testclock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// clock is a settable time source for expiry tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 const expiration = time.Hour
 
-func openClocked(t *testing.T, dir string, clk *clock) *fixture {
+func openClocked(t *testing.T, dir string, clk *testclock.Clock) *fixture {
 	t.Helper()
 	st, err := log.Open(log.Options{Dir: dir})
 	require.NoError(t, err)
@@ -43,7 +25,7 @@ func openClocked(t *testing.T, dir string, clk *clock) *fixture {
 }
 
 func TestTransactionalIDsExpire(t *testing.T) {
-	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	dir := t.TempDir()
 	f := openClocked(t, dir, clk)
 	require.NoError(t, f.store.CreateTopic("t", 1, nil, false))
@@ -60,10 +42,10 @@ func TestTransactionalIDsExpire(t *testing.T) {
 	require.NoError(t, f.c.EndTxn("committed", committed, true))
 	_, err = f.c.AddPartitions("ongoing", ongoing, []TopicPartition{tp0})
 	require.NoError(t, err)
-	clk.advance(expiration / 2)
+	clk.Add(expiration / 2)
 	init("recent")
 
-	clk.advance(expiration / 2)
+	clk.Add(expiration / 2)
 	n, err := f.c.ExpireTransactionalIDs()
 	require.NoError(t, err)
 	assert.Equal(t, 2, n, "idle and committed; not the ongoing transaction, not the recent id")
