@@ -128,7 +128,7 @@ func TestBatcherCommittable(t *testing.T) {
 	b := NewBatcher(BatchPolicy{Records: 3}, d.write)
 	a0, a1 := connect.TopicPartition{Topic: "a", Partition: 0}, connect.TopicPartition{Topic: "a", Partition: 1}
 	routed := sinkRecs("a", 1, 7, 1)
-	routed[0].Topic = "renamed" // a transform changed the topic; offsets follow the original
+	routed[0].Topic = "renamed"                                // a transform changed the topic; offsets follow the original
 	require.NoError(t, b.Add(ctx, sinkRecs("a", 0, 10, 3)...)) // written
 	require.NoError(t, b.Add(ctx, sinkRecs("a", 0, 13, 1)...))
 	require.NoError(t, b.Add(ctx, routed...))
