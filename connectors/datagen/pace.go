@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"github.com/sluicehq/sluice/connectors/kit"
 )
 
 // maxLag is how far behind schedule a task may fall (a slow broker, a
@@ -44,7 +46,7 @@ func (p *pacer) takeRate(ctx context.Context, limit int) int {
 		p.start, p.sent = now, 0
 	}
 	if due := p.dueAt(p.sent); due.After(now) {
-		if !sleep(ctx, due.Sub(now)) {
+		if kit.Sleep(ctx, due.Sub(now)) != nil {
 			return 0
 		}
 		now = time.Now()
@@ -67,7 +69,7 @@ func (p *pacer) takeInterval(ctx context.Context, limit int) int {
 		p.next = now
 	}
 	if p.next.After(now) {
-		if !sleep(ctx, p.next.Sub(now)) {
+		if kit.Sleep(ctx, p.next.Sub(now)) != nil {
 			return 0
 		}
 		now = time.Now()
@@ -81,14 +83,5 @@ func (p *pacer) takeInterval(ctx context.Context, limit int) int {
 }
 
 // sleep waits for d and reports true, or reports false when ctx is done
-// first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
-}
+// first; kept for task.go's caller.
+func sleep(ctx context.Context, d time.Duration) bool { return kit.Sleep(ctx, d) == nil }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -93,7 +94,7 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 		f, err := t.open()
 		if errors.Is(err, fs.ErrNotExist) {
 			t.warnMissing(ctx)
-			sleep(ctx, missingFileWait)
+			_ = kit.Sleep(ctx, missingFileWait) // cancelled: the worker stops polling
 			return nil, nil
 		}
 		if err != nil {
@@ -238,14 +239,4 @@ func (t *sourceTask) logName() string {
 // end and new bytes once it has grown.
 type fileInput struct{ *os.File }
 
-func (fileInput) wait(ctx context.Context, d time.Duration) { sleep(ctx, d) }
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-	case <-timer.C:
-	}
-}
+func (fileInput) wait(ctx context.Context, d time.Duration) { _ = kit.Sleep(ctx, d) }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -197,18 +198,9 @@ func (t *sourceTask) connect(ctx context.Context, config map[string]string) erro
 	return nil
 }
 
-// sleepCtx waits d, or less when ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
-}
+// sleepCtx waits d, or less when ctx ends first; its callers move to
+// kit.Sleep as their files move to connectors/debezium.
+func sleepCtx(ctx context.Context, d time.Duration) error { return kit.Sleep(ctx, d) }
 
 func (t *sourceTask) closeConns() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -243,7 +235,7 @@ func (t *sourceTask) produce(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	if err := sleepCtx(ctx, t.cfg.streamingDelay); err != nil {
+	if err := kit.Sleep(ctx, t.cfg.streamingDelay); err != nil {
 		return err
 	}
 	return t.stream(ctx)
