@@ -39,11 +39,19 @@ type Spec struct {
 	// values of the wrong type; nil means every non-null field.
 	OffsetFields []string
 
+	// Skip names checks (as "CorruptOffsetIsRefused/lsn=1.5", relative to
+	// Acceptance's test) that are known to fail, with why: a finding to
+	// fix, shown by go test -v, rather than a check quietly left out.
+	Skip map[string]string
+
 	// Value is the JSON value of record i a sink is fed (its index as a
 	// JSON number when nil).
 	Value func(i int) []byte
 	// Written reads back, in order, what a sink wrote under config.
 	Written func(t *testing.T, config map[string]string) []any
+
+	// run runs a check as a subtest, honouring Skip.
+	run func(t *testing.T, name string, check func(t *testing.T))
 }
 
 // The suite's bounds: how promptly Poll must see a cancelled context, how
@@ -77,13 +85,24 @@ func Acceptance(t *testing.T, spec Spec) {
 	if sink && spec.Written == nil {
 		t.Fatal("acceptance: a sink's Spec needs Written")
 	}
-	t.Run("StopIsIdempotentAndLeaksNothing", func(t *testing.T) { checkStop(t, spec) })
-	if !sink {
-		t.Run("PollReturnsWhenCancelled", func(t *testing.T) { checkPollCancel(t, spec) })
-		t.Run("CorruptOffsetIsRefused", func(t *testing.T) { checkCorruptOffset(t, spec) })
+	root := t.Name() + "/"
+	run := func(t *testing.T, name string, check func(t *testing.T)) {
+		t.Helper()
+		t.Run(name, func(t *testing.T) {
+			if why, ok := spec.Skip[strings.TrimPrefix(t.Name(), root)]; ok {
+				t.Skip("known failure: " + why)
+			}
+			check(t)
+		})
 	}
-	t.Run("RequiredKeys", func(t *testing.T) { checkRequiredKeys(t, spec) })
-	t.Run("ResumesAfterCommittedOffset", func(t *testing.T) {
+	spec.run = run
+	run(t, "StopIsIdempotentAndLeaksNothing", func(t *testing.T) { checkStop(t, spec) })
+	if !sink {
+		run(t, "PollReturnsWhenCancelled", func(t *testing.T) { checkPollCancel(t, spec) })
+		run(t, "CorruptOffsetIsRefused", func(t *testing.T) { checkCorruptOffset(t, spec) })
+	}
+	run(t, "RequiredKeys", func(t *testing.T) { checkRequiredKeys(t, spec) })
+	run(t, "ResumesAfterCommittedOffset", func(t *testing.T) {
 		if sink {
 			checkSinkResume(t, spec)
 		} else {
@@ -310,7 +329,7 @@ func checkCorruptOffset(t *testing.T, spec Spec) {
 		for _, bad := range wrongValues(committed[field]) {
 			corrupt := maps.Clone(committed)
 			corrupt[field] = bad
-			t.Run(fmt.Sprintf("%s=%v", field, bad), func(t *testing.T) {
+			spec.run(t, fmt.Sprintf("%s=%v", field, bad), func(t *testing.T) {
 				ctx := NewSourceContext(t, taskCfg)
 				if err := ctx.Offsets.Put(partition, corrupt); err != nil {
 					t.Fatalf("store offset: %v", err)
