@@ -97,7 +97,8 @@ func (t *tolerance) retry(ctx context.Context, op func() error) error {
 	if t.s.retryTimeout > 0 {
 		deadline = time.Now().Add(t.s.retryTimeout)
 	}
-	delay := retryInitialDelay
+	// errors.retry.delay.max.ms caps every wait, the first one too.
+	delay := max(min(retryInitialDelay, t.s.retryDelayMax), minRetryDelay)
 	for attempt := 0; ; attempt++ {
 		err := op()
 		if err == nil || !errors.Is(err, connect.ErrRetriable) || t.s.retryTimeout == 0 {
