@@ -3,6 +3,8 @@ package datagen
 import (
 	"context"
 	"testing"
+
+	"github.com/sluicehq/sluice/internal/connecttest"
 )
 
 // BenchmarkPoll measures generation alone: records per second and value
@@ -14,7 +16,7 @@ func BenchmarkPoll(b *testing.B) {
 			tk := &task{}
 			cfg := map[string]string{TopicConfig: "t", QuickstartConfig: qs, MaxIntervalConfig: "0",
 				RandomSeedConfig: "1", BatchSizeConfig: "1000", MessageSizeConfig: "1024"}
-			if err := tk.Start(nil, cfg); err != nil {
+			if err := tk.Start(&connecttest.SourceContext{}, cfg); err != nil {
 				b.Fatal(err)
 			}
 			if qs == "bench" {

@@ -9,17 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
-
-// offsetContext is a SourceTaskContext holding committed offsets in memory.
-type offsetContext struct{ offsets map[int64]map[string]any }
-
-func (c *offsetContext) Offset(p map[string]any) (map[string]any, error) {
-	return c.offsets[p[taskField].(int64)], nil
-}
-
-func (c *offsetContext) Config() map[string]string { return nil }
 
 func taskConfig(extra map[string]string) map[string]string {
 	cfg := map[string]string{TopicConfig: "gen", MaxIntervalConfig: "0", RandomSeedConfig: "42", TaskIDConfig: "0"}
@@ -27,10 +19,18 @@ func taskConfig(extra map[string]string) map[string]string {
 	return cfg
 }
 
+// contextWith returns a task context whose task 0 committed offset.
+func contextWith(t *testing.T, cfg map[string]string, offset map[string]any) *connecttest.SourceContext {
+	t.Helper()
+	ctx := connecttest.NewSourceContext(t, cfg)
+	require.NoError(t, ctx.Offsets.Put(map[string]any{taskField: 0}, offset))
+	return ctx
+}
+
 func startTask(t *testing.T, cfg map[string]string, committed map[string]any) *task {
 	t.Helper()
 	tk := Plugin.NewSourceTask().(*task)
-	require.NoError(t, tk.Start(&offsetContext{offsets: map[int64]map[string]any{0: committed}}, cfg))
+	require.NoError(t, tk.Start(contextWith(t, cfg, committed), cfg))
 	t.Cleanup(func() { assert.NoError(t, tk.Stop()) })
 	return tk
 }
@@ -140,7 +140,7 @@ func TestResumeAfterCommittedSeq(t *testing.T) {
 
 func TestResumeRejectsBadOffset(t *testing.T) {
 	tk := Plugin.NewSourceTask()
-	err := tk.Start(&offsetContext{offsets: map[int64]map[string]any{0: {seqField: "nine"}}}, taskConfig(nil))
+	err := tk.Start(contextWith(t, taskConfig(nil), map[string]any{seqField: "nine"}), taskConfig(nil))
 	require.ErrorContains(t, err, "committed seq nine")
 }
 
@@ -229,16 +229,16 @@ func TestConfigErrors(t *testing.T) {
 			}
 			require.Len(t, errs, 1)
 			assert.Contains(t, errs[0], tc.want)
-			assert.ErrorIs(t, Plugin.NewConnector().Start(nil, tc.props), connect.ErrConfig)
+			assert.ErrorIs(t, Plugin.NewConnector().Start(connecttest.NewConnectorContext(t), tc.props), connect.ErrConfig)
 		})
 	}
-	err := Plugin.NewSourceTask().Start(nil, taskConfig(map[string]string{TaskIDConfig: "x"}))
+	err := Plugin.NewSourceTask().Start(connecttest.NewSourceContext(t, nil), taskConfig(map[string]string{TaskIDConfig: "x"}))
 	assert.ErrorIs(t, err, connect.ErrConfig)
 }
 
 func TestTaskConfigs(t *testing.T) {
 	c := Plugin.NewConnector()
-	require.NoError(t, c.Start(nil, map[string]string{TopicConfig: "t"}))
+	require.NoError(t, c.Start(connecttest.NewConnectorContext(t), map[string]string{TopicConfig: "t"}))
 	cfgs, err := c.TaskConfigs(3)
 	require.NoError(t, err)
 	require.Len(t, cfgs, 3)

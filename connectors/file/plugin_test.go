@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -38,7 +39,7 @@ func TestSourceConfigValidation(t *testing.T) {
 			errs := errorsOf(Source.Config.Validate(tc.props), tc.key)
 			require.Len(t, errs, 1)
 			assert.Contains(t, errs[0], tc.want)
-			assert.Error(t, Source.NewConnector().Start(nil, tc.props))
+			assert.Error(t, Source.NewConnector().Start(connecttest.NewConnectorContext(t), tc.props))
 		})
 	}
 	for _, r := range Source.Config.Validate(map[string]string{TopicConfig: "lines"}) {
@@ -49,13 +50,13 @@ func TestSourceConfigValidation(t *testing.T) {
 func TestTaskConfigs(t *testing.T) {
 	props := map[string]string{FileConfig: "/tmp/in", TopicConfig: "lines"}
 	src := Source.NewConnector()
-	require.NoError(t, src.Start(nil, props))
+	require.NoError(t, src.Start(connecttest.NewConnectorContext(t), props))
 	cfgs, err := src.TaskConfigs(4)
 	require.NoError(t, err)
 	assert.Equal(t, []map[string]string{props}, cfgs, "a file source always runs one task")
 
 	sink := Sink.NewConnector()
-	require.NoError(t, sink.Start(nil, map[string]string{"topics": "t"}))
+	require.NoError(t, sink.Start(connecttest.NewConnectorContext(t), map[string]string{"topics": "t"}))
 	cfgs, err = sink.TaskConfigs(3)
 	require.NoError(t, err)
 	assert.Len(t, cfgs, 3)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -30,7 +31,7 @@ func TestSinkWritesFlushesAndAppends(t *testing.T) {
 	current := map[connect.TopicPartition]int64{{Topic: "t", Partition: 0}: 3}
 
 	task := newSinkTask()
-	require.NoError(t, task.Start(nil, cfg))
+	require.NoError(t, task.Start(connecttest.NewSinkContext(t, cfg), cfg))
 	require.NoError(t, task.Put(context.Background(), sinkRecords("one", int64(2), nil)))
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -46,7 +47,7 @@ func TestSinkWritesFlushesAndAppends(t *testing.T) {
 	require.NoError(t, task.Stop(), "Stop is idempotent")
 
 	restarted := newSinkTask()
-	require.NoError(t, restarted.Start(nil, cfg))
+	require.NoError(t, restarted.Start(connecttest.NewSinkContext(t, cfg), cfg))
 	require.NoError(t, restarted.Put(context.Background(), sinkRecords("four")))
 	require.NoError(t, restarted.Stop(), "Stop writes out the buffer")
 	data, err = os.ReadFile(path)
@@ -58,7 +59,7 @@ func TestSinkStdout(t *testing.T) {
 	var out bytes.Buffer
 	task := newSinkTask()
 	task.stdout = &out
-	require.NoError(t, task.Start(nil, map[string]string{"topics": "t"}))
+	require.NoError(t, task.Start(connecttest.NewSinkContext(t, nil), map[string]string{"topics": "t"}))
 	require.NoError(t, task.Put(context.Background(), sinkRecords("x", true)))
 	_, err := task.Flush(context.Background(), nil)
 	require.NoError(t, err)
@@ -70,7 +71,7 @@ func TestSinkWritesWholeLines(t *testing.T) {
 	var out chunkRecorder
 	task := newSinkTask()
 	task.stdout = &out
-	require.NoError(t, task.Start(nil, nil))
+	require.NoError(t, task.Start(connecttest.NewSinkContext(t, nil), nil))
 	big := string(bytes.Repeat([]byte("y"), sinkBufferSize-10))
 	require.NoError(t, task.Put(context.Background(), sinkRecords("short", big, "tail")))
 	require.NoError(t, task.Stop())
@@ -88,7 +89,7 @@ func (c *chunkRecorder) Write(p []byte) (int, error) {
 
 func TestSinkStartFailsOnUnwritablePath(t *testing.T) {
 	task := newSinkTask()
-	err := task.Start(nil, map[string]string{FileConfig: filepath.Join(t.TempDir(), "missing", "out.txt")})
+	err := task.Start(connecttest.NewSinkContext(t, nil), map[string]string{FileConfig: filepath.Join(t.TempDir(), "missing", "out.txt")})
 	require.ErrorContains(t, err, "out.txt for appending")
 }
 

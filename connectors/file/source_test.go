@@ -15,21 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
-
-// offsetContext is a SourceTaskContext holding committed offsets in memory.
-type offsetContext struct {
-	offsets map[string]map[string]any // by filename
-	config  map[string]string
-}
-
-func (c *offsetContext) Offset(p map[string]any) (map[string]any, error) {
-	name, _ := p[filenameField].(string)
-	return c.offsets[name], nil
-}
-
-func (c *offsetContext) Config() map[string]string { return c.config }
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
@@ -49,7 +37,10 @@ func startSource(t *testing.T, path string, extra map[string]string, offsets map
 	}
 	task := newSourceTask()
 	task.idleWait = 10 * time.Millisecond
-	ctx := &offsetContext{offsets: map[string]map[string]any{path: offsets}, config: cfg}
+	ctx := connecttest.NewSourceContext(t, cfg)
+	if offsets != nil {
+		require.NoError(t, ctx.Offsets.Put(map[string]any{filenameField: path}, offsets))
+	}
 	require.NoError(t, task.Start(ctx, cfg))
 	t.Cleanup(func() { assert.NoError(t, task.Stop()) })
 	return task
@@ -211,7 +202,7 @@ func TestSourceStdin(t *testing.T) {
 	task := newSourceTask()
 	task.idleWait = time.Hour
 	task.stdin = func() input { return in }
-	require.NoError(t, task.Start(&offsetContext{}, map[string]string{TopicConfig: "lines"}))
+	require.NoError(t, task.Start(connecttest.NewSourceContext(t, nil), map[string]string{TopicConfig: "lines"}))
 	defer task.Stop()
 
 	go func() {

@@ -29,7 +29,7 @@ func TestTaskLogsOnTheWorkersLogger(t *testing.T) {
 	ctx := &workerContext{logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("connector", "inventory", "task", 0)}
 	cfg := namedConfig(pg, "inventory", "shop")
 	task := Plugin.NewSourceTask().(*sourceTask)
-	ctx.config = cfg
+	ctx.Props = cfg
 	require.NoError(t, task.Start(ctx, cfg))
 	ctx.commit(t, task, pollN(t, task, 350))
 	require.NoError(t, task.Stop())

@@ -122,7 +122,7 @@ func TestRecreatedConnectorReusesItsSlot(t *testing.T) {
 		"SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = 'sluice_test'").Scan(&restart))
 
 	logs := captureLogs(t)
-	task = startTask(t, &taskContext{offsets: tc.offsets}, cfg)
+	task = startTask(t, tc.restarted(), cfg)
 	got := pollN(t, task, 1)
 	assert.Equal(t, "shop.public.customers c 6001 while deleted", event(t, got[0]))
 	pollNone(t, task)

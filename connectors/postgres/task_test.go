@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,47 +15,42 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
-// taskContext is a worker stand-in: it stores the offsets the test commits.
+// taskContext is the worker stand-in of these tests: connecttest's
+// context, whose offsets read back as the offsets topic hands them.
 type taskContext struct {
-	mu      sync.Mutex
-	offsets map[string]map[string]any
-	config  map[string]string
+	connecttest.SourceContext
 }
 
-func (c *taskContext) Offset(partition map[string]any) (map[string]any, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.offsets[fmt.Sprint(partition)], nil
-}
+// Logger returns the logger a test set, or nil: the task then logs on the
+// default logger, naming the connector from its config, which the tests
+// of that fallback capture.
+func (c *taskContext) Logger() *slog.Logger { return c.Log }
 
-func (c *taskContext) Config() map[string]string { return c.config }
-
-// commit acknowledges records as the worker would: stores the last
-// record's offset, then tells the task.
+// commit acknowledges records as the worker would: stores their offsets,
+// then tells the task.
 func (c *taskContext) commit(t *testing.T, task *sourceTask, records []*connect.Record) {
 	t.Helper()
-	if len(records) == 0 {
-		return
-	}
-	last := records[len(records)-1]
-	c.mu.Lock()
-	if c.offsets == nil {
-		c.offsets = map[string]map[string]any{}
-	}
-	c.offsets[fmt.Sprint(last.SourcePartition)] = last.SourceOffset
-	c.mu.Unlock()
-	require.NoError(t, task.Commit())
+	require.NoError(t, c.Commit(task, records))
+}
+
+// restarted returns a context holding c's committed offsets, as the worker
+// hands a task it starts again.
+func (c *taskContext) restarted() *taskContext {
+	r := &taskContext{}
+	r.Offsets = c.Restarted().Offsets
+	return r
 }
 
 // startTask starts a source task on cfg with the offsets in tc.
 func startTask(t *testing.T, tc *taskContext, cfg map[string]string) *sourceTask {
 	t.Helper()
 	task := Plugin.NewSourceTask().(*sourceTask)
-	tc.config = cfg
+	tc.Props = cfg
 	require.NoError(t, task.Start(tc, cfg))
 	t.Cleanup(func() { _ = task.Stop() })
 	return task
@@ -247,7 +242,9 @@ func TestRestartInsideALargeTransactionSkipsWhatWasCommitted(t *testing.T) {
 	first := pollN(t, task, committed)
 	assert.Equal(t, "BEGIN", status(first[0]))
 	tc.commit(t, task, first)
-	require.EqualValues(t, committed, tc.offsets[fmt.Sprint(task.sourcePartition())][txRecordsKey])
+	off, err := tc.Offset(task.sourcePartition())
+	require.NoError(t, err)
+	require.EqualValues(t, committed, off[txRecordsKey])
 	rest := pollN(t, task, total-committed)
 	require.NoError(t, task.Stop())
 

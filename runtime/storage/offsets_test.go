@@ -203,3 +203,15 @@ func TestKafkaOffsetStoreSetHonoursContext(t *testing.T) {
 		assert.Nil(t, got, "a failed Set changes nothing")
 	})
 }
+
+// RoundTripOffset hands back what a reader of the offsets topic decodes.
+func TestRoundTripOffset(t *testing.T) {
+	got, err := RoundTripOffset(map[string]any{"i": 7, "u": uint32(8), "f": float32(1.5), "whole": 2.0, "b": []byte("hi"), "s": "x", "t": true, "n": nil})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"i": int64(7), "u": int64(8), "f": 1.5, "whole": 2.0, "b": "aGk=", "s": "x", "t": true, "n": nil}, got)
+	got, err = RoundTripOffset(nil)
+	require.NoError(t, err)
+	assert.Nil(t, got)
+	_, err = RoundTripOffset(map[string]any{"m": map[string]any{}})
+	require.ErrorContains(t, err, "field m contains MAP")
+}

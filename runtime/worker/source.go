@@ -131,6 +131,7 @@ func (t *sourceTask) run(ctx context.Context) error {
 }
 
 func (t *sourceTask) loop(ctx context.Context) error {
+	retry := pollRetry{s: t.tol.s}
 	for {
 		if err := t.state.waitRunnable(ctx); err != nil {
 			return nil
@@ -146,14 +147,19 @@ func (t *sourceTask) loop(ctx context.Context) error {
 		}
 		if err != nil {
 			if errors.Is(err, connect.ErrRetriable) {
-				t.logger.Warn("source task poll failed, retrying", "error", err)
-				if !sleep(ctx, time.Second) {
+				wait, gaveUp := retry.failed(time.Now(), err)
+				if gaveUp != nil {
+					return fmt.Errorf("poll source task %s (%s): %w", t.id, t.class, gaveUp)
+				}
+				t.logger.Warn("source task poll failed, retrying", "retry_in", wait, "error", err)
+				if !sleep(ctx, wait) {
 					return nil
 				}
 				continue
 			}
 			return fmt.Errorf("poll source task %s (%s): %w", t.id, t.class, err)
 		}
+		retry.succeeded()
 		t.metrics.polled.Add(int64(len(records)))
 		if len(records) > 0 {
 			if err := t.beginTxn(); err != nil {

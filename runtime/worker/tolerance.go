@@ -97,7 +97,8 @@ func (t *tolerance) retry(ctx context.Context, op func() error) error {
 	if t.s.retryTimeout > 0 {
 		deadline = time.Now().Add(t.s.retryTimeout)
 	}
-	delay := 300 * time.Millisecond
+	// errors.retry.delay.max.ms caps every wait, the first one too.
+	delay := max(min(retryInitialDelay, t.s.retryDelayMax), minRetryDelay)
 	for attempt := 0; ; attempt++ {
 		err := op()
 		if err == nil || !errors.Is(err, connect.ErrRetriable) || t.s.retryTimeout == 0 {
@@ -107,14 +108,27 @@ func (t *tolerance) retry(ctx context.Context, op func() error) error {
 			return err
 		}
 		t.retries.Add(1)
-		wait := delay + time.Duration(rand.Int64N(int64(delay)/4+1))
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(wait):
+		case <-time.After(jittered(delay)):
 		}
 		delay = min(delay*2, t.s.retryDelayMax)
 	}
+}
+
+// retryInitialDelay is the first wait before retrying an operation, or a
+// poll, that failed with a retriable error; minRetryDelay keeps
+// errors.retry.delay.max.ms=0 from spinning.
+const (
+	retryInitialDelay = 300 * time.Millisecond
+	minRetryDelay     = time.Millisecond
+)
+
+// jittered adds up to a quarter of delay, so that tasks failing together
+// do not retry in step.
+func jittered(delay time.Duration) time.Duration {
+	return delay + time.Duration(rand.Int64N(int64(delay)/4+1))
 }
 
 // handle reports a record that failed for good: under tolerance all it is
