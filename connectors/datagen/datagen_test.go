@@ -2,6 +2,7 @@ package datagen
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"testing"
 	"time"
@@ -15,11 +16,12 @@ import (
 // offsetContext is a SourceTaskContext holding committed offsets in memory.
 type offsetContext struct{ offsets map[int64]map[string]any }
 
-func (c *offsetContext) Offset(p map[string]any) (map[string]any, error) {
+func (c *offsetContext) Offset(p map[string]any) (connect.Offset, error) {
 	return c.offsets[p[taskField].(int64)], nil
 }
 
 func (c *offsetContext) Config() map[string]string { return nil }
+func (c *offsetContext) Logger() *slog.Logger      { return connect.OrDiscard(nil) }
 
 func taskConfig(extra map[string]string) map[string]string {
 	cfg := map[string]string{TopicConfig: "gen", MaxIntervalConfig: "0", RandomSeedConfig: "42", TaskIDConfig: "0"}
@@ -140,8 +142,15 @@ func TestResumeAfterCommittedSeq(t *testing.T) {
 
 func TestResumeRejectsBadOffset(t *testing.T) {
 	tk := Plugin.NewSourceTask()
-	err := tk.Start(&offsetContext{offsets: map[int64]map[string]any{0: {seqField: "nine"}}}, taskConfig(nil))
-	require.ErrorContains(t, err, "committed seq nine")
+	for seq, want := range map[any]string{
+		"nine":    `resume task 0: committed seq nine: invalid source offset: key "seq" holds string nine, not an integer`,
+		9.5:       `resume task 0: committed seq 9.5: invalid source offset: key "seq" holds float64 9.5, not an integer`,
+		int64(-2): "resume task 0: committed seq -2: invalid source offset: a seq is not negative",
+	} {
+		err := tk.Start(&offsetContext{offsets: map[int64]map[string]any{0: {seqField: seq}}}, taskConfig(nil))
+		require.ErrorIs(t, err, connect.ErrOffset)
+		require.EqualError(t, err, want)
+	}
 }
 
 func TestDeterminism(t *testing.T) {

@@ -24,12 +24,13 @@ type offsetContext struct {
 	config  map[string]string
 }
 
-func (c *offsetContext) Offset(p map[string]any) (map[string]any, error) {
+func (c *offsetContext) Offset(p map[string]any) (connect.Offset, error) {
 	name, _ := p[filenameField].(string)
 	return c.offsets[name], nil
 }
 
 func (c *offsetContext) Config() map[string]string { return c.config }
+func (c *offsetContext) Logger() *slog.Logger      { return connect.OrDiscard(nil) }
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
@@ -125,11 +126,22 @@ func TestSourceResumesFromCommittedPosition(t *testing.T) {
 }
 
 func TestSourceRejectsBadCommittedPosition(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "in.txt")
-	writeFile(t, path, "one\n")
-	task := startSource(t, path, nil, map[string]any{positionField: "four"})
-	_, err := task.Poll(context.Background())
-	require.ErrorContains(t, err, "Offset position is the incorrect type")
+	for _, tc := range []struct {
+		pos  any
+		want string
+	}{
+		{"four", `Offset position is the incorrect type: invalid source offset: key "position" holds string four, not an integer`},
+		{4.5, `Offset position is the incorrect type: invalid source offset: key "position" holds float64 4.5, not an integer`},
+		{uint64(1) << 63, `key "position" holds uint64 9223372036854775808, not an integer`},
+		{int64(-1), "from -1: Offset position is the incorrect type: invalid source offset: a position is not negative"},
+	} {
+		path := filepath.Join(t.TempDir(), "in.txt")
+		writeFile(t, path, "one\n")
+		task := startSource(t, path, nil, map[string]any{positionField: tc.pos})
+		_, err := task.Poll(context.Background())
+		require.ErrorIs(t, err, connect.ErrOffset)
+		require.ErrorContains(t, err, tc.want)
+	}
 }
 
 func TestSourceTailsGrowingFile(t *testing.T) {

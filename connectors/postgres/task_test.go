@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,13 +27,19 @@ type taskContext struct {
 	config  map[string]string
 }
 
-func (c *taskContext) Offset(partition map[string]any) (map[string]any, error) {
+func (c *taskContext) Offset(partition map[string]any) (connect.Offset, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.offsets[fmt.Sprint(partition)], nil
 }
 
 func (c *taskContext) Config() map[string]string { return c.config }
+
+// Logger stands in for the worker's: the default logger (tests capture it
+// with captureLogs), naming the connector and the task as the worker does.
+func (c *taskContext) Logger() *slog.Logger {
+	return slog.Default().With("connector", strings.TrimSpace(c.config["name"]), "task", 0)
+}
 
 // commit acknowledges records as the worker would: stores the last
 // record's offset, then tells the task.
@@ -48,7 +55,7 @@ func (c *taskContext) commit(t *testing.T, task *sourceTask, records []*connect.
 	}
 	c.offsets[fmt.Sprint(last.SourcePartition)] = last.SourceOffset
 	c.mu.Unlock()
-	require.NoError(t, task.Commit())
+	require.NoError(t, task.Commit([]connect.SourceOffset{{Partition: last.SourcePartition, Offset: last.SourceOffset}}))
 }
 
 // startTask starts a source task on cfg with the offsets in tc.

@@ -84,13 +84,13 @@ type SourceTaskCommitter interface {
 	// offsets topic (or, under exactly-once, in the transaction that just
 	// committed); a task whose source needs acknowledging (a replication
 	// slot, a queue, a client waiting for its answer) acknowledges up to
-	// those offsets here, without reading them back. committed holds, for
-	// each of this task's source partitions whose offset advanced since
-	// the last commit, the offset written: the value of the last
-	// acknowledged record's SourceOffset, as the task built it (not
-	// normalised; read it with Offset's accessors). It is not called after
-	// a failed commit; those offsets come again with the next one. It may
-	// run concurrently with Poll.
+	// those offsets here, without reading them back. committed holds, in
+	// no particular order, each of this task's source partitions whose
+	// offset advanced since the last commit and the offset written: the
+	// SourceOffset of its last acknowledged record, as the task built it
+	// (not normalised; read it with Offset's accessors). It is not called
+	// after a failed commit; those offsets come again with the next one.
+	// It may run concurrently with Poll.
 	Commit(committed []SourceOffset) error
 }
 
