@@ -62,7 +62,7 @@ type ConnectorContext interface {
 // called from another goroutine while Poll runs; Stop is called once after
 // the last Poll returned.
 type SourceTask interface {
-	// Start begins reading. ctx.Offsets gives the offsets committed for
+	// Start begins reading. ctx.Offset gives the offsets committed for
 	// this connector's source partitions, to resume from.
 	Start(ctx SourceTaskContext, config map[string]string) error
 	// Poll returns the next records, blocking until some are available or
@@ -174,9 +174,9 @@ func (r *retriable) Unwrap() []error { return []error{r.err, ErrRetriable} }
 
 // Converter turns Connect data into bytes and back (Kafka's Converter).
 // Configure is called once before use (after SetLogger, for a
-// LoggerSetter); the other methods may be called
-// concurrently afterwards only if the converter says so, otherwise the
-// worker gives each task its own instance.
+// LoggerSetter); the other methods may be called concurrently afterwards
+// only if the converter says so, otherwise the worker gives each task its
+// own instance.
 type Converter interface {
 	Configure(config map[string]string, isKey bool) error
 	FromConnect(topic string, headers Headers, schema *Schema, value any) ([]byte, error)

@@ -173,3 +173,14 @@ func TestConvertersGetTheirLogger(t *testing.T) {
 	assert.Contains(t, buf.String(), "msg=configured logger=test.LoggedConverter connector=c task=2\n")
 	assert.Contains(t, buf.String(), "msg=configured logger=test.LoggedHeaderConverter connector=c task=2\n")
 }
+
+// A plugin whose constructor does not match its type is a programming
+// error, refused when the worker is built rather than when a task starts.
+func TestNewRefusesMismatchedPlugin(t *testing.T) {
+	cfg, err := NewConfig(map[string]string{"bootstrap.servers": "127.0.0.1:1"})
+	require.NoError(t, err)
+	_, err = New(Options{Config: cfg, Offsets: NewMemOffsetStore(), Plugins: Plugins{Others: []connect.Plugin{
+		{Class: "test.Mismatched", Type: connect.PluginConverter, NewTransform: func() connect.Transform { return nil }},
+	}}})
+	assert.EqualError(t, err, "worker: plugin test.Mismatched: type converter without its constructor")
+}
