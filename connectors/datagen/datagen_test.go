@@ -140,8 +140,15 @@ func TestResumeAfterCommittedSeq(t *testing.T) {
 
 func TestResumeRejectsBadOffset(t *testing.T) {
 	tk := Plugin.NewSourceTask()
-	err := tk.Start(contextWith(t, taskConfig(nil), map[string]any{seqField: "nine"}), taskConfig(nil))
-	require.ErrorContains(t, err, "committed seq nine")
+	for seq, want := range map[any]string{
+		"nine":    `resume task 0: committed seq nine: invalid source offset: key "seq" holds string nine, not an integer`,
+		9.5:       `resume task 0: committed seq 9.5: invalid source offset: key "seq" holds float64 9.5, not an integer`,
+		int64(-2): "resume task 0: committed seq -2: invalid source offset: a seq is not negative",
+	} {
+		err := tk.Start(contextWith(t, taskConfig(nil), map[string]any{seqField: seq}), taskConfig(nil))
+		require.ErrorIs(t, err, connect.ErrOffset)
+		require.EqualError(t, err, want)
+	}
 }
 
 func TestDeterminism(t *testing.T) {

@@ -2,9 +2,7 @@ package datagen
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -82,32 +80,17 @@ func resumeSeq(ctx connect.SourceTaskContext, partition map[string]any) (int64, 
 	if err != nil {
 		return 0, fmt.Errorf("read committed offset of task %v: %w", partition[taskField], err)
 	}
-	if off == nil || off[seqField] == nil {
+	seq, ok, err := off.Int(seqField)
+	if err != nil {
+		return 0, fmt.Errorf("resume task %v: committed seq %v: %w", partition[taskField], off[seqField], err)
+	}
+	if seq < 0 {
+		return 0, fmt.Errorf("resume task %v: committed seq %d: %w: a seq is not negative", partition[taskField], seq, connect.ErrOffset)
+	}
+	if !ok {
 		return 0, nil
 	}
-	seq, ok := asInt64(off[seqField])
-	if !ok || seq < 0 {
-		return 0, fmt.Errorf("resume task %v: committed seq %v is not a non-negative integer", partition[taskField], off[seqField])
-	}
 	return seq + 1, nil
-}
-
-// asInt64 accepts the numeric types an offset store may decode a long to.
-func asInt64(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	case int32:
-		return int64(n), true
-	case float64:
-		return int64(n), n == math.Trunc(n)
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	}
-	return 0, false
 }
 
 // Poll implements connect.SourceTask: it waits until records are due and

@@ -2,12 +2,10 @@ package file
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"time"
 
@@ -187,32 +185,19 @@ func (t *sourceTask) committedPosition() (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read committed offset of %s: %w", t.filename, err)
 	}
-	if off == nil || off[positionField] == nil {
+	// Kafka's FileStreamSourceTask says "Offset position is the
+	// incorrect type" of a position that is not a long.
+	pos, ok, err := off.Int(positionField)
+	if err != nil {
+		return 0, fmt.Errorf("resume %s: Offset position is the incorrect type: %w", t.filename, err)
+	}
+	if pos < 0 {
+		return 0, fmt.Errorf("resume %s from %d: Offset position is the incorrect type: %w: a position is not negative", t.filename, pos, connect.ErrOffset)
+	}
+	if !ok {
 		return 0, nil
 	}
-	pos, ok := asInt64(off[positionField])
-	if !ok || pos < 0 {
-		return 0, fmt.Errorf("resume %s from %v: Offset position is the incorrect type", t.filename, off[positionField])
-	}
 	return pos, nil
-}
-
-// asInt64 accepts the numeric types an offset store may decode a long to.
-func asInt64(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	case int32:
-		return int64(n), true
-	case float64:
-		return int64(n), n == math.Trunc(n)
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	}
-	return 0, false
 }
 
 // Stop implements connect.SourceTask.

@@ -116,11 +116,22 @@ func TestSourceResumesFromCommittedPosition(t *testing.T) {
 }
 
 func TestSourceRejectsBadCommittedPosition(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "in.txt")
-	writeFile(t, path, "one\n")
-	task := startSource(t, path, nil, map[string]any{positionField: "four"})
-	_, err := task.Poll(context.Background())
-	require.ErrorContains(t, err, "Offset position is the incorrect type")
+	for _, tc := range []struct {
+		pos  any
+		want string
+	}{
+		{"four", `Offset position is the incorrect type: invalid source offset: key "position" holds string four, not an integer`},
+		{4.5, `Offset position is the incorrect type: invalid source offset: key "position" holds float64 4.5, not an integer`},
+		{uint64(1) << 63, `key "position" holds uint64 9223372036854775808, not an integer`},
+		{int64(-1), "from -1: Offset position is the incorrect type: invalid source offset: a position is not negative"},
+	} {
+		path := filepath.Join(t.TempDir(), "in.txt")
+		writeFile(t, path, "one\n")
+		task := startSource(t, path, nil, map[string]any{positionField: tc.pos})
+		_, err := task.Poll(context.Background())
+		require.ErrorIs(t, err, connect.ErrOffset)
+		require.ErrorContains(t, err, tc.want)
+	}
 }
 
 func TestSourceTailsGrowingFile(t *testing.T) {

@@ -55,7 +55,7 @@ func (t *pushTask) CommitRecord(r *connect.Record) error {
 	return nil
 }
 
-func (t *pushTask) Commit() error { return nil }
+func (t *pushTask) Commit([]connect.SourceOffset) error { return nil }
 
 func (t *pushTask) Stop() error {
 	t.queue.Close() // waiting clients get kit.ErrClosed

@@ -46,9 +46,6 @@ func TestAcceptance(t *testing.T) {
 		// A streaming offset's lsn is what the task resumes from; lsn_commit,
 		// txId and ts_usec are written for Debezium's readers only.
 		OffsetFields: []string{"lsn"},
-		Skip: map[string]string{
-			"CorruptOffsetIsRefused/lsn=1.5": "offsetInt truncates a fractional lsn to an integer instead of refusing it; the task then fails later on the slot check, with an error that does not say the offset is corrupt",
-		},
 		Produce: func(t *testing.T, cfg map[string]string, first, n int) {
 			exec(t, cfg[DBNameConfig], fmt.Sprintf("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(%d, %d) g", first, first+n-1))
 		},

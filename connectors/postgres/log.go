@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"log/slog"
-	"strings"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -13,33 +12,23 @@ import (
 // connector's debug lines.
 const loggerName = "io.sluice.connect.postgres"
 
-// pluginLogger returns the logger for the connector or task that ctx
-// belongs to: the worker's, when the context offers one, or else the
-// default logger with the connector and task named from the config (the
-// worker installs its logger as the default). The Postgres connector runs
-// a single task, task 0.
-func pluginLogger(ctx any, config map[string]string, task bool) *slog.Logger {
-	// The worker's contexts name the connector and the task already
-	// (Kafka's LoggingContext); the connector adds only its logger name.
-	if cl, ok := ctx.(connect.Logging); ok {
-		if l := cl.Logger(); l != nil {
-			return l.With("logger", loggerName)
-		}
+// pluginLogger returns the logger of the connector or task that ctx, the
+// handle the worker passed to Start, belongs to: the worker's contexts
+// name the connector and the task already (Kafka's LoggingContext); the
+// connector adds only its logger name. Without a handle (a test starting
+// a task on its own) it discards.
+//
+// config and task are unused since the worker always names the connector
+// and task; they stay until Start's call sites move (issue 14).
+func pluginLogger(ctx interface{ Logger() *slog.Logger }, _ map[string]string, _ bool) *slog.Logger {
+	if ctx == nil {
+		return discard
 	}
-	attrs := []any{"logger", loggerName, "connector", strings.TrimSpace(config["name"])}
-	if task {
-		attrs = append(attrs, "task", 0)
-	}
-	return slog.Default().With(attrs...)
+	return orDiscard(ctx.Logger()).With("logger", loggerName)
 }
 
 // discard is the logger of code run without a task (tests of parts).
-var discard = slog.New(slog.DiscardHandler)
+var discard = connect.OrDiscard(nil)
 
 // orDiscard returns l, or a logger that drops everything when l is nil.
-func orDiscard(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return discard
-	}
-	return l
-}
+func orDiscard(l *slog.Logger) *slog.Logger { return connect.OrDiscard(l) }

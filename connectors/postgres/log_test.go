@@ -42,13 +42,22 @@ func TestTaskLogsOnTheWorkersLogger(t *testing.T) {
 	assert.Empty(t, std.String(), "nothing went through the default logger or the log package")
 }
 
-// Without a logger from the worker, the task logs on the default logger
-// (the one the worker installs), naming the connector from its config and
-// task 0, the only task.
-func TestTaskLogsOnTheDefaultLoggerOtherwise(t *testing.T) {
+// silentContext is a handle without a logger.
+type silentContext struct{ taskContext }
+
+func (*silentContext) Logger() *slog.Logger { return nil }
+
+// A handle without a logger silences the task: it never falls back to the
+// default logger, which names no connector.
+func TestTaskWithoutLoggerLogsNothing(t *testing.T) {
 	pg := setupShop(t)
 	logs := captureLogs(t)
-	task := startTask(t, &taskContext{}, namedConfig(pg, "inventory", "shop"))
+	ctx := &silentContext{}
+	cfg := namedConfig(pg, "inventory", "shop")
+	ctx.Props = cfg
+	task := Plugin.NewSourceTask().(*sourceTask)
+	require.NoError(t, task.Start(ctx, cfg))
+	t.Cleanup(func() { _ = task.Stop() })
 	pollN(t, task, 350)
-	assert.Regexp(t, `level=INFO msg="replication slot created" logger=io.sluice.connect.postgres connector=inventory task=0 slot=sluice_test `, logs.String())
+	assert.Empty(t, logs.String())
 }

@@ -146,7 +146,7 @@ func TestSlotOnStop(t *testing.T) {
 	tc.commit(t, task, pollN(t, task, 350))
 	require.NoError(t, task.Stop())
 	assert.Regexp(t, `level=WARN msg="replication slot keeps the server's WAL .*SELECT pg_drop_replication_slot\('sluice_test'\)" `+
-		`logger=io.sluice.connect.postgres connector=inventory task=0 slot=sluice_test retained_wal="\d+ (bytes|kB|MB)"`, logs.String())
+		`connector=inventory task=0 logger=io.sluice.connect.postgres slot=sluice_test retained_wal="\d+ (bytes|kB|MB)"`, logs.String())
 	assert.NotEmpty(t, slotPosition(t, pg, "sluice_test"))
 
 	cfg[SlotDropOnStopConfig] = "true"

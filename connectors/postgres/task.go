@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,12 +137,16 @@ func readResume(ctx connect.SourceTaskContext, partition map[string]any) (resume
 	if err != nil {
 		return resumePoint{}, err
 	}
-	snap, _ := off["snapshot"].(bool)
-	last, _ := off["last_snapshot_record"].(bool)
+	snap, errSnap := offsetSnapshot(off)
+	last, _, errLast := off.Bool("last_snapshot_record")
+	tx, hasTx, errTx := off.Int(txLSNKey)
+	records, _, errRecords := off.Int(txRecordsKey)
+	if err := errors.Join(errSnap, errLast, errTx, errRecords); err != nil {
+		return resumePoint{}, fmt.Errorf("read committed offset: %w", err)
+	}
 	r := resumePoint{found: true, lsn: lsn, snapshotComplete: !snap || last}
-	if tx, ok := offsetInt(off, txLSNKey); ok {
-		r.partialTx = pglogrepl.LSN(tx)
-		r.partialRecords, _ = offsetInt(off, txRecordsKey)
+	if hasTx {
+		r.partialTx, r.partialRecords = pglogrepl.LSN(tx), records
 	}
 	return r, nil
 }
@@ -156,29 +161,46 @@ const (
 	txRecordsKey = "tx_records"
 )
 
-// offsetLSN reads the lsn of an offset.
-func offsetLSN(off map[string]any) (pglogrepl.LSN, error) {
-	n, ok := offsetInt(off, "lsn")
-	if !ok {
-		return 0, fmt.Errorf("read lsn of committed offset %v: not a number", off)
+// offsetSnapshot reads whether an offset was taken during a snapshot.
+// Debezium wrote true there, and from 2.6 on the snapshot's kind
+// (INITIAL, BLOCKING); false, "false" or no key mean streaming. Anything
+// else is refused: read as false, it would take an unfinished snapshot for
+// a finished one and skip the rows not yet read.
+func offsetSnapshot(off connect.Offset) (bool, error) {
+	switch v := off["snapshot"].(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return v, nil
+	case string:
+		switch strings.ToUpper(v) {
+		case "TRUE", "INITIAL", "BLOCKING":
+			return true, nil
+		case "FALSE":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("%w: key \"snapshot\" holds %T %v, not a boolean or a snapshot kind (INITIAL, BLOCKING)",
+		connect.ErrOffset, off["snapshot"], off["snapshot"])
+}
+
+// offsetLSN reads the lsn of an offset, which every offset has.
+func offsetLSN(off connect.Offset) (pglogrepl.LSN, error) {
+	n, ok, err := off.Int("lsn")
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: no lsn", connect.ErrOffset)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read lsn of committed offset %v: %w", off, err)
 	}
 	return pglogrepl.LSN(n), nil
 }
 
-// offsetInt reads a number of an offset, a float64 once it went through
-// JSON.
-func offsetInt(off map[string]any, key string) (int64, bool) {
-	switch v := off[key].(type) {
-	case int64:
-		return v, true
-	case float64:
-		return int64(v), true
-	case int:
-		return int64(v), true
-	case uint64:
-		return int64(v), true
-	}
-	return 0, false
+// offsetInt reads a number of an offset; it is false when the key is
+// absent or not an integer.
+func offsetInt(off connect.Offset, key string) (int64, bool) {
+	n, ok, err := off.Int(key)
+	return n, ok && err == nil
 }
 
 // connect opens the query and replication connections.
@@ -308,14 +330,16 @@ func (t *sourceTask) CommitRecord(*connect.Record) error { return nil }
 
 // Commit implements connect.SourceTaskCommitter: the worker committed
 // offsets, so the LSN they hold may be confirmed to the server (sent with
-// the next standby status update). Snapshot offsets confirm nothing.
-func (t *sourceTask) Commit() error {
-	off, err := t.ctx.Offset(t.sourcePartition())
-	if err != nil || off == nil {
-		return err
-	}
-	if snap, _ := off["snapshot"].(bool); snap || !t.cfg.flushLSN {
+// the next standby status update). Snapshot offsets confirm nothing. The
+// task has one source partition, so committed holds at most its offset.
+func (t *sourceTask) Commit(committed []connect.SourceOffset) error {
+	if len(committed) == 0 {
 		return nil
+	}
+	off := committed[len(committed)-1].Offset
+	snap, _, err := off.Bool("snapshot")
+	if err != nil || snap || !t.cfg.flushLSN {
+		return err
 	}
 	lsn, err := offsetLSN(off)
 	if err != nil {

@@ -26,10 +26,11 @@ type taskContext struct {
 	connecttest.SourceContext
 }
 
-// Logger returns the logger a test set, or nil: the task then logs on the
-// default logger, naming the connector from its config, which the tests
-// of that fallback capture.
-func (c *taskContext) Logger() *slog.Logger { return c.Log }
+// Logger stands in for the worker's: the default logger (tests capture it
+// with captureLogs), naming the connector and the task as the worker does.
+func (c *taskContext) Logger() *slog.Logger {
+	return slog.Default().With("connector", strings.TrimSpace(c.Props["name"]), "task", 0)
+}
 
 // commit acknowledges records as the worker would: stores their offsets,
 // then tells the task.

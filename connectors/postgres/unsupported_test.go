@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/runtime/connect"
 )
 
 // Debezium keys Sluice does not implement are refused by validation and
@@ -55,7 +56,7 @@ type workerContext struct {
 func (c *workerContext) Logger() *slog.Logger        { return c.logger }
 func (c *workerContext) RequestTaskReconfiguration() {}
 func (c *workerContext) RaiseError(error)            {}
-func (c *workerContext) Offset(p map[string]any) (map[string]any, error) {
+func (c *workerContext) Offset(p map[string]any) (connect.Offset, error) {
 	return c.taskContext.Offset(p)
 }
 

@@ -102,7 +102,6 @@ type SourceContext struct {
 
 var (
 	_ connect.SourceTaskContext = (*SourceContext)(nil)
-	_ connect.Logging           = (*SourceContext)(nil)
 )
 
 // NewSourceContext returns a context with config whose logger writes to
@@ -127,20 +126,21 @@ func (c *SourceContext) offsets() *Offsets {
 }
 
 // Offset implements connect.SourceTaskContext.
-func (c *SourceContext) Offset(partition map[string]any) (map[string]any, error) {
+func (c *SourceContext) Offset(partition map[string]any) (connect.Offset, error) {
 	return c.offsets().Get(partition)
 }
 
 // Config implements connect.SourceTaskContext.
 func (c *SourceContext) Config() map[string]string { return c.Props }
 
-// Logger implements connect.Logging.
-func (c *SourceContext) Logger() *slog.Logger { return orDiscard(c.Log) }
+// Logger implements connect.SourceTaskContext.
+func (c *SourceContext) Logger() *slog.Logger { return connect.OrDiscard(c.Log) }
 
 // Commit does what the worker does once the broker acknowledged records:
 // CommitRecord for each (when the task is a connect.SourceTaskCommitter),
 // their offsets stored in order (the last of a partition wins), then
-// Commit. It returns every error met.
+// Commit with the offsets stored (the last of each partition, as the
+// worker hands them). It returns every error met.
 func (c *SourceContext) Commit(task connect.SourceTask, records []*connect.Record) error {
 	committer, _ := task.(connect.SourceTaskCommitter)
 	var errs []error
@@ -151,16 +151,26 @@ func (c *SourceContext) Commit(task connect.SourceTask, records []*connect.Recor
 			}
 		}
 	}
+	var committed []connect.SourceOffset
+	last := map[string]int{} // partition key → index in committed
 	for _, r := range records {
 		if r.SourceOffset == nil {
 			continue
 		}
 		if err := c.offsets().Put(r.SourcePartition, r.SourceOffset); err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		key, _ := partitionKey(r.SourcePartition)
+		if i, ok := last[key]; ok {
+			committed[i].Offset = r.SourceOffset
+			continue
+		}
+		last[key] = len(committed)
+		committed = append(committed, connect.SourceOffset{Partition: r.SourcePartition, Offset: r.SourceOffset})
 	}
 	if committer != nil && len(records) > 0 {
-		if err := committer.Commit(); err != nil {
+		if err := committer.Commit(committed); err != nil {
 			errs = append(errs, fmt.Errorf("commit: %w", err))
 		}
 	}
@@ -192,7 +202,6 @@ type SinkContext struct {
 
 var (
 	_ connect.SinkTaskContext = (*SinkContext)(nil)
-	_ connect.Logging         = (*SinkContext)(nil)
 )
 
 // NewSinkContext returns a context with config whose logger writes to the
@@ -225,8 +234,8 @@ func (c *SinkContext) Rewind(tp connect.TopicPartition, offset int64) {
 // Config implements connect.SinkTaskContext.
 func (c *SinkContext) Config() map[string]string { return c.Props }
 
-// Logger implements connect.Logging.
-func (c *SinkContext) Logger() *slog.Logger { return orDiscard(c.Log) }
+// Logger returns the logger the test set, or one that discards.
+func (c *SinkContext) Logger() *slog.Logger { return connect.OrDiscard(c.Log) }
 
 // ReportedRecords returns what the task reported, in order.
 func (c *SinkContext) ReportedRecords() []Reported {
@@ -241,13 +250,6 @@ func (c *SinkContext) Rewinds() map[connect.TopicPartition]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return maps.Clone(c.rewinds)
-}
-
-func orDiscard(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
 }
 
 // TestLogger returns a logger writing to t's log (at debug level when
@@ -299,7 +301,6 @@ type ConnectorContext struct {
 
 var (
 	_ connect.ConnectorContext = (*ConnectorContext)(nil)
-	_ connect.Logging          = (*ConnectorContext)(nil)
 )
 
 // NewConnectorContext returns a context whose logger writes to the test's
@@ -322,8 +323,8 @@ func (c *ConnectorContext) RaiseError(err error) {
 	c.raised = append(c.raised, err)
 }
 
-// Logger implements connect.Logging.
-func (c *ConnectorContext) Logger() *slog.Logger { return orDiscard(c.Log) }
+// Logger returns the logger the test set, or one that discards.
+func (c *ConnectorContext) Logger() *slog.Logger { return connect.OrDiscard(c.Log) }
 
 // Reconfigurations returns how often the connector asked for new task
 // configs.

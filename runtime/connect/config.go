@@ -154,6 +154,23 @@ type ConfigValue struct {
 	Visible           bool
 }
 
+// AddError adds msg to the errors of key's result and returns results. A
+// key without a result (one the definition does not declare, such as one
+// of a family named by a pattern) gets one of its own, which the worker
+// reports under a null definition with the submitted value, as Kafka's
+// validate does. A ConnectorValidator uses it to report what it finds:
+//
+//	results = connect.AddError(results, "slot.name", "slot sluice is in use")
+func AddError(results []ConfigValue, key, msg string) []ConfigValue {
+	for i := range results {
+		if results[i].Name == key {
+			results[i].Errors = append(results[i].Errors, msg)
+			return results
+		}
+	}
+	return append(results, ConfigValue{Name: key, Errors: []string{msg}, Visible: true})
+}
+
 // Validate checks props against the definition and returns one result per
 // declared key (in declaration order). Undeclared keys are ignored, as
 // Kafka does.

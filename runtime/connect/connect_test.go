@@ -189,21 +189,26 @@ func TestUnsupportedKeyIsRefused(t *testing.T) {
 	}
 }
 
-type loggingHandle struct{ l *slog.Logger }
+type loggerSetter struct{ l *slog.Logger }
 
-func (h loggingHandle) Logger() *slog.Logger { return h.l }
+func (s *loggerSetter) SetLogger(l *slog.Logger) { s.l = l }
 
 func TestPluginLoggers(t *testing.T) {
 	var buf bytes.Buffer
 	l := slog.New(slog.NewTextHandler(&buf, nil)).With("connector", "c")
 	Logger(WithLogger(context.Background(), l)).Info("from ctx")
-	LoggerOf(loggingHandle{l}).Info("from handle")
+	s := &loggerSetter{}
+	SetPluginLogger(s, l)
+	s.l.Info("from setter")
 	assert.Contains(t, buf.String(), `msg="from ctx" connector=c`)
-	assert.Contains(t, buf.String(), `msg="from handle" connector=c`)
+	assert.Contains(t, buf.String(), `msg="from setter" connector=c`)
 
 	// Without one, a logger that discards: no nil check in plugins.
 	Logger(context.Background()).Info("dropped")
-	LoggerOf(struct{}{}).Info("dropped")
-	LoggerOf(loggingHandle{}).Info("dropped")
+	SetPluginLogger(s, nil)
+	require.NotNil(t, s.l)
+	s.l.Info("dropped")
+	OrDiscard(nil).Info("dropped")
+	SetPluginLogger(struct{}{}, l) // not a LoggerSetter: nothing to do
 	assert.NotContains(t, buf.String(), "dropped")
 }

@@ -5,25 +5,39 @@ import (
 	"log/slog"
 )
 
-// Logging for plugins. The worker hands every connector and task a logger
-// whose records name the plugin's class (attribute logger, so its level is
-// set through /admin/loggers as Kafka's class loggers are), the connector
-// and, for a task, the task id — what Kafka's LoggingContext adds to every
-// line a connector thread logs. A plugin finds it two ways:
+// Logging for plugins. The worker hands every plugin a logger whose
+// records name the plugin's class (attribute logger, so its level is set
+// through /admin/loggers as Kafka's class loggers are), the connector and,
+// for a task and the plugins of its pipeline, the task id — what Kafka's
+// LoggingContext adds to every line a connector thread logs. A plugin
+// finds it:
 //
-//   - on the context.Context the worker passes to Poll, Put and Flush:
-//     Logger(ctx);
-//   - on the handle passed to Start (ConnectorContext, SourceTaskContext,
-//     SinkTaskContext), whose worker implementation is also a Logging.
+//   - a connector or task: Logger() on the handle passed to Start
+//     (ConnectorContext, SourceTaskContext, SinkTaskContext);
+//   - a task, on the context.Context the worker passes to Poll, Put and
+//     Flush: Logger(ctx);
+//   - a converter, header converter, transform or predicate: by
+//     implementing LoggerSetter.
 //
-// Both give a logger that discards when there is none (a test's fake
-// context), so a plugin never needs a nil check.
+// No plugin needs slog.Default(): a plugin run without a worker (a test
+// that passes a nil logger) should log nowhere, which Logger(ctx) and
+// OrDiscard give.
 
-// Logging is implemented by the worker's ConnectorContext,
-// SourceTaskContext and SinkTaskContext.
-type Logging interface {
-	// Logger returns the plugin's logger, naming the connector (and task).
-	Logger() *slog.Logger
+// LoggerSetter is an optional capability of a Converter, HeaderConverter,
+// Transform or Predicate: the worker calls SetLogger once, before
+// Configure, with a logger naming the connector, the task and the
+// plugin's class. A plugin that is never given one must not log (or log
+// to OrDiscard(nil)).
+type LoggerSetter interface {
+	SetLogger(l *slog.Logger)
+}
+
+// SetPluginLogger gives l to plugin when it is a LoggerSetter; the worker
+// and the transform chain call it on every instance they create.
+func SetPluginLogger(plugin any, l *slog.Logger) {
+	if s, ok := plugin.(LoggerSetter); ok {
+		s.SetLogger(OrDiscard(l))
+	}
 }
 
 type loggerKey struct{}
@@ -42,15 +56,12 @@ func Logger(ctx context.Context) *slog.Logger {
 	return discard
 }
 
-// LoggerOf returns the logger of a handle the worker passed to Start, or
-// one that discards when the handle is not a Logging.
-func LoggerOf(handle any) *slog.Logger {
-	if l, ok := handle.(Logging); ok {
-		if lg := l.Logger(); lg != nil {
-			return lg
-		}
+// OrDiscard returns l, or a logger that drops everything when l is nil.
+func OrDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return discard
 	}
-	return discard
+	return l
 }
 
 var discard = slog.New(slog.DiscardHandler)

@@ -3,6 +3,8 @@ package connect
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 )
 
@@ -50,6 +52,9 @@ type ConnectorContext interface {
 	RequestTaskReconfiguration()
 	// RaiseError fails the connector with err.
 	RaiseError(err error)
+	// Logger returns the connector's logger: its records name the
+	// connector class and the connector. Never nil.
+	Logger() *slog.Logger
 }
 
 // SourceTask reads records from a source system. The worker calls Start,
@@ -57,7 +62,7 @@ type ConnectorContext interface {
 // called from another goroutine while Poll runs; Stop is called once after
 // the last Poll returned.
 type SourceTask interface {
-	// Start begins reading. ctx.Offsets gives the offsets committed for
+	// Start begins reading. ctx.Offset gives the offsets committed for
 	// this connector's source partitions, to resume from.
 	Start(ctx SourceTaskContext, config map[string]string) error
 	// Poll returns the next records, blocking until some are available or
@@ -76,17 +81,41 @@ type SourceTaskCommitter interface {
 	// filtered out or sent to the dead letter queue).
 	CommitRecord(r *Record) error
 	// Commit is called after the worker committed source offsets to the
-	// offsets topic; a task whose source needs acknowledging (a
-	// replication slot, a queue) acknowledges up to those offsets here.
-	Commit() error
+	// offsets topic (or, under exactly-once, in the transaction that just
+	// committed); a task whose source needs acknowledging (a replication
+	// slot, a queue, a client waiting for its answer) acknowledges up to
+	// those offsets here, without reading them back. committed holds, in
+	// no particular order, each of this task's source partitions whose
+	// offset advanced since the last commit and the offset written: the
+	// SourceOffset of its last acknowledged record, as the task built it
+	// (not normalised; read it with Offset's accessors). It is not called
+	// after a failed commit; those offsets come again with the next one.
+	// It may run concurrently with Poll.
+	Commit(committed []SourceOffset) error
 }
 
 // SourceTaskContext is a source task's handle on the worker.
 type SourceTaskContext interface {
-	// Offset returns the committed offset of one source partition, or nil.
-	Offset(partition map[string]any) (map[string]any, error)
+	// Offset returns the committed offset of one source partition, or nil
+	// when it has none. Values come back as the offset store reads them
+	// from JSON, whatever Go type the task wrote (Kafka's JsonConverter
+	// rules):
+	//
+	//   - integers (any Go integer type, json.Number without '.', 'e' or
+	//     'E') as int64; one beyond int64's range as float64;
+	//   - other numbers (float32, float64, 1.5, 1e3) as float64, so an
+	//     integer another writer put as 1e3 comes back as float64 1000;
+	//   - strings as string, booleans as bool, JSON null as nil;
+	//   - []byte as its base64 text, a string.
+	//
+	// Read values with Offset's Int, String and Bool, which accept every
+	// form above and name the key and the type when a value is wrong.
+	Offset(partition map[string]any) (Offset, error)
 	// Config returns the task's config.
 	Config() map[string]string
+	// Logger returns the task's logger: its records name the task class,
+	// the connector and the task. Never nil.
+	Logger() *slog.Logger
 }
 
 // SinkTask writes records to a destination. The worker calls Start, Open,
@@ -126,6 +155,9 @@ type SinkTaskContext interface {
 	Rewind(tp TopicPartition, offset int64)
 	// Config returns the task's config.
 	Config() map[string]string
+	// Logger returns the task's logger: its records name the task class,
+	// the connector and the task. Never nil.
+	Logger() *slog.Logger
 }
 
 // ErrRetriable marks an error after which the operation may be retried
@@ -141,9 +173,10 @@ func (r *retriable) Error() string   { return r.err.Error() }
 func (r *retriable) Unwrap() []error { return []error{r.err, ErrRetriable} }
 
 // Converter turns Connect data into bytes and back (Kafka's Converter).
-// Configure is called once before use; the other methods may be called
-// concurrently afterwards only if the converter says so, otherwise the
-// worker gives each task its own instance.
+// Configure is called once before use (after SetLogger, for a
+// LoggerSetter); the other methods may be called concurrently afterwards
+// only if the converter says so, otherwise the worker gives each task its
+// own instance.
 type Converter interface {
 	Configure(config map[string]string, isKey bool) error
 	FromConnect(topic string, headers Headers, schema *Schema, value any) ([]byte, error)
@@ -199,6 +232,8 @@ func (p *ConnectorPlugin) Type() PluginType {
 }
 
 // Plugin describes a converter, header converter, transform or predicate.
+// Exactly one constructor is set, the one Type names (see Check); each
+// returns a fresh, unconfigured instance.
 type Plugin struct {
 	Class   string
 	Aliases []string
@@ -206,9 +241,39 @@ type Plugin struct {
 	Version string
 	Config  ConfigDef
 	Doc     string
-	// New returns a fresh, unconfigured instance: a Converter,
-	// HeaderConverter, Transform or Predicate according to Type.
-	New func() any
+
+	NewConverter       func() Converter       // Type PluginConverter
+	NewHeaderConverter func() HeaderConverter // Type PluginHeaderConverter
+	NewTransform       func() Transform       // Type PluginTransformation
+	NewPredicate       func() Predicate       // Type PluginPredicate
+}
+
+// Check reports a plugin whose constructors do not match its Type: the
+// one Type names must be set and no other.
+func (p *Plugin) Check() error {
+	set := []struct {
+		typ PluginType
+		set bool
+	}{
+		{PluginConverter, p.NewConverter != nil},
+		{PluginHeaderConverter, p.NewHeaderConverter != nil},
+		{PluginTransformation, p.NewTransform != nil},
+		{PluginPredicate, p.NewPredicate != nil},
+	}
+	known := false
+	for _, c := range set {
+		switch {
+		case c.typ == p.Type && !c.set:
+			return fmt.Errorf("plugin %s: type %s without its constructor", p.Class, p.Type)
+		case c.typ != p.Type && c.set:
+			return fmt.Errorf("plugin %s: type %s with a %s constructor", p.Class, p.Type, c.typ)
+		}
+		known = known || c.typ == p.Type
+	}
+	if !known {
+		return fmt.Errorf("plugin %s: type %q is not a converter, header converter, transformation or predicate", p.Class, p.Type)
+	}
+	return nil
 }
 
 // MatchesClass reports whether name refers to the plugin with this class

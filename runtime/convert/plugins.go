@@ -81,15 +81,15 @@ func Plugins() []connect.Plugin {
 	for _, c := range convs {
 		out = append(out,
 			connect.Plugin{Class: c.class, Type: connect.PluginConverter, Version: connect.BuiltinVersion,
-				Config: c.config(), Doc: c.doc, New: func() any { return c.make() }},
+				Config: c.config(), Doc: c.doc, NewConverter: func() connect.Converter { return c.make() }},
 			connect.Plugin{Class: c.class, Type: connect.PluginHeaderConverter, Version: connect.BuiltinVersion,
-				Config: c.config(), Doc: c.doc, New: func() any { return &headerAdapter{conv: c.make()} }})
+				Config: c.config(), Doc: c.doc, NewHeaderConverter: func() connect.HeaderConverter { return &headerAdapter{conv: c.make()} }})
 	}
 	return append(out, connect.Plugin{
 		Class: SimpleHeaderConverterClass, Type: connect.PluginHeaderConverter, Version: connect.BuiltinVersion,
-		Config: connect.ConfigDef{},
-		Doc:    "Header values as strings, read back as the most specific type they parse as.",
-		New:    func() any { return NewSimpleHeaderConverter() },
+		Config:             connect.ConfigDef{},
+		Doc:                "Header values as strings, read back as the most specific type they parse as.",
+		NewHeaderConverter: func() connect.HeaderConverter { return NewSimpleHeaderConverter() },
 	})
 }
 

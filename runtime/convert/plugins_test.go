@@ -26,15 +26,13 @@ func TestPluginsListEveryClassWithItsRoles(t *testing.T) {
 
 func TestPluginsNewFreshInstances(t *testing.T) {
 	for _, p := range Plugins() {
-		a := p.New()
+		require.NoError(t, p.Check())
 		switch p.Type {
 		case connect.PluginConverter:
-			c, ok := a.(connect.Converter)
-			require.True(t, ok, "%s is not a Converter", p.Class)
+			c := p.NewConverter()
 			require.NoError(t, c.Configure(map[string]string{}, false), p.Class)
 		case connect.PluginHeaderConverter:
-			h, ok := a.(connect.HeaderConverter)
-			require.True(t, ok, "%s is not a HeaderConverter", p.Class)
+			h := p.NewHeaderConverter()
 			require.NoError(t, h.Configure(map[string]string{}), p.Class)
 			out, err := h.FromConnectHeader("t", "k", nil, nil)
 			require.NoError(t, err, p.Class)
@@ -45,7 +43,7 @@ func TestPluginsNewFreshInstances(t *testing.T) {
 
 func TestPluginInstancesAreIndependent(t *testing.T) {
 	p := connect.FindPlugin(Plugins(), connect.PluginConverter, JSONConverterClass)
-	a, b := p.New().(*JSONConverter), p.New().(*JSONConverter)
+	a, b := p.NewConverter().(*JSONConverter), p.NewConverter().(*JSONConverter)
 	require.NoError(t, a.Configure(map[string]string{SchemasEnableConfig: "false"}, false))
 	out, err := b.FromConnect("t", nil, nil, true)
 	require.NoError(t, err)

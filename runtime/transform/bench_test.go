@@ -60,7 +60,7 @@ func benchRecord(schema *connect.Schema, value any) *connect.Record {
 }
 
 func runChain(b *testing.B, r *connect.Record) {
-	c, err := NewChain(benchChainProps, Plugins())
+	c, err := NewChain(benchChainProps, Plugins(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func BenchmarkTransform(b *testing.B) {
 			r.Timestamp = testTime
 			b.Run(name, func(b *testing.B) {
 				p := connect.FindPlugin(Plugins(), connect.PluginTransformation, tc.class)
-				tr := p.New().(connect.Transform)
+				tr := p.NewTransform()
 				if err := tr.Configure(tc.props); err != nil {
 					b.Fatal(err)
 				}

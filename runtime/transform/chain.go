@@ -3,6 +3,7 @@ package transform
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -87,9 +88,11 @@ func (c *Chain) Apply(r *connect.Record) (*connect.Record, error) {
 // plugin (class name or alias), the other transforms.<alias>.* keys
 // configure it, and transforms.<alias>.predicate names one of the aliases
 // listed in predicates, whose predicates.<alias>.* keys configure a
-// predicate. Every stage gets fresh plugin instances. The error joins
-// every problem found.
-func NewChain(props map[string]string, plugins []connect.Plugin) (*Chain, error) {
+// predicate. Every stage gets fresh plugin instances; logger, when not nil,
+// gives each instance that is a connect.LoggerSetter its logger, before
+// Configure, from the instance's class. The error joins every problem
+// found.
+func NewChain(props map[string]string, plugins []connect.Plugin, logger func(class string) *slog.Logger) (*Chain, error) {
 	var errs []error
 	transforms, err := aliasList(props, TransformsConfig)
 	errs = append(errs, err)
@@ -102,7 +105,7 @@ func NewChain(props map[string]string, plugins []connect.Plugin) (*Chain, error)
 		if err == nil {
 			// Configure one instance now so a bad predicate config is
 			// reported even when no transform uses it.
-			_, err = newPredicate(p, alias, props)
+			_, err = newPredicate(p, alias, props, logger)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -113,7 +116,7 @@ func NewChain(props map[string]string, plugins []connect.Plugin) (*Chain, error)
 
 	c := &Chain{stages: make([]stage, 0, len(transforms))}
 	for _, alias := range transforms {
-		s, err := newStage(props, alias, predicates, plugins)
+		s, err := newStage(props, alias, predicates, plugins, logger)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -126,7 +129,7 @@ func NewChain(props map[string]string, plugins []connect.Plugin) (*Chain, error)
 	return c, nil
 }
 
-func newStage(props map[string]string, alias string, predicates map[string]*connect.Plugin, plugins []connect.Plugin) (stage, error) {
+func newStage(props map[string]string, alias string, predicates map[string]*connect.Plugin, plugins []connect.Plugin, logger func(string) *slog.Logger) (stage, error) {
 	prefix := TransformsConfig + "." + alias + "."
 	p, err := resolvePlugin(props, TransformsConfig, alias, connect.PluginTransformation, plugins)
 	if err != nil {
@@ -151,14 +154,15 @@ func newStage(props map[string]string, alias string, predicates map[string]*conn
 		predAlias = strings.TrimSpace(predAlias)
 		if pp, ok := predicates[predAlias]; !ok {
 			errs = append(errs, connect.NewConfigError(prefix+PredicateConfig, "Unknown configuration '%s.%s.type'", PredicatesConfig, predAlias))
-		} else if s.predicate, err = newPredicate(pp, predAlias, props); err != nil {
+		} else if s.predicate, err = newPredicate(pp, predAlias, props, logger); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	t, ok := p.New().(connect.Transform)
-	if !ok {
+	if p.NewTransform == nil {
 		return stage{}, connect.NewConfigError(prefix+"type", "%s is not a Transformation", p.Class)
 	}
+	t := p.NewTransform()
+	connect.SetPluginLogger(t, pluginLogger(logger, p.Class))
 	sub := withPrefix(props, prefix)
 	delete(sub, PredicateConfig)
 	delete(sub, NegateConfig)
@@ -169,15 +173,24 @@ func newStage(props map[string]string, alias string, predicates map[string]*conn
 	return s, errors.Join(errs...)
 }
 
-func newPredicate(p *connect.Plugin, alias string, props map[string]string) (connect.Predicate, error) {
-	pred, ok := p.New().(connect.Predicate)
-	if !ok {
+func newPredicate(p *connect.Plugin, alias string, props map[string]string, logger func(string) *slog.Logger) (connect.Predicate, error) {
+	if p.NewPredicate == nil {
 		return nil, connect.NewConfigError(PredicatesConfig+"."+alias+".type", "%s is not a Predicate", p.Class)
 	}
+	pred := p.NewPredicate()
+	connect.SetPluginLogger(pred, pluginLogger(logger, p.Class))
 	if err := pred.Configure(withPrefix(props, PredicatesConfig+"."+alias+".")); err != nil {
 		return nil, fmt.Errorf("configure predicate %s (%s): %w", alias, p.Class, err)
 	}
 	return pred, nil
+}
+
+// pluginLogger is the logger of a plugin instance of class, or nil.
+func pluginLogger(logger func(string) *slog.Logger, class string) *slog.Logger {
+	if logger == nil {
+		return nil
+	}
+	return logger(class)
 }
 
 func negateWithoutPredicate(prefix string) error {

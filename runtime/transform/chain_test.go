@@ -1,7 +1,9 @@
 package transform
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,7 +16,7 @@ func newPredicateFor(t *testing.T, class string, props map[string]string) connec
 	t.Helper()
 	p := connect.FindPlugin(Plugins(), connect.PluginPredicate, class)
 	require.NotNil(t, p, class)
-	pred := p.New().(connect.Predicate)
+	pred := p.NewPredicate()
 	require.NoError(t, pred.Configure(props))
 	return pred
 }
@@ -40,11 +42,11 @@ func TestPredicates(t *testing.T) {
 		"HasHeaderKey":     {map[string]string{"name": ""}, "Invalid value  for configuration name: String must be non-empty"},
 	} {
 		p := connect.FindPlugin(Plugins(), connect.PluginPredicate, class)
-		err := p.New().(connect.Predicate).Configure(tc.props)
+		err := p.NewPredicate().Configure(tc.props)
 		require.ErrorIs(t, err, connect.ErrConfig)
 		assert.Contains(t, err.Error(), tc.msg)
 	}
-	err := connect.FindPlugin(Plugins(), connect.PluginPredicate, "TopicNameMatches").New().(connect.Predicate).Configure(map[string]string{"pattern": ""})
+	err := connect.FindPlugin(Plugins(), connect.PluginPredicate, "TopicNameMatches").NewPredicate().Configure(map[string]string{"pattern": ""})
 	assert.ErrorContains(t, err, "String must be non-empty")
 }
 
@@ -53,23 +55,22 @@ func TestPluginsList(t *testing.T) {
 	for _, p := range Plugins() {
 		assert.Equal(t, connect.BuiltinVersion, p.Version)
 		assert.NotEmpty(t, p.Doc)
+		require.NoError(t, p.Check())
 		switch p.Type {
 		case connect.PluginTransformation:
 			transforms = append(transforms, p.Class)
-			_, ok := p.New().(connect.Transform)
-			assert.True(t, ok, p.Class)
+			assert.NotNil(t, p.NewTransform(), p.Class)
 		case connect.PluginPredicate:
 			predicates = append(predicates, p.Class)
-			_, ok := p.New().(connect.Predicate)
-			assert.True(t, ok, p.Class)
+			assert.NotNil(t, p.NewPredicate(), p.Class)
 		}
 	}
 	assert.Len(t, transforms, 28, "16 Kafka SMTs, 10 of them with $Key and $Value, and Debezium's ExtractNewRecordState and outbox EventRouter")
 	assert.Contains(t, transforms, "org.apache.kafka.connect.transforms.Cast$Value")
 	assert.Contains(t, transforms, "org.apache.kafka.connect.transforms.ValueToKey")
 	assert.Len(t, predicates, 3)
-	a := Plugins()[0].New()
-	b := Plugins()[0].New()
+	a := Plugins()[0].NewTransform()
+	b := Plugins()[0].NewTransform()
 	assert.NotSame(t, a, b, "fresh instances")
 }
 
@@ -103,7 +104,7 @@ func TestChainOrderAndPredicates(t *testing.T) {
 		"predicates.tomb.type", "HasHeaderKey",
 		"predicates.tomb.name", "drop-me",
 	)
-	c, err := NewChain(props, Plugins())
+	c, err := NewChain(props, Plugins(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, 4, c.Len())
 
@@ -132,7 +133,7 @@ func TestChainOrderAndPredicates(t *testing.T) {
 
 func TestChainStopsAtDrop(t *testing.T) {
 	c, err := NewChain(chainProps("transforms", "f,fail", "transforms.f.type", "Filter",
-		"transforms.fail.type", "ValueToKey", "transforms.fail.fields", "x"), Plugins())
+		"transforms.fail.type", "ValueToKey", "transforms.fail.fields", "x"), Plugins(), nil)
 	require.NoError(t, err)
 	out, err := c.Apply(valueRecord(nil, nil))
 	assert.NoError(t, err, "the failing stage after a drop never runs")
@@ -142,7 +143,7 @@ func TestChainStopsAtDrop(t *testing.T) {
 func TestChainStageError(t *testing.T) {
 	c, err := NewChain(chainProps("transforms", "ok,extract", "transforms.ok.type", "InsertHeader",
 		"transforms.ok.header", "h", "transforms.ok.value.literal", "x",
-		"transforms.extract.type", "ExtractField$Value", "transforms.extract.field", "f"), Plugins())
+		"transforms.extract.type", "ExtractField$Value", "transforms.extract.field", "f"), Plugins(), nil)
 	require.NoError(t, err)
 	_, err = c.Apply(valueRecord(nil, "not a map"))
 	var se *StageError
@@ -154,7 +155,7 @@ func TestChainStageError(t *testing.T) {
 }
 
 func TestChainEmptyAndNil(t *testing.T) {
-	c, err := NewChain(map[string]string{}, Plugins())
+	c, err := NewChain(map[string]string{}, Plugins(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, 0, c.Len())
 	r := valueRecord(nil, "v")
@@ -180,7 +181,7 @@ func TestChainConfigErrors(t *testing.T) {
 		"predicates", "p",
 		"predicates.p.type", "TopicNameMatches",
 	)
-	_, err := NewChain(props, Plugins())
+	_, err := NewChain(props, Plugins(), nil)
 	require.Error(t, err)
 	require.ErrorIs(t, err, connect.ErrConfig)
 	msg := err.Error()
@@ -196,9 +197,9 @@ func TestChainConfigErrors(t *testing.T) {
 		assert.Contains(t, msg, want)
 	}
 	_, err = NewChain(chainProps("transforms", "x", "transforms.x.type", "Filter", "transforms.x.predicate", "p",
-		"transforms.x.negate", "maybe", "predicates", "p", "predicates.p.type", "RecordIsTombstone"), Plugins())
+		"transforms.x.negate", "maybe", "predicates", "p", "predicates.p.type", "RecordIsTombstone"), Plugins(), nil)
 	assert.ErrorContains(t, err, "Invalid value maybe for configuration transforms.x.negate: Expected value to be either true or false")
-	_, err = NewChain(chainProps("predicates", "p", "predicates.p.type", "Cast$Value"), Plugins())
+	_, err = NewChain(chainProps("predicates", "p", "predicates.p.type", "Cast$Value"), Plugins(), nil)
 	assert.ErrorContains(t, err, "Class Cast$Value could not be found.", "a transform is not a predicate")
 }
 
@@ -214,8 +215,8 @@ func (upper) Apply(r *connect.Record) (*connect.Record, error) {
 
 func TestChainExternalPlugin(t *testing.T) {
 	plugins := append(Plugins(), connect.Plugin{Class: "io.example.Upper", Aliases: []string{"io.debezium.Upper"},
-		Type: connect.PluginTransformation, New: func() any { return upper{} }})
-	c, err := NewChain(chainProps("transforms", "u", "transforms.u.type", "io.debezium.Upper"), plugins)
+		Type: connect.PluginTransformation, NewTransform: func() connect.Transform { return upper{} }})
+	c, err := NewChain(chainProps("transforms", "u", "transforms.u.type", "io.debezium.Upper"), plugins, nil)
 	require.NoError(t, err)
 	out, err := c.Apply(valueRecord(nil, "v"))
 	require.NoError(t, err)
@@ -227,4 +228,51 @@ func TestStageErrorUnwrap(t *testing.T) {
 	err := error(&StageError{Alias: "a", Class: "C", Err: inner})
 	assert.ErrorIs(t, err, inner)
 	assert.Equal(t, "transformation a (C): boom", err.Error())
+}
+
+// logged is a transform and predicate from another package that wants a
+// logger; it notes whether it had one when configured.
+type logged struct {
+	logger         *slog.Logger
+	loggedAtConfig bool
+}
+
+func (l *logged) SetLogger(lg *slog.Logger) { l.logger = lg }
+func (l *logged) Configure(map[string]string) error {
+	l.loggedAtConfig = l.logger != nil
+	l.logger.Info("configured")
+	return nil
+}
+func (l *logged) Apply(r *connect.Record) (*connect.Record, error) { return r, nil }
+func (l *logged) Test(*connect.Record) bool                        { return true }
+
+// The chain gives each transform and predicate that wants one the logger
+// for its class, before Configure; the worker names the connector and
+// task in it.
+func TestChainGivesPluginsTheirLogger(t *testing.T) {
+	plugins := append(Plugins(),
+		connect.Plugin{Class: "io.example.Logged", Type: connect.PluginTransformation, NewTransform: func() connect.Transform { return &logged{} }},
+		connect.Plugin{Class: "io.example.LoggedPredicate", Type: connect.PluginPredicate, NewPredicate: func() connect.Predicate { return &logged{} }})
+	var buf bytes.Buffer
+	base := slog.New(slog.NewTextHandler(&buf, nil))
+	loggerFor := func(class string) *slog.Logger { return base.With("logger", class, "connector", "c", "task", 0) }
+	c, err := NewChain(chainProps("transforms", "l,outbox", "transforms.l.type", "io.example.Logged", "transforms.l.predicate", "p",
+		"transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter",
+		"predicates", "p", "predicates.p.type", "io.example.LoggedPredicate"), plugins, loggerFor)
+	require.NoError(t, err)
+	assert.True(t, c.stages[0].transform.(*logged).loggedAtConfig)
+	assert.True(t, c.stages[0].predicate.(*logged).loggedAtConfig)
+	assert.Contains(t, buf.String(), `msg=configured logger=io.example.Logged connector=c task=0`)
+	assert.Contains(t, buf.String(), `msg=configured logger=io.example.LoggedPredicate connector=c task=0`)
+
+	_, err = c.Apply(outboxEvent("u", orderCreated(outboxRow)))
+	require.NoError(t, err)
+	assert.Contains(t, buf.String(), `level=WARN msg="Unexpected update message received and ignored" logger=io.debezium.transforms.outbox.EventRouter connector=c task=0 topic=dbserver1.inventory.outboxevent`)
+
+	// Without a logger function, plugins get one that discards.
+	buf.Reset()
+	c, err = NewChain(chainProps("transforms", "l", "transforms.l.type", "io.example.Logged"), plugins, nil)
+	require.NoError(t, err)
+	assert.True(t, c.stages[0].transform.(*logged).loggedAtConfig)
+	assert.Empty(t, buf.String())
 }

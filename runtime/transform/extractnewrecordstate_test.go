@@ -487,7 +487,7 @@ func TestExtractNewRecordStatePlugin(t *testing.T) {
 	require.NotNil(t, p)
 	assert.Equal(t, unwrapClass, p.Class, "Debezium's class name, not Kafka's package")
 	assert.Equal(t, connect.PluginTransformation, p.Type)
-	_, ok := p.New().(*extractNewRecordState)
+	_, ok := p.NewTransform().(*extractNewRecordState)
 	assert.True(t, ok)
 	bySimpleName := connect.FindPlugin(Plugins(), connect.PluginTransformation, "ExtractNewRecordState")
 	require.NotNil(t, bySimpleName)
@@ -495,7 +495,7 @@ func TestExtractNewRecordStatePlugin(t *testing.T) {
 	assert.Nil(t, connect.FindPlugin(Plugins(), connect.PluginTransformation, "org.apache.kafka.connect.transforms.ExtractNewRecordState"))
 
 	chain, err := NewChain(map[string]string{"transforms": "unwrap", "transforms.unwrap.type": unwrapClass,
-		"transforms.unwrap.delete.tombstone.handling.mode": "rewrite"}, Plugins())
+		"transforms.unwrap.delete.tombstone.handling.mode": "rewrite"}, Plugins(), nil)
 	require.NoError(t, err)
 	out, err := chain.Apply(dbzDelete())
 	require.NoError(t, err)

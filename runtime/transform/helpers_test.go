@@ -14,7 +14,7 @@ func newTransform(t *testing.T, class string, props map[string]string) connect.T
 	t.Helper()
 	p := connect.FindPlugin(Plugins(), connect.PluginTransformation, class)
 	require.NotNil(t, p, class)
-	tr := p.New().(connect.Transform)
+	tr := p.NewTransform()
 	require.NoError(t, tr.Configure(props))
 	return tr
 }
@@ -24,7 +24,7 @@ func configureErr(t *testing.T, class string, props map[string]string) error {
 	t.Helper()
 	p := connect.FindPlugin(Plugins(), connect.PluginTransformation, class)
 	require.NotNil(t, p, class)
-	err := p.New().(connect.Transform).Configure(props)
+	err := p.NewTransform().Configure(props)
 	require.Error(t, err)
 	require.ErrorIs(t, err, connect.ErrConfig)
 	return err

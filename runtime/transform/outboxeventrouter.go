@@ -55,8 +55,8 @@ type eventRouter struct {
 	router   *regexRouter
 	values   map[outboxSchemaKey]*connect.Schema
 	expanded []*connect.Schema
-	// logger receives the warnings Debezium logs; nil means slog.Default(),
-	// since the transform chain gives transforms no logger of their own.
+	// logger receives the warnings Debezium logs; the worker sets it
+	// (connect.LoggerSetter), nil drops them.
 	logger *slog.Logger
 }
 
@@ -265,12 +265,10 @@ func (t *eventRouter) Configure(props map[string]string) error {
 	return nil
 }
 
-func (t *eventRouter) log() *slog.Logger {
-	if t.logger != nil {
-		return t.logger
-	}
-	return slog.Default()
-}
+// SetLogger implements connect.LoggerSetter.
+func (t *eventRouter) SetLogger(l *slog.Logger) { t.logger = l }
+
+func (t *eventRouter) log() *slog.Logger { return connect.OrDiscard(t.logger) }
 
 func (t *eventRouter) Apply(r *connect.Record) (*connect.Record, error) {
 	if r.Value == nil {

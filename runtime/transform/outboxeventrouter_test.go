@@ -530,7 +530,7 @@ func TestEventRouterPlugin(t *testing.T) {
 		"predicates":                  "isOutbox",
 		"predicates.isOutbox.type":    "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
 		"predicates.isOutbox.pattern": "dbserver1\\.inventory\\.outboxevent",
-	}, Plugins())
+	}, Plugins(), nil)
 	require.NoError(t, err)
 	out, err := c.Apply(outboxEvent("c", orderCreated(outboxRow)))
 	require.NoError(t, err)

@@ -75,10 +75,10 @@ func Plugins() []connect.Plugin {
 
 func transformPlugin(class, doc string, cfg connect.ConfigDef, newT func() connect.Transform) connect.Plugin {
 	return connect.Plugin{Class: class, Type: connect.PluginTransformation, Version: connect.BuiltinVersion,
-		Config: cfg, Doc: doc, New: func() any { return newT() }}
+		Config: cfg, Doc: doc, NewTransform: newT}
 }
 
 func predicatePlugin(name, doc string, cfg connect.ConfigDef, newP func() connect.Predicate) connect.Plugin {
 	return connect.Plugin{Class: predicatesPkg + name, Type: connect.PluginPredicate, Version: connect.BuiltinVersion,
-		Config: cfg, Doc: doc, New: func() any { return newP() }}
+		Config: cfg, Doc: doc, NewPredicate: newP}
 }

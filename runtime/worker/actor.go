@@ -344,7 +344,7 @@ type connectorContext struct {
 	logger *slog.Logger
 }
 
-// Logger implements connect.Logging.
+// Logger implements connect.ConnectorContext.
 func (c *connectorContext) Logger() *slog.Logger { return c.logger }
 
 func (c *connectorContext) RequestTaskReconfiguration() {

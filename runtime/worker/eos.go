@@ -90,11 +90,7 @@ func (t *sourceTask) commitTxn(ctx context.Context) error {
 	}
 	t.txn.open = false
 	t.txn.offsets.Committed(t.id.Connector, entries, recs)
-	if c, ok := t.task.(interface{ Commit() error }); ok {
-		if err := c.Commit(); err != nil {
-			t.logger.Warn("source task commit", "error", err)
-		}
-	}
+	t.notifyCommit(committedOffsets(entries))
 	return nil
 }
 

@@ -90,6 +90,11 @@ func New(opts Options) (*Herder, error) {
 	if opts.Offsets == nil {
 		return nil, fmt.Errorf("worker: an offset store is required")
 	}
+	for i := range opts.Plugins.Others {
+		if err := opts.Plugins.Others[i].Check(); err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+	}
 	h := &Herder{
 		cfg:        opts.Config,
 		plugins:    opts.Plugins,

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -76,13 +77,15 @@ type converters struct {
 // connector config, falling back to the worker's: connector-level
 // key.converter.* keys configure a connector-level converter, worker-level
 // ones the worker's (as Kafka).
-func (p Plugins) newConverters(worker, conn map[string]string) (converters, error) {
+// logger, when not nil, gives each converter that is a
+// connect.LoggerSetter its logger, from its class, before Configure.
+func (p Plugins) newConverters(worker, conn map[string]string, logger func(class string) *slog.Logger) (converters, error) {
 	var c converters
 	var err error
-	if c.key, c.keyClass, err = p.converter(worker, conn, KeyKeyConverter, true); err != nil {
+	if c.key, c.keyClass, err = p.converter(worker, conn, KeyKeyConverter, true, logger); err != nil {
 		return c, err
 	}
-	if c.value, c.valueClass, err = p.converter(worker, conn, KeyValueConverter, false); err != nil {
+	if c.value, c.valueClass, err = p.converter(worker, conn, KeyValueConverter, false, logger); err != nil {
 		return c, err
 	}
 	props, class := converterProps(worker, conn, KeyHeaderConverter)
@@ -90,10 +93,11 @@ func (p Plugins) newConverters(worker, conn map[string]string) (converters, erro
 	if pl == nil {
 		return c, fmt.Errorf("%s: no header converter named %s", KeyHeaderConverter, class)
 	}
-	h, ok := pl.New().(connect.HeaderConverter)
-	if !ok {
+	if pl.NewHeaderConverter == nil {
 		return c, fmt.Errorf("%s: %s is not a header converter", KeyHeaderConverter, class)
 	}
+	h := pl.NewHeaderConverter()
+	connect.SetPluginLogger(h, classLogger(logger, pl.Class))
 	props["converter.type"] = "header"
 	if err := h.Configure(props); err != nil {
 		return c, fmt.Errorf("configure %s %s: %w", KeyHeaderConverter, class, err)
@@ -102,16 +106,17 @@ func (p Plugins) newConverters(worker, conn map[string]string) (converters, erro
 	return c, nil
 }
 
-func (p Plugins) converter(worker, conn map[string]string, key string, isKey bool) (connect.Converter, string, error) {
+func (p Plugins) converter(worker, conn map[string]string, key string, isKey bool, logger func(string) *slog.Logger) (connect.Converter, string, error) {
 	props, class := converterProps(worker, conn, key)
 	pl := p.Find(connect.PluginConverter, class)
 	if pl == nil {
 		return nil, "", fmt.Errorf("%s: no converter named %s", key, class)
 	}
-	c, ok := pl.New().(connect.Converter)
-	if !ok {
+	if pl.NewConverter == nil {
 		return nil, "", fmt.Errorf("%s: %s is not a converter", key, class)
 	}
+	c := pl.NewConverter()
+	connect.SetPluginLogger(c, classLogger(logger, pl.Class))
 	if isKey {
 		props["converter.type"] = "key"
 	} else {
@@ -121,6 +126,14 @@ func (p Plugins) converter(worker, conn map[string]string, key string, isKey boo
 		return nil, "", fmt.Errorf("configure %s %s: %w", key, class, err)
 	}
 	return c, pl.Class, nil
+}
+
+// classLogger is the logger of a plugin instance of class, or nil.
+func classLogger(logger func(string) *slog.Logger, class string) *slog.Logger {
+	if logger == nil {
+		return nil
+	}
+	return logger(class)
 }
 
 // converterProps picks the converter class and its prefixed settings from

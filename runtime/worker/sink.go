@@ -57,8 +57,8 @@ type sinkTask struct {
 
 func (t *sinkTask) Config() map[string]string { return t.config }
 
-// Logger implements connect.Logging: the plugin's logger, which the
-// worker put in the task's context.
+// Logger implements connect.SinkTaskContext: the plugin's logger, which
+// the worker put in the task's context.
 func (t *sinkTask) Logger() *slog.Logger { return connect.Logger(t.ctx) }
 
 // Rewind implements connect.SinkTaskContext.

@@ -55,10 +55,10 @@ type sourceContext struct {
 	logger    *slog.Logger
 }
 
-// Logger implements connect.Logging.
+// Logger implements connect.SourceTaskContext.
 func (c *sourceContext) Logger() *slog.Logger { return c.logger }
 
-func (c *sourceContext) Offset(partition map[string]any) (map[string]any, error) {
+func (c *sourceContext) Offset(partition map[string]any) (connect.Offset, error) {
 	return c.offsets.Get(c.connector, partition)
 }
 
@@ -357,12 +357,19 @@ func (t *sourceTask) commit(ctx context.Context) error {
 		return fmt.Errorf("commit source offsets of %s: %w", t.id, err)
 	}
 	t.metrics.commits.Add(1)
-	if c, ok := t.task.(connect.SourceTaskCommitter); ok {
-		if err := c.Commit(); err != nil {
-			t.logger.Warn("source task commit", "error", err)
-		}
-	}
+	t.notifyCommit(committedOffsets(entries))
 	return nil
+}
+
+// notifyCommit tells a SourceTaskCommitter the offsets just committed.
+func (t *sourceTask) notifyCommit(committed []connect.SourceOffset) {
+	c, ok := t.task.(connect.SourceTaskCommitter)
+	if !ok {
+		return
+	}
+	if err := c.Commit(committed); err != nil {
+		t.logger.Warn("source task commit", "error", err)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sync"
 
+	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/storage"
 )
 
@@ -140,6 +141,16 @@ func (s *submitted) restore(entries []storage.OffsetEntry) {
 			q.committed, q.hasCommit = e.Offset, true
 		}
 	}
+}
+
+// committedOffsets is what take returned, as SourceTaskCommitter.Commit
+// receives it once the offsets are durable.
+func committedOffsets(entries []storage.OffsetEntry) []connect.SourceOffset {
+	out := make([]connect.SourceOffset, len(entries))
+	for i, e := range entries {
+		out[i] = connect.SourceOffset{Partition: e.Partition, Offset: e.Offset}
+	}
+	return out
 }
 
 // outstanding returns how many records await acknowledgement.

@@ -23,11 +23,16 @@ const jsonConverterClass = "org.apache.kafka.connect.json.JsonConverter"
 
 // common pieces of both task kinds: converters, transforms, tolerance.
 func (h *Herder) taskPipeline(id ConnectorTaskID, connCfg map[string]string, s connectorSettings, logger *slog.Logger) (converters, *transform.Chain, *tolerance, error) {
-	conv, err := h.plugins.newConverters(h.cfg.Props, connCfg)
+	// Converters and transforms log on the logger of their class, naming
+	// the connector and task as the task's own logger does.
+	pluginLogger := func(class string) *slog.Logger {
+		return h.pluginLogger(class, id.Connector).With("task", id.Task)
+	}
+	conv, err := h.plugins.newConverters(h.cfg.Props, connCfg, pluginLogger)
 	if err != nil {
 		return conv, nil, nil, err
 	}
-	chain, err := transform.NewChain(connCfg, h.plugins.Others)
+	chain, err := transform.NewChain(connCfg, h.plugins.Others, pluginLogger)
 	if err != nil {
 		return conv, nil, nil, err
 	}
@@ -231,10 +236,10 @@ func (h *Herder) schemalessJSON() (connect.Converter, error) {
 	if p == nil {
 		return nil, fmt.Errorf("dead letter queue: %s is not available", jsonConverterClass)
 	}
-	c, ok := p.New().(connect.Converter)
-	if !ok {
+	if p.NewConverter == nil {
 		return nil, fmt.Errorf("dead letter queue: %s is not a converter", jsonConverterClass)
 	}
+	c := p.NewConverter()
 	if err := c.Configure(map[string]string{"schemas.enable": "false"}, false); err != nil {
 		return nil, err
 	}

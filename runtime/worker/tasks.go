@@ -203,11 +203,11 @@ func (h *Herder) buildTask(ctx context.Context, id ConnectorTaskID, rawTask, raw
 	return func(ctx context.Context) error { return run(connect.WithLogger(ctx, plog)) }, nil
 }
 
-// The worker's plugin handles give plugins their logger.
+// The worker's plugin handles.
 var (
-	_ connect.Logging = (*connectorContext)(nil)
-	_ connect.Logging = (*sourceContext)(nil)
-	_ connect.Logging = (*sinkTask)(nil)
+	_ connect.ConnectorContext  = (*connectorContext)(nil)
+	_ connect.SourceTaskContext = (*sourceContext)(nil)
+	_ connect.SinkTaskContext   = (*sinkTask)(nil)
 )
 
 // pluginLogger is the logger of a plugin class running for a connector:

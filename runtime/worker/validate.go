@@ -45,15 +45,14 @@ func (h *Herder) validate(ctx context.Context, props map[string]string) (validat
 		resolved = props
 	}
 	values := def.Validate(resolved)
-	extra := map[string][]string{}
 	if sink {
 		for k, msg := range sinkTopicsErrors(resolved) {
-			extra[k] = append(extra[k], msg)
+			values = connect.AddError(values, k, msg)
 		}
 	}
 	if name, ok := props[KeyName]; ok {
 		if msg := nameError(name); msg != "" {
-			extra[KeyName] = append(extra[KeyName], msg)
+			values = connect.AddError(values, KeyName, msg)
 		}
 	}
 	for _, k := range []string{KeyKeyConverter, KeyValueConverter, KeyHeaderConverter} {
@@ -63,25 +62,22 @@ func (h *Herder) validate(ctx context.Context, props map[string]string) (validat
 				typ = connect.PluginHeaderConverter
 			}
 			if h.plugins.Find(typ, v) == nil {
-				extra[k] = append(extra[k], fmt.Sprintf("Invalid value %s for configuration %s: Class %s could not be found.", v, k, v))
+				values = connect.AddError(values, k, fmt.Sprintf("Invalid value %s for configuration %s: Class %s could not be found.", v, k, v))
 			}
 		}
 	}
 	if resolveErr != nil {
-		extra[KeyConnectorClass] = append(extra[KeyConnectorClass], resolveErr.Error())
+		values = connect.AddError(values, KeyConnectorClass, resolveErr.Error())
 	}
 	if !sink && h.exactlyOnce() {
 		if strings.EqualFold(strings.TrimSpace(resolved[KeyTransactionBoundary]), "connector") {
-			extra[KeyTransactionBoundary] = append(extra[KeyTransactionBoundary],
+			values = connect.AddError(values, KeyTransactionBoundary,
 				"The connector does not support connector-defined transaction boundaries with the given configuration. Please remove the transaction.boundary property from the connector configuration.")
 		}
 		if strings.EqualFold(strings.TrimSpace(resolved[KeyExactlyOnceSupport]), "required") && !plugin.ExactlyOnce {
-			extra[KeyExactlyOnceSupport] = append(extra[KeyExactlyOnceSupport],
+			values = connect.AddError(values, KeyExactlyOnceSupport,
 				"The connector does not support exactly-once semantics with the provided configuration.")
 		}
-	}
-	for i := range values {
-		values[i].Errors = append(values[i].Errors, extra[values[i].Name]...)
 	}
 	if cv, ok := plugin.NewConnector().(connect.ConnectorValidator); ok {
 		values = cv.Validate(ctx, resolved, values)

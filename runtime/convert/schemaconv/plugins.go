@@ -68,10 +68,10 @@ func Plugins() []connect.Plugin {
 	return []connect.Plugin{
 		{Class: AvroConverterClass, Type: connect.PluginConverter, Version: connect.BuiltinVersion,
 			Config: configDef(), Doc: "Avro binary in the Confluent wire format, schemas kept in a schema registry.",
-			New: func() any { return NewAvroConverter() }},
+			NewConverter: func() connect.Converter { return NewAvroConverter() }},
 		{Class: JSONSchemaConverterClass, Type: connect.PluginConverter, Version: connect.BuiltinVersion,
 			Config: configDef(), Doc: "JSON in the Confluent wire format, described by JSON Schemas kept in a schema registry.",
-			New: func() any { return NewJSONSchemaConverter() }},
+			NewConverter: func() connect.Converter { return NewJSONSchemaConverter() }},
 	}
 }
 
