@@ -1,10 +1,8 @@
 package broker
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -69,25 +67,6 @@ var brokerDefaults = map[string]string{
 	"fetch.max.bytes":          "57671680",
 	// Sluice's key: Kafka keeps every segment file open.
 	"log.max.open.files": "0",
-}
-
-// ParseProperties reads a Java-style .properties file: key=value or
-// key: value lines, # and ! comments.
-func ParseProperties(r io.Reader) (map[string]string, error) {
-	props := map[string]string{}
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		i := strings.IndexAny(line, "=:")
-		if i <= 0 {
-			return nil, fmt.Errorf("line %d: %q is not key=value", n, line)
-		}
-		props[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
-	}
-	return props, sc.Err()
 }
 
 // NewConfig resolves a Config from properties, checking every value and

@@ -18,8 +18,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluicehq/sluice/broker"
 	"github.com/sluicehq/sluice/connectors/builtin"
+	"github.com/sluicehq/sluice/internal/javaprops"
 	"github.com/sluicehq/sluice/internal/logging"
 	"github.com/sluicehq/sluice/rest"
 	"github.com/sluicehq/sluice/runtime/storage"
@@ -88,14 +88,9 @@ func runStandalone(ctx context.Context, args []string, logger *slog.Logger, leve
 
 // readProperties reads a Java .properties file.
 func readProperties(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	props, err := javaprops.LoadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	props, err := broker.ParseProperties(f)
-	if err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
 	return props, nil
 }
