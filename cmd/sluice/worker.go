@@ -151,7 +151,7 @@ func serveWorkerChecked(ctx context.Context, props map[string]string, standalone
 	// and the stores' reads of their just-created topics).
 	clientOpts := []kgo.Opt{kgo.SeedBrokers(cfg.BootstrapServers...), kgo.MetadataMinAge(250 * time.Millisecond)}
 	wlog := logger.With(logging.LoggerKey, "sluice.worker")
-	opts := worker.Options{Config: cfg, Plugins: builtin.Plugins(), ClientOpts: clientOpts, Logger: logger}
+	opts := worker.Options{Config: cfg, Plugins: worker.Plugins{Connectors: builtin.Connectors(), Others: builtin.Others()}, ClientOpts: clientOpts, Logger: logger}
 
 	// Stores start first and stop last: the herder's final offset commits
 	// and status writes must reach them.
