@@ -177,24 +177,22 @@ func (c *Config) networkLimits(all map[string]string) []error {
 	return errs
 }
 
-// parseListener takes the first PLAINTEXT listener of a Kafka listeners
-// value such as "PLAINTEXT://0.0.0.0:9092".
+// parseListener takes the first listener of a Kafka listeners value such
+// as "PLAINTEXT://0.0.0.0:9092", which must be PLAINTEXT.
 func parseListener(key, v string) (string, error) {
-	for _, l := range strings.Split(v, ",") {
-		l = strings.TrimSpace(l)
-		name, hp, ok := strings.Cut(l, "://")
-		if !ok {
-			hp, name = l, "PLAINTEXT"
-		}
-		if name != "PLAINTEXT" {
-			return "", fmt.Errorf("%s=%q: only PLAINTEXT listeners are supported", key, v)
-		}
-		if _, _, err := net.SplitHostPort(hp); err != nil {
-			return "", fmt.Errorf("%s=%q: %w", key, v, err)
-		}
-		return hp, nil
+	first, _, _ := strings.Cut(v, ",")
+	l := strings.TrimSpace(first)
+	name, hp, ok := strings.Cut(l, "://")
+	if !ok {
+		hp, name = l, "PLAINTEXT"
 	}
-	return "", fmt.Errorf("%s is empty", key)
+	if name != "PLAINTEXT" {
+		return "", fmt.Errorf("%s=%q: only PLAINTEXT listeners are supported", key, v)
+	}
+	if _, _, err := net.SplitHostPort(hp); err != nil {
+		return "", fmt.Errorf("%s=%q: %w", key, v, err)
+	}
+	return hp, nil
 }
 
 // topicDefaults maps broker log.* keys onto topic config defaults,

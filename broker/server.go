@@ -40,7 +40,6 @@ type Server struct {
 	mu        sync.Mutex
 	ln        net.Listener
 	conns     map[*conn]struct{}
-	closed    bool
 	wg        sync.WaitGroup
 	listening listenerState // guarded by mu
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -116,13 +117,8 @@ func store(props map[string]string) string {
 			case r == '\f':
 				b.WriteString(`\f`)
 			case r < 0x20 || r > 0x7e:
-				for _, u := range []rune(string(r)) {
-					if u >= 0x10000 {
-						u -= 0x10000
-						fmt.Fprintf(&b, `\u%04X\u%04X`, 0xD800+(u>>10), 0xDC00+(u&0x3FF))
-					} else {
-						fmt.Fprintf(&b, `\u%04X`, u)
-					}
+				for _, u := range utf16.Encode([]rune{r}) {
+					fmt.Fprintf(&b, `\u%04X`, u)
 				}
 			default:
 				b.WriteRune(r)
