@@ -76,8 +76,10 @@ func NewConfig(props map[string]string) (Config, error) {
 	for k, v := range brokerDefaults {
 		all[k] = v
 	}
+	// Values are trimmed, as Kafka's ConfigDef does when it parses them:
+	// a .properties file keeps a value's trailing whitespace.
 	for k, v := range props {
-		all[k] = v
+		all[k] = strings.TrimSpace(v)
 	}
 	if v, ok := props["broker.id"]; ok {
 		if _, set := props["node.id"]; !set {

@@ -10,6 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// The file is read by Properties.load's rules, which keep a value's
+// trailing whitespace (after "false" below); the config trims it, as
+// Kafka's does.
 func TestParsePropertiesAndConfig(t *testing.T) {
 	props, err := javaprops.Load(strings.NewReader(`
 # a Kafka server.properties
@@ -22,7 +25,7 @@ log.retention.hours=2
 log.roll.hours=1
 log.segment.bytes=1048576
 message.max.bytes=2000000
-auto.create.topics.enable=false
+auto.create.topics.enable=false  
 `))
 	require.NoError(t, err)
 	cfg, err := NewConfig(props)
