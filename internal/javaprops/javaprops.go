@@ -22,10 +22,12 @@
 //     malformed \uXXXX is an error naming the line.
 //   - A later duplicate key replaces an earlier one.
 //
-// Encoding. Kafka's Utils.loadProps hands Properties.load an InputStream,
-// which decodes the file as ISO-8859-1. Sluice reads UTF-8 instead, as it
-// always has: files written today are UTF-8, and decoding them as Latin-1
-// would turn every non-ASCII value into mojibake. A byte that is not part of
+// Encoding. Kafka's Utils.loadProps (server.properties, worker and
+// connector files) hands Properties.load an InputStream, which decodes the
+// file as ISO-8859-1; its FileConfigProvider hands it a Reader over UTF-8.
+// Sluice reads UTF-8 everywhere, as it always has: files written today are
+// UTF-8, and decoding them as Latin-1 would turn every non-ASCII value into
+// mojibake. A byte that is not part of
 // a valid UTF-8 sequence is taken as its ISO-8859-1 character, so a
 // Latin-1 file reads as Java reads it. ASCII files, and \uXXXX escapes, mean
 // the same under both. An unpaired surrogate from a \uXXXX escape becomes
