@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -24,9 +26,9 @@ func (t *sourceTask) blockingSnapshot(ctx context.Context, req snapshotRequest, 
 	if err != nil {
 		return err
 	}
-	var refs []tableRef
+	var refs []debezium.TableID
 	for _, name := range names {
-		if ref, ok := parseTableID(name); ok && t.cfg.filter.captures(ref) {
+		if ref, ok := debezium.ParseTableID(name); ok && t.cfg.filter.Captures(ref) {
 			refs = append(refs, ref)
 		} else {
 			log.Warn("blocking snapshot skips a table that is not captured", "table", name)
@@ -51,7 +53,7 @@ func (t *sourceTask) blockingSnapshot(ctx context.Context, req snapshotRequest, 
 }
 
 // blockingReads reads the tables inside the snapshot's transaction.
-func (t *sourceTask) blockingReads(ctx context.Context, req snapshotRequest, refs []tableRef, at position) error {
+func (t *sourceTask) blockingReads(ctx context.Context, req snapshotRequest, refs []debezium.TableID, at position) error {
 	var held heldRead
 	for i, ref := range refs {
 		if err := t.blockingTable(ctx, ref, req.conditionFor(ref.String()), i == 0, &held, at); err != nil {
@@ -68,12 +70,12 @@ func (t *sourceTask) blockingReads(ctx context.Context, req snapshotRequest, ref
 // blockingTable reads one table through a cursor, snapshot.fetch.size rows
 // at a time. The cursor's name is new each time, so that no cached FETCH
 // statement describes another table's columns.
-func (t *sourceTask) blockingTable(ctx context.Context, ref tableRef, cond string, firstTable bool, held *heldRead, at position) error {
+func (t *sourceTask) blockingTable(ctx context.Context, ref debezium.TableID, cond string, firstTable bool, held *heldRead, at position) error {
 	desc, err := describeTable(ctx, t.conn, ref)
 	if err != nil {
 		return fmt.Errorf("blocking snapshot: %w", err)
 	}
-	table := mappedColumns(t.cfg.filter.capturedColumns(desc), t.cfg.types, t.log)
+	table := mappedColumns(capturedColumns(t.cfg.filter, desc), t.cfg.types, t.log)
 	events, err := t.newEvents(table)
 	if err != nil {
 		return fmt.Errorf("blocking snapshot of %s: %w", ref, err)
@@ -81,7 +83,7 @@ func (t *sourceTask) blockingTable(ctx context.Context, ref tableRef, cond strin
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	cursor := "sluice_blocking_" + hex.EncodeToString(id[:])
-	q := "SELECT " + selectList(table.Columns) + " FROM " + ref.sanitized()
+	q := "SELECT " + selectList(table.Columns) + " FROM " + sanitized(ref)
 	if cond != "" {
 		q += " WHERE (" + cond + ")"
 	}

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -29,7 +31,7 @@ import (
 // chunkTable is a table being snapshotted incrementally, as its chunk
 // queries need it.
 type chunkTable struct {
-	ref    tableRef
+	ref    debezium.TableID
 	events *Events
 	// columns is the captured columns' select list, as snapshots read it.
 	columns string
@@ -52,8 +54,8 @@ func (t *sourceTask) currentTable(ctx context.Context) (*chunkTable, error) {
 	}
 	c := inc.collections[0]
 	log := t.log.With("table", c.ID)
-	ref, ok := parseTableID(c.ID)
-	if !ok || !t.cfg.filter.captures(ref) {
+	ref, ok := debezium.ParseTableID(c.ID)
+	if !ok || !t.cfg.filter.Captures(ref) {
 		log.Warn("incremental snapshot skips a table that is not captured")
 		return nil, nil
 	}
@@ -66,7 +68,7 @@ func (t *sourceTask) currentTable(ctx context.Context) (*chunkTable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("incremental snapshot: %w", err)
 	}
-	table := mappedColumns(t.cfg.filter.capturedColumns(desc), t.cfg.types, t.log)
+	table := mappedColumns(capturedColumns(t.cfg.filter, desc), t.cfg.types, t.log)
 	if len(table.KeyColumns) == 0 {
 		log.Warn("incremental snapshot skips a table without primary key (message.key.columns can give it one)")
 		return nil, nil
@@ -122,7 +124,7 @@ func (t *sourceTask) orderColumns(ctx context.Context, ct *chunkTable, desc Tabl
 // maximumKey reads the largest key of the rows the snapshot covers; nil
 // when there are none.
 func (t *sourceTask) maximumKey(ctx context.Context, ct *chunkTable) ([]string, error) {
-	q := "SELECT " + ct.orderText + " FROM " + ct.ref.sanitized()
+	q := "SELECT " + ct.orderText + " FROM " + sanitized(ct.ref)
 	if ct.where != "" {
 		q += " WHERE (" + ct.where + ")"
 	}
@@ -173,7 +175,7 @@ func (t *sourceTask) chunkQuery(ct *chunkTable) (string, []any) {
 		bound(">", inc.chunkEnd)
 	}
 	bound("<=", inc.maxKey)
-	return "SELECT " + ct.columns + ", " + ct.orderText + " FROM " + ct.ref.sanitized() +
+	return "SELECT " + ct.columns + ", " + ct.orderText + " FROM " + sanitized(ct.ref) +
 		" WHERE " + strings.Join(conds, " AND ") + " ORDER BY " + strings.Join(ct.order, ", ") +
 		" LIMIT " + strconv.Itoa(t.cfg.signals.chunkSize), args
 }
@@ -209,7 +211,7 @@ func (t *sourceTask) selectChunk(ctx context.Context, ct *chunkTable) (int, erro
 			}
 			continue
 		}
-		key, err := ct.events.key(values)
+		key, err := ct.events.Key(values)
 		if err != nil {
 			return 0, fmt.Errorf("incremental snapshot of %s: %w", ct.ref, err)
 		}
@@ -230,7 +232,7 @@ func (t *sourceTask) writeWatermark(ctx context.Context, id, kind string, opened
 			`", "closeWindowTimestamp": "` + closed.UTC().Format(time.RFC3339Nano) + `"}`
 	}
 	ref := t.cfg.signals.table
-	if _, err := t.conn.Exec(ctx, "INSERT INTO "+ref.sanitized()+" VALUES ($1, $2, $3)", id, kind, data); err != nil {
+	if _, err := t.conn.Exec(ctx, "INSERT INTO "+sanitized(*ref)+" VALUES ($1, $2, $3)", id, kind, data); err != nil {
 		return fmt.Errorf("write watermark %s into %s: %w", id, ref, err)
 	}
 	return nil
@@ -239,7 +241,7 @@ func (t *sourceTask) writeWatermark(ctx context.Context, id, kind string, opened
 // deleteWatermark deletes a chunk's open watermark (insert_delete).
 func (t *sourceTask) deleteWatermark(ctx context.Context, id string) error {
 	ref := t.cfg.signals.table
-	if _, err := t.conn.Exec(ctx, "DELETE FROM "+ref.sanitized()+" WHERE id = $1", id); err != nil {
+	if _, err := t.conn.Exec(ctx, "DELETE FROM "+sanitized(*ref)+" WHERE id = $1", id); err != nil {
 		return fmt.Errorf("delete watermark %s from %s: %w", id, ref, err)
 	}
 	return nil

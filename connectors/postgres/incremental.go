@@ -35,6 +35,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+
 	"github.com/jackc/pglogrepl"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -218,11 +220,11 @@ func (inc *incremental) openWindow(id string) {
 // dedup removes from an open window the row a streamed change is about:
 // the change is newer than the chunk's read of it. A truncate of the
 // table empties the window.
-func (inc *incremental) dedup(ref tableRef, op Op, key any) {
+func (inc *incremental) dedup(ref debezium.TableID, op debezium.Op, key any) {
 	if !inc.windowOpen || inc.table == nil || inc.table.ref != ref {
 		return
 	}
-	if op == OpTruncate {
+	if op == debezium.OpTruncate {
 		inc.window.clear()
 		return
 	}
@@ -405,7 +407,7 @@ func (t *sourceTask) emitWindow(ctx context.Context, at position) error {
 		if !ok {
 			continue
 		}
-		ev, err := inc.table.events.Envelope(Change{Op: OpRead, After: row.values, At: now, Source: source})
+		ev, err := inc.table.events.Envelope(debezium.Change{Op: debezium.OpRead, After: row.values, At: now, Source: source})
 		if err != nil {
 			return fmt.Errorf("incremental snapshot of %s: %w", inc.table.ref, err)
 		}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -524,10 +526,10 @@ func TestSignalConfig(t *testing.T) {
 	require.NoError(t, err)
 	s = parseSignals(c)
 	assert.True(t, s.deleteClose)
-	assert.True(t, s.isSignalTable(tableRef{Schema: "public", Name: "debezium_signal"}))
-	f := filter{tableIn: compileList([]string{"public.orders"}), signal: s.table}
-	assert.True(t, f.captures(tableRef{Schema: "public", Name: "debezium_signal"}), "the signalling table is always captured")
-	assert.False(t, f.captures(tableRef{Schema: "public", Name: "other"}))
+	assert.True(t, s.isSignalTable(debezium.TableID{Schema: "public", Name: "debezium_signal"}))
+	f := debezium.Filter{TableInclude: debezium.CompileList([]string{"public.orders"}), Signal: s.table}
+	assert.True(t, f.Captures(debezium.TableID{Schema: "public", Name: "debezium_signal"}), "the signalling table is always captured")
+	assert.False(t, f.Captures(debezium.TableID{Schema: "public", Name: "other"}))
 
 	for key, bad := range map[string]string{
 		SignalEnabledChannelsConfig: "source,jmx",

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -26,9 +28,9 @@ type taskConfig struct {
 	dropSlot       bool
 	mismatch       string // offset.mismatch.strategy
 	txMetadata     bool
-	skipped        map[Op]bool
+	skipped        debezium.Skipped
 	types          TypeOptions
-	filter         filter
+	filter         debezium.Filter
 	// placeholder is unavailable.value.placeholder's bytes.
 	placeholder []byte
 	// viaRoot is publish.via.partition.root: publications the connector
@@ -55,25 +57,15 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 		fetchSize: int(c.Int(SnapshotFetchSizeConfig)), heartbeat: time.Duration(c.Int(HeartbeatIntervalConfig)) * time.Millisecond,
 		tombstones: c.Bool(TombstonesOnDeleteConfig), dropSlot: c.Bool(SlotDropOnStopConfig), mismatch: c.String(OffsetMismatchStrategyConfig),
 		txMetadata: c.Bool(ProvideTxMetadataConfig), viaRoot: c.Bool(PublishViaPartitionRootConfig),
-		skipped: map[Op]bool{}, types: TypeOptionsFromConfig(c),
-		filter: filter{
-			schemaIn: compileList(c.List(SchemaIncludeListConfig)), schemaEx: compileList(c.List(SchemaExcludeListConfig)),
-			tableIn: compileList(c.List(TableIncludeListConfig)), tableEx: compileList(c.List(TableExcludeListConfig)),
-			columnIn: compileList(c.List(ColumnIncludeListConfig)), columnEx: compileList(c.List(ColumnExcludeListConfig)),
-		},
-	}
-	if !c.IsNull(MessageKeyColumnsConfig) {
-		tc.filter.keys = parseKeyColumns(c.String(MessageKeyColumnsConfig))
+		skipped: debezium.ParseSkipped(c.List(SkippedOperationsConfig)), types: TypeOptionsFromConfig(c),
+		filter: debezium.FilterFromConfig(c),
 	}
 	if !c.IsNull(HeartbeatActionQueryConfig) {
 		tc.heartbeatQuery = strings.TrimSpace(c.String(HeartbeatActionQueryConfig))
 	}
-	for _, op := range c.List(SkippedOperationsConfig) {
-		tc.skipped[Op(strings.TrimSpace(op))] = true
-	}
 	tc.placeholder, _ = placeholderBytes(c.String(UnavailablePlaceholderConfig)) // validated by parse
 	tc.signals = parseSignals(c)
-	tc.filter.signal = tc.signals.table
+	tc.filter.Signal = tc.signals.table
 	return tc, nil
 }
 
@@ -141,7 +133,7 @@ func (t *sourceTask) publicationStatements(ctx context.Context, exists, viaRootK
 		}
 		names := make([]string, len(tables))
 		for i, tb := range tables {
-			names[i] = tb.sanitized()
+			names[i] = sanitized(tb)
 		}
 		if !exists {
 			return []string{"CREATE PUBLICATION " + name + " FOR TABLE " + strings.Join(names, ", ") + with}, nil

@@ -20,6 +20,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+
 	"github.com/jackc/pglogrepl"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -63,7 +65,7 @@ func (signalTable) Validate(_ string, v any) string {
 	if v == nil {
 		return ""
 	}
-	if _, ok := parseTableID(s); !ok {
+	if _, ok := debezium.ParseTableID(s); !ok {
 		return fmt.Sprintf("%q is not a fully-qualified table name (schema.table)", s)
 	}
 	return ""
@@ -88,20 +90,11 @@ func (signalChannels) Validate(_ string, v any) string {
 
 func (signalChannels) String() string { return "[source, kafka]" }
 
-// parseTableID splits schema.table; both parts are needed.
-func parseTableID(s string) (tableRef, bool) {
-	schema, name, ok := strings.Cut(strings.TrimSpace(s), ".")
-	if !ok || schema == "" || name == "" {
-		return tableRef{}, false
-	}
-	return tableRef{Schema: schema, Name: name}, true
-}
-
 // signalSettings is the parsed form of the signal keys.
 type signalSettings struct {
 	// table is the signalling table; nil when signal.data.collection is
 	// unset.
-	table *tableRef
+	table *debezium.TableID
 	// source is whether signals are read from the table.
 	source bool
 	// kafka holds the Kafka channel's settings; nil when it is not
@@ -120,7 +113,7 @@ func parseSignals(c connect.Config) signalSettings {
 		deleteClose: strings.EqualFold(c.String(WatermarkingStrategyConfig), "insert_delete"),
 	}
 	if !c.IsNull(SignalDataCollectionConfig) {
-		if ref, ok := parseTableID(c.String(SignalDataCollectionConfig)); ok {
+		if ref, ok := debezium.ParseTableID(c.String(SignalDataCollectionConfig)); ok {
 			s.table = &ref
 		}
 	}
@@ -134,13 +127,7 @@ func parseSignals(c connect.Config) signalSettings {
 }
 
 // isSignalTable reports whether t is the signalling table.
-func (s signalSettings) isSignalTable(t tableRef) bool { return sameTable(s.table, t) }
-
-// sameTable reports whether t is the table ref names, compared as Debezium
-// compares the signalling table, without regard to case; false for nil.
-func sameTable(ref *tableRef, t tableRef) bool {
-	return ref != nil && strings.EqualFold(ref.Schema, t.Schema) && strings.EqualFold(ref.Name, t.Name)
-}
+func (s signalSettings) isSignalTable(t debezium.TableID) bool { return debezium.SameTable(s.table, t) }
 
 // Signal types, Debezium's.
 const (
@@ -165,12 +152,12 @@ type signal struct {
 // when the source channel is not enabled); a change to a row
 // of the chunk being snapshotted removes that row from the chunk's window,
 // the streamed change being newer than the chunk's read.
-func (t *sourceTask) observe(s *stream, rel *relation, op Op, ev Event) {
+func (t *sourceTask) observe(s *stream, rel *relation, op debezium.Op, ev debezium.Event) {
 	inc := t.incr
 	if inc == nil {
 		return
 	}
-	if op == OpCreate && t.cfg.signals.isSignalTable(rel.ref) {
+	if op == debezium.OpCreate && t.cfg.signals.isSignalTable(rel.ref) {
 		// Watermarks are read from the table whichever channels are
 		// enabled: incremental snapshots requested over Kafka need them.
 		if sig, ok := signalFromEvent(ev, t.log); ok && (t.cfg.signals.source || sig.kind == signalWindowOpen || sig.kind == signalWindowClose) {
@@ -183,7 +170,7 @@ func (t *sourceTask) observe(s *stream, rel *relation, op Op, ev Event) {
 
 // signalFromEvent reads id, type and data, the first three columns of the
 // inserted row, as Debezium reads them.
-func signalFromEvent(ev Event, log *slog.Logger) (signal, bool) {
+func signalFromEvent(ev debezium.Event, log *slog.Logger) (signal, bool) {
 	v, _ := ev.Value.(*connect.Struct)
 	if v == nil {
 		return signal{}, false

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -26,7 +28,7 @@ func (t *sourceTask) snapshot(ctx context.Context) error {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	if len(t.cfg.snapshotOnly) > 0 {
-		tables = slices.DeleteFunc(tables, func(r tableRef) bool { return !matchAny(t.cfg.snapshotOnly, r.String()) })
+		tables = slices.DeleteFunc(tables, func(r debezium.TableID) bool { return !debezium.MatchAny(t.cfg.snapshotOnly, r.String()) })
 	}
 	var held heldRead // emitted once the next row shows what it is
 	for i, ref := range tables {
@@ -92,17 +94,17 @@ func (h *heldRead) hold(r *connect.Record, firstTable, firstInTable bool, batch 
 // snapshotTable reads one table through a cursor, snapshot.fetch.size rows
 // at a time. Each table has its own cursor name, so that no cached FETCH
 // statement describes another table's columns.
-func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor string, firstTable bool, held *heldRead) error {
+func (t *sourceTask) snapshotTable(ctx context.Context, ref debezium.TableID, cursor string, firstTable bool, held *heldRead) error {
 	table, err := describeTable(ctx, t.conn, ref)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	table = mappedColumns(t.cfg.filter.capturedColumns(table), t.cfg.types, t.log)
+	table = mappedColumns(capturedColumns(t.cfg.filter, table), t.cfg.types, t.log)
 	events, err := t.newEvents(table)
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", ref, err)
 	}
-	from := ref.sanitized()
+	from := sanitized(ref)
 	if q, ok := t.cfg.selectOverrides[ref.String()]; ok {
 		from = "(" + q + ") AS sluice_snapshot_override"
 	}
@@ -207,7 +209,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 			}
 			continue
 		}
-		ev, err := events.Envelope(Change{Op: OpRead, After: values, At: now, Source: source})
+		ev, err := events.Envelope(debezium.Change{Op: debezium.OpRead, After: values, At: now, Source: source})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -234,7 +236,7 @@ func (t *sourceTask) newEvents(table Table) (*Events, error) {
 	if err != nil {
 		return nil, err
 	}
-	events.ops = t.cfg.columnOps(table, events.RowSchema)
+	events.ops = debezium.ColumnOps(t.cfg.masks, events.Table, events.RowSchema)
 	return events, nil
 }
 
@@ -266,7 +268,7 @@ func (t *sourceTask) rowValues(events *Events, texts []*string) ([]any, error) {
 		}
 		if events.ops != nil && events.ops[i] != nil {
 			if s, ok := v.(string); ok {
-				v = events.ops[i].apply(s)
+				v = events.ops[i].Apply(s)
 			}
 		}
 		out[i] = v

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -22,7 +24,7 @@ type stream struct {
 	walEnd     pglogrepl.LSN // server WAL end of the last keepalive outside a transaction
 	sent       uint64        // last LSN confirmed to the server
 	lastStatus time.Time
-	heartbeat  time.Time // when the next heartbeat is due
+	heartbeat  debezium.Heartbeat
 	// recv bounds waiting for server messages; one context serves every
 	// receive until its second is up.
 	recv       context.Context
@@ -50,7 +52,7 @@ func (s *stream) stopReceiving() {
 
 // relation is a relation as the last RELATION message described it.
 type relation struct {
-	ref      tableRef
+	ref      debezium.TableID
 	captured bool
 	events   *Events
 	keep     []int // tuple positions of the captured columns
@@ -63,7 +65,7 @@ type txState struct {
 	commit  time.Time
 	skip    bool
 	records []*connect.Record
-	meta    *txMeta // provide.transaction.metadata
+	meta    *debezium.TxMeta // provide.transaction.metadata
 	// count is the number of records of the transaction so far, skipped
 	// ones included; the first delivered were delivered before a restart.
 	count, delivered int64
@@ -95,7 +97,8 @@ func (t *sourceTask) stream(ctx context.Context) error {
 		defer ks.stop()
 		s.signals = ks.signals()
 	}
-	s.heartbeat = time.Now().Add(t.cfg.heartbeat)
+	s.heartbeat = debezium.Heartbeat{Interval: t.cfg.heartbeat}
+	s.heartbeat.Reset()
 	defer s.stopReceiving()
 	for {
 		if err := t.streamStep(ctx, s); err != nil {
@@ -169,7 +172,7 @@ func (t *sourceTask) streamStep(ctx context.Context, s *stream) error {
 			return err
 		}
 	}
-	if t.cfg.heartbeat > 0 && s.tx == nil && !time.Now().Before(s.heartbeat) {
+	if s.tx == nil && s.heartbeat.Due() {
 		if err := t.sendHeartbeat(ctx, s); err != nil {
 			return err
 		}
@@ -241,19 +244,11 @@ func (t *sourceTask) sendStatus(ctx context.Context, s *stream) error {
 	return nil
 }
 
-// Heartbeat record schemas, Debezium's.
-var (
-	heartbeatKeySchema = connect.StructBuilder().Name("io.debezium.connector.common.ServerNameKey").
-				Field("serverName", connect.StringSchema).Build()
-	heartbeatValueSchema = connect.StructBuilder().Name("io.debezium.connector.common.Heartbeat").
-				Field("ts_ms", connect.Int64Schema).Build()
-)
-
 // sendHeartbeat runs heartbeat.action.query and emits a heartbeat record
 // whose offset holds the position every earlier change is behind: the
 // last commit, or the server's WAL end seen outside a transaction.
 func (t *sourceTask) sendHeartbeat(ctx context.Context, s *stream) error {
-	s.heartbeat = time.Now().Add(t.cfg.heartbeat)
+	s.heartbeat.Reset()
 	if t.cfg.heartbeatQuery != "" {
 		if _, err := t.conn.Exec(ctx, t.cfg.heartbeatQuery); err != nil {
 			return fmt.Errorf("run heartbeat.action.query: %w", err)
@@ -263,11 +258,8 @@ func (t *sourceTask) sendHeartbeat(ctx context.Context, s *stream) error {
 		s.lastCommit = s.walEnd
 	}
 	now := time.Now()
-	key := connect.NewStruct(heartbeatKeySchema).MustPut("serverName", t.cfg.prefix)
-	value := connect.NewStruct(heartbeatValueSchema).MustPut("ts_ms", now.UnixMilli())
-	r := connect.NewSourceRecord(t.sourcePartition(), map[string]any{"lsn": int64(s.lastCommit), "ts_usec": now.UnixMicro()},
-		t.cfg.heartbeatTopic, heartbeatKeySchema, key, heartbeatValueSchema, value)
-	r.Timestamp = now
+	r := debezium.HeartbeatRecord(t.sourcePartition(), map[string]any{"lsn": int64(s.lastCommit), "ts_usec": now.UnixMicro()},
+		t.cfg.heartbeatTopic, t.cfg.prefix, now)
 	return t.emit(ctx, []*connect.Record{r})
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/assert"
@@ -237,7 +239,7 @@ func TestConvertTextRejectsMalformed(t *testing.T) {
 func TestExtensionTypesNeedAnExtensionOID(t *testing.T) {
 	s, err := ColumnSchema(Column{Name: "h", TypeOID: 16385, TypeName: "hstore"}, TypeOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, JSONName, s.Name)
+	assert.Equal(t, debezium.JSONName, s.Name)
 	_, err = ColumnSchema(Column{Name: "h", TypeOID: pgtype.TIDOID, TypeName: "hstore"}, TypeOptions{})
 	assert.ErrorIs(t, err, ErrUnsupportedType, "a built-in OID is never an extension type")
 	_, err = ColumnSchema(Column{Name: "a", TypeOID: pgtype.IntervalArrayOID, TypeName: "_interval"}, TypeOptions{})
