@@ -21,7 +21,7 @@ import (
 // made meanwhile after the reads. The reads' offsets are the signal's
 // position: a restart during the snapshot goes on streaming without
 // finishing it.
-func (t *sourceTask) blockingSnapshot(ctx context.Context, req snapshotRequest, at position, log *slog.Logger) error {
+func (t *sourceTask) blockingSnapshot(ctx context.Context, req debezium.SnapshotRequest, at position, log *slog.Logger) error {
 	names, err := t.expandCollections(ctx, req.DataCollections)
 	if err != nil {
 		return err
@@ -53,24 +53,24 @@ func (t *sourceTask) blockingSnapshot(ctx context.Context, req snapshotRequest, 
 }
 
 // blockingReads reads the tables inside the snapshot's transaction.
-func (t *sourceTask) blockingReads(ctx context.Context, req snapshotRequest, refs []debezium.TableID, at position) error {
-	var held heldRead
+func (t *sourceTask) blockingReads(ctx context.Context, req debezium.SnapshotRequest, refs []debezium.TableID, at position) error {
+	var held debezium.HeldRead
 	for i, ref := range refs {
-		if err := t.blockingTable(ctx, ref, req.conditionFor(ref.String()), i == 0, &held, at); err != nil {
+		if err := t.blockingTable(ctx, ref, req.ConditionFor(ref.String()), i == 0, &held, at); err != nil {
 			return err
 		}
 	}
-	if held.rec == nil {
+	if held.Record == nil {
 		return nil
 	}
-	held.release(true)
-	return t.emit(ctx, []*connect.Record{held.rec})
+	held.Release(true)
+	return t.emit(ctx, []*connect.Record{held.Record})
 }
 
 // blockingTable reads one table through a cursor, snapshot.fetch.size rows
 // at a time. The cursor's name is new each time, so that no cached FETCH
 // statement describes another table's columns.
-func (t *sourceTask) blockingTable(ctx context.Context, ref debezium.TableID, cond string, firstTable bool, held *heldRead, at position) error {
+func (t *sourceTask) blockingTable(ctx context.Context, ref debezium.TableID, cond string, firstTable bool, held *debezium.HeldRead, at position) error {
 	desc, err := describeTable(ctx, t.conn, ref)
 	if err != nil {
 		return fmt.Errorf("blocking snapshot: %w", err)
@@ -100,7 +100,7 @@ func (t *sourceTask) blockingTable(ctx context.Context, ref debezium.TableID, co
 			return err
 		}
 		if rows += n; n < t.cfg.fetchSize {
-			held.lastInTable = held.lastInTable || rows > 0
+			held.LastInTable = held.LastInTable || rows > 0
 			break
 		}
 	}

@@ -110,7 +110,7 @@ var Config = slices.Concat(connect.ConfigDef{
 			"when false they are left out, with a warning."),
 	str(UnavailablePlaceholderConfig, UnavailableValue, connect.Medium, placeholder{},
 		"Value standing in for an unchanged TOASTed value the server did not send, in the column's type; a value starting with hex: gives the placeholder's bytes in hexadecimal."),
-}, tlsConfig, tuningConfig, messagesConfig, signalConfig, kafkaSignalConfig, foreignConfig())
+}, tlsConfig, tuningConfig, messagesConfig, debezium.SignalConfig, foreignConfig())
 
 func str(name string, def any, imp connect.Importance, v connect.Validator, doc string) connect.ConfigKey {
 	return connect.ConfigKey{Name: name, Type: connect.ConfigString, Default: def, Validator: v, Importance: imp, Doc: doc}

@@ -38,7 +38,7 @@ type taskConfig struct {
 	viaRoot bool
 	tuning
 	// signals holds the signal and incremental snapshot keys.
-	signals signalSettings
+	signals debezium.SignalSettings
 }
 
 func parseTaskConfig(config map[string]string) (taskConfig, error) {
@@ -64,8 +64,8 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 		tc.heartbeatQuery = strings.TrimSpace(c.String(HeartbeatActionQueryConfig))
 	}
 	tc.placeholder, _ = placeholderBytes(c.String(UnavailablePlaceholderConfig)) // validated by parse
-	tc.signals = parseSignals(c)
-	tc.filter.Signal = tc.signals.table
+	tc.signals = debezium.ParseSignals(c)
+	tc.filter.Signal = tc.signals.Table
 	return tc, nil
 }
 

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,15 +29,15 @@ func (t *sourceTask) snapshot(ctx context.Context) error {
 	if len(t.cfg.snapshotOnly) > 0 {
 		tables = slices.DeleteFunc(tables, func(r debezium.TableID) bool { return !debezium.MatchAny(t.cfg.snapshotOnly, r.String()) })
 	}
-	var held heldRead // emitted once the next row shows what it is
+	var held debezium.HeldRead // emitted once the next row shows what it is
 	for i, ref := range tables {
 		if err := t.snapshotTable(ctx, ref, "sluice_snapshot_"+strconv.Itoa(i), i == 0, &held); err != nil {
 			return err
 		}
 	}
-	if held.rec != nil {
-		held.release(true)
-		if err := t.emit(ctx, []*connect.Record{held.rec}); err != nil {
+	if held.Record != nil {
+		held.Release(true)
+		if err := t.emit(ctx, []*connect.Record{held.Record}); err != nil {
 			return err
 		}
 	}
@@ -48,53 +47,10 @@ func (t *sourceTask) snapshot(ctx context.Context) error {
 	return nil
 }
 
-// heldRead is the latest snapshot record, held back until the next row
-// (or the end of the snapshot) tells whether it is the last of its table
-// or of the snapshot.
-type heldRead struct {
-	rec          *connect.Record
-	firstTable   bool // its table is the first snapshotted
-	firstInTable bool
-	lastInTable  bool
-}
-
-// release sets the record's source.snapshot marker with Debezium's
-// precedence: last, first, last_in_data_collection,
-// first_in_data_collection, true. The snapshot's last record also gets
-// last_snapshot_record in its offset (a map of its own: offsets are
-// shared between records).
-func (h *heldRead) release(last bool) {
-	marker := "true"
-	switch {
-	case last:
-		marker = "last"
-		h.rec.SourceOffset = maps.Clone(h.rec.SourceOffset)
-		h.rec.SourceOffset["last_snapshot_record"] = true
-	case h.firstInTable && h.firstTable:
-		marker = "first"
-	case h.lastInTable:
-		marker = "last_in_data_collection"
-	case h.firstInTable:
-		marker = "first_in_data_collection"
-	}
-	src, _ := h.rec.Value.(*connect.Struct).Get("source")
-	src.(*connect.Struct).MustPut("snapshot", marker)
-}
-
-// hold releases the held record into batch and holds r in its place.
-func (h *heldRead) hold(r *connect.Record, firstTable, firstInTable bool, batch []*connect.Record) []*connect.Record {
-	if h.rec != nil {
-		h.release(false)
-		batch = append(batch, h.rec)
-	}
-	*h = heldRead{rec: r, firstTable: firstTable, firstInTable: firstInTable}
-	return batch
-}
-
 // snapshotTable reads one table through a cursor, snapshot.fetch.size rows
 // at a time. Each table has its own cursor name, so that no cached FETCH
 // statement describes another table's columns.
-func (t *sourceTask) snapshotTable(ctx context.Context, ref debezium.TableID, cursor string, firstTable bool, held *heldRead) error {
+func (t *sourceTask) snapshotTable(ctx context.Context, ref debezium.TableID, cursor string, firstTable bool, held *debezium.HeldRead) error {
 	table, err := describeTable(ctx, t.conn, ref)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
@@ -128,7 +84,7 @@ func (t *sourceTask) snapshotTable(ctx context.Context, ref debezium.TableID, cu
 		}
 	}
 	if rows > 0 {
-		held.lastInTable = true
+		held.LastInTable = true
 	}
 	if _, err := t.conn.Exec(ctx, "CLOSE "+cursor); err != nil {
 		return fmt.Errorf("snapshot %s: close cursor: %w", ref, err)
@@ -166,19 +122,19 @@ type readPosition struct {
 // initialPosition is where the initial snapshot's reads stand: the slot's
 // consistent point, in the snapshot transaction. The records of a chunk
 // share one offset map: nothing changes an offset once emitted (the
-// last record's is replaced, see heldRead.release).
+// last record's is replaced, see debezium.HeldRead.release).
 func (t *sourceTask) initialPosition() readPosition {
 	lsn := int64(t.plan.consistentPoint)
 	return readPosition{txID: t.plan.snapshotTxID, lsn: lsn, sequence: `[null,"` + strconv.FormatInt(lsn, 10) + `"]`,
 		shareOffset: true, offset: func(now time.Time) map[string]any {
-			return map[string]any{"lsn": lsn, "txId": t.plan.snapshotTxID, "ts_usec": now.UnixMicro(), "snapshot": true, "last_snapshot_record": false}
+			return map[string]any{"lsn": lsn, "txId": t.plan.snapshotTxID, "ts_usec": now.UnixMicro(), "snapshot": true, debezium.LastSnapshotRecordKey: false}
 		}}
 }
 
 // fetchChunk fetches one chunk and returns the records ready to emit and
 // the number of rows read; before is the number of rows of the table read
 // in earlier chunks.
-func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Events, firstTable bool, before int, held *heldRead, pos readPosition) ([]*connect.Record, int, error) {
+func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Events, firstTable bool, before int, held *debezium.HeldRead, pos readPosition) ([]*connect.Record, int, error) {
 	rows, err := t.conn.Query(ctx, fetch)
 	if err != nil {
 		return nil, 0, fmt.Errorf("fetch rows: %w", err)
@@ -221,7 +177,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 			}
 		}
 		r := connect.NewSourceRecord(t.sourcePartition(), offset, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
-		batch = held.hold(r, firstTable, before+n == 1, batch)
+		batch = held.Hold(r, firstTable, before+n == 1, batch)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("fetch rows: %w", err)

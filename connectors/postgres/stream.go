@@ -31,7 +31,7 @@ type stream struct {
 	recvCancel context.CancelFunc
 	// signals delivers signals read from the Kafka signal channel; nil
 	// without it.
-	signals <-chan kafkaSignal
+	signals <-chan debezium.KafkaSignal
 }
 
 // receiveContext returns the context bounding the next receive, a new
@@ -89,13 +89,14 @@ func (t *sourceTask) stream(ctx context.Context) error {
 	if err := t.startReplication(ctx, start); err != nil {
 		return err
 	}
-	if t.cfg.signals.kafka != nil {
-		ks, err := t.startKafkaSignals(ctx)
+	if t.cfg.signals.Kafka != nil {
+		last, seen := t.incr.KafkaPosition()
+		ks, err := debezium.StartKafkaSignals(ctx, t.cfg.signals.Kafka, t.cfg.prefix, last, seen, t.log)
 		if err != nil {
 			return err
 		}
-		defer ks.stop()
-		s.signals = ks.signals()
+		defer ks.Stop()
+		s.signals = ks.Signals()
 	}
 	s.heartbeat = debezium.Heartbeat{Interval: t.cfg.heartbeat}
 	s.heartbeat.Reset()
