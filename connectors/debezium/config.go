@@ -2,6 +2,7 @@ package debezium
 
 import (
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 
@@ -208,4 +209,18 @@ func FilterFromConfig(c connect.Config) Filter {
 		f.Keys = ParseKeyColumns(c.String(MessageKeyColumnsConfig))
 	}
 	return f
+}
+
+// ConversionFailed applies event.processing.failure.handling.mode (mode)
+// to a change of table that could not be converted (err): nil means skip
+// it, logged on log under warn; under fail the error, saying how to go on.
+func ConversionFailed(mode string, log *slog.Logger, table TableID, err error) error {
+	switch mode {
+	case "warn":
+		log.Warn("skipping a change that cannot be converted", "table", table.String(), "error", err)
+		return nil
+	case "skip", "ignore":
+		return nil
+	}
+	return fmt.Errorf("%w (set %s to warn or skip to go on without it)", err, EventFailureHandlingModeConfig)
 }

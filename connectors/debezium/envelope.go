@@ -207,3 +207,32 @@ const (
 func PutTimes(st *connect.Struct, ms, us, ns string, t time.Time) {
 	st.MustPut(ms, t.UnixMilli()).MustPut(us, t.UnixMicro()).MustPut(ns, t.UnixNano())
 }
+
+// KeyChange is an update that changed the key, as Debezium emits it: a
+// delete of the old key (followed by its tombstone), then a create with
+// the new key; the delete carries the new key in header __debezium.newkey
+// and the create the old one in __debezium.oldkey.
+type KeyChange struct {
+	Delete, Create               Change
+	DeleteHeaders, CreateHeaders connect.Headers
+}
+
+// SplitKeyChange splits an update whose key changed (KeyChanged) into
+// its delete and create.
+func (e *Events) SplitKeyChange(ch Change) (KeyChange, error) {
+	oldKey, err := e.Key(ch.Before)
+	if err != nil {
+		return KeyChange{}, err
+	}
+	newKey, err := e.Key(ch.After)
+	if err != nil {
+		return KeyChange{}, err
+	}
+	kc := KeyChange{Delete: ch, Create: ch,
+		DeleteHeaders: connect.Headers{{Key: NewKeyHeader, Schema: e.KeySchema, Value: newKey}},
+		CreateHeaders: connect.Headers{{Key: OldKeyHeader, Schema: e.KeySchema, Value: oldKey}},
+	}
+	kc.Delete.Op, kc.Delete.After = OpDelete, nil
+	kc.Create.Op, kc.Create.Before = OpCreate, nil
+	return kc, nil
+}

@@ -197,3 +197,23 @@ func TestHeartbeat(t *testing.T) {
 	assert.Equal(t, now, r.Timestamp)
 	assert.Equal(t, map[string]any{"lsn": int64(5)}, r.SourceOffset)
 }
+
+func TestSplitKeyChange(t *testing.T) {
+	e := newCustomers(t, "id")
+	ch := Change{Op: OpUpdate, Before: []any{int32(1), "Anne", "eu"}, After: []any{int32(2), "Anne", "eu"}, Source: testSource{}}
+	kc, err := e.SplitKeyChange(ch)
+	require.NoError(t, err)
+	assert.Equal(t, OpDelete, kc.Delete.Op)
+	assert.Nil(t, kc.Delete.After)
+	assert.Equal(t, ch.Before, kc.Delete.Before)
+	assert.Equal(t, OpCreate, kc.Create.Op)
+	assert.Nil(t, kc.Create.Before)
+	assert.Equal(t, ch.After, kc.Create.After)
+	require.Len(t, kc.DeleteHeaders, 1)
+	assert.Equal(t, NewKeyHeader, kc.DeleteHeaders[0].Key)
+	assert.Equal(t, int32(2), field(t, kc.DeleteHeaders[0].Value, "id"), "the delete carries the new key")
+	require.Len(t, kc.CreateHeaders, 1)
+	assert.Equal(t, OldKeyHeader, kc.CreateHeaders[0].Key)
+	assert.Equal(t, int32(1), field(t, kc.CreateHeaders[0].Value, "id"), "the create carries the old key")
+	assert.Same(t, e.KeySchema, kc.CreateHeaders[0].Schema)
+}

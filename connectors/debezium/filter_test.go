@@ -1,6 +1,9 @@
 package debezium
 
 import (
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -160,4 +163,19 @@ func TestBinaryValue(t *testing.T) {
 	assert.Equal(t, "+/8B", BinaryValue(b, BinaryBase64))
 	assert.Equal(t, "-_8B", BinaryValue(b, BinaryBase64URLSafe))
 	assert.Equal(t, "fbff01", BinaryValue(b, BinaryHex))
+}
+
+func TestConversionFailed(t *testing.T) {
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	table := TableID{Schema: "s", Name: "t"}
+	cause := errors.New("bad value")
+	err := ConversionFailed("fail", log, table, cause)
+	assert.ErrorIs(t, err, cause)
+	assert.EqualError(t, err, "bad value (set event.processing.failure.handling.mode to warn or skip to go on without it)")
+	assert.NoError(t, ConversionFailed("skip", log, table, cause))
+	assert.NoError(t, ConversionFailed("ignore", log, table, cause))
+	assert.Empty(t, logs.String(), "skip is silent")
+	assert.NoError(t, ConversionFailed("warn", log, table, cause))
+	assert.Contains(t, logs.String(), `msg="skipping a change that cannot be converted" table=s.t error="bad value"`)
 }

@@ -129,6 +129,7 @@ type Reads interface {
 type Incremental struct {
 	chunkSize     int
 	deleteClose   bool
+	watermarks    bool                 // a signalling table takes the watermarks
 	collections   []SnapshotCollection // tables left, the current first
 	correlationID string               // id of the signal that started the snapshot
 	lastSent      []string             // key of the last row emitted; nil at a table's start
@@ -156,7 +157,7 @@ func NewIncremental(s SignalSettings, log *slog.Logger) *Incremental {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Incremental{chunkSize: s.ChunkSize, deleteClose: s.DeleteClose, log: log, now: time.Now, newChunkID: newChunkID}
+	return &Incremental{chunkSize: s.ChunkSize, deleteClose: s.DeleteClose, watermarks: s.Table != nil, log: log, now: time.Now, newChunkID: newChunkID}
 }
 
 // window holds a chunk's rows by record key, in key order.

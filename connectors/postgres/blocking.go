@@ -9,62 +9,42 @@ import (
 	"strconv"
 
 	"github.com/sluicehq/sluice/connectors/debezium"
-
-	"github.com/sluicehq/sluice/runtime/connect"
 )
 
-// blockingSnapshot runs an execute-snapshot signal of type blocking, as
-// Debezium 2.4+ does: streaming waits while the named tables are read in
-// one REPEATABLE READ transaction and emitted as an initial snapshot emits
-// them (op r, source.snapshot first, true, last_in_data_collection, …,
-// last). Streaming then goes on from the signal, replaying the changes
-// made meanwhile after the reads. The reads' offsets are the signal's
-// position: a restart during the snapshot goes on streaming without
-// finishing it.
+// blockingSnapshot runs an execute-snapshot signal of type blocking (see
+// debezium.BlockingSnapshot): the tables are read in one REPEATABLE READ
+// transaction. The reads' offsets are the signal's position: a restart
+// during the snapshot goes on streaming without finishing it.
 func (t *sourceTask) blockingSnapshot(ctx context.Context, req debezium.SnapshotRequest, at position, log *slog.Logger) error {
-	names, err := t.expandCollections(ctx, req.DataCollections)
-	if err != nil {
-		return err
-	}
-	var refs []debezium.TableID
-	for _, name := range names {
-		if ref, ok := debezium.ParseTableID(name); ok && t.cfg.filter.Captures(ref) {
-			refs = append(refs, ref)
-		} else {
-			log.Warn("blocking snapshot skips a table that is not captured", "table", name)
-		}
-	}
-	if len(refs) == 0 {
-		return nil
-	}
-	log.Info("blocking snapshot started; streaming waits", "tables", names)
-	if _, err := t.conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+	return debezium.BlockingSnapshot(ctx, req, t.cfg.filter, blocking{chunks: t.chunks(at)}, log)
+}
+
+// blocking is the task's debezium.BlockingReader for a signal at a
+// position.
+type blocking struct{ chunks }
+
+// Begin implements debezium.BlockingReader.
+func (b blocking) Begin(ctx context.Context) error {
+	if _, err := b.t.conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return fmt.Errorf("begin blocking snapshot: %w", err)
 	}
-	if err := t.blockingReads(ctx, req, refs, at); err != nil {
-		_, _ = t.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		return err
-	}
-	if _, err := t.conn.Exec(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("end blocking snapshot: %w", err)
-	}
-	log.Info("blocking snapshot completed; streaming goes on")
 	return nil
 }
 
-// blockingReads reads the tables inside the snapshot's transaction.
-func (t *sourceTask) blockingReads(ctx context.Context, req debezium.SnapshotRequest, refs []debezium.TableID, at position) error {
-	var held debezium.HeldRead
-	for i, ref := range refs {
-		if err := t.blockingTable(ctx, ref, req.ConditionFor(ref.String()), i == 0, &held, at); err != nil {
-			return err
-		}
+// Commit implements debezium.BlockingReader.
+func (b blocking) Commit(ctx context.Context) error {
+	if _, err := b.t.conn.Exec(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("end blocking snapshot: %w", err)
 	}
-	if held.Record == nil {
-		return nil
-	}
-	held.Release(true)
-	return t.emit(ctx, []*connect.Record{held.Record})
+	return nil
+}
+
+// Rollback implements debezium.BlockingReader.
+func (b blocking) Rollback(ctx context.Context) { _, _ = b.t.conn.Exec(ctx, "ROLLBACK") }
+
+// ReadTable implements debezium.BlockingReader.
+func (b blocking) ReadTable(ctx context.Context, table debezium.TableID, condition string, firstTable bool, held *debezium.HeldRead) error {
+	return b.t.blockingTable(ctx, table, condition, firstTable, held, b.at)
 }
 
 // blockingTable reads one table through a cursor, snapshot.fetch.size rows

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"slices"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
-
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicehq/sluice/connectors/debezium"
 )
 
 // sanitized quotes a table's schema and name for SQL.

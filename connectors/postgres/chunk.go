@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,8 +29,8 @@ import (
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
-// chunks is the task's debezium.Dialect and debezium.Reads for the
-// records an incremental snapshot emits at position at.
+// chunks is the task's debezium.SignalTarget (Dialect and Reads) for a
+// signal at position at.
 type chunks struct {
 	t  *sourceTask
 	at position
@@ -37,10 +38,7 @@ type chunks struct {
 
 func (t *sourceTask) chunks(at position) chunks { return chunks{t: t, at: at} }
 
-var (
-	_ debezium.Dialect = chunks{}
-	_ debezium.Reads   = chunks{}
-)
+var _ debezium.SignalTarget = chunks{}
 
 // chunkTable is a table being snapshotted incrementally, as its chunk
 // queries need it.
@@ -263,7 +261,7 @@ func (c chunks) CapturedTables(ctx context.Context) ([]debezium.TableID, error) 
 // signal or watermark that caused them.
 func (c chunks) ReadSource(now time.Time) debezium.SourceBlock {
 	lsn := int64(c.at.lsn)
-	return Source{
+	return &Source{
 		Version: connect.BuiltinVersion, Name: c.t.cfg.prefix, DB: c.t.cfg.db, Commit: now, Snapshot: "incremental",
 		Sequence: `["` + strconv.FormatInt(lsn, 10) + `","` + strconv.FormatInt(lsn, 10) + `"]`, TxID: int64(c.at.xid), LSN: lsn,
 	}
@@ -277,3 +275,11 @@ func (c chunks) Partition() map[string]any { return c.t.sourcePartition() }
 
 // Emit implements debezium.Reads.
 func (c chunks) Emit(ctx context.Context, batch []*connect.Record) error { return c.t.emit(ctx, batch) }
+
+// BlockingSnapshot implements debezium.SignalTarget.
+func (c chunks) BlockingSnapshot(ctx context.Context, req debezium.SnapshotRequest, log *slog.Logger) error {
+	return c.t.blockingSnapshot(ctx, req, c.at, log)
+}
+
+// Position implements debezium.SignalTarget.
+func (c chunks) Position() []any { return []any{"lsn", c.at.lsn.String()} }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/connectors/debezium"
-
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 

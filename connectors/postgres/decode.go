@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
-
 	"github.com/jackc/pglogrepl"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -103,10 +102,11 @@ func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, r
 	if !rel.captured {
 		return nil
 	}
-	ch := debezium.Change{Op: op, At: time.Now(), Source: Source{
+	s.source = Source{
 		Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: s.tx.commit,
 		Sequence: fmt.Sprintf(`["%d","%d"]`, s.lastCommit, lsn), TxID: int64(s.tx.xid), LSN: int64(lsn),
-	}}
+	}
+	ch := debezium.Change{Op: op, At: time.Now(), Source: &s.source}
 	var err error
 	if old != nil {
 		ch.Before, err = t.tupleValues(rel, old, nil)
@@ -129,26 +129,16 @@ func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, r
 }
 
 // keyChange emits an update that changed the primary key as Debezium
-// does: a delete of the old key (and its tombstone), then a create with
-// the new key, the delete carrying the new key in header
-// __debezium.newkey and the create the old one in __debezium.oldkey.
+// does (see debezium.KeyChange).
 func (t *sourceTask) keyChange(s *stream, rel *relation, ch debezium.Change) error {
-	oldKey, err := rel.events.Key(ch.Before)
+	kc, err := rel.events.SplitKeyChange(ch)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", rel.ref, err)
 	}
-	newKey, err := rel.events.Key(ch.After)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", rel.ref, err)
-	}
-	del, create := ch, ch
-	del.Op, del.After = debezium.OpDelete, nil
-	create.Op, create.Before = debezium.OpCreate, nil
-	ks := rel.events.KeySchema
-	if err := t.addChange(s, rel, del, connect.Headers{{Key: debezium.NewKeyHeader, Schema: ks, Value: newKey}}); err != nil {
+	if err := t.addChange(s, rel, kc.Delete, kc.DeleteHeaders); err != nil {
 		return err
 	}
-	return t.addChange(s, rel, create, connect.Headers{{Key: debezium.OldKeyHeader, Schema: ks, Value: oldKey}})
+	return t.addChange(s, rel, kc.Create, kc.CreateHeaders)
 }
 
 // addChange appends a change's event, and a tombstone after a delete, to

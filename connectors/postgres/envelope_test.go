@@ -5,12 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
-
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/convert"
 )
 

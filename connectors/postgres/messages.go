@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
-
 	"github.com/jackc/pglogrepl"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -36,7 +35,7 @@ var (
 // follows binary.handling.mode.
 func messageSchemas(o TypeOptions) (block, value *connect.Schema) {
 	content := connect.OptionalBytesSchema
-	if o.withDefaults().BinaryMode != "bytes" {
+	if o.withDefaults().BinaryMode != debezium.BinaryBytes {
 		content = connect.OptionalStringSchema
 	}
 	block = connect.StructBuilder().Name("io.debezium.connector.postgresql.Message").Version(1).

@@ -14,13 +14,11 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
-
-	"github.com/sluicehq/sluice/connectors/debezium"
 
 	"github.com/jackc/pglogrepl"
+
+	"github.com/sluicehq/sluice/connectors/debezium"
 )
 
 // Signal and incremental snapshot keys, with Debezium's names.
@@ -81,83 +79,9 @@ func (t *sourceTask) signalsCommitted(ctx context.Context, lsn pglogrepl.LSN) er
 	return nil
 }
 
-// runSignal runs one signal; records it emits are at position at. A
-// signal that cannot be understood is logged and ignored, as Debezium
-// ignores it.
+// runSignal runs one signal; records it emits are at position at.
 func (t *sourceTask) runSignal(ctx context.Context, sig debezium.Signal, at position) error {
-	log := t.log.With("signal", sig.ID, "type", sig.Type)
-	switch sig.Type {
-	case debezium.SignalWindowOpen:
-		t.incr.OpenWindow(sig.ID)
-		return nil
-	case debezium.SignalWindowClose:
-		c := t.chunks(at)
-		return t.incr.CloseWindow(ctx, sig.ID, c, c)
-	case debezium.SignalLog:
-		var data struct{ Message string }
-		if err := json.Unmarshal([]byte(sig.Data), &data); err != nil || data.Message == "" {
-			log.Warn("log signal without a message", "data", sig.Data)
-			return nil
-		}
-		log.Info(data.Message, "lsn", at.lsn.String())
-		return nil
-	case debezium.SignalExecuteSnapshot, debezium.SignalStopSnapshot, debezium.SignalPauseSnapshot, debezium.SignalResumeSnapshot:
-		return t.snapshotSignal(ctx, sig, at, log)
-	}
-	log.Warn("signal of an unknown type ignored")
-	return nil
-}
-
-// snapshotSignal runs the signals that drive ad-hoc snapshots.
-func (t *sourceTask) snapshotSignal(ctx context.Context, sig debezium.Signal, at position, log *slog.Logger) error {
-	req, err := debezium.ParseSnapshotRequest(sig.Data)
-	if err != nil {
-		log.Warn("snapshot signal ignored: data is not a JSON object of the expected shape", "data", sig.Data, "error", err)
-		return nil
-	}
-	kind, ok := req.Kind()
-	if !ok {
-		log.Warn("snapshot signal ignored: unknown snapshot type", "snapshot_type", req.Type)
-		return nil
-	}
-	switch sig.Type {
-	case debezium.SignalExecuteSnapshot:
-		if len(req.DataCollections) == 0 {
-			log.Warn("execute-snapshot signal ignored: data-collections is missing or empty", "data", sig.Data)
-			return nil
-		}
-		if kind == debezium.SnapshotBlocking {
-			return t.blockingSnapshot(ctx, req, at, log)
-		}
-		if t.cfg.signals.Table == nil {
-			log.Warn("execute-snapshot signal ignored: incremental snapshots write watermarks to the signalling table, and signal.data.collection is unset")
-			return nil
-		}
-		c := t.chunks(at)
-		return t.incr.Start(ctx, sig.ID, req, c, c, log)
-	case debezium.SignalStopSnapshot:
-		if kind == debezium.SnapshotBlocking {
-			log.Warn("stop-snapshot signal ignored: a blocking snapshot cannot be stopped")
-			return nil
-		}
-		return t.incr.Stop(ctx, req.DataCollections, t.chunks(at), log)
-	case debezium.SignalPauseSnapshot:
-		t.incr.Pause(log)
-		return nil
-	}
-	c := t.chunks(at)
-	return t.incr.Resume(ctx, c, c, log)
-}
-
-// expandCollections replaces each requested name, a regular expression,
-// by the captured tables it matches; one matching none stays as it is
-// (and is skipped when its turn comes), as in Debezium.
-func (t *sourceTask) expandCollections(ctx context.Context, requested []string) ([]string, error) {
-	tables, err := capturedTables(ctx, t.conn, t.cfg.filter, t.viaRoot)
-	if err != nil {
-		return nil, err
-	}
-	return debezium.ExpandCollections(requested, tables), nil
+	return t.incr.RunSignal(ctx, sig, t.chunks(at), t.log)
 }
 
 // checkSignalTable warns when the publication does not publish the

@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
-
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -148,7 +147,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		ptrs[i] = &texts[i]
 	}
 	now := time.Now()
-	source := Source{
+	source := &Source{ // one per chunk, not one per row
 		Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: now, Snapshot: "true",
 		Sequence: pos.sequence, TxID: pos.txID, LSN: pos.lsn,
 	}
@@ -199,14 +198,7 @@ func (t *sourceTask) newEvents(table Table) (*Events, error) {
 // conversionFailed applies event.processing.failure.handling.mode to a
 // row that could not be converted: nil means skip it.
 func (t *sourceTask) conversionFailed(events *Events, err error) error {
-	switch t.cfg.failureMode {
-	case "warn":
-		t.log.Warn("skipping a change that cannot be converted", "table", events.table.Schema+"."+events.table.Name, "error", err)
-		return nil
-	case "skip", "ignore":
-		return nil
-	}
-	return fmt.Errorf("%w (set %s to warn or skip to go on without it)", err, EventFailureHandlingModeConfig)
+	return debezium.ConversionFailed(t.cfg.failureMode, t.log, events.Table, err)
 }
 
 // rowValues converts a row's text values in column order; a null in a

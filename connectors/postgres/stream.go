@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
-
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -32,6 +31,9 @@ type stream struct {
 	// signals delivers signals read from the Kafka signal channel; nil
 	// without it.
 	signals <-chan debezium.KafkaSignal
+	// source is the source block of the change being converted, one
+	// value reused so that no change allocates one for the interface.
+	source Source
 }
 
 // receiveContext returns the context bounding the next receive, a new

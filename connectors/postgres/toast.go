@@ -7,7 +7,6 @@ import (
 	"math/big"
 
 	"github.com/sluicehq/sluice/connectors/debezium"
-
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connectors/debezium"
-
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 

@@ -6,10 +6,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
-
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -77,13 +76,13 @@ func TypeOptionsFromConfig(c connect.Config) TypeOptions {
 
 func (o TypeOptions) withDefaults() TypeOptions {
 	if o.DecimalMode == "" {
-		o.DecimalMode = "precise"
+		o.DecimalMode = debezium.DecimalPrecise
 	}
 	if o.TimePrecisionMode == "" {
-		o.TimePrecisionMode = "adaptive"
+		o.TimePrecisionMode = debezium.TimeAdaptive
 	}
 	if o.BinaryMode == "" {
-		o.BinaryMode = "bytes"
+		o.BinaryMode = debezium.BinaryBytes
 	}
 	if o.HStoreMode == "" {
 		o.HStoreMode = "json"
@@ -359,7 +358,7 @@ func builtinSchema(c Column, o TypeOptions) *connect.Schema {
 // binarySchema is the schema of binary values per binary.handling.mode:
 // bytes, or an encoded string.
 func binarySchema(o TypeOptions) *connect.Schema {
-	if o.BinaryMode == "bytes" {
+	if o.BinaryMode == debezium.BinaryBytes {
 		return connect.BytesSchema
 	}
 	return connect.StringSchema
@@ -425,9 +424,9 @@ var pointSchema = connect.StructBuilder().Name(debezium.PointName).Version(1).Do
 // or a string.
 func moneySchema(o TypeOptions) *connect.Schema {
 	switch o.DecimalMode {
-	case "double":
+	case debezium.DecimalDouble:
 		return connect.Float64Schema
-	case "string":
+	case debezium.DecimalString:
 		return connect.StringSchema
 	}
 	return connect.DecimalSchema(o.moneyScale()).Build()
@@ -437,9 +436,9 @@ func moneySchema(o TypeOptions) *connect.Schema {
 // numeric without declared scale becomes Debezium's VariableScaleDecimal.
 func numericSchema(c Column, o TypeOptions) *connect.SchemaBuilder {
 	switch o.DecimalMode {
-	case "double":
+	case debezium.DecimalDouble:
 		return connect.NewSchemaBuilder(connect.TypeFloat64)
-	case "string":
+	case debezium.DecimalString:
 		return connect.NewSchemaBuilder(connect.TypeString)
 	}
 	precision, scale, ok := c.numericPrecisionScale()
@@ -452,7 +451,7 @@ func numericSchema(c Column, o TypeOptions) *connect.SchemaBuilder {
 
 // temporalSchema maps date, time and timestamp per time.precision.mode.
 func temporalSchema(c Column, o TypeOptions) *connect.SchemaBuilder {
-	if o.TimePrecisionMode == "connect" {
+	if o.TimePrecisionMode == debezium.TimeConnect {
 		switch c.TypeOID {
 		case pgtype.DateOID:
 			return connect.DateSchema()
@@ -467,7 +466,7 @@ func temporalSchema(c Column, o TypeOptions) *connect.SchemaBuilder {
 	case pgtype.DateOID:
 		return semantic(connect.TypeInt32, debezium.DateName)
 	case pgtype.TimeOID:
-		if p <= 3 && o.TimePrecisionMode == "adaptive" {
+		if p <= 3 && o.TimePrecisionMode == debezium.TimeAdaptive {
 			return semantic(connect.TypeInt32, debezium.TimeName)
 		}
 		return semantic(connect.TypeInt64, debezium.MicroTimeName)

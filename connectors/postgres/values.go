@@ -170,9 +170,9 @@ func convertBytea(s, mode string) (any, error) {
 // value's scale without trailing zeros (-0.00120 has scale 4).
 func convertNumeric(c Column, s, mode string) (any, error) {
 	switch mode {
-	case "double":
+	case debezium.DecimalDouble:
 		return strconv.ParseFloat(s, 64)
-	case "string":
+	case debezium.DecimalString:
 		return s, nil
 	}
 	if s == "NaN" || strings.HasSuffix(s, "Infinity") {
@@ -206,7 +206,7 @@ func convertNumeric(c Column, s, mode string) (any, error) {
 // The struct schemas of a VariableScaleDecimal; a struct value must carry
 // its field's schema exactly, optional or not.
 var (
-	variableScaleSchema         = numericSchema(Column{TypeMod: -1}, TypeOptions{DecimalMode: "precise"}).Build()
+	variableScaleSchema         = numericSchema(Column{TypeMod: -1}, TypeOptions{DecimalMode: debezium.DecimalPrecise}).Build()
 	optionalVariableScaleSchema = optional(variableScaleSchema)
 )
 
