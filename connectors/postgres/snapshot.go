@@ -121,7 +121,7 @@ type readPosition struct {
 // initialPosition is where the initial snapshot's reads stand: the slot's
 // consistent point, in the snapshot transaction. The records of a chunk
 // share one offset map: nothing changes an offset once emitted (the
-// last record's is replaced, see debezium.HeldRead.release).
+// last record's is replaced, see debezium.HeldRead.Release).
 func (t *sourceTask) initialPosition() readPosition {
 	lsn := int64(t.plan.consistentPoint)
 	return readPosition{txID: t.plan.snapshotTxID, lsn: lsn, sequence: `[null,"` + strconv.FormatInt(lsn, 10) + `"]`,
