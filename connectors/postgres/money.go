@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strings"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/internal/javafmt"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -19,10 +20,10 @@ func convertMoney(s string, o TypeOptions) (any, error) {
 		return nil, err
 	}
 	switch o.DecimalMode {
-	case "double":
+	case debezium.DecimalDouble:
 		f, _ := v.Float64()
 		return f, nil
-	case "string":
+	case debezium.DecimalString:
 		f, _ := v.Float64()
 		return javaDouble(f), nil
 	}
