@@ -321,12 +321,29 @@ func TestIncrementalStopPauseResume(t *testing.T) {
 	assert.False(t, inc.Running())
 }
 
+// A Kafka signal offset that is not a number is refused, naming the key,
+// rather than read as "no signal acted on", which would run it again.
+func TestLoadSignalOffsetRefusesAWrongType(t *testing.T) {
+	for _, bad := range []any{"41", 41.5, true} {
+		inc := NewIncremental(SignalSettings{}, nil)
+		err := inc.LoadSignalOffset(connect.Offset{SignalOffsetKey: bad})
+		require.ErrorIs(t, err, connect.ErrOffset)
+		assert.ErrorContains(t, err, SignalOffsetKey)
+		_, seen := inc.KafkaPosition()
+		assert.False(t, seen)
+	}
+	inc := NewIncremental(SignalSettings{}, nil)
+	require.NoError(t, inc.LoadSignalOffset(nil))
+	_, seen := inc.KafkaPosition()
+	assert.False(t, seen)
+}
+
 func TestStamp(t *testing.T) {
 	var none *Incremental
 	none.Stamp([]*connect.Record{{SourceOffset: map[string]any{}}}) // safe on nil
 
 	inc := NewIncremental(SignalSettings{}, nil)
-	inc.LoadSignalOffset(map[string]any{SignalOffsetKey: float64(41)})
+	require.NoError(t, inc.LoadSignalOffset(connect.Offset{SignalOffsetKey: float64(41)}))
 	offset, seen := inc.KafkaPosition()
 	assert.True(t, seen)
 	assert.Equal(t, int64(41), offset)

@@ -48,11 +48,18 @@ func (inc *Incremental) Load(off map[string]any) {
 	inc.lastSent, inc.chunkEnd, inc.maxKey = last, last, maxKey
 }
 
-// LoadSignalOffset restores the offset of the last Kafka signal acted on.
-func (inc *Incremental) LoadSignalOffset(off map[string]any) {
-	if n, ok := offsetInt(off, SignalOffsetKey); ok {
+// LoadSignalOffset restores the offset of the last Kafka signal acted on;
+// a value that is not an offset is an error wrapping connect.ErrOffset,
+// rather than a signal run a second time.
+func (inc *Incremental) LoadSignalOffset(off connect.Offset) error {
+	n, ok, err := off.Int(SignalOffsetKey)
+	if err != nil {
+		return err
+	}
+	if ok {
 		inc.kafkaOffset, inc.kafkaSeen = n, true
 	}
+	return nil
 }
 
 // KafkaSignal records that the Kafka signal at offset is being acted on:
@@ -63,22 +70,6 @@ func (inc *Incremental) KafkaSignal(offset int64) { inc.kafkaOffset, inc.kafkaSe
 // seen is false when there is none.
 func (inc *Incremental) KafkaPosition() (offset int64, seen bool) {
 	return inc.kafkaOffset, inc.kafkaSeen
-}
-
-// offsetInt reads a number of an offset, a float64 once it went through
-// JSON.
-func offsetInt(off map[string]any, key string) (int64, bool) {
-	switch v := off[key].(type) {
-	case int64:
-		return v, true
-	case float64:
-		return int64(v), true
-	case int:
-		return int64(v), true
-	case uint64:
-		return int64(v), true
-	}
-	return 0, false
 }
 
 // Stamp stores the snapshot's progress and the last Kafka signal's offset

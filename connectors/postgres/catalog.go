@@ -139,14 +139,3 @@ func describeTable(ctx context.Context, conn *pgx.Conn, t debezium.TableID) (Tab
 	}
 	return Table{Schema: t.Schema, Name: t.Name, Columns: cols, KeyColumns: pk}, nil
 }
-
-// relationName returns the schema and name of the relation with oid.
-func relationName(ctx context.Context, conn *pgx.Conn, oid uint32) (debezium.TableID, error) {
-	var t debezium.TableID
-	err := conn.QueryRow(ctx, `SELECT n.nspname, c.relname FROM pg_class c
-		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`, oid).Scan(&t.Schema, &t.Name)
-	if err != nil {
-		return t, fmt.Errorf("read name of relation %d: %w", oid, err)
-	}
-	return t, nil
-}

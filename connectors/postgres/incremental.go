@@ -74,7 +74,9 @@ func (t *sourceTask) startSignals(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read committed offset: %w", err)
 	}
-	t.incr.LoadSignalOffset(off)
+	if err := t.incr.LoadSignalOffset(off); err != nil {
+		return fmt.Errorf("read committed offset: %w", err)
+	}
 	if t.plan.snapshot || t.cfg.signals.Table == nil {
 		return nil
 	}

@@ -12,13 +12,14 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sluicehq/sluice/connectors/debezium"
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
 // snapshot reads every captured table in the exported snapshot's
 // transaction, emitting read events marked as Debezium marks them.
 func (t *sourceTask) snapshot(ctx context.Context) error {
-	if err := sleepCtx(ctx, t.cfg.snapshotDelay); err != nil {
+	if err := kit.Sleep(ctx, t.cfg.snapshotDelay); err != nil {
 		return err
 	}
 	tables, err := capturedTables(ctx, t.conn, t.cfg.filter, t.viaRoot)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/sluicehq/sluice/connectors/debezium"
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -138,7 +139,7 @@ func (t *sourceTask) startReplication(ctx context.Context, start pglogrepl.LSN) 
 			return err
 		}
 		t.log.Warn("replication slot in use, retrying", "slot", t.cfg.slot, "attempt", attempt+1, "of", t.cfg.slotRetries, "error", err)
-		if err := sleepCtx(ctx, t.cfg.slotRetryDelay); err != nil {
+		if err := kit.Sleep(ctx, t.cfg.slotRetryDelay); err != nil {
 			return err
 		}
 	}

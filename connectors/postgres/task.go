@@ -90,7 +90,7 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 		return fmt.Errorf("start postgres source task: %w", err)
 	}
 	t.cfg, t.ctx = cfg, ctx
-	t.log = pluginLogger(ctx, config, true)
+	t.log = pluginLogger(ctx)
 	t.partition = map[string]any{"server": t.cfg.prefix}
 	t.resume, err = readResume(ctx, t.sourcePartition())
 	if err != nil {
@@ -196,13 +196,6 @@ func offsetLSN(off connect.Offset) (pglogrepl.LSN, error) {
 	return pglogrepl.LSN(n), nil
 }
 
-// offsetInt reads a number of an offset; it is false when the key is
-// absent or not an integer.
-func offsetInt(off connect.Offset, key string) (int64, bool) {
-	n, ok, err := off.Int(key)
-	return n, ok && err == nil
-}
-
 // connect opens the query and replication connections.
 func (t *sourceTask) connect(ctx context.Context, config map[string]string) error {
 	var err error
@@ -219,10 +212,6 @@ func (t *sourceTask) connect(ctx context.Context, config map[string]string) erro
 	}
 	return nil
 }
-
-// sleepCtx waits d, or less when ctx ends first; its callers move to
-// kit.Sleep as their files move to connectors/debezium.
-func sleepCtx(ctx context.Context, d time.Duration) error { return kit.Sleep(ctx, d) }
 
 func (t *sourceTask) closeConns() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
