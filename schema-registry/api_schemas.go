@@ -22,7 +22,11 @@ func (s *Server) schemaForID(r *http.Request) (*schemaByID, error) {
 	if !ok {
 		return nil, errSchemaNotFound(id)
 	}
-	if subject := r.URL.Query().Get("subject"); subject != "" {
+	subject, err := unqualifySubject(r.URL.Query().Get("subject"))
+	if err != nil {
+		return nil, err
+	}
+	if subject != "" {
 		if !slices.ContainsFunc(s.state.idVersions(id, true), func(v *version) bool { return v.Subject == subject }) {
 			return nil, errSchemaNotFound(id)
 		}
@@ -36,9 +40,13 @@ func (s *Server) getByID(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	out := idSchema{References: e.References, Schema: e.Schema}
+	out := idSchema{References: e.References}
 	if e.Type != TypeAvro {
 		out.SchemaType = e.Type
+	}
+	if out.Schema, err = s.formatted(r, idVersion(e)); err != nil {
+		writeError(w, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -49,7 +57,18 @@ func (s *Server) getByIDSchema(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeRaw(w, e.Schema)
+	text, err := s.formatted(r, idVersion(e))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeRaw(w, text)
+}
+
+// idVersion is the schema of an id as a version, to be parsed and
+// formatted.
+func idVersion(e *schemaByID) *version {
+	return &version{Type: e.Type, Schema: e.Schema, References: e.References, digest: e.digest}
 }
 
 // idVersionsFor lists the versions using {id}; an unknown id is 40403.
@@ -58,8 +77,12 @@ func (s *Server) idVersionsFor(r *http.Request) ([]*version, error) {
 	if err != nil {
 		return nil, err
 	}
+	subject, err := unqualifySubject(r.URL.Query().Get("subject"))
+	if err != nil {
+		return nil, err
+	}
 	vs := s.state.idVersions(id, boolParam(r, "deleted"))
-	if subject := r.URL.Query().Get("subject"); subject != "" {
+	if subject != "" {
 		vs = slices.DeleteFunc(vs, func(v *version) bool { return v.Subject != subject })
 	}
 	if _, ok := s.state.byID(id); !ok {
@@ -82,6 +105,10 @@ func (s *Server) getIDVersions(w http.ResponseWriter, r *http.Request) {
 	for i, v := range vs {
 		out[i] = subjectVersion{v.Subject, v.Version}
 	}
+	if out, err = page(r, out, unlimited); err != nil {
+		writeError(w, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -96,5 +123,9 @@ func (s *Server) getIDSubjects(w http.ResponseWriter, r *http.Request) {
 		out = append(out, v.Subject)
 	}
 	slices.Sort(out)
-	writeJSON(w, http.StatusOK, slices.Compact(out))
+	if out, err = page(r, slices.Compact(out), unlimited); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -2,13 +2,18 @@ package registry
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/bufbuild/protocompile"
+	"github.com/bufbuild/protocompile/linker"
 	"github.com/bufbuild/protocompile/reporter"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // protoRootPath is the file name a schema being parsed is compiled as.
@@ -22,33 +27,96 @@ type ProtobufFormat struct{}
 // Type returns TypeProtobuf.
 func (ProtobufFormat) Type() string { return TypeProtobuf }
 
-// Parse compiles schema and the files it imports.
+// Parse compiles schema and the files it imports. A schema that is a
+// base64-serialized FileDescriptorProto (what Confluent's clients send
+// for Protobuf, as Confluent's registry accepts) is linked against the
+// references and kept as its .proto text.
 func (ProtobufFormat) Parse(schema string, refs []ResolvedReference) (Parsed, error) {
-	sources := make(map[string]string, len(refs)+1)
+	if looksSerialized(schema) {
+		return parseSerializedProto(schema, refs)
+	}
+	fd, err := compileProto(protocompile.SearchResult{Source: strings.NewReader(schema)}, refs)
+	if err != nil {
+		return nil, fmt.Errorf("compile protobuf schema: %w", err)
+	}
+	return &parsedProtobuf{canonical: canonicalProto(schema), file: fd}, nil
+}
+
+// compileProto compiles the root file (as protoRootPath) with its
+// imports resolved from refs and the well-known google/protobuf files.
+func compileProto(root protocompile.SearchResult, refs []ResolvedReference) (linker.File, error) {
+	sources := make(map[string]string, len(refs))
 	for _, ref := range refs {
 		sources[ref.Name] = ref.Schema
 	}
-	sources[protoRootPath] = schema
 	c := protocompile.Compiler{
-		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
-			Accessor: func(path string) (io.ReadCloser, error) {
-				if s, ok := sources[path]; ok {
-					return io.NopCloser(strings.NewReader(s)), nil
+		Resolver: protocompile.WithStandardImports(protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
+			if path == protoRootPath {
+				return root, nil
+			}
+			s, ok := sources[path]
+			if !ok {
+				return protocompile.SearchResult{}, fmt.Errorf("import %q: %w", path, errProtoUnresolved)
+			}
+			if looksSerialized(s) {
+				fdp, err := decodeSerializedProto(s)
+				if err != nil {
+					return protocompile.SearchResult{}, fmt.Errorf("import %q: %w", path, err)
 				}
-				return nil, fmt.Errorf("import %q: %w", path, errProtoUnresolved)
-			},
-		}),
+				fdp.Name = proto.String(path)
+				return protocompile.SearchResult{Proto: fdp}, nil
+			}
+			return protocompile.SearchResult{Source: strings.NewReader(s)}, nil
+		})),
 		Reporter: reporter.NewReporter(nil, nil), // warnings are not errors
 	}
 	files, err := c.Compile(context.Background(), protoRootPath)
 	if err != nil {
-		return nil, fmt.Errorf("compile protobuf schema: %w", err)
+		return nil, err
 	}
-	fd := files[0]
-	return &parsedProtobuf{
-		canonical: canonicalProto(schema),
-		file:      fd,
-	}, nil
+	return files[0], nil
+}
+
+// looksSerialized reports whether schema is meant as base64 rather than
+// .proto text: non-empty and made of base64 characters only (any .proto
+// text with a declaration has a space, a ';' or a '{').
+func looksSerialized(schema string) bool {
+	schema = strings.TrimSpace(schema)
+	return schema != "" && !strings.ContainsFunc(schema, func(r rune) bool {
+		return !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '+' || r == '/' || r == '=')
+	})
+}
+
+// decodeSerializedProto decodes a base64-serialized FileDescriptorProto
+// (padding optional, as Java's decoder); the error says which step failed.
+func decodeSerializedProto(schema string) (*descriptorpb.FileDescriptorProto, error) {
+	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(strings.TrimSpace(schema), "="))
+	if err != nil {
+		return nil, fmt.Errorf("schema is neither .proto text nor a base64-serialized FileDescriptorProto: base64: %w", err)
+	}
+	fdp := &descriptorpb.FileDescriptorProto{}
+	if err := proto.Unmarshal(b, fdp); err != nil {
+		return nil, fmt.Errorf("base64-serialized FileDescriptorProto does not decode: %w", err)
+	}
+	if len(fdp.ProtoReflect().GetUnknown()) > 0 {
+		return nil, errors.New("base64-serialized FileDescriptorProto does not decode: it holds fields a FileDescriptorProto does not have")
+	}
+	return fdp, nil
+}
+
+// parseSerializedProto links a serialized descriptor and keeps its text.
+func parseSerializedProto(schema string, refs []ResolvedReference) (Parsed, error) {
+	fdp, err := decodeSerializedProto(schema)
+	if err != nil {
+		return nil, err
+	}
+	fdp.Name = proto.String(protoRootPath)
+	fdp.SourceCodeInfo = nil
+	fd, err := compileProto(protocompile.SearchResult{Proto: fdp}, refs)
+	if err != nil {
+		return nil, fmt.Errorf("link base64-serialized FileDescriptorProto: %w", err)
+	}
+	return &parsedProtobuf{canonical: canonicalProto(protoText(fd, false)), file: fd}, nil
 }
 
 var errProtoUnresolved = fmt.Errorf("not provided by the schema's references")
@@ -105,4 +173,33 @@ func (p *parsedProtobuf) ReadIncompatibilities(writer Parsed) []string {
 		}
 	}
 	return out
+}
+
+// Protobuf output formats (Confluent's ProtobufSchema.Format).
+const (
+	protoFormatSerialized        = "serialized"
+	protoFormatIgnoreExtensions  = "ignore_extensions"
+	protoSerializedRootName      = "default" // the file name Confluent gives the root descriptor
+)
+
+// Formatted returns the schema in a Confluent output format:
+// "serialized" is the base64 FileDescriptorProto (the root file named
+// "default", as Confluent names it; type names fully qualified),
+// "ignore_extensions" the .proto text without extensions and custom
+// options. ok is false for other formats, which mean the stored text.
+func (p *parsedProtobuf) Formatted(format string) (string, bool, error) {
+	switch strings.ToLower(format) {
+	case protoFormatSerialized:
+		fdp := protodesc.ToFileDescriptorProto(p.file)
+		fdp.Name = proto.String(protoSerializedRootName)
+		fdp.SourceCodeInfo = nil
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(fdp)
+		if err != nil {
+			return "", false, fmt.Errorf("serialize protobuf schema: %w", err)
+		}
+		return base64.StdEncoding.EncodeToString(b), true, nil
+	case protoFormatIgnoreExtensions:
+		return protoText(p.file, true), true, nil
+	}
+	return "", false, nil
 }
