@@ -110,10 +110,10 @@ func unqualifyReferences(refs []Reference) error {
 type lookupFilter int
 
 const (
-	filterLive             lookupFilter = iota // undeleted only (the default)
-	filterIncludeDeleted                       // ?deleted=true
-	filterDeletedOnly                          // ?deletedOnly=true (wins over deleted)
-	filterDeletedAsNegative                    // ?deletedAsNegative=true: all, deleted ones negated
+	filterLive              lookupFilter = iota // undeleted only (the default)
+	filterIncludeDeleted                        // ?deleted=true
+	filterDeletedOnly                           // ?deletedOnly=true (wins over deleted)
+	filterDeletedAsNegative                     // ?deletedAsNegative=true: all, deleted ones negated
 )
 
 // lookupFilterParam reads the filter parameters of a listing.

@@ -177,9 +177,9 @@ func (p *parsedProtobuf) ReadIncompatibilities(writer Parsed) []string {
 
 // Protobuf output formats (Confluent's ProtobufSchema.Format).
 const (
-	protoFormatSerialized        = "serialized"
-	protoFormatIgnoreExtensions  = "ignore_extensions"
-	protoSerializedRootName      = "default" // the file name Confluent gives the root descriptor
+	protoFormatSerialized       = "serialized"
+	protoFormatIgnoreExtensions = "ignore_extensions"
+	protoSerializedRootName     = "default" // the file name Confluent gives the root descriptor
 )
 
 // Formatted returns the schema in a Confluent output format:
