@@ -40,6 +40,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/{subject}/versions/{version}/referencedby", s.referencedByHandler)
 	})
 	r.Route("/schemas", func(r chi.Router) {
+		r.Get("/", s.listSchemas)
 		r.Get("/types", s.schemaTypes)
 		r.Get("/ids/{id}", s.getByID)
 		r.Get("/ids/{id}/schema", s.getByIDSchema)

@@ -91,6 +91,12 @@ func TestAPIContexts(t *testing.T) {
 	})
 	_, body := in.call(t, "GET", "/schemas/ids/3", nil)
 	assert.Contains(t, body, `"subject":"orders"`)
+	// referenceFormat=qualified qualifies references with a non-default
+	// context only: in the default context they stay as they are.
+	for _, path := range []string{"/schemas/ids/3?referenceFormat=qualified", "/subjects/refs/versions/1?referenceFormat=qualified"} {
+		_, qualified := in.call(t, "GET", path, nil)
+		assert.Contains(t, qualified, `"references":[{"name":"User","subject":"orders","version":1}]`, path)
+	}
 	_, body = in.call(t, "GET", "/subjects/:.other:orders/versions", nil)
 	assert.Contains(t, body, "schema context '.other'")
 }
@@ -131,6 +137,18 @@ func TestAPIListingFilters(t *testing.T) {
 		{"id subjects page", "GET", "/schemas/ids/1/subjects?offset=1&limit=1", nil, 200, `["c"]`, 0},
 		{"id versions page", "GET", "/schemas/ids/1/versions?deleted=true&offset=1", nil, 200,
 			`[{"subject":"b","version":1},{"subject":"c","version":1}]`, 0},
+	})
+
+	// GET /schemas lists versions, paged.
+	runSteps(t, in, []step{
+		{"schemas", "GET", "/schemas", nil, 200, fmt.Sprintf(
+			`[{"subject":"a","version":1,"id":1,"schema":%q},{"subject":"a","version":3,"id":3,"schema":%q},{"subject":"c","version":1,"id":1,"schema":%q}]`,
+			userV1, userV3, userV1), 0},
+		{"schemas deleted latestOnly", "GET", "/schemas?deleted=true&latestOnly=true", nil, 200, fmt.Sprintf(
+			`[{"subject":"a","version":3,"id":3,"schema":%q},{"subject":"b","version":1,"id":1,"schema":%q},{"subject":"c","version":1,"id":1,"schema":%q}]`,
+			userV3, userV1, userV1), 0},
+		{"schemas prefix page", "GET", "/schemas?subjectPrefix=a&offset=1&limit=1", nil, 200, fmt.Sprintf(
+			`[{"subject":"a","version":3,"id":3,"schema":%q}]`, userV3), 0},
 	})
 
 	// referencedby pages too.

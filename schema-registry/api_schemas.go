@@ -129,3 +129,33 @@ func (s *Server) getIDSubjects(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// listSchemas serves GET /schemas: the versions of the subjects with
+// ?subjectPrefix (soft-deleted ones with ?deleted, only each subject's
+// latest with ?latestOnly), by subject and version, a page of at most
+// 1000 by default (Confluent's schema.search.default.limit).
+func (s *Server) listSchemas(w http.ResponseWriter, r *http.Request) {
+	out := []subjectSchema{}
+	deleted, latestOnly := boolParam(r, "deleted"), boolParam(r, "latestOnly")
+	filter := filterLive
+	if deleted {
+		filter = filterIncludeDeleted
+	}
+	if prefix, ok := subjectPrefixParam(r); ok {
+		for _, subject := range s.state.subjectNames(prefix, filter) {
+			vs := s.state.versions(subject, deleted)
+			if latestOnly && len(vs) > 0 {
+				vs = vs[len(vs)-1:]
+			}
+			for _, v := range vs {
+				out = append(out, toSubjectSchema(v))
+			}
+		}
+	}
+	out, err := page(r, out, defaultSchemaLimit)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}

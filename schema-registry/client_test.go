@@ -162,4 +162,9 @@ func TestFranzGoClientProtobufAndParams(t *testing.T) {
 	paged, err := cl.Subjects(sr.WithParams(ctx, sr.ShowDeleted, sr.Offset(1), sr.Limit(1)))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"orders-value"}, paged)
+	all, err := cl.AllSchemas(sr.WithParams(ctx, sr.ShowDeleted))
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	assert.Equal(t, "srtest/money.proto", all[2].Subject)
+	assert.Equal(t, sr.TypeProtobuf, all[2].Type)
 }
