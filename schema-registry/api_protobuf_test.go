@@ -131,7 +131,7 @@ func TestAPIProtobufMalformed(t *testing.T) {
 	require.NoError(t, err)
 	tests := []struct{ name, schema, want string }{
 		{"bad base64", "abcde", "base64"},
-		{"bad proto bytes", base64.StdEncoding.EncodeToString([]byte{0xff, 0xff, 0xff}), "does not decode"},
+		{"bad proto bytes", base64.StdEncoding.EncodeToString([]byte{0x0a, 0x05, 0x61}), "does not decode"}, // a name cut short
 		{"unresolvable import", base64.StdEncoding.EncodeToString(b), "srtest/missing.proto"},
 		{"bad text", `syntax = "proto3"; message {`, "compile protobuf schema"},
 	}

@@ -27,16 +27,18 @@ type ProtobufFormat struct{}
 // Type returns TypeProtobuf.
 func (ProtobufFormat) Type() string { return TypeProtobuf }
 
-// Parse compiles schema and the files it imports. A schema that is a
-// base64-serialized FileDescriptorProto (what Confluent's clients send
-// for Protobuf, as Confluent's registry accepts) is linked against the
-// references and kept as its .proto text.
+// Parse compiles schema and the files it imports. Text that does not
+// compile but is made of base64 characters is taken, as Confluent's
+// registry takes it, for a base64-serialized FileDescriptorProto (what
+// Confluent's clients send for Protobuf): it is linked against the
+// references and kept as its .proto text, and its errors say which step
+// failed.
 func (ProtobufFormat) Parse(schema string, refs []ResolvedReference) (Parsed, error) {
-	if looksSerialized(schema) {
-		return parseSerializedProto(schema, refs)
-	}
 	fd, err := compileProto(protocompile.SearchResult{Source: strings.NewReader(schema)}, refs)
 	if err != nil {
+		if looksSerialized(schema) {
+			return parseSerializedProto(schema, refs)
+		}
 		return nil, fmt.Errorf("compile protobuf schema: %w", err)
 	}
 	return &parsedProtobuf{canonical: canonicalProto(schema), file: fd}, nil
@@ -77,7 +79,7 @@ func compileProto(root protocompile.SearchResult, refs []ResolvedReference) (lin
 	return files[0], nil
 }
 
-// looksSerialized reports whether schema is meant as base64 rather than
+// looksSerialized reports whether schema may be base64 rather than
 // .proto text: non-empty and made of base64 characters only (any .proto
 // text with a declaration has a space, a ';' or a '{').
 func looksSerialized(schema string) bool {

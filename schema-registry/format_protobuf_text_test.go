@@ -175,6 +175,11 @@ string id = 1;
 	require.NoError(t, err)
 	assert.Empty(t, again.ReadIncompatibilities(p))
 
+	// Text made of base64 characters that compiles is text.
+	comment, err := ProtobufFormat{}.Parse("//Comment", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "//Comment", comment.Canonical())
+
 	// Unpadded base64 is accepted, as Java's decoder does.
 	unpadded, err := ProtobufFormat{}.Parse(base64.RawStdEncoding.EncodeToString(mustDecode(t, serialized)), []ResolvedReference{money})
 	require.NoError(t, err)
@@ -210,7 +215,8 @@ func TestProtobufSerializedMalformed(t *testing.T) {
 
 	tests := []struct{ name, schema, want string }{
 		{"bad base64", "abc", "base64"},
-		{"bad proto bytes", base64.StdEncoding.EncodeToString([]byte{0xff, 0xff, 0xff}), "does not decode"},
+		{"not base64: a text error", "message {", "compile protobuf schema"},
+		{"bad proto bytes", base64.StdEncoding.EncodeToString([]byte{0x0a, 0x05, 0x61}), "does not decode"}, // a name cut short
 		{"not a descriptor", base64.StdEncoding.EncodeToString([]byte{0xf8, 0x07, 0x01}), "fields a FileDescriptorProto does not have"},
 		{"unresolvable import", unresolved, `"srtest/missing.proto": not provided by the schema's references`},
 	}
