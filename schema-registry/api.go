@@ -47,6 +47,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/ids/{id}/versions", s.getIDVersions)
 		r.Get("/ids/{id}/subjects", s.getIDSubjects)
 	})
+	r.Get("/contexts", listContexts)
 	r.Post("/compatibility/subjects/{subject}/versions/{version}", s.compatibilityHandler)
 	r.Post("/compatibility/subjects/{subject}/versions", s.compatibilityHandler)
 	for _, p := range []string{"/config", "/config/{subject}"} {

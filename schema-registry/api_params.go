@@ -73,6 +73,21 @@ func errOtherContext(subject, ctx string) error {
 		subject, ctx)
 }
 
+// listContexts serves GET /contexts: the default context only, filtered
+// by ?contextPrefix and paged as Confluent's.
+func listContexts(w http.ResponseWriter, r *http.Request) {
+	contexts := []string{}
+	if strings.HasPrefix(".", r.URL.Query().Get("contextPrefix")) {
+		contexts = append(contexts, ".")
+	}
+	contexts, err := page(r, contexts, unlimited)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, contexts)
+}
+
 // subjectParam returns the {subject} path parameter, unescaped and
 // without a default-context qualifier.
 func subjectParam(r *http.Request) (string, error) {
