@@ -19,13 +19,49 @@ import (
 // when the client's escaping differs from Go's default, and on the
 // decoded Path otherwise, so a parameter would sometimes arrive escaped
 // and sometimes not.) pathParam unescapes every parameter.
+//
+// A path under /contexts/{context}/ (how Confluent's clients address a
+// context by URL) is routed without that prefix when it names the
+// default context, and refused otherwise.
 func routeEscaped(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.RoutePath == "" {
-			rctx.RoutePath = r.URL.EscapedPath()
+			path, err := withoutContextPrefix(r.URL.EscapedPath())
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			rctx.RoutePath = path
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withoutContextPrefix removes a default-context "/contexts/{context}"
+// prefix from an escaped path; "/contexts" itself and DELETE
+// /contexts/{context} have no rest and are left alone.
+func withoutContextPrefix(path string) (string, error) {
+	rest, ok := strings.CutPrefix(path, "/contexts/")
+	if !ok {
+		return path, nil
+	}
+	escaped, rest, ok := strings.Cut(rest, "/")
+	if !ok || rest == "" {
+		return path, nil
+	}
+	name, err := url.PathUnescape(escaped)
+	if err != nil {
+		return path, nil
+	}
+	ctx := strings.TrimSuffix(strings.TrimPrefix(name, ":"), ":")
+	if !strings.HasPrefix(ctx, ".") {
+		ctx = "." + ctx
+	}
+	if ctx != "." {
+		return "", newAPIError(codeInvalidSubject, "Schema context '%s' is not served; "+
+			"this registry serves only the default context '.'", ctx)
+	}
+	return "/" + rest, nil
 }
 
 // pathParam returns a URL parameter, unescaped.
