@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -143,4 +144,29 @@ func TestAPIProtobufMalformed(t *testing.T) {
 			assert.Contains(t, body, tt.want)
 		})
 	}
+}
+
+// TestAPIProtobufTextAndSerializedAreOneSchema: as in Confluent's
+// registry, a Protobuf schema sent as text by one client and as a
+// serialized descriptor by another is one schema (one id, one version);
+// layout and comments do not matter, options do.
+func TestAPIProtobufTextAndSerializedAreOneSchema(t *testing.T) {
+	in := startRegistry(t, testenv.StartBroker(t, nil), "")
+	text := "// Money, in minor units.\nsyntax = \"proto3\";\npackage srtest;\n\nmessage Money {\n    int64 units = 1; // minor units\n    string currency = 2;\n}\n"
+	serialized := serialize(t, moneyProto, "srtest/money.proto")
+	withOption := "syntax = \"proto3\";\npackage srtest;\noption java_package = \"com.acme\";\nmessage Money { int64 units = 1; string currency = 2; }\n"
+	runSteps(t, in, []step{
+		{"text", "POST", "/subjects/s/versions", protoBody(text), 200, `{"id":1}`, 0},
+		{"serialized: same schema", "POST", "/subjects/s/versions", protoBody(serialized), 200, `{"id":1}`, 0},
+		{"lookup serialized", "POST", "/subjects/s", protoBody(serialized), 200, "", 0},
+		{"other comments: same schema", "POST", "/subjects/s/versions", protoBody(strings.ReplaceAll(text, "minor units", "cents")), 200, `{"id":1}`, 0},
+		{"one version", "GET", "/subjects/s/versions", nil, 200, `[1]`, 0},
+		{"an option is a change", "POST", "/subjects/s/versions", protoBody(withOption), 200, `{"id":2}`, 0},
+
+		{"serialized first", "POST", "/subjects/t/versions", protoBody(serialized), 200, "", 0},
+		{"lookup text", "POST", "/subjects/t", protoBody(text), 200, "", 0},
+		{"text: same schema", "POST", "/subjects/t/versions", protoBody(text), 200, "", 0},
+		{"still one version", "GET", "/subjects/t/versions", nil, 200, `[1]`, 0},
+		{"lookup elsewhere misses", "POST", "/subjects/s", protoBody(`syntax = "proto3"; message Other {}`), 404, "", 40403},
+	})
 }

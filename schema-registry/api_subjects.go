@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -185,7 +186,15 @@ func (s *Server) lookupSchema(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	v, err := s.lookup(subject, req, boolParam(r, "normalize"), boolParam(r, "deleted"))
+	normalize, deleted := boolParam(r, "normalize"), boolParam(r, "deleted")
+	v, err := s.lookup(subject, req, normalize, deleted)
+	if errors.Is(err, errLookupNotFound) {
+		if p, perr := s.parse(req, normalize || s.normalizeConfig(subject)); perr == nil {
+			if eq := s.equivalentVersion(subject, p, deleted); eq != nil {
+				v, err = eq, nil
+			}
+		}
+	}
 	if err != nil {
 		writeError(w, err)
 		return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/linker"
@@ -118,7 +119,9 @@ func parseSerializedProto(schema string, refs []ResolvedReference) (Parsed, erro
 	if err != nil {
 		return nil, fmt.Errorf("link base64-serialized FileDescriptorProto: %w", err)
 	}
-	return &parsedProtobuf{canonical: canonicalProto(protoText(fd, false)), file: fd}, nil
+	p := &parsedProtobuf{file: fd}
+	p.canonical = canonicalProto(p.printed())
+	return p, nil
 }
 
 var errProtoUnresolved = fmt.Errorf("not provided by the schema's references")
@@ -137,10 +140,21 @@ func canonicalProto(schema string) string {
 	return strings.Join(out, "\n")
 }
 
-// parsedProtobuf is a compiled .proto file.
+// parsedProtobuf is a compiled .proto file. It is shared through the
+// parse cache, so printed is computed once.
 type parsedProtobuf struct {
 	canonical string
 	file      protoreflect.FileDescriptor
+
+	printOnce sync.Once
+	print     string
+}
+
+// printed returns the file printed by protoText: equal for equivalent
+// schemas whatever their layout, comments or form (text or serialized).
+func (p *parsedProtobuf) printed() string {
+	p.printOnce.Do(func() { p.print = protoText(p.file, false) })
+	return p.print
 }
 
 // Canonical returns the schema text with each line trimmed and blank lines
