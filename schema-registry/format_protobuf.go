@@ -61,13 +61,12 @@ func compileProto(root protocompile.SearchResult, refs []ResolvedReference) (lin
 			if !ok {
 				return protocompile.SearchResult{}, fmt.Errorf("import %q: %w", path, errProtoUnresolved)
 			}
+			// The registry stores text; a caller may hand descriptors.
 			if looksSerialized(s) {
-				fdp, err := decodeSerializedProto(s)
-				if err != nil {
-					return protocompile.SearchResult{}, fmt.Errorf("import %q: %w", path, err)
+				if fdp, err := decodeSerializedProto(s); err == nil {
+					fdp.Name = proto.String(path)
+					return protocompile.SearchResult{Proto: fdp}, nil
 				}
-				fdp.Name = proto.String(path)
-				return protocompile.SearchResult{Proto: fdp}, nil
 			}
 			return protocompile.SearchResult{Source: strings.NewReader(s)}, nil
 		})),

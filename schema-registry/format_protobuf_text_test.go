@@ -175,6 +175,13 @@ string id = 1;
 	require.NoError(t, err)
 	assert.Empty(t, again.ReadIncompatibilities(p))
 
+	// A reference may be handed as a descriptor too.
+	serializedMoney := money
+	serializedMoney.Schema = serialize(t, money.Schema, "any-name.proto")
+	viaSerializedRef, err := ProtobufFormat{}.Parse(order, []ResolvedReference{serializedMoney})
+	require.NoError(t, err)
+	assert.Equal(t, text.Normalized(), viaSerializedRef.Normalized())
+
 	// Text made of base64 characters that compiles is text.
 	comment, err := ProtobufFormat{}.Parse("//Comment", nil)
 	require.NoError(t, err)
