@@ -34,6 +34,9 @@ func (s *Server) schemaForID(r *http.Request) (*schemaByID, error) {
 	return e, nil
 }
 
+// getByID serves GET /schemas/ids/{id}; ?format picks the output format
+// (Confluent's JavaScript client asks format=serialized for Protobuf) and
+// ?referenceFormat=qualified changes nothing in the default context.
 func (s *Server) getByID(w http.ResponseWriter, r *http.Request) {
 	e, err := s.schemaForID(r)
 	if err != nil {
