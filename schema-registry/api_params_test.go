@@ -104,6 +104,9 @@ func TestAPIContexts(t *testing.T) {
 		_, qualified := in.call(t, "GET", path, nil)
 		assert.Contains(t, qualified, `"references":[{"name":"User","subject":"orders","version":1}]`, path)
 	}
+	// Avro's format=resolved writes the referenced type out in full.
+	_, resolved := in.call(t, "GET", "/subjects/refs/versions/1/schema?format=resolved", nil)
+	assert.Equal(t, `{"name":"Holder","type":"record","fields":[{"name":"u","type":{"name":"User","type":"record","fields":[{"name":"id","type":"int"}]}}]}`, resolved)
 	_, body = in.call(t, "GET", "/subjects/:.other:orders/versions", nil)
 	assert.Contains(t, body, "schema context '.other'")
 }
