@@ -44,16 +44,23 @@ func (s *Server) beginWrite(ctx context.Context, op string) (release func(), err
 	return release, nil
 }
 
-// registered is the result of a register call.
+// registered is the result of a register call: the version registered
+// or found, and whether its metadata or rule set came from the config or
+// the previous version (Confluent then answers with the whole schema).
 type registered struct {
-	ID      int
-	Version int
+	version   *version
+	populated bool
 }
 
 // register adds a schema to a subject (Confluent's register semantics:
 // an identical undeleted schema returns its id and version without a
 // compatibility check; an identical schema elsewhere lends its id).
+// Identical includes the metadata and rule set, which are first merged
+// from the config in scope and the latest version (see mergeContract).
 func (s *Server) register(ctx context.Context, subject string, req *schemaRequest, normalize bool) (registered, error) {
+	if err := checkContract(req.contract); err != nil {
+		return registered{}, err
+	}
 	release, err := s.beginWrite(ctx, opRegister)
 	if err != nil {
 		return registered{}, err
@@ -67,18 +74,32 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	if err != nil {
 		return registered{}, err
 	}
+	cfg, _ := s.state.configFor(subject, true)
+	if !cfg.hasDefaultsOrOverrides() {
+		// Confluent's registerOrForward: the schema as sent, when the
+		// subject holds it, is the answer.
+		if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
+			return registered{version: found[0]}, nil
+		}
+	}
+	var prev *version
+	if mode != ModeImport {
+		prev = s.state.latest(subject, false)
+	}
+	merged, populated := mergeContract(cfg, req.contract, prev)
+	p = p.withContract(merged)
 	if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
-		return registered{ID: found[0].ID, Version: found[0].Version}, nil
+		return registered{version: found[0], populated: populated}, nil
 	}
 	if v := s.equivalentVersion(subject, p, false); v != nil {
-		return registered{ID: v.ID, Version: v.Version}, nil
+		return registered{version: v, populated: populated}, nil
 	}
 	id, err := s.assignID(p, req, mode)
 	if err != nil {
 		return registered{}, err
 	}
 	if mode != ModeImport {
-		if err := s.checkRegister(subject, p); err != nil {
+		if err := s.checkRegister(subject, p, cfg); err != nil {
 			return registered{}, err
 		}
 	}
@@ -86,7 +107,7 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	if mode == ModeImport && req.Version > 0 {
 		next = req.Version
 	}
-	value := &schemaValue{Subject: subject, Version: next, ID: id, Schema: p.text, References: p.refs}
+	value := &schemaValue{Subject: subject, Version: next, ID: id, Schema: p.text, References: p.refs, contract: p.contract}
 	if p.typ != TypeAvro {
 		value.SchemaType = p.typ
 	}
@@ -95,11 +116,31 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	}
 	// Readers skip a record whose id an earlier record gave another
 	// schema (see state.applySchemaLocked); never answer with such an id.
-	if got := s.state.versionNumber(subject, next); got == nil || got.ID != id || !sameSchema(got, p) {
+	got := s.state.versionNumber(subject, next)
+	if got == nil || got.ID != id || !sameSchema(got, p) {
 		return registered{}, newAPIError(codeStoreError,
 			"Register operation failed: schema id %d was taken by another write meanwhile; retry", id)
 	}
-	return registered{ID: id, Version: next}, nil
+	return registered{version: got, populated: populated}, nil
+}
+
+// mergeContract is Confluent's maybeSetMetadataRuleSet: the request's
+// metadata (or, without, the previous version's) merged over the
+// config's default and under its override; the same for the rule set.
+// populated reports whether the result has either.
+func mergeContract(cfg configValue, req contract, prev *version) (merged contract, populated bool) {
+	specific := req
+	if prev != nil && specific.Metadata == nil {
+		specific.Metadata = prev.Metadata
+	}
+	if prev != nil && specific.RuleSet == nil {
+		specific.RuleSet = prev.RuleSet
+	}
+	merged = contract{
+		Metadata: mergeMetadata(mergeMetadata(cfg.DefaultMetadata, specific.Metadata), cfg.OverrideMetadata),
+		RuleSet:  mergeRuleSets(mergeRuleSets(cfg.DefaultRuleSet, specific.RuleSet), cfg.OverrideRuleSet),
+	}
+	return merged, merged.Metadata != nil || merged.RuleSet != nil
 }
 
 // assignID reuses the id of an identical schema, takes the requested one
@@ -108,7 +149,7 @@ func (s *Server) assignID(p *parsedRequest, req *schemaRequest, mode string) (in
 	existing, found := s.state.findID(p)
 	if mode == ModeImport && req.ID > 0 {
 		if other, ok := s.state.byID(req.ID); ok && (other.Schema != p.text || other.Type != p.typ ||
-			!slices.Equal(other.References, p.refs)) {
+			!slices.Equal(other.References, p.refs) || !other.contract.equal(p.contract)) {
 			return 0, newAPIError(codeIDMismatch, "Overwrite new schema with id %d is not permitted.", req.ID)
 		}
 		return req.ID, nil
@@ -119,10 +160,10 @@ func (s *Server) assignID(p *parsedRequest, req *schemaRequest, mode string) (in
 	return s.state.nextID(), nil
 }
 
-// checkRegister applies the subject's compatibility level.
-func (s *Server) checkRegister(subject string, p *parsedRequest) error {
-	cfg, _ := s.state.configFor(subject, true)
-	prev, err := s.parsePrevious(s.checkedVersions(subject, cfg.CompatibilityLevel))
+// checkRegister applies the subject's compatibility level (within p's
+// compatibility group).
+func (s *Server) checkRegister(subject string, p *parsedRequest, cfg configValue) error {
+	prev, err := s.parsePrevious(s.checkedVersions(subject, cfg, p.contract))
 	if err != nil {
 		return err
 	}
@@ -159,7 +200,7 @@ func (s *Server) deleteVersion(ctx context.Context, subject, v string, permanent
 		return ver.Version, s.put(ctx, opDeleteVersion, schemaKey(subject, ver.Version), nil)
 	}
 	value := &schemaValue{Subject: subject, Version: ver.Version, ID: ver.ID, Schema: ver.Schema,
-		References: ver.References, Deleted: true}
+		References: ver.References, contract: ver.contract, Deleted: true}
 	if ver.Type != TypeAvro {
 		value.SchemaType = ver.Type
 	}
@@ -246,6 +287,23 @@ func (s *Server) putScoped(ctx context.Context, keyType, subject string, value a
 	}
 	defer release()
 	return s.put(ctx, op, scopeKey(keyType, subject), value)
+}
+
+// updateConfig applies a PUT /config request to the stored config (read
+// under the write lock, so concurrent updates do not lose each other's
+// fields) and returns what it stored.
+func (s *Server) updateConfig(ctx context.Context, subject string, req *configRequest) (configValue, error) {
+	release, err := s.beginWrite(ctx, opUpdateConfig)
+	if err != nil {
+		return configValue{}, err
+	}
+	defer release()
+	old, _ := s.state.storedConfig(subject)
+	c, err := req.update(old)
+	if err != nil {
+		return configValue{}, err
+	}
+	return c, s.put(ctx, opUpdateConfig, scopeKey(keyConfig, subject), &c)
 }
 
 // put writes one record and waits until it is applied.
