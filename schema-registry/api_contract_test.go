@@ -317,3 +317,24 @@ func TestAPIContractProtobufEquivalence(t *testing.T) {
 	_, body := in.call(t, "GET", "/subjects/s/versions/2", nil)
 	assert.True(t, strings.Contains(body, `"owner":"b"`), body)
 }
+
+// TestAPIContractImportKeepsWhatIsGiven: in IMPORT mode the config's
+// defaults and the previous version's contract are not applied.
+func TestAPIContractImportKeepsWhatIsGiven(t *testing.T) {
+	in := startRegistry(t, testenv.StartBroker(t, nil), "")
+	imported := func(schema string, id, version int, metadata any) map[string]any {
+		body := withContract(schema, metadata, nil)
+		body["id"], body["version"] = id, version
+		return body
+	}
+	runSteps(t, in, []step{
+		{"defaults", "PUT", "/config/imp", map[string]any{"defaultMetadata": props("owner", "a")}, 200, "", 0},
+		{"import mode", "PUT", "/mode/imp", map[string]string{"mode": "IMPORT"}, 200, "", 0},
+		{"v1 with metadata", "POST", "/subjects/imp/versions", imported(userV1, 100, 1, props("major", "1")), 200, `{"id":100}`, 0},
+		{"v2 without", "POST", "/subjects/imp/versions", imported(userV2, 101, 2, nil), 200, `{"id":101}`, 0},
+		{"v1 as given", "GET", "/subjects/imp/versions/1", nil, 200,
+			fmt.Sprintf(`{"subject":"imp","version":1,"id":100,"metadata":{"properties":{"major":"1"}},"schema":%q}`, userV1), 0},
+		{"v2 as given", "GET", "/subjects/imp/versions/2", nil, 200,
+			fmt.Sprintf(`{"subject":"imp","version":2,"id":101,"schema":%q}`, userV2), 0},
+	})
+}

@@ -82,12 +82,14 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 			return registered{version: found[0]}, nil
 		}
 	}
-	var prev *version
+	populated := false
 	if mode != ModeImport {
-		prev = s.state.latest(subject, false)
+		// An import stores what it is given (Confluent's IMPORT mode
+		// neither inherits nor applies the config's contract).
+		var merged contract
+		merged, populated = mergeContract(cfg, req.contract, s.state.latest(subject, false))
+		p = p.withContract(merged)
 	}
-	merged, populated := mergeContract(cfg, req.contract, prev)
-	p = p.withContract(merged)
 	if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
 		return registered{version: found[0], populated: populated}, nil
 	}
