@@ -338,3 +338,19 @@ func TestAPIContractImportKeepsWhatIsGiven(t *testing.T) {
 			fmt.Sprintf(`{"subject":"imp","version":2,"id":101,"schema":%q}`, userV2), 0},
 	})
 }
+
+// TestAPIConfluentVersionProperty: once a version's metadata carries
+// confluent:version, each new version inherits it set to its own number,
+// while registering an existing schema again finds it.
+func TestAPIConfluentVersionProperty(t *testing.T) {
+	in := startRegistry(t, testenv.StartBroker(t, nil), "")
+	runSteps(t, in, []step{
+		{"v1", "POST", "/subjects/s/versions", withContract(userV1, props("confluent:version", "1", "owner", "a"), nil), 200, "", 0},
+		{"v2 inherits", "POST", "/subjects/s/versions", schemaBody(userV2), 200, "", 0},
+		{"v2 again: same version", "POST", "/subjects/s/versions", schemaBody(userV2), 200, "", 0},
+		{"v1 again: same version", "POST", "/subjects/s/versions", withContract(userV1, props("confluent:version", "1", "owner", "a"), nil), 200, "", 0},
+		{"versions", "GET", "/subjects/s/versions", nil, 200, `[1,2]`, 0},
+		{"v2's property", "GET", "/subjects/s/metadata?key=confluent:version&value=2", nil, 200, "", 0},
+		{"owner inherited", "GET", "/subjects/s/metadata?key=owner&value=a&key=confluent:version&value=2", nil, 200, "", 0},
+	})
+}

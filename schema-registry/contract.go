@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -140,6 +141,32 @@ func (c contract) property(name string) (string, bool) {
 	}
 	v, ok := c.Metadata.Properties[name]
 	return v, ok
+}
+
+// confluentVersion is the metadata property holding the version number
+// a schema was registered as, once a client or the config sets it.
+const confluentVersion = "confluent:version"
+
+// withConfluentVersion sets the confluent:version property of a new
+// version's metadata to its number, as Confluent does when the property
+// is already there (set by the request, the config or inherited from
+// the previous version) or the request named a version; ok is false
+// when nothing changes.
+func withConfluentVersion(c contract, requested bool, version int) (contract, bool) {
+	if _, has := c.property(confluentVersion); !has && !requested {
+		return c, false
+	}
+	m := Metadata{}
+	if c.Metadata != nil {
+		m = *c.Metadata
+	}
+	m.Properties = maps.Clone(m.Properties)
+	if m.Properties == nil {
+		m.Properties = map[string]string{}
+	}
+	m.Properties[confluentVersion] = strconv.Itoa(version)
+	c.Metadata = &m
+	return c, true
 }
 
 // mergeMetadata is Confluent's Metadata.mergeMetadata: each of tags,

@@ -96,6 +96,15 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	if v := s.equivalentVersion(subject, p, false); v != nil {
 		return registered{version: v, populated: populated}, nil
 	}
+	next := s.state.lastVersionNumber(subject) + 1
+	if mode == ModeImport && req.Version > 0 {
+		next = req.Version
+	}
+	if mode != ModeImport {
+		if c, ok := withConfluentVersion(p.contract, req.Version > 0, next); ok {
+			p = p.withContract(c)
+		}
+	}
 	id, err := s.assignID(p, req, mode)
 	if err != nil {
 		return registered{}, err
@@ -104,10 +113,6 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 		if err := s.checkRegister(subject, p, cfg); err != nil {
 			return registered{}, err
 		}
-	}
-	next := s.state.lastVersionNumber(subject) + 1
-	if mode == ModeImport && req.Version > 0 {
-		next = req.Version
 	}
 	value := &schemaValue{Subject: subject, Version: next, ID: id, Schema: p.text, References: p.refs, contract: p.contract}
 	if p.typ != TypeAvro {
