@@ -60,10 +60,10 @@ func TestAPIContractStoredAndServed(t *testing.T) {
 		`"ruleSet":{"domainRules":[{"name":"positiveId","kind":"CONDITION","mode":"WRITE","type":"CEL","expr":"message.id \u003e 0","disabled":false},` +
 		`{"name":"maskName","kind":"TRANSFORM","mode":"WRITE","type":"CEL_FIELD","tags":["PII"],"params":{"a":"1","b":"2"},"expr":"name == 'name' ; 'XXX'","disabled":false}]}`
 	v1 := fmt.Sprintf(`{"subject":"s","version":1,"id":1,%s,"schema":%q}`, wantContract, userV1)
+	registered := fmt.Sprintf(`{"id":1,"version":1,%s,"schema":%q}`, wantContract, userV1)
 	runSteps(t, in, []step{
-		{"register", "POST", "/subjects/s/versions", withContract(userV1, metadata, rules), 200,
-			fmt.Sprintf(`{"id":1,"version":1,%s,"schema":%q}`, wantContract, userV1), 0},
-		{"again: same version", "POST", "/subjects/s/versions", withContract(userV1, metadata, rules), 200, "", 0},
+		{"register", "POST", "/subjects/s/versions", withContract(userV1, metadata, rules), 200, registered, 0},
+		{"again: same version", "POST", "/subjects/s/versions", withContract(userV1, metadata, rules), 200, registered, 0},
 		{"versions", "GET", "/subjects/s/versions", nil, 200, `[1]`, 0},
 		{"version", "GET", "/subjects/s/versions/1", nil, 200, v1, 0},
 		{"latest", "GET", "/subjects/s/versions/latest", nil, 200, v1, 0},
@@ -330,7 +330,7 @@ func TestAPIContractImportKeepsWhatIsGiven(t *testing.T) {
 	runSteps(t, in, []step{
 		{"defaults", "PUT", "/config/imp", map[string]any{"defaultMetadata": props("owner", "a")}, 200, "", 0},
 		{"import mode", "PUT", "/mode/imp", map[string]string{"mode": "IMPORT"}, 200, "", 0},
-		{"v1 with metadata", "POST", "/subjects/imp/versions", imported(userV1, 100, 1, props("major", "1")), 200, `{"id":100}`, 0},
+		{"v1 with metadata", "POST", "/subjects/imp/versions", imported(userV1, 100, 1, props("major", "1")), 200, "", 0},
 		{"v2 without", "POST", "/subjects/imp/versions", imported(userV2, 101, 2, nil), 200, `{"id":101}`, 0},
 		{"v1 as given", "GET", "/subjects/imp/versions/1", nil, 200,
 			fmt.Sprintf(`{"subject":"imp","version":1,"id":100,"metadata":{"properties":{"major":"1"}},"schema":%q}`, userV1), 0},

@@ -172,19 +172,19 @@ func (s *Server) registerHandler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	reg, err := s.register(r.Context(), subject, req, boolParam(r, "normalize"))
+	v, err := s.register(r.Context(), subject, req, boolParam(r, "normalize"))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if !reg.populated {
-		writeJSON(w, http.StatusOK, map[string]int{"id": reg.version.ID})
+	if v.Metadata == nil && v.RuleSet == nil {
+		writeJSON(w, http.StatusOK, map[string]int{"id": v.ID})
 		return
 	}
-	// The version carries metadata or rules the config or the previous
-	// version may have filled in: answer with the whole schema, as
-	// Confluent does when it changed what was registered.
-	v := reg.version
+	// The version carries metadata or rules, which the config or the
+	// previous version may have filled in: answer with the whole schema,
+	// as Confluent does (since 7.5 when it changed what was registered,
+	// in current versions always).
 	out := registerResponse{ID: v.ID, Version: v.Version, References: v.References, contract: v.contract}
 	if v.Type != TypeAvro {
 		out.SchemaType = v.Type

@@ -161,7 +161,7 @@ func (s *Server) lookup(subject string, req *schemaRequest, normalize, deleted b
 	candidates := []*parsedRequest{p}
 	if latest := s.state.latest(subject, false); latest != nil {
 		cfg, _ := s.state.configFor(subject, true)
-		if merged, _ := mergeContract(cfg, req.contract, latest); !merged.equal(p.contract) {
+		if merged := mergeContract(cfg, req.contract, latest); !merged.equal(p.contract) {
 			candidates = append(candidates, p.withContract(merged))
 		}
 	}

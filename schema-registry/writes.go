@@ -44,57 +44,47 @@ func (s *Server) beginWrite(ctx context.Context, op string) (release func(), err
 	return release, nil
 }
 
-// registered is the result of a register call: the version registered
-// or found, and whether its metadata or rule set came from the config or
-// the previous version (Confluent then answers with the whole schema).
-type registered struct {
-	version   *version
-	populated bool
-}
-
 // register adds a schema to a subject (Confluent's register semantics:
 // an identical undeleted schema returns its id and version without a
 // compatibility check; an identical schema elsewhere lends its id).
 // Identical includes the metadata and rule set, which are first merged
 // from the config in scope and the latest version (see mergeContract).
-func (s *Server) register(ctx context.Context, subject string, req *schemaRequest, normalize bool) (registered, error) {
+// It returns the version registered or found.
+func (s *Server) register(ctx context.Context, subject string, req *schemaRequest, normalize bool) (*version, error) {
 	if err := checkContract(req.contract); err != nil {
-		return registered{}, err
+		return nil, err
 	}
 	release, err := s.beginWrite(ctx, opRegister)
 	if err != nil {
-		return registered{}, err
+		return nil, err
 	}
 	defer release()
 	mode, _ := s.state.modeFor(subject, true)
 	if mode == ModeReadOnly {
-		return registered{}, errReadOnly(subject)
+		return nil, errReadOnly(subject)
 	}
 	p, err := s.parse(req, normalize || s.normalizeConfig(subject))
 	if err != nil {
-		return registered{}, err
+		return nil, err
 	}
 	cfg, _ := s.state.configFor(subject, true)
 	if !cfg.hasDefaultsOrOverrides() {
 		// Confluent's registerOrForward: the schema as sent, when the
 		// subject holds it, is the answer.
 		if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
-			return registered{version: found[0]}, nil
+			return found[0], nil
 		}
 	}
-	populated := false
 	if mode != ModeImport {
 		// An import stores what it is given (Confluent's IMPORT mode
 		// neither inherits nor applies the config's contract).
-		var merged contract
-		merged, populated = mergeContract(cfg, req.contract, s.state.latest(subject, false))
-		p = p.withContract(merged)
+		p = p.withContract(mergeContract(cfg, req.contract, s.state.latest(subject, false)))
 	}
 	if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
-		return registered{version: found[0], populated: populated}, nil
+		return found[0], nil
 	}
 	if v := s.equivalentVersion(subject, p, false); v != nil {
-		return registered{version: v, populated: populated}, nil
+		return v, nil
 	}
 	next := s.state.lastVersionNumber(subject) + 1
 	if mode == ModeImport && req.Version > 0 {
@@ -107,11 +97,11 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	}
 	id, err := s.assignID(p, req, mode)
 	if err != nil {
-		return registered{}, err
+		return nil, err
 	}
 	if mode != ModeImport {
 		if err := s.checkRegister(subject, p, cfg); err != nil {
-			return registered{}, err
+			return nil, err
 		}
 	}
 	value := &schemaValue{Subject: subject, Version: next, ID: id, Schema: p.text, References: p.refs, contract: p.contract}
@@ -119,23 +109,22 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 		value.SchemaType = p.typ
 	}
 	if err := s.put(ctx, opRegister, schemaKey(subject, next), value); err != nil {
-		return registered{}, err
+		return nil, err
 	}
 	// Readers skip a record whose id an earlier record gave another
 	// schema (see state.applySchemaLocked); never answer with such an id.
 	got := s.state.versionNumber(subject, next)
 	if got == nil || got.ID != id || !sameSchema(got, p) {
-		return registered{}, newAPIError(codeStoreError,
+		return nil, newAPIError(codeStoreError,
 			"Register operation failed: schema id %d was taken by another write meanwhile; retry", id)
 	}
-	return registered{version: got, populated: populated}, nil
+	return got, nil
 }
 
 // mergeContract is Confluent's maybeSetMetadataRuleSet: the request's
 // metadata (or, without, the previous version's) merged over the
 // config's default and under its override; the same for the rule set.
-// populated reports whether the result has either.
-func mergeContract(cfg configValue, req contract, prev *version) (merged contract, populated bool) {
+func mergeContract(cfg configValue, req contract, prev *version) contract {
 	specific := req
 	if prev != nil && specific.Metadata == nil {
 		specific.Metadata = prev.Metadata
@@ -143,11 +132,10 @@ func mergeContract(cfg configValue, req contract, prev *version) (merged contrac
 	if prev != nil && specific.RuleSet == nil {
 		specific.RuleSet = prev.RuleSet
 	}
-	merged = contract{
+	return contract{
 		Metadata: mergeMetadata(mergeMetadata(cfg.DefaultMetadata, specific.Metadata), cfg.OverrideMetadata),
 		RuleSet:  mergeRuleSets(mergeRuleSets(cfg.DefaultRuleSet, specific.RuleSet), cfg.OverrideRuleSet),
 	}
-	return merged, merged.Metadata != nil || merged.RuleSet != nil
 }
 
 // assignID reuses the id of an identical schema, takes the requested one
