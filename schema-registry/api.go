@@ -32,6 +32,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/", s.listSubjects)
 		r.Post("/{subject}", s.lookupSchema)
 		r.Delete("/{subject}", s.deleteSubjectHandler)
+		r.Get("/{subject}/metadata", s.getLatestWithMetadata)
 		r.Get("/{subject}/versions", s.listVersions)
 		r.Post("/{subject}/versions", s.registerHandler)
 		r.Get("/{subject}/versions/{version}", s.getVersion)

@@ -1,21 +1,91 @@
 package registry
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 )
 
-// configResponse is GET /config's body; PUT takes and returns
-// configRequest (Confluent's asymmetry: compatibilityLevel vs
-// compatibility).
-type configResponse struct {
-	CompatibilityLevel string `json:"compatibilityLevel"`
-	Normalize          *bool  `json:"normalize,omitempty"`
+// GET /config answers with configValue (compatibilityLevel); PUT takes
+// configRequest and answers with configUpdate (Confluent's asymmetry:
+// compatibilityLevel vs compatibility).
+
+// configRequest is PUT /config's body. As in Confluent, an absent field
+// keeps the stored value and an explicit null clears it.
+type configRequest struct {
+	Compatibility      optional[*string]   `json:"compatibility"`
+	Normalize          optional[*bool]     `json:"normalize"`
+	CompatibilityGroup optional[string]    `json:"compatibilityGroup"`
+	DefaultMetadata    optional[*Metadata] `json:"defaultMetadata"`
+	OverrideMetadata   optional[*Metadata] `json:"overrideMetadata"`
+	DefaultRuleSet     optional[*RuleSet]  `json:"defaultRuleSet"`
+	OverrideRuleSet    optional[*RuleSet]  `json:"overrideRuleSet"`
 }
 
-type configRequest struct {
-	Compatibility string `json:"compatibility"`
-	Normalize     *bool  `json:"normalize,omitempty"`
+// optional is a JSON field that may be absent (set false), null (set,
+// zero value) or given.
+type optional[T any] struct {
+	set   bool
+	value T
+}
+
+func (o *optional[T]) UnmarshalJSON(b []byte) error {
+	o.set = true
+	return json.Unmarshal(b, &o.value)
+}
+
+// or returns the given value, or old when the field was absent.
+func (o optional[T]) or(old T) T {
+	if o.set {
+		return o.value
+	}
+	return old
+}
+
+// configUpdate is PUT /config's answer: the config now stored, in the
+// request's shape.
+type configUpdate struct {
+	Compatibility      string    `json:"compatibility,omitempty"`
+	Normalize          *bool     `json:"normalize,omitempty"`
+	CompatibilityGroup string    `json:"compatibilityGroup,omitempty"`
+	DefaultMetadata    *Metadata `json:"defaultMetadata,omitempty"`
+	OverrideMetadata   *Metadata `json:"overrideMetadata,omitempty"`
+	DefaultRuleSet     *RuleSet  `json:"defaultRuleSet,omitempty"`
+	OverrideRuleSet    *RuleSet  `json:"overrideRuleSet,omitempty"`
+}
+
+// update returns old with req applied (Confluent's ConfigValue.update),
+// refusing an unknown level (42203) and an invalid rule set (400, 42210).
+func (req *configRequest) update(old configValue) (configValue, error) {
+	c := configValue{
+		CompatibilityLevel: old.CompatibilityLevel,
+		Normalize:          req.Normalize.or(old.Normalize),
+		CompatibilityGroup: req.CompatibilityGroup.or(old.CompatibilityGroup),
+		DefaultMetadata:    req.DefaultMetadata.or(old.DefaultMetadata),
+		OverrideMetadata:   req.OverrideMetadata.or(old.OverrideMetadata),
+		DefaultRuleSet:     req.DefaultRuleSet.or(old.DefaultRuleSet),
+		OverrideRuleSet:    req.OverrideRuleSet.or(old.OverrideRuleSet),
+	}
+	if req.Compatibility.set {
+		c.CompatibilityLevel = ""
+		if req.Compatibility.value != nil {
+			level, err := parseLevel(*req.Compatibility.value)
+			if err != nil {
+				return configValue{}, err
+			}
+			c.CompatibilityLevel = level
+		}
+	}
+	for _, rs := range []optional[*RuleSet]{req.DefaultRuleSet, req.OverrideRuleSet} {
+		if err := checkContract(contract{RuleSet: rs.value}); err != nil {
+			return configValue{}, err
+		}
+	}
+	c.DefaultMetadata = contract{Metadata: c.DefaultMetadata}.normalize().Metadata
+	c.OverrideMetadata = contract{Metadata: c.OverrideMetadata}.normalize().Metadata
+	c.DefaultRuleSet = contract{RuleSet: c.DefaultRuleSet}.normalize().RuleSet
+	c.OverrideRuleSet = contract{RuleSet: c.OverrideRuleSet}.normalize().RuleSet
+	return c, nil
 }
 
 func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
@@ -29,7 +99,7 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newAPIError(codeSubjectConfigNotFound, "Subject '%s' does not have subject-level compatibility configured", subject))
 		return
 	}
-	writeJSON(w, http.StatusOK, configResponse(c))
+	writeJSON(w, http.StatusOK, c)
 }
 
 func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
@@ -42,15 +112,14 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	level, err := parseLevel(req.Compatibility)
-	if err == nil {
-		err = s.putScoped(r.Context(), keyConfig, subject, &configValue{CompatibilityLevel: level, Normalize: req.Normalize})
-	}
+	c, err := s.updateConfig(r.Context(), subject, &req)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, configRequest{Compatibility: level, Normalize: req.Normalize})
+	writeJSON(w, http.StatusOK, configUpdate{Compatibility: c.CompatibilityLevel, Normalize: c.Normalize,
+		CompatibilityGroup: c.CompatibilityGroup, DefaultMetadata: c.DefaultMetadata, OverrideMetadata: c.OverrideMetadata,
+		DefaultRuleSet: c.DefaultRuleSet, OverrideRuleSet: c.OverrideRuleSet})
 }
 
 func (s *Server) deleteConfig(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +140,7 @@ func (s *Server) deleteConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, configResponse(old))
+	writeJSON(w, http.StatusOK, old)
 }
 
 type modeBody struct {

@@ -9,7 +9,8 @@ import (
 type idSchema struct {
 	SchemaType string      `json:"schemaType,omitempty"`
 	References []Reference `json:"references,omitempty"`
-	Schema     string      `json:"schema"`
+	contract
+	Schema string `json:"schema"`
 }
 
 // schemaForID resolves {id}, restricted to ?subject when given.
@@ -43,7 +44,7 @@ func (s *Server) getByID(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	out := idSchema{References: e.References}
+	out := idSchema{References: e.References, contract: e.contract}
 	if e.Type != TypeAvro {
 		out.SchemaType = e.Type
 	}
@@ -71,7 +72,7 @@ func (s *Server) getByIDSchema(w http.ResponseWriter, r *http.Request) {
 // idVersion is the schema of an id as a version, to be parsed and
 // formatted.
 func idVersion(e *schemaByID) *version {
-	return &version{Type: e.Type, Schema: e.Schema, References: e.References, digest: e.digest}
+	return &version{Type: e.Type, Schema: e.Schema, References: e.References, contract: e.contract, digest: e.digest}
 }
 
 // idVersionsFor lists the versions using {id}; an unknown id is 40403.

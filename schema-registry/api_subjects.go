@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,18 +10,19 @@ import (
 
 // subjectSchema is a version as GET /subjects/{s}/versions/{v} and the
 // lookup return it; schemaType is omitted for AVRO, as Karapace does (all
-// clients read a missing type as AVRO).
+// clients read a missing type as AVRO), metadata and ruleSet when absent.
 type subjectSchema struct {
 	Subject    string      `json:"subject"`
 	Version    int         `json:"version"`
 	ID         int         `json:"id"`
 	SchemaType string      `json:"schemaType,omitempty"`
 	References []Reference `json:"references,omitempty"`
-	Schema     string      `json:"schema"`
+	contract
+	Schema string `json:"schema"`
 }
 
 func toSubjectSchema(v *version) subjectSchema {
-	out := subjectSchema{Subject: v.Subject, Version: v.Version, ID: v.ID, References: v.References, Schema: v.Schema}
+	out := subjectSchema{Subject: v.Subject, Version: v.Version, ID: v.ID, References: v.References, contract: v.contract, Schema: v.Schema}
 	if v.Type != TypeAvro {
 		out.SchemaType = v.Type
 	}
@@ -172,12 +172,39 @@ func (s *Server) registerHandler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	reg, err := s.register(r.Context(), subject, req, boolParam(r, "normalize"))
+	v, err := s.register(r.Context(), subject, req, boolParam(r, "normalize"))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"id": reg.ID})
+	if v.Metadata == nil && v.RuleSet == nil {
+		writeJSON(w, http.StatusOK, map[string]int{"id": v.ID})
+		return
+	}
+	// The version carries metadata or rules, which the config or the
+	// previous version may have filled in: answer with the whole schema,
+	// as Confluent does (since 7.5 when it changed what was registered,
+	// in current versions always).
+	out := registerResponse{ID: v.ID, Version: v.Version, References: v.References, contract: v.contract}
+	if v.Type != TypeAvro {
+		out.SchemaType = v.Type
+	}
+	if out.Schema, err = s.formatted(r, v); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// registerResponse is the register answer when the version has metadata
+// or rules (Confluent's RegisterSchemaResponse, fields in its order).
+type registerResponse struct {
+	ID         int         `json:"id"`
+	Version    int         `json:"version"`
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
+	contract
+	Schema string `json:"schema"`
 }
 
 func (s *Server) lookupSchema(w http.ResponseWriter, r *http.Request) {
@@ -188,13 +215,6 @@ func (s *Server) lookupSchema(w http.ResponseWriter, r *http.Request) {
 	}
 	normalize, deleted := boolParam(r, "normalize"), boolParam(r, "deleted")
 	v, err := s.lookup(subject, req, normalize, deleted)
-	if errors.Is(err, errLookupNotFound) {
-		if p, perr := s.parse(req, normalize || s.normalizeConfig(subject)); perr == nil {
-			if eq := s.equivalentVersion(subject, p, deleted); eq != nil {
-				v, err = eq, nil
-			}
-		}
-	}
 	if err != nil {
 		writeError(w, err)
 		return

@@ -37,6 +37,7 @@ const (
 	codeVersionNotSoftDeleted     = 40407
 	codeSubjectConfigNotFound     = 40408
 	codeSubjectModeNotFound       = 40409
+	codeBadRequest                = 400 // Jackson refusing a request body (an unknown enum value)
 	codeIncompatible              = 409
 	codeBodyTooLarge              = 413 // Jetty's answer, as HTTP status and error_code
 	codeUnprocessable             = 422
@@ -49,6 +50,7 @@ const (
 	codeIDMismatch                = 42207
 	codeInvalidSubject            = 42208
 	codeSchemaTooLarge            = 42209
+	codeInvalidRuleSet            = 42210
 	codeStoreError                = 50001
 	codeTimeout                   = 50002
 	codeForwardingFailed          = 50003

@@ -115,3 +115,43 @@ func TestConfluentJSClientProtobuf(t *testing.T) {
 	_, body := in.call(t, "GET", "/subjects/orders-value/versions/1", nil)
 	assert.Contains(t, body, `"references":[{"name":"srtest/money.proto","subject":"srtest/money.proto","version":1}]`)
 }
+
+// TestConfluentJSClientContracts runs Confluent's JavaScript client with
+// a data contract: the metadata and rule set it registers come back on
+// the register answer and on use.latest.with.metadata's
+// GET /subjects/{s}/metadata, and its serdes execute the rules the
+// registry serves (the CEL_FIELD rule masks the PII field, the CEL
+// condition refuses a record naming the rule).
+func TestConfluentJSClientContracts(t *testing.T) {
+	dir := jsClientDir(t)
+	copyFile(t, "testdata/jsclient/contracts.mjs", filepath.Join(dir, "contracts.mjs"))
+	in := startRegistry(t, testenv.StartBroker(t, nil), "")
+	cmd := exec.Command("node", "contracts.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SR_URL="+in.url)
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		t.Fatalf("node contracts.mjs: %v\n%s", err, exit.Stderr)
+	}
+	require.NoError(t, err)
+	var got struct {
+		ID            int            `json:"id"`
+		Version       int            `json:"version"`
+		Metadata      Metadata       `json:"metadata"`
+		Rules         []string       `json:"rules"`
+		LatestVersion int            `json:"latestVersion"`
+		LatestRules   []string       `json:"latestRules"`
+		Back          map[string]any `json:"back"`
+		Refused       string         `json:"refused"`
+	}
+	require.NoError(t, json.Unmarshal(out, &got), "%s", out)
+	assert.Equal(t, 1, got.ID)
+	assert.Equal(t, 1, got.Version)
+	assert.Equal(t, map[string]string{"major": "1", "owner": "team-a"}, got.Metadata.Properties)
+	assert.Equal(t, []string{"checkAge", "maskSSN"}, got.Rules)
+	assert.Equal(t, 1, got.LatestVersion)
+	assert.Equal(t, []string{"checkAge", "maskSSN"}, got.LatestRules)
+	assert.Equal(t, map[string]any{"name": "ada", "ssn": "XXX", "age": float64(36)}, got.Back)
+	assert.Contains(t, got.Refused, "checkAge")
+}

@@ -72,7 +72,7 @@ func parsedKey(d digest, resolved []ResolvedReference) digest {
 	h := sha256.New()
 	h.Write(d[:])
 	for _, r := range resolved {
-		rd := digestOf(r.Type, r.Schema, []Reference{r.Reference})
+		rd := digestOf(r.Type, r.Schema, []Reference{r.Reference}, contract{})
 		h.Write(rd[:])
 	}
 	return digest(h.Sum(nil))

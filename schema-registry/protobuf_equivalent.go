@@ -15,7 +15,8 @@ import (
 
 // equivalentVersion returns the latest version of subject (soft-deleted
 // ones too with deleted) holding a Protobuf schema equivalent to p, with
-// the same references; nil when p is not Protobuf or none is.
+// the same references and contract (metadata and rules); nil when p is
+// not Protobuf or none is.
 func (s *Server) equivalentVersion(subject string, p *parsedRequest, deleted bool) *version {
 	want, ok := p.parsed.(*parsedProtobuf)
 	if !ok {
@@ -23,7 +24,7 @@ func (s *Server) equivalentVersion(subject string, p *parsedRequest, deleted boo
 	}
 	printed := want.printed()
 	for _, v := range slices.Backward(s.state.versions(subject, deleted)) {
-		if v.Type != TypeProtobuf || !slices.Equal(v.References, p.refs) {
+		if v.Type != TypeProtobuf || !slices.Equal(v.References, p.refs) || !v.contract.equal(p.contract) {
 			continue
 		}
 		stored, err := s.parseStored(v)

@@ -50,15 +50,17 @@ func scopeKey(keyType, subject string) recordKey {
 }
 
 // schemaValue is the value of a SCHEMA record; schemaType is omitted for
-// AVRO. A tombstone (nil value) deletes the version permanently.
+// AVRO, metadata and ruleSet when absent (fields in Confluent's order).
+// A tombstone (nil value) deletes the version permanently.
 type schemaValue struct {
 	Subject    string      `json:"subject"`
 	Version    int         `json:"version"`
 	ID         int         `json:"id"`
 	SchemaType string      `json:"schemaType,omitempty"`
 	References []Reference `json:"references,omitempty"`
-	Schema     string      `json:"schema"`
-	Deleted    bool        `json:"deleted"`
+	contract
+	Schema  string `json:"schema"`
+	Deleted bool   `json:"deleted"`
 }
 
 func (v *schemaValue) schemaType() string {
@@ -68,10 +70,23 @@ func (v *schemaValue) schemaType() string {
 	return v.SchemaType
 }
 
-// configValue is the value of a CONFIG record.
+// configValue is the value of a CONFIG record (fields in Confluent's
+// order, absent ones omitted). A record written by Confluent may leave
+// out compatibilityLevel; the level then falls back (see configFor).
 type configValue struct {
-	CompatibilityLevel string `json:"compatibilityLevel"`
-	Normalize          *bool  `json:"normalize,omitempty"`
+	Normalize          *bool     `json:"normalize,omitempty"`
+	CompatibilityLevel string    `json:"compatibilityLevel,omitempty"`
+	CompatibilityGroup string    `json:"compatibilityGroup,omitempty"`
+	DefaultMetadata    *Metadata `json:"defaultMetadata,omitempty"`
+	OverrideMetadata   *Metadata `json:"overrideMetadata,omitempty"`
+	DefaultRuleSet     *RuleSet  `json:"defaultRuleSet,omitempty"`
+	OverrideRuleSet    *RuleSet  `json:"overrideRuleSet,omitempty"`
+}
+
+// hasDefaultsOrOverrides reports whether the config adds metadata or
+// rules to what is registered.
+func (c configValue) hasDefaultsOrOverrides() bool {
+	return c.DefaultMetadata != nil || c.OverrideMetadata != nil || c.DefaultRuleSet != nil || c.OverrideRuleSet != nil
 }
 
 // modeValue is the value of a MODE record.

@@ -15,8 +15,9 @@ type schemaRequest struct {
 	Schema     string      `json:"schema"`
 	SchemaType string      `json:"schemaType,omitempty"`
 	References []Reference `json:"references,omitempty"`
-	ID         int         `json:"id,omitempty"`
-	Version    int         `json:"version,omitempty"`
+	contract
+	ID      int `json:"id,omitempty"`
+	Version int `json:"version,omitempty"`
 }
 
 func (r *schemaRequest) schemaType() string {
@@ -27,13 +28,24 @@ func (r *schemaRequest) schemaType() string {
 }
 
 // parsedRequest is a request's schema, parsed, with the text the
-// registry stores and compares (normalized when asked).
+// registry stores and compares (normalized when asked) and the contract
+// (the request's, or at registration the one merged from the config and
+// the previous version).
 type parsedRequest struct {
-	typ    string
-	parsed Parsed
-	text   string
-	refs   []Reference
-	digest digest // of typ, text and refs
+	typ      string
+	parsed   Parsed
+	text     string
+	refs     []Reference
+	contract contract
+	digest   digest // of typ, text, refs and contract
+}
+
+// withContract returns p carrying c instead.
+func (p *parsedRequest) withContract(c contract) *parsedRequest {
+	out := *p
+	out.contract = c.normalize()
+	out.digest = digestOf(out.typ, out.text, out.refs, out.contract)
+	return &out
 }
 
 // parse resolves a request's references and parses its schema.
@@ -60,8 +72,7 @@ func (s *Server) parse(req *schemaRequest, normalize bool) (*parsedRequest, erro
 		})
 		p.refs = slices.Compact(p.refs)
 	}
-	p.digest = digestOf(p.typ, p.text, p.refs)
-	return p, nil
+	return p.withContract(req.contract), nil
 }
 
 // resolveReferences returns every referenced schema, transitively, with
@@ -132,24 +143,43 @@ func (s *Server) version(subject, v string, deleted bool) (*version, error) {
 }
 
 // lookup finds the latest version of subject holding the request's
-// schema.
+// schema (Confluent's lookUpSchemaUnderSubject): as sent, then with the
+// metadata and rules registering it would give it (merged from the
+// config in scope and the latest version), and for Protobuf through an
+// equivalent descriptor.
 func (s *Server) lookup(subject string, req *schemaRequest, normalize, deleted bool) (*version, error) {
 	if !s.state.hasVersions(subject, deleted) {
 		return nil, errSubjectNotFound(subject)
+	}
+	if err := req.RuleSet.checkEnums(); err != nil {
+		return nil, err
 	}
 	p, err := s.parse(req, normalize || s.normalizeConfig(subject))
 	if err != nil {
 		return nil, err
 	}
-	found := s.state.schemaVersions(subject, p, deleted)
-	if len(found) == 0 {
-		return nil, errLookupNotFound
+	candidates := []*parsedRequest{p}
+	if latest := s.state.latest(subject, false); latest != nil {
+		cfg, _ := s.state.configFor(subject, true)
+		if merged := mergeContract(cfg, req.contract, latest); !merged.equal(p.contract) {
+			candidates = append(candidates, p.withContract(merged))
+		}
 	}
-	return found[len(found)-1], nil
+	for _, c := range candidates {
+		if found := s.state.schemaVersions(subject, c, deleted); len(found) > 0 {
+			return found[len(found)-1], nil
+		}
+	}
+	for _, c := range candidates {
+		if eq := s.equivalentVersion(subject, c, deleted); eq != nil {
+			return eq, nil
+		}
+	}
+	return nil, errLookupNotFound
 }
 
 func sameSchema(v *version, p *parsedRequest) bool {
-	return v.Type == p.typ && v.Schema == p.text && slices.Equal(v.References, p.refs)
+	return v.Type == p.typ && v.Schema == p.text && slices.Equal(v.References, p.refs) && v.contract.equal(p.contract)
 }
 
 // normalizeConfig reports the subject's (or global) normalize setting.
@@ -170,7 +200,7 @@ func (s *Server) compatibility(subject, v string, req *schemaRequest, normalize 
 	level := cfg.CompatibilityLevel
 	var against []*version
 	if v == "" {
-		against = s.checkedVersions(subject, level)
+		against = s.checkedVersions(subject, cfg, p.contract)
 	} else {
 		ver, err := s.version(subject, v, false)
 		var ae *apiError
@@ -180,7 +210,7 @@ func (s *Server) compatibility(subject, v string, req *schemaRequest, normalize 
 		if err != nil {
 			return nil, err
 		}
-		against = []*version{ver}
+		against = inGroup([]*version{ver}, cfg.CompatibilityGroup, p.contract)
 	}
 	prev, err := s.parsePrevious(against)
 	if err != nil {
@@ -190,19 +220,39 @@ func (s *Server) compatibility(subject, v string, req *schemaRequest, normalize 
 }
 
 // checkedVersions returns the undeleted versions of subject a new schema
-// is checked against under level: none for NONE, the latest for the
-// non-transitive levels, all for the transitive ones.
-func (s *Server) checkedVersions(subject, level string) []*version {
+// with contract c is checked against under cfg: none for NONE, the
+// latest for the non-transitive levels, all for the transitive ones;
+// with a compatibility group, of the versions in c's group only.
+func (s *Server) checkedVersions(subject string, cfg configValue, c contract) []*version {
+	level := cfg.CompatibilityLevel
 	switch {
 	case level == LevelNone:
 		return nil
-	case strings.HasSuffix(level, "_TRANSITIVE"):
-		return s.state.versions(subject, false)
+	case cfg.CompatibilityGroup == "" && !strings.HasSuffix(level, "_TRANSITIVE"):
+		if latest := s.state.latest(subject, false); latest != nil {
+			return []*version{latest}
+		}
+		return nil
 	}
-	if latest := s.state.latest(subject, false); latest != nil {
-		return []*version{latest}
+	vs := inGroup(s.state.versions(subject, false), cfg.CompatibilityGroup, c)
+	if !strings.HasSuffix(level, "_TRANSITIVE") && len(vs) > 0 {
+		vs = vs[len(vs)-1:]
 	}
-	return nil
+	return vs
+}
+
+// inGroup keeps the versions whose metadata property named group has
+// the value c's has (both absent counts as equal, as in Confluent); an
+// empty group keeps all.
+func inGroup(vs []*version, group string, c contract) []*version {
+	if group == "" {
+		return vs
+	}
+	want, wantOK := c.property(group)
+	return slices.DeleteFunc(vs, func(v *version) bool {
+		got, ok := v.property(group)
+		return got != want || ok != wantOK
+	})
 }
 
 // parsePrevious parses stored versions for a compatibility check, through

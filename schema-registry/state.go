@@ -23,8 +23,9 @@ type version struct {
 	Type       string
 	Schema     string
 	References []Reference
+	contract   // metadata and rule set
 	Deleted    bool
-	digest     digest // of Type, Schema and References
+	digest     digest // of Type, Schema, References and contract
 }
 
 // schemaByID is what an id resolves to.
@@ -32,18 +33,26 @@ type schemaByID struct {
 	Type       string
 	Schema     string
 	References []Reference
-	digest     digest
+	contract
+	digest digest
 }
 
-// digest identifies a schema's type, text and references: the key under
+// same reports whether e holds exactly v's schema.
+func (e *schemaByID) same(v *version) bool {
+	return e.digest == v.digest && e.Type == v.Type && e.Schema == v.Schema &&
+		slices.Equal(e.References, v.References) && e.contract.equal(v.contract)
+}
+
+// digest identifies a schema's type, text, references and contract
+// (metadata and rules): the key under
 // which identical schemas are found without comparing against every one,
 // as Confluent's registry finds them by an MD5 of the same. SHA-256 here,
 // and a match is still compared in full.
 type digest [sha256.Size]byte
 
-func digestOf(typ, schema string, refs []Reference) digest {
+func digestOf(typ, schema string, refs []Reference, c contract) digest {
 	h := sha256.New()
-	for _, s := range []string{typ, schema} {
+	for _, s := range []string{typ, schema, c.key()} {
 		writeField(h, s)
 	}
 	for _, r := range refs {
@@ -164,8 +173,8 @@ func (s *state) applySchemaLocked(subject string, ver int, value []byte) error {
 		return err
 	}
 	entry := &version{Subject: subject, Version: ver, ID: v.ID, Type: v.schemaType(),
-		Schema: v.Schema, References: v.References, Deleted: v.Deleted}
-	entry.digest = digestOf(entry.Type, entry.Schema, entry.References)
+		Schema: v.Schema, References: v.References, contract: v.contract.normalize(), Deleted: v.Deleted}
+	entry.digest = digestOf(entry.Type, entry.Schema, entry.References, entry.contract)
 	if v.Subject != subject || v.Version != ver {
 		s.log.Warn("skipping _schemas record whose value names another subject version than its key",
 			"subject", subject, "version", ver, "value_subject", v.Subject, "value_version", v.Version)
@@ -189,7 +198,7 @@ func (s *state) applySchemaLocked(subject string, ver int, value []byte) error {
 // schema used by some other version.
 func (s *state) idTakenLocked(entry *version) bool {
 	e, ok := s.ids[entry.ID]
-	if !ok || e.digest == entry.digest && e.Type == entry.Type && e.Schema == entry.Schema && slices.Equal(e.References, entry.References) {
+	if !ok || e.same(entry) {
 		return false
 	}
 	self := subjectVersion{entry.Subject, entry.Version}
@@ -219,7 +228,7 @@ func (s *state) addVersionLocked(v *version) {
 	}
 	s.idUsers[v.ID][key] = struct{}{}
 	if _, ok := s.ids[v.ID]; !ok {
-		s.ids[v.ID] = &schemaByID{Type: v.Type, Schema: v.Schema, References: v.References, digest: v.digest}
+		s.ids[v.ID] = &schemaByID{Type: v.Type, Schema: v.Schema, References: v.References, contract: v.contract, digest: v.digest}
 		s.idsByHash[v.digest] = insertSorted(s.idsByHash[v.digest], v.ID)
 	}
 	s.maxID = max(s.maxID, v.ID)

@@ -154,7 +154,7 @@ func (s *state) findID(p *parsedRequest) (int, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, id := range s.idsByHash[p.digest] {
-		if e := s.ids[id]; e.Type == p.typ && e.Schema == p.text && slices.Equal(e.References, p.refs) {
+		if e := s.ids[id]; e.Type == p.typ && e.Schema == p.text && slices.Equal(e.References, p.refs) && e.contract.equal(p.contract) {
 			return id, true
 		}
 	}
@@ -183,21 +183,50 @@ func (s *state) referencedBy(subject string, ver int) []int {
 	return slices.Compact(out)
 }
 
-// configFor returns the subject's config, or with fallback the global one
-// (and the default BACKWARD); ok is false when nothing applies.
+// configFor returns the subject's config, or with fallback the one in
+// scope; ok is false when nothing applies. The config in scope is
+// Confluent's: the subject's, whose unset normalize, compatibilityGroup
+// and level come from the global config (the level last from the
+// default BACKWARD), while default and override metadata and rule sets
+// come from the subject's config alone; without a subject config, the
+// global one.
 func (s *state) configFor(subject string, fallback bool) (configValue, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if c, ok := s.config[subject]; ok {
-		return c, true
+	global := s.config[""]
+	if global.CompatibilityLevel == "" {
+		global.CompatibilityLevel = LevelBackward
 	}
-	if !fallback {
+	c, ok := s.config[subject]
+	switch {
+	case subject == "":
+		return global, ok || fallback
+	case !ok && !fallback:
 		return configValue{}, false
+	case !ok:
+		return global, true
 	}
-	if c, ok := s.config[""]; ok {
-		return c, true
+	if c.CompatibilityLevel == "" {
+		c.CompatibilityLevel = global.CompatibilityLevel
 	}
-	return configValue{CompatibilityLevel: LevelBackward}, true
+	if fallback {
+		if c.Normalize == nil {
+			c.Normalize = global.Normalize
+		}
+		if c.CompatibilityGroup == "" {
+			c.CompatibilityGroup = global.CompatibilityGroup
+		}
+	}
+	return c, true
+}
+
+// storedConfig returns the config record of a subject ("" global) as
+// stored, without fallbacks.
+func (s *state) storedConfig(subject string) (configValue, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.config[subject]
+	return c, ok
 }
 
 // modeFor is configFor for the mode (default READWRITE).

@@ -64,7 +64,7 @@ func checkIndexes(t *testing.T, st *state) {
 			if i > 0 {
 				require.Less(t, sub.versions[i-1].Version, v.Version)
 			}
-			require.Equal(t, digestOf(v.Type, v.Schema, v.References), v.digest)
+			require.Equal(t, digestOf(v.Type, v.Schema, v.References, v.contract), v.digest)
 			byDigest[v.digest] = append(byDigest[v.digest], v.Version)
 			key := subjectVersion{name, v.Version}
 			users[v.ID] = append(users[v.ID], key)

@@ -44,62 +44,98 @@ func (s *Server) beginWrite(ctx context.Context, op string) (release func(), err
 	return release, nil
 }
 
-// registered is the result of a register call.
-type registered struct {
-	ID      int
-	Version int
-}
-
 // register adds a schema to a subject (Confluent's register semantics:
 // an identical undeleted schema returns its id and version without a
 // compatibility check; an identical schema elsewhere lends its id).
-func (s *Server) register(ctx context.Context, subject string, req *schemaRequest, normalize bool) (registered, error) {
+// Identical includes the metadata and rule set, which are first merged
+// from the config in scope and the latest version (see mergeContract).
+// It returns the version registered or found.
+func (s *Server) register(ctx context.Context, subject string, req *schemaRequest, normalize bool) (*version, error) {
+	if err := checkContract(req.contract); err != nil {
+		return nil, err
+	}
 	release, err := s.beginWrite(ctx, opRegister)
 	if err != nil {
-		return registered{}, err
+		return nil, err
 	}
 	defer release()
 	mode, _ := s.state.modeFor(subject, true)
 	if mode == ModeReadOnly {
-		return registered{}, errReadOnly(subject)
+		return nil, errReadOnly(subject)
 	}
 	p, err := s.parse(req, normalize || s.normalizeConfig(subject))
 	if err != nil {
-		return registered{}, err
+		return nil, err
 	}
-	if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
-		return registered{ID: found[0].ID, Version: found[0].Version}, nil
-	}
-	if v := s.equivalentVersion(subject, p, false); v != nil {
-		return registered{ID: v.ID, Version: v.Version}, nil
-	}
-	id, err := s.assignID(p, req, mode)
-	if err != nil {
-		return registered{}, err
+	cfg, _ := s.state.configFor(subject, true)
+	if !cfg.hasDefaultsOrOverrides() {
+		// Confluent's registerOrForward: the schema as sent, when the
+		// subject holds it, is the answer.
+		if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
+			return found[0], nil
+		}
 	}
 	if mode != ModeImport {
-		if err := s.checkRegister(subject, p); err != nil {
-			return registered{}, err
-		}
+		// An import stores what it is given (Confluent's IMPORT mode
+		// neither inherits nor applies the config's contract).
+		p = p.withContract(mergeContract(cfg, req.contract, s.state.latest(subject, false)))
+	}
+	if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
+		return found[0], nil
+	}
+	if v := s.equivalentVersion(subject, p, false); v != nil {
+		return v, nil
 	}
 	next := s.state.lastVersionNumber(subject) + 1
 	if mode == ModeImport && req.Version > 0 {
 		next = req.Version
 	}
-	value := &schemaValue{Subject: subject, Version: next, ID: id, Schema: p.text, References: p.refs}
+	if mode != ModeImport {
+		if c, ok := withConfluentVersion(p.contract, req.Version > 0, next); ok {
+			p = p.withContract(c)
+		}
+	}
+	id, err := s.assignID(p, req, mode)
+	if err != nil {
+		return nil, err
+	}
+	if mode != ModeImport {
+		if err := s.checkRegister(subject, p, cfg); err != nil {
+			return nil, err
+		}
+	}
+	value := &schemaValue{Subject: subject, Version: next, ID: id, Schema: p.text, References: p.refs, contract: p.contract}
 	if p.typ != TypeAvro {
 		value.SchemaType = p.typ
 	}
 	if err := s.put(ctx, opRegister, schemaKey(subject, next), value); err != nil {
-		return registered{}, err
+		return nil, err
 	}
 	// Readers skip a record whose id an earlier record gave another
 	// schema (see state.applySchemaLocked); never answer with such an id.
-	if got := s.state.versionNumber(subject, next); got == nil || got.ID != id || !sameSchema(got, p) {
-		return registered{}, newAPIError(codeStoreError,
+	got := s.state.versionNumber(subject, next)
+	if got == nil || got.ID != id || !sameSchema(got, p) {
+		return nil, newAPIError(codeStoreError,
 			"Register operation failed: schema id %d was taken by another write meanwhile; retry", id)
 	}
-	return registered{ID: id, Version: next}, nil
+	return got, nil
+}
+
+// mergeContract is Confluent's maybeSetMetadataRuleSet: the request's
+// metadata (or, without, the previous version's) merged over the
+// config's default and under its override; the same for the rule set.
+func mergeContract(cfg configValue, req contract, prev *version) contract {
+	specific := req
+	if prev != nil && specific.Metadata == nil {
+		specific.Metadata = prev.Metadata
+	}
+	if prev != nil && specific.RuleSet == nil {
+		specific.RuleSet = prev.RuleSet
+	}
+	return contract{
+		Metadata: mergeMetadata(mergeMetadata(cfg.DefaultMetadata, specific.Metadata), cfg.OverrideMetadata),
+		RuleSet:  mergeRuleSets(mergeRuleSets(cfg.DefaultRuleSet, specific.RuleSet), cfg.OverrideRuleSet),
+	}
 }
 
 // assignID reuses the id of an identical schema, takes the requested one
@@ -108,7 +144,7 @@ func (s *Server) assignID(p *parsedRequest, req *schemaRequest, mode string) (in
 	existing, found := s.state.findID(p)
 	if mode == ModeImport && req.ID > 0 {
 		if other, ok := s.state.byID(req.ID); ok && (other.Schema != p.text || other.Type != p.typ ||
-			!slices.Equal(other.References, p.refs)) {
+			!slices.Equal(other.References, p.refs) || !other.contract.equal(p.contract)) {
 			return 0, newAPIError(codeIDMismatch, "Overwrite new schema with id %d is not permitted.", req.ID)
 		}
 		return req.ID, nil
@@ -119,10 +155,10 @@ func (s *Server) assignID(p *parsedRequest, req *schemaRequest, mode string) (in
 	return s.state.nextID(), nil
 }
 
-// checkRegister applies the subject's compatibility level.
-func (s *Server) checkRegister(subject string, p *parsedRequest) error {
-	cfg, _ := s.state.configFor(subject, true)
-	prev, err := s.parsePrevious(s.checkedVersions(subject, cfg.CompatibilityLevel))
+// checkRegister applies the subject's compatibility level (within p's
+// compatibility group).
+func (s *Server) checkRegister(subject string, p *parsedRequest, cfg configValue) error {
+	prev, err := s.parsePrevious(s.checkedVersions(subject, cfg, p.contract))
 	if err != nil {
 		return err
 	}
@@ -159,7 +195,7 @@ func (s *Server) deleteVersion(ctx context.Context, subject, v string, permanent
 		return ver.Version, s.put(ctx, opDeleteVersion, schemaKey(subject, ver.Version), nil)
 	}
 	value := &schemaValue{Subject: subject, Version: ver.Version, ID: ver.ID, Schema: ver.Schema,
-		References: ver.References, Deleted: true}
+		References: ver.References, contract: ver.contract, Deleted: true}
 	if ver.Type != TypeAvro {
 		value.SchemaType = ver.Type
 	}
@@ -246,6 +282,23 @@ func (s *Server) putScoped(ctx context.Context, keyType, subject string, value a
 	}
 	defer release()
 	return s.put(ctx, op, scopeKey(keyType, subject), value)
+}
+
+// updateConfig applies a PUT /config request to the stored config (read
+// under the write lock, so concurrent updates do not lose each other's
+// fields) and returns what it stored.
+func (s *Server) updateConfig(ctx context.Context, subject string, req *configRequest) (configValue, error) {
+	release, err := s.beginWrite(ctx, opUpdateConfig)
+	if err != nil {
+		return configValue{}, err
+	}
+	defer release()
+	old, _ := s.state.storedConfig(subject)
+	c, err := req.update(old)
+	if err != nil {
+		return configValue{}, err
+	}
+	return c, s.put(ctx, opUpdateConfig, scopeKey(keyConfig, subject), &c)
 }
 
 // put writes one record and waits until it is applied.
