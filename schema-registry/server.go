@@ -148,7 +148,7 @@ func New(opts Options) (*Server, error) {
 		log:        log,
 		formats:    Formats(),
 		state:      st,
-		store:      newStore(opts.Topic, opts.ClientOpts, opts.StoreTimeout, st, log),
+		store:      newStore(opts.Topic, opts.GroupID, opts.ClientOpts, opts.StoreTimeout, st, log),
 		httpClient: &http.Client{Timeout: forwardTimeout},
 		writeLock:  make(chan struct{}, 1),
 		parsed:     newParsedCache(parsedCacheSize),

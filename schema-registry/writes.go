@@ -37,6 +37,11 @@ func (s *Server) beginWrite(ctx context.Context, op string) (release func(), err
 		return nil, storeError(op, fmt.Errorf("wait for the write lock: %w", ctx.Err()))
 	}
 	release = func() { <-s.writeLock }
+	// Fencing (fence.go): the term's producer first, then the topic.
+	if err := s.claimTerm(ctx); err != nil {
+		release()
+		return nil, storeError(op, err)
+	}
 	if err := s.store.catchUp(ctx); err != nil {
 		release()
 		return nil, storeError(op, err)
@@ -266,6 +271,8 @@ func (s *Server) put(ctx context.Context, op string, key recordKey, value any) e
 // otherwise.
 func storeError(op string, err error) error {
 	switch {
+	case errors.Is(err, errFenced) || errors.Is(err, errNotPrimary): // fencing (fence.go)
+		return newAPIError(codeUnknownLeader, "%s operation failed: %v; retry", op, err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errUnsettled):
 		return newAPIError(codeTimeout, "%s operation timed out: %v", op, err)
 	case errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge):
