@@ -106,6 +106,9 @@ func (e *elector) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		gen, err := e.join(ctx)
 		if err == nil {
+			if primary, _, _ := e.currentTerm(ctx); primary == e.self.URL {
+				e.srv.claimOnElection(ctx)
+			}
 			err = e.heartbeat(ctx, gen)
 		}
 		if ctx.Err() != nil {

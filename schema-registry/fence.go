@@ -193,3 +193,21 @@ func (s *Server) claimTerm(ctx context.Context) error {
 	_, err := s.store.claim(ctx, t)
 	return err
 }
+
+// claimOnElection claims the new term's producer as soon as this instance
+// is elected, so the old primary is fenced at once, and a transaction it
+// left open (which holds back every reader of committed records) is
+// aborted, without waiting for the first write. It takes no longer than
+// the store timeout, well within a heartbeat interval; a write in
+// progress claims the term itself.
+func (s *Server) claimOnElection(ctx context.Context) {
+	select {
+	case s.writeLock <- struct{}{}:
+	default:
+		return
+	}
+	defer func() { <-s.writeLock }()
+	if err := s.claimTerm(ctx); err != nil {
+		s.log.Warn("claim the primary's transactional id on election; the first write tries again", "error", err)
+	}
+}

@@ -16,14 +16,18 @@ import (
 // broker that cannot write (a full disk answers KAFKA_STORAGE_ERROR, which
 // the producer retries) therefore costs a write its timeout, not forever.
 //
+// Each write is one transaction of the primary's producer (fence.go).
 // A write that timed out may still be in the producer: franz-go fails a
 // record when its context ends only when that is safe, that is when no
 // request carrying it is in flight with an unknown outcome. Such a record
-// can still land later. Until every record produced has an outcome, no
-// other write starts (errUnsettled): otherwise the next one would read a
-// topic without the late record and could hand out its schema id again.
-// A record that does land late is read and applied like any other, so
-// the state stays what the topic says.
+// can still land later: its transaction is settled in the background,
+// committed once every record is acknowledged, aborted otherwise. Until
+// then no other write starts (errUnsettled): otherwise the next one would
+// read a topic without the late record and could hand out its schema id
+// again. A record that does land late is read and applied like any
+// other, so the state stays what the topic says. A commit whose outcome
+// is unknown drops the producer; the next write's InitProducerID settles
+// the transaction before that write reads the topic.
 
 // errUnsettled: an earlier write's outcome is not known yet.
 var errUnsettled = errors.New("an earlier write to the topic is not acknowledged yet")

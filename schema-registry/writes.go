@@ -266,9 +266,10 @@ func (s *Server) put(ctx context.Context, op string, key recordKey, value any) e
 }
 
 // storeError reports a failed store operation op with Confluent's codes:
-// 50002 when it timed out (or an earlier write's outcome is still
-// unknown), 42209 when the broker refused the record as too large, 50001
-// otherwise.
+// 50004 when this instance is not (or no longer) the primary, fenced by
+// a newer one (retriable once the election settles), 50002 when it timed
+// out (or an earlier write's outcome is still unknown), 42209 when the
+// broker refused the record as too large, 50001 otherwise.
 func storeError(op string, err error) error {
 	switch {
 	case errors.Is(err, errFenced) || errors.Is(err, errNotPrimary): // fencing (fence.go)
