@@ -132,7 +132,9 @@ func TestFencedPrimaryNeverReusesIDs(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	requireFenced(t, <-late, "the paused write")
+	pausedAnswer := <-late
+	t.Logf("the paused write: %s", pausedAnswer.body)
+	requireFenced(t, pausedAnswer, "the paused write")
 	for _, o := range fromOld {
 		requireFenced(t, o.answer, "a write to the old primary")
 	}
@@ -211,4 +213,28 @@ func topicIDs(t *testing.T, addr string) map[int]string {
 		})
 	}
 	return ids
+}
+
+// TestAbortedWritesAreNotApplied: the registry reads committed records
+// only, so the records of a transaction the broker aborted (as it aborts
+// a fenced primary's) never become state, nor move the next id.
+func TestAbortedWritesAreNotApplied(t *testing.T) {
+	broker := testenv.StartBroker(t, nil)
+	in := startRegistry(t, broker, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	zombie, err := kgo.NewClient(kgo.SeedBrokers(broker.Addr), kgo.DefaultProduceTopic("_schemas"), kgo.TransactionalID("zombie"))
+	require.NoError(t, err)
+	defer zombie.Close()
+	ghost, err := record(schemaKey("ghost", 1), &schemaValue{Subject: "ghost", Version: 1, ID: 7, Schema: `"string"`})
+	require.NoError(t, err)
+	require.NoError(t, zombie.BeginTransaction())
+	require.NoError(t, zombie.ProduceSync(ctx, ghost).FirstErr())
+	require.NoError(t, zombie.EndTransaction(ctx, kgo.TryAbort))
+
+	runSteps(t, in, []step{
+		{"a write after the aborted one", "POST", "/subjects/real/versions", schemaBody(`"long"`), 200, `{"id":1}`, 0},
+		{"the aborted record is not applied", "GET", "/subjects", nil, 200, `["real"]`, 0},
+		{"nor its id", "GET", "/schemas/ids/7", nil, 404, "", codeSchemaNotFound},
+	})
 }
