@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -91,9 +92,9 @@ type fenceState struct {
 }
 
 // claim readies the producer for t, opening (and so fencing every
-// earlier producer) when t is a new term or the last one was dropped.
-// The caller holds the write lock and nothing is unsettled.
-func (s *store) claim(ctx context.Context, t term) (*primaryWriter, error) {
+// earlier producer) within timeout when t is a new term or the last one
+// was dropped. The caller holds the write lock and nothing is unsettled.
+func (s *store) claim(ctx context.Context, t term, timeout time.Duration) (*primaryWriter, error) {
 	s.mu.Lock()
 	w, fenced := s.fence.writer, s.fence.fenced
 	s.mu.Unlock()
@@ -114,14 +115,14 @@ func (s *store) claim(ctx context.Context, t term) (*primaryWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect the primary's producer: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	// InitProducerID: bumps the epoch of the transactional id, fencing
 	// the previous primary, and aborts its open transaction.
 	_, epoch, err := client.ProducerID(ctx)
 	if err != nil {
 		client.Close()
-		return nil, fmt.Errorf("claim transactional id %s within %v: %w", transactionalID(s.group), s.timeout, err)
+		return nil, fmt.Errorf("claim transactional id %s within %v: %w", transactionalID(s.group), timeout, err)
 	}
 	s.logger.Info("primary claimed the topic's transactional id",
 		"transactional_id", transactionalID(s.group), "epoch", epoch, "generation", t.generation)
@@ -173,10 +174,10 @@ func isFenced(err error) bool {
 	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch)
 }
 
-// claimTerm readies the primary's producer for this instance's term
-// before a write reads the topic (beginWrite): this instance must still
-// be the primary, and no earlier write unsettled.
-func (s *Server) claimTerm(ctx context.Context) error {
+// claimTerm readies the primary's producer for this instance's term,
+// within timeout, before a write reads the topic (beginWrite): this
+// instance must still be the primary, and no earlier write unsettled.
+func (s *Server) claimTerm(ctx context.Context, timeout time.Duration) error {
 	if s.store.unsettled() {
 		return errUnsettled
 	}
@@ -190,16 +191,21 @@ func (s *Server) claimTerm(ctx context.Context) error {
 		}
 		t = term{elected: true, generation: gen}
 	}
-	_, err := s.store.claim(ctx, t)
+	_, err := s.store.claim(ctx, t, timeout)
 	return err
 }
+
+// electionClaimTimeout bounds claiming the term on election: longer than
+// a write's store timeout, as a broker creates its transaction state
+// topic on the first InitProducerID, and well within the session timeout
+// (heartbeats wait for it).
+const electionClaimTimeout = 5 * time.Second
 
 // claimOnElection claims the new term's producer as soon as this instance
 // is elected, so the old primary is fenced at once, and a transaction it
 // left open (which holds back every reader of committed records) is
-// aborted, without waiting for the first write. It takes no longer than
-// the store timeout, well within a heartbeat interval; a write in
-// progress claims the term itself.
+// aborted, without waiting for the first write. A write in progress
+// claims the term itself.
 func (s *Server) claimOnElection(ctx context.Context) {
 	select {
 	case s.writeLock <- struct{}{}:
@@ -207,7 +213,7 @@ func (s *Server) claimOnElection(ctx context.Context) {
 		return
 	}
 	defer func() { <-s.writeLock }()
-	if err := s.claimTerm(ctx); err != nil {
+	if err := s.claimTerm(ctx, max(s.opts.StoreTimeout, electionClaimTimeout)); err != nil {
 		s.log.Warn("claim the primary's transactional id on election; the first write tries again", "error", err)
 	}
 }

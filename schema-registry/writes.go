@@ -38,7 +38,7 @@ func (s *Server) beginWrite(ctx context.Context, op string) (release func(), err
 	}
 	release = func() { <-s.writeLock }
 	// Fencing (fence.go): the term's producer first, then the topic.
-	if err := s.claimTerm(ctx); err != nil {
+	if err := s.claimTerm(ctx, s.opts.StoreTimeout); err != nil {
 		release()
 		return nil, storeError(op, err)
 	}
