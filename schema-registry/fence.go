@@ -35,7 +35,10 @@ import (
 // Produce and EndTxn with PRODUCER_FENCED or INVALID_PRODUCER_EPOCH. So
 // either the old primary's write committed before the new primary's
 // epoch began, and the new primary reads it before allocating, or it
-// never lands: no id or version is handed out twice. The fenced instance
+// never lands: no id or version is handed out twice. Safety rests on one
+// invariant, kept by beginWrite: a producer reads the topic to its end
+// after its InitProducerID and before choosing an id; whoever claimed
+// last writes, the others are refused. The fenced instance
 // answers 50004 (retriable) and writes nothing more until a new
 // generation of the group makes it primary again.
 //
