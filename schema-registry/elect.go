@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -47,10 +48,16 @@ type elector struct {
 	self   identity
 	srv    *Server
 
-	mu       sync.Mutex
-	primary  string        // URL; "" while unknown
-	known    chan struct{} // closed and replaced when primary changes
-	memberID string
+	mu         sync.Mutex
+	primary    string        // URL; "" while unknown
+	generation int32         // the group generation that elected primary
+	known      chan struct{} // closed and replaced when primary changes
+	memberID   string
+
+	// frozen, when set, holds heartbeats until the channel is closed: a
+	// test seam for a primary paused past its session, which goes on
+	// believing it is primary while the group elects another.
+	frozen atomic.Pointer[chan struct{}]
 }
 
 func newElector(client *kgo.Client, group, url string, srv *Server) *elector {
@@ -60,28 +67,35 @@ func newElector(client *kgo.Client, group, url string, srv *Server) *elector {
 // current returns the primary's URL, waiting up to ctx for one to be
 // elected.
 func (e *elector) current(ctx context.Context) (string, error) {
+	primary, _, err := e.currentTerm(ctx)
+	return primary, err
+}
+
+// currentTerm is current with the generation that elected the primary,
+// the term a primary fences its predecessors in (fence.go).
+func (e *elector) currentTerm(ctx context.Context) (string, int32, error) {
 	for {
 		e.mu.Lock()
-		primary, known := e.primary, e.known
+		primary, gen, known := e.primary, e.generation, e.known
 		e.mu.Unlock()
 		if primary != "" {
-			return primary, nil
+			return primary, gen, nil
 		}
 		select {
 		case <-known:
 		case <-ctx.Done():
-			return "", newAPIError(codeUnknownLeader, "Unknown leader: no primary elected yet")
+			return "", 0, newAPIError(codeUnknownLeader, "Unknown leader: no primary elected yet")
 		}
 	}
 }
 
-func (e *elector) setPrimary(url string) {
+func (e *elector) setPrimary(url string, generation int32) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if url != e.primary {
-		e.srv.log.Info("schema registry primary", "url", url, "self", url == e.self.URL)
+		e.srv.log.Info("schema registry primary", "url", url, "self", url == e.self.URL, "generation", generation)
 	}
-	e.primary = url
+	e.primary, e.generation = url, generation
 	close(e.known)
 	e.known = make(chan struct{})
 }
@@ -92,12 +106,15 @@ func (e *elector) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		gen, err := e.join(ctx)
 		if err == nil {
+			if primary, _, _ := e.currentTerm(ctx); primary == e.self.URL {
+				e.srv.claimOnElection(ctx)
+			}
 			err = e.heartbeat(ctx, gen)
 		}
 		if ctx.Err() != nil {
 			return
 		}
-		e.setPrimary("")
+		e.setPrimary("", 0)
 		if errors.Is(err, kerr.UnknownMemberID) || errors.Is(err, kerr.FencedInstanceID) {
 			e.memberID = ""
 		}
@@ -155,7 +172,7 @@ func (e *elector) join(ctx context.Context) (int32, error) {
 	if err := json.Unmarshal(synced.MemberAssignment, &got); err != nil {
 		return 0, fmt.Errorf("decode assignment of group %s: %w", e.group, err)
 	}
-	e.setPrimary(got.Primary.URL)
+	e.setPrimary(got.Primary.URL, resp.Generation)
 	return resp.Generation, nil
 }
 
@@ -169,6 +186,13 @@ func (e *elector) heartbeat(ctx context.Context, gen int32) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		}
+		if frozen := e.frozen.Load(); frozen != nil {
+			select {
+			case <-*frozen:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		req := kmsg.NewPtrHeartbeatRequest()
 		req.Group, req.Generation, req.MemberID = e.group, gen, e.memberID

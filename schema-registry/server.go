@@ -27,7 +27,10 @@ type Options struct {
 	// Logger receives lifecycle and failure logs; nil discards.
 	Logger *slog.Logger
 	// GroupID is the consumer group instances join to elect the primary;
-	// default "schema-registry".
+	// default "schema-registry". The primary writes in transactions of
+	// the transactional id GroupID + ".primary", which fences an earlier
+	// primary (fence.go); on a secured cluster the registry's principal
+	// needs WRITE and DESCRIBE on that transactional id.
 	GroupID string
 	// AdvertisedURL is how other instances reach this one's REST API when
 	// it is primary; default "http://" + the listener's address.
@@ -148,7 +151,7 @@ func New(opts Options) (*Server, error) {
 		log:        log,
 		formats:    Formats(),
 		state:      st,
-		store:      newStore(opts.Topic, opts.ClientOpts, opts.StoreTimeout, st, log),
+		store:      newStore(opts.Topic, opts.GroupID, opts.ClientOpts, opts.StoreTimeout, st, log),
 		httpClient: &http.Client{Timeout: forwardTimeout},
 		writeLock:  make(chan struct{}, 1),
 		parsed:     newParsedCache(parsedCacheSize),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/kafkalog"
@@ -22,21 +23,41 @@ type store struct {
 
 	// timeout bounds each step of a write (kafkastore.timeout.ms).
 	timeout time.Duration
+
+	// The primary's transactional producer (fence.go).
+	clientOpts []kgo.Opt
+	group      string
+	fence      fenceState
+
+	// A write that gave up waiting for its records is settled in the
+	// background (settleLater); until then no other write begins.
+	mu       sync.Mutex
+	settling chan struct{} // closed when the settling ends; nil when none
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
 }
 
 // errNotStarted is returned by store operations before Run connected.
 var errNotStarted = errors.New("schema registry is not running: the _schemas topic has not been read")
 
-func newStore(topic string, clientOpts []kgo.Opt, timeout time.Duration, st *state, log *slog.Logger) *store {
+// newStore returns the store of topic; group names the registry cluster
+// whose primaries fence each other (fence.go).
+func newStore(topic, group string, clientOpts []kgo.Opt, timeout time.Duration, st *state, log *slog.Logger) *store {
+	bgCtx, bgCancel := context.WithCancel(context.Background())
 	return &store{
 		log: kafkalog.New(kafkalog.Options{
 			Topic:      topic,
 			ClientOpts: clientOpts,
-			Apply:      func(r *kgo.Record) { st.apply(r.Key, r.Value) },
-			Create:     &kafkalog.Create{Partitions: 1, ReplicationFactor: -1},
-			Logger:     log,
+			// Only committed writes count: a fenced primary's open
+			// transaction is aborted (fence.go).
+			ReadCommitted: true,
+			Apply:         func(r *kgo.Record) { st.apply(r.Key, r.Value) },
+			Create:        &kafkalog.Create{Partitions: 1, ReplicationFactor: -1},
+			Logger:        log,
 		}),
 		topic: topic, timeout: timeout, state: st, logger: log.With("topic", topic),
+		clientOpts: clientOpts, group: group, bgCtx: bgCtx, bgCancel: bgCancel,
 	}
 }
 
@@ -83,7 +104,13 @@ func (s *store) readToEnd(ctx context.Context) error {
 	return s.log.ReadToEnd(ctx)
 }
 
-func (s *store) close() { s.log.Close() }
+// close stops settling, closes the primary's producer and the log.
+func (s *store) close() {
+	s.bgCancel()
+	s.bg.Wait()
+	s.dropWriter()
+	s.log.Close()
+}
 
 // record builds a _schemas record (nil value = tombstone).
 func record(key recordKey, value any) (*kgo.Record, error) {

@@ -37,6 +37,11 @@ func (s *Server) beginWrite(ctx context.Context, op string) (release func(), err
 		return nil, storeError(op, fmt.Errorf("wait for the write lock: %w", ctx.Err()))
 	}
 	release = func() { <-s.writeLock }
+	// Fencing (fence.go): the term's producer first, then the topic.
+	if err := s.claimTerm(ctx, s.opts.StoreTimeout); err != nil {
+		release()
+		return nil, storeError(op, err)
+	}
 	if err := s.store.catchUp(ctx); err != nil {
 		release()
 		return nil, storeError(op, err)
@@ -314,11 +319,14 @@ func (s *Server) put(ctx context.Context, op string, key recordKey, value any) e
 }
 
 // storeError reports a failed store operation op with Confluent's codes:
-// 50002 when it timed out (or an earlier write's outcome is still
-// unknown), 42209 when the broker refused the record as too large, 50001
-// otherwise.
+// 50004 when this instance is not (or no longer) the primary, fenced by
+// a newer one (retriable once the election settles), 50002 when it timed
+// out (or an earlier write's outcome is still unknown), 42209 when the
+// broker refused the record as too large, 50001 otherwise.
 func storeError(op string, err error) error {
 	switch {
+	case errors.Is(err, errFenced) || errors.Is(err, errNotPrimary): // fencing (fence.go)
+		return newAPIError(codeUnknownLeader, "%s operation failed: %v; retry", op, err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errUnsettled):
 		return newAPIError(codeTimeout, "%s operation timed out: %v", op, err)
 	case errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge):
