@@ -17,7 +17,7 @@ const magic = 0
 // headerLen is the magic byte plus the 4-byte schema id.
 const headerLen = 5
 
-// format is what differs between Avro and JSON Schema: how a Connect
+// format is what differs between Avro, JSON Schema and Protobuf: how a Connect
 // schema becomes registry text, and how registry text becomes a codec.
 type format interface {
 	// name is the converter's simple name, for messages.
@@ -44,9 +44,24 @@ type codec interface {
 	canRead(w codec) error
 }
 
-// Converter is AvroConverter or JsonSchemaConverter: a connect.Converter
-// whose schemas live in a schema registry. It is safe for concurrent use
-// after Configure.
+// configurableFormat is a format with config keys of its own (beyond
+// configDef's) that change how it maps data.
+type configurableFormat interface {
+	format
+	configDef() connect.ConfigDef
+	// configured returns the format set up by cfg.
+	configured(cfg connect.Config) format
+}
+
+// schemaDecoder is a codec whose data says which of its schemas wrote it
+// (Protobuf's message indexes), so the Connect schema comes with the value.
+type schemaDecoder interface {
+	decodeWithSchema(data []byte) (*connect.Schema, any, error)
+}
+
+// Converter is AvroConverter, JsonSchemaConverter or ProtobufConverter: a
+// connect.Converter whose schemas live in a schema registry. It is safe
+// for concurrent use after Configure.
 type Converter struct {
 	fmt      format
 	isKey    bool
@@ -67,6 +82,9 @@ func NewAvroConverter() *Converter { return &Converter{fmt: avroFormat{}} }
 // NewJSONSchemaConverter returns an unconfigured JsonSchemaConverter.
 func NewJSONSchemaConverter() *Converter { return &Converter{fmt: jsonSchemaFormat{}} }
 
+// NewProtobufConverter returns an unconfigured ProtobufConverter.
+func NewProtobufConverter() *Converter { return &Converter{fmt: defaultProtobufFormat} }
+
 // maxCached bounds each cache; past it the cache starts over, which costs
 // only a re-derivation (ids stay cached in the registry client).
 const maxCached = 1000
@@ -74,9 +92,17 @@ const maxCached = 1000
 // Configure implements connect.Converter. config has the key. or value.
 // prefix already stripped.
 func (c *Converter) Configure(config map[string]string, isKey bool) error {
-	cfg, err := configDef().Parse(config)
+	def := configDef()
+	cf, ok := c.fmt.(configurableFormat)
+	if ok {
+		def = cf.configDef()
+	}
+	cfg, err := def.Parse(config)
 	if err != nil {
 		return fmt.Errorf("configure %s: %w", c.fmt.name(), err)
+	}
+	if ok {
+		c.fmt = cf.configured(cfg)
 	}
 	c.isKey = isKey
 	c.autoReg = cfg.Bool(AutoRegisterConfig)
@@ -250,6 +276,13 @@ func (c *Converter) ToConnect(topic string, _ connect.Headers, data []byte) (*co
 	cd, err := c.readCodec(id, "")
 	if err != nil {
 		return nil, nil, fmt.Errorf("convert topic %s from %s: %w", topic, c.fmt.name(), err)
+	}
+	if sd, ok := cd.(schemaDecoder); ok {
+		s, v, err := sd.decodeWithSchema(data[headerLen:])
+		if err != nil {
+			return nil, nil, dataErrCause(err, "Failed to deserialize data for topic %s to %s (schema id %d)", topic, c.fmt.name(), id)
+		}
+		return s, v, nil
 	}
 	v, err := cd.decode(data[headerLen:])
 	if err != nil {

@@ -1,0 +1,769 @@
+package schemaconv
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// The payload after the schema id is the message indexes, then the
+// message in Protobuf binary:
+//
+//	+------------------------------+------------------------+
+//	| message indexes              | Protobuf binary        |
+//	| 0x00 for the file's first    |                        |
+//	| message, else count and each |                        |
+//	| index, zig-zag varints       |                        |
+//	+------------------------------+------------------------+
+//
+// The indexes are the path from the file to the message: [1, 0] is the
+// first message nested in the file's second.
+
+// appendMessageIndexes appends md's path as Confluent's MessageIndexes.
+func appendMessageIndexes(dst []byte, md protoreflect.MessageDescriptor) []byte {
+	var path []int
+	for d := protoreflect.Descriptor(md); ; d = d.Parent() {
+		m, ok := d.(protoreflect.MessageDescriptor)
+		if !ok {
+			break
+		}
+		path = append(path, m.Index())
+	}
+	if len(path) == 1 && path[0] == 0 {
+		return append(dst, 0)
+	}
+	dst = protowire.AppendVarint(dst, protowire.EncodeZigZag(int64(len(path))))
+	for i := len(path) - 1; i >= 0; i-- {
+		dst = protowire.AppendVarint(dst, protowire.EncodeZigZag(int64(path[i])))
+	}
+	return dst
+}
+
+// messageAt reads the message indexes at the start of data and returns
+// the message they name and the bytes after them.
+func (c *protoCodec) messageAt(data []byte) (protoreflect.MessageDescriptor, []byte, error) {
+	next := func() (int, error) {
+		v, n := protowire.ConsumeVarint(data)
+		if n < 0 {
+			return 0, fmt.Errorf("read message indexes: %w", protowire.ParseError(n))
+		}
+		data = data[n:]
+		return int(protowire.DecodeZigZag(v)), nil
+	}
+	count, err := next()
+	if err != nil {
+		return nil, nil, err
+	}
+	path := []int{0}
+	if count != 0 {
+		if count < 0 || count > len(data) {
+			return nil, nil, fmt.Errorf("read message indexes: bad count %d", count)
+		}
+		path = make([]int, count)
+		for i := range path {
+			if path[i], err = next(); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	ms := c.file.Messages()
+	var md protoreflect.MessageDescriptor
+	for _, i := range path {
+		if i < 0 || i >= ms.Len() {
+			return nil, nil, fmt.Errorf("message indexes %v name no message of the schema", path)
+		}
+		md = ms.Get(i)
+		ms = md.Messages()
+	}
+	return md, data, nil
+}
+
+func (c *protoCodec) decode(data []byte) (any, error) {
+	_, v, err := c.decodeWithSchema(data)
+	return v, err
+}
+
+func (c *protoCodec) decodeWithSchema(data []byte) (*connect.Schema, any, error) {
+	md, data, err := c.messageAt(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := c.messageSchema(md)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := dynamicpb.NewMessage(md)
+	if err := proto.Unmarshal(data, m); err != nil {
+		return nil, nil, fmt.Errorf("read Protobuf %s: %w", md.FullName(), err)
+	}
+	if s.Type != connect.TypeStruct {
+		fd := md.Fields().ByName("value")
+		v, err := c.f.single(s, fd, m.Get(fd))
+		return s, v, err
+	}
+	v, err := c.f.structOf(s, m)
+	return s, v, err
+}
+
+// structOf converts a message to a Struct, as ProtobufData.toConnectData.
+func (f protobufFormat) structOf(s *connect.Schema, m protoreflect.Message) (*connect.Struct, error) {
+	st := connect.NewStruct(s)
+	md := m.Descriptor()
+	for i := range md.Oneofs().Len() {
+		od := md.Oneofs().Get(i)
+		if od.IsSynthetic() {
+			continue
+		}
+		fd := m.WhichOneof(od)
+		if fd == nil {
+			continue
+		}
+		if f.flattenUnions {
+			if err := f.setField(s, st, m, fd); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		uf := s.Field(f.unionFieldName(od))
+		if uf == nil {
+			return nil, fmt.Errorf("no field for oneof %s", od.FullName())
+		}
+		u := connect.NewStruct(uf.Schema)
+		mf := uf.Schema.Field(string(fd.Name()))
+		v, err := f.value(mf.Schema, fd, m.Get(fd))
+		if err != nil {
+			return nil, err
+		}
+		u.Set(mf, v)
+		st.Set(uf, u)
+	}
+	for i := range md.Fields().Len() {
+		fd := md.Fields().Get(i)
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			continue
+		}
+		if err := f.setField(s, st, m, fd); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// setField sets a field that has a value: a scalar or repeated field
+// without presence always, any other when set (or, with
+// generate.struct.for.nulls, as its defaults).
+func (f protobufFormat) setField(s *connect.Schema, st *connect.Struct, m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+	sf := s.Field(string(fd.Name()))
+	if sf == nil {
+		return fmt.Errorf("no field %s", fd.Name())
+	}
+	optional := fd.HasOptionalKeyword() && (fd.Syntax() == protoreflect.Proto3 || f.optionalForProto2)
+	primitiveOrRepeated := fd.Kind() != protoreflect.MessageKind || fd.IsList() || fd.IsMap()
+	if !(primitiveOrRepeated && !optional) && !f.structForNulls && !m.Has(fd) {
+		return nil
+	}
+	v, err := f.value(sf.Schema, fd, m.Get(fd))
+	if err != nil {
+		return fmt.Errorf("field %s: %w", fd.Name(), err)
+	}
+	st.Set(sf, v)
+	return nil
+}
+
+func (f protobufFormat) value(s *connect.Schema, fd protoreflect.FieldDescriptor, v protoreflect.Value) (any, error) {
+	switch {
+	case fd.IsMap():
+		out := map[any]any{}
+		var err error
+		v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+			var ck, cv any
+			if ck, err = f.single(s.KeySchema, fd.MapKey(), k.Value()); err != nil {
+				return false
+			}
+			if cv, err = f.single(s.ValueSchema, fd.MapValue(), mv); err != nil {
+				return false
+			}
+			out[ck] = cv
+			return true
+		})
+		return connectMap(s, out), err
+	case fd.IsList() && s.Type == connect.TypeMap:
+		l := v.List()
+		out := make(map[any]any, l.Len())
+		for i := range l.Len() {
+			e := l.Get(i).Message()
+			kf, vf := e.Descriptor().Fields().Get(0), e.Descriptor().Fields().Get(1)
+			k, err := f.single(s.KeySchema, kf, e.Get(kf))
+			if err != nil {
+				return nil, err
+			}
+			if out[k], err = f.single(s.ValueSchema, vf, e.Get(vf)); err != nil {
+				return nil, err
+			}
+		}
+		return connectMap(s, out), nil
+	case fd.IsList():
+		l := v.List()
+		out := make([]any, l.Len())
+		for i := range out {
+			var err error
+			if out[i], err = f.single(s.ValueSchema, fd, l.Get(i)); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	return f.single(s, fd, v)
+}
+
+// connectMap is a MAP value in the Go type Connect uses for its key
+// schema: map[string]any for STRING keys.
+func connectMap(s *connect.Schema, m map[any]any) any {
+	if s.KeySchema.Type != connect.TypeString {
+		return m
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		ks, _ := k.(string)
+		out[ks] = v
+	}
+	return out
+}
+
+// single converts one (non-repeated) Protobuf value to Connect's Go type
+// for s.
+func (f protobufFormat) single(s *connect.Schema, fd protoreflect.FieldDescriptor, v protoreflect.Value) (any, error) {
+	if fd.Kind() == protoreflect.MessageKind {
+		m := v.Message()
+		switch s.Name {
+		case connect.DecimalName:
+			return decimalOf(m), nil
+		case connect.DateName:
+			y, mo, d := msgInt(m, "year"), msgInt(m, "month"), msgInt(m, "day")
+			return time.Date(int(y), time.Month(mo), int(d), 0, 0, 0, 0, time.UTC), nil
+		case connect.TimeName:
+			ns := ((msgInt(m, "hours")*60+msgInt(m, "minutes"))*60+msgInt(m, "seconds"))*1e9 + msgInt(m, "nanos")
+			return time.UnixMilli(ns / 1e6).UTC(), nil
+		case connect.TimestampName:
+			ms := msgInt(m, "seconds")*1000 + msgInt(m, "nanos")/1e6
+			return time.UnixMilli(ms).UTC(), nil
+		}
+		if s.Type == connect.TypeStruct {
+			return f.structOf(s, m)
+		}
+		// A wrapper read as the primitive it holds.
+		fd = m.Descriptor().Fields().ByName("value")
+		if fd == nil {
+			return nil, fmt.Errorf("message %s is not a wrapper", m.Descriptor().FullName())
+		}
+		v = m.Get(fd)
+	}
+	switch s.Type {
+	case connect.TypeInt8:
+		return int8(v.Int()), nil
+	case connect.TypeInt16:
+		return int16(v.Int()), nil
+	case connect.TypeInt32:
+		if fd.Kind() == protoreflect.EnumKind {
+			return int32(v.Enum()), nil
+		}
+		if isUnsigned(fd.Kind()) {
+			return int32(v.Uint()), nil
+		}
+		return int32(v.Int()), nil
+	case connect.TypeInt64:
+		switch fd.Kind() {
+		case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+			return int64(uint32(v.Uint())), nil
+		case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+			return int64(v.Uint()), nil
+		}
+		return v.Int(), nil
+	case connect.TypeFloat32:
+		return float32(v.Float()), nil
+	case connect.TypeFloat64:
+		return v.Float(), nil
+	case connect.TypeBoolean:
+		return v.Bool(), nil
+	case connect.TypeString:
+		if fd.Kind() == protoreflect.EnumKind {
+			if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
+				return string(ev.Name()), nil
+			}
+			return fmt.Sprint(int32(v.Enum())), nil
+		}
+		return v.String(), nil
+	case connect.TypeBytes:
+		return slices.Clone(v.Bytes()), nil
+	}
+	return nil, fmt.Errorf("cannot read Protobuf %s as Connect %s", fd.Kind(), s.Type)
+}
+
+func isUnsigned(k protoreflect.Kind) bool {
+	switch k {
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return true
+	}
+	return false
+}
+
+// msgInt reads a scalar field of a well-known message by name (0 when
+// absent).
+func msgInt(m protoreflect.Message, name protoreflect.Name) int64 {
+	fd := m.Descriptor().Fields().ByName(name)
+	if fd == nil {
+		return 0
+	}
+	v := m.Get(fd)
+	if isUnsigned(fd.Kind()) {
+		return int64(v.Uint())
+	}
+	return v.Int()
+}
+
+// decimalOf reads confluent.type.Decimal: the unscaled value as Java's
+// BigInteger bytes, and its scale.
+func decimalOf(m protoreflect.Message) *big.Rat {
+	var b []byte
+	if fd := m.Descriptor().Fields().ByName("value"); fd != nil {
+		b = m.Get(fd).Bytes()
+	}
+	return connect.DecimalFromBytes(int(msgInt(m, "scale")), b)
+}
+
+// encode appends the message indexes and the message for v.
+func (c *protoCodec) encode(dst []byte, s *connect.Schema, v any) ([]byte, error) {
+	g := &protoGen{f: c.f}
+	pkg, name := g.split(g.nameOrDefault(s.Name))
+	if pkg != "" {
+		name = pkg + "." + name
+	}
+	md := c.root(name)
+	dst = appendMessageIndexes(dst, md)
+	if s.Type != connect.TypeStruct {
+		return nil, dataErr("the Protobuf converter writes STRUCT values; a top-level %s is not supported", s.Type)
+	}
+	st, ok := v.(*connect.Struct)
+	if !ok {
+		return nil, dataErr("Invalid type for STRUCT: %T", v)
+	}
+	return c.appendMessage(dst, s, st, md)
+}
+
+// planKey identifies how a Connect struct schema maps onto a message.
+type planKey struct {
+	s  *connect.Schema
+	md protoreflect.MessageDescriptor
+}
+
+// planField is one Connect field and the Protobuf field (or, for a
+// union, the message whose fields its members are) it is written as.
+type planField struct {
+	f     *connect.Field
+	fd    protoreflect.FieldDescriptor // nil for a union or a field the message lacks
+	union bool
+	order protoreflect.FieldNumber
+}
+
+// plan returns the fields of s in the order Confluent's serializer
+// writes them: by field number (a union by its first member's).
+func (c *protoCodec) plan(s *connect.Schema, md protoreflect.MessageDescriptor) []planField {
+	if p, ok := c.plans.Load(planKey{s, md}); ok {
+		return p.([]planField)
+	}
+	g := &protoGen{f: c.f}
+	out := make([]planField, 0, len(s.Fields))
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		p := planField{f: f, fd: md.Fields().ByName(protoreflect.Name(g.scrub(f.Name))), order: math.MaxInt32}
+		switch {
+		case p.fd != nil:
+			p.order = p.fd.Number()
+		case isProtoUnion(f.Schema):
+			p.union = true
+			for _, mf := range f.Schema.Fields {
+				if fd := md.Fields().ByName(protoreflect.Name(g.scrub(mf.Name))); fd != nil {
+					p.order = min(p.order, fd.Number())
+				}
+			}
+		}
+		out = append(out, p)
+	}
+	slices.SortStableFunc(out, func(a, b planField) int { return cmp.Compare(a.order, b.order) })
+	c.plans.Store(planKey{s, md}, out)
+	return out
+}
+
+func (c *protoCodec) appendMessage(dst []byte, s *connect.Schema, st *connect.Struct, md protoreflect.MessageDescriptor) ([]byte, error) {
+	if !st.Schema().Equal(s) {
+		return nil, dataErr("Mismatching struct schema")
+	}
+	var err error
+	for _, p := range c.plan(s, md) {
+		v := st.GetField(p.f)
+		if c.f.ignoreDefaultForNullables && p.f.Schema.Optional {
+			v = st.GetWithoutDefault(p.f.Name)
+		}
+		if v == nil {
+			continue
+		}
+		fs, fd := p.f.Schema, p.fd
+		if p.union {
+			if fs, fd, v, err = c.unionMember(p.f, v, md); err != nil {
+				return nil, err
+			}
+		}
+		if fd == nil {
+			return nil, dataErr("Cannot find field with name %s in message %s", p.f.Name, md.FullName())
+		}
+		if dst, err = c.appendField(dst, fd, fs, v); err != nil {
+			return nil, fmt.Errorf("field %s: %w", p.f.Name, err)
+		}
+	}
+	return dst, nil
+}
+
+// unionMember returns the first set member of a Union struct.
+func (c *protoCodec) unionMember(f *connect.Field, v any, md protoreflect.MessageDescriptor) (*connect.Schema, protoreflect.FieldDescriptor, any, error) {
+	u, ok := v.(*connect.Struct)
+	if !ok {
+		return nil, nil, nil, dataErr("Invalid type for union %s: %T", f.Name, v)
+	}
+	for i := range u.Schema().Fields {
+		mf := &u.Schema().Fields[i]
+		mv := u.GetField(mf)
+		if c.f.ignoreDefaultForNullables {
+			mv = u.GetWithoutDefault(mf.Name)
+		}
+		if mv != nil {
+			g := &protoGen{f: c.f}
+			return mf.Schema, md.Fields().ByName(protoreflect.Name(g.scrub(mf.Name))), mv, nil
+		}
+	}
+	return nil, nil, nil, dataErr("Cannot find non-null field in union %s", f.Name)
+}
+
+func (c *protoCodec) appendField(dst []byte, fd protoreflect.FieldDescriptor, fs *connect.Schema, v any) ([]byte, error) {
+	if fs.Type == connect.TypeMap {
+		return c.appendMap(dst, fd, fs, v)
+	}
+	if fs.Type != connect.TypeArray {
+		return c.appendSingle(dst, fd, fs, v, fd.HasPresence())
+	}
+	xs, ok := v.([]any)
+	if !ok {
+		return nil, dataErr("Invalid type for ARRAY: %T", v)
+	}
+	if len(xs) == 0 {
+		return dst, nil
+	}
+	if !fd.IsPacked() {
+		var err error
+		for _, x := range xs {
+			if x == nil {
+				return nil, dataErr("null element in repeated field %s", fd.Name())
+			}
+			if dst, err = c.appendSingle(dst, fd, fs.ValueSchema, x, true); err != nil {
+				return nil, err
+			}
+		}
+		return dst, nil
+	}
+	dst = protowire.AppendTag(dst, fd.Number(), protowire.BytesType)
+	return appendLenPrefixed(dst, func(dst []byte) ([]byte, error) {
+		var err error
+		for _, x := range xs {
+			if x == nil {
+				return nil, dataErr("null element in repeated field %s", fd.Name())
+			}
+			if dst, _, err = appendScalar(dst, fd, fs.ValueSchema, x); err != nil {
+				return nil, err
+			}
+		}
+		return dst, nil
+	})
+}
+
+// appendMap writes a MAP as repeated entry messages (key = 1, value = 2).
+func (c *protoCodec) appendMap(dst []byte, fd protoreflect.FieldDescriptor, fs *connect.Schema, v any) ([]byte, error) {
+	entry := fd.Message()
+	if entry == nil || entry.Fields().Len() != 2 {
+		return nil, dataErr("field %s is not a map", fd.Name())
+	}
+	kf, vf := entry.Fields().Get(0), entry.Fields().Get(1)
+	one := func(dst []byte, k, x any) ([]byte, error) {
+		dst = protowire.AppendTag(dst, fd.Number(), protowire.BytesType)
+		return appendLenPrefixed(dst, func(dst []byte) ([]byte, error) {
+			var err error
+			if k != nil {
+				if dst, err = c.appendField(dst, kf, fs.KeySchema, k); err != nil {
+					return nil, err
+				}
+			}
+			if x != nil {
+				return c.appendField(dst, vf, fs.ValueSchema, x)
+			}
+			return dst, nil
+		})
+	}
+	var err error
+	switch m := v.(type) {
+	case map[string]any:
+		for k, x := range m {
+			if dst, err = one(dst, k, x); err != nil {
+				return nil, err
+			}
+		}
+	case map[any]any:
+		for k, x := range m {
+			if dst, err = one(dst, k, x); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		return nil, dataErr("Invalid type for MAP: %T", v)
+	}
+	return dst, nil
+}
+
+// appendLenPrefixed appends what body appends, preceded by its length.
+func appendLenPrefixed(dst []byte, body func([]byte) ([]byte, error)) ([]byte, error) {
+	start := len(dst)
+	dst, err := body(dst)
+	if err != nil {
+		return nil, err
+	}
+	n := len(dst) - start
+	w := protowire.SizeVarint(uint64(n))
+	dst = append(dst, make([]byte, w)...)
+	copy(dst[start+w:], dst[start:start+n])
+	protowire.AppendVarint(dst[start:start], uint64(n))
+	return dst, nil
+}
+
+// appendSingle writes one value of field fd with its tag; a scalar equal
+// to its zero value is left out unless force (fields with presence and
+// repeated elements), as proto3 serializers do.
+func (c *protoCodec) appendSingle(dst []byte, fd protoreflect.FieldDescriptor, fs *connect.Schema, v any, force bool) ([]byte, error) {
+	if fd.Kind() == protoreflect.MessageKind {
+		dst = protowire.AppendTag(dst, fd.Number(), protowire.BytesType)
+		return appendLenPrefixed(dst, func(dst []byte) ([]byte, error) { return c.appendMessageValue(dst, fd.Message(), fs, v) })
+	}
+	start := len(dst)
+	dst = protowire.AppendTag(dst, fd.Number(), wireType(fd.Kind()))
+	dst, zero, err := appendScalar(dst, fd, fs, v)
+	if err != nil {
+		return nil, err
+	}
+	if zero && !force {
+		return dst[:start], nil
+	}
+	return dst, nil
+}
+
+// appendMessageValue writes the body of a message-typed field: a logical
+// type as its well-known message, a primitive in its wrapper, or a
+// struct.
+func (c *protoCodec) appendMessageValue(dst []byte, md protoreflect.MessageDescriptor, fs *connect.Schema, v any) ([]byte, error) {
+	switch fs.Name {
+	case connect.DecimalName:
+		return appendDecimal(dst, fs, v)
+	case connect.DateName, connect.TimeName, connect.TimestampName:
+		t, ok := v.(time.Time)
+		if !ok {
+			return nil, dataErr("Invalid type for %s: %T", fs.Name, v)
+		}
+		return appendTime(dst, fs.Name, t)
+	}
+	if fs.Type == connect.TypeStruct {
+		st, ok := v.(*connect.Struct)
+		if !ok {
+			return nil, dataErr("Invalid type for STRUCT: %T", v)
+		}
+		return c.appendMessage(dst, fs, st, md)
+	}
+	vf := md.Fields().ByName("value")
+	if vf == nil {
+		return nil, dataErr("cannot write %s as message %s", fs.Type, md.FullName())
+	}
+	return c.appendSingle(dst, vf, fs, v, false)
+}
+
+func appendVarintField(dst []byte, n protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return dst
+	}
+	dst = protowire.AppendTag(dst, n, protowire.VarintType)
+	return protowire.AppendVarint(dst, v)
+}
+
+// appendTime writes google.type.Date {year, month, day},
+// google.type.TimeOfDay {hours, minutes, seconds, nanos} or
+// google.protobuf.Timestamp {seconds, nanos}.
+func appendTime(dst []byte, name string, t time.Time) ([]byte, error) {
+	t = t.UTC()
+	switch name {
+	case connect.DateName:
+		if _, err := connect.DateToDays(t); err != nil {
+			return nil, err
+		}
+		dst = appendVarintField(dst, 1, uint64(int64(t.Year())))
+		dst = appendVarintField(dst, 2, uint64(t.Month()))
+		return appendVarintField(dst, 3, uint64(t.Day())), nil
+	case connect.TimeName:
+		ms := t.UnixMilli()
+		if ms < 0 || ms > msPerDay {
+			return nil, dataErr("Time values must use number of millis greater than 0 and less than 86400000")
+		}
+		dst = appendVarintField(dst, 1, uint64(t.Hour()))
+		dst = appendVarintField(dst, 2, uint64(t.Minute()))
+		dst = appendVarintField(dst, 3, uint64(t.Second()))
+		return appendVarintField(dst, 4, uint64((ms%1000)*1e6)), nil
+	}
+	ms := t.UnixMilli()
+	secs, rem := ms/1000, ms%1000
+	if rem < 0 {
+		secs, rem = secs-1, rem+1000
+	}
+	dst = appendVarintField(dst, 1, uint64(secs))
+	return appendVarintField(dst, 2, uint64(rem*1e6)), nil
+}
+
+const msPerDay = 24 * 60 * 60 * 1000
+
+// appendDecimal writes confluent.type.Decimal as DecimalUtils does: the
+// unscaled value as BigInteger bytes, its precision (digits) and scale.
+func appendDecimal(dst []byte, fs *connect.Schema, v any) ([]byte, error) {
+	r, ok := v.(*big.Rat)
+	if !ok {
+		return nil, dataErr("Invalid type for Decimal: %T", v)
+	}
+	scale, err := connect.DecimalScale(fs)
+	if err != nil {
+		return nil, err
+	}
+	b, err := connect.DecimalToBytes(scale, r)
+	if err != nil {
+		return nil, err
+	}
+	unscaled, _ := connect.DecimalUnscaled(scale, r)
+	digits := len(new(big.Int).Abs(unscaled).String())
+	dst = protowire.AppendTag(dst, 1, protowire.BytesType)
+	dst = protowire.AppendBytes(dst, b)
+	dst = appendVarintField(dst, 2, uint64(digits))
+	return appendVarintField(dst, 3, uint64(int64(int32(scale)))), nil
+}
+
+func wireType(k protoreflect.Kind) protowire.Type {
+	switch k {
+	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
+		return protowire.Fixed32Type
+	case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
+		return protowire.Fixed64Type
+	case protoreflect.StringKind, protoreflect.BytesKind, protoreflect.MessageKind:
+		return protowire.BytesType
+	}
+	return protowire.VarintType
+}
+
+// appendScalar appends a scalar value of fd's kind (no tag) and reports
+// whether it is the kind's zero value.
+func appendScalar(dst []byte, fd protoreflect.FieldDescriptor, fs *connect.Schema, v any) ([]byte, bool, error) {
+	switch k := fd.Kind(); k {
+	case protoreflect.StringKind:
+		s, ok := v.(string)
+		if !ok {
+			return nil, false, dataErr("Invalid type for STRING: %T", v)
+		}
+		return protowire.AppendString(dst, s), s == "", nil
+	case protoreflect.BytesKind:
+		b, ok := v.([]byte)
+		if !ok {
+			return nil, false, dataErr("Invalid type for BYTES: %T", v)
+		}
+		return protowire.AppendBytes(dst, b), len(b) == 0, nil
+	case protoreflect.BoolKind:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, false, dataErr("Invalid type for BOOLEAN: %T", v)
+		}
+		return protowire.AppendVarint(dst, protowire.EncodeBool(b)), !b, nil
+	case protoreflect.FloatKind:
+		f, err := toFloat64(v)
+		if err != nil {
+			return nil, false, dataErrCause(err, "Invalid type for FLOAT32")
+		}
+		bits := math.Float32bits(float32(f))
+		return protowire.AppendFixed32(dst, bits), bits == 0, nil
+	case protoreflect.DoubleKind:
+		f, err := toFloat64(v)
+		if err != nil {
+			return nil, false, dataErrCause(err, "Invalid type for FLOAT64")
+		}
+		bits := math.Float64bits(f)
+		return protowire.AppendFixed64(dst, bits), bits == 0, nil
+	case protoreflect.EnumKind:
+		n, err := enumNumber(fd, fs, v)
+		if err != nil {
+			return nil, false, err
+		}
+		return protowire.AppendVarint(dst, uint64(int64(n))), n == 0, nil
+	}
+	n, err := toInt64(v)
+	if err != nil {
+		return nil, false, dataErrCause(err, "Invalid type for %s", fd.Kind())
+	}
+	switch fd.Kind() {
+	case protoreflect.Int32Kind:
+		dst = protowire.AppendVarint(dst, uint64(int64(int32(n))))
+	case protoreflect.Sint32Kind:
+		dst = protowire.AppendVarint(dst, protowire.EncodeZigZag(int64(int32(n))))
+	case protoreflect.Uint32Kind:
+		dst = protowire.AppendVarint(dst, uint64(uint32(n)))
+	case protoreflect.Sfixed32Kind, protoreflect.Fixed32Kind:
+		dst = protowire.AppendFixed32(dst, uint32(n))
+	case protoreflect.Int64Kind, protoreflect.Uint64Kind:
+		dst = protowire.AppendVarint(dst, uint64(n))
+	case protoreflect.Sint64Kind:
+		dst = protowire.AppendVarint(dst, protowire.EncodeZigZag(n))
+	case protoreflect.Sfixed64Kind, protoreflect.Fixed64Kind:
+		dst = protowire.AppendFixed64(dst, uint64(n))
+	default:
+		return nil, false, dataErr("cannot write %T as Protobuf %s", v, fd.Kind())
+	}
+	return dst, n == 0, nil
+}
+
+// enumNumber is the number of an enum value given as its symbol (the
+// Connect schema's io.confluent.connect.protobuf.Enum.<symbol> parameter,
+// else the enum's own value of that name) or as a number.
+func enumNumber(fd protoreflect.FieldDescriptor, fs *connect.Schema, v any) (int32, error) {
+	s, ok := v.(string)
+	if !ok {
+		n, err := toInt64(v)
+		if err != nil {
+			return 0, dataErrCause(err, "Invalid type for enum %s", fd.Enum().FullName())
+		}
+		return int32(n), nil
+	}
+	if t, ok := fs.Parameters[protoEnumParam+"."+s]; ok {
+		var n int32
+		if _, err := fmt.Sscan(t, &n); err == nil {
+			return n, nil
+		}
+	}
+	if ev := fd.Enum().Values().ByName(protoreflect.Name(s)); ev != nil {
+		return int32(ev.Number()), nil
+	}
+	return 0, dataErr("%q is not a value of enum %s", s, fd.Enum().FullName())
+}
