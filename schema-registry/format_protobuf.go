@@ -35,6 +35,9 @@ func (ProtobufFormat) Parse(schema string, refs []ResolvedReference) (Parsed, er
 				if s, ok := sources[path]; ok {
 					return io.NopCloser(strings.NewReader(s)), nil
 				}
+				if s, ok := knownProtoImports[path]; ok {
+					return io.NopCloser(strings.NewReader(s)), nil
+				}
 				return nil, fmt.Errorf("import %q: %w", path, errProtoUnresolved)
 			},
 		}),
