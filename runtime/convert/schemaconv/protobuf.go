@@ -244,13 +244,21 @@ type protoCodec struct {
 }
 
 // root is the message a Connect schema named name is written as: the one
-// of that full name, else the file's first, as Confluent's serializer
-// picks the message of the record's descriptor.
+// of that full name, as Confluent's serializer picks the message of the
+// record's descriptor; else a top-level one of that simple name (a schema
+// read without enhanced.protobuf.schema.support carries only that); else
+// the file's first.
 func (c *protoCodec) root(name string) protoreflect.MessageDescriptor {
 	if md := findMessage(c.file.Messages(), protoreflect.FullName(name)); md != nil {
 		return md
 	}
-	return c.file.Messages().Get(0)
+	ms := c.file.Messages()
+	for i := range ms.Len() {
+		if string(ms.Get(i).Name()) == name {
+			return ms.Get(i)
+		}
+	}
+	return ms.Get(0)
 }
 
 func findMessage(ms protoreflect.MessageDescriptors, name protoreflect.FullName) protoreflect.MessageDescriptor {
