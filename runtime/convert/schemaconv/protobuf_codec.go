@@ -341,17 +341,29 @@ func decimalOf(m protoreflect.Message) *big.Rat {
 	return connect.DecimalFromBytes(int(msgInt(m, "scale")), b)
 }
 
-// encode appends the message indexes and the message for v.
+// encode appends the message indexes and the message for v: a struct as
+// the message of its name, a primitive in its wrapper message.
 func (c *protoCodec) encode(dst []byte, s *connect.Schema, v any) ([]byte, error) {
-	g := &protoGen{f: c.f}
-	pkg, name := g.split(g.nameOrDefault(s.Name))
-	if pkg != "" {
-		name = pkg + "." + name
+	var name string
+	if s.Type == connect.TypeStruct {
+		g := &protoGen{f: c.f}
+		pkg, simple := g.split(g.nameOrDefault(s.Name))
+		if name = simple; pkg != "" {
+			name = pkg + "." + simple
+		}
+	} else {
+		var err error
+		if name, err = rootWrapper(s); err != nil {
+			return nil, err
+		}
 	}
 	md := c.root(name)
 	dst = appendMessageIndexes(dst, md)
 	if s.Type != connect.TypeStruct {
-		return nil, dataErr("the Protobuf converter writes STRUCT values; a top-level %s is not supported", s.Type)
+		if md.FullName() != protoreflect.FullName(name) {
+			return nil, dataErr("schema %s has no message %s for a %s value", c.file.Path(), name, s.Type)
+		}
+		return c.appendMessageValue(dst, md, s, v)
 	}
 	st, ok := v.(*connect.Struct)
 	if !ok {

@@ -31,14 +31,14 @@ type protoGoldenCase struct {
 	name   string
 	text   string // the schema; "" derives it from schema
 	schema *connect.Schema
-	value  func(s *connect.Schema) *connect.Struct
+	value  func(s *connect.Schema) any
 	json   string // the same message in proto3 JSON
 }
 
 var recordSchema = connect.StructBuilder().Name("x.R").Field("a", connect.Int32Schema).Field("b", connect.OptionalStringSchema).Build()
 
 func protoGoldenCases() []protoGoldenCase {
-	every := func(*connect.Schema) *connect.Struct {
+	every := func(*connect.Schema) any {
 		v := protoEveryValue()
 		// One entry per map: serializers write entries in iteration order.
 		v.MustPut("smap", map[string]any{"x": "1"})
@@ -47,7 +47,7 @@ func protoGoldenCases() []protoGoldenCase {
 	}
 	return []protoGoldenCase{
 		{name: "record", schema: recordSchema,
-			value: func(s *connect.Schema) *connect.Struct {
+			value: func(s *connect.Schema) any {
 				return connect.NewStruct(s).MustPut("a", int32(-2)).MustPut("b", "hi")
 			},
 			json: `{"a": -2, "b": "hi"}`},
@@ -60,7 +60,7 @@ func protoGoldenCases() []protoGoldenCase {
 			"smap": [{"key": "x", "value": "1"}], "imap": [{"key": 1, "value": {"n": 5, "s": "five"}}],
 			"nested": {"n": 3, "s": "c"}, "optnested": {"x": 0.5}}`},
 		{name: "second_message", text: foreignProto,
-			value: func(s *connect.Schema) *connect.Struct {
+			value: func(s *connect.Schema) any {
 				st := connect.NewStruct(s)
 				st.MustPut("payment_0", connect.NewStruct(s.Field("payment_0").Schema).MustPut("card", "4111"))
 				st.MustPut("id", int64(-7)).MustPut("status", "PAID").MustPut("counts", map[string]any{"k": int32(-1)})
@@ -72,6 +72,9 @@ func protoGoldenCases() []protoGoldenCase {
 			},
 			json: `{"id": "-7", "card": "4111", "status": "PAID", "counts": {"k": -1}, "note": "",
 			"u32": 4000000000, "s64": "-5", "f64": "9", "nick": "bob", "nums": ["1", "-1"]}`},
+		{name: "string_value", schema: connect.StringSchema,
+			value: func(*connect.Schema) any { return "héllo" },
+			json:  `"héllo"`},
 	}
 }
 
@@ -100,7 +103,12 @@ func TestProtobufWireGolden(t *testing.T) {
 				require.NoError(t, err)
 			}
 			v := c.value(s)
-			md := pc.root(s.Name)
+			name := s.Name
+			if s.Type != connect.TypeStruct {
+				name, err = rootWrapper(s)
+				require.NoError(t, err)
+			}
+			md := pc.root(name)
 
 			var js any
 			require.NoError(t, json.Unmarshal([]byte(c.json), &js), "case json")

@@ -1,6 +1,7 @@
 package schemaconv
 
 import (
+	"bytes"
 	"math/big"
 	"testing"
 	"time"
@@ -112,9 +113,6 @@ message ConnectDefault1 {
 
 func TestProtobufSchemaNames(t *testing.T) {
 	s := connect.StructBuilder().Name("com.ex-ample.My Rec").Field("1st", connect.Int32Schema).Build()
-	_, err := defaultProtobufFormat.fromConnect(connect.Int32Schema)
-	require.ErrorIs(t, err, connect.ErrData)
-
 	got, err := protoFormat(t, map[string]string{ScrubInvalidNamesConfig: "true"}).fromConnect(s)
 	require.NoError(t, err)
 	assert.Contains(t, got, "package com.ex_ample;")
@@ -498,4 +496,47 @@ func TestProtobufTimeEncoding(t *testing.T) {
 
 	_, err = appendTime(nil, connect.DateName, time.UnixMilli(5).UTC())
 	require.ErrorIs(t, err, connect.ErrData)
+}
+
+// A primitive key or value is written as Confluent's converter writes it:
+// the wrappers.proto file, the index of the wrapper message, and the
+// wrapper; and it reads back as the primitive.
+func TestProtobufPrimitiveRoot(t *testing.T) {
+	text, err := defaultProtobufFormat.fromConnect(connect.StringSchema)
+	require.NoError(t, err)
+	cd, err := defaultProtobufFormat.parse(text)
+	require.NoError(t, err)
+	cases := []struct {
+		s    *connect.Schema
+		v    any
+		want []byte
+		back any
+	}{
+		// [7]: StringValue is the 8th message; field 1, length 2.
+		{connect.StringSchema, "hi", []byte{2, 14, 0x0a, 2, 'h', 'i'}, "hi"},
+		{connect.Int64Schema, int64(300), []byte{2, 4, 0x08, 0xac, 0x02}, int64(300)},
+		// [4]: Int32Value; -1 as a 10-byte varint; read back as INT32.
+		{connect.Int16Schema, int16(-1), append(append([]byte{2, 8, 0x08}, bytes.Repeat([]byte{0xff}, 9)...), 0x01), int32(-1)},
+		{connect.BooleanSchema, false, []byte{2, 12}, false}, // a zero value is left out
+		{connect.BytesSchema, []byte{1}, []byte{2, 16, 0x0a, 1, 1}, []byte{1}},
+	}
+	for _, c := range cases {
+		got, err := cd.encode(nil, c.s, c.v)
+		require.NoError(t, err, "%s", c.s.Type)
+		assert.Equal(t, c.want, got, "%s", c.s.Type)
+		s, v, err := cd.(*protoCodec).decodeWithSchema(got)
+		require.NoError(t, err)
+		assert.Equal(t, c.back, v)
+		assert.False(t, s.Type == connect.TypeStruct)
+	}
+	_, err = defaultProtobufFormat.fromConnect(connect.DateSchema().Build())
+	require.ErrorIs(t, err, connect.ErrData)
+
+	raw := protoFormat(t, map[string]string{WrapperForRawPrimitivesConfig: "false"})
+	cd2, err := raw.parse(text)
+	require.NoError(t, err)
+	s, v, err := cd2.(*protoCodec).decodeWithSchema([]byte{2, 14, 0x0a, 2, 'h', 'i'})
+	require.NoError(t, err)
+	assert.Equal(t, "StringValue", s.Name)
+	assert.Equal(t, "hi", v.(*connect.Struct).GetWithoutDefault("value"))
 }
