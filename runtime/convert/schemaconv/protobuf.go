@@ -239,8 +239,9 @@ type protoCodec struct {
 	f    protobufFormat
 	file protoreflect.FileDescriptor
 
-	schemas sync.Map // protoreflect.FullName → *connect.Schema (or error)
-	plans   sync.Map // planKey → *writePlan
+	schemas   sync.Map // protoreflect.FullName → *connect.Schema (or error)
+	plans     sync.Map // planKey → []planField
+	readPlans sync.Map // planKey → *readPlan
 }
 
 // root is the message a Connect schema named name is written as: the one
