@@ -242,6 +242,7 @@ type protoCodec struct {
 	schemas   sync.Map // protoreflect.FullName → *connect.Schema (or error)
 	plans     sync.Map // planKey → []planField
 	readPlans sync.Map // planKey → *readPlan
+	roots     sync.Map // *connect.Schema → protoreflect.MessageDescriptor
 }
 
 // root is the message a Connect schema named name is written as: the one

@@ -111,6 +111,27 @@ func (c *protoCodec) decodeWithSchema(data []byte) (*connect.Schema, any, error)
 // encode appends the message indexes and the message for v: a struct as
 // the message of its name, a primitive in its wrapper message.
 func (c *protoCodec) encode(dst []byte, s *connect.Schema, v any) ([]byte, error) {
+	md, err := c.rootOf(s)
+	if err != nil {
+		return nil, err
+	}
+	dst = appendMessageIndexes(dst, md)
+	if s.Type != connect.TypeStruct {
+		return c.appendMessageValue(dst, md, s, v)
+	}
+	st, ok := v.(*connect.Struct)
+	if !ok {
+		return nil, dataErr("Invalid type for STRUCT: %T", v)
+	}
+	return c.appendMessage(dst, s, st, md)
+}
+
+// rootOf is the message a record of schema s is written as, cached by
+// the schema pointer.
+func (c *protoCodec) rootOf(s *connect.Schema) (protoreflect.MessageDescriptor, error) {
+	if md, ok := c.roots.Load(s); ok {
+		return md.(protoreflect.MessageDescriptor), nil
+	}
 	var name string
 	if s.Type == connect.TypeStruct {
 		g := &protoGen{f: c.f}
@@ -125,18 +146,11 @@ func (c *protoCodec) encode(dst []byte, s *connect.Schema, v any) ([]byte, error
 		}
 	}
 	md := c.root(name)
-	dst = appendMessageIndexes(dst, md)
-	if s.Type != connect.TypeStruct {
-		if md.FullName() != protoreflect.FullName(name) {
-			return nil, dataErr("schema %s has no message %s for a %s value", c.file.Path(), name, s.Type)
-		}
-		return c.appendMessageValue(dst, md, s, v)
+	if s.Type != connect.TypeStruct && md.FullName() != protoreflect.FullName(name) {
+		return nil, dataErr("schema %s has no message %s for a %s value", c.file.Path(), name, s.Type)
 	}
-	st, ok := v.(*connect.Struct)
-	if !ok {
-		return nil, dataErr("Invalid type for STRUCT: %T", v)
-	}
-	return c.appendMessage(dst, s, st, md)
+	c.roots.Store(s, md)
+	return md, nil
 }
 
 // planKey identifies how a Connect struct schema maps onto a message.
@@ -435,12 +449,35 @@ func appendDecimal(dst []byte, fs *connect.Schema, v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	unscaled, _ := connect.DecimalUnscaled(scale, r)
-	digits := len(new(big.Int).Abs(unscaled).String())
 	dst = protowire.AppendTag(dst, 1, protowire.BytesType)
 	dst = protowire.AppendBytes(dst, b)
+	digits := decimalDigits(b)
 	dst = appendVarintField(dst, 2, uint64(digits))
 	return appendVarintField(dst, 3, uint64(int64(int32(scale)))), nil
+}
+
+// decimalDigits is BigDecimal.precision of an unscaled value given as
+// two's complement bytes: its number of decimal digits (1 for zero).
+func decimalDigits(b []byte) int {
+	if len(b) > 8 {
+		return len(new(big.Int).Abs(connect.DecimalFromBytes(0, b).Num()).String())
+	}
+	var n int64
+	if len(b) > 0 && b[0]&0x80 != 0 {
+		n = -1 // sign-extend
+	}
+	for _, x := range b {
+		n = n<<8 | int64(x)
+	}
+	u := uint64(n)
+	if n < 0 {
+		u = uint64(-n) // -MinInt64 wraps to itself, whose uint64 is its magnitude
+	}
+	d := 1
+	for ; u >= 10; u /= 10 {
+		d++
+	}
+	return d
 }
 
 func wireType(k protoreflect.Kind) protowire.Type {

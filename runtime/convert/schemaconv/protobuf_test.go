@@ -3,6 +3,7 @@ package schemaconv
 import (
 	"bytes"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -539,4 +540,15 @@ func TestProtobufPrimitiveRoot(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "StringValue", s.Name)
 	assert.Equal(t, "hi", v.(*connect.Struct).GetWithoutDefault("value"))
+}
+
+func TestDecimalDigits(t *testing.T) {
+	for _, n := range []string{"0", "1", "-1", "9", "10", "-12345", "127", "128", "-128", "-129",
+		"9223372036854775807", "-9223372036854775808", "99999999999999999999999", "-100000000000000000000000"} {
+		x, ok := new(big.Int).SetString(n, 10)
+		require.True(t, ok)
+		b, err := connect.DecimalToBytes(0, new(big.Rat).SetInt(x))
+		require.NoError(t, err)
+		assert.Equal(t, len(strings.TrimPrefix(n, "-")), decimalDigits(b), n)
+	}
 }
