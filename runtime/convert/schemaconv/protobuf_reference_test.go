@@ -16,9 +16,10 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/runtime/connect"
 )
 
 // referenceDecode reads data as the converter does, but through Go's

@@ -8,9 +8,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/sluicehq/sluice/runtime/connect"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/sluicehq/sluice/runtime/connect"
 )
 
 // encode appends the message indexes and the message for v: a struct as
