@@ -242,6 +242,36 @@ func (c *protoCodec) connectSchema() *connect.Schema {
 
 func (c *protoCodec) recordName() string { return string(c.file.Messages().Get(0).FullName()) }
 
-// canRead is not checked for Protobuf: the registry checks compatibility
-// when the latest version is registered.
-func (c *protoCodec) canRead(codec) error { return nil }
+// canRead, for latest.compatibility.strict, reports a field of the
+// record's message that the latest schema's message of the same name
+// lacks, or has with another wire type: the differences that would make
+// writing fail or the bytes misread (fields are written by name, with the
+// latest schema's numbers). (Confluent asks its
+// compatibility checker; the registry ran that check when the latest
+// version was registered.)
+func (c *protoCodec) canRead(w codec) error {
+	wc, ok := w.(*protoCodec)
+	if !ok {
+		return nil
+	}
+	own := wc.file.Messages().Get(0)
+	return messageFits(own, c.root(string(own.FullName())), 0)
+}
+
+func messageFits(own, latest protoreflect.MessageDescriptor, depth int) error {
+	for i := range own.Fields().Len() {
+		f := own.Fields().Get(i)
+		lf := latest.Fields().ByName(f.Name())
+		switch {
+		case lf == nil:
+			return fmt.Errorf("field %s is not in %s", f.Name(), latest.FullName())
+		case wireType(lf.Kind()) != wireType(f.Kind()) || lf.IsList() != f.IsList():
+			return fmt.Errorf("field %s is %s in %s, not %s", f.Name(), lf.Kind(), latest.FullName(), f.Kind())
+		case f.Kind() == protoreflect.MessageKind && lf.Kind() == protoreflect.MessageKind && depth < 16:
+			if err := messageFits(f.Message(), lf.Message(), depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -48,6 +48,25 @@ func TestProtobufThroughRegistry(t *testing.T) {
 	assert.Equal(t, int32(5), v.(*connect.Struct).GetWithoutDefault("i32"))
 	assert.Equal(t, "x", v.(*connect.Struct).GetWithoutDefault("s"))
 
+	// latest.compatibility.strict (the default) refuses a record the
+	// latest schema cannot hold; without it, the encoder still refuses a
+	// field the latest message lacks.
+	wider := connect.StructBuilder().Name("com.example.All").
+		Field("i32", connect.Int32Schema).Field("extra", connect.StringSchema).Build()
+	_, err = latest.FromConnect("orders", nil, wider, connect.NewStruct(wider).MustPut("i32", int32(5)).MustPut("extra", "x"))
+	require.ErrorIs(t, err, connect.ErrData)
+	assert.Contains(t, err.Error(), "field extra is not in com.example.All")
+	retyped := connect.StructBuilder().Name("com.example.All").Field("i32", connect.StringSchema).Build()
+	_, err = latest.FromConnect("orders", nil, retyped, connect.NewStruct(retyped).MustPut("i32", "5"))
+	require.ErrorIs(t, err, connect.ErrData)
+	assert.Contains(t, err.Error(), "field i32 is int32 in com.example.All, not string")
+	lax := NewProtobufConverter()
+	require.NoError(t, lax.Configure(map[string]string{RegistryURLConfig: url, AutoRegisterConfig: "false",
+		UseLatestVersionConfig: "true", LatestCompatStrictConfig: "false"}, false))
+	_, err = lax.FromConnect("orders", nil, wider, connect.NewStruct(wider).MustPut("i32", int32(5)).MustPut("extra", "x"))
+	require.ErrorIs(t, err, connect.ErrData)
+	assert.Contains(t, err.Error(), "Cannot find field with name extra")
+
 	lookup := NewProtobufConverter()
 	require.NoError(t, lookup.Configure(map[string]string{RegistryURLConfig: url, AutoRegisterConfig: "false"}, false))
 	_, err = lookup.FromConnect("orders", nil, narrow, connect.NewStruct(narrow).MustPut("i32", int32(5)).MustPut("s", "x"))
