@@ -53,6 +53,13 @@ type configurableFormat interface {
 	configured(cfg connect.Config) format
 }
 
+// referencingFormat is a format whose schemas may reference others
+// (Protobuf imports), given to it by reference name.
+type referencingFormat interface {
+	format
+	parseWithReferences(text string, refs map[string]string) (codec, error)
+}
+
 // schemaDecoder is a codec whose data says which of its schemas wrote it
 // (Protobuf's message indexes), so the Connect schema comes with the value.
 type schemaDecoder interface {
@@ -251,7 +258,7 @@ func (c *Converter) readCodec(id int, text string) (codec, error) {
 			return nil, err
 		}
 	}
-	cd, err := c.fmt.parse(text)
+	cd, err := c.parseByID(id, text)
 	if err != nil {
 		return nil, dataErrCause(err, "parse schema id %d", id)
 	}
@@ -262,6 +269,20 @@ func (c *Converter) readCodec(id int, text string) (codec, error) {
 	c.reads[id] = cd
 	c.mu.Unlock()
 	return cd, nil
+}
+
+// parseByID parses the text of schema id, with the schemas it references
+// when the format resolves references.
+func (c *Converter) parseByID(id int, text string) (codec, error) {
+	rp, ok := c.fmt.(referencingFormat)
+	if !ok {
+		return c.fmt.parse(text)
+	}
+	refs, err := c.reg.references(id)
+	if err != nil {
+		return nil, err
+	}
+	return rp.parseWithReferences(text, refs)
 }
 
 // ToConnect implements connect.Converter.

@@ -153,8 +153,12 @@ func (f protobufFormat) fromConnect(s *connect.Schema) (string, error) { return 
 // protoRoot is the path a registry schema is compiled as.
 const protoRoot = "schemaconv/root.proto"
 
-func (f protobufFormat) parse(text string) (codec, error) {
-	file, err := compileProto(text)
+func (f protobufFormat) parse(text string) (codec, error) { return f.parseWithReferences(text, nil) }
+
+// parseWithReferences compiles text whose imports are the schemas it
+// references (refs, by import path) or well-known files.
+func (f protobufFormat) parseWithReferences(text string, refs map[string]string) (codec, error) {
+	file, err := compileProto(text, refs)
 	if err != nil {
 		return nil, err
 	}
@@ -164,21 +168,24 @@ func (f protobufFormat) parse(text string) (codec, error) {
 	return &protoCodec{f: f, file: file}, nil
 }
 
-// compileProto compiles schema text whose imports are the well-known
-// google/protobuf files or those Confluent's registry knows without
-// references (confluent/meta.proto, confluent/type/decimal.proto,
+// compileProto compiles schema text whose imports are the schemas it
+// references, the well-known google/protobuf files, or those Confluent's
+// registry knows without references (confluent/meta.proto, confluent/type/decimal.proto,
 // google/type/date.proto, google/type/timeofday.proto).
-func compileProto(text string) (protoreflect.FileDescriptor, error) {
+func compileProto(text string, refs map[string]string) (protoreflect.FileDescriptor, error) {
 	c := protocompile.Compiler{
 		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
 			Accessor: func(path string) (io.ReadCloser, error) {
 				if path == protoRoot {
 					return io.NopCloser(strings.NewReader(text)), nil
 				}
+				if s, ok := refs[path]; ok {
+					return io.NopCloser(strings.NewReader(s)), nil
+				}
 				if s, ok := knownProtoImports[path]; ok {
 					return io.NopCloser(strings.NewReader(s)), nil
 				}
-				return nil, fmt.Errorf("import %q: only well-known imports are supported", path)
+				return nil, fmt.Errorf("import %q is neither a reference of the schema nor a well-known file", path)
 			},
 		}),
 		Reporter: reporter.NewReporter(nil, nil),

@@ -27,6 +27,7 @@ type registry struct {
 	ids       map[subjectSchema]int
 	texts     map[int]string
 	latestIDs map[string]int // subject → id, for use.latest.version; never expires, as Confluent's default latest.cache.ttl.sec=-1
+	refs      map[int][]sr.SchemaReference
 }
 
 type subjectSchema struct{ subject, text string }
@@ -44,7 +45,8 @@ func newRegistry(urls []string, authSource, userInfo string) (*registry, error) 
 	if err != nil {
 		return nil, fmt.Errorf("create schema registry client for %s: %w", strings.Join(urls, ","), err)
 	}
-	return &registry{cl: cl, ids: map[subjectSchema]int{}, texts: map[int]string{}, latestIDs: map[string]int{}}, nil
+	return &registry{cl: cl, ids: map[subjectSchema]int{}, texts: map[int]string{}, latestIDs: map[string]int{},
+		refs: map[int][]sr.SchemaReference{}}, nil
 }
 
 func (r *registry) cache(subject, text string, id int) {
@@ -137,6 +139,7 @@ func (r *registry) latest(subject string, typ sr.SchemaType) (int, string, error
 	r.cache("", got.Schema.Schema, got.ID)
 	r.mu.Lock()
 	r.latestIDs[subject] = got.ID
+	r.keepRefsLocked(got.ID, got.References)
 	r.mu.Unlock()
 	return got.ID, got.Schema.Schema, nil
 }
@@ -156,5 +159,47 @@ func (r *registry) schemaText(id int) (string, error) {
 		return "", dataErrCause(err, "get schema id %d", id)
 	}
 	r.cache("", s.Schema, id)
+	r.mu.Lock()
+	r.keepRefsLocked(id, s.References)
+	r.mu.Unlock()
 	return s.Schema, nil
+}
+
+func (r *registry) keepRefsLocked(id int, refs []sr.SchemaReference) {
+	if len(refs) == 0 {
+		return
+	}
+	if len(r.refs) >= maxCached {
+		clear(r.refs)
+	}
+	r.refs[id] = refs
+}
+
+// references returns the texts of the schemas schema id references (and
+// those they reference), by reference name: for Protobuf, the import
+// paths. Call it after schemaText or latest fetched the schema.
+func (r *registry) references(id int) (map[string]string, error) {
+	r.mu.RLock()
+	refs := r.refs[id]
+	r.mu.RUnlock()
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	out := map[string]string{}
+	for len(refs) > 0 {
+		ref := refs[0]
+		refs = refs[1:]
+		if _, done := out[ref.Name]; done {
+			continue
+		}
+		got, err := r.cl.SchemaByVersion(ctx, ref.Subject, ref.Version)
+		if err != nil {
+			return nil, dataErrCause(err, "get schema %s (subject %s version %d) referenced by schema id %d", ref.Name, ref.Subject, ref.Version, id)
+		}
+		out[ref.Name] = got.Schema.Schema
+		refs = append(refs, got.References...)
+	}
+	return out, nil
 }
