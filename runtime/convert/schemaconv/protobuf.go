@@ -52,8 +52,8 @@ const (
 	// FlattenUnionsConfig reads a oneof's members as fields of the
 	// enclosing struct.
 	FlattenUnionsConfig = "flatten.unions"
-	// IgnoreDefaultForNullablesConfig writes an unset optional field as
-	// unset rather than as its schema default.
+	// IgnoreDefaultForNullablesConfig writes a field whose value is unset
+	// as unset rather than as its schema default.
 	IgnoreDefaultForNullablesConfig = "ignore.default.for.nullables"
 	// SchemasCacheSizeConfig is accepted and ignored, as
 	// max.schemas.per.subject.
@@ -105,7 +105,7 @@ func protobufConfigDef() connect.ConfigDef {
 		b(GenerateStructForNullsConfig, false, "Read an unset message field as a struct of defaults instead of null."),
 		b(GenerateIndexForUnionsConfig, true, "Name the Connect field of a oneof <oneof>_<index>."),
 		b(FlattenUnionsConfig, false, "Read a oneof's members as fields of the enclosing struct."),
-		b(IgnoreDefaultForNullablesConfig, false, "Write an unset optional field as unset rather than as its default."),
+		b(IgnoreDefaultForNullablesConfig, false, "Write a field whose value is unset as unset rather than as its schema default."),
 		connect.ConfigKey{Name: SchemasCacheSizeConfig, Type: connect.ConfigInt, Default: 1000, Importance: connect.Low,
 			Doc: "Accepted and ignored.", Width: connect.WidthMedium, DisplayName: SchemasCacheSizeConfig, OrderInGroup: -1},
 		unsupported(GeneralizedSumTypeSupportConfig, connect.ConfigBoolean,

@@ -552,3 +552,25 @@ func TestDecimalDigits(t *testing.T) {
 		assert.Equal(t, len(strings.TrimPrefix(n, "-")), decimalDigits(b), n)
 	}
 }
+
+func TestProtobufIgnoreDefaultForNullables(t *testing.T) {
+	s := connect.StructBuilder().Name("d.R").
+		Field("n", connect.NewSchemaBuilder(connect.TypeInt32).Optional().Default(int32(7)).Build()).Build()
+	v := connect.NewStruct(s) // n unset: its default is 7
+	for _, c := range []struct {
+		props map[string]string
+		want  []byte
+	}{
+		{nil, []byte{0, 0x08, 7}},
+		{map[string]string{IgnoreDefaultForNullablesConfig: "true"}, []byte{0}},
+	} {
+		f := protoFormat(t, c.props)
+		text, err := f.fromConnect(s)
+		require.NoError(t, err)
+		cd, err := f.parse(text)
+		require.NoError(t, err)
+		got, err := cd.encode(nil, s, v)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got)
+	}
+}

@@ -110,7 +110,7 @@ func (c *protoCodec) appendMessage(dst []byte, s *connect.Schema, st *connect.St
 	var err error
 	for _, p := range c.plan(s, md) {
 		v := st.GetField(p.f)
-		if c.f.ignoreDefaultForNullables && p.f.Schema.Optional {
+		if c.f.ignoreDefaultForNullables {
 			v = st.GetWithoutDefault(p.f.Name)
 		}
 		if v == nil {
