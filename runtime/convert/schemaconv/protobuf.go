@@ -111,7 +111,7 @@ func protobufConfigDef() connect.ConfigDef {
 		unsupported(GeneralizedSumTypeSupportConfig, connect.ConfigBoolean,
 			"unions and enums use Confluent's default io.confluent.connect.protobuf.Union/Enum naming"),
 		unsupported(ReferenceSubjectNameStrategyConfig, connect.ConfigString,
-			"the converter registers self-contained schemas; imports resolve only to well-known types"),
+			"the converter registers self-contained schemas (it reads schemas with references)"),
 	)
 }
 

@@ -86,6 +86,9 @@ func (r *registry) id(subject string, s sr.Schema, register bool) (int, error) {
 		return 0, r.refused(ctx, subject, s, register, err)
 	}
 	r.cache(subject, s.Schema, got.ID)
+	r.mu.Lock()
+	r.keepRefsLocked(got.ID, s.References)
+	r.mu.Unlock()
 	return got.ID, nil
 }
 
@@ -165,10 +168,9 @@ func (r *registry) schemaText(id int) (string, error) {
 	return s.Schema, nil
 }
 
+// keepRefsLocked records the references of schema id (none included, so
+// that an absent entry means not known).
 func (r *registry) keepRefsLocked(id int, refs []sr.SchemaReference) {
-	if len(refs) == 0 {
-		return
-	}
 	if len(r.refs) >= maxCached {
 		clear(r.refs)
 	}
@@ -177,16 +179,26 @@ func (r *registry) keepRefsLocked(id int, refs []sr.SchemaReference) {
 
 // references returns the texts of the schemas schema id references (and
 // those they reference), by reference name: for Protobuf, the import
-// paths. Call it after schemaText or latest fetched the schema.
+// paths.
 func (r *registry) references(id int) (map[string]string, error) {
 	r.mu.RLock()
-	refs := r.refs[id]
+	refs, known := r.refs[id]
 	r.mu.RUnlock()
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	if !known {
+		s, err := r.cl.SchemaByID(ctx, id)
+		if err != nil {
+			return nil, dataErrCause(err, "get schema id %d", id)
+		}
+		refs = s.References
+		r.mu.Lock()
+		r.keepRefsLocked(id, refs)
+		r.mu.Unlock()
+	}
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-	defer cancel()
 	out := map[string]string{}
 	for len(refs) > 0 {
 		ref := refs[0]
