@@ -1,10 +1,8 @@
 package broker
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -71,25 +69,6 @@ var brokerDefaults = map[string]string{
 	"log.max.open.files": "0",
 }
 
-// ParseProperties reads a Java-style .properties file: key=value or
-// key: value lines, # and ! comments.
-func ParseProperties(r io.Reader) (map[string]string, error) {
-	props := map[string]string{}
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		i := strings.IndexAny(line, "=:")
-		if i <= 0 {
-			return nil, fmt.Errorf("line %d: %q is not key=value", n, line)
-		}
-		props[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
-	}
-	return props, sc.Err()
-}
-
 // NewConfig resolves a Config from properties, checking every value and
 // returning all problems at once.
 func NewConfig(props map[string]string) (Config, error) {
@@ -97,8 +76,10 @@ func NewConfig(props map[string]string) (Config, error) {
 	for k, v := range brokerDefaults {
 		all[k] = v
 	}
+	// Values are trimmed, as Kafka's ConfigDef does when it parses them:
+	// a .properties file keeps a value's trailing whitespace.
 	for k, v := range props {
-		all[k] = v
+		all[k] = strings.TrimSpace(v)
 	}
 	if v, ok := props["broker.id"]; ok {
 		if _, set := props["node.id"]; !set {
@@ -198,24 +179,22 @@ func (c *Config) networkLimits(all map[string]string) []error {
 	return errs
 }
 
-// parseListener takes the first PLAINTEXT listener of a Kafka listeners
-// value such as "PLAINTEXT://0.0.0.0:9092".
+// parseListener takes the first listener of a Kafka listeners value such
+// as "PLAINTEXT://0.0.0.0:9092", which must be PLAINTEXT.
 func parseListener(key, v string) (string, error) {
-	for _, l := range strings.Split(v, ",") {
-		l = strings.TrimSpace(l)
-		name, hp, ok := strings.Cut(l, "://")
-		if !ok {
-			hp, name = l, "PLAINTEXT"
-		}
-		if name != "PLAINTEXT" {
-			return "", fmt.Errorf("%s=%q: only PLAINTEXT listeners are supported", key, v)
-		}
-		if _, _, err := net.SplitHostPort(hp); err != nil {
-			return "", fmt.Errorf("%s=%q: %w", key, v, err)
-		}
-		return hp, nil
+	first, _, _ := strings.Cut(v, ",")
+	l := strings.TrimSpace(first)
+	name, hp, ok := strings.Cut(l, "://")
+	if !ok {
+		hp, name = l, "PLAINTEXT"
 	}
-	return "", fmt.Errorf("%s is empty", key)
+	if name != "PLAINTEXT" {
+		return "", fmt.Errorf("%s=%q: only PLAINTEXT listeners are supported", key, v)
+	}
+	if _, _, err := net.SplitHostPort(hp); err != nil {
+		return "", fmt.Errorf("%s=%q: %w", key, v, err)
+	}
+	return hp, nil
 }
 
 // topicDefaults maps broker log.* keys onto topic config defaults,

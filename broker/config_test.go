@@ -5,12 +5,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/javaprops"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+// The file is read by Properties.load's rules, which keep a value's
+// trailing whitespace (after "false" below); the config trims it, as
+// Kafka's does.
 func TestParsePropertiesAndConfig(t *testing.T) {
-	props, err := ParseProperties(strings.NewReader(`
+	props, err := javaprops.Load(strings.NewReader(`
 # a Kafka server.properties
 broker.id=7
 listeners=PLAINTEXT://0.0.0.0:19092
@@ -21,7 +25,7 @@ log.retention.hours=2
 log.roll.hours=1
 log.segment.bytes=1048576
 message.max.bytes=2000000
-auto.create.topics.enable=false
+auto.create.topics.enable=false  
 `))
 	require.NoError(t, err)
 	cfg, err := NewConfig(props)
@@ -58,8 +62,6 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 	for _, want := range []string{"num.partitions", "only PLAINTEXT", "auto.create.topics.enable", "log.retention.ms"} {
 		assert.Contains(t, err.Error(), want)
 	}
-	_, err = ParseProperties(strings.NewReader("just words\n"))
-	require.ErrorContains(t, err, "line 1")
 }
 
 func TestNetworkLimitConfigs(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/broker/group"
 	"github.com/sluicehq/sluice/broker/log"
 	"github.com/sluicehq/sluice/broker/txn"
+	"github.com/sluicehq/sluice/internal/javaprops"
 )
 
 // Server is a single-node Kafka broker.
@@ -39,7 +40,6 @@ type Server struct {
 	mu        sync.Mutex
 	ln        net.Listener
 	conns     map[*conn]struct{}
-	closed    bool
 	wg        sync.WaitGroup
 	listening listenerState // guarded by mu
 
@@ -233,12 +233,7 @@ func loadClusterID(dir string, nodeID int32) (string, error) {
 		return "", fmt.Errorf("create data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, "meta.properties")
-	if f, err := os.Open(path); err == nil {
-		props, perr := ParseProperties(f)
-		f.Close()
-		if perr != nil {
-			return "", fmt.Errorf("read %s: %w", path, perr)
-		}
+	if props, err := javaprops.LoadFile(path); err == nil {
 		if id := props["cluster.id"]; id != "" {
 			return id, nil
 		}

@@ -20,7 +20,7 @@ func etl(ctx context.Context, t *testing.T, addr, in, out, group string, done *a
 	for ctx.Err() == nil {
 		sess, err := kgo.NewGroupTransactSession(
 			kgo.SeedBrokers(addr), kgo.TransactionalID("etl"), kgo.ConsumerGroup(group), kgo.ConsumeTopics(in),
-			kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.RequireStableFetchOffsets(),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 			kgo.SessionTimeout(6*time.Second), kgo.FetchMaxWait(200*time.Millisecond),
 			kgo.TransactionTimeout(10*time.Second),
 		)

@@ -46,7 +46,7 @@ func startLiveAPIWith(t *testing.T, props map[string]string, plugins ...connect.
 	maps.Copy(all, props)
 	cfg, err := worker.NewConfig(all)
 	require.NoError(t, err)
-	reg := builtin.Plugins()
+	reg := worker.Plugins{Connectors: builtin.Connectors(), Others: builtin.Others()}
 	reg.Connectors = append(reg.Connectors, plugins...)
 	h, err := worker.New(worker.Options{Config: cfg, Plugins: reg, Offsets: worker.NewMemOffsetStore(),
 		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Addr)}, Logger: testenv.Logger(t)})

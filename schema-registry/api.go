@@ -26,7 +26,7 @@ var requestTypes = map[string]bool{
 // routes builds the Confluent REST API.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(withDeadline, limitBody(s.opts.MaxRequestBodyBytes), checkContentType)
+	r.Use(routeEscaped, withDeadline, limitBody(s.opts.MaxRequestBodyBytes), checkContentType)
 	r.Get("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, struct{}{}) })
 	r.Route("/subjects", func(r chi.Router) {
 		r.Get("/", s.listSubjects)
@@ -40,12 +40,14 @@ func (s *Server) routes() http.Handler {
 		r.Get("/{subject}/versions/{version}/referencedby", s.referencedByHandler)
 	})
 	r.Route("/schemas", func(r chi.Router) {
+		r.Get("/", s.listSchemas)
 		r.Get("/types", s.schemaTypes)
 		r.Get("/ids/{id}", s.getByID)
 		r.Get("/ids/{id}/schema", s.getByIDSchema)
 		r.Get("/ids/{id}/versions", s.getIDVersions)
 		r.Get("/ids/{id}/subjects", s.getIDSubjects)
 	})
+	r.Get("/contexts", listContexts)
 	r.Post("/compatibility/subjects/{subject}/versions/{version}", s.compatibilityHandler)
 	r.Post("/compatibility/subjects/{subject}/versions", s.compatibilityHandler)
 	for _, p := range []string{"/config", "/config/{subject}"} {
@@ -162,7 +164,7 @@ func boolParam(r *http.Request, name string) bool {
 
 // idParam parses {id}; a malformed id is an unknown schema.
 func idParam(r *http.Request) (int, error) {
-	raw := chi.URLParam(r, "id")
+	raw := pathParam(r, "id")
 	id, err := strconv.Atoi(raw)
 	if err != nil {
 		return 0, newAPIError(codeSchemaNotFound, "Schema %s not found", raw)

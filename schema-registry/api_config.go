@@ -2,8 +2,7 @@ package registry
 
 import (
 	"net/http"
-
-	"github.com/go-chi/chi/v5"
+	"strings"
 )
 
 // configResponse is GET /config's body; PUT takes and returns
@@ -20,7 +19,11 @@ type configRequest struct {
 }
 
 func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
-	subject := subjectOf(r)
+	subject, err := subjectOf(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	c, ok := s.state.configFor(subject, subject == "" || boolParam(r, "defaultToGlobal"))
 	if !ok {
 		writeError(w, newAPIError(codeSubjectConfigNotFound, "Subject '%s' does not have subject-level compatibility configured", subject))
@@ -30,7 +33,8 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
-	if !checkScopeSubject(w, r) || s.forwardWrite(w, r) {
+	subject, ok := checkScopeSubject(w, r)
+	if !ok || s.forwardWrite(w, r) {
 		return
 	}
 	var req configRequest
@@ -40,7 +44,7 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	level, err := parseLevel(req.Compatibility)
 	if err == nil {
-		err = s.putScoped(r.Context(), keyConfig, subjectOf(r), &configValue{CompatibilityLevel: level, Normalize: req.Normalize})
+		err = s.putScoped(r.Context(), keyConfig, subject, &configValue{CompatibilityLevel: level, Normalize: req.Normalize})
 	}
 	if err != nil {
 		writeError(w, err)
@@ -50,10 +54,14 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteConfig(w http.ResponseWriter, r *http.Request) {
+	subject, err := subjectOf(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	if s.forwardWrite(w, r) {
 		return
 	}
-	subject := subjectOf(r)
 	old, ok := s.state.configFor(subject, subject == "")
 	if !ok {
 		writeError(w, errSubjectNotFound(subject))
@@ -71,7 +79,11 @@ type modeBody struct {
 }
 
 func (s *Server) getMode(w http.ResponseWriter, r *http.Request) {
-	subject := subjectOf(r)
+	subject, err := subjectOf(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	m, ok := s.state.modeFor(subject, subject == "" || boolParam(r, "defaultToGlobal"))
 	if !ok {
 		writeError(w, newAPIError(codeSubjectModeNotFound, "Subject '%s' does not have subject-level mode configured", subject))
@@ -81,7 +93,8 @@ func (s *Server) getMode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putMode(w http.ResponseWriter, r *http.Request) {
-	if !checkScopeSubject(w, r) || s.forwardWrite(w, r) {
+	subject, ok := checkScopeSubject(w, r)
+	if !ok || s.forwardWrite(w, r) {
 		return
 	}
 	var req modeBody
@@ -89,7 +102,6 @@ func (s *Server) putMode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	subject := subjectOf(r)
 	mode, err := parseMode(req.Mode)
 	if err == nil && mode == ModeImport && !boolParam(r, "force") && s.hasSchemas(subject) {
 		err = newAPIError(codeOperationNotPermitted, "Cannot import since found existing subjects")
@@ -110,14 +122,18 @@ func (s *Server) hasSchemas(subject string) bool {
 	if subject != "" {
 		return s.state.hasVersions(subject, true)
 	}
-	return len(s.state.subjectNames("", true)) > 0
+	return len(s.state.subjectNames("", filterIncludeDeleted)) > 0
 }
 
 func (s *Server) deleteMode(w http.ResponseWriter, r *http.Request) {
+	subject, err := subjectOf(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	if s.forwardWrite(w, r) {
 		return
 	}
-	subject := subjectOf(r)
 	old, ok := s.state.modeFor(subject, subject == "")
 	if !ok {
 		writeError(w, errSubjectNotFound(subject))
@@ -131,11 +147,16 @@ func (s *Server) deleteMode(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkScopeSubject refuses to set a config or mode for an invalid
-// subject (42208), as Confluent does, and reports whether it may go on.
-func checkScopeSubject(w http.ResponseWriter, r *http.Request) bool {
-	if subject := chi.URLParam(r, "subject"); !validSubject(subject, true) {
-		writeError(w, errInvalidSubject(subject))
-		return false
+// subject (42208), as Confluent does, and returns the subject (see
+// subjectOf) and whether the handler may go on.
+func checkScopeSubject(w http.ResponseWriter, r *http.Request) (string, bool) {
+	subject, err := subjectParam(r)
+	if err == nil && !validSubject(subject, true) {
+		err = errInvalidSubject(pathParam(r, "subject"))
 	}
-	return true
+	if err != nil {
+		writeError(w, err)
+		return "", false
+	}
+	return strings.TrimSpace(subject), true
 }

@@ -1,12 +1,12 @@
 package registry
 
 import (
+	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/go-chi/chi/v5"
 )
 
 // subjectSchema is a version as GET /subjects/{s}/versions/{v} and the
@@ -30,35 +30,90 @@ func toSubjectSchema(v *version) subjectSchema {
 }
 
 func (s *Server) listSubjects(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.state.subjectNames(r.URL.Query().Get("subjectPrefix"), boolParam(r, "deleted")))
+	names := []string{}
+	if prefix, ok := subjectPrefixParam(r); ok {
+		names = s.state.subjectNames(prefix, lookupFilterParam(r, false))
+	}
+	names, err := page(r, names, unlimited)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, names)
 }
 
+// listVersions lists a subject's version numbers; deletedAsNegative
+// lists soft-deleted ones as negative numbers, as Confluent does.
 func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
-	subject := chi.URLParam(r, "subject")
-	vs := s.state.versions(subject, boolParam(r, "deleted"))
-	if len(vs) == 0 {
+	subject, err := subjectParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	filter := lookupFilterParam(r, true)
+	all := s.state.versions(subject, true)
+	withDeleted := boolParam(r, "deleted") || boolParam(r, "deletedOnly")
+	if !slices.ContainsFunc(all, func(v *version) bool { return withDeleted || !v.Deleted }) {
 		writeError(w, errSubjectNotFound(subject))
 		return
 	}
-	writeJSON(w, http.StatusOK, versionNumbers(vs))
-}
-
-func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
-	v, err := s.version(chi.URLParam(r, "subject"), chi.URLParam(r, "version"), boolParam(r, "deleted"))
+	numbers := []int{}
+	for _, v := range all {
+		switch {
+		case !filter.includes(v.Deleted):
+		case filter == filterDeletedAsNegative && v.Deleted:
+			numbers = append(numbers, -v.Version)
+		default:
+			numbers = append(numbers, v.Version)
+		}
+	}
+	numbers, err = page(r, numbers, unlimited)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toSubjectSchema(v))
+	writeJSON(w, http.StatusOK, numbers)
+}
+
+// versionParam resolves {subject} and {version}.
+func (s *Server) versionParam(r *http.Request, deleted bool) (*version, error) {
+	subject, err := subjectParam(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.version(subject, pathParam(r, "version"), deleted)
+}
+
+// getVersion serves a version; ?format picks the schema's output format.
+// ?referenceFormat=qualified qualifies references with the subject's
+// context in Confluent; in the default context (the only one here) the
+// names stay as they are.
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
+	v, err := s.versionParam(r, boolParam(r, "deleted"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := toSubjectSchema(v)
+	if out.Schema, err = s.formatted(r, v); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getVersionSchema(w http.ResponseWriter, r *http.Request) {
-	v, err := s.version(chi.URLParam(r, "subject"), chi.URLParam(r, "version"), boolParam(r, "deleted"))
+	v, err := s.versionParam(r, boolParam(r, "deleted"))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeRaw(w, v.Schema)
+	text, err := s.formatted(r, v)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeRaw(w, text)
 }
 
 // writeRaw writes a schema's text unescaped, as Confluent's .../schema
@@ -70,28 +125,54 @@ func writeRaw(w http.ResponseWriter, schema string) {
 }
 
 func (s *Server) referencedByHandler(w http.ResponseWriter, r *http.Request) {
-	v, err := s.version(chi.URLParam(r, "subject"), chi.URLParam(r, "version"), true)
+	v, err := s.versionParam(r, true)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.state.referencedBy(v.Subject, v.Version))
+	ids, err := page(r, s.state.referencedBy(v.Subject, v.Version), defaultSchemaLimit)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ids)
+}
+
+// schemaRequestParams reads {subject} and a schema request body, with
+// the default context's qualifier removed from the references' subjects.
+func schemaRequestParams(r *http.Request) (string, *schemaRequest, error) {
+	subject, err := subjectParam(r)
+	if err != nil {
+		return "", nil, err
+	}
+	var req schemaRequest
+	if err := decode(r, &req); err != nil {
+		return "", nil, err
+	}
+	if err := unqualifyReferences(req.References); err != nil {
+		return "", nil, err
+	}
+	return subject, &req, nil
 }
 
 func (s *Server) registerHandler(w http.ResponseWriter, r *http.Request) {
-	if subject := chi.URLParam(r, "subject"); !validSubject(subject, false) {
-		writeError(w, errInvalidSubject(subject))
+	subject, err := subjectParam(r)
+	if err == nil && !validSubject(subject, false) {
+		err = errInvalidSubject(pathParam(r, "subject"))
+	}
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	if s.forwardWrite(w, r) {
 		return
 	}
-	var req schemaRequest
-	if err := decode(r, &req); err != nil {
+	subject, req, err := schemaRequestParams(r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	reg, err := s.register(r.Context(), chi.URLParam(r, "subject"), &req, boolParam(r, "normalize"))
+	reg, err := s.register(r.Context(), subject, req, boolParam(r, "normalize"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -100,24 +181,42 @@ func (s *Server) registerHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) lookupSchema(w http.ResponseWriter, r *http.Request) {
-	var req schemaRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	v, err := s.lookup(chi.URLParam(r, "subject"), &req, boolParam(r, "normalize"), boolParam(r, "deleted"))
+	subject, req, err := schemaRequestParams(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toSubjectSchema(v))
+	normalize, deleted := boolParam(r, "normalize"), boolParam(r, "deleted")
+	v, err := s.lookup(subject, req, normalize, deleted)
+	if errors.Is(err, errLookupNotFound) {
+		if p, perr := s.parse(req, normalize || s.normalizeConfig(subject)); perr == nil {
+			if eq := s.equivalentVersion(subject, p, deleted); eq != nil {
+				v, err = eq, nil
+			}
+		}
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := toSubjectSchema(v)
+	if out.Schema, err = s.formatted(r, v); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) deleteSubjectHandler(w http.ResponseWriter, r *http.Request) {
+	subject, err := subjectParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	if s.forwardWrite(w, r) {
 		return
 	}
-	vs, err := s.deleteSubject(r.Context(), chi.URLParam(r, "subject"), boolParam(r, "permanent"))
+	vs, err := s.deleteSubject(r.Context(), subject, boolParam(r, "permanent"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -126,10 +225,15 @@ func (s *Server) deleteSubjectHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteVersionHandler(w http.ResponseWriter, r *http.Request) {
+	subject, err := subjectParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	if s.forwardWrite(w, r) {
 		return
 	}
-	v, err := s.deleteVersion(r.Context(), chi.URLParam(r, "subject"), chi.URLParam(r, "version"), boolParam(r, "permanent"))
+	v, err := s.deleteVersion(r.Context(), subject, pathParam(r, "version"), boolParam(r, "permanent"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -141,12 +245,12 @@ func (s *Server) deleteVersionHandler(w http.ResponseWriter, r *http.Request) {
 // {version} it checks against that version only.
 func (s *Server) compatibilityHandler(w http.ResponseWriter, r *http.Request) {
 	verbose := boolParam(r, "verbose")
-	var req schemaRequest
-	if err := decode(r, &req); err != nil {
+	subject, req, err := schemaRequestParams(r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	msgs, err := s.compatibility(chi.URLParam(r, "subject"), chi.URLParam(r, "version"), &req, boolParam(r, "normalize"))
+	msgs, err := s.compatibility(subject, pathParam(r, "version"), req, boolParam(r, "normalize"))
 	if err != nil {
 		status, code, msg := restError(err)
 		if !verbose || code != codeInvalidSchema {
@@ -176,9 +280,11 @@ func (s *Server) schemaTypes(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, types)
 }
 
-// subjectOf returns the {subject} URL parameter ("" on global routes).
-func subjectOf(r *http.Request) string {
-	return strings.TrimSpace(chi.URLParam(r, "subject"))
+// subjectOf returns the {subject} URL parameter ("" on global routes),
+// unescaped, trimmed and without a default-context qualifier.
+func subjectOf(r *http.Request) (string, error) {
+	s, err := subjectParam(r)
+	return strings.TrimSpace(s), err
 }
 
 // Subject names Confluent reserves for its global config and mode.

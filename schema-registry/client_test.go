@@ -113,3 +113,58 @@ func BenchmarkGetSchemaByID(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
+
+// TestFranzGoClientProtobufAndParams drives the Protobuf formats, a
+// subject named after a file path and the listing parameters through
+// franz-go's client, which escapes subjects with url.PathEscape.
+func TestFranzGoClientProtobufAndParams(t *testing.T) {
+	in := startRegistry(t, testenv.StartBroker(t, nil), "")
+	cl, err := sr.NewClient(sr.URLs(in.url))
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	money, err := cl.CreateSchema(ctx, "srtest/money.proto", sr.Schema{Schema: moneyProto, Type: sr.TypeProtobuf})
+	require.NoError(t, err)
+	subjects, err := cl.Subjects(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"srtest/money.proto"}, subjects)
+
+	ref := sr.SchemaReference{Name: "srtest/money.proto", Subject: "srtest/money.proto", Version: money.Version}
+	moneyResolved := ResolvedReference{Reference: Reference{Name: ref.Name, Subject: ref.Subject, Version: ref.Version},
+		Type: TypeProtobuf, Schema: moneyProto}
+	order, err := cl.CreateSchema(ctx, "orders-value", sr.Schema{
+		Schema: serialize(t, orderProto, "srtest/order.proto", moneyResolved), Type: sr.TypeProtobuf,
+		References: []sr.SchemaReference{ref},
+	})
+	require.NoError(t, err)
+
+	text, err := cl.SchemaByVersion(ctx, "orders-value", -1)
+	require.NoError(t, err)
+	assert.Contains(t, text.Schema.Schema, "message Order {")
+	serialized, err := cl.SchemaByVersion(sr.WithParams(ctx, sr.Format("serialized")), "orders-value", -1)
+	require.NoError(t, err)
+	assert.Equal(t, "Order", descriptorFrom(t, serialized.Schema.Schema).GetMessageType()[0].GetName())
+	byID, err := cl.SchemaByID(sr.WithParams(ctx, sr.Format("serialized")), order.ID)
+	require.NoError(t, err)
+	assert.Equal(t, serialized.Schema.Schema, byID.Schema)
+
+	deleted, err := cl.DeleteSubject(ctx, "srtest/money.proto", sr.SoftDelete)
+	var re *sr.ResponseError
+	require.ErrorAs(t, err, &re, "still referenced: %v", deleted)
+	assert.Equal(t, codeReferenceExists, re.ErrorCode)
+	_, err = cl.DeleteSubject(ctx, "orders-value", sr.SoftDelete)
+	require.NoError(t, err)
+	_, err = cl.CreateSchema(ctx, "live", sr.Schema{Schema: moneyProto, Type: sr.TypeProtobuf})
+	require.NoError(t, err)
+	deletedOnly, err := cl.Subjects(sr.WithParams(ctx, sr.DeletedOnly))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"orders-value"}, deletedOnly)
+	paged, err := cl.Subjects(sr.WithParams(ctx, sr.ShowDeleted, sr.Offset(1), sr.Limit(1)))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"orders-value"}, paged)
+	all, err := cl.AllSchemas(sr.WithParams(ctx, sr.ShowDeleted))
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	assert.Equal(t, "srtest/money.proto", all[2].Subject)
+	assert.Equal(t, sr.TypeProtobuf, all[2].Type)
+}

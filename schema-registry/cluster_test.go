@@ -61,3 +61,20 @@ func TestTwoInstancesAgree(t *testing.T) {
 	require.Equal(t, 200, status, body)
 	assert.Equal(t, `{"id":4}`, body)
 }
+
+// TestForwardedWriteKeepsEscapedSubject writes subjects holding "/" and
+// "%" through both instances, so one write is forwarded to the primary:
+// the forwarded request keeps the subject's escaping.
+func TestForwardedWriteKeepsEscapedSubject(t *testing.T) {
+	broker := testenv.StartBroker(t, nil)
+	a, _ := startStoppable(t, broker, "")
+	b, _ := startStoppable(t, broker, "")
+	runSteps(t, a, []step{{"via a", "POST", "/subjects/a%2Fone.proto/versions", schemaBody(userV1), 200, `{"id":1}`, 0}})
+	runSteps(t, b, []step{{"via b", "POST", "/subjects/b%2Ftwo%25/versions", schemaBody(userV1), 200, `{"id":1}`, 0}})
+	for _, in := range []*instance{a, b} {
+		require.Eventually(t, func() bool {
+			_, body := in.call(t, "GET", "/subjects", nil)
+			return body == `["a/one.proto","b/two%"]`
+		}, 10*time.Second, 20*time.Millisecond)
+	}
+}

@@ -21,6 +21,9 @@ const (
 	ModeReadWrite = "READWRITE"
 	ModeReadOnly  = "READONLY"
 	ModeImport    = "IMPORT"
+	// modeForward is Confluent's mode for a registry receiving schemas
+	// forwarded from another (schema linking); refused here.
+	modeForward = "FORWARD"
 )
 
 // parseLevel returns the canonical level name, or errInvalidLevel.
@@ -39,6 +42,8 @@ func parseMode(s string) (string, error) {
 	switch m {
 	case ModeReadWrite, ModeReadOnly, ModeImport:
 		return m, nil
+	case modeForward:
+		return "", errForwardMode
 	}
 	return "", errInvalidMode
 }

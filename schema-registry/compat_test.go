@@ -18,6 +18,8 @@ func TestParseLevelAndMode(t *testing.T) {
 	assert.Equal(t, ModeImport, m)
 	_, err = parseMode("FORWARDING")
 	assert.ErrorIs(t, err, errInvalidMode)
+	_, err = parseMode("forward")
+	assert.ErrorIs(t, err, errForwardMode)
 }
 
 // TestCompatibilityLevels is the matrix: each level against a change

@@ -99,6 +99,8 @@ var (
 	errInvalidLevel = newAPIError(codeInvalidCompatibilityLevel, "Invalid compatibility level. Valid values are "+
 		"none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")
 	errInvalidMode = newAPIError(codeInvalidMode, "Invalid mode. Valid values are READWRITE, READONLY and IMPORT")
+	errForwardMode = newAPIError(codeInvalidMode, "Invalid mode. FORWARD (Confluent's mode for schemas forwarded "+
+		"from another registry, set only on the ':.__GLOBAL:' context) is not supported; valid values are READWRITE, READONLY and IMPORT")
 )
 
 // restError maps any error to the REST status and body; errors without a

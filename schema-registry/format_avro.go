@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hamba/avro/v2"
 )
@@ -185,4 +186,18 @@ func deref(s avro.Schema) avro.Schema {
 func incompatibility(errorType, description, info string) string {
 	return fmt.Sprintf("{errorType:'%s', description:'%s', additionalInfo:'%s'}",
 		errorType, description, info)
+}
+
+// Formatted returns the schema in Confluent's "resolved" format: every
+// referenced named type written out in full at its first use. ok is
+// false for other formats, which mean the stored text.
+func (p *avroParsed) Formatted(format string) (string, bool, error) {
+	if !strings.EqualFold(format, "resolved") {
+		return "", false, nil
+	}
+	b, err := json.Marshal(p.schema)
+	if err != nil {
+		return "", false, fmt.Errorf("write resolved AVRO schema: %w", err)
+	}
+	return string(b), true, nil
 }

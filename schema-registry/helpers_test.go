@@ -66,7 +66,7 @@ func startWith(t testing.TB, opts Options) (*instance, func()) {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200 && srv.store.client != nil
+		return resp.StatusCode == 200 && srv.store.client() != nil
 	}, 10*time.Second, 20*time.Millisecond)
 	return in, stop
 }

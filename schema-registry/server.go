@@ -207,7 +207,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if url == "" {
 			url = "http://" + listener.Addr().String()
 		}
-		e := newElector(s.store.client, s.opts.GroupID, url, s)
+		e := newElector(s.store.client(), s.opts.GroupID, url, s)
 		s.elector.Store(e)
 		wg.Go(func() { e.run(ctx) })
 		srv := s.httpServer()

@@ -95,9 +95,9 @@ func (s *state) schemaVersions(subject string, p *parsedRequest, deleted bool) [
 	return out
 }
 
-// subjectNames lists subjects with at least one (undeleted, unless
-// deleted) version, sorted.
-func (s *state) subjectNames(prefix string, deleted bool) []string {
+// subjectNames lists the subjects with at least one version the filter
+// includes, sorted.
+func (s *state) subjectNames(prefix string, filter lookupFilter) []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := []string{}
@@ -105,7 +105,7 @@ func (s *state) subjectNames(prefix string, deleted bool) []string {
 		if !strings.HasPrefix(name, prefix) {
 			continue
 		}
-		if slices.ContainsFunc(sub.versions, func(v *version) bool { return deleted || !v.Deleted }) {
+		if slices.ContainsFunc(sub.versions, func(v *version) bool { return filter.includes(v.Deleted) }) {
 			out = append(out, name)
 		}
 	}

@@ -29,8 +29,9 @@ var errUnsettled = errors.New("an earlier write to the topic is not acknowledged
 
 // produced is a record's outcome, as its promise reports it.
 type produced struct {
-	offset int64
-	err    error
+	partition int32
+	offset    int64
+	err       error
 }
 
 // catchUp reads the topic to its end within the store timeout.
@@ -48,19 +49,10 @@ func (s *store) catchUp(ctx context.Context) error {
 func (s *store) awaitSettled(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	for {
-		s.mu.Lock()
-		pending, changed := s.pending, s.changed
-		s.mu.Unlock()
-		if pending == 0 {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("%w after %v: %w", errUnsettled, s.timeout, ctx.Err())
-		}
+	if err := s.log.Settled(ctx); err != nil {
+		return fmt.Errorf("%w after %v: %w", errUnsettled, s.timeout, err)
 	}
+	return nil
 }
 
 // write produces records in order and returns once they are applied: the
@@ -72,11 +64,13 @@ func (s *store) write(ctx context.Context, recs ...*kgo.Record) error {
 
 // writeWithin is write with timeout for the store timeout.
 func (s *store) writeWithin(ctx context.Context, timeout time.Duration, recs ...*kgo.Record) error {
-	if s.client == nil {
+	if s.client() == nil {
 		return errNotStarted
 	}
-	if err := s.reserve(len(recs)); err != nil {
-		return err
+	// The caller holds the write lock, so no other write starts between
+	// this check and the records being counted as pending.
+	if s.log.Pending() > 0 {
+		return errUnsettled
 	}
 	produceCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel() // fails the records still buffered, where that is safe
@@ -84,47 +78,29 @@ func (s *store) writeWithin(ctx context.Context, timeout time.Duration, recs ...
 	// write has given up waiting.
 	acks := make(chan produced, len(recs))
 	for _, r := range recs {
-		s.client.Produce(produceCtx, r, func(r *kgo.Record, err error) {
-			acks <- produced{offset: r.Offset, err: err}
-			s.settle()
+		err := s.log.Produce(produceCtx, r, func(r *kgo.Record, err error) {
+			acks <- produced{partition: r.Partition, offset: r.Offset, err: err}
 		})
+		if err != nil {
+			return fmt.Errorf("write to topic %s: %w", s.topic, err)
+		}
 	}
-	end := int64(0)
+	end := map[int32]int64{}
 	for range recs {
 		select {
 		case a := <-acks:
 			if a.err != nil {
 				return fmt.Errorf("write to topic %s: %w", s.topic, a.err)
 			}
-			end = max(end, a.offset+1)
+			end[a.partition] = max(end[a.partition], a.offset+1)
 		case <-produceCtx.Done():
 			return fmt.Errorf("write to topic %s: not acknowledged within %v: %w", s.topic, timeout, produceCtx.Err())
 		}
 	}
 	readCtx, cancelRead := context.WithTimeout(ctx, timeout)
 	defer cancelRead()
-	if err := s.waitFor(readCtx, end); err != nil {
+	if err := s.log.WaitFor(readCtx, end); err != nil {
 		return fmt.Errorf("read back the write within %v: %w", timeout, err)
 	}
 	return nil
-}
-
-// reserve counts n records about to be produced, unless earlier ones are
-// still waiting for their outcome.
-func (s *store) reserve(n int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending > 0 {
-		return errUnsettled
-	}
-	s.pending += n
-	return nil
-}
-
-// settle counts one produced record's outcome as known.
-func (s *store) settle() {
-	s.mu.Lock()
-	s.pending--
-	s.mu.Unlock()
-	s.signal()
 }

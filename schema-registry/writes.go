@@ -70,6 +70,9 @@ func (s *Server) register(ctx context.Context, subject string, req *schemaReques
 	if found := s.state.schemaVersions(subject, p, false); len(found) > 0 {
 		return registered{ID: found[0].ID, Version: found[0].Version}, nil
 	}
+	if v := s.equivalentVersion(subject, p, false); v != nil {
+		return registered{ID: v.ID, Version: v.Version}, nil
+	}
 	id, err := s.assignID(p, req, mode)
 	if err != nil {
 		return registered{}, err

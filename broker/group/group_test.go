@@ -211,15 +211,9 @@ func TestOffsetsPersist(t *testing.T) {
 	assert.Equal(t, int64(-1), c.FetchOffsets("unknown", []TopicPartition{{"t", 0}})[0].Offset)
 }
 
-func TestJavaHashCode(t *testing.T) {
-	// Values from Java's "...".hashCode().
-	assert.Equal(t, int32(0), javaHashCode(""))
-	assert.Equal(t, int32(99162322), javaHashCode("hello"))
-	assert.Equal(t, javaHashCode("Aa"), javaHashCode("BB"))
-	assert.Equal(t, int32(2112), javaHashCode("BB"))
-	// The famous string whose hashCode is Integer.MIN_VALUE: Kafka's
+func TestPartitionFor(t *testing.T) {
+	// "polygenelubricants".hashCode() is Integer.MIN_VALUE: Kafka's
 	// Utils.abs maps it to 0.
-	assert.Equal(t, int32(-1<<31), javaHashCode("polygenelubricants"))
 	assert.Equal(t, int32(0), PartitionFor("polygenelubricants", 50))
 	assert.Equal(t, int32(99162322%50), PartitionFor("hello", 50))
 }

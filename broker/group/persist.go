@@ -5,7 +5,7 @@ package group
 // OffsetCommitKey/Value, key version 1, and GroupMetadataKey/Value, key
 // version 2), keyed so that compaction keeps the latest per key; a null
 // value (tombstone) deletes. A group's records all go to partition
-// abs(javaHashCode(group)) % partitions, as in Kafka, so tools that read
+// abs(String.hashCode(group)) % partitions, as in Kafka, so tools that read
 // __consumer_offsets find them where they expect.
 
 import (
@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/broker/batch"
 	"github.com/sluicehq/sluice/broker/log"
+	"github.com/sluicehq/sluice/internal/javafmt"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -46,25 +47,10 @@ func (c *Coordinator) sync(ws []write) error {
 	return nil
 }
 
-// javaHashCode is Java's String.hashCode over UTF-16 code units.
-func javaHashCode(s string) int32 {
-	var h int32
-	for _, r := range s {
-		if r >= 0x10000 {
-			r -= 0x10000
-			h = 31*h + int32(0xD800+(r>>10))
-			h = 31*h + int32(0xDC00+(r&0x3FF))
-			continue
-		}
-		h = 31*h + int32(r)
-	}
-	return h
-}
-
 // PartitionFor is the internal-topic partition Kafka gives a coordinator
 // key (group id, transactional id): Utils.abs(key.hashCode) % partitions.
 func PartitionFor(key string, partitions int) int32 {
-	h := javaHashCode(key)
+	h := javafmt.StringHash(key)
 	if h == -1<<31 {
 		h = 0
 	} else if h < 0 {

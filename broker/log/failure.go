@@ -76,10 +76,10 @@ func (p *Partition) failLocked(err error, kind failKind) {
 
 // writeError returns the error that makes the partition refuse writes, and
 // since when; nil when it accepts them.
-func (p *Partition) writeError() (error, time.Time) {
+func (p *Partition) writeError() (time.Time, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.werr, p.werrAt
+	return p.werrAt, p.werr
 }
 
 // recoverWrites tries, once the backoff has passed, to re-open a partition
@@ -225,7 +225,7 @@ func cutFile(files *fileCache, path string, size int64) error {
 // recover; the background loop calls it.
 func (s *Store) recoverFailed(now time.Time) {
 	s.eachPartition(func(p *Partition) {
-		if err, _ := p.writeError(); err != nil {
+		if _, err := p.writeError(); err != nil {
 			p.recoverWrites(now) // logs its outcome
 		}
 	})
@@ -241,7 +241,7 @@ func (s *Store) Healthy() error {
 	var errs []error
 	n := 0
 	s.eachPartition(func(p *Partition) {
-		err, since := p.writeError()
+		since, err := p.writeError()
 		if err == nil {
 			return
 		}

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/sluicehq/sluice/broker"
+	"github.com/sluicehq/sluice/internal/javaprops"
 	"github.com/sluicehq/sluice/internal/logging"
 )
 
@@ -41,14 +41,9 @@ func runBroker(ctx context.Context, args []string, logger *slog.Logger, stderr i
 	}
 	props := map[string]string{}
 	if *configPath != "" {
-		f, err := os.Open(*configPath)
-		if err != nil {
+		var err error
+		if props, err = javaprops.LoadFile(*configPath); err != nil {
 			return fmt.Errorf("read config: %w", err)
-		}
-		props, err = broker.ParseProperties(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("read config %s: %w", *configPath, err)
 		}
 	}
 	for k, v := range sets {

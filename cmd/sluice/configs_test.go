@@ -23,7 +23,7 @@ func TestExampleConfigsAreValid(t *testing.T) {
 	require.NotEmpty(t, files)
 	cfg, err := worker.NewConfig(map[string]string{})
 	require.NoError(t, err)
-	h, err := worker.New(worker.Options{Config: cfg, Plugins: builtin.Plugins(), Offsets: worker.NewMemOffsetStore(), ClientOpts: []kgo.Opt{kgo.SeedBrokers("127.0.0.1:1")}})
+	h, err := worker.New(worker.Options{Config: cfg, Plugins: worker.Plugins{Connectors: builtin.Connectors(), Others: builtin.Others()}, Offsets: worker.NewMemOffsetStore(), ClientOpts: []kgo.Opt{kgo.SeedBrokers("127.0.0.1:1")}})
 	require.NoError(t, err)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -18,8 +18,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluicehq/sluice/broker"
 	"github.com/sluicehq/sluice/connectors/builtin"
+	"github.com/sluicehq/sluice/internal/javaprops"
 	"github.com/sluicehq/sluice/internal/logging"
 	"github.com/sluicehq/sluice/rest"
 	"github.com/sluicehq/sluice/runtime/storage"
@@ -88,14 +88,9 @@ func runStandalone(ctx context.Context, args []string, logger *slog.Logger, leve
 
 // readProperties reads a Java .properties file.
 func readProperties(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	props, err := javaprops.LoadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	props, err := broker.ParseProperties(f)
-	if err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
 	return props, nil
 }
@@ -156,7 +151,7 @@ func serveWorkerChecked(ctx context.Context, props map[string]string, standalone
 	// and the stores' reads of their just-created topics).
 	clientOpts := []kgo.Opt{kgo.SeedBrokers(cfg.BootstrapServers...), kgo.MetadataMinAge(250 * time.Millisecond)}
 	wlog := logger.With(logging.LoggerKey, "sluice.worker")
-	opts := worker.Options{Config: cfg, Plugins: builtin.Plugins(), ClientOpts: clientOpts, Logger: logger}
+	opts := worker.Options{Config: cfg, Plugins: worker.Plugins{Connectors: builtin.Connectors(), Others: builtin.Others()}, ClientOpts: clientOpts, Logger: logger}
 
 	// Stores start first and stop last: the herder's final offset commits
 	// and status writes must reach them.

@@ -1,5 +1,7 @@
 // Package builtin is the one explicit list of the plugins compiled into
-// Sluice: connectors, converters, transforms and predicates.
+// Sluice: connectors, converters, transforms and predicates. It returns
+// plain lists; whoever runs them (cmd/sluice, tests) hands them to a
+// worker, so this package depends on no worker.
 package builtin
 
 import (
@@ -10,7 +12,6 @@ import (
 	"github.com/sluicehq/sluice/runtime/convert"
 	"github.com/sluicehq/sluice/runtime/convert/schemaconv"
 	"github.com/sluicehq/sluice/runtime/transform"
-	"github.com/sluicehq/sluice/runtime/worker"
 )
 
 // Connectors lists the built-in connector plugins.
@@ -23,11 +24,12 @@ func Connectors() []connect.ConnectorPlugin {
 	}
 }
 
-// Plugins returns every built-in plugin for a worker.
-func Plugins() worker.Plugins {
+// Others lists the built-in plugins that are not connectors: converters,
+// header converters, transforms and predicates.
+func Others() []connect.Plugin {
 	var others []connect.Plugin
 	others = append(others, convert.Plugins()...)
 	others = append(others, schemaconv.Plugins()...)
 	others = append(others, transform.Plugins()...)
-	return worker.Plugins{Connectors: Connectors(), Others: others}
+	return others
 }

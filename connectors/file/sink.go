@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/sluicehq/sluice/internal/javafmt/javavalue"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -52,7 +53,7 @@ func (t *sinkTask) Start(_ connect.SinkTaskContext, config map[string]string) er
 // fsyncs.
 func (t *sinkTask) Put(_ context.Context, records []*connect.Record) error {
 	for _, r := range records {
-		t.line = appendJavaString(t.line[:0], r.ValueSchema, r.Value)
+		t.line = javavalue.Append(t.line[:0], r.ValueSchema, r.Value)
 		t.line = append(t.line, '\n')
 		// Write whole lines only, so tasks appending to the same file
 		// interleave lines, never parts of lines.

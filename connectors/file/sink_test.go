@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/internal/connecttest"
+	"github.com/sluicehq/sluice/internal/javafmt/javavalue"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -126,7 +127,7 @@ func TestJavaString(t *testing.T) {
 		{"bytes", nil, []byte("raw"), "raw"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, string(appendJavaString(nil, tc.schema, tc.value)))
+			assert.Equal(t, tc.want, string(javavalue.Append(nil, tc.schema, tc.value)))
 		})
 	}
 }

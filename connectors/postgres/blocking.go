@@ -8,72 +8,54 @@ import (
 	"log/slog"
 	"strconv"
 
-	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/connectors/debezium"
 )
 
-// blockingSnapshot runs an execute-snapshot signal of type blocking, as
-// Debezium 2.4+ does: streaming waits while the named tables are read in
-// one REPEATABLE READ transaction and emitted as an initial snapshot emits
-// them (op r, source.snapshot first, true, last_in_data_collection, …,
-// last). Streaming then goes on from the signal, replaying the changes
-// made meanwhile after the reads. The reads' offsets are the signal's
-// position: a restart during the snapshot goes on streaming without
-// finishing it.
-func (t *sourceTask) blockingSnapshot(ctx context.Context, req snapshotRequest, at position, log *slog.Logger) error {
-	names, err := t.expandCollections(ctx, req.DataCollections)
-	if err != nil {
-		return err
-	}
-	var refs []tableRef
-	for _, name := range names {
-		if ref, ok := parseTableID(name); ok && t.cfg.filter.captures(ref) {
-			refs = append(refs, ref)
-		} else {
-			log.Warn("blocking snapshot skips a table that is not captured", "table", name)
-		}
-	}
-	if len(refs) == 0 {
-		return nil
-	}
-	log.Info("blocking snapshot started; streaming waits", "tables", names)
-	if _, err := t.conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+// blockingSnapshot runs an execute-snapshot signal of type blocking (see
+// debezium.BlockingSnapshot): the tables are read in one REPEATABLE READ
+// transaction. The reads' offsets are the signal's position: a restart
+// during the snapshot goes on streaming without finishing it.
+func (t *sourceTask) blockingSnapshot(ctx context.Context, req debezium.SnapshotRequest, at position, log *slog.Logger) error {
+	return debezium.BlockingSnapshot(ctx, req, t.cfg.filter, blocking{chunks: t.chunks(at)}, log)
+}
+
+// blocking is the task's debezium.BlockingReader for a signal at a
+// position.
+type blocking struct{ chunks }
+
+// Begin implements debezium.BlockingReader.
+func (b blocking) Begin(ctx context.Context) error {
+	if _, err := b.t.conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return fmt.Errorf("begin blocking snapshot: %w", err)
 	}
-	if err := t.blockingReads(ctx, req, refs, at); err != nil {
-		_, _ = t.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		return err
-	}
-	if _, err := t.conn.Exec(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("end blocking snapshot: %w", err)
-	}
-	log.Info("blocking snapshot completed; streaming goes on")
 	return nil
 }
 
-// blockingReads reads the tables inside the snapshot's transaction.
-func (t *sourceTask) blockingReads(ctx context.Context, req snapshotRequest, refs []tableRef, at position) error {
-	var held heldRead
-	for i, ref := range refs {
-		if err := t.blockingTable(ctx, ref, req.conditionFor(ref.String()), i == 0, &held, at); err != nil {
-			return err
-		}
+// Commit implements debezium.BlockingReader.
+func (b blocking) Commit(ctx context.Context) error {
+	if _, err := b.t.conn.Exec(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("end blocking snapshot: %w", err)
 	}
-	if held.rec == nil {
-		return nil
-	}
-	held.release(true)
-	return t.emit(ctx, []*connect.Record{held.rec})
+	return nil
+}
+
+// Rollback implements debezium.BlockingReader.
+func (b blocking) Rollback(ctx context.Context) { _, _ = b.t.conn.Exec(ctx, "ROLLBACK") }
+
+// ReadTable implements debezium.BlockingReader.
+func (b blocking) ReadTable(ctx context.Context, table debezium.TableID, condition string, firstTable bool, held *debezium.HeldRead) error {
+	return b.t.blockingTable(ctx, table, condition, firstTable, held, b.at)
 }
 
 // blockingTable reads one table through a cursor, snapshot.fetch.size rows
 // at a time. The cursor's name is new each time, so that no cached FETCH
 // statement describes another table's columns.
-func (t *sourceTask) blockingTable(ctx context.Context, ref tableRef, cond string, firstTable bool, held *heldRead, at position) error {
+func (t *sourceTask) blockingTable(ctx context.Context, ref debezium.TableID, cond string, firstTable bool, held *debezium.HeldRead, at position) error {
 	desc, err := describeTable(ctx, t.conn, ref)
 	if err != nil {
 		return fmt.Errorf("blocking snapshot: %w", err)
 	}
-	table := mappedColumns(t.cfg.filter.capturedColumns(desc), t.cfg.types, t.log)
+	table := mappedColumns(capturedColumns(t.cfg.filter, desc), t.cfg.types, t.log)
 	events, err := t.newEvents(table)
 	if err != nil {
 		return fmt.Errorf("blocking snapshot of %s: %w", ref, err)
@@ -81,7 +63,7 @@ func (t *sourceTask) blockingTable(ctx context.Context, ref tableRef, cond strin
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	cursor := "sluice_blocking_" + hex.EncodeToString(id[:])
-	q := "SELECT " + selectList(table.Columns) + " FROM " + ref.sanitized()
+	q := "SELECT " + selectList(table.Columns) + " FROM " + sanitized(ref)
 	if cond != "" {
 		q += " WHERE (" + cond + ")"
 	}
@@ -98,7 +80,7 @@ func (t *sourceTask) blockingTable(ctx context.Context, ref tableRef, cond strin
 			return err
 		}
 		if rows += n; n < t.cfg.fetchSize {
-			held.lastInTable = held.lastInTable || rows > 0
+			held.LastInTable = held.LastInTable || rows > 0
 			break
 		}
 	}

@@ -5,134 +5,33 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicehq/sluice/connectors/debezium"
 )
 
-// tableRef is a table's schema and name.
-type tableRef struct{ Schema, Name string }
-
-func (r tableRef) String() string { return r.Schema + "." + r.Name }
-
-func (r tableRef) sanitized() string { return pgx.Identifier{r.Schema, r.Name}.Sanitize() }
-
-// filter selects the captured tables from the include and exclude lists.
-type filter struct {
-	schemaIn, schemaEx, tableIn, tableEx, columnIn, columnEx []*regexp.Regexp
-	keys                                                     []keyOverride
-	// signal is the signalling table, captured whatever the lists say.
-	signal *tableRef
-}
-
-// keyOverride is one message.key.columns entry: the tables it matches and
-// the columns forming their keys.
-type keyOverride struct {
-	table   *regexp.Regexp
-	columns []string
-}
-
-// parseKeyColumns reads message.key.columns:
-// "schema.table:col,col;schema.other:col", table names being regular
-// expressions.
-func parseKeyColumns(s string) []keyOverride {
-	var out []keyOverride
-	for _, entry := range strings.Split(s, ";") {
-		table, cols, ok := strings.Cut(strings.TrimSpace(entry), ":")
-		if !ok {
-			continue
-		}
-		re, err := regexp.Compile(`(?i)^(?:` + strings.TrimSpace(table) + `)$`)
-		if err != nil {
-			continue
-		}
-		o := keyOverride{table: re}
-		for _, c := range strings.Split(cols, ",") {
-			if c = strings.TrimSpace(c); c != "" {
-				o.columns = append(o.columns, c)
-			}
-		}
-		out = append(out, o)
-	}
-	return out
-}
-
-func compileList(entries []string) []*regexp.Regexp {
-	var out []*regexp.Regexp
-	for _, e := range entries {
-		if re, err := regexp.Compile(`(?i)^(?:` + strings.TrimSpace(e) + `)$`); err == nil {
-			out = append(out, re)
-		}
-	}
-	return out
-}
-
-func matchAny(res []*regexp.Regexp, s string) bool {
-	for _, re := range res {
-		if re.MatchString(s) {
-			return true
-		}
-	}
-	return false
-}
-
-// captures reports whether t is captured, as Debezium's table filters do.
-func (f filter) captures(t tableRef) bool {
-	switch {
-	case sameTable(f.signal, t):
-		return true
-	case len(f.schemaIn) > 0 && !matchAny(f.schemaIn, t.Schema), matchAny(f.schemaEx, t.Schema):
-		return false
-	case len(f.tableIn) > 0 && !matchAny(f.tableIn, t.String()), matchAny(f.tableEx, t.String()):
-		return false
-	}
-	return true
-}
-
-// capturesColumn applies column.include.list and column.exclude.list to
-// schema.table.column.
-func (f filter) capturesColumn(t tableRef, column string) bool {
-	name := t.String() + "." + column
-	return (len(f.columnIn) == 0 || matchAny(f.columnIn, name)) && !matchAny(f.columnEx, name)
-}
-
-// keyColumns returns the key columns of t: those message.key.columns
-// names for it, else its primary key; only captured columns.
-func (f filter) keyColumns(t tableRef, key []string) []string {
-	for _, o := range f.keys {
-		if o.table.MatchString(t.String()) {
-			key = o.columns
-			break
-		}
-	}
-	var out []string
-	for _, k := range key {
-		if f.capturesColumn(t, k) {
-			out = append(out, k)
-		}
-	}
-	return out
-}
+// sanitized quotes a table's schema and name for SQL.
+func sanitized(r debezium.TableID) string { return pgx.Identifier{r.Schema, r.Name}.Sanitize() }
 
 // capturedColumns keeps a described table's captured columns.
-func (f filter) capturedColumns(table Table) Table {
-	ref := tableRef{Schema: table.Schema, Name: table.Name}
+func capturedColumns(f debezium.Filter, table Table) Table {
+	ref := debezium.TableID{Schema: table.Schema, Name: table.Name}
 	cols := table.Columns[:0:0]
 	for _, c := range table.Columns {
-		if f.capturesColumn(ref, c.Name) {
+		if f.CapturesColumn(ref, c.Name) {
 			cols = append(cols, c)
 		}
 	}
-	table.Columns, table.KeyColumns = cols, f.keyColumns(ref, table.KeyColumns)
+	table.Columns, table.KeyColumns = cols, f.KeyColumns(ref, table.KeyColumns)
 	return table
 }
 
 // mappedColumns leaves out of a table the columns whose type has no
 // mapping (see mapped), and drops them from its key.
 func mappedColumns(table Table, opts TypeOptions, log *slog.Logger) Table {
-	ref := tableRef{Schema: table.Schema, Name: table.Name}
+	ref := debezium.TableID{Schema: table.Schema, Name: table.Name}
 	cols := table.Columns[:0:0]
 	var dropped []string
 	for _, c := range table.Columns {
@@ -150,7 +49,7 @@ func mappedColumns(table Table, opts TypeOptions, log *slog.Logger) Table {
 // A column without one (a type with no mapping, include.unknown.datatypes
 // off) is left out of change events with a warning, as Debezium leaves
 // it out, instead of failing the table.
-func mapped(ref tableRef, c Column, opts TypeOptions, log *slog.Logger) bool {
+func mapped(ref debezium.TableID, c Column, opts TypeOptions, log *slog.Logger) bool {
 	_, err := ColumnSchema(c, opts)
 	if !errors.Is(err, ErrUnsupportedType) {
 		return true
@@ -183,7 +82,7 @@ func without(names, drop []string) []string {
 // whose rows are those of every partition, and not as the partitions;
 // without it as their leaf partitions, each a table of its own, and not
 // as the root, which holds no rows of its own.
-func capturedTables(ctx context.Context, conn *pgx.Conn, f filter, viaRoot bool) ([]tableRef, error) {
+func capturedTables(ctx context.Context, conn *pgx.Conn, f debezium.Filter, viaRoot bool) ([]debezium.TableID, error) {
 	rows, err := conn.Query(ctx, `SELECT n.nspname, c.relname FROM pg_catalog.pg_class c
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind IN ('r', 'p') AND CASE WHEN $1 THEN NOT c.relispartition ELSE c.relkind = 'r' END
@@ -192,16 +91,16 @@ func capturedTables(ctx context.Context, conn *pgx.Conn, f filter, viaRoot bool)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tableRef, error) {
-		var t tableRef
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (debezium.TableID, error) {
+		var t debezium.TableID
 		return t, r.Scan(&t.Schema, &t.Name)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
-	var out []tableRef
+	var out []debezium.TableID
 	for _, t := range all {
-		if f.captures(t) {
+		if f.Captures(t) {
 			out = append(out, t)
 		}
 	}
@@ -210,14 +109,14 @@ func capturedTables(ctx context.Context, conn *pgx.Conn, f filter, viaRoot bool)
 
 // describeTable reads a table's columns (types, typmods, nullability and
 // enum labels) and primary key from the catalog.
-func describeTable(ctx context.Context, conn *pgx.Conn, t tableRef) (Table, error) {
+func describeTable(ctx context.Context, conn *pgx.Conn, t debezium.TableID) (Table, error) {
 	rows, err := conn.Query(ctx, `
 		SELECT a.attname, a.atttypid, t.typname, a.atttypmod, NOT a.attnotnull,
 			COALESCE((SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e
 				WHERE e.enumtypid = CASE WHEN t.typelem <> 0 THEN t.typelem ELSE t.oid END), '{}')
 		FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-		ORDER BY a.attnum`, t.sanitized())
+		ORDER BY a.attnum`, sanitized(t))
 	if err != nil {
 		return Table{}, fmt.Errorf("read columns of %s: %w", t, err)
 	}
@@ -230,7 +129,7 @@ func describeTable(ctx context.Context, conn *pgx.Conn, t tableRef) (Table, erro
 	}
 	rows, err = conn.Query(ctx, `SELECT a.attname FROM pg_index i
 		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-		WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`, t.sanitized())
+		WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`, sanitized(t))
 	if err != nil {
 		return Table{}, fmt.Errorf("read primary key of %s: %w", t, err)
 	}
@@ -239,15 +138,4 @@ func describeTable(ctx context.Context, conn *pgx.Conn, t tableRef) (Table, erro
 		return Table{}, fmt.Errorf("read primary key of %s: %w", t, err)
 	}
 	return Table{Schema: t.Schema, Name: t.Name, Columns: cols, KeyColumns: pk}, nil
-}
-
-// relationName returns the schema and name of the relation with oid.
-func relationName(ctx context.Context, conn *pgx.Conn, oid uint32) (tableRef, error) {
-	var t tableRef
-	err := conn.QueryRow(ctx, `SELECT n.nspname, c.relname FROM pg_class c
-		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`, oid).Scan(&t.Schema, &t.Name)
-	if err != nil {
-		return t, fmt.Errorf("read name of relation %d: %w", oid, err)
-	}
-	return t, nil
 }

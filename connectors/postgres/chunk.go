@@ -1,8 +1,8 @@
 package postgres
 
-// The SQL side of incremental snapshots: chunk queries ordered by the
-// table's key and bounded by the last key read and the table's maximum
-// key, and the watermark rows.
+// The SQL side of incremental snapshots, Postgres's debezium.Dialect:
+// chunk queries ordered by the table's key and bounded by the last key
+// read and the table's maximum key, and the watermark rows.
 //
 //	SELECT <columns>, <key>::text FROM t
 //	WHERE (<additional condition>) AND (k1, k2) > ($1::text::<type>, $2::text::<type>)
@@ -14,9 +14,9 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,12 +24,26 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sluicehq/sluice/connectors/debezium"
+	"github.com/sluicehq/sluice/runtime/connect"
 )
+
+// chunks is the task's debezium.SignalTarget (Dialect and Reads) for a
+// signal at position at.
+type chunks struct {
+	t  *sourceTask
+	at position
+}
+
+func (t *sourceTask) chunks(at position) chunks { return chunks{t: t, at: at} }
+
+var _ debezium.SignalTarget = chunks{}
 
 // chunkTable is a table being snapshotted incrementally, as its chunk
 // queries need it.
 type chunkTable struct {
-	ref    tableRef
+	ref    debezium.TableID
 	events *Events
 	// columns is the captured columns' select list, as snapshots read it.
 	columns string
@@ -42,18 +56,20 @@ type chunkTable struct {
 	where     string // the additional condition; "" for none
 }
 
-// currentTable describes the current table at its first chunk; nil means
-// it cannot be snapshotted (not captured, gone, without key), which is
-// logged, as Debezium skips such a table.
-func (t *sourceTask) currentTable(ctx context.Context) (*chunkTable, error) {
-	inc := t.incr
-	if inc.table != nil {
-		return inc.table, nil
-	}
-	c := inc.collections[0]
-	log := t.log.With("table", c.ID)
-	ref, ok := parseTableID(c.ID)
-	if !ok || !t.cfg.filter.captures(ref) {
+// ID implements debezium.ChunkTable.
+func (ct *chunkTable) ID() debezium.TableID { return ct.ref }
+
+// Events implements debezium.ChunkTable.
+func (ct *chunkTable) Events() *debezium.Events { return &ct.events.Events }
+
+// OpenTable implements debezium.Dialect: it describes the table; nil
+// means it cannot be snapshotted (not captured, gone, without key), which
+// is logged, as Debezium skips such a table.
+func (c chunks) OpenTable(ctx context.Context, col debezium.SnapshotCollection) (debezium.ChunkTable, error) {
+	t := c.t
+	log := t.log.With("table", col.ID)
+	ref, ok := debezium.ParseTableID(col.ID)
+	if !ok || !t.cfg.filter.Captures(ref) {
 		log.Warn("incremental snapshot skips a table that is not captured")
 		return nil, nil
 	}
@@ -66,18 +82,18 @@ func (t *sourceTask) currentTable(ctx context.Context) (*chunkTable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("incremental snapshot: %w", err)
 	}
-	table := mappedColumns(t.cfg.filter.capturedColumns(desc), t.cfg.types, t.log)
+	table := mappedColumns(capturedColumns(t.cfg.filter, desc), t.cfg.types, t.log)
 	if len(table.KeyColumns) == 0 {
 		log.Warn("incremental snapshot skips a table without primary key (message.key.columns can give it one)")
 		return nil, nil
 	}
 	order := table.KeyColumns
-	if c.SurrogateKey != nil && *c.SurrogateKey != "" {
-		order = []string{*c.SurrogateKey}
+	if col.SurrogateKey != nil && *col.SurrogateKey != "" {
+		order = []string{*col.SurrogateKey}
 	}
 	ct := &chunkTable{ref: ref, columns: selectList(table.Columns)}
-	if c.Condition != nil {
-		ct.where = *c.Condition
+	if col.Condition != nil {
+		ct.where = *col.Condition
 	}
 	if ct.events, err = t.newEvents(table); err != nil {
 		return nil, fmt.Errorf("incremental snapshot of %s: %w", ref, err)
@@ -89,7 +105,6 @@ func (t *sourceTask) currentTable(ctx context.Context) (*chunkTable, error) {
 		log.Warn("incremental snapshot skips a table without its surrogate-key column", "column", order[0])
 		return nil, nil
 	}
-	inc.table = ct
 	return ct, nil
 }
 
@@ -119,10 +134,10 @@ func (t *sourceTask) orderColumns(ctx context.Context, ct *chunkTable, desc Tabl
 	return nil
 }
 
-// maximumKey reads the largest key of the rows the snapshot covers; nil
-// when there are none.
-func (t *sourceTask) maximumKey(ctx context.Context, ct *chunkTable) ([]string, error) {
-	q := "SELECT " + ct.orderText + " FROM " + ct.ref.sanitized()
+// MaximumKey implements debezium.Dialect.
+func (c chunks) MaximumKey(ctx context.Context, table debezium.ChunkTable) ([]string, error) {
+	ct := table.(*chunkTable)
+	q := "SELECT " + ct.orderText + " FROM " + sanitized(ct.ref)
 	if ct.where != "" {
 		q += " WHERE (" + ct.where + ")"
 	}
@@ -132,7 +147,7 @@ func (t *sourceTask) maximumKey(ctx context.Context, ct *chunkTable) ([]string, 
 	for i := range texts {
 		ptrs[i] = &texts[i]
 	}
-	err := t.conn.QueryRow(ctx, q).Scan(ptrs...)
+	err := c.t.conn.QueryRow(ctx, q).Scan(ptrs...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -153,9 +168,9 @@ func derefAll(texts []*string) []string {
 	return out
 }
 
-// chunkQuery returns the current chunk's SELECT and its arguments.
-func (t *sourceTask) chunkQuery(ct *chunkTable) (string, []any) {
-	inc := t.incr
+// chunkQuery returns the SELECT of a chunk after key after (nil: from the
+// start) up to key last, and its arguments.
+func (ct *chunkTable) chunkQuery(after, last []string, limit int) (string, []any) {
 	var conds []string
 	var args []any
 	bound := func(op string, key []string) {
@@ -169,21 +184,22 @@ func (t *sourceTask) chunkQuery(ct *chunkTable) (string, []any) {
 	if ct.where != "" {
 		conds = append(conds, "("+ct.where+")")
 	}
-	if inc.chunkEnd != nil {
-		bound(">", inc.chunkEnd)
+	if after != nil {
+		bound(">", after)
 	}
-	bound("<=", inc.maxKey)
-	return "SELECT " + ct.columns + ", " + ct.orderText + " FROM " + ct.ref.sanitized() +
+	bound("<=", last)
+	return "SELECT " + ct.columns + ", " + ct.orderText + " FROM " + sanitized(ct.ref) +
 		" WHERE " + strings.Join(conds, " AND ") + " ORDER BY " + strings.Join(ct.order, ", ") +
-		" LIMIT " + strconv.Itoa(t.cfg.signals.chunkSize), args
+		" LIMIT " + strconv.Itoa(limit), args
 }
 
-// selectChunk reads the next chunk into the window and returns how many
-// rows it read.
-func (t *sourceTask) selectChunk(ctx context.Context, ct *chunkTable) (int, error) {
-	inc := t.incr
-	q, args := t.chunkQuery(ct)
-	rows, err := t.conn.Query(ctx, q, args...)
+// ReadChunk implements debezium.Dialect; a row that cannot be converted
+// is handed on without values, or fails the read, as
+// event.processing.failure.handling.mode says.
+func (c chunks) ReadChunk(ctx context.Context, table debezium.ChunkTable, after, last []string, limit int, row func(debezium.ChunkRow) error) (int, error) {
+	ct := table.(*chunkTable)
+	q, args := ct.chunkQuery(after, last, limit)
+	rows, err := c.t.conn.Query(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("incremental snapshot of %s: read chunk: %w", ct.ref, err)
 	}
@@ -200,20 +216,16 @@ func (t *sourceTask) selectChunk(ctx context.Context, ct *chunkTable) (int, erro
 		if err := rows.Scan(ptrs...); err != nil {
 			return 0, fmt.Errorf("incremental snapshot of %s: read row: %w", ct.ref, err)
 		}
-		order := derefAll(texts[ncols:])
-		inc.chunkEnd = order
-		values, err := t.rowValues(ct.events, texts[:ncols])
-		if err != nil {
-			if err := t.conversionFailed(ct.events, fmt.Errorf("incremental snapshot of %s: %w", ct.ref, err)); err != nil {
+		r := debezium.ChunkRow{Order: derefAll(texts[ncols:])}
+		if r.Values, err = c.t.rowValues(ct.events, texts[:ncols]); err != nil {
+			if err := c.t.conversionFailed(ct.events, fmt.Errorf("incremental snapshot of %s: %w", ct.ref, err)); err != nil {
 				return 0, err
 			}
-			continue
+			r.Values = nil
 		}
-		key, err := ct.events.key(values)
-		if err != nil {
-			return 0, fmt.Errorf("incremental snapshot of %s: %w", ct.ref, err)
+		if err := row(r); err != nil {
+			return 0, err
 		}
-		inc.window.add(key.String(), windowRow{values: values, order: order})
 	}
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("incremental snapshot of %s: read chunk: %w", ct.ref, err)
@@ -221,35 +233,53 @@ func (t *sourceTask) selectChunk(ctx context.Context, ct *chunkTable) (int, erro
 	return n, nil
 }
 
-// writeWatermark inserts a watermark row into the signalling table, with
-// Debezium's id, type and data.
-func (t *sourceTask) writeWatermark(ctx context.Context, id, kind string, opened, closed time.Time) error {
-	data := `{"openWindowTimestamp": "` + opened.UTC().Format(time.RFC3339Nano) + `"}`
-	if !closed.IsZero() {
-		data = `{"openWindowTimestamp": "` + opened.UTC().Format(time.RFC3339Nano) +
-			`", "closeWindowTimestamp": "` + closed.UTC().Format(time.RFC3339Nano) + `"}`
-	}
-	ref := t.cfg.signals.table
-	if _, err := t.conn.Exec(ctx, "INSERT INTO "+ref.sanitized()+" VALUES ($1, $2, $3)", id, kind, data); err != nil {
+// WriteWatermark implements debezium.Dialect: it inserts a row into the
+// signalling table.
+func (c chunks) WriteWatermark(ctx context.Context, id, kind, data string) error {
+	ref := c.t.cfg.signals.Table
+	if _, err := c.t.conn.Exec(ctx, "INSERT INTO "+sanitized(*ref)+" VALUES ($1, $2, $3)", id, kind, data); err != nil {
 		return fmt.Errorf("write watermark %s into %s: %w", id, ref, err)
 	}
 	return nil
 }
 
-// deleteWatermark deletes a chunk's open watermark (insert_delete).
-func (t *sourceTask) deleteWatermark(ctx context.Context, id string) error {
-	ref := t.cfg.signals.table
-	if _, err := t.conn.Exec(ctx, "DELETE FROM "+ref.sanitized()+" WHERE id = $1", id); err != nil {
+// DeleteWatermark implements debezium.Dialect (insert_delete).
+func (c chunks) DeleteWatermark(ctx context.Context, id string) error {
+	ref := c.t.cfg.signals.Table
+	if _, err := c.t.conn.Exec(ctx, "DELETE FROM "+sanitized(*ref)+" WHERE id = $1", id); err != nil {
 		return fmt.Errorf("delete watermark %s from %s: %w", id, ref, err)
 	}
 	return nil
 }
 
-// newChunkID returns a random UUID naming a chunk's watermarks.
-func newChunkID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+// CapturedTables implements debezium.Dialect.
+func (c chunks) CapturedTables(ctx context.Context) ([]debezium.TableID, error) {
+	return capturedTables(ctx, c.t.conn, c.t.cfg.filter, c.t.viaRoot)
 }
+
+// ReadSource implements debezium.Reads: reads are at the position of the
+// signal or watermark that caused them.
+func (c chunks) ReadSource(now time.Time) debezium.SourceBlock {
+	lsn := int64(c.at.lsn)
+	return &Source{
+		Version: connect.BuiltinVersion, Name: c.t.cfg.prefix, DB: c.t.cfg.db, Commit: now, Snapshot: "incremental",
+		Sequence: `["` + strconv.FormatInt(lsn, 10) + `","` + strconv.FormatInt(lsn, 10) + `"]`, TxID: int64(c.at.xid), LSN: lsn,
+	}
+}
+
+// ReadOffset implements debezium.Reads.
+func (c chunks) ReadOffset(now time.Time) map[string]any { return c.at.offset(now) }
+
+// Partition implements debezium.Reads.
+func (c chunks) Partition() map[string]any { return c.t.sourcePartition() }
+
+// Emit implements debezium.Reads.
+func (c chunks) Emit(ctx context.Context, batch []*connect.Record) error { return c.t.emit(ctx, batch) }
+
+// BlockingSnapshot implements debezium.SignalTarget.
+func (c chunks) BlockingSnapshot(ctx context.Context, req debezium.SnapshotRequest, log *slog.Logger) error {
+	return c.t.blockingSnapshot(ctx, req, c.at, log)
+}
+
+// Position implements debezium.SignalTarget.
+func (c chunks) Position() []any { return []any{"lsn", c.at.lsn.String()} }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -18,32 +19,32 @@ const (
 	PasswordConfig                  = "database.password"
 	DBNameConfig                    = "database.dbname"
 	SSLModeConfig                   = "database.sslmode"
-	TopicPrefixConfig               = "topic.prefix"
-	SchemaIncludeListConfig         = "schema.include.list"
-	SchemaExcludeListConfig         = "schema.exclude.list"
-	TableIncludeListConfig          = "table.include.list"
-	TableExcludeListConfig          = "table.exclude.list"
-	ColumnIncludeListConfig         = "column.include.list"
-	ColumnExcludeListConfig         = "column.exclude.list"
+	TopicPrefixConfig               = debezium.TopicPrefixConfig
+	SchemaIncludeListConfig         = debezium.SchemaIncludeListConfig
+	SchemaExcludeListConfig         = debezium.SchemaExcludeListConfig
+	TableIncludeListConfig          = debezium.TableIncludeListConfig
+	TableExcludeListConfig          = debezium.TableExcludeListConfig
+	ColumnIncludeListConfig         = debezium.ColumnIncludeListConfig
+	ColumnExcludeListConfig         = debezium.ColumnExcludeListConfig
 	PluginNameConfig                = "plugin.name"
 	SlotNameConfig                  = "slot.name"
 	SlotDropOnStopConfig            = "slot.drop.on.stop"
 	PublicationNameConfig           = "publication.name"
 	PublicationAutocreateModeConfig = "publication.autocreate.mode"
 	SnapshotModeConfig              = "snapshot.mode"
-	SnapshotFetchSizeConfig         = "snapshot.fetch.size"
-	HeartbeatIntervalConfig         = "heartbeat.interval.ms"
-	HeartbeatActionQueryConfig      = "heartbeat.action.query"
-	TombstonesOnDeleteConfig        = "tombstones.on.delete"
-	DecimalHandlingModeConfig       = "decimal.handling.mode"
-	TimePrecisionModeConfig         = "time.precision.mode"
-	BinaryHandlingModeConfig        = "binary.handling.mode"
+	SnapshotFetchSizeConfig         = debezium.SnapshotFetchSizeConfig
+	HeartbeatIntervalConfig         = debezium.HeartbeatIntervalConfig
+	HeartbeatActionQueryConfig      = debezium.HeartbeatActionQueryConfig
+	TombstonesOnDeleteConfig        = debezium.TombstonesOnDeleteConfig
+	DecimalHandlingModeConfig       = debezium.DecimalHandlingModeConfig
+	TimePrecisionModeConfig         = debezium.TimePrecisionModeConfig
+	BinaryHandlingModeConfig        = debezium.BinaryHandlingModeConfig
 	HStoreHandlingModeConfig        = "hstore.handling.mode"
 	IntervalHandlingModeConfig      = "interval.handling.mode"
 	MoneyFractionDigitsConfig       = "money.fraction.digits"
-	MessageKeyColumnsConfig         = "message.key.columns"
-	SkippedOperationsConfig         = "skipped.operations"
-	ProvideTxMetadataConfig         = "provide.transaction.metadata"
+	MessageKeyColumnsConfig         = debezium.MessageKeyColumnsConfig
+	SkippedOperationsConfig         = debezium.SkippedOperationsConfig
+	ProvideTxMetadataConfig         = debezium.ProvideTxMetadataConfig
 	IncludeUnknownDatatypesConfig   = "include.unknown.datatypes"
 	UnavailablePlaceholderConfig    = "unavailable.value.placeholder"
 	PublishViaPartitionRootConfig   = "publish.via.partition.root"
@@ -52,7 +53,7 @@ const (
 // Config declares the connector's keys with Debezium's types and defaults.
 // plugin.name defaults to pgoutput, where Debezium's community build
 // defaults to decoderbufs, which Sluice does not support.
-var Config = append(connect.ConfigDef{
+var Config = slices.Concat(connect.ConfigDef{
 	str(HostnameConfig, connect.NoDefault, connect.High, connect.NonEmpty{}, "Resolvable hostname or IP address of the Postgres server."),
 	{
 		Name: PortConfig, Type: connect.ConfigInt, Default: 5432, Validator: connect.Between(1, 65535),
@@ -66,14 +67,8 @@ var Config = append(connect.ConfigDef{
 	str(DBNameConfig, connect.NoDefault, connect.High, connect.NonEmpty{}, "Name of the Postgres database to capture changes from."),
 	str(SSLModeConfig, "prefer", connect.Medium, connect.OneOf{Values: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}},
 		"Whether to use an encrypted connection to Postgres, and how strictly to verify the server's certificate."),
-	str(TopicPrefixConfig, connect.NoDefault, connect.High, topicPrefix{},
-		"Prefix of every topic name the connector writes to, and the logical name of the captured server."),
-	list(SchemaIncludeListConfig, "Regular expressions matching the names of the schemas to capture; no other schema is captured."),
-	list(SchemaExcludeListConfig, "Regular expressions matching the names of the schemas not to capture."),
-	list(TableIncludeListConfig, "Regular expressions matching the fully-qualified names (schema.table) of the tables to capture; no other table is captured."),
-	list(TableExcludeListConfig, "Regular expressions matching the fully-qualified names (schema.table) of the tables not to capture."),
-	list(ColumnIncludeListConfig, "Regular expressions matching the fully-qualified names (schema.table.column) of the columns to include in change events."),
-	list(ColumnExcludeListConfig, "Regular expressions matching the fully-qualified names (schema.table.column) of the columns to leave out of change events."),
+	debezium.TopicPrefixKey,
+}, debezium.FilterConfig, connect.ConfigDef{
 	str(PluginNameConfig, "pgoutput", connect.Medium, pluginName{},
 		"Logical decoding plugin on the server; only pgoutput, built into Postgres 10 and later, is supported."),
 	str(SlotNameConfig, "debezium", connect.Medium, slotName{},
@@ -96,22 +91,10 @@ var Config = append(connect.ConfigDef{
 			"An existing publication the connector does not update decides."),
 	str(SnapshotModeConfig, "initial", connect.Medium, connect.OneOf{Values: []string{"initial", "always", "initial_only", "no_data", "never", "when_needed"}},
 		"When to snapshot the existing rows: on first start, on every start, once without streaming, never (no_data, or its old name never), or when the stored offset is unusable."),
-	{
-		Name: SnapshotFetchSizeConfig, Type: connect.ConfigInt, Default: 10240, Validator: connect.AtLeast(1),
-		Importance: connect.Medium, Doc: "Maximum number of rows read from a table in one round trip during a snapshot.",
-	},
-	{
-		Name: HeartbeatIntervalConfig, Type: connect.ConfigInt, Default: 0, Validator: connect.AtLeast(0),
-		Importance: connect.Medium, Doc: "Milliseconds between heartbeat records, which keep offsets and the slot advancing on quiet databases; 0 disables them.",
-	},
-	str(HeartbeatActionQueryConfig, nil, connect.Low, nil, "Statement run on the source database at every heartbeat, so that a quiet captured database produces WAL."),
-	boolean(TombstonesOnDeleteConfig, true, connect.Medium, "Whether a delete event is followed by a tombstone (same key, null value) so log compaction can drop the row."),
-	str(DecimalHandlingModeConfig, "precise", connect.Medium, connect.OneOf{Values: []string{"precise", "double", "string"}},
-		"How numeric and decimal columns are represented: Connect Decimal, double, or string."),
-	str(TimePrecisionModeConfig, "adaptive", connect.Medium, connect.OneOf{Values: []string{"adaptive", "adaptive_time_microseconds", "connect"}},
-		"How temporal columns are represented: Debezium's types at the column's precision, the same with time as microseconds, or Connect's logical types."),
-	str(BinaryHandlingModeConfig, "bytes", connect.Low, connect.OneOf{Values: []string{"bytes", "base64", "base64-url-safe", "hex"}},
-		"How binary columns are represented: bytes, or a base64, URL-safe base64 or hex string."),
+	debezium.SnapshotFetchSizeKey,
+}, debezium.HeartbeatConfig, connect.ConfigDef{
+	debezium.TombstonesOnDeleteKey,
+}, debezium.HandlingModesConfig, connect.ConfigDef{
 	str(HStoreHandlingModeConfig, "json", connect.Low, connect.OneOf{Values: []string{"json", "map"}},
 		"How hstore columns are represented: a JSON object string (io.debezium.data.Json), or a map of strings."),
 	str(IntervalHandlingModeConfig, "numeric", connect.Low, connect.OneOf{Values: []string{"numeric", "string"}},
@@ -120,60 +103,25 @@ var Config = append(connect.ConfigDef{
 		Name: MoneyFractionDigitsConfig, Type: connect.ConfigShort, Default: 2, Validator: connect.AtLeast(0),
 		Importance: connect.Low, Doc: "Number of fractional digits, the Decimal scale, of money values when decimal.handling.mode is precise; it should match the server's lc_monetary.",
 	},
-	str(MessageKeyColumnsConfig, nil, connect.Low, nil,
-		"Semicolon-separated schema.table:column,… entries naming the columns that form the key of each table's records instead of its primary key."),
-	{
-		Name: SkippedOperationsConfig, Type: connect.ConfigList, Default: "t", Validator: skippedOperations{},
-		Importance: connect.Low, Doc: "Operations not to emit: c (create), u (update), d (delete), t (truncate), or none.",
-	},
-	boolean(ProvideTxMetadataConfig, false, connect.Low, "Whether to emit transaction BEGIN and END records and add transaction fields to change events."),
+}, debezium.EventConfig, connect.ConfigDef{
 	boolean(IncludeUnknownDatatypesConfig, false, connect.Medium,
 		"Whether columns of a type without mapping are included in change events, as the bytes of the value's text form (or a string per binary.handling.mode); "+
 			"when false they are left out, with a warning."),
 	str(UnavailablePlaceholderConfig, UnavailableValue, connect.Medium, placeholder{},
 		"Value standing in for an unchanged TOASTed value the server did not send, in the column's type; a value starting with hex: gives the placeholder's bytes in hexadecimal."),
-}, slices.Concat(tlsConfig, tuningConfig, messagesConfig, signalConfig, kafkaSignalConfig, foreignConfig())...)
+}, tlsConfig, tuningConfig, messagesConfig, debezium.SignalConfig, foreignConfig())
 
 func str(name string, def any, imp connect.Importance, v connect.Validator, doc string) connect.ConfigKey {
 	return connect.ConfigKey{Name: name, Type: connect.ConfigString, Default: def, Validator: v, Importance: imp, Doc: doc}
 }
 
 func list(name, doc string) connect.ConfigKey {
-	return connect.ConfigKey{Name: name, Type: connect.ConfigList, Default: nil, Validator: regexList{}, Importance: connect.Medium, Doc: doc}
+	return connect.ConfigKey{Name: name, Type: connect.ConfigList, Default: nil, Validator: debezium.RegexList{}, Importance: connect.Medium, Doc: doc}
 }
 
 func boolean(name string, def bool, imp connect.Importance, doc string) connect.ConfigKey {
 	return connect.ConfigKey{Name: name, Type: connect.ConfigBoolean, Default: def, Importance: imp, Doc: doc}
 }
-
-// regexList accepts a null list or one whose every entry compiles.
-type regexList struct{}
-
-// Validate implements connect.Validator.
-func (regexList) Validate(name string, v any) string {
-	if v == nil {
-		return ""
-	}
-	return connect.ValidRegex{}.Validate(name, v)
-}
-
-func (regexList) String() string { return "comma-separated list of regular expressions" }
-
-// topicPrefix is Debezium's topic name check on topic.prefix.
-type topicPrefix struct{}
-
-var topicNameChars = regexp.MustCompile(`^[a-zA-Z0-9_.\-]+$`)
-
-// Validate implements connect.Validator.
-func (topicPrefix) Validate(_ string, v any) string {
-	s, _ := v.(string)
-	if !topicNameChars.MatchString(s) {
-		return fmt.Sprintf("%s has invalid format (only the underscore, hyphen, dot and alphanumeric characters are allowed)", s)
-	}
-	return ""
-}
-
-func (topicPrefix) String() string { return "letters, digits, '_', '-' and '.'" }
 
 // pluginName accepts pgoutput and refuses decoderbufs with the reason.
 type pluginName struct{}
@@ -234,25 +182,3 @@ func placeholderBytes(s string) ([]byte, error) {
 	}
 	return b, nil
 }
-
-// skippedOperations accepts a list of c, u, d, t, or none alone.
-type skippedOperations struct{}
-
-// Validate implements connect.Validator.
-func (skippedOperations) Validate(_ string, v any) string {
-	ops, _ := v.([]string)
-	for _, op := range ops {
-		switch strings.TrimSpace(op) {
-		case "c", "u", "d", "t":
-		case "none":
-			if len(ops) > 1 {
-				return "'none' cannot be combined with other operations"
-			}
-		default:
-			return fmt.Sprintf("Unknown operation %q; valid operations are c, u, d, t and none", op)
-		}
-	}
-	return ""
-}
-
-func (skippedOperations) String() string { return "[c, u, d, t, none]" }

@@ -3,11 +3,11 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/jackc/pglogrepl"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -28,16 +28,16 @@ func (t *sourceTask) handleWAL(ctx context.Context, s *stream, xld pglogrepl.XLo
 	case *pglogrepl.CommitMessage:
 		return t.commitTx(ctx, s, m)
 	case *pglogrepl.InsertMessage:
-		return t.change(ctx, s, xld.WALStart, m.RelationID, OpCreate, nil, m.Tuple)
+		return t.change(ctx, s, xld.WALStart, m.RelationID, debezium.OpCreate, nil, m.Tuple)
 	case *pglogrepl.UpdateMessage:
-		return t.change(ctx, s, xld.WALStart, m.RelationID, OpUpdate, m.OldTuple, m.NewTuple)
+		return t.change(ctx, s, xld.WALStart, m.RelationID, debezium.OpUpdate, m.OldTuple, m.NewTuple)
 	case *pglogrepl.DeleteMessage:
-		return t.change(ctx, s, xld.WALStart, m.RelationID, OpDelete, m.OldTuple, nil)
+		return t.change(ctx, s, xld.WALStart, m.RelationID, debezium.OpDelete, m.OldTuple, nil)
 	case *pglogrepl.LogicalDecodingMessage:
 		return t.message(ctx, s, m)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
-			if err := t.change(ctx, s, xld.WALStart, id, OpTruncate, nil, nil); err != nil {
+			if err := t.change(ctx, s, xld.WALStart, id, debezium.OpTruncate, nil, nil); err != nil {
 				return err
 			}
 		}
@@ -48,8 +48,8 @@ func (t *sourceTask) handleWAL(ctx context.Context, s *stream, xld pglogrepl.XLo
 // relation refreshes the schema of a relation from its RELATION message
 // and the catalog (primary key, nullability, enum labels).
 func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.RelationMessage) error {
-	ref := tableRef{Schema: m.Namespace, Name: m.RelationName}
-	rel := &relation{ref: ref, captured: t.cfg.filter.captures(ref)}
+	ref := debezium.TableID{Schema: m.Namespace, Name: m.RelationName}
+	rel := &relation{ref: ref, captured: t.cfg.filter.Captures(ref)}
 	s.rels[m.RelationID] = rel
 	if !rel.captured {
 		return nil
@@ -65,7 +65,7 @@ func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.Relat
 	table := Table{Schema: ref.Schema, Name: ref.Name}
 	var dropped []string // columns of types without mapping
 	for i, mc := range m.Columns {
-		if !t.cfg.filter.capturesColumn(ref, mc.Name) {
+		if !t.cfg.filter.CapturesColumn(ref, mc.Name) {
 			continue
 		}
 		c, ok := byName[mc.Name]
@@ -79,7 +79,7 @@ func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.Relat
 		table.Columns = append(table.Columns, c)
 		rel.keep = append(rel.keep, i)
 	}
-	table.KeyColumns = without(t.cfg.filter.keyColumns(ref, cat.KeyColumns), dropped)
+	table.KeyColumns = without(t.cfg.filter.KeyColumns(ref, cat.KeyColumns), dropped)
 	rel.events, err = t.newEvents(table)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", ref, err)
@@ -88,7 +88,7 @@ func (t *sourceTask) relation(ctx context.Context, s *stream, m *pglogrepl.Relat
 }
 
 // change turns one row change into records of the current transaction.
-func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, relID uint32, op Op, old, tuple *pglogrepl.TupleData) error {
+func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, relID uint32, op debezium.Op, old, tuple *pglogrepl.TupleData) error {
 	if s.tx == nil || s.tx.skip {
 		return nil
 	}
@@ -102,10 +102,11 @@ func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, r
 	if !rel.captured {
 		return nil
 	}
-	ch := Change{Op: op, At: time.Now(), Source: Source{
+	s.source = Source{
 		Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: s.tx.commit,
 		Sequence: fmt.Sprintf(`["%d","%d"]`, s.lastCommit, lsn), TxID: int64(s.tx.xid), LSN: int64(lsn),
-	}}
+	}
+	ch := debezium.Change{Op: op, At: time.Now(), Source: &s.source}
 	var err error
 	if old != nil {
 		ch.Before, err = t.tupleValues(rel, old, nil)
@@ -116,7 +117,7 @@ func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, r
 	if err != nil {
 		return t.conversionFailed(rel.events, fmt.Errorf("stream %s change at %s: %w", rel.ref, lsn, err))
 	}
-	if op == OpUpdate && ch.Before != nil && rel.events.keyChanged(ch.Before, ch.After) {
+	if op == debezium.OpUpdate && ch.Before != nil && rel.events.KeyChanged(ch.Before, ch.After) {
 		err = t.keyChange(s, rel, ch)
 	} else {
 		err = t.addChange(s, rel, ch, nil)
@@ -128,31 +129,21 @@ func (t *sourceTask) change(ctx context.Context, s *stream, lsn pglogrepl.LSN, r
 }
 
 // keyChange emits an update that changed the primary key as Debezium
-// does: a delete of the old key (and its tombstone), then a create with
-// the new key, the delete carrying the new key in header
-// __debezium.newkey and the create the old one in __debezium.oldkey.
-func (t *sourceTask) keyChange(s *stream, rel *relation, ch Change) error {
-	oldKey, err := rel.events.key(ch.Before)
+// does (see debezium.KeyChange).
+func (t *sourceTask) keyChange(s *stream, rel *relation, ch debezium.Change) error {
+	kc, err := rel.events.SplitKeyChange(ch)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", rel.ref, err)
 	}
-	newKey, err := rel.events.key(ch.After)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", rel.ref, err)
-	}
-	del, create := ch, ch
-	del.Op, del.After = OpDelete, nil
-	create.Op, create.Before = OpCreate, nil
-	ks := rel.events.KeySchema
-	if err := t.addChange(s, rel, del, connect.Headers{{Key: "__debezium.newkey", Schema: ks, Value: newKey}}); err != nil {
+	if err := t.addChange(s, rel, kc.Delete, kc.DeleteHeaders); err != nil {
 		return err
 	}
-	return t.addChange(s, rel, create, connect.Headers{{Key: "__debezium.oldkey", Schema: ks, Value: oldKey}})
+	return t.addChange(s, rel, kc.Create, kc.CreateHeaders)
 }
 
 // addChange appends a change's event, and a tombstone after a delete, to
 // the transaction.
-func (t *sourceTask) addChange(s *stream, rel *relation, ch Change, headers connect.Headers) error {
+func (t *sourceTask) addChange(s *stream, rel *relation, ch debezium.Change, headers connect.Headers) error {
 	skip := t.cfg.skipped[ch.Op]
 	if t.cfg.txMetadata && !skip {
 		ch.Transaction = t.txEvent(s, rel.ref.String())
@@ -166,7 +157,7 @@ func (t *sourceTask) addChange(s *stream, rel *relation, ch Change, headers conn
 		return nil
 	}
 	t.add(s, ev, headers)
-	if ch.Op == OpDelete && t.cfg.tombstones && ev.Key != nil {
+	if ch.Op == debezium.OpDelete && t.cfg.tombstones && ev.Key != nil {
 		t.add(s, ev.Tombstone(), headers)
 	}
 	return nil
@@ -176,7 +167,7 @@ func (t *sourceTask) addChange(s *stream, rel *relation, ch Change, headers conn
 // records delivered before a restart. Its offset says where to resume:
 // from the previous commit, skipping the transaction's records up to this
 // one; flushTx gives the transaction's last record the commit's offset.
-func (t *sourceTask) add(s *stream, ev Event, headers connect.Headers) {
+func (t *sourceTask) add(s *stream, ev debezium.Event, headers connect.Headers) {
 	r := connect.NewSourceRecord(t.sourcePartition(), nil, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
 	r.Headers = headers.Clone()
 	t.queue(s, r)
@@ -227,7 +218,7 @@ func (t *sourceTask) commitTx(ctx context.Context, s *stream, m *pglogrepl.Commi
 	}
 	s.tx.final = m.CommitLSN
 	if s.tx.meta != nil {
-		t.queue(s, t.txRecord(s, "END"))
+		t.queue(s, s.tx.meta.Record(debezium.TxEnd, t.sourcePartition(), t.cfg.prefix+"."+t.cfg.txTopic, s.tx.commit))
 	}
 	if err := t.flushTx(ctx, s, true); err != nil {
 		return err
@@ -283,17 +274,16 @@ func oldText(old *pglogrepl.TupleData, i int) *string {
 	return nil
 }
 
-// keyChanged reports whether two rows in column order differ in a key
-// column; false for a table without key.
-func (e *Events) keyChanged(before, after []any) bool {
-	if e.KeySchema == nil {
-		return false
+// txEvent places the next event on table in the current transaction
+// (provide.transaction.metadata), queueing the BEGIN record before its
+// first event.
+func (t *sourceTask) txEvent(s *stream, table string) *debezium.Transaction {
+	if s.tx.meta == nil {
+		s.tx.meta = debezium.NewTxMeta(fmt.Sprintf("%d:%d", s.tx.xid, s.tx.final))
 	}
-	for _, f := range e.KeySchema.Fields {
-		i := e.RowSchema.Field(f.Name).Index
-		if !reflect.DeepEqual(before[i], after[i]) {
-			return true
-		}
+	tx, begin := s.tx.meta.Next(table)
+	if begin {
+		t.queue(s, s.tx.meta.Record(debezium.TxBegin, t.sourcePartition(), t.cfg.prefix+"."+t.cfg.txTopic, s.tx.commit))
 	}
-	return false
+	return tx
 }

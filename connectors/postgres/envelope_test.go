@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/convert"
 )
 
@@ -20,7 +21,7 @@ var customers = Table{Schema: "public", Name: "customers", KeyColumns: []string{
 	{Name: "email", TypeOID: pgtype.VarcharOID, TypeName: "varchar", TypeMod: 259},
 }}
 
-func renderJSON(t *testing.T, schemas bool, ev Event, key bool) string {
+func renderJSON(t *testing.T, schemas bool, ev debezium.Event, key bool) string {
 	c := convert.NewJSONConverter()
 	enable := "false"
 	if schemas {
@@ -38,12 +39,12 @@ func renderJSON(t *testing.T, schemas bool, ev Event, key bool) string {
 
 // createEvent is the create event of Debezium's postgresql.adoc example
 // (dbserver1, Anne Kretchmar), at Debezium 2.6+ field layout.
-func createEvent(t *testing.T) Event {
+func createEvent(t *testing.T) debezium.Event {
 	ev, err := NewEvents("dbserver1", customers, TypeOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "dbserver1.public.customers", ev.Topic)
-	e, err := ev.Envelope(Change{
-		Op: OpCreate, After: []any{int32(1), "Anne", "Kretchmar", "annek@noanswer.org"},
+	e, err := ev.Envelope(debezium.Change{
+		Op: debezium.OpCreate, After: []any{int32(1), "Anne", "Kretchmar", "annek@noanswer.org"},
 		Source: Source{Version: "2.7.0.Final", Name: "dbserver1", DB: "postgres",
 			Commit: time.UnixMilli(1559033904863), Sequence: `["24023119","24023128"]`, TxID: 555, LSN: 24023128},
 		At: time.UnixMilli(1559033904863),
@@ -77,14 +78,14 @@ func TestEnvelopeDeleteAndTombstone(t *testing.T) {
 	ev, err := NewEvents("dbserver1", customers, TypeOptions{})
 	require.NoError(t, err)
 	row := []any{int32(1), "Anne", nil, "annek@noanswer.org"}
-	e, err := ev.Envelope(Change{Op: OpDelete, Before: row, Source: Source{Name: "dbserver1", DB: "postgres"}})
+	e, err := ev.Envelope(debezium.Change{Op: debezium.OpDelete, Before: row, Source: Source{Name: "dbserver1", DB: "postgres"}})
 	require.NoError(t, err)
 	assert.Contains(t, renderJSON(t, false, e, false), `"after":null`)
 	tomb := e.Tombstone()
 	assert.Equal(t, e.Key, tomb.Key)
 	assert.Nil(t, tomb.Value)
 
-	tr, err := ev.Envelope(Change{Op: OpTruncate, Source: Source{Name: "dbserver1", DB: "postgres"}})
+	tr, err := ev.Envelope(debezium.Change{Op: debezium.OpTruncate, Source: Source{Name: "dbserver1", DB: "postgres"}})
 	require.NoError(t, err)
 	assert.Nil(t, tr.Key, "truncate events have a null key")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -126,7 +127,7 @@ func customerRows(t *testing.T, conn *pgx.Conn, maxID int) map[int32]string {
 func windowOpens(t *testing.T, records []*connect.Record) int {
 	n := 0
 	for _, r := range records {
-		if r.Topic == signalTopic && r.Value != nil && field(t, r, "after", "type") == signalWindowOpen {
+		if r.Topic == signalTopic && r.Value != nil && field(t, r, "after", "type") == debezium.SignalWindowOpen {
 			n++
 		}
 	}
@@ -216,13 +217,13 @@ func TestIncrementalSnapshotReadsEveryRowWhileStreaming(t *testing.T) {
 	for _, r := range records {
 		if r.Topic == customersTopic && r.Value != nil && sourceOp(r) == "r" {
 			id := field(t, r, "after", "id").(int32)
-			require.Equal(t, `["`+strconv.Itoa(int(id))+`"]`, r.SourceOffset[incrementalPrimaryKeyKey], "a read's offset holds its key")
+			require.Equal(t, `["`+strconv.Itoa(int(id))+`"]`, r.SourceOffset[debezium.IncrementalPrimaryKeyKey], "a read's offset holds its key")
 			withKey++
 		}
 	}
 	assert.Equal(t, len(state.reads), withKey)
 	last := records[len(records)-1]
-	assert.NotContains(t, last.SourceOffset, incrementalCollectionsKey, "after the snapshot, offsets carry no progress")
+	assert.NotContains(t, last.SourceOffset, debezium.IncrementalCollectionsKey, "after the snapshot, offsets carry no progress")
 }
 
 // A row changed while its chunk's SELECT runs (after the open watermark,
@@ -308,7 +309,7 @@ func TestIncrementalSnapshotPauseResumeStop(t *testing.T) {
 	assert.Equal(t, stopped, len(state.reads), "no read after stop-snapshot")
 	assert.Less(t, stopped, 300)
 	for _, r := range after {
-		assert.NotContains(t, r.SourceOffset, incrementalCollectionsKey)
+		assert.NotContains(t, r.SourceOffset, debezium.IncrementalCollectionsKey)
 	}
 }
 
@@ -345,12 +346,12 @@ func TestIncrementalSnapshotResumesAfterRestart(t *testing.T) {
 		}
 	}
 	committed := records[len(records)-1].SourceOffset
-	assert.Equal(t, `["45"]`, committed[incrementalPrimaryKeyKey])
-	assert.Equal(t, `["300"]`, committed[incrementalMaximumKeyKey])
-	assert.Equal(t, "ad-hoc-3", committed[incrementalCorrelationKey])
+	assert.Equal(t, `["45"]`, committed[debezium.IncrementalPrimaryKeyKey])
+	assert.Equal(t, `["300"]`, committed[debezium.IncrementalMaximumKeyKey])
+	assert.Equal(t, "ad-hoc-3", committed[debezium.IncrementalCorrelationKey])
 	assert.JSONEq(t, `[{"incremental_snapshot_collections_id": "public.customers",
 		"incremental_snapshot_collections_additional_condition": null, "incremental_snapshot_collections_surrogate_key": null}]`,
-		committed[incrementalCollectionsKey].(string))
+		committed[debezium.IncrementalCollectionsKey].(string))
 	tc.commit(t, task, records)
 	require.NoError(t, task.Stop())
 
@@ -514,20 +515,20 @@ func TestLogAndUnknownSignals(t *testing.T) {
 func TestSignalConfig(t *testing.T) {
 	c, err := Config.Parse(minimal())
 	require.NoError(t, err)
-	s := parseSignals(c)
-	assert.Equal(t, signalSettings{source: true, chunkSize: 1024}, s, "Debezium's defaults: source channel, chunks of 1024, insert_insert")
+	s := debezium.ParseSignals(c)
+	assert.Equal(t, debezium.SignalSettings{Source: true, ChunkSize: 1024}, s, "Debezium's defaults: source channel, chunks of 1024, insert_insert")
 
 	cfg := minimal()
 	cfg[SignalDataCollectionConfig] = "Public.Debezium_Signal"
 	cfg[WatermarkingStrategyConfig] = "INSERT_DELETE"
 	c, err = Config.Parse(cfg)
 	require.NoError(t, err)
-	s = parseSignals(c)
-	assert.True(t, s.deleteClose)
-	assert.True(t, s.isSignalTable(tableRef{Schema: "public", Name: "debezium_signal"}))
-	f := filter{tableIn: compileList([]string{"public.orders"}), signal: s.table}
-	assert.True(t, f.captures(tableRef{Schema: "public", Name: "debezium_signal"}), "the signalling table is always captured")
-	assert.False(t, f.captures(tableRef{Schema: "public", Name: "other"}))
+	s = debezium.ParseSignals(c)
+	assert.True(t, s.DeleteClose)
+	assert.True(t, s.IsSignalTable(debezium.TableID{Schema: "public", Name: "debezium_signal"}))
+	f := debezium.Filter{TableInclude: debezium.CompileList([]string{"public.orders"}), Signal: s.Table}
+	assert.True(t, f.Captures(debezium.TableID{Schema: "public", Name: "debezium_signal"}), "the signalling table is always captured")
+	assert.False(t, f.Captures(debezium.TableID{Schema: "public", Name: "other"}))
 
 	for key, bad := range map[string]string{
 		SignalEnabledChannelsConfig: "source,jmx",
@@ -544,34 +545,6 @@ func TestSignalConfig(t *testing.T) {
 	cfg = minimal()
 	cfg[SignalEnabledChannelsConfig] = "source,file"
 	assert.ErrorContains(t, parse(cfg), `The "file" signal channel is not supported`)
-}
-
-// An offset written by Debezium holds serialized Java arrays as keys: the
-// tables are kept, the current one starts over.
-func TestIncrementalOffsetFromDebezium(t *testing.T) {
-	var inc incremental
-	inc.load(map[string]any{
-		incrementalCollectionsKey: `[{"incremental_snapshot_collections_id":"public.customers",` +
-			`"incremental_snapshot_collections_additional_condition":"id > 3","incremental_snapshot_collections_surrogate_key":null}]`,
-		incrementalPrimaryKeyKey:  "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b",
-		incrementalMaximumKeyKey:  "aced0005757200135b4c6a6176612e6c616e672e4f626a6563743b",
-		incrementalCorrelationKey: "sig-1",
-	})
-	require.True(t, inc.running())
-	assert.Equal(t, "public.customers", inc.collections[0].ID)
-	assert.Equal(t, "id > 3", *inc.collections[0].Condition)
-	assert.Nil(t, inc.lastSent)
-	assert.Nil(t, inc.maxKey)
-
-	inc.lastSent, inc.maxKey = []string{"7", "a\"b"}, []string{"9", "z"}
-	off := map[string]any{}
-	inc.store(off)
-	var again incremental
-	again.load(off)
-	assert.Equal(t, inc.lastSent, again.lastSent)
-	assert.Equal(t, inc.lastSent, again.chunkEnd)
-	assert.Equal(t, inc.maxKey, again.maxKey)
-	assert.Equal(t, "sig-1", again.correlationID)
 }
 
 // With creates skipped, the signal insert still triggers the snapshot;

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -67,7 +68,7 @@ func TestKafkaSignalStartsIncrementalSnapshot(t *testing.T) {
 	assert.Len(t, state.reads, 300)
 	assert.Zero(t, countReads(records, "shop.public.orders"), "the signal with another key is ignored")
 	assert.Contains(t, logs.String(), "its key is not the connector's topic.prefix")
-	assert.Equal(t, int64(1), records[len(records)-1].SourceOffset[signalOffsetKey], "offsets hold the signal's offset")
+	assert.Equal(t, int64(1), records[len(records)-1].SourceOffset[debezium.SignalOffsetKey], "offsets hold the signal's offset")
 
 	execApp(t, pg, "INSERT INTO debezium_signal (id, type, data) VALUES ('t', 'execute-snapshot', '{\"data-collections\": [\"public.orders\"]}')")
 	assert.Zero(t, countReads(pollFor(t, task, 1500*time.Millisecond), "shop.public.orders"),
@@ -115,17 +116,17 @@ func TestKafkaSignalConfig(t *testing.T) {
 	require.NoError(t, parse(cfg))
 	c, err := Config.Parse(cfg)
 	require.NoError(t, err)
-	s := parseSignals(c)
-	assert.True(t, s.source)
-	assert.Equal(t, &kafkaSignalSettings{topic: "shop-signal", brokers: []string{"b1:9092", "b2:9092"}, pollTimeout: 100 * time.Millisecond}, s.kafka,
+	s := debezium.ParseSignals(c)
+	assert.True(t, s.Source)
+	assert.Equal(t, &debezium.KafkaSignalSettings{Topic: "shop-signal", Brokers: []string{"b1:9092", "b2:9092"}, PollTimeout: 100 * time.Millisecond}, s.Kafka,
 		"Debezium's defaults: <topic.prefix>-signal, 100 ms")
 	assert.Equal(t, "kafka-signal", c.String(SignalKafkaGroupIDConfig))
 
 	cfg[SignalKafkaTopicConfig] = "signals"
 	c, err = Config.Parse(cfg)
 	require.NoError(t, err)
-	assert.Equal(t, "signals", parseSignals(c).kafka.topic)
-	assert.Nil(t, parseSignals(mustParse(t, minimal())).kafka, "kafka is not enabled by default")
+	assert.Equal(t, "signals", debezium.ParseSignals(c).Kafka.Topic)
+	assert.Nil(t, debezium.ParseSignals(mustParse(t, minimal())).Kafka, "kafka is not enabled by default")
 }
 
 // mustParse parses a config that must be valid.
@@ -134,30 +135,4 @@ func mustParse(t *testing.T, cfg map[string]string) connect.Config {
 	c, err := Config.Parse(cfg)
 	require.NoError(t, err)
 	return c
-}
-
-// signalFromRecord takes id, type and the data object of a record keyed by
-// topic.prefix, compared with case, and nothing else.
-func TestSignalFromRecord(t *testing.T) {
-	for _, tc := range []struct {
-		name, key, value string
-		want             signal
-		ok               bool
-	}{
-		{"signal", "shop", `{"id": "a", "type": "log", "data": {"message": "hi"}}`, signal{id: "a", kind: "log", data: `{"message": "hi"}`}, true},
-		{"no data", "shop", `{"type": "pause-snapshot"}`, signal{kind: "pause-snapshot"}, true},
-		{"null data", "shop", `{"type": "resume-snapshot", "data": null}`, signal{kind: "resume-snapshot"}, true},
-		{"other key", "Shop", `{"type": "log", "data": {"message": "hi"}}`, signal{}, false},
-		{"empty value", "shop", ``, signal{}, false},
-		{"not JSON", "shop", `execute-snapshot`, signal{}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := signalFromRecord(&kgo.Record{Key: []byte(tc.key), Value: []byte(tc.value), Offset: 7}, "shop", discard)
-			require.Equal(t, tc.ok, ok)
-			if ok {
-				assert.Equal(t, tc.want, got.signal)
-				assert.Equal(t, int64(7), got.offset)
-			}
-		})
-	}
 }

@@ -17,10 +17,7 @@ const loggerName = "io.sluice.connect.postgres"
 // name the connector and the task already (Kafka's LoggingContext); the
 // connector adds only its logger name. Without a handle (a test starting
 // a task on its own) it discards.
-//
-// config and task are unused since the worker always names the connector
-// and task; they stay until Start's call sites move (issue 14).
-func pluginLogger(ctx interface{ Logger() *slog.Logger }, _ map[string]string, _ bool) *slog.Logger {
+func pluginLogger(ctx interface{ Logger() *slog.Logger }) *slog.Logger {
 	if ctx == nil {
 		return discard
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pglogrepl"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -34,23 +35,23 @@ var (
 // follows binary.handling.mode.
 func messageSchemas(o TypeOptions) (block, value *connect.Schema) {
 	content := connect.OptionalBytesSchema
-	if o.withDefaults().BinaryMode != "bytes" {
+	if o.withDefaults().BinaryMode != debezium.BinaryBytes {
 		content = connect.OptionalStringSchema
 	}
 	block = connect.StructBuilder().Name("io.debezium.connector.postgresql.Message").Version(1).
 		Field("prefix", connect.OptionalStringSchema).Field("content", content).Build()
 	value = connect.StructBuilder().Name("io.debezium.connector.postgresql.MessageValue").Version(1).
 		Field("op", connect.StringSchema).Field("ts_ms", connect.OptionalInt64Schema).
-		Field("source", SourceSchema).Field("transaction", TransactionSchema).Field("message", block).Build()
+		Field("source", SourceSchema).Field("transaction", debezium.TransactionSchema).Field("message", block).Build()
 	return block, value
 }
 
 // wantsMessage applies the prefix lists.
 func (t *sourceTask) wantsMessage(prefix string) bool {
 	if len(t.cfg.msgIn) > 0 {
-		return matchAny(t.cfg.msgIn, prefix)
+		return debezium.MatchAny(t.cfg.msgIn, prefix)
 	}
-	return !matchAny(t.cfg.msgEx, prefix)
+	return !debezium.MatchAny(t.cfg.msgEx, prefix)
 }
 
 // message turns a logical decoding message into an event on
@@ -90,5 +91,5 @@ func (t *sourceTask) message(ctx context.Context, s *stream, m *pglogrepl.Logica
 // messageContent renders content per binary.handling.mode.
 func (t *sourceTask) messageContent(b []byte) any {
 	// b is in the connection's read buffer: keep a copy.
-	return binaryValue(bytes.Clone(b), t.cfg.types.withDefaults().BinaryMode)
+	return debezium.BinaryValue(bytes.Clone(b), t.cfg.types.withDefaults().BinaryMode)
 }

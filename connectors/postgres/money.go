@@ -2,11 +2,11 @@ package postgres
 
 import (
 	"fmt"
-	"math"
 	"math/big"
-	"strconv"
 	"strings"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+	"github.com/sluicehq/sluice/internal/javafmt"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -20,10 +20,10 @@ func convertMoney(s string, o TypeOptions) (any, error) {
 		return nil, err
 	}
 	switch o.DecimalMode {
-	case "double":
+	case debezium.DecimalDouble:
 		f, _ := v.Float64()
 		return f, nil
-	case "string":
+	case debezium.DecimalString:
 		f, _ := v.Float64()
 		return javaDouble(f), nil
 	}
@@ -83,21 +83,5 @@ func roundHalfUp(v *big.Rat, scale int) *big.Rat {
 	return connect.DecimalFromUnscaled(scale, q)
 }
 
-// javaDouble formats f as Java's Double.toString: plain notation with at
-// least one fractional digit for 10^-3 <= |f| < 10^7, else scientific
-// ("1.2345678E7").
-func javaDouble(f float64) string {
-	if a := math.Abs(f); a == 0 || (a >= 1e-3 && a < 1e7) {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	mant, exp, _ := strings.Cut(strconv.FormatFloat(f, 'e', -1, 64), "e")
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	e, _ := strconv.Atoi(exp)
-	return mant + "E" + strconv.Itoa(e)
-}
+// javaDouble formats f as Java's Double.toString.
+func javaDouble(f float64) string { return javafmt.Double(f) }

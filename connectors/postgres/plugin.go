@@ -37,7 +37,7 @@ func (c *connector) Start(ctx connect.ConnectorContext, config map[string]string
 		return fmt.Errorf("start postgres connector: %w", err)
 	}
 	c.config = config
-	log := pluginLogger(ctx, config, false)
+	log := pluginLogger(ctx)
 	for _, w := range ignoredKeys(config) {
 		log.Warn("Debezium key not supported by Sluice: " + w)
 	}

@@ -34,7 +34,7 @@ func (t *sourceTask) restart() error {
 	<-t.done
 	t.closeConns()
 	t.conn, t.repl = nil, nil
-	t.pending = nil // read again from the committed offset
+	t.batches.Reset() // read again from the committed offset
 	var err error
 	if t.resume, err = readResume(t.ctx, t.sourcePartition()); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -26,9 +27,9 @@ type taskConfig struct {
 	dropSlot       bool
 	mismatch       string // offset.mismatch.strategy
 	txMetadata     bool
-	skipped        map[Op]bool
+	skipped        debezium.Skipped
 	types          TypeOptions
-	filter         filter
+	filter         debezium.Filter
 	// placeholder is unavailable.value.placeholder's bytes.
 	placeholder []byte
 	// viaRoot is publish.via.partition.root: publications the connector
@@ -36,7 +37,7 @@ type taskConfig struct {
 	viaRoot bool
 	tuning
 	// signals holds the signal and incremental snapshot keys.
-	signals signalSettings
+	signals debezium.SignalSettings
 }
 
 func parseTaskConfig(config map[string]string) (taskConfig, error) {
@@ -55,25 +56,15 @@ func parseTaskConfig(config map[string]string) (taskConfig, error) {
 		fetchSize: int(c.Int(SnapshotFetchSizeConfig)), heartbeat: time.Duration(c.Int(HeartbeatIntervalConfig)) * time.Millisecond,
 		tombstones: c.Bool(TombstonesOnDeleteConfig), dropSlot: c.Bool(SlotDropOnStopConfig), mismatch: c.String(OffsetMismatchStrategyConfig),
 		txMetadata: c.Bool(ProvideTxMetadataConfig), viaRoot: c.Bool(PublishViaPartitionRootConfig),
-		skipped: map[Op]bool{}, types: TypeOptionsFromConfig(c),
-		filter: filter{
-			schemaIn: compileList(c.List(SchemaIncludeListConfig)), schemaEx: compileList(c.List(SchemaExcludeListConfig)),
-			tableIn: compileList(c.List(TableIncludeListConfig)), tableEx: compileList(c.List(TableExcludeListConfig)),
-			columnIn: compileList(c.List(ColumnIncludeListConfig)), columnEx: compileList(c.List(ColumnExcludeListConfig)),
-		},
-	}
-	if !c.IsNull(MessageKeyColumnsConfig) {
-		tc.filter.keys = parseKeyColumns(c.String(MessageKeyColumnsConfig))
+		skipped: debezium.ParseSkipped(c.List(SkippedOperationsConfig)), types: TypeOptionsFromConfig(c),
+		filter: debezium.FilterFromConfig(c),
 	}
 	if !c.IsNull(HeartbeatActionQueryConfig) {
 		tc.heartbeatQuery = strings.TrimSpace(c.String(HeartbeatActionQueryConfig))
 	}
-	for _, op := range c.List(SkippedOperationsConfig) {
-		tc.skipped[Op(strings.TrimSpace(op))] = true
-	}
 	tc.placeholder, _ = placeholderBytes(c.String(UnavailablePlaceholderConfig)) // validated by parse
-	tc.signals = parseSignals(c)
-	tc.filter.signal = tc.signals.table
+	tc.signals = debezium.ParseSignals(c)
+	tc.filter.Signal = tc.signals.Table
 	return tc, nil
 }
 
@@ -141,7 +132,7 @@ func (t *sourceTask) publicationStatements(ctx context.Context, exists, viaRootK
 		}
 		names := make([]string, len(tables))
 		for i, tb := range tables {
-			names[i] = tb.sanitized()
+			names[i] = sanitized(tb)
 		}
 		if !exists {
 			return []string{"CREATE PUBLICATION " + name + " FOR TABLE " + strings.Join(names, ", ") + with}, nil

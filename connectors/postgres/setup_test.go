@@ -77,36 +77,3 @@ func TestSnapshotModeDecision(t *testing.T) {
 		})
 	}
 }
-
-func TestFilterCaptures(t *testing.T) {
-	tests := []struct {
-		name string
-		f    filter
-		in   []string
-		out  []string
-	}{
-		{"everything", filter{}, []string{"public.a", "s.b"}, nil},
-		{"table include", filter{tableIn: compileList([]string{"public\\.a.*"})}, []string{"public.a", "PUBLIC.AB"}, []string{"public.b", "x.public.a"}},
-		{"table exclude", filter{tableEx: compileList([]string{"public.b"})}, []string{"public.a"}, []string{"public.b"}},
-		{"schema include", filter{schemaIn: compileList([]string{"inv"})}, []string{"inv.a"}, []string{"public.a"}},
-		{"schema exclude", filter{schemaEx: compileList([]string{"inv"})}, []string{"public.a"}, []string{"inv.a"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ref := func(s string) tableRef {
-				for i := range s {
-					if s[i] == '.' {
-						return tableRef{Schema: s[:i], Name: s[i+1:]}
-					}
-				}
-				return tableRef{Name: s}
-			}
-			for _, s := range tt.in {
-				assert.True(t, tt.f.captures(ref(s)), s)
-			}
-			for _, s := range tt.out {
-				assert.False(t, tt.f.captures(ref(s)), s)
-			}
-		})
-	}
-}

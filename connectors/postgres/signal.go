@@ -14,149 +14,31 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
-	"regexp"
-	"strings"
 
 	"github.com/jackc/pglogrepl"
 
-	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/connectors/debezium"
 )
 
 // Signal and incremental snapshot keys, with Debezium's names.
 const (
-	SignalDataCollectionConfig  = "signal.data.collection"
-	SignalEnabledChannelsConfig = "signal.enabled.channels"
-	IncrementalChunkSizeConfig  = "incremental.snapshot.chunk.size"
-	WatermarkingStrategyConfig  = "incremental.snapshot.watermarking.strategy"
+	SignalDataCollectionConfig  = debezium.SignalDataCollectionConfig
+	SignalEnabledChannelsConfig = debezium.SignalEnabledChannelsConfig
+	IncrementalChunkSizeConfig  = debezium.IncrementalChunkSizeConfig
+	WatermarkingStrategyConfig  = debezium.WatermarkingStrategyConfig
+
+	SignalKafkaTopicConfig            = debezium.SignalKafkaTopicConfig
+	SignalKafkaBootstrapServersConfig = debezium.SignalKafkaBootstrapServersConfig
+	SignalKafkaGroupIDConfig          = debezium.SignalKafkaGroupIDConfig
+	SignalKafkaPollTimeoutConfig      = debezium.SignalKafkaPollTimeoutConfig
 )
 
-// signalConfig declares those keys; Config lists them after the others.
-// signal.enabled.channels defaults to source, as in Debezium's code.
-var signalConfig = connect.ConfigDef{
-	str(SignalDataCollectionConfig, nil, connect.Medium, signalTable{},
-		"Fully-qualified name (schema.table) of the signalling table, with text columns id, type and data: a row inserted there is a signal "+
-			"(execute-snapshot, stop-snapshot, pause-snapshot, resume-snapshot, log). The table is always captured and must be in the publication; "+
-			"incremental snapshots write their watermarks to it. Unset, there are no signals."),
-	{
-		Name: SignalEnabledChannelsConfig, Type: connect.ConfigList, Default: "source", Validator: signalChannels{}, Importance: connect.Medium,
-		Doc: "Channels signals are read from: source, the signalling table; kafka, the topic signal.kafka.topic. Debezium's jmx and file channels are not supported.",
-	},
-	{
-		Name: IncrementalChunkSizeConfig, Type: connect.ConfigInt, Default: 1024, Validator: connect.AtLeast(1), Importance: connect.Medium,
-		Doc: "Most rows an incremental snapshot reads from a table in one chunk (one pair of watermarks).",
-	},
-	str(WatermarkingStrategyConfig, "insert_insert", connect.Low, connect.OneOf{Values: []string{"insert_insert", "insert_delete"}, CaseInsensitive: true},
-		"How an incremental snapshot marks a chunk in the signalling table: insert_insert writes an open and a close row per chunk, "+
-			"reads arriving between them losing to streamed changes of the same rows; insert_delete writes the open row and deletes it after the chunk, "+
-			"emitting the chunk at once (streaming waits, and later changes follow the reads), which keeps the table small."),
-}
-
-// signalTable accepts an unset signal.data.collection or schema.table.
-type signalTable struct{}
-
-// Validate implements connect.Validator.
-func (signalTable) Validate(_ string, v any) string {
-	s, _ := v.(string)
-	if v == nil {
-		return ""
-	}
-	if _, ok := parseTableID(s); !ok {
-		return fmt.Sprintf("%q is not a fully-qualified table name (schema.table)", s)
-	}
-	return ""
-}
-
-func (signalTable) String() string { return "schema.table" }
-
-// signalChannels accepts source and kafka: the other channels of Debezium
-// are refused rather than silently never read.
-type signalChannels struct{}
-
-// Validate implements connect.Validator.
-func (signalChannels) Validate(_ string, v any) string {
-	channels, _ := v.([]string)
-	for _, ch := range channels {
-		if ch = strings.TrimSpace(ch); !strings.EqualFold(ch, "source") && !strings.EqualFold(ch, "kafka") {
-			return fmt.Sprintf("The %q signal channel is not supported; Sluice reads signals from the source (signal.data.collection) and kafka channels only", ch)
-		}
-	}
-	return ""
-}
-
-func (signalChannels) String() string { return "[source, kafka]" }
-
-// parseTableID splits schema.table; both parts are needed.
-func parseTableID(s string) (tableRef, bool) {
-	schema, name, ok := strings.Cut(strings.TrimSpace(s), ".")
-	if !ok || schema == "" || name == "" {
-		return tableRef{}, false
-	}
-	return tableRef{Schema: schema, Name: name}, true
-}
-
-// signalSettings is the parsed form of the signal keys.
-type signalSettings struct {
-	// table is the signalling table; nil when signal.data.collection is
-	// unset.
-	table *tableRef
-	// source is whether signals are read from the table.
-	source bool
-	// kafka holds the Kafka channel's settings; nil when it is not
-	// enabled.
-	kafka     *kafkaSignalSettings
-	chunkSize int
-	// deleteClose is insert_delete: the close of a window deletes its
-	// open row instead of inserting a close row.
-	deleteClose bool
-}
-
-// parseSignals reads the signal keys of a validated config.
-func parseSignals(c connect.Config) signalSettings {
-	s := signalSettings{
-		chunkSize:   int(c.Int(IncrementalChunkSizeConfig)),
-		deleteClose: strings.EqualFold(c.String(WatermarkingStrategyConfig), "insert_delete"),
-	}
-	if !c.IsNull(SignalDataCollectionConfig) {
-		if ref, ok := parseTableID(c.String(SignalDataCollectionConfig)); ok {
-			s.table = &ref
-		}
-	}
-	for _, ch := range c.List(SignalEnabledChannelsConfig) {
-		s.source = s.source || strings.EqualFold(strings.TrimSpace(ch), "source")
-		if strings.EqualFold(strings.TrimSpace(ch), "kafka") && s.kafka == nil {
-			s.kafka = parseKafkaSignals(c)
-		}
-	}
-	return s
-}
-
-// isSignalTable reports whether t is the signalling table.
-func (s signalSettings) isSignalTable(t tableRef) bool { return sameTable(s.table, t) }
-
-// sameTable reports whether t is the table ref names, compared as Debezium
-// compares the signalling table, without regard to case; false for nil.
-func sameTable(ref *tableRef, t tableRef) bool {
-	return ref != nil && strings.EqualFold(ref.Schema, t.Schema) && strings.EqualFold(ref.Name, t.Name)
-}
-
-// Signal types, Debezium's.
-const (
-	signalLog             = "log"
-	signalExecuteSnapshot = "execute-snapshot"
-	signalStopSnapshot    = "stop-snapshot"
-	signalPauseSnapshot   = "pause-snapshot"
-	signalResumeSnapshot  = "resume-snapshot"
-	signalWindowOpen      = "snapshot-window-open"
-	signalWindowClose     = "snapshot-window-close"
-)
-
-// signal is one row inserted into the signalling table.
-type signal struct {
-	id, kind, data string
-	xid            uint32 // transaction that inserted it
+// pendingSignal is a row inserted into the signalling table, waiting for
+// its transaction to commit.
+type pendingSignal struct {
+	debezium.Signal
+	xid uint32 // transaction that inserted it
 }
 
 // observe shows the signal and incremental snapshot machinery a change
@@ -165,46 +47,19 @@ type signal struct {
 // when the source channel is not enabled); a change to a row
 // of the chunk being snapshotted removes that row from the chunk's window,
 // the streamed change being newer than the chunk's read.
-func (t *sourceTask) observe(s *stream, rel *relation, op Op, ev Event) {
+func (t *sourceTask) observe(s *stream, rel *relation, op debezium.Op, ev debezium.Event) {
 	inc := t.incr
 	if inc == nil {
 		return
 	}
-	if op == OpCreate && t.cfg.signals.isSignalTable(rel.ref) {
+	if op == debezium.OpCreate && t.cfg.signals.IsSignalTable(rel.ref) {
 		// Watermarks are read from the table whichever channels are
 		// enabled: incremental snapshots requested over Kafka need them.
-		if sig, ok := signalFromEvent(ev, t.log); ok && (t.cfg.signals.source || sig.kind == signalWindowOpen || sig.kind == signalWindowClose) {
-			sig.xid = s.tx.xid
-			inc.pending = append(inc.pending, sig)
+		if sig, ok := debezium.SignalFromEvent(ev, t.log); ok && (t.cfg.signals.Source || sig.IsWatermark()) {
+			inc.pending = append(inc.pending, pendingSignal{Signal: sig, xid: s.tx.xid})
 		}
 	}
-	inc.dedup(rel.ref, op, ev.Key)
-}
-
-// signalFromEvent reads id, type and data, the first three columns of the
-// inserted row, as Debezium reads them.
-func signalFromEvent(ev Event, log *slog.Logger) (signal, bool) {
-	v, _ := ev.Value.(*connect.Struct)
-	if v == nil {
-		return signal{}, false
-	}
-	after, _ := v.Get("after")
-	row, _ := after.(*connect.Struct)
-	if row == nil {
-		return signal{}, false
-	}
-	fields := row.Schema().Fields
-	if len(fields) != 3 {
-		log.Warn("signal ignored: the signalling table must have 3 columns (id, type, data)", "columns", len(fields))
-		return signal{}, false
-	}
-	text := func(i int) string {
-		if s, ok := row.GetField(&fields[i]).(string); ok {
-			return s
-		}
-		return ""
-	}
-	return signal{id: text(0), kind: text(1), data: text(2)}, true
+	inc.Dedup(rel.ref, op, ev.Key)
 }
 
 // signalsCommitted runs the signals of the transaction that committed at
@@ -217,140 +72,22 @@ func (t *sourceTask) signalsCommitted(ctx context.Context, lsn pglogrepl.LSN) er
 	signals := inc.pending
 	inc.pending = nil
 	for _, sig := range signals {
-		if err := t.runSignal(ctx, sig, position{lsn: lsn, xid: sig.xid}); err != nil {
-			return fmt.Errorf("run %s signal %q: %w", sig.kind, sig.id, err)
+		if err := t.runSignal(ctx, sig.Signal, position{lsn: lsn, xid: sig.xid}); err != nil {
+			return fmt.Errorf("run %s signal %q: %w", sig.Type, sig.ID, err)
 		}
 	}
 	return nil
 }
 
-// runSignal runs one signal; records it emits are at position at. A
-// signal that cannot be understood is logged and ignored, as Debezium
-// ignores it.
-func (t *sourceTask) runSignal(ctx context.Context, sig signal, at position) error {
-	log := t.log.With("signal", sig.id, "type", sig.kind)
-	switch sig.kind {
-	case signalWindowOpen:
-		t.incr.openWindow(sig.id)
-		return nil
-	case signalWindowClose:
-		return t.closeWindow(ctx, sig.id, at)
-	case signalLog:
-		var data struct{ Message string }
-		if err := json.Unmarshal([]byte(sig.data), &data); err != nil || data.Message == "" {
-			log.Warn("log signal without a message", "data", sig.data)
-			return nil
-		}
-		log.Info(data.Message, "lsn", at.lsn.String())
-		return nil
-	case signalExecuteSnapshot, signalStopSnapshot, signalPauseSnapshot, signalResumeSnapshot:
-		return t.snapshotSignal(ctx, sig, at, log)
-	}
-	log.Warn("signal of an unknown type ignored")
-	return nil
-}
-
-// snapshotRequest is the data of execute-snapshot and stop-snapshot.
-type snapshotRequest struct {
-	DataCollections      []string `json:"data-collections"`
-	Type                 string   `json:"type"`
-	AdditionalConditions []struct {
-		DataCollection string `json:"data-collection"`
-		Filter         string `json:"filter"`
-	} `json:"additional-conditions"`
-	// AdditionalCondition is the single filter of Debezium before 2.5,
-	// applied to every table.
-	AdditionalCondition string `json:"additional-condition"`
-	SurrogateKey        string `json:"surrogate-key"`
-}
-
-// snapshotSignal runs the signals that drive ad-hoc snapshots.
-func (t *sourceTask) snapshotSignal(ctx context.Context, sig signal, at position, log *slog.Logger) error {
-	var req snapshotRequest
-	if strings.TrimSpace(sig.data) != "" {
-		if err := json.Unmarshal([]byte(sig.data), &req); err != nil {
-			log.Warn("snapshot signal ignored: data is not a JSON object of the expected shape", "data", sig.data, "error", err)
-			return nil
-		}
-	}
-	for i, dc := range req.DataCollections {
-		req.DataCollections[i] = strings.TrimSpace(dc)
-	}
-	kind := strings.ToLower(req.Type)
-	if kind == "" {
-		kind = "incremental"
-	}
-	if kind != "incremental" && kind != "blocking" {
-		log.Warn("snapshot signal ignored: unknown snapshot type", "snapshot_type", req.Type)
-		return nil
-	}
-	switch sig.kind {
-	case signalExecuteSnapshot:
-		if len(req.DataCollections) == 0 {
-			log.Warn("execute-snapshot signal ignored: data-collections is missing or empty", "data", sig.data)
-			return nil
-		}
-		if kind == "blocking" {
-			return t.blockingSnapshot(ctx, req, at, log)
-		}
-		if t.cfg.signals.table == nil {
-			log.Warn("execute-snapshot signal ignored: incremental snapshots write watermarks to the signalling table, and signal.data.collection is unset")
-			return nil
-		}
-		return t.startIncremental(ctx, sig.id, req, at, log)
-	case signalStopSnapshot:
-		if kind == "blocking" {
-			log.Warn("stop-snapshot signal ignored: a blocking snapshot cannot be stopped")
-			return nil
-		}
-		return t.stopIncremental(ctx, req.DataCollections, log)
-	case signalPauseSnapshot:
-		t.incr.pause(log)
-		return nil
-	}
-	return t.resumeIncremental(ctx, at, log)
-}
-
-// conditionFor returns the additional condition of the first entry whose
-// data-collection (a regular expression, without regard to case) matches
-// table.
-func (r snapshotRequest) conditionFor(table string) string {
-	for _, c := range r.AdditionalConditions {
-		if re, err := regexp.Compile(`(?i)^(?:` + c.DataCollection + `)$`); err == nil && re.MatchString(table) {
-			return c.Filter
-		}
-	}
-	return r.AdditionalCondition
-}
-
-// expandCollections replaces each requested name, a regular expression,
-// by the captured tables it matches; one matching none stays as it is
-// (and is skipped when its turn comes), as in Debezium.
-func (t *sourceTask) expandCollections(ctx context.Context, requested []string) ([]string, error) {
-	tables, err := capturedTables(ctx, t.conn, t.cfg.filter, t.viaRoot)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, name := range requested {
-		re, err := regexp.Compile(`^(?:` + name + `)$`)
-		n := len(out)
-		for _, tb := range tables {
-			if err == nil && re.MatchString(tb.String()) {
-				out = append(out, tb.String())
-			}
-		}
-		if len(out) == n {
-			out = append(out, name)
-		}
-	}
-	return out, nil
+// runSignal runs one signal; records it emits are at position at.
+func (t *sourceTask) runSignal(ctx context.Context, sig debezium.Signal, at position) error {
+	return t.incr.RunSignal(ctx, sig, t.chunks(at), t.log)
 }
 
 // checkSignalTable warns when the publication does not publish the
 // signalling table: its signals and watermarks would never arrive.
 func (t *sourceTask) checkSignalTable(ctx context.Context) error {
-	ref := t.cfg.signals.table
+	ref := t.cfg.signals.Table
 	var published bool
 	err := t.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_publication_tables
 		WHERE pubname = $1 AND lower(schemaname) = lower($2) AND lower(tablename) = lower($3))`,
@@ -363,4 +100,9 @@ func (t *sourceTask) checkSignalTable(ctx context.Context) error {
 			"table", ref.String(), "publication", t.cfg.pub)
 	}
 	return nil
+}
+
+// kafkaSignalErrors is the Kafka channel's rule between keys.
+func kafkaSignalErrors(config map[string]string) map[string][]string {
+	return debezium.KafkaSignalErrors(config)
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,13 +11,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
 // snapshot reads every captured table in the exported snapshot's
 // transaction, emitting read events marked as Debezium marks them.
 func (t *sourceTask) snapshot(ctx context.Context) error {
-	if err := sleepCtx(ctx, t.cfg.snapshotDelay); err != nil {
+	if err := kit.Sleep(ctx, t.cfg.snapshotDelay); err != nil {
 		return err
 	}
 	tables, err := capturedTables(ctx, t.conn, t.cfg.filter, t.viaRoot)
@@ -26,17 +27,17 @@ func (t *sourceTask) snapshot(ctx context.Context) error {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	if len(t.cfg.snapshotOnly) > 0 {
-		tables = slices.DeleteFunc(tables, func(r tableRef) bool { return !matchAny(t.cfg.snapshotOnly, r.String()) })
+		tables = slices.DeleteFunc(tables, func(r debezium.TableID) bool { return !debezium.MatchAny(t.cfg.snapshotOnly, r.String()) })
 	}
-	var held heldRead // emitted once the next row shows what it is
+	var held debezium.HeldRead // emitted once the next row shows what it is
 	for i, ref := range tables {
 		if err := t.snapshotTable(ctx, ref, "sluice_snapshot_"+strconv.Itoa(i), i == 0, &held); err != nil {
 			return err
 		}
 	}
-	if held.rec != nil {
-		held.release(true)
-		if err := t.emit(ctx, []*connect.Record{held.rec}); err != nil {
+	if held.Record != nil {
+		held.Release(true)
+		if err := t.emit(ctx, []*connect.Record{held.Record}); err != nil {
 			return err
 		}
 	}
@@ -46,63 +47,20 @@ func (t *sourceTask) snapshot(ctx context.Context) error {
 	return nil
 }
 
-// heldRead is the latest snapshot record, held back until the next row
-// (or the end of the snapshot) tells whether it is the last of its table
-// or of the snapshot.
-type heldRead struct {
-	rec          *connect.Record
-	firstTable   bool // its table is the first snapshotted
-	firstInTable bool
-	lastInTable  bool
-}
-
-// release sets the record's source.snapshot marker with Debezium's
-// precedence: last, first, last_in_data_collection,
-// first_in_data_collection, true. The snapshot's last record also gets
-// last_snapshot_record in its offset (a map of its own: offsets are
-// shared between records).
-func (h *heldRead) release(last bool) {
-	marker := "true"
-	switch {
-	case last:
-		marker = "last"
-		h.rec.SourceOffset = maps.Clone(h.rec.SourceOffset)
-		h.rec.SourceOffset["last_snapshot_record"] = true
-	case h.firstInTable && h.firstTable:
-		marker = "first"
-	case h.lastInTable:
-		marker = "last_in_data_collection"
-	case h.firstInTable:
-		marker = "first_in_data_collection"
-	}
-	src, _ := h.rec.Value.(*connect.Struct).Get("source")
-	src.(*connect.Struct).MustPut("snapshot", marker)
-}
-
-// hold releases the held record into batch and holds r in its place.
-func (h *heldRead) hold(r *connect.Record, firstTable, firstInTable bool, batch []*connect.Record) []*connect.Record {
-	if h.rec != nil {
-		h.release(false)
-		batch = append(batch, h.rec)
-	}
-	*h = heldRead{rec: r, firstTable: firstTable, firstInTable: firstInTable}
-	return batch
-}
-
 // snapshotTable reads one table through a cursor, snapshot.fetch.size rows
 // at a time. Each table has its own cursor name, so that no cached FETCH
 // statement describes another table's columns.
-func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor string, firstTable bool, held *heldRead) error {
+func (t *sourceTask) snapshotTable(ctx context.Context, ref debezium.TableID, cursor string, firstTable bool, held *debezium.HeldRead) error {
 	table, err := describeTable(ctx, t.conn, ref)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	table = mappedColumns(t.cfg.filter.capturedColumns(table), t.cfg.types, t.log)
+	table = mappedColumns(capturedColumns(t.cfg.filter, table), t.cfg.types, t.log)
 	events, err := t.newEvents(table)
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", ref, err)
 	}
-	from := ref.sanitized()
+	from := sanitized(ref)
 	if q, ok := t.cfg.selectOverrides[ref.String()]; ok {
 		from = "(" + q + ") AS sluice_snapshot_override"
 	}
@@ -126,7 +84,7 @@ func (t *sourceTask) snapshotTable(ctx context.Context, ref tableRef, cursor str
 		}
 	}
 	if rows > 0 {
-		held.lastInTable = true
+		held.LastInTable = true
 	}
 	if _, err := t.conn.Exec(ctx, "CLOSE "+cursor); err != nil {
 		return fmt.Errorf("snapshot %s: close cursor: %w", ref, err)
@@ -164,19 +122,19 @@ type readPosition struct {
 // initialPosition is where the initial snapshot's reads stand: the slot's
 // consistent point, in the snapshot transaction. The records of a chunk
 // share one offset map: nothing changes an offset once emitted (the
-// last record's is replaced, see heldRead.release).
+// last record's is replaced, see debezium.HeldRead.Release).
 func (t *sourceTask) initialPosition() readPosition {
 	lsn := int64(t.plan.consistentPoint)
 	return readPosition{txID: t.plan.snapshotTxID, lsn: lsn, sequence: `[null,"` + strconv.FormatInt(lsn, 10) + `"]`,
 		shareOffset: true, offset: func(now time.Time) map[string]any {
-			return map[string]any{"lsn": lsn, "txId": t.plan.snapshotTxID, "ts_usec": now.UnixMicro(), "snapshot": true, "last_snapshot_record": false}
+			return map[string]any{"lsn": lsn, "txId": t.plan.snapshotTxID, "ts_usec": now.UnixMicro(), "snapshot": true, debezium.LastSnapshotRecordKey: false}
 		}}
 }
 
 // fetchChunk fetches one chunk and returns the records ready to emit and
 // the number of rows read; before is the number of rows of the table read
 // in earlier chunks.
-func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Events, firstTable bool, before int, held *heldRead, pos readPosition) ([]*connect.Record, int, error) {
+func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Events, firstTable bool, before int, held *debezium.HeldRead, pos readPosition) ([]*connect.Record, int, error) {
 	rows, err := t.conn.Query(ctx, fetch)
 	if err != nil {
 		return nil, 0, fmt.Errorf("fetch rows: %w", err)
@@ -190,7 +148,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 		ptrs[i] = &texts[i]
 	}
 	now := time.Now()
-	source := Source{
+	source := &Source{ // one per chunk, not one per row
 		Version: connect.BuiltinVersion, Name: t.cfg.prefix, DB: t.cfg.db, Commit: now, Snapshot: "true",
 		Sequence: pos.sequence, TxID: pos.txID, LSN: pos.lsn,
 	}
@@ -207,7 +165,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 			}
 			continue
 		}
-		ev, err := events.Envelope(Change{Op: OpRead, After: values, At: now, Source: source})
+		ev, err := events.Envelope(debezium.Change{Op: debezium.OpRead, After: values, At: now, Source: source})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -219,7 +177,7 @@ func (t *sourceTask) fetchChunk(ctx context.Context, fetch string, events *Event
 			}
 		}
 		r := connect.NewSourceRecord(t.sourcePartition(), offset, ev.Topic, ev.KeySchema, ev.Key, ev.ValueSchema, ev.Value)
-		batch = held.hold(r, firstTable, before+n == 1, batch)
+		batch = held.Hold(r, firstTable, before+n == 1, batch)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("fetch rows: %w", err)
@@ -234,21 +192,14 @@ func (t *sourceTask) newEvents(table Table) (*Events, error) {
 	if err != nil {
 		return nil, err
 	}
-	events.ops = t.cfg.columnOps(table, events.RowSchema)
+	events.ops = debezium.ColumnOps(t.cfg.masks, events.Table, events.RowSchema)
 	return events, nil
 }
 
 // conversionFailed applies event.processing.failure.handling.mode to a
 // row that could not be converted: nil means skip it.
 func (t *sourceTask) conversionFailed(events *Events, err error) error {
-	switch t.cfg.failureMode {
-	case "warn":
-		t.log.Warn("skipping a change that cannot be converted", "table", events.table.Schema+"."+events.table.Name, "error", err)
-		return nil
-	case "skip", "ignore":
-		return nil
-	}
-	return fmt.Errorf("%w (set %s to warn or skip to go on without it)", err, EventFailureHandlingModeConfig)
+	return debezium.ConversionFailed(t.cfg.failureMode, t.log, events.Table, err)
 }
 
 // rowValues converts a row's text values in column order; a null in a
@@ -266,7 +217,7 @@ func (t *sourceTask) rowValues(events *Events, texts []*string) ([]any, error) {
 		}
 		if events.ops != nil && events.ops[i] != nil {
 			if s, ok := v.(string); ok {
-				v = events.ops[i].apply(s)
+				v = events.ops[i].Apply(s)
 			}
 		}
 		out[i] = v

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -22,14 +24,17 @@ type stream struct {
 	walEnd     pglogrepl.LSN // server WAL end of the last keepalive outside a transaction
 	sent       uint64        // last LSN confirmed to the server
 	lastStatus time.Time
-	heartbeat  time.Time // when the next heartbeat is due
+	heartbeat  debezium.Heartbeat
 	// recv bounds waiting for server messages; one context serves every
 	// receive until its second is up.
 	recv       context.Context
 	recvCancel context.CancelFunc
 	// signals delivers signals read from the Kafka signal channel; nil
 	// without it.
-	signals <-chan kafkaSignal
+	signals <-chan debezium.KafkaSignal
+	// source is the source block of the change being converted, one
+	// value reused so that no change allocates one for the interface.
+	source Source
 }
 
 // receiveContext returns the context bounding the next receive, a new
@@ -50,7 +55,7 @@ func (s *stream) stopReceiving() {
 
 // relation is a relation as the last RELATION message described it.
 type relation struct {
-	ref      tableRef
+	ref      debezium.TableID
 	captured bool
 	events   *Events
 	keep     []int // tuple positions of the captured columns
@@ -63,7 +68,7 @@ type txState struct {
 	commit  time.Time
 	skip    bool
 	records []*connect.Record
-	meta    *txMeta // provide.transaction.metadata
+	meta    *debezium.TxMeta // provide.transaction.metadata
 	// count is the number of records of the transaction so far, skipped
 	// ones included; the first delivered were delivered before a restart.
 	count, delivered int64
@@ -87,15 +92,17 @@ func (t *sourceTask) stream(ctx context.Context) error {
 	if err := t.startReplication(ctx, start); err != nil {
 		return err
 	}
-	if t.cfg.signals.kafka != nil {
-		ks, err := t.startKafkaSignals(ctx)
+	if t.cfg.signals.Kafka != nil {
+		last, seen := t.incr.KafkaPosition()
+		ks, err := debezium.StartKafkaSignals(ctx, t.cfg.signals.Kafka, t.cfg.prefix, last, seen, t.log)
 		if err != nil {
 			return err
 		}
-		defer ks.stop()
-		s.signals = ks.signals()
+		defer ks.Stop()
+		s.signals = ks.Signals()
 	}
-	s.heartbeat = time.Now().Add(t.cfg.heartbeat)
+	s.heartbeat = debezium.Heartbeat{Interval: t.cfg.heartbeat}
+	s.heartbeat.Reset()
 	defer s.stopReceiving()
 	for {
 		if err := t.streamStep(ctx, s); err != nil {
@@ -132,7 +139,7 @@ func (t *sourceTask) startReplication(ctx context.Context, start pglogrepl.LSN) 
 			return err
 		}
 		t.log.Warn("replication slot in use, retrying", "slot", t.cfg.slot, "attempt", attempt+1, "of", t.cfg.slotRetries, "error", err)
-		if err := sleepCtx(ctx, t.cfg.slotRetryDelay); err != nil {
+		if err := kit.Sleep(ctx, t.cfg.slotRetryDelay); err != nil {
 			return err
 		}
 	}
@@ -169,7 +176,7 @@ func (t *sourceTask) streamStep(ctx context.Context, s *stream) error {
 			return err
 		}
 	}
-	if t.cfg.heartbeat > 0 && s.tx == nil && !time.Now().Before(s.heartbeat) {
+	if s.tx == nil && s.heartbeat.Due() {
 		if err := t.sendHeartbeat(ctx, s); err != nil {
 			return err
 		}
@@ -241,19 +248,11 @@ func (t *sourceTask) sendStatus(ctx context.Context, s *stream) error {
 	return nil
 }
 
-// Heartbeat record schemas, Debezium's.
-var (
-	heartbeatKeySchema = connect.StructBuilder().Name("io.debezium.connector.common.ServerNameKey").
-				Field("serverName", connect.StringSchema).Build()
-	heartbeatValueSchema = connect.StructBuilder().Name("io.debezium.connector.common.Heartbeat").
-				Field("ts_ms", connect.Int64Schema).Build()
-)
-
 // sendHeartbeat runs heartbeat.action.query and emits a heartbeat record
 // whose offset holds the position every earlier change is behind: the
 // last commit, or the server's WAL end seen outside a transaction.
 func (t *sourceTask) sendHeartbeat(ctx context.Context, s *stream) error {
-	s.heartbeat = time.Now().Add(t.cfg.heartbeat)
+	s.heartbeat.Reset()
 	if t.cfg.heartbeatQuery != "" {
 		if _, err := t.conn.Exec(ctx, t.cfg.heartbeatQuery); err != nil {
 			return fmt.Errorf("run heartbeat.action.query: %w", err)
@@ -263,11 +262,8 @@ func (t *sourceTask) sendHeartbeat(ctx context.Context, s *stream) error {
 		s.lastCommit = s.walEnd
 	}
 	now := time.Now()
-	key := connect.NewStruct(heartbeatKeySchema).MustPut("serverName", t.cfg.prefix)
-	value := connect.NewStruct(heartbeatValueSchema).MustPut("ts_ms", now.UnixMilli())
-	r := connect.NewSourceRecord(t.sourcePartition(), map[string]any{"lsn": int64(s.lastCommit), "ts_usec": now.UnixMicro()},
-		t.cfg.heartbeatTopic, heartbeatKeySchema, key, heartbeatValueSchema, value)
-	r.Timestamp = now
+	r := debezium.HeartbeatRecord(t.sourcePartition(), map[string]any{"lsn": int64(s.lastCommit), "ts_usec": now.UnixMicro()},
+		t.cfg.heartbeatTopic, t.cfg.prefix, now)
 	return t.emit(ctx, []*connect.Record{r})
 }
 

@@ -29,7 +29,7 @@ type sourceTask struct {
 	resume  resumePoint    // from the committed offset
 	plan    snapshotPlan   // what Start decided
 	viaRoot bool           // the publication publishes partitions via their root
-	out     chan []*connect.Record
+	batches *kit.Queue     // run's batches for Poll
 	done    chan struct{}
 	err     error // run's error, read after done is closed
 	cancel  context.CancelFunc
@@ -38,7 +38,6 @@ type sourceTask struct {
 	// partition is the source partition every record carries, one map
 	// shared by all of them.
 	partition map[string]any
-	pending   []*connect.Record // received from run, not yet polled
 	// msgBlock and msgValue are the message event schemas, built on the
 	// first logical decoding message.
 	msgBlock, msgValue *connect.Schema
@@ -90,7 +89,7 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 		return fmt.Errorf("start postgres source task: %w", err)
 	}
 	t.cfg, t.ctx = cfg, ctx
-	t.log = pluginLogger(ctx, config, true)
+	t.log = pluginLogger(ctx)
 	t.partition = map[string]any{"server": t.cfg.prefix}
 	t.resume, err = readResume(ctx, t.sourcePartition())
 	if err != nil {
@@ -117,8 +116,9 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 func (t *sourceTask) launch() {
 	runCtx, runCancel := context.WithCancel(context.Background())
 	t.cancel = runCancel
-	// The queue holds batches; max.queue.size bounds it in records.
-	t.out = make(chan []*connect.Record, max(1, t.cfg.queue/t.cfg.batch-1))
+	if t.batches == nil {
+		t.batches = kit.NewQueue(kit.QueueOptions{MaxRecords: t.cfg.queue, Batch: t.cfg.batch})
+	}
 	t.done = make(chan struct{})
 	t.err = nil
 	go t.run(runCtx)
@@ -196,13 +196,6 @@ func offsetLSN(off connect.Offset) (pglogrepl.LSN, error) {
 	return pglogrepl.LSN(n), nil
 }
 
-// offsetInt reads a number of an offset; it is false when the key is
-// absent or not an integer.
-func offsetInt(off connect.Offset, key string) (int64, bool) {
-	n, ok, err := off.Int(key)
-	return n, ok && err == nil
-}
-
 // connect opens the query and replication connections.
 func (t *sourceTask) connect(ctx context.Context, config map[string]string) error {
 	var err error
@@ -219,10 +212,6 @@ func (t *sourceTask) connect(ctx context.Context, config map[string]string) erro
 	}
 	return nil
 }
-
-// sleepCtx waits d, or less when ctx ends first; its callers move to
-// kit.Sleep as their files move to connectors/debezium.
-func sleepCtx(ctx context.Context, d time.Duration) error { return kit.Sleep(ctx, d) }
 
 func (t *sourceTask) closeConns() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -241,6 +230,11 @@ func (t *sourceTask) run(ctx context.Context) {
 	t.err = t.produce(ctx)
 	if errors.Is(t.err, context.Canceled) && ctx.Err() != nil {
 		t.err = nil
+	}
+	if t.err != nil {
+		t.batches.Fail(t.err)
+	} else {
+		t.batches.Fail(errReadingStopped)
 	}
 }
 
@@ -269,59 +263,31 @@ func (t *sourceTask) emit(ctx context.Context, batch []*connect.Record) error {
 		return nil
 	}
 	t.incr.stamp(batch)
-	select {
-	case t.out <- batch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return t.batches.Put(ctx, batch...)
 }
+
+var errReadingStopped = errors.New("reading stopped")
 
 // Poll implements connect.SourceTask: it returns at most max.batch.size
 // records, what is ready, waiting only when nothing is.
 func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
-	if len(t.pending) > 0 {
-		return t.take(), nil
+	recs, err := t.batches.Poll(ctx)
+	if err == nil {
+		return recs, nil
 	}
-	select {
-	case batch := <-t.out:
-		t.pending = batch
-		for len(t.pending) < t.cfg.batch {
-			select {
-			case more := <-t.out:
-				t.pending = append(t.pending, more...)
-			default:
-				return t.take(), nil
+	<-t.done
+	if lostConnection(err) {
+		if rerr := t.restart(); rerr != nil {
+			t.batches.Fail(err) // not running again: the next Poll retries the restart
+			rerr = fmt.Errorf("poll postgres source task: reconnect after %v: %w", err, rerr)
+			if errors.Is(rerr, errSlot) {
+				return nil, rerr // the slot is taken or gone: retrying cannot help
 			}
+			return nil, connect.Retriable(rerr)
 		}
-		return t.take(), nil
-	case <-t.done:
-		if t.err != nil && lostConnection(t.err) {
-			lost := t.err
-			if err := t.restart(); err != nil {
-				err = fmt.Errorf("poll postgres source task: reconnect after %v: %w", lost, err)
-				if errors.Is(err, errSlot) {
-					return nil, err // the slot is taken or gone: retrying cannot help
-				}
-				return nil, connect.Retriable(err)
-			}
-			return nil, nil
-		}
-		if t.err != nil {
-			return nil, fmt.Errorf("poll postgres source task: %w", t.err)
-		}
-		return nil, fmt.Errorf("poll postgres source task: reading stopped")
-	case <-ctx.Done():
 		return nil, nil
 	}
-}
-
-// take removes up to max.batch.size records from pending.
-func (t *sourceTask) take() []*connect.Record {
-	n := min(len(t.pending), t.cfg.batch)
-	out := t.pending[:n:n]
-	t.pending = t.pending[n:]
-	return out
+	return nil, fmt.Errorf("poll postgres source task: %w", err)
 }
 
 // CommitRecord implements connect.SourceTaskCommitter; the confirmed LSN

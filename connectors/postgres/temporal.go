@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/sluicehq/sluice/connectors/debezium"
 )
 
 // Layouts of Postgres's ISO DateStyle output.
@@ -22,7 +24,7 @@ const (
 // time.precision.mode: Debezium's epoch counts in adaptive modes, Kafka's
 // logical types (time.Time, millisecond precision) in connect mode.
 func convertTemporal(c Column, s string, o TypeOptions) (any, error) {
-	connectMode := o.TimePrecisionMode == "connect"
+	connectMode := o.TimePrecisionMode == debezium.TimeConnect
 	switch c.TypeOID {
 	case pgtype.DateOID:
 		t, err := parseBC(pgDate, s)
@@ -41,7 +43,7 @@ func convertTemporal(c Column, s string, o TypeOptions) (any, error) {
 		switch {
 		case connectMode:
 			return time.UnixMilli(micros / microsPerMs).UTC(), nil
-		case c.timePrecision() <= 3 && o.TimePrecisionMode == "adaptive":
+		case c.timePrecision() <= 3 && o.TimePrecisionMode == debezium.TimeAdaptive:
 			return int32(micros / microsPerMs), nil
 		}
 		return micros, nil

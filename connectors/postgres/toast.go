@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -52,7 +53,7 @@ func placeholderValue(c Column, s *connect.Schema, p []byte) any {
 func arrayPlaceholder(elem *connect.Schema, p []byte) any {
 	switch elem.Type {
 	case connect.TypeString:
-		if elem.Name == UUIDName {
+		if elem.Name == debezium.UUIDName {
 			return []any{nameUUID(p)}
 		}
 		return []any{javaString(p)}
@@ -78,7 +79,7 @@ func arrayPlaceholder(elem *connect.Schema, p []byte) any {
 	case connect.TypeBoolean:
 		return perByte(p, func(b int64) any { return b != 0 })
 	case connect.TypeStruct:
-		if elem.Name == VariableScaleDecimalName {
+		if elem.Name == debezium.VariableScaleDecimalName {
 			return perByte(p, func(b int64) any { return variableScaleInteger(elem, b) })
 		}
 	}

@@ -16,13 +16,6 @@ func TestSplitInitialStatements(t *testing.T) {
 	assert.Empty(t, splitStatements(" ; "))
 }
 
-func TestColumnRuleMasksAndTruncatesCharacters(t *testing.T) {
-	assert.Equal(t, "*****", columnRule{n: 5}.apply("secret value"))
-	assert.Equal(t, "", columnRule{n: 0}.apply("x"))
-	assert.Equal(t, "hé", columnRule{n: 2, truncate: true}.apply("héllo"), "characters, not bytes")
-	assert.Equal(t, "hi", columnRule{n: 5, truncate: true}.apply("hi"))
-}
-
 func TestTuningKeyErrors(t *testing.T) {
 	base := minimal
 	for name, tc := range map[string]struct {

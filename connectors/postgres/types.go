@@ -8,40 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
-)
-
-// Debezium's semantic schema names (io.debezium.data.*, io.debezium.time.*),
-// as they appear in change events.
-const (
-	VariableScaleDecimalName = "io.debezium.data.VariableScaleDecimal"
-	UUIDName                 = "io.debezium.data.Uuid"
-	JSONName                 = "io.debezium.data.Json"
-	EnumName                 = "io.debezium.data.Enum"
-	BitsName                 = "io.debezium.data.Bits"
-	XMLName                  = "io.debezium.data.Xml"
-	LtreeName                = "io.debezium.data.Ltree"
-	TsvectorName             = "io.debezium.data.Tsvector"
-	PointName                = "io.debezium.data.geometry.Point"
-	DateName                 = "io.debezium.time.Date"
-	TimeName                 = "io.debezium.time.Time"
-	MicroTimeName            = "io.debezium.time.MicroTime"
-	TimestampName            = "io.debezium.time.Timestamp"
-	MicroTimestampName       = "io.debezium.time.MicroTimestamp"
-	ZonedTimestampName       = "io.debezium.time.ZonedTimestamp"
-	ZonedTimeName            = "io.debezium.time.ZonedTime"
-	MicroDurationName        = "io.debezium.time.MicroDuration"
-	IntervalName             = "io.debezium.time.Interval"
-
-	// EnumAllowedParam is the Enum schema parameter listing the labels,
-	// comma-separated.
-	EnumAllowedParam = "allowed"
-	// DecimalPrecisionParam is the Decimal schema parameter Debezium adds
-	// with the column's declared precision.
-	DecimalPrecisionParam = "connect.decimal.precision"
-	// BitsLengthParam is the Bits schema parameter holding the column's
-	// declared number of bits.
-	BitsLengthParam = "length"
 )
 
 // OIDs pgtype does not name.
@@ -108,13 +76,13 @@ func TypeOptionsFromConfig(c connect.Config) TypeOptions {
 
 func (o TypeOptions) withDefaults() TypeOptions {
 	if o.DecimalMode == "" {
-		o.DecimalMode = "precise"
+		o.DecimalMode = debezium.DecimalPrecise
 	}
 	if o.TimePrecisionMode == "" {
-		o.TimePrecisionMode = "adaptive"
+		o.TimePrecisionMode = debezium.TimeAdaptive
 	}
 	if o.BinaryMode == "" {
-		o.BinaryMode = "bytes"
+		o.BinaryMode = debezium.BinaryBytes
 	}
 	if o.HStoreMode == "" {
 		o.HStoreMode = "json"
@@ -315,7 +283,7 @@ func baseSchema(c Column, o TypeOptions) (*connect.Schema, error) {
 		return connect.ArrayOf(es), nil
 	}
 	if c.isEnum() {
-		return semantic(connect.TypeString, EnumName).Param(EnumAllowedParam, strings.Join(c.EnumValues, ",")).Build(), nil
+		return semantic(connect.TypeString, debezium.EnumName).Param(debezium.EnumAllowedParam, strings.Join(c.EnumValues, ",")).Build(), nil
 	}
 	if s := extensionSchema(c, o); s != nil {
 		return s, nil
@@ -355,17 +323,17 @@ func builtinSchema(c Column, o TypeOptions) *connect.Schema {
 		return binarySchema(o)
 	case pgtype.BitOID, pgtype.VarbitOID:
 		if n := c.bitLength(); n > 1 {
-			return connect.NewSchemaBuilder(connect.TypeBytes).Name(BitsName).Param(BitsLengthParam, strconv.Itoa(n)).Version(1).Build()
+			return connect.NewSchemaBuilder(connect.TypeBytes).Name(debezium.BitsName).Param(debezium.BitsLengthParam, strconv.Itoa(n)).Version(1).Build()
 		}
 		return connect.BooleanSchema
 	case pgtype.UUIDOID:
-		return semantic(connect.TypeString, UUIDName).Build()
+		return semantic(connect.TypeString, debezium.UUIDName).Build()
 	case pgtype.JSONOID, pgtype.JSONBOID:
-		return semantic(connect.TypeString, JSONName).Build()
+		return semantic(connect.TypeString, debezium.JSONName).Build()
 	case pgtype.XMLOID:
-		return semantic(connect.TypeString, XMLName).Build()
+		return semantic(connect.TypeString, debezium.XMLName).Build()
 	case pgtype.TSVectorOID:
-		return semantic(connect.TypeString, TsvectorName).Build()
+		return semantic(connect.TypeString, debezium.TsvectorName).Build()
 	case pgtype.PointOID:
 		return pointSchema
 	case pgtype.NumericOID:
@@ -374,13 +342,13 @@ func builtinSchema(c Column, o TypeOptions) *connect.Schema {
 		return moneySchema(o)
 	case pgtype.IntervalOID:
 		if o.IntervalMode == "string" {
-			return semantic(connect.TypeString, IntervalName).Build()
+			return semantic(connect.TypeString, debezium.IntervalName).Build()
 		}
-		return semantic(connect.TypeInt64, MicroDurationName).Build()
+		return semantic(connect.TypeInt64, debezium.MicroDurationName).Build()
 	case pgtype.TimestamptzOID:
-		return semantic(connect.TypeString, ZonedTimestampName).Build()
+		return semantic(connect.TypeString, debezium.ZonedTimestampName).Build()
 	case pgtype.TimetzOID:
-		return semantic(connect.TypeString, ZonedTimeName).Build()
+		return semantic(connect.TypeString, debezium.ZonedTimeName).Build()
 	case pgtype.DateOID, pgtype.TimeOID, pgtype.TimestampOID:
 		return temporalSchema(c, o).Build()
 	}
@@ -390,7 +358,7 @@ func builtinSchema(c Column, o TypeOptions) *connect.Schema {
 // binarySchema is the schema of binary values per binary.handling.mode:
 // bytes, or an encoded string.
 func binarySchema(o TypeOptions) *connect.Schema {
-	if o.BinaryMode == "bytes" {
+	if o.BinaryMode == debezium.BinaryBytes {
 		return connect.BytesSchema
 	}
 	return connect.StringSchema
@@ -430,12 +398,12 @@ func extensionSchema(c Column, o TypeOptions) *connect.Schema {
 	case citextType:
 		return connect.StringSchema
 	case ltreeType:
-		return semantic(connect.TypeString, LtreeName).Build()
+		return semantic(connect.TypeString, debezium.LtreeName).Build()
 	case hstoreType:
 		if o.HStoreMode == "map" { // keys are never null, values may be
 			return connect.MapOf(connect.StringSchema, connect.OptionalStringSchema)
 		}
-		return semantic(connect.TypeString, JSONName).Build()
+		return semantic(connect.TypeString, debezium.JSONName).Build()
 	}
 	return nil
 }
@@ -447,7 +415,7 @@ func semantic(t connect.Type, name string) *connect.SchemaBuilder {
 
 // pointSchema is Debezium's Point struct: the coordinates, and the point
 // as WKB with an unset SRID.
-var pointSchema = connect.StructBuilder().Name(PointName).Version(1).Doc("Geometry (POINT)").
+var pointSchema = connect.StructBuilder().Name(debezium.PointName).Version(1).Doc("Geometry (POINT)").
 	Field("x", connect.Float64Schema).Field("y", connect.Float64Schema).
 	Field("wkb", connect.OptionalBytesSchema).Field("srid", connect.OptionalInt32Schema).Build()
 
@@ -456,9 +424,9 @@ var pointSchema = connect.StructBuilder().Name(PointName).Version(1).Doc("Geomet
 // or a string.
 func moneySchema(o TypeOptions) *connect.Schema {
 	switch o.DecimalMode {
-	case "double":
+	case debezium.DecimalDouble:
 		return connect.Float64Schema
-	case "string":
+	case debezium.DecimalString:
 		return connect.StringSchema
 	}
 	return connect.DecimalSchema(o.moneyScale()).Build()
@@ -468,22 +436,22 @@ func moneySchema(o TypeOptions) *connect.Schema {
 // numeric without declared scale becomes Debezium's VariableScaleDecimal.
 func numericSchema(c Column, o TypeOptions) *connect.SchemaBuilder {
 	switch o.DecimalMode {
-	case "double":
+	case debezium.DecimalDouble:
 		return connect.NewSchemaBuilder(connect.TypeFloat64)
-	case "string":
+	case debezium.DecimalString:
 		return connect.NewSchemaBuilder(connect.TypeString)
 	}
 	precision, scale, ok := c.numericPrecisionScale()
 	if !ok {
-		return connect.StructBuilder().Name(VariableScaleDecimalName).Version(1).Doc("Variable scaled decimal").
+		return connect.StructBuilder().Name(debezium.VariableScaleDecimalName).Version(1).Doc("Variable scaled decimal").
 			Field("scale", connect.Int32Schema).Field("value", connect.BytesSchema)
 	}
-	return connect.DecimalSchema(scale).Param(DecimalPrecisionParam, strconv.Itoa(precision))
+	return connect.DecimalSchema(scale).Param(debezium.DecimalPrecisionParam, strconv.Itoa(precision))
 }
 
 // temporalSchema maps date, time and timestamp per time.precision.mode.
 func temporalSchema(c Column, o TypeOptions) *connect.SchemaBuilder {
-	if o.TimePrecisionMode == "connect" {
+	if o.TimePrecisionMode == debezium.TimeConnect {
 		switch c.TypeOID {
 		case pgtype.DateOID:
 			return connect.DateSchema()
@@ -496,16 +464,16 @@ func temporalSchema(c Column, o TypeOptions) *connect.SchemaBuilder {
 	p := c.timePrecision()
 	switch c.TypeOID {
 	case pgtype.DateOID:
-		return semantic(connect.TypeInt32, DateName)
+		return semantic(connect.TypeInt32, debezium.DateName)
 	case pgtype.TimeOID:
-		if p <= 3 && o.TimePrecisionMode == "adaptive" {
-			return semantic(connect.TypeInt32, TimeName)
+		if p <= 3 && o.TimePrecisionMode == debezium.TimeAdaptive {
+			return semantic(connect.TypeInt32, debezium.TimeName)
 		}
-		return semantic(connect.TypeInt64, MicroTimeName)
+		return semantic(connect.TypeInt64, debezium.MicroTimeName)
 	default:
 		if p <= 3 {
-			return semantic(connect.TypeInt64, TimestampName)
+			return semantic(connect.TypeInt64, debezium.TimestampName)
 		}
-		return semantic(connect.TypeInt64, MicroTimestampName)
+		return semantic(connect.TypeInt64, debezium.MicroTimestampName)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -27,30 +28,17 @@ const validateTimeout = 15 * time.Second
 // replicate, every table.include.list entry matches a table, and the
 // replication slot is free for this connector (see slotProblems).
 func (*connector) Validate(ctx context.Context, config map[string]string, results []connect.ConfigValue) []connect.ConfigValue {
-	byName := make(map[string]*connect.ConfigValue, len(results))
-	for i := range results {
-		byName[results[i].Name] = &results[i]
-	}
 	// A key the definition does not declare (one of a family named by a
 	// pattern) gets a result of its own, as Kafka's validate answers it.
-	report := func(key, msg string) {
-		if cv := byName[key]; cv != nil {
-			cv.Errors = append(cv.Errors, msg)
-			return
-		}
-		results = append(results, connect.ConfigValue{Name: key, Value: config[key], HasValue: true, Errors: []string{msg}, Visible: true})
-		byName = make(map[string]*connect.ConfigValue, len(results))
-		for i := range results {
-			byName[results[i].Name] = &results[i]
-		}
-	}
+	report := func(key, msg string) { results = connect.AddError(results, key, msg) }
 	for key, msgs := range crossKeyErrors(config) {
 		for _, m := range msgs {
 			report(key, m)
 		}
 	}
 	for _, key := range []string{HostnameConfig, PortConfig, UserConfig, PasswordConfig, DBNameConfig, SSLModeConfig, TableIncludeListConfig} {
-		if cv := byName[key]; cv == nil || len(cv.Errors) > 0 {
+		i := slices.IndexFunc(results, func(cv connect.ConfigValue) bool { return cv.Name == key })
+		if i < 0 || len(results[i].Errors) > 0 {
 			return results
 		}
 	}

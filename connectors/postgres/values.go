@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -103,7 +103,7 @@ func convertUnknown(c Column, s string, o TypeOptions) (any, error) {
 		return nil, ErrUnsupportedType
 	}
 	if !c.isArray() {
-		return binaryValue([]byte(s), o.BinaryMode), nil
+		return debezium.BinaryValue([]byte(s), o.BinaryMode), nil
 	}
 	items, err := parseArray(s)
 	if err != nil {
@@ -112,7 +112,7 @@ func convertUnknown(c Column, s string, o TypeOptions) (any, error) {
 	out := make([]any, len(items))
 	for i, it := range items {
 		if it != nil {
-			out[i] = binaryValue([]byte(*it), o.BinaryMode)
+			out[i] = debezium.BinaryValue([]byte(*it), o.BinaryMode)
 		}
 	}
 	return out, nil
@@ -161,20 +161,7 @@ func convertBytea(s, mode string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return binaryValue(b, mode), nil
-}
-
-// binaryValue renders bytes per binary.handling.mode.
-func binaryValue(b []byte, mode string) any {
-	switch mode {
-	case "base64":
-		return base64.StdEncoding.EncodeToString(b)
-	case "base64-url-safe":
-		return base64.URLEncoding.EncodeToString(b)
-	case "hex":
-		return hex.EncodeToString(b)
-	}
-	return b
+	return debezium.BinaryValue(b, mode), nil
 }
 
 // convertNumeric renders numeric per decimal.handling.mode. NaN has no
@@ -183,9 +170,9 @@ func binaryValue(b []byte, mode string) any {
 // value's scale without trailing zeros (-0.00120 has scale 4).
 func convertNumeric(c Column, s, mode string) (any, error) {
 	switch mode {
-	case "double":
+	case debezium.DecimalDouble:
 		return strconv.ParseFloat(s, 64)
-	case "string":
+	case debezium.DecimalString:
 		return s, nil
 	}
 	if s == "NaN" || strings.HasSuffix(s, "Infinity") {
@@ -219,7 +206,7 @@ func convertNumeric(c Column, s, mode string) (any, error) {
 // The struct schemas of a VariableScaleDecimal; a struct value must carry
 // its field's schema exactly, optional or not.
 var (
-	variableScaleSchema         = numericSchema(Column{TypeMod: -1}, TypeOptions{DecimalMode: "precise"}).Build()
+	variableScaleSchema         = numericSchema(Column{TypeMod: -1}, TypeOptions{DecimalMode: debezium.DecimalPrecise}).Build()
 	optionalVariableScaleSchema = optional(variableScaleSchema)
 )
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -237,7 +238,7 @@ func TestConvertTextRejectsMalformed(t *testing.T) {
 func TestExtensionTypesNeedAnExtensionOID(t *testing.T) {
 	s, err := ColumnSchema(Column{Name: "h", TypeOID: 16385, TypeName: "hstore"}, TypeOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, JSONName, s.Name)
+	assert.Equal(t, debezium.JSONName, s.Name)
 	_, err = ColumnSchema(Column{Name: "h", TypeOID: pgtype.TIDOID, TypeName: "hstore"}, TypeOptions{})
 	assert.ErrorIs(t, err, ErrUnsupportedType, "a built-in OID is never an extension type")
 	_, err = ColumnSchema(Column{Name: "a", TypeOID: pgtype.IntervalArrayOID, TypeName: "_interval"}, TypeOptions{})

@@ -11,48 +11,16 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
-	"github.com/sluicehq/sluice/runtime/convert"
 	"github.com/sluicehq/sluice/runtime/worker"
 )
 
 // startEOSWorker runs a distributed worker with exactly-once source
 // support on b, its stores on Kafka topics, with only this plugin.
 func startEOSWorker(t *testing.T, b *testenv.Broker) *worker.Herder {
-	t.Helper()
-	cfg, err := worker.NewConfig(map[string]string{
-		"bootstrap.servers": b.Addr, "group.id": "eos", "exactly.once.source.support": "enabled",
-		"offset.flush.interval.ms": "200", "listeners": "http://127.0.0.1:0",
-		"config.storage.replication.factor": "1", "offset.storage.replication.factor": "1", "status.storage.replication.factor": "1",
-	})
-	require.NoError(t, err)
-	clientOpts := []kgo.Opt{kgo.SeedBrokers(b.Addr)}
-	logger := testenv.Logger(t)
-	ks, err := worker.NewKafkaStores(cfg, clientOpts, logger)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
-	defer cancelStart()
-	require.NoError(t, ks.Start(startCtx))
-	opts := worker.Options{Config: cfg, Plugins: worker.Plugins{Connectors: []connect.ConnectorPlugin{Plugin}, Others: convert.Plugins()},
-		ClientOpts: clientOpts, Logger: logger, Distributed: true}
-	ks.Bind(&opts)
-	h, err := worker.New(opts)
-	require.NoError(t, err)
-	ks.Watch(h)
-	storeCtx, stopStores := context.WithCancel(context.Background())
-	storesDone, herderDone := make(chan error, 1), make(chan error, 1)
-	go func() { storesDone <- ks.Run(storeCtx) }()
-	go func() { herderDone <- h.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-herderDone
-		stopStores()
-		<-storesDone
-	})
-	require.Eventually(t, h.Ready, 20*time.Second, 20*time.Millisecond)
-	return h
+	return connecttest.StartDistributedWorker(t, b, "eos", []connect.ConnectorPlugin{Plugin})
 }
 
 // The Postgres connector supports exactly-once delivery: a worker with

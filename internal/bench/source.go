@@ -121,7 +121,7 @@ func startWorker(ctx context.Context, brokers []string) (*inProcessWorker, error
 	if err != nil {
 		return nil, err
 	}
-	h, err := worker.New(worker.Options{Config: cfg, Plugins: builtin.Plugins(), Offsets: worker.NewMemOffsetStore(), ClientOpts: opts})
+	h, err := worker.New(worker.Options{Config: cfg, Plugins: worker.Plugins{Connectors: builtin.Connectors(), Others: builtin.Others()}, Offsets: worker.NewMemOffsetStore(), ClientOpts: opts})
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,7 @@ type committerTask struct {
 	records []*connect.Record
 	commits int
 	offset  map[string]any // read back in Commit
+	handed  []connect.SourceOffset
 	ctx     *SourceContext
 }
 
@@ -48,8 +49,9 @@ func (c *committerTask) CommitRecord(r *connect.Record) error {
 	return nil
 }
 
-func (c *committerTask) Commit() error {
+func (c *committerTask) Commit(committed []connect.SourceOffset) error {
 	c.commits++
+	c.handed = committed
 	c.offset, _ = c.ctx.Offset(map[string]any{"p": "a"})
 	return nil
 }
@@ -70,8 +72,12 @@ func TestSourceContextCommit(t *testing.T) {
 	assert.Len(t, task.records, 4)
 	assert.Equal(t, 1, task.commits)
 	assert.Equal(t, map[string]any{"n": int64(2)}, task.offset)
+	assert.Equal(t, []connect.SourceOffset{
+		{Partition: map[string]any{"p": "a"}, Offset: map[string]any{"n": 2}},
+		{Partition: map[string]any{"p": "b"}, Offset: map[string]any{"n": 5}},
+	}, task.handed, "Commit is handed the last offset of each partition")
 	b, _ := ctx.Restarted().Offset(map[string]any{"p": "b"})
-	assert.Equal(t, map[string]any{"n": int64(5)}, b, "a restarted context shares the offsets")
+	assert.Equal(t, connect.Offset{"n": int64(5)}, b, "a restarted context shares the offsets")
 	assert.Equal(t, map[string]string{"k": "v"}, ctx.Config())
 	assert.NotNil(t, ctx.Logger())
 	assert.NotNil(t, (&SourceContext{}).Logger(), "the zero value discards")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -283,4 +284,45 @@ func Produce(t testing.TB, b *testenv.Broker, topic string, values ...[]byte) {
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatalf("produce to %s: %v", topic, err)
 	}
+}
+
+// StartDistributedWorker runs a distributed worker (group groupID) with
+// its config, offset and status stores on Kafka topics of b, exactly-once
+// source support enabled and offsets committed every 200 ms, running only
+// plugins; it stops when the test ends. It returns once the worker is
+// ready.
+func StartDistributedWorker(t testing.TB, b *testenv.Broker, groupID string, plugins []connect.ConnectorPlugin) *worker.Herder {
+	t.Helper()
+	cfg, err := worker.NewConfig(map[string]string{
+		"bootstrap.servers": b.Addr, "group.id": groupID, "exactly.once.source.support": "enabled",
+		"offset.flush.interval.ms": "200", "listeners": "http://127.0.0.1:0",
+		"config.storage.replication.factor": "1", "offset.storage.replication.factor": "1", "status.storage.replication.factor": "1",
+	})
+	require.NoError(t, err)
+	clientOpts := []kgo.Opt{kgo.SeedBrokers(b.Addr)}
+	logger := testenv.Logger(t)
+	ks, err := worker.NewKafkaStores(cfg, clientOpts, logger)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelStart()
+	require.NoError(t, ks.Start(startCtx))
+	opts := worker.Options{Config: cfg, Plugins: worker.Plugins{Connectors: plugins, Others: convert.Plugins()},
+		ClientOpts: clientOpts, Logger: logger, Distributed: true}
+	ks.Bind(&opts)
+	h, err := worker.New(opts)
+	require.NoError(t, err)
+	ks.Watch(h)
+	storeCtx, stopStores := context.WithCancel(context.Background())
+	storesDone, herderDone := make(chan error, 1), make(chan error, 1)
+	go func() { storesDone <- ks.Run(storeCtx) }()
+	go func() { herderDone <- h.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-herderDone
+		stopStores()
+		<-storesDone
+	})
+	require.Eventually(t, h.Ready, 20*time.Second, 20*time.Millisecond)
+	return h
 }

@@ -30,7 +30,7 @@ func Tables() map[string]string {
 	}
 	var plugins strings.Builder
 	plugins.WriteString("| class | type | config keys |\n|---|---|---|\n")
-	for _, p := range builtin.Plugins().Others {
+	for _, p := range builtin.Others() {
 		var keys []string
 		for _, k := range p.Config {
 			keys = append(keys, "`"+k.Name+"`")

@@ -37,12 +37,12 @@ func BenchmarkClusterFailover(b *testing.B) {
 			ws = append(ws, newClusterWorker(b, dir, fmt.Sprintf("w%d", i), addr, defaultGroup...))
 		}
 		createGen(b, ws[0].base(), "gen", 6, "100")
-		owners := clusterStatus(b, ws[1].base(), 60*time.Second, map[string]int{"gen": 6}, "RUNNING")
+		clusterStatus(b, ws[1].base(), 60*time.Second, map[string]int{"gen": 6}, "RUNNING")
 		victim := ws[2]
 		killed := time.Now()
 		victim.p.kill()
 		for {
-			owners = clusterStatus(b, ws[0].base(), 120*time.Second, map[string]int{"gen": 6}, "RUNNING")
+			owners := clusterStatus(b, ws[0].base(), 120*time.Second, map[string]int{"gen": 6}, "RUNNING")
 			if perWorker(owners)[victim.rest] == 0 {
 				break
 			}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluicehq/sluice/broker"
+	"github.com/sluicehq/sluice/internal/javaprops"
 )
 
 // readmeRESTURL is the Connect REST API the README's examples talk to.
@@ -135,7 +135,7 @@ func validateConnector(class string, cfg map[string]string) ([]string, error) {
 
 // checkProperties parses a properties block as Kafka's tools read one.
 func (e *readmeEnv) checkProperties(b *readmeBlock) {
-	if _, err := broker.ParseProperties(strings.NewReader(b.text)); err != nil {
+	if _, err := javaprops.Load(strings.NewReader(b.text)); err != nil {
 		e.fail("%s: %v", b.where(), err)
 	}
 }

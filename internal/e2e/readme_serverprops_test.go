@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/broker"
+	"github.com/sluicehq/sluice/internal/javaprops"
 )
 
 // serverPropsKey matches a key line of configs/server.properties, set
@@ -31,7 +32,7 @@ func TestREADMEServerProperties(t *testing.T) {
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	props, err := broker.ParseProperties(f)
+	props, err := javaprops.Load(f)
 	require.NoError(t, err)
 	_, err = broker.NewConfig(props)
 	require.NoError(t, err, "the broker accepts %s", path)

@@ -77,8 +77,9 @@ type SourceTask interface {
 // SourceTaskCommitter is an optional SourceTask capability, told about
 // progress the worker has made durable.
 type SourceTaskCommitter interface {
-	// CommitRecord is called once the broker acknowledged r (or r was
-	// filtered out or sent to the dead letter queue).
+	// CommitRecord is called once the broker acknowledged r, or r was
+	// filtered out, sent to the dead letter queue or dropped under
+	// errors.tolerance=all: r is the very record Poll returned.
 	CommitRecord(r *Record) error
 	// Commit is called after the worker committed source offsets to the
 	// offsets topic (or, under exactly-once, in the transaction that just

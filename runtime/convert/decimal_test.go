@@ -45,40 +45,6 @@ func TestDecimalsBeyondInt64(t *testing.T) {
 	assert.Contains(t, string(data), `"payload":"gAAAAAAAAAA="}`)
 }
 
-func TestUnscaledSmallRejectsInexact(t *testing.T) {
-	_, ok := unscaledSmall(big.NewRat(1, 3), 2)
-	assert.False(t, ok)
-	_, ok = unscaledSmall(big.NewRat(math.MaxInt64, 1), 1)
-	assert.False(t, ok, "overflows int64")
-	v, ok := unscaledSmall(big.NewRat(-3, 4), 2)
-	assert.True(t, ok)
-	assert.Equal(t, int64(-75), v)
-}
-
-func TestExactScale(t *testing.T) {
-	cases := []struct {
-		r     *big.Rat
-		scale int
-		ok    bool
-	}{
-		{big.NewRat(3, 1), 0, true},
-		{big.NewRat(3, 2), 1, true},
-		{big.NewRat(1, 8), 3, true},
-		{big.NewRat(1, 625), 4, true},
-		{big.NewRat(7, 1000), 3, true},
-		{big.NewRat(1, 3), 0, false},
-		{big.NewRat(1, 15), 0, false},
-		{new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Exp(big.NewInt(5), big.NewInt(300), nil)), 300, true},
-	}
-	for _, c := range cases {
-		scale, ok := exactScale(c.r)
-		assert.Equal(t, c.ok, ok, c.r.String())
-		if ok {
-			assert.Equal(t, c.scale, scale, c.r.String())
-		}
-	}
-}
-
 func TestDecimalScaleIsBounded(t *testing.T) {
 	for _, in := range []string{
 		`{"schema":{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"100000000"}},"payload":"AJw="}`,

@@ -1,15 +1,10 @@
 package convert
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
-
-// errNotExact reports a decimal that has no exact representation at the
-// scale asked for.
-var errNotExact = errors.New("decimal does not fit the scale")
 
 // dataErr returns an error wrapping connect.ErrData (Kafka's
 // DataException) with a message in Kafka's words.

@@ -1,10 +1,13 @@
 package convert
 
 import (
+	"encoding/base64"
 	"math/big"
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/javafmt"
+	"github.com/sluicehq/sluice/internal/javafmt/javavalue"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -65,11 +68,11 @@ func appendValuesString(b []byte, s *connect.Schema, v any, embedded bool) ([]by
 		return appendQuoted(b, escapeValuesString(x)), nil
 	case []byte:
 		if !embedded {
-			return appendJavaString(b, nil, x), nil
+			return base64.StdEncoding.AppendEncode(b, x), nil
 		}
-		return appendQuoted(b, string(appendJavaString(nil, nil, x))), nil
+		return appendQuoted(b, base64.StdEncoding.EncodeToString(x)), nil
 	case *big.Rat:
-		return appendJavaString(b, s, x), nil
+		return javavalue.Append(b, s, x), nil
 	case time.Time:
 		return appendValuesTime(b, x), nil
 	case []any:
@@ -81,7 +84,7 @@ func appendValuesString(b []byte, s *connect.Schema, v any, embedded bool) ([]by
 	case *connect.Struct:
 		return appendValuesStruct(b, x)
 	}
-	if out, ok := appendJavaScalar(b, v); ok {
+	if out, ok := javavalue.AppendScalar(b, v); ok {
 		return out, nil
 	}
 	return b, dataErr("Failed to serialize unexpected value type %s: %v", typeName(v), v)
@@ -133,13 +136,13 @@ func appendValuesList(b []byte, es *connect.Schema, l []any) ([]byte, error) {
 func appendValuesStringMap(b []byte, s *connect.Schema, m map[string]any) ([]byte, error) {
 	b = append(b, '{')
 	var err error
-	for i, k := range orderStringKeys(nil, m) {
+	for i, k := range javafmt.AppendStringKeys(nil, m) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendQuoted(b, escapeValuesString(k.key))
+		b = appendQuoted(b, escapeValuesString(k.Key))
 		b = append(b, ':')
-		if b, err = appendValuesString(b, elemSchema(s), m[k.key], true); err != nil {
+		if b, err = appendValuesString(b, elemSchema(s), m[k.Key], true); err != nil {
 			return b, err
 		}
 	}
@@ -153,7 +156,7 @@ func appendValuesAnyMap(b []byte, s *connect.Schema, m map[any]any) ([]byte, err
 	}
 	b = append(b, '{')
 	var err error
-	for i, k := range orderAnyKeys(m) {
+	for i, k := range javafmt.AnyKeys(m) {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -185,4 +188,12 @@ func appendValuesStruct(b []byte, st *connect.Struct) ([]byte, error) {
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// elemSchema returns the value schema of an array or map schema, or nil.
+func elemSchema(s *connect.Schema) *connect.Schema {
+	if s == nil {
+		return nil
+	}
+	return s.ValueSchema
 }

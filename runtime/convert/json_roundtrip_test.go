@@ -81,7 +81,7 @@ func TestJSONRoundTrip(t *testing.T) {
 		value  any
 	}{
 		{"every type", everySchema, everyValue()},
-		{"float extremes", connect.ArrayOf(connect.Float64Schema), []any{math.MaxFloat64, math.SmallestNonzeroFloat64, -0.0, math.Inf(1), 1e-7, 123456.789}},
+		{"float extremes", connect.ArrayOf(connect.Float64Schema), []any{math.MaxFloat64, math.SmallestNonzeroFloat64, math.Copysign(0, -1), math.Inf(1), 1e-7, 123456.789}},
 		{"float32 extremes", connect.ArrayOf(connect.Float32Schema), []any{float32(math.MaxFloat32), float32(math.SmallestNonzeroFloat32), float32(3.3333333)}},
 		{"optional null", connect.OptionalInt64Schema, nil},
 		{"defaulted schema", connect.NewSchemaBuilder(connect.TypeString).Default("d").Doc("x").Param("a", "1").Param("b", "2").Build(), "v"},

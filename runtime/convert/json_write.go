@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sluicehq/sluice/internal/javafmt"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -18,7 +19,7 @@ type jsonWriter struct {
 	decimalNumeric bool
 	replaceNull    bool
 	buf            []byte
-	keys           []stringKey
+	keys           []javafmt.StringKey
 }
 
 // value appends v described by s (nil: schemaless). Kafka's
@@ -103,13 +104,13 @@ func appendPrimitive(b []byte, t connect.Type, v any) (_ []byte, ok bool) {
 func appendJSONFloat(b []byte, f float64, bitSize int) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		b = append(b, '"')
-		b = appendJavaDouble(b, f)
+		b = javafmt.AppendDouble(b, f)
 		return append(b, '"')
 	}
 	if bitSize == 32 {
-		return appendJavaFloat(b, float32(f))
+		return javafmt.AppendFloat(b, float32(f))
 	}
-	return appendJavaDouble(b, f)
+	return javafmt.AppendDouble(b, f)
 }
 
 func appendBase64(b, data []byte) []byte {
@@ -162,7 +163,7 @@ func (w *jsonWriter) decimal(b []byte, s *connect.Schema, r *big.Rat) ([]byte, e
 		return b, err
 	}
 	if w.decimalNumeric {
-		out, ok := appendDecimal(b, r, scale, true)
+		out, ok := javafmt.AppendDecimal(b, r, scale, true)
 		if !ok {
 			return b, dataErr("Decimal value %s has no exact decimal representation", r.RatString())
 		}
@@ -247,7 +248,7 @@ func (w *jsonWriter) mapValue(b []byte, s *connect.Schema, v any) ([]byte, error
 
 func (w *jsonWriter) stringMap(b []byte, ks, vs *connect.Schema, m map[string]any) ([]byte, error) {
 	mark := len(w.keys)
-	w.keys = orderStringKeys(w.keys, m)
+	w.keys = javafmt.AppendStringKeys(w.keys, m)
 	keys := w.keys[mark:]
 	defer func() { w.keys = w.keys[:mark] }()
 	b = append(b, '{')
@@ -256,9 +257,9 @@ func (w *jsonWriter) stringMap(b []byte, ks, vs *connect.Schema, m map[string]an
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k.key)
+		b = appendJSONString(b, k.Key)
 		b = append(b, ':')
-		if b, err = w.value(b, vs, m[k.key]); err != nil {
+		if b, err = w.value(b, vs, m[k.Key]); err != nil {
 			return b, err
 		}
 	}
@@ -279,7 +280,7 @@ func (w *jsonWriter) anyMap(b []byte, ks, vs *connect.Schema, m map[any]any) ([]
 func (w *jsonWriter) objectFromAnyMap(b []byte, ks, vs *connect.Schema, m map[any]any) ([]byte, error) {
 	b = append(b, '{')
 	var err error
-	for i, k := range orderAnyKeys(m) {
+	for i, k := range javafmt.AnyKeys(m) {
 		name, ok := k.(string)
 		if !ok {
 			return b, dataErr("Invalid type for %s: %s", connect.TypeString, typeName(k))
@@ -299,7 +300,7 @@ func (w *jsonWriter) objectFromAnyMap(b []byte, ks, vs *connect.Schema, m map[an
 func (w *jsonWriter) pairs(b []byte, ks, vs *connect.Schema, m map[any]any) ([]byte, error) {
 	b = append(b, '[')
 	var err error
-	for i, k := range orderAnyKeys(m) {
+	for i, k := range javafmt.AnyKeys(m) {
 		if i > 0 {
 			b = append(b, ',')
 		}

@@ -158,7 +158,7 @@ func (s *ConfigStore) Start(ctx context.Context) error {
 	if err := s.log.start(ctx); err != nil {
 		return err
 	}
-	if n := s.log.partitions; n > 1 {
+	if n := s.log.Partitions(); n > 1 {
 		return fmt.Errorf("Topic '%s' supplied via the '%s' property is required "+
 			"to have a single partition in order to guarantee consistency of "+
 			"connector configurations, but found %d partitions.", s.log.opts.Topic, configRole.workerConfig, n)

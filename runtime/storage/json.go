@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/javafmt"
 )
 
 // The encoder below writes JSON byte for byte as Kafka's JsonConverter
@@ -144,41 +146,15 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendJavaDouble prints f as Java's Double.toString (JDK 19+, shortest
-// digits): plain notation with at least one fraction digit for magnitudes
-// in [1e-3, 1e7), "d.dddE±n" otherwise. Jackson quotes the non-finite
-// values.
+// appendJavaDouble prints f as Java's Double.toString; Jackson quotes the
+// non-finite values.
 func appendJavaDouble(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, `"NaN"`...)
-	case math.IsInf(f, 1):
-		return append(b, `"Infinity"`...)
-	case math.IsInf(f, -1):
-		return append(b, `"-Infinity"`...)
-	case f == 0:
-		if math.Signbit(f) {
-			return append(b, "-0.0"...)
-		}
-		return append(b, "0.0"...)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		b = append(b, '"')
+		b = javafmt.AppendDouble(b, f)
+		return append(b, '"')
 	}
-	if abs := math.Abs(f); abs >= 1e-3 && abs < 1e7 {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		b = append(b, s...)
-		if !strings.Contains(s, ".") {
-			b = append(b, ".0"...)
-		}
-		return b
-	}
-	s := strconv.FormatFloat(f, 'e', -1, 64) // like -1.25e+20 or 1e-05
-	mant, exp, _ := strings.Cut(s, "e")
-	b = append(b, mant...)
-	if !strings.Contains(mant, ".") {
-		b = append(b, ".0"...)
-	}
-	e, _ := strconv.Atoi(exp)
-	b = append(b, 'E')
-	return strconv.AppendInt(b, int64(e), 10)
+	return javafmt.AppendDouble(b, f)
 }
 
 // decodeJSON parses one JSON value as JsonConverter does without schemas:

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/sluicehq/sluice/internal/kafkalog"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -82,29 +82,18 @@ var (
 	statusRole = topicRole{"status.storage.topic", "connector and task statuses", "status"}
 )
 
-// kafkaLog is Kafka's KafkaBasedLog: a compacted topic read from the
-// beginning of every partition, records handed to apply in offset order,
-// and a producer that waits for all in-sync replicas.
-//
-// One goroutine at a time polls the consumer: Run's for as long as it
-// runs, otherwise one that needs to catch up (readToEnd). Whoever holds
-// pollMu polls; apply is called only from that goroutine.
+// kafkaLog is a store's topic: the shared compacted-topic log
+// (internal/kafkalog, Kafka's KafkaBasedLog) reading committed records
+// only, as Kafka's readers with exactly-once support do, plus what the
+// stores add: Kafka's checks and messages for the topic's role, and the
+// last write's failure for the worker's health.
 type kafkaLog struct {
-	opts  TopicOptions
-	role  topicRole
-	apply func(*kgo.Record)
-	log   *slog.Logger
-
-	client     *kgo.Client
-	adm        *kadm.Client
-	partitions int
-
-	pollMu sync.Mutex
+	*kafkalog.Log
+	opts TopicOptions
+	role topicRole
+	log  *slog.Logger
 
 	mu       sync.Mutex
-	next     map[int32]int64 // per partition, the offset after the last record read
-	changed  chan struct{}   // closed and replaced when next moves
-	closed   bool
 	writeErr error     // the last write's failure; nil once a write succeeds
 	failedAt time.Time // when writeErr happened
 }
@@ -114,206 +103,40 @@ func newKafkaLog(opts TopicOptions, role topicRole, apply func(*kgo.Record)) *ka
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &kafkaLog{
-		opts: opts, role: role, apply: apply,
-		log:     logger.With("topic", opts.Topic),
-		next:    map[int32]int64{},
-		changed: make(chan struct{}),
-	}
-}
-
-// start creates the topic if needed, connects and reads to the end. The
-// producer is idempotent (franz-go's default) and waits for all in-sync
-// replicas.
-func (l *kafkaLog) start(ctx context.Context) error {
-	l.mu.Lock()
-	started := l.client != nil
-	l.mu.Unlock()
-	if started {
-		return fmt.Errorf("start reading topic %s: already started", l.opts.Topic)
-	}
-	if err := l.ensureTopic(ctx); err != nil {
-		return err
-	}
-	opts := append(slices.Clone(l.opts.ClientOpts),
-		kgo.DefaultProduceTopic(l.opts.Topic),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
-		kgo.ProducerLinger(0),
-		kgo.ConsumeTopics(l.opts.Topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		// Like Kafka's readers with exactly-once support: records of
-		// aborted transactions are never applied. Control records are
-		// kept so the position passes transaction markers.
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords(),
-	)
-	if l.opts.WriteRetries > 0 {
+	l := &kafkaLog{opts: opts, role: role, log: logger.With("topic", opts.Topic)}
+	clientOpts := append(slices.Clone(opts.ClientOpts), kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	if opts.WriteRetries > 0 {
 		// A refused write is retried after a metadata refresh; kgo's
 		// default 5 s between refreshes would make each retry wait that
 		// long, DefaultWriteRetries 20 s in all.
-		opts = append(opts, kgo.RecordRetries(l.opts.WriteRetries), kgo.MetadataMinAge(retryMetadataAge))
+		clientOpts = append(clientOpts, kgo.RecordRetries(opts.WriteRetries), kgo.MetadataMinAge(retryMetadataAge))
 	}
-	client, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("connect to read topic %s: %w", l.opts.Topic, err)
-	}
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		client.Close()
-		return fmt.Errorf("read topic %s: %w", l.opts.Topic, errClosed)
-	}
-	l.client, l.adm = client, kadm.NewClient(client)
-	l.mu.Unlock()
-	details, err := l.adm.ListTopics(ctx, l.opts.Topic)
-	if err == nil {
-		err = details.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("describe topic %s: %w", l.opts.Topic, err)
-	}
-	l.partitions = len(details[l.opts.Topic].Partitions)
-	l.log.Debug("reading topic", "partitions", l.partitions)
-	return l.readToEnd(ctx)
-}
-
-// run applies records until ctx ends or the log is closed.
-func (l *kafkaLog) run(ctx context.Context) error {
-	if l.client == nil {
-		return fmt.Errorf("read topic %s: Start has not succeeded", l.opts.Topic)
-	}
-	l.pollMu.Lock()
-	defer func() {
-		l.pollMu.Unlock()
-		l.signal() // a readToEnd waiting on us may now poll itself
-	}()
-	for {
-		if err := l.pollOnce(ctx); err != nil {
-			if ctx.Err() != nil || errors.Is(err, kgo.ErrClientClosed) {
-				return nil
-			}
-			return err
-		}
-	}
-}
-
-// pollOnce fetches and applies one batch of records; the caller holds
-// pollMu. Fetch errors are logged (the client retries what can be
-// retried) and slow the loop down; only closing and ctx end it.
-func (l *kafkaLog) pollOnce(ctx context.Context) error {
-	fetches := l.client.PollFetches(ctx)
-	if fetches.IsClientClosed() {
-		return kgo.ErrClientClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	failed := false
-	fetches.EachError(func(_ string, p int32, err error) {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return
-		}
-		failed = true
-		l.log.Warn("fetch failed", "partition", p, "error", err)
+	l.Log = kafkalog.New(kafkalog.Options{
+		Topic:         opts.Topic,
+		ClientOpts:    clientOpts,
+		ReadCommitted: true,
+		Apply:         apply,
+		Create: &kafkalog.Create{
+			Partitions:        opts.Partitions,
+			ReplicationFactor: opts.ReplicationFactor,
+			Exists:            l.verifyCompact,
+		},
+		Logger: opts.Logger,
 	})
-	l.applyFetches(fetches)
-	if failed && fetches.NumRecords() == 0 {
-		select {
-		case <-time.After(fetchErrorBackoff):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
+	return l
 }
 
-// fetchErrorBackoff paces polling while fetches fail without records.
-const fetchErrorBackoff = 200 * time.Millisecond
-
-func (l *kafkaLog) applyFetches(fetches kgo.Fetches) {
-	moved := map[int32]int64{}
-	fetches.EachRecord(func(r *kgo.Record) {
-		if !r.Attrs.IsControl() {
-			l.apply(r)
-		}
-		moved[r.Partition] = r.Offset + 1
-	})
-	if len(moved) == 0 {
-		return
-	}
-	l.mu.Lock()
-	for p, off := range moved {
-		l.next[p] = off
-	}
-	l.mu.Unlock()
-	l.signal()
-}
-
-func (l *kafkaLog) signal() {
-	l.mu.Lock()
-	close(l.changed)
-	l.changed = make(chan struct{})
-	l.mu.Unlock()
-}
-
-// readToEnd returns once every record up to the current end of every
-// partition has been applied (Kafka's KafkaBasedLog.readToEnd). The end is
-// the last stable offset, which without open transactions is the high
-// watermark.
-func (l *kafkaLog) readToEnd(ctx context.Context) error {
-	if l.client == nil {
-		return fmt.Errorf("read topic %s to its end: Start has not succeeded", l.opts.Topic)
-	}
-	listed, err := l.adm.ListCommittedOffsets(ctx, l.opts.Topic)
-	if err == nil {
-		err = listed.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("list end offsets of topic %s: %w", l.opts.Topic, err)
-	}
-	end := map[int32]int64{}
-	listed.Each(func(o kadm.ListedOffset) { end[o.Partition] = o.Offset })
-	for {
-		done, changed := l.reached(end)
-		if done {
-			return nil
-		}
-		if l.pollMu.TryLock() {
-			err := l.pollOnce(ctx)
-			l.pollMu.Unlock()
-			if err != nil {
-				return fmt.Errorf("read topic %s to its end: %w", l.opts.Topic, err)
-			}
-			continue
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("read topic %s to its end: %w", l.opts.Topic, ctx.Err())
-		}
-	}
-}
-
-// reached reports whether every partition was read up to end, and
-// otherwise returns a channel closed at the next progress.
-func (l *kafkaLog) reached(end map[int32]int64) (bool, <-chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for p, off := range end {
-		if l.next[p] < off {
-			return false, l.changed
-		}
-	}
-	return true, nil
-}
+func (l *kafkaLog) start(ctx context.Context) error     { return l.Start(ctx) }
+func (l *kafkaLog) run(ctx context.Context) error       { return l.Run(ctx) }
+func (l *kafkaLog) readToEnd(ctx context.Context) error { return l.ReadToEnd(ctx) }
+func (l *kafkaLog) close()                              { l.Close() }
 
 // produce writes records and waits for all of them to be acknowledged.
 func (l *kafkaLog) produce(ctx context.Context, recs ...*kgo.Record) error {
-	if l.client == nil {
-		return fmt.Errorf("write to topic %s: Start has not succeeded", l.opts.Topic)
+	err := l.Write(ctx, recs...)
+	if errors.Is(err, kafkalog.ErrNotStarted) {
+		return err
 	}
-	err := l.client.ProduceSync(ctx, recs...).FirstErr()
 	if err != nil {
 		err = fmt.Errorf("write to %s topic %s: %w", l.role.name, l.opts.Topic, err)
 	}
@@ -346,16 +169,4 @@ func (l *kafkaLog) writeError() error {
 		return nil
 	}
 	return fmt.Errorf("%w (last write, %s ago)", l.writeErr, time.Since(l.failedAt).Round(time.Second))
-}
-
-// close releases the client; it is idempotent.
-func (l *kafkaLog) close() {
-	l.mu.Lock()
-	client := l.client
-	already := l.closed
-	l.closed = true
-	l.mu.Unlock()
-	if client != nil && !already {
-		client.Close()
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -337,5 +336,3 @@ func lookupKey(connector string, partition map[string]any) (string, error) {
 	}
 	return canonicalPartition(p), nil
 }
-
-var errClosed = errors.New("store is closed")

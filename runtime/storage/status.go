@@ -128,8 +128,8 @@ func (s *StatusStore) Refresh(ctx context.Context) error { return s.log.readToEn
 // Flush waits until every status put so far is acknowledged, and returns
 // the first write that failed since the last Flush.
 func (s *StatusStore) Flush(ctx context.Context) error {
-	if s.log.client != nil {
-		if err := s.log.client.Flush(ctx); err != nil {
+	if client := s.log.Client(); client != nil {
+		if err := client.Flush(ctx); err != nil {
 			return fmt.Errorf("flush statuses to topic %s: %w", s.log.opts.Topic, err)
 		}
 	}
@@ -370,7 +370,7 @@ func (s *StatusStore) queueLocked(key string, value []byte) {
 // send produces one record in the background. The caller holds sendMu,
 // not mu, so records reach the producer in the order they were queued.
 func (s *StatusStore) send(key string, value []byte) {
-	client := s.log.client
+	client := s.log.Client()
 	if client == nil {
 		s.failed(key, value, fmt.Errorf("write status %s: Start has not succeeded", key))
 		return

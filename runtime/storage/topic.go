@@ -9,7 +9,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TopicPolicyError is returned by Start when the store's topic exists with
@@ -31,38 +30,8 @@ func (e *TopicPolicyError) Error() string {
 		e.Topic, e.WorkerConfig, e.Purpose, strings.Join(e.Policies, ","), e.Purpose, e.WorkerConfig)
 }
 
-// ensureTopic creates the topic compacted, or checks that an existing one
-// is compacted (Kafka's TopicAdmin.createTopics and
-// verifyTopicCleanupPolicyOnlyCompact). It uses a client of its own so the
-// reading client is only made once the topic exists.
-func (l *kafkaLog) ensureTopic(ctx context.Context) error {
-	client, err := kgo.NewClient(l.opts.ClientOpts...)
-	if err != nil {
-		return fmt.Errorf("connect to create topic %s: %w", l.opts.Topic, err)
-	}
-	defer client.Close()
-	adm := kadm.NewClient(client)
-
-	rf := l.opts.ReplicationFactor
-	if rf == 0 {
-		rf = -1
-	}
-	compact := "compact"
-	_, err = adm.CreateTopic(ctx, l.opts.Partitions, rf, map[string]*string{"cleanup.policy": &compact}, l.opts.Topic)
-	switch {
-	case err == nil:
-		// Debug: the broker logs the creation (in `sluice up`, in the same
-		// stream), and the worker says which topics it read once all three
-		// are.
-		l.log.Debug("created topic", "partitions", l.opts.Partitions, "replication_factor", rf)
-		return nil
-	case errors.Is(err, kerr.TopicAlreadyExists):
-		return l.verifyCompact(ctx, adm)
-	default:
-		return fmt.Errorf("create topic %s with %d partitions: %w", l.opts.Topic, l.opts.Partitions, err)
-	}
-}
-
+// verifyCompact checks that an existing topic is compacted (Kafka's
+// verifyTopicCleanupPolicyOnlyCompact).
 func (l *kafkaLog) verifyCompact(ctx context.Context, adm *kadm.Client) error {
 	configs, err := adm.DescribeTopicConfigs(ctx, l.opts.Topic)
 	var rc kadm.ResourceConfig

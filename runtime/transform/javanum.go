@@ -3,8 +3,8 @@ package transform
 import (
 	"math"
 	"math/big"
-	"strconv"
-	"strings"
+
+	"github.com/sluicehq/sluice/internal/javafmt"
 )
 
 // Java's numeric conversions, so Cast narrows and formats numbers exactly
@@ -38,38 +38,12 @@ func javaD2I(f float64) int32 {
 }
 
 // javaFloatString formats f as Java's Double.toString (bits 64) or
-// Float.toString (bits 32): plain notation with at least one fractional
-// digit in [1e-3, 1e7), computerized scientific notation ("1.0E10")
-// outside it.
+// Float.toString (bits 32).
 func javaFloatString(f float64, bits int) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		if math.Signbit(f) {
-			return "-0.0"
-		}
-		return "0.0"
+	if bits == 32 {
+		return javafmt.Float(float32(f))
 	}
-	abs := math.Abs(f)
-	if abs >= 1e-3 && abs < 1e7 {
-		s := strconv.FormatFloat(f, 'f', -1, bits)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	s := strconv.FormatFloat(f, 'e', -1, bits) // d.ddde±XX
-	mant, exp, _ := strings.Cut(s, "e")
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	e, _ := strconv.Atoi(exp)
-	return mant + "E" + strconv.Itoa(e)
+	return javafmt.Double(f)
 }
 
 // ratFloat64 is BigDecimal.doubleValue.

@@ -8,11 +8,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
-	"github.com/sluicehq/sluice/runtime/convert"
 	"github.com/sluicehq/sluice/runtime/worker"
 )
 
@@ -81,40 +80,10 @@ var ackPlugin = connect.ConnectorPlugin{
 // transaction wrote: this task's partition only, advancing with every
 // transaction, ending with the offset the offsets topic holds.
 func TestExactlyOnceCommitReceivesTheTransactionsOffsets(t *testing.T) {
-	b := testenv.StartBroker(t, nil)
-	cfg, err := worker.NewConfig(map[string]string{
-		"bootstrap.servers": b.Addr, "group.id": "eos-commit", "exactly.once.source.support": "enabled",
-		"offset.flush.interval.ms": "200", "listeners": "http://127.0.0.1:0",
-		"config.storage.replication.factor": "1", "offset.storage.replication.factor": "1", "status.storage.replication.factor": "1",
-	})
-	require.NoError(t, err)
-	clientOpts := []kgo.Opt{kgo.SeedBrokers(b.Addr)}
-	logger := testenv.Logger(t)
-	ks, err := worker.NewKafkaStores(cfg, clientOpts, logger)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
-	defer cancelStart()
-	require.NoError(t, ks.Start(startCtx))
-	opts := worker.Options{Config: cfg, Plugins: worker.Plugins{Connectors: []connect.ConnectorPlugin{ackPlugin}, Others: convert.Plugins()},
-		ClientOpts: clientOpts, Logger: logger, Distributed: true}
-	ks.Bind(&opts)
-	h, err := worker.New(opts)
-	require.NoError(t, err)
-	ks.Watch(h)
-	storeCtx, stopStores := context.WithCancel(context.Background())
-	storesDone, herderDone := make(chan error, 1), make(chan error, 1)
-	go func() { storesDone <- ks.Run(storeCtx) }()
-	go func() { herderDone <- h.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-herderDone
-		stopStores()
-		<-storesDone
-	})
-	require.Eventually(t, h.Ready, 20*time.Second, 20*time.Millisecond)
+	ctx := context.Background()
+	h := connecttest.StartDistributedWorker(t, testenv.StartBroker(t, nil), "eos-commit", []connect.ConnectorPlugin{ackPlugin})
 
-	_, err = h.CreateConnector(ctx, "acks", map[string]string{"connector.class": ackPlugin.Class, "tasks.max": "1",
+	_, err := h.CreateConnector(ctx, "acks", map[string]string{"connector.class": ackPlugin.Class, "tasks.max": "1",
 		"exactly.once.support": "required"}, worker.TargetStarted)
 	require.NoError(t, err)
 	last := func() int64 {

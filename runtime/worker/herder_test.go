@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluicehq/sluice/connectors/builtin"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/worker"
@@ -141,7 +140,7 @@ func startTestPluginWorkerWith(t *testing.T, props map[string]string) *worker.He
 	maps.Copy(all, props)
 	cfg, err := worker.NewConfig(all)
 	require.NoError(t, err)
-	plugins := builtin.Plugins()
+	plugins := builtinPlugins()
 	plugins.Connectors = append(plugins.Connectors, secretPlugin, stuckPlugin, sharingPlugin)
 	h, err := worker.New(worker.Options{Config: cfg, Plugins: plugins, Offsets: worker.NewMemOffsetStore(),
 		ClientOpts: []kgo.Opt{kgo.SeedBrokers(b.Addr)}, Logger: testenv.Logger(t)})
@@ -386,7 +385,7 @@ func TestStopRightAfterCreate(t *testing.T) {
 	b := testenv.StartBroker(t, nil)
 	cfg, err := worker.NewConfig(map[string]string{"bootstrap.servers": b.Addr, "listeners": "http://127.0.0.1:0"})
 	require.NoError(t, err)
-	plugins := builtin.Plugins()
+	plugins := builtinPlugins()
 	plugins.Connectors = append(plugins.Connectors, sharingPlugin)
 	for i := range 20 {
 		h, err := worker.New(worker.Options{Config: cfg, Plugins: plugins, Offsets: worker.NewMemOffsetStore(),

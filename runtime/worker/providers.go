@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sluicehq/sluice/broker"
+	"github.com/sluicehq/sluice/internal/javaprops"
 )
 
 // configVar matches ${provider:[path:]key}, Kafka's ConfigTransformer
@@ -73,14 +73,9 @@ func lookupProvider(provider, path, key string) (string, error) {
 		if path == "" {
 			return "", fmt.Errorf("${file:path:key} needs a path")
 		}
-		f, err := os.Open(path)
+		kv, err := javaprops.LoadFile(path)
 		if err != nil {
 			return "", fmt.Errorf("file config provider: %w", err)
-		}
-		defer f.Close()
-		kv, err := broker.ParseProperties(f)
-		if err != nil {
-			return "", fmt.Errorf("file config provider: read %s: %w", path, err)
 		}
 		v, ok := kv[key]
 		if !ok {

@@ -221,7 +221,7 @@ func (t *sourceTask) send(ctx context.Context, r *connect.Record) error {
 			if t.tol.s.toleranceAll {
 				t.tol.skipped.Add(1)
 				t.logger.Error("record could not be produced, skipped under errors.tolerance=all", "record", r.String(), "topic", kr.Topic, "error", err)
-				t.tracker.ack(pending)
+				t.skip(pending, r) // CommitRecord too, as Kafka calls commitRecord with null metadata
 				return
 			}
 			t.fail(t.produceError(r, kr.Topic, err))
@@ -253,7 +253,8 @@ func (t *sourceTask) produceError(r *connect.Record, topic string, err error) er
 	return fmt.Errorf("produce to topic %s: records not delivered within delivery.timeout.ms=%d: %w", topic, t.delivery.Milliseconds(), cause)
 }
 
-// skip acknowledges a record that was filtered out or parked in the DLQ:
+// skip acknowledges a record that was filtered out, parked in the DLQ or
+// dropped under errors.tolerance=all:
 // its offset may be committed.
 func (t *sourceTask) skip(p *pendingRecord, r *connect.Record) {
 	t.tracker.ack(p)

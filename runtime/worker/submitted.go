@@ -26,12 +26,11 @@ type submitted struct {
 }
 
 type partQueue struct {
-	partition  map[string]any
-	queue      []*pendingRecord
-	head       int
-	committed  map[string]any // latest committable offset not yet taken
-	hasCommit  bool
-	lastSeenAt int
+	partition map[string]any
+	queue     []*pendingRecord
+	head      int
+	committed map[string]any // latest committable offset not yet taken
+	hasCommit bool
 }
 
 // pendingRecord is one submitted record; ack marks it done.

@@ -145,9 +145,7 @@ func (h *Herder) buildInfos(class string, def connect.ConfigDef, groups []string
 		}
 		ci.Value = val
 		v.infos.ErrorCount += len(cv.Errors)
-		for _, e := range cv.Errors {
-			v.errors = append(v.errors, e)
-		}
+		v.errors = append(v.errors, cv.Errors...)
 		v.infos.Configs = append(v.infos.Configs, ci)
 	}
 	// Errors on keys the definition does not declare are reported too,

@@ -434,7 +434,9 @@ func TestSourceTransformsAndSourceDLQ(t *testing.T) {
 	assert.Equal(t, `{"line":"line-000000"}`, string(recs[0].Value))
 }
 
-func builtinPlugins() worker.Plugins { return builtin.Plugins() }
+func builtinPlugins() worker.Plugins {
+	return worker.Plugins{Connectors: builtin.Connectors(), Others: builtin.Others()}
+}
 
 func TestSourceRecordsFailingATransformGoToTheDLQ(t *testing.T) {
 	b := testenv.StartBroker(t, nil)

@@ -1,4 +1,4 @@
-package convert
+package javafmt
 
 import (
 	"cmp"
@@ -18,8 +18,8 @@ import (
 // bucket keep insertion order in Java, which a Go map cannot tell; they
 // are ordered by value instead.
 
-// javaStringHash is Java's String.hashCode, over UTF-16 code units.
-func javaStringHash(s string) int32 {
+// StringHash is Java's String.hashCode, over UTF-16 code units.
+func StringHash(s string) int32 {
 	var h int32
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -41,13 +41,13 @@ func javaStringHash(s string) int32 {
 	return h
 }
 
-// javaHash returns the hashCode of the boxed Java value a Connect key
+// Hash returns the hashCode of the boxed Java value a Connect key
 // corresponds to; ok is false for keys whose Java hash is an identity
 // hash or too costly to mimic (byte[], structs, collections).
-func javaHash(k any) (h int32, ok bool) {
+func Hash(k any) (h int32, ok bool) {
 	switch v := k.(type) {
 	case string:
-		return javaStringHash(v), true
+		return StringHash(v), true
 	case int8:
 		return int32(v), true
 	case int16:
@@ -76,9 +76,9 @@ func javaHash(k any) (h int32, ok bool) {
 	return 0, false
 }
 
-// javaCapacity is the table size of a HashMap that reached n entries by
+// hashMapCapacity is the table size of a HashMap that reached n entries by
 // put: 16, doubling whenever the size passes three quarters of it.
-func javaCapacity(n int) int {
+func hashMapCapacity(n int) int {
 	c := 16
 	for n > c*3/4 {
 		c <<= 1
@@ -86,30 +86,32 @@ func javaCapacity(n int) int {
 	return c
 }
 
-func javaBucket(h int32, capacity int) int {
+func hashMapBucket(h int32, capacity int) int {
 	u := uint32(h)
 	u ^= u >> 16
 	return int(u & uint32(capacity-1))
 }
 
-type stringKey struct {
-	bucket int
-	key    string
+// StringKey is a map key with its HashMap bucket, as AppendStringKeys
+// orders them.
+type StringKey struct {
+	Bucket int
+	Key    string
 }
 
-// orderStringKeys appends m's keys to dst in Java HashMap iteration order
+// AppendStringKeys appends m's keys to dst in Java HashMap iteration order
 // (the entries already in dst stay as they are).
-func orderStringKeys(dst []stringKey, m map[string]any) []stringKey {
-	c := javaCapacity(len(m))
+func AppendStringKeys(dst []StringKey, m map[string]any) []StringKey {
+	c := hashMapCapacity(len(m))
 	start := len(dst)
 	for k := range m {
-		dst = append(dst, stringKey{javaBucket(javaStringHash(k), c), k})
+		dst = append(dst, StringKey{hashMapBucket(StringHash(k), c), k})
 	}
-	slices.SortFunc(dst[start:], func(a, b stringKey) int {
-		if a.bucket != b.bucket {
-			return a.bucket - b.bucket
+	slices.SortFunc(dst[start:], func(a, b StringKey) int {
+		if a.Bucket != b.Bucket {
+			return a.Bucket - b.Bucket
 		}
-		return cmp.Compare(a.key, b.key)
+		return cmp.Compare(a.Key, b.Key)
 	})
 	return dst
 }
@@ -121,16 +123,16 @@ type anyKey struct {
 	key    any
 }
 
-// orderAnyKeys returns m's keys in Java HashMap iteration order; keys with
+// AnyKeys returns m's keys in Java HashMap iteration order; keys with
 // no reproducible Java hash come last, ordered by their printed form.
-func orderAnyKeys(m map[any]any) []any {
-	c := javaCapacity(len(m))
+func AnyKeys(m map[any]any) []any {
+	c := hashMapCapacity(len(m))
 	tmp := make([]anyKey, 0, len(m))
 	for k := range m {
-		h, ok := javaHash(k)
+		h, ok := Hash(k)
 		e := anyKey{hashed: ok, key: k}
 		if ok {
-			e.bucket = javaBucket(h, c)
+			e.bucket = hashMapBucket(h, c)
 		}
 		if s, isStr := k.(string); isStr {
 			e.order = s

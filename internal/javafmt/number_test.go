@@ -1,4 +1,4 @@
-package convert
+package javafmt
 
 import (
 	"math"
@@ -51,7 +51,7 @@ func TestJavaDouble(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.want, func(t *testing.T) {
-			assert.Equal(t, c.want, string(appendJavaDouble(nil, c.in)))
+			assert.Equal(t, c.want, string(AppendDouble(nil, c.in)))
 		})
 	}
 }
@@ -75,7 +75,7 @@ func TestJavaFloat(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.want, func(t *testing.T) {
-			assert.Equal(t, c.want, string(appendJavaFloat(nil, c.in)))
+			assert.Equal(t, c.want, string(AppendFloat(nil, c.in)))
 		})
 	}
 }
@@ -105,69 +105,86 @@ func TestJavaBigDecimal(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.want, func(t *testing.T) {
 			n, _ := new(big.Int).SetString(c.unscaled, 10)
-			assert.Equal(t, c.want, string(appendJavaBigDecimal(nil, n, c.scale)))
+			assert.Equal(t, c.want, string(AppendBigDecimal(nil, n, c.scale)))
 		})
 	}
 }
 
 func TestAppendDecimalFallsBackToExactScale(t *testing.T) {
-	out, ok := appendDecimal(nil, big.NewRat(3, 2), 0, true)
+	out, ok := AppendDecimal(nil, big.NewRat(3, 2), 0, true)
 	assert.True(t, ok)
 	assert.Equal(t, "1.5", string(out))
-	_, ok = appendDecimal(nil, big.NewRat(1, 3), 2, true)
+	_, ok = AppendDecimal(nil, big.NewRat(1, 3), 2, true)
 	assert.False(t, ok, "1/3 has no finite decimal form")
 }
 
 // Java's String.hashCode values, checked against the JDK.
 func TestJavaStringHash(t *testing.T) {
-	assert.Equal(t, int32(97), javaStringHash("a"))
-	assert.Equal(t, int32(2112), javaStringHash("Aa"))
-	assert.Equal(t, int32(2112), javaStringHash("BB"))
-	assert.Equal(t, int32(3288498), javaStringHash("key1"))
-	assert.Equal(t, int32(-891985903), javaStringHash("string"))
+	assert.Equal(t, int32(97), StringHash("a"))
+	assert.Equal(t, int32(2112), StringHash("Aa"))
+	assert.Equal(t, int32(2112), StringHash("BB"))
+	assert.Equal(t, int32(3288498), StringHash("key1"))
+	assert.Equal(t, int32(-891985903), StringHash("string"))
+	assert.Equal(t, int32(0), StringHash(""))
+	assert.Equal(t, int32(99162322), StringHash("hello"))
+	assert.Equal(t, int32(-1<<31), StringHash("polygenelubricants"))
 	// U+1F600 is a surrogate pair in Java: 0xD83D 0xDE00.
-	assert.Equal(t, int32(31*0xD83D+0xDE00), javaStringHash("\U0001F600"))
+	assert.Equal(t, int32(31*0xD83D+0xDE00), StringHash("\U0001F600"))
 }
 
 func TestOrderStringKeysFollowsHashMapBuckets(t *testing.T) {
 	m := map[string]any{"key3": 0, "key1": 0, "key2": 0, "BB": 0, "Aa": 0}
 	var got []string
-	for _, k := range orderStringKeys(nil, m) {
-		got = append(got, k.key)
+	for _, k := range AppendStringKeys(nil, m) {
+		got = append(got, k.Key)
 	}
 	// Buckets (capacity 16): Aa, BB and key1 share 0, key2 is 1, key3 is 6.
 	assert.Equal(t, []string{"Aa", "BB", "key1", "key2", "key3"}, got)
 }
 
 func TestJavaCapacityGrowsAtThreeQuarters(t *testing.T) {
-	assert.Equal(t, 16, javaCapacity(12))
-	assert.Equal(t, 32, javaCapacity(13))
-	assert.Equal(t, 64, javaCapacity(25))
+	assert.Equal(t, 16, hashMapCapacity(12))
+	assert.Equal(t, 32, hashMapCapacity(13))
+	assert.Equal(t, 64, hashMapCapacity(25))
 }
 
 func TestOrderAnyKeys(t *testing.T) {
 	m := map[any]any{int32(2): 0, int32(1): 0, true: 0, "a": 0, false: 0}
-	got := orderAnyKeys(m)
+	got := AnyKeys(m)
 	// int 1 → bucket 1, "a" → 1, int 2 → 2, false → 5 (1237), true → 15 (1231).
 	assert.Equal(t, []any{"a", int32(1), int32(2), false, true}, got)
 }
 
-// Expected bytes are Java's BigInteger.toByteArray.
-func TestTwosComplement(t *testing.T) {
+func TestUnscaledInt64RejectsInexact(t *testing.T) {
+	_, ok := UnscaledInt64(big.NewRat(1, 3), 2)
+	assert.False(t, ok)
+	_, ok = UnscaledInt64(big.NewRat(math.MaxInt64, 1), 1)
+	assert.False(t, ok, "overflows int64")
+	v, ok := UnscaledInt64(big.NewRat(-3, 4), 2)
+	assert.True(t, ok)
+	assert.Equal(t, int64(-75), v)
+}
+
+func TestExactScale(t *testing.T) {
 	cases := []struct {
-		n    int64
-		want []byte
+		r     *big.Rat
+		scale int
+		ok    bool
 	}{
-		{0, []byte{0}},
-		{156, []byte{0, 0x9c}},
-		{127, []byte{0x7f}},
-		{128, []byte{0, 0x80}},
-		{-1, []byte{0xff}},
-		{-128, []byte{0x80}},
-		{-129, []byte{0xff, 0x7f}},
-		{-123456789, []byte{0xf8, 0xa4, 0x32, 0xeb}},
+		{big.NewRat(3, 1), 0, true},
+		{big.NewRat(3, 2), 1, true},
+		{big.NewRat(1, 8), 3, true},
+		{big.NewRat(1, 625), 4, true},
+		{big.NewRat(7, 1000), 3, true},
+		{big.NewRat(1, 3), 0, false},
+		{big.NewRat(1, 15), 0, false},
+		{new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Exp(big.NewInt(5), big.NewInt(300), nil)), 300, true},
 	}
 	for _, c := range cases {
-		assert.Equal(t, c.want, twosComplement(big.NewInt(c.n)), "%d", c.n)
+		scale, ok := ExactScale(c.r)
+		assert.Equal(t, c.ok, ok, c.r.String())
+		if ok {
+			assert.Equal(t, c.scale, scale, c.r.String())
+		}
 	}
 }

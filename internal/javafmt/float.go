@@ -1,27 +1,34 @@
-package convert
+package javafmt
 
 import (
 	"math"
 	"strconv"
 )
 
-// Java's number formatting, which Kafka's converters inherit through
+// Java's floating-point formatting, which Kafka's converters inherit through
 // Jackson (JSON numbers) and Object.toString (StringConverter,
 // SimpleHeaderConverter). Go's own formatting differs in where it switches
 // to exponent notation and how it spells the exponent, so the bytes would
 // not match Kafka's without these.
 
-// appendJavaDouble appends f as Java's Double.toString (JDK 19+: the
+// AppendDouble appends f as Java's Double.toString (JDK 19+: the
 // shortest decimal that rounds back to f): "100.0", "1.0E10", "1.0E-5",
 // "NaN", "-Infinity".
-func appendJavaDouble(b []byte, f float64) []byte {
+func AppendDouble(b []byte, f float64) []byte {
 	return appendJavaFloating(b, f, 64)
 }
 
-// appendJavaFloat appends f as Java's Float.toString.
-func appendJavaFloat(b []byte, f float32) []byte {
+// AppendFloat appends f as Java's Float.toString: "0.1" for 0.1f, where
+// widening to double would print 0.10000000149011612.
+func AppendFloat(b []byte, f float32) []byte {
 	return appendJavaFloating(b, float64(f), 32)
 }
+
+// Double returns f as Java's Double.toString.
+func Double(f float64) string { return string(AppendDouble(nil, f)) }
+
+// Float returns f as Java's Float.toString.
+func Float(f float32) string { return string(AppendFloat(nil, f)) }
 
 func appendJavaFloating(b []byte, f float64, bitSize int) []byte {
 	switch {
