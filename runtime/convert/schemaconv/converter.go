@@ -60,6 +60,12 @@ type referencingFormat interface {
 	parseWithReferences(text string, refs map[string]string) (codec, error)
 }
 
+// recordNamer is a codec whose record name depends on the record's
+// schema (Protobuf's wrappers file holds one message per primitive).
+type recordNamer interface {
+	recordNameOf(s *connect.Schema) string
+}
+
 // schemaDecoder is a codec whose data says which of its schemas wrote it
 // (Protobuf's message indexes), so the Connect schema comes with the value.
 type schemaDecoder interface {
@@ -171,7 +177,11 @@ func (c *Converter) FromConnect(topic string, _ connect.Headers, s *connect.Sche
 	if err != nil {
 		return nil, err
 	}
-	subject, err := c.strategy(topic, own.recordName())
+	record := own.recordName()
+	if rn, ok := own.(recordNamer); ok {
+		record = rn.recordNameOf(s)
+	}
+	subject, err := c.strategy(topic, record)
 	if err != nil {
 		return nil, err
 	}

@@ -249,6 +249,16 @@ func (c *protoCodec) connectSchema() *connect.Schema {
 
 func (c *protoCodec) recordName() string { return string(c.file.Messages().Get(0).FullName()) }
 
+// recordNameOf is the full name of the message a record of schema s is
+// written as, which the Record strategies name subjects after.
+func (c *protoCodec) recordNameOf(s *connect.Schema) string {
+	md, err := c.rootOf(s)
+	if err != nil {
+		return c.recordName()
+	}
+	return string(md.FullName())
+}
+
 // canRead, for latest.compatibility.strict, reports a field of the
 // record's message that the latest schema's message of the same name
 // lacks, or has with another wire type: the differences that would make

@@ -574,3 +574,13 @@ func TestProtobufIgnoreDefaultForNullables(t *testing.T) {
 		assert.Equal(t, c.want, got)
 	}
 }
+
+// RecordNameStrategy names a primitive's subject after its wrapper
+// message, as Confluent's ProtobufSchema of that descriptor is named.
+func TestProtobufRecordNameOfPrimitive(t *testing.T) {
+	c := testConverter(defaultProtobufFormat, "google.protobuf.StringValue", wrappersProto, 3)
+	c.strategy = subjectStrategy(RecordNameStrategy, false)
+	got, err := c.FromConnect("t", nil, connect.StringSchema, "x")
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0, 0, 0, 0, 3, 2, 14, 0x0a, 1, 'x'}, got)
+}
