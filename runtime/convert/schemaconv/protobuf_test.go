@@ -583,4 +583,10 @@ func TestProtobufRecordNameOfPrimitive(t *testing.T) {
 	got, err := c.FromConnect("t", nil, connect.StringSchema, "x")
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0, 0, 0, 0, 3, 2, 14, 0x0a, 1, 'x'}, got)
+
+	// Read back from the cached schema, without the registry.
+	s, v, err := c.ToConnect("t", nil, got)
+	require.NoError(t, err)
+	assert.Equal(t, connect.TypeString, s.Type)
+	assert.Equal(t, "x", v)
 }

@@ -61,6 +61,9 @@ func (r *registry) cache(subject, text string, id int) {
 		r.ids[subjectSchema{subject, text}] = id
 	}
 	r.texts[id] = text
+	if _, known := r.refs[id]; !known {
+		r.keepRefsLocked(id, nil) // until a fetch says otherwise: the converter's own schemas have none
+	}
 	r.mu.Unlock()
 }
 
@@ -86,9 +89,6 @@ func (r *registry) id(subject string, s sr.Schema, register bool) (int, error) {
 		return 0, r.refused(ctx, subject, s, register, err)
 	}
 	r.cache(subject, s.Schema, got.ID)
-	r.mu.Lock()
-	r.keepRefsLocked(got.ID, s.References)
-	r.mu.Unlock()
 	return got.ID, nil
 }
 
