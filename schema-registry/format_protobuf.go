@@ -46,7 +46,8 @@ func (ProtobufFormat) Parse(schema string, refs []ResolvedReference) (Parsed, er
 }
 
 // compileProto compiles the root file (as protoRootPath) with its
-// imports resolved from refs and the well-known google/protobuf files.
+// imports resolved from refs, the well-known google/protobuf files and
+// the files Confluent's registry knows without references.
 func compileProto(root protocompile.SearchResult, refs []ResolvedReference) (linker.File, error) {
 	sources := make(map[string]string, len(refs))
 	for _, ref := range refs {
@@ -58,6 +59,9 @@ func compileProto(root protocompile.SearchResult, refs []ResolvedReference) (lin
 				return root, nil
 			}
 			s, ok := sources[path]
+			if !ok {
+				s, ok = knownProtoImports[path]
+			}
 			if !ok {
 				return protocompile.SearchResult{}, fmt.Errorf("import %q: %w", path, errProtoUnresolved)
 			}

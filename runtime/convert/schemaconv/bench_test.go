@@ -44,9 +44,12 @@ func benchConverters(b *testing.B) map[string]connect.Converter {
 	avroText := mustAvro(b, benchSchema)
 	jsText, err := jsonSchemaFormat{}.fromConnect(benchSchema)
 	require.NoError(b, err)
+	protoText, err := defaultProtobufFormat.fromConnect(benchSchema)
+	require.NoError(b, err)
 	return map[string]connect.Converter{
 		"avro":       testConverter(avroFormat{}, "t-value", avroText, 1),
 		"jsonschema": testConverter(jsonSchemaFormat{}, "t-value", jsText, 1),
+		"protobuf":   testConverter(defaultProtobufFormat, "t-value", protoText, 1),
 		"json":       js,
 	}
 }

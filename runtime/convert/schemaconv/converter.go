@@ -17,7 +17,7 @@ const magic = 0
 // headerLen is the magic byte plus the 4-byte schema id.
 const headerLen = 5
 
-// format is what differs between Avro and JSON Schema: how a Connect
+// format is what differs between Avro, JSON Schema and Protobuf: how a Connect
 // schema becomes registry text, and how registry text becomes a codec.
 type format interface {
 	// name is the converter's simple name, for messages.
@@ -44,9 +44,37 @@ type codec interface {
 	canRead(w codec) error
 }
 
-// Converter is AvroConverter or JsonSchemaConverter: a connect.Converter
-// whose schemas live in a schema registry. It is safe for concurrent use
-// after Configure.
+// configurableFormat is a format with config keys of its own (beyond
+// configDef's) that change how it maps data.
+type configurableFormat interface {
+	format
+	configDef() connect.ConfigDef
+	// configured returns the format set up by cfg.
+	configured(cfg connect.Config) format
+}
+
+// referencingFormat is a format whose schemas may reference others
+// (Protobuf imports), given to it by reference name.
+type referencingFormat interface {
+	format
+	parseWithReferences(text string, refs map[string]string) (codec, error)
+}
+
+// recordNamer is a codec whose record name depends on the record's
+// schema (Protobuf's wrappers file holds one message per primitive).
+type recordNamer interface {
+	recordNameOf(s *connect.Schema) string
+}
+
+// schemaDecoder is a codec whose data says which of its schemas wrote it
+// (Protobuf's message indexes), so the Connect schema comes with the value.
+type schemaDecoder interface {
+	decodeWithSchema(data []byte) (*connect.Schema, any, error)
+}
+
+// Converter is AvroConverter, JsonSchemaConverter or ProtobufConverter: a
+// connect.Converter whose schemas live in a schema registry. It is safe
+// for concurrent use after Configure.
 type Converter struct {
 	fmt      format
 	isKey    bool
@@ -67,6 +95,9 @@ func NewAvroConverter() *Converter { return &Converter{fmt: avroFormat{}} }
 // NewJSONSchemaConverter returns an unconfigured JsonSchemaConverter.
 func NewJSONSchemaConverter() *Converter { return &Converter{fmt: jsonSchemaFormat{}} }
 
+// NewProtobufConverter returns an unconfigured ProtobufConverter.
+func NewProtobufConverter() *Converter { return &Converter{fmt: defaultProtobufFormat} }
+
 // maxCached bounds each cache; past it the cache starts over, which costs
 // only a re-derivation (ids stay cached in the registry client).
 const maxCached = 1000
@@ -74,9 +105,17 @@ const maxCached = 1000
 // Configure implements connect.Converter. config has the key. or value.
 // prefix already stripped.
 func (c *Converter) Configure(config map[string]string, isKey bool) error {
-	cfg, err := configDef().Parse(config)
+	def := configDef()
+	cf, ok := c.fmt.(configurableFormat)
+	if ok {
+		def = cf.configDef()
+	}
+	cfg, err := def.Parse(config)
 	if err != nil {
 		return fmt.Errorf("configure %s: %w", c.fmt.name(), err)
+	}
+	if ok {
+		c.fmt = cf.configured(cfg)
 	}
 	c.isKey = isKey
 	c.autoReg = cfg.Bool(AutoRegisterConfig)
@@ -138,7 +177,11 @@ func (c *Converter) FromConnect(topic string, _ connect.Headers, s *connect.Sche
 	if err != nil {
 		return nil, err
 	}
-	subject, err := c.strategy(topic, own.recordName())
+	record := own.recordName()
+	if rn, ok := own.(recordNamer); ok {
+		record = rn.recordNameOf(s)
+	}
+	subject, err := c.strategy(topic, record)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +268,7 @@ func (c *Converter) readCodec(id int, text string) (codec, error) {
 			return nil, err
 		}
 	}
-	cd, err := c.fmt.parse(text)
+	cd, err := c.parseByID(id, text)
 	if err != nil {
 		return nil, dataErrCause(err, "parse schema id %d", id)
 	}
@@ -236,6 +279,20 @@ func (c *Converter) readCodec(id int, text string) (codec, error) {
 	c.reads[id] = cd
 	c.mu.Unlock()
 	return cd, nil
+}
+
+// parseByID parses the text of schema id, with the schemas it references
+// when the format resolves references.
+func (c *Converter) parseByID(id int, text string) (codec, error) {
+	rp, ok := c.fmt.(referencingFormat)
+	if !ok {
+		return c.fmt.parse(text)
+	}
+	refs, err := c.reg.references(id)
+	if err != nil {
+		return nil, err
+	}
+	return rp.parseWithReferences(text, refs)
 }
 
 // ToConnect implements connect.Converter.
@@ -250,6 +307,13 @@ func (c *Converter) ToConnect(topic string, _ connect.Headers, data []byte) (*co
 	cd, err := c.readCodec(id, "")
 	if err != nil {
 		return nil, nil, fmt.Errorf("convert topic %s from %s: %w", topic, c.fmt.name(), err)
+	}
+	if sd, ok := cd.(schemaDecoder); ok {
+		s, v, err := sd.decodeWithSchema(data[headerLen:])
+		if err != nil {
+			return nil, nil, dataErrCause(err, "Failed to deserialize data for topic %s to %s (schema id %d)", topic, c.fmt.name(), id)
+		}
+		return s, v, nil
 	}
 	v, err := cd.decode(data[headerLen:])
 	if err != nil {

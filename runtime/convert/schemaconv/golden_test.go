@@ -131,5 +131,5 @@ func TestSubjectStrategies(t *testing.T) {
 func TestConfigureNeedsURL(t *testing.T) {
 	err := NewAvroConverter().Configure(map[string]string{}, false)
 	require.ErrorIs(t, err, connect.ErrConfig)
-	require.Len(t, Plugins(), 2)
+	require.Len(t, Plugins(), 3)
 }

@@ -1,21 +1,24 @@
 // Package schemaconv holds the converters that keep their schemas in a
-// Confluent Schema Registry: io.confluent.connect.avro.AvroConverter and
-// io.confluent.connect.json.JsonSchemaConverter, with Confluent's config
+// Confluent Schema Registry: io.confluent.connect.avro.AvroConverter,
+// io.confluent.connect.json.JsonSchemaConverter and
+// io.confluent.connect.protobuf.ProtobufConverter, with Confluent's config
 // keys, subject name strategies and wire format.
 //
 // Every serialized key or value is framed as Confluent's serializers frame
-// it, then followed by the payload (Avro binary, or JSON text):
+// it, then followed by the payload (Avro binary, JSON text, or Protobuf's
+// message indexes and then Protobuf binary):
 //
 //	+------+----------------------+-------------------------+
 //	| 0x00 | schema id (4 bytes,  | Avro binary / JSON text |
-//	|magic | big-endian, global)  |                         |
+//	|magic | big-endian, global)  | / indexes + Protobuf    |
 //	+------+----------------------+-------------------------+
 //
 // FromConnect derives the registry schema from the Connect schema (as
-// Confluent's AvroData and JsonSchemaData do), registers or looks it up
-// under the subject its strategy names, and caches the id; ToConnect
-// fetches the writer's schema by id once and derives the Connect schema
-// from it, so data written by any Confluent-format producer can be read.
+// Confluent's AvroData, JsonSchemaData and ProtobufData do), registers or
+// looks it up under the subject its strategy names, and caches the id;
+// ToConnect fetches the writer's schema by id once and derives the Connect
+// schema from it, so data written by any Confluent-format producer can be
+// read.
 package schemaconv
 
 import (
@@ -63,7 +66,7 @@ const (
 	TopicRecordNameStrategy = "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy"
 )
 
-// Plugins returns the two registry converters.
+// Plugins returns the registry converters.
 func Plugins() []connect.Plugin {
 	return []connect.Plugin{
 		{Class: AvroConverterClass, Type: connect.PluginConverter, Version: connect.BuiltinVersion,
@@ -72,6 +75,9 @@ func Plugins() []connect.Plugin {
 		{Class: JSONSchemaConverterClass, Type: connect.PluginConverter, Version: connect.BuiltinVersion,
 			Config: configDef(), Doc: "JSON in the Confluent wire format, described by JSON Schemas kept in a schema registry.",
 			NewConverter: func() connect.Converter { return NewJSONSchemaConverter() }},
+		{Class: ProtobufConverterClass, Type: connect.PluginConverter, Version: connect.BuiltinVersion,
+			Config: protobufConfigDef(), Doc: "Protobuf binary in the Confluent wire format (with message indexes), schemas kept in a schema registry.",
+			NewConverter: func() connect.Converter { return NewProtobufConverter() }},
 	}
 }
 

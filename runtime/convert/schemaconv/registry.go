@@ -27,6 +27,7 @@ type registry struct {
 	ids       map[subjectSchema]int
 	texts     map[int]string
 	latestIDs map[string]int // subject → id, for use.latest.version; never expires, as Confluent's default latest.cache.ttl.sec=-1
+	refs      map[int][]sr.SchemaReference
 }
 
 type subjectSchema struct{ subject, text string }
@@ -44,7 +45,8 @@ func newRegistry(urls []string, authSource, userInfo string) (*registry, error) 
 	if err != nil {
 		return nil, fmt.Errorf("create schema registry client for %s: %w", strings.Join(urls, ","), err)
 	}
-	return &registry{cl: cl, ids: map[subjectSchema]int{}, texts: map[int]string{}, latestIDs: map[string]int{}}, nil
+	return &registry{cl: cl, ids: map[subjectSchema]int{}, texts: map[int]string{}, latestIDs: map[string]int{},
+		refs: map[int][]sr.SchemaReference{}}, nil
 }
 
 func (r *registry) cache(subject, text string, id int) {
@@ -59,6 +61,9 @@ func (r *registry) cache(subject, text string, id int) {
 		r.ids[subjectSchema{subject, text}] = id
 	}
 	r.texts[id] = text
+	if _, known := r.refs[id]; !known {
+		r.keepRefsLocked(id, nil) // until a fetch says otherwise: the converter's own schemas have none
+	}
 	r.mu.Unlock()
 }
 
@@ -137,6 +142,7 @@ func (r *registry) latest(subject string, typ sr.SchemaType) (int, string, error
 	r.cache("", got.Schema.Schema, got.ID)
 	r.mu.Lock()
 	r.latestIDs[subject] = got.ID
+	r.keepRefsLocked(got.ID, got.References)
 	r.mu.Unlock()
 	return got.ID, got.Schema.Schema, nil
 }
@@ -156,5 +162,56 @@ func (r *registry) schemaText(id int) (string, error) {
 		return "", dataErrCause(err, "get schema id %d", id)
 	}
 	r.cache("", s.Schema, id)
+	r.mu.Lock()
+	r.keepRefsLocked(id, s.References)
+	r.mu.Unlock()
 	return s.Schema, nil
+}
+
+// keepRefsLocked records the references of schema id (none included, so
+// that an absent entry means not known).
+func (r *registry) keepRefsLocked(id int, refs []sr.SchemaReference) {
+	if len(r.refs) >= maxCached {
+		clear(r.refs)
+	}
+	r.refs[id] = refs
+}
+
+// references returns the texts of the schemas schema id references (and
+// those they reference), by reference name: for Protobuf, the import
+// paths.
+func (r *registry) references(id int) (map[string]string, error) {
+	r.mu.RLock()
+	refs, known := r.refs[id]
+	r.mu.RUnlock()
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	if !known {
+		s, err := r.cl.SchemaByID(ctx, id)
+		if err != nil {
+			return nil, dataErrCause(err, "get schema id %d", id)
+		}
+		refs = s.References
+		r.mu.Lock()
+		r.keepRefsLocked(id, refs)
+		r.mu.Unlock()
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for len(refs) > 0 {
+		ref := refs[0]
+		refs = refs[1:]
+		if _, done := out[ref.Name]; done {
+			continue
+		}
+		got, err := r.cl.SchemaByVersion(ctx, ref.Subject, ref.Version)
+		if err != nil {
+			return nil, dataErrCause(err, "get schema %s (subject %s version %d) referenced by schema id %d", ref.Name, ref.Subject, ref.Version, id)
+		}
+		out[ref.Name] = got.Schema.Schema
+		refs = append(refs, got.References...)
+	}
+	return out, nil
 }
