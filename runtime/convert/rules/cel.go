@@ -1,12 +1,12 @@
 package rules
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/ext"
@@ -52,9 +52,6 @@ const (
 	DefaultCostLimit = 1_000_000
 	// DefaultCacheSize bounds the compiled programs kept.
 	DefaultCacheSize = 1000
-	// interruptEvery is how many comprehension steps run between checks of
-	// the context.
-	interruptEvery = 100
 )
 
 // programs compiles expressions once per (environment, text) and keeps at
@@ -120,41 +117,68 @@ func (p *programs) compile(kind envKind, expr string) (cel.Program, error) {
 	if iss != nil && iss.Err() != nil {
 		return nil, fmt.Errorf("compile CEL expression %q: %w", expr, iss.Err())
 	}
-	prg, err := env.Program(ast,
-		cel.CostLimit(p.costLimit),
-		cel.InterruptCheckFrequency(interruptEvery),
-		cel.EvalOptions(cel.OptOptimize))
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if est, err := env.EstimateCost(ast, boundedSizes{}); err != nil || est.Max > p.costLimit {
+		opts = append(opts, cel.CostLimit(p.costLimit))
+	}
+	prg, err := env.Program(ast, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("plan CEL expression %q: %w", expr, err)
 	}
 	return prg, nil
 }
 
+// boundedSizes lets CEL's static cost estimate assume that no string, list
+// or map in a record is larger than assumedMaxSize. An expression whose
+// estimate stays under the cost limit then does at most linear work in the
+// size of its inputs (anything superlinear would exceed the limit at that
+// size), which the record's own size bounds, so it runs without the
+// per-operation cost tracking (a third of a small rule's time); any other
+// expression is tracked and stopped at the limit.
+type boundedSizes struct{}
+
+const assumedMaxSize = 1 << 20
+
+func (boundedSizes) EstimateCallCost(string, string, *cost.AstNode, []cost.AstNode) *cost.CallEstimate {
+	return nil
+}
+
+func (boundedSizes) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+	if n.ComputedSize() != nil {
+		return nil
+	}
+	return &cost.SizeEstimate{Min: 0, Max: assumedMaxSize}
+}
+
 // eval runs expr, or its guard first when it has one ("guard ; body"): a
 // guard that is not true (false, not a bool, or an error) skips the body,
 // and then a condition passes and a transform leaves its input alone
 // (skipped reports it).
-func (p *programs) eval(ctx context.Context, kind envKind, r *Rule, md *Metadata, act interpreter.Activation) (out ref.Val, skipped bool, err error) {
+func (p *programs) eval(kind envKind, r *Rule, md *Metadata, act interpreter.Activation) (out ref.Val, skipped bool, err error) {
 	expr := r.Expr
 	if guard, body, ok := strings.Cut(expr, ";"); ok && Param(r, md, ParamIgnoreGuard) != "true" {
 		if strings.TrimSpace(guard) != "" {
-			g, err := p.run(ctx, kind, guard, act)
+			g, err := p.run(kind, guard, act)
 			if err != nil || g != types.True {
 				return nil, true, nil
 			}
 		}
 		expr = body
 	}
-	out, err = p.run(ctx, kind, expr, act)
+	out, err = p.run(kind, expr, act)
 	return out, false, err
 }
 
-func (p *programs) run(ctx context.Context, kind envKind, expr string, act interpreter.Activation) (ref.Val, error) {
+// run evaluates expr. The cost limit bounds it, so it needs no context
+// (cel-go's ContextEval costs a goroutine-safe cancel context per call,
+// more than a small expression itself); Execute checks the context
+// between rules.
+func (p *programs) run(kind envKind, expr string, act interpreter.Activation) (ref.Val, error) {
 	prg, err := p.get(kind, expr)
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := prg.ContextEval(ctx, act)
+	out, _, err := prg.Eval(act)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate CEL expression %q: %w", expr, err)
 	}

@@ -55,6 +55,7 @@ type Options struct {
 // converter (or per process) shares the compiled expressions.
 type Executor struct {
 	progs *programs
+	tags  *tagCache
 }
 
 // NewExecutor returns an Executor.
@@ -69,13 +70,13 @@ func NewExecutor(opts Options) (*Executor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Executor{progs: p}, nil
+	return &Executor{progs: p, tags: newTagCache(opts.CacheSize * 16)}, nil
 }
 
 // execution is one Execute call.
 type execution struct {
-	ctx   context.Context
 	progs *programs
+	tags  *tagCache
 	mode  Mode
 	rules []Rule
 	md    *Metadata
@@ -98,7 +99,7 @@ type execution struct {
 // migration rules.
 func (e *Executor) Execute(ctx context.Context, mode Mode, rs *RuleSet, md *Metadata,
 	schema *connect.Schema, value any, rec RecordInfo) (any, error) {
-	if value == nil || rs == nil || !enabledAtClient(rs.EnableAt) {
+	if value == nil || rs == nil || (len(rs.DomainRules) == 0 && len(rs.MigrationRules) == 0) || !enabledAtClient(rs.EnableAt) {
 		return value, nil
 	}
 	switch mode {
@@ -111,7 +112,8 @@ func (e *Executor) Execute(ctx context.Context, mode Mode, rs *RuleSet, md *Meta
 	default:
 		return nil, fmt.Errorf("execute rules: mode %q is not WRITE, READ, UPGRADE or DOWNGRADE", mode)
 	}
-	x := &execution{ctx: ctx, progs: e.progs, mode: mode, rules: rs.DomainRules, md: md, rec: &rec}
+	info := rec // only this path moves the record info to the heap
+	x := &execution{progs: e.progs, tags: e.tags, mode: mode, rules: rs.DomainRules, md: md, rec: &info}
 	skipName := ""
 	if h, ok := rec.Headers.Last(HeaderRuleName); ok {
 		skipName = headerString(h.Value)
@@ -240,7 +242,7 @@ func contains(list []string, s string) bool {
 // celMessage runs a CEL rule with message bound to the whole value.
 func (x *execution) celMessage(r *Rule, schema *connect.Schema, value any) (any, error) {
 	msg := toCEL(schema, value)
-	out, skipped, err := x.progs.eval(x.ctx, envMessage, r, x.md, &activation{message: msg})
+	out, skipped, err := x.progs.eval(envMessage, r, x.md, &activation{message: msg})
 	if err != nil {
 		return nil, err
 	}
@@ -271,8 +273,9 @@ func (x *execution) result(r *Rule, schema *connect.Schema, value any, in, out r
 // activation binds the CEL variables; the field ones are computed only
 // when the expression reads them.
 type activation struct {
-	message ref.Val
-	field   *fieldCtx
+	message  ref.Val
+	field    fieldCtx
+	hasField bool
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
@@ -280,10 +283,10 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "message":
 		return a.message, true
 	}
-	f := a.field
-	if f == nil {
+	if !a.hasField {
 		return nil, false
 	}
+	f := &a.field
 	switch name {
 	case "value":
 		return toCEL(f.schema, f.value), true
@@ -292,7 +295,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "fullName":
 		return types.String(f.fullName()), true
 	case "typeName":
-		return types.String(typeName(f.schema, f.value)), true
+		return typeNameVal(f.schema, f.value), true
 	case "tags":
 		return types.NewStringList(types.DefaultTypeAdapter, f.tagList()), true
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"cel.dev/cel-go/common/types"
 
@@ -31,6 +32,10 @@ type fieldCtx struct {
 	schema    *connect.Schema
 	value     any
 	container *connect.Struct
+	// record and index name the field in its struct schema, the key of
+	// the tag cache (RecordFieldNames only: JSON paths vary per value).
+	record *connect.Schema
+	index  int
 
 	full     string
 	tags     []string
@@ -51,17 +56,33 @@ func (f *fieldCtx) tagList() []string {
 		return f.tags
 	}
 	f.tagsDone = true
+	md := f.w.x.md
+	if (md == nil || len(md.Tags) == 0) && (f.schema == nil || f.schema.Parameters[TagsParameter] == "") {
+		return nil
+	}
+	if f.record != nil {
+		f.tags = f.w.x.tags.fieldTags(md, f.record, f.index, f.w.x.rec.FieldNames)
+		return f.tags
+	}
+	f.tags = f.computeTags()
+	return f.tags
+}
+
+func (f *fieldCtx) computeTags() []string {
+	return computeTags(f.w.x.md, f.fullName(), f.schema)
+}
+
+func computeTags(md *Metadata, full string, schema *connect.Schema) []string {
 	var tags []string
-	if md := f.w.x.md; md != nil && len(md.Tags) > 0 {
-		full := f.fullName()
+	if md != nil && len(md.Tags) > 0 {
 		for pattern, ts := range md.Tags {
 			if MatchPath(full, pattern) {
 				tags = append(tags, ts...)
 			}
 		}
 	}
-	if f.schema != nil {
-		if inline := f.schema.Parameters[TagsParameter]; inline != "" {
+	if schema != nil {
+		if inline := schema.Parameters[TagsParameter]; inline != "" {
 			for t := range strings.SplitSeq(inline, ",") {
 				if t = strings.TrimSpace(t); t != "" {
 					tags = append(tags, t)
@@ -73,8 +94,56 @@ func (f *fieldCtx) tagList() []string {
 		slices.Sort(tags)
 		tags = slices.Compact(tags)
 	}
-	f.tags = tags
 	return tags
+}
+
+// tagCache keeps the tags of each field of a struct schema per metadata,
+// so that matching Metadata.Tags patterns costs once per schema rather than
+// once per record. Metadata and schemas are immutable once in use.
+type tagCache struct {
+	mu   sync.RWMutex
+	max  int
+	tags map[tagKey][][]string
+}
+
+type tagKey struct {
+	md     *Metadata
+	record *connect.Schema
+}
+
+func newTagCache(max int) *tagCache {
+	return &tagCache{max: max, tags: make(map[tagKey][][]string)}
+}
+
+// fieldTags returns the tags of field index of struct schema record.
+func (c *tagCache) fieldTags(md *Metadata, record *connect.Schema, index int, names FieldNames) []string {
+	k := tagKey{md, record}
+	c.mu.RLock()
+	t, ok := c.tags[k]
+	c.mu.RUnlock()
+	if ok {
+		return t[index]
+	}
+	parent := recordName(record)
+	t = make([][]string, len(record.Fields))
+	for i := range record.Fields {
+		f := &record.Fields[i]
+		t[i] = computeTags(md, parent+"."+f.Name, f.Schema)
+	}
+	c.mu.Lock()
+	if len(c.tags) >= c.max {
+		clear(c.tags) // bounded; refilled from the schemas in use
+	}
+	c.tags[k] = t
+	c.mu.Unlock()
+	return t[index]
+}
+
+func recordName(s *connect.Schema) string {
+	if s.Name == "" {
+		return UnnamedRecord
+	}
+	return s.Name
 }
 
 // selected reports whether the rule applies to the field.
@@ -103,6 +172,9 @@ func (w *walker) visit(s *connect.Schema, v any, fc *fieldCtx, path string) (any
 	}
 	if v == nil || s.Type.IsPrimitive() {
 		return w.primitive(s, v, fc)
+	}
+	if es := s.ValueSchema; es != nil && es.Type.IsPrimitive() && (fc == nil || !fc.selected()) {
+		return v, false, nil // a list or map of fields the rule does not select
 	}
 	switch s.Type {
 	case connect.TypeStruct:
@@ -142,15 +214,15 @@ func (w *walker) visit(s *connect.Schema, v any, fc *fieldCtx, path string) (any
 func (w *walker) structFields(s *connect.Schema, st *connect.Struct, path string) (any, bool, error) {
 	parent := path
 	if w.x.rec.FieldNames == RecordFieldNames {
-		parent = s.Name
-		if parent == "" {
-			parent = UnnamedRecord
-		}
+		parent = recordName(s)
 	}
 	var out *connect.Struct
 	for i := range s.Fields {
 		f := &s.Fields[i]
 		fc := &fieldCtx{w: w, parent: parent, name: f.Name, schema: f.Schema, container: st}
+		if w.x.rec.FieldNames == RecordFieldNames {
+			fc.record, fc.index = s, i
+		}
 		fv := st.GetField(f)
 		nv, changed, err := w.visit(f.Schema, fv, fc, w.child(path, f.Name))
 		if err != nil {
@@ -239,10 +311,9 @@ func (w *walker) primitive(s *connect.Schema, v any, fc *fieldCtx) (any, bool, e
 	if fc == nil || !fc.selected() {
 		return v, false, nil
 	}
-	f := *fc
-	f.schema, f.value = s, v
-	act := &activation{message: structVal{f.container}, field: &f}
-	out, skipped, err := w.x.progs.eval(w.x.ctx, envField, w.r, w.x.md, act)
+	act := &activation{message: structVal{fc.container}, field: *fc, hasField: true}
+	act.field.schema, act.field.value = s, v
+	out, skipped, err := w.x.progs.eval(envField, w.r, w.x.md, act)
 	if err != nil {
 		return nil, false, err
 	}

@@ -192,8 +192,10 @@ func (it *fieldIter) Value() any     { return nil }
 func (it *fieldIter) ConvertToNative(reflect.Type) (any, error) {
 	return nil, fmt.Errorf("an iterator does not convert")
 }
-func (it *fieldIter) ConvertToType(ref.Type) ref.Val { return types.NewErr("an iterator does not convert") }
-func (it *fieldIter) Equal(ref.Val) ref.Val          { return types.False }
+func (it *fieldIter) ConvertToType(ref.Type) ref.Val {
+	return types.NewErr("an iterator does not convert")
+}
+func (it *fieldIter) Equal(ref.Val) ref.Val { return types.False }
 
 // fromCEL converts a CEL result back to a Connect value of schema s
 // (nil: schemaless, the result's natural Go value).
@@ -392,6 +394,22 @@ func mapFromCEL(s *connect.Schema, v ref.Val) (any, error) {
 		return outS, nil
 	}
 	return outA, nil
+}
+
+var typeNameVals = map[string]ref.Val{}
+
+func init() {
+	for _, n := range []string{"NULL", "INT", "LONG", "FLOAT", "DOUBLE", "RECORD", "BOOLEAN", "STRING", "BYTES", "ARRAY", "MAP"} {
+		typeNameVals[n] = types.String(n)
+	}
+}
+
+// typeNameVal is typeName as a CEL value, without allocating.
+func typeNameVal(s *connect.Schema, v any) ref.Val {
+	if t, ok := typeNameVals[typeName(s, v)]; ok {
+		return t
+	}
+	return types.String(typeName(s, v))
 }
 
 // typeName is the typeName a CEL_FIELD rule sees for a primitive field:
