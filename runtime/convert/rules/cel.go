@@ -33,6 +33,7 @@ func newEnv(kind envKind) (*cel.Env, error) {
 		ext.Strings(),
 		cel.ParserExpressionSizeLimit(maxExprSize),
 	}
+	opts = append(opts, builtins()...)
 	if kind == envField {
 		opts = append(opts,
 			cel.Variable("value", cel.DynType),

@@ -288,6 +288,46 @@ func TestExecuteCostLimit(t *testing.T) {
 	require.NoError(t, err)
 }
 
+func TestExecuteCostLimitOnRecordSizedLoops(t *testing.T) {
+	// Loops over the record's own lists have no static bound: they are
+	// tracked, and a quadratic one over 2,000 items hits the limit.
+	items := make([]any, 2000)
+	for i := range items {
+		items[i] = connect.NewStruct(itemSchema).MustPut("sku", "s").MustPut("secret", "x")
+	}
+	in := order().MustPut("items", items)
+	rs := &RuleSet{DomainRules: []Rule{rule(KindCondition, TypeCEL,
+		"message.items.all(a, message.items.all(b, a.sku == b.sku))")}}
+	_, err := newExec(t, Options{}).Execute(context.Background(), ModeWrite, rs, nil, orderSchema, in, RecordInfo{})
+	require.ErrorContains(t, err, "cost limit exceeded")
+	// A linear rule over the same record runs.
+	rs = &RuleSet{DomainRules: []Rule{rule(KindCondition, TypeCEL, "message.items.all(a, a.sku == 's')")}}
+	_, err = newExec(t, Options{}).Execute(context.Background(), ModeWrite, rs, nil, orderSchema, in, RecordInfo{})
+	require.NoError(t, err)
+}
+
+func TestBuiltins(t *testing.T) {
+	e := newExec(t, Options{})
+	for expr, want := range map[string]bool{
+		"'jane@example.com'.isEmail()":                    true,
+		"'Jane <jane@example.com>'.isEmail()":             false,
+		"'db-1.example.com'.isHostname()":                 true,
+		"'-bad.example.com'.isHostname()":                 false,
+		"'10.0.0.1'.isIpv4()":                             true,
+		"'::1'.isIpv4()":                                  false,
+		"'::1'.isIpv6()":                                  true,
+		"'https://example.com/x'.isUri()":                 true,
+		"'/relative'.isUri()":                             false,
+		"'/relative'.isUriRef()":                          true,
+		"'123e4567-e89b-12d3-a456-426614174000'.isUuid()": true,
+		"'123e4567e89b12d3a456426614174000'.isUuid()":     false,
+	} {
+		rs := &RuleSet{DomainRules: []Rule{rule(KindCondition, TypeCEL, expr)}}
+		_, err := e.Execute(context.Background(), ModeWrite, rs, nil, orderSchema, order(), RecordInfo{})
+		assert.Equal(t, want, err == nil, "%s: %v", expr, err)
+	}
+}
+
 func TestExecuteCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
