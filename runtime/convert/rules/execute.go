@@ -125,7 +125,7 @@ func (e *Executor) Execute(ctx context.Context, mode Mode, rs *RuleSet, md *Meta
 			i = n - 1 - j
 		}
 		r := &x.rules[i]
-		if r.Disabled || !applies(r.Mode, mode) || (skipName != "" && r.Name == skipName) {
+		if r.Disabled || !applies(r.mode(), mode) || (skipName != "" && r.Name == skipName) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -177,17 +177,13 @@ func (x *execution) action(r *Rule, action, def string) string {
 	return def
 }
 
-func (r *Rule) kind() Kind {
-	if r.Kind == "" {
-		return defaultKind
-	}
-	return r.Kind
-}
-
 // evaluate runs rule i's executor: for a condition it returns value, or a
 // *RuleConditionError.
 func (x *execution) evaluate(i int, schema *connect.Schema, value any) (any, error) {
 	r := &x.rules[i]
+	if k := r.kind(); k != KindCondition && k != KindTransform {
+		return nil, fmt.Errorf("unknown rule kind %q (want CONDITION or TRANSFORM)", k)
+	}
 	switch strings.ToUpper(r.Type) {
 	case TypeCEL:
 		return x.celMessage(r, schema, value)
@@ -211,7 +207,7 @@ func (x *execution) sameTagsAsEarlier(i int) bool {
 	}
 	for j := range i {
 		o := &x.rules[j]
-		if o.kind() == KindTransform && o.Mode == r.Mode && strings.EqualFold(o.Type, r.Type) && equalTags(o.Tags, r.Tags) {
+		if o.kind() == KindTransform && o.mode() == r.mode() && strings.EqualFold(o.Type, r.Type) && equalTags(o.Tags, r.Tags) {
 			return true
 		}
 	}

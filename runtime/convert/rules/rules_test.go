@@ -198,6 +198,8 @@ func TestExecute(t *testing.T) {
 		{"paired action: read half", ModeRead, []Rule{rule(KindCondition, TypeCEL, "false", func(r *Rule) { r.OnFailure = "NONE,ERROR" })}, failsWith(ActionError)},
 		{"unknown action", ModeWrite, []Rule{rule(KindCondition, TypeCEL, "false", func(r *Rule) { r.OnFailure = "PAGE_SOMEONE" })},
 			failsWith("PAGE_SOMEONE", "unknown rule action")},
+		{"unknown rule kind fails", ModeWrite, []Rule{rule("VALIDATE", TypeCEL, "true")}, failsWith(ActionError, `unknown rule kind "VALIDATE"`)},
+		{"empty mode is WRITEREAD, paired actions too", ModeRead, []Rule{rule(KindCondition, TypeCEL, "false", func(r *Rule) { r.Mode = ""; r.OnFailure = "ERROR,NONE" })}, unchanged},
 		{"unknown rule type fails", ModeWrite, []Rule{rule(KindTransform, "ENCRYPT", "")}, failsWith(ActionError, "no rule executor of type \"ENCRYPT\"")},
 		{"compile error surfaced", ModeWrite, []Rule{rule(KindCondition, TypeCEL, "message.qty >")}, failsWith(ActionError, "compile CEL expression", "Syntax error")},
 		{"first failing rule stops the rest", ModeWrite,

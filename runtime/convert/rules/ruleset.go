@@ -173,7 +173,7 @@ func Param(r *Rule, md *Metadata, name string) string {
 
 // actionFor picks the action for mode from a possibly paired action string.
 func actionFor(r *Rule, mode Mode, action string) string {
-	if (r.Mode == ModeWriteRead || r.Mode == ModeUpDown) && strings.Contains(action, ",") {
+	if rm := r.mode(); (rm == ModeWriteRead || rm == ModeUpDown) && strings.Contains(action, ",") {
 		write, read, _ := strings.Cut(action, ",")
 		if mode == ModeRead || mode == ModeDowngrade {
 			return strings.TrimSpace(read)
@@ -183,6 +183,20 @@ func actionFor(r *Rule, mode Mode, action string) string {
 	return strings.TrimSpace(action)
 }
 
+func (r *Rule) mode() Mode {
+	if r.Mode == "" {
+		return defaultMode
+	}
+	return r.Mode
+}
+
+func (r *Rule) kind() Kind {
+	if r.Kind == "" {
+		return defaultKind
+	}
+	return r.Kind
+}
+
 // applies reports whether a rule of mode rule runs when executing mode.
 func applies(rule, mode Mode) bool {
 	switch rule {
@@ -190,8 +204,6 @@ func applies(rule, mode Mode) bool {
 		return mode == ModeWrite || mode == ModeRead
 	case ModeUpDown:
 		return mode == ModeUpgrade || mode == ModeDowngrade
-	case "":
-		return mode == ModeWrite || mode == ModeRead
 	}
 	return rule == mode
 }

@@ -73,10 +73,7 @@ func validateRule(progs *programs, phase string, r *Rule, modes []Mode) []error 
 	default:
 		errs = append(errs, invalid(r, fmt.Sprintf("unknown rule kind %q (want CONDITION or TRANSFORM)", r.Kind)))
 	}
-	mode := r.Mode
-	if mode == "" {
-		mode = defaultMode
-	}
+	mode := r.mode()
 	if !contains(modesStrings(modes), string(mode)) {
 		errs = append(errs, invalid(r, fmt.Sprintf("%s rules can only be %s, not %q", phase, joinModes(modes), r.Mode)))
 	}
