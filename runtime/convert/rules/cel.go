@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -29,6 +30,7 @@ const (
 func newEnv(kind envKind) (*cel.Env, error) {
 	opts := []cel.EnvOption{
 		cel.Variable("message", cel.DynType),
+		cel.Variable(skipVar, cel.DynType),
 		cel.CrossTypeNumericComparisons(true),
 		ext.Strings(),
 		cel.ParserExpressionSizeLimit(maxExprSize),
@@ -129,6 +131,22 @@ func (p *programs) compile(kind envKind, expr string) (cel.Program, error) {
 	return prg, nil
 }
 
+// skipVar names the variable a guarded expression returns when its guard
+// is false; it is bound to skipSentinel.
+const skipVar = "__sluice_guard_skipped__"
+
+var skipSentinel ref.Val = skipValue{}
+
+type skipValue struct{}
+
+func (skipValue) ConvertToNative(reflect.Type) (any, error) {
+	return nil, fmt.Errorf("a skipped guard has no value")
+}
+func (skipValue) ConvertToType(ref.Type) ref.Val { return types.NewErr("a skipped guard has no value") }
+func (skipValue) Equal(o ref.Val) ref.Val        { return types.Bool(o == skipSentinel) }
+func (skipValue) Type() ref.Type                 { return types.NullType }
+func (skipValue) Value() any                     { return nil }
+
 // boundedSizes lets CEL's static cost estimate assume that no string, list
 // or map in a record is larger than assumedMaxSize. An expression whose
 // estimate stays under the cost limit then does at most linear work in the
@@ -159,6 +177,15 @@ func (p *programs) eval(kind envKind, r *Rule, md *Metadata, act interpreter.Act
 	expr := r.Expr
 	if guard, body, ok := strings.Cut(expr, ";"); ok && Param(r, md, ParamIgnoreGuard) != "true" {
 		if strings.TrimSpace(guard) != "" {
+			// One evaluation of "(guard) ? (body) : skip" in the common
+			// case; an error (the guard's or the body's) or a guard that
+			// does not compile as a condition takes the two-step path,
+			// which tells them apart.
+			if prg, err := p.get(kind, "("+guard+") ? ("+body+") : "+skipVar); err == nil {
+				if out, _, err := prg.Eval(act); err == nil {
+					return out, out == skipSentinel, nil
+				}
+			}
 			g, err := p.run(kind, guard, act)
 			if err != nil || g != types.True {
 				return nil, true, nil

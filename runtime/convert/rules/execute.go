@@ -278,6 +278,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
 	case "message":
 		return a.message, true
+	case skipVar:
+		return skipSentinel, true
 	}
 	if !a.hasField {
 		return nil, false

@@ -32,14 +32,9 @@ type fieldCtx struct {
 	schema    *connect.Schema
 	value     any
 	container *connect.Struct
-	// record and index name the field in its struct schema, the key of
-	// the tag cache (RecordFieldNames only: JSON paths vary per value).
-	record *connect.Schema
-	index  int
-
-	full     string
-	tags     []string
-	tagsDone bool
+	full      string
+	tags      []string
+	tagsDone  bool
 }
 
 func (f *fieldCtx) fullName() string {
@@ -59,10 +54,6 @@ func (f *fieldCtx) tagList() []string {
 	md := f.w.x.md
 	if (md == nil || len(md.Tags) == 0) && (f.schema == nil || f.schema.Parameters[TagsParameter] == "") {
 		return nil
-	}
-	if f.record != nil {
-		f.tags = f.w.x.tags.fieldTags(md, f.record, f.index, f.w.x.rec.FieldNames)
-		return f.tags
 	}
 	f.tags = f.computeTags()
 	return f.tags
@@ -115,14 +106,15 @@ func newTagCache(max int) *tagCache {
 	return &tagCache{max: max, tags: make(map[tagKey][][]string)}
 }
 
-// fieldTags returns the tags of field index of struct schema record.
-func (c *tagCache) fieldTags(md *Metadata, record *connect.Schema, index int, names FieldNames) []string {
+// structTags returns the tags of each field of struct schema record, with
+// RecordFieldNames (JSON paths vary per value and are not cached).
+func (c *tagCache) structTags(md *Metadata, record *connect.Schema) [][]string {
 	k := tagKey{md, record}
 	c.mu.RLock()
 	t, ok := c.tags[k]
 	c.mu.RUnlock()
 	if ok {
-		return t[index]
+		return t
 	}
 	parent := recordName(record)
 	t = make([][]string, len(record.Fields))
@@ -136,7 +128,7 @@ func (c *tagCache) fieldTags(md *Metadata, record *connect.Schema, index int, na
 	}
 	c.tags[k] = t
 	c.mu.Unlock()
-	return t[index]
+	return t
 }
 
 func recordName(s *connect.Schema) string {
@@ -216,12 +208,16 @@ func (w *walker) structFields(s *connect.Schema, st *connect.Struct, path string
 	if w.x.rec.FieldNames == RecordFieldNames {
 		parent = recordName(s)
 	}
+	var tags [][]string // per field, from the cache (RecordFieldNames)
+	if w.x.rec.FieldNames == RecordFieldNames {
+		tags = w.x.tags.structTags(w.x.md, s)
+	}
 	var out *connect.Struct
 	for i := range s.Fields {
 		f := &s.Fields[i]
 		fc := &fieldCtx{w: w, parent: parent, name: f.Name, schema: f.Schema, container: st}
-		if w.x.rec.FieldNames == RecordFieldNames {
-			fc.record, fc.index = s, i
+		if tags != nil {
+			fc.tags, fc.tagsDone = tags[i], true
 		}
 		fv := st.GetField(f)
 		nv, changed, err := w.visit(f.Schema, fv, fc, w.child(path, f.Name))
@@ -261,7 +257,7 @@ func cloneStruct(st *connect.Struct) *connect.Struct {
 	s := st.Schema()
 	out := connect.NewStruct(s)
 	for i := range s.Fields {
-		out.Set(&s.Fields[i], st.GetWithoutDefault(s.Fields[i].Name))
+		out.Set(&s.Fields[i], st.GetField(&s.Fields[i])) // unset fields take their default, as every reader sees them
 	}
 	return out
 }
