@@ -97,6 +97,10 @@ type execution struct {
 //
 // ModeUpgrade and ModeDowngrade return ErrMigrationUnsupported when rs has
 // migration rules.
+//
+// md and schema must not change once passed: field tags are cached per
+// (md, struct schema) pair, so pass the same pointers for one schema
+// version rather than decoding them per record.
 func (e *Executor) Execute(ctx context.Context, mode Mode, rs *RuleSet, md *Metadata,
 	schema *connect.Schema, value any, rec RecordInfo) (any, error) {
 	if value == nil || rs == nil || (len(rs.DomainRules) == 0 && len(rs.MigrationRules) == 0) || !enabledAtClient(rs.EnableAt) {

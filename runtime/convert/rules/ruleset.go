@@ -15,6 +15,15 @@
 //	                         value, name, fullName, typeName, tags, message ──► bool | new value
 //	            ──► onSuccess / onFailure: NONE (go on), ERROR (*RuleError), DLQ (*RuleError, Action DLQ)
 //
+// An expression may start with a guard, "guard ; body" (the first ';'
+// splits them unless the rule's cel.ignore.guard.separator param is
+// "true"): unless the guard is true the body does not run, a condition
+// passes and a transform leaves its input alone. Expressions are compiled
+// once and cached; Confluent's string checks (isEmail, isUuid, …) and
+// cel-go's strings extension (replace, substring, …) are available. An
+// evaluation is bounded by a CEL cost limit: a rule whose static estimate
+// could exceed it is tracked and stopped with "cost limit exceeded".
+//
 // Migration rules (UPGRADE/DOWNGRADE, JSONata in Confluent's clients) are not
 // executed: Validate refuses them and Execute in an UPGRADE or DOWNGRADE mode
 // returns ErrMigrationUnsupported.
