@@ -81,7 +81,7 @@ func (e *RuleError) DLQHeaders() connect.Headers {
 	return h
 }
 
-// ruleError builds the error for action on rule r, or nil for NONE.
+// actionError builds the error for action on rule r, or nil for NONE.
 func (x *execution) actionError(r *Rule, action string, cause error) error {
 	switch action {
 	case ActionNone:
