@@ -39,12 +39,9 @@ func protoText(fd protoreflect.FileDescriptor, ignoreExtensions bool) string {
 	}
 	for i := range fd.Imports().Len() {
 		imp := fd.Imports().Get(i)
-		kind := ""
-		switch {
-		case imp.IsPublic:
+		kind := "" // weak imports: the protobuf library no longer supports them
+		if imp.IsPublic {
 			kind = "public "
-		case imp.IsWeak:
-			kind = "weak "
 		}
 		p.line("", "import "+kind+quoteProto(imp.Path())+";")
 	}
