@@ -1,0 +1,251 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/sluicehq/sluice/internal/testenv"
+)
+
+// jsClientDir is the npm project of testdata/jsclient (Confluent's
+// @confluentinc/schemaregistry and kafkajs), installed once per
+// package-lock.json into the user's cache directory (npm ci), with the
+// script copied next to its node_modules so Node resolves its imports.
+func jsClientDir(t *testing.T) string {
+	t.Helper()
+	testenv.RequireBinary(t, "node")
+	npm := testenv.RequireBinary(t, "npm")
+	lock, err := os.ReadFile("testdata/jsclient/package-lock.json")
+	require.NoError(t, err)
+	sum := sha256.Sum256(lock)
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "sluice-test", "e2e-jsclient-"+hex.EncodeToString(sum[:6]))
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "kafkajs")); err != nil {
+		require.NoError(t, os.MkdirAll(filepath.Dir(dir), 0o755))
+		tmp, err := os.MkdirTemp(filepath.Dir(dir), "install-")
+		require.NoError(t, err)
+		defer os.RemoveAll(tmp)
+		for _, f := range []string{"package.json", "package-lock.json"} {
+			copyTestFile(t, filepath.Join("testdata/jsclient", f), filepath.Join(tmp, f))
+		}
+		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts")
+		cmd.Dir = tmp
+		if out, err := cmd.CombinedOutput(); err != nil {
+			if testenv.RequireServers() {
+				t.Fatalf("npm ci for the JavaScript client failed and SLUICE_REQUIRE_SERVERS=1: %v\n%s", err, out)
+			}
+			t.Skipf("npm ci for the JavaScript client failed (is the npm registry reachable?): %v\n%s", err, out)
+		}
+		// Another test run may have installed it meanwhile; either copy
+		// is complete.
+		if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
+			_, statErr := os.Stat(dir)
+			require.NoError(t, statErr, "install the JavaScript client: %v", err)
+		}
+	}
+	copyTestFile(t, "testdata/jsclient/contracts.mjs", filepath.Join(dir, "contracts.mjs"))
+	return dir
+}
+
+func copyTestFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(to, b, 0o644))
+}
+
+// jsRun is what contracts.mjs saw for one format.
+type jsRun struct {
+	ID      int    `json:"id"`
+	Refused string `json:"refused"`
+	Header  []int  `json:"header"`
+	Back    []struct {
+		Key   string         `json:"key"`
+		Value map[string]any `json:"value"`
+	} `json:"back"`
+}
+
+// TestConfluentJSClientUp runs Confluent's JavaScript client
+// (@confluentinc/schemaregistry) and kafkajs against `sluice up`: Avro,
+// JSON Schema and Protobuf schemas registered with metadata (ssn tagged
+// PII) and a rule set (CEL condition checkAge, CEL_FIELD maskPII), the
+// Protobuf one importing srtest/money.proto, all in the serialized
+// format. The client's serializers run the rules the registry serves —
+// ssn masked, a negative age refused naming checkAge — and the records
+// go through Sluice's broker and back through its deserializers.
+// franz-go's sr client then reads the subjects, metadata and rule sets,
+// and Sluice's Avro, JSON Schema and Protobuf converters in FileStreamSink
+// connectors read what the JavaScript client wrote.
+func TestConfluentJSClientUp(t *testing.T) {
+	js := jsClientDir(t)
+	dir := t.TempDir()
+	brokerAddr, restAddr, regAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	log := &procLog{}
+	dumpOnFailure(t, "sluice up", log)
+	startProcUntil(t, log, workerReady, "up", "--data-dir", filepath.Join(dir, "data"),
+		"--broker-addr", brokerAddr, "--rest-addr", restAddr, "--registry-addr", regAddr)
+	srURL := "http://" + regAddr
+
+	cmd := exec.Command("node", "contracts.mjs")
+	cmd.Dir = js
+	cmd.Env = append(os.Environ(), "SR_URL="+srURL, "BROKER="+brokerAddr)
+	start := time.Now()
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		t.Fatalf("node contracts.mjs: %v\n%s", err, exit.Stderr)
+	}
+	require.NoError(t, err)
+	t.Logf("node contracts.mjs took %s: %s", time.Since(start).Round(time.Millisecond), out)
+	var got struct {
+		Money struct{ ID, Version int }
+		Avro  jsRun `json:"avro"`
+		JSON  jsRun `json:"json"`
+		Proto jsRun `json:"proto"`
+	}
+	require.NoError(t, json.Unmarshal(out, &got), "%s", out)
+
+	person := func(name string) map[string]any {
+		return map[string]any{"name": name, "ssn": "XXX", "age": float64(map[string]int{"ada": 36, "bob": 41}[name])}
+	}
+	withBalance := func(name string) map[string]any {
+		p := person(name)
+		p["balance"] = map[string]any{"units": "42", "currency": "EUR"}
+		return p
+	}
+	for _, c := range []struct {
+		format string
+		run    jsRun
+		want   func(string) map[string]any
+	}{
+		{"avro", got.Avro, person},
+		{"json", got.JSON, person},
+		{"proto", got.Proto, withBalance},
+	} {
+		assert.Equal(t, []int{0, 0, 0, 0, c.run.ID}, c.run.Header, "%s: magic byte and the registered schema's id", c.format)
+		assert.Contains(t, c.run.Refused, "checkAge", "%s: the condition refuses a negative age", c.format)
+		require.Len(t, c.run.Back, 2, c.format)
+		for _, r := range c.run.Back {
+			assert.Equal(t, c.want(r.Key), r.Value, "%s: consumed from Sluice's broker with ssn masked", c.format)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	checkSRClient(ctx, t, srURL, got.Money.Version)
+
+	checkSinks(t, "http://"+restAddr, srURL, dir)
+}
+
+// checkSRClient reads what the JavaScript client registered with
+// franz-go's sr client.
+func checkSRClient(ctx context.Context, t *testing.T, srURL string, moneyVersion int) {
+	t.Helper()
+	cl, err := sr.NewClient(sr.URLs(srURL))
+	require.NoError(t, err)
+	subjects, err := cl.Subjects(ctx)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"people-avro-value", "people-json-value", "people-proto-value", "srtest/money.proto"}, subjects)
+
+	money, err := cl.SchemaByVersion(ctx, "srtest/money.proto", -1)
+	require.NoError(t, err)
+	assert.Equal(t, moneyVersion, money.Version)
+	assert.Equal(t, sr.TypeProtobuf, money.Type)
+	assert.Contains(t, money.Schema.Schema, "message Money {", "served as .proto text by default")
+
+	checkAge := sr.SchemaRule{Name: "checkAge", Kind: sr.SchemaRuleKindCondition, Mode: sr.SchemaRuleModeWrite, Type: "CEL", Expr: "message.age >= 0"}
+	for subject, c := range map[string]struct {
+		ssnPath  string
+		checkAge sr.SchemaRule
+	}{
+		"people-avro-value": {"User.ssn", checkAge},
+		"people-json-value": {"$.ssn", checkAge},
+		"people-proto-value": {"srtest.Person.ssn", sr.SchemaRule{Name: "checkAge", Kind: sr.SchemaRuleKindCondition,
+			Mode: sr.SchemaRuleModeWrite, Type: "CEL_FIELD", Expr: "name == 'age' ; value >= 0"}},
+	} {
+		s, err := cl.SchemaByVersion(ctx, subject, -1)
+		require.NoError(t, err, subject)
+		require.NotNil(t, s.SchemaMetadata, subject)
+		assert.Equal(t, map[string][]string{c.ssnPath: {"PII"}}, s.SchemaMetadata.Tags, subject)
+		assert.Equal(t, map[string]string{"owner": "team-a"}, s.SchemaMetadata.Properties, subject)
+		require.NotNil(t, s.SchemaRuleSet, subject)
+		rules := s.SchemaRuleSet.DomainRules
+		require.Len(t, rules, 2, subject)
+		assert.Equal(t, c.checkAge, withoutEmptyTags(rules[0]), subject)
+		assert.Equal(t, sr.SchemaRule{Name: "maskPII", Kind: sr.SchemaRuleKindTransform, Mode: sr.SchemaRuleModeWrite,
+			Type: "CEL_FIELD", Tags: []string{"PII"}, Expr: "name == 'ssn' ; 'XXX'"}, rules[1], subject)
+		if subject == "people-proto-value" {
+			assert.Equal(t, []sr.SchemaReference{{Name: "srtest/money.proto", Subject: "srtest/money.proto", Version: moneyVersion}}, s.References)
+		}
+	}
+}
+
+func withoutEmptyTags(r sr.SchemaRule) sr.SchemaRule {
+	if len(r.Tags) == 0 {
+		r.Tags = nil
+	}
+	return r
+}
+
+// checkSinks runs one FileStreamSink per topic with Sluice's converter for
+// its format, reading the records the JavaScript client wrote.
+func checkSinks(t *testing.T, base, srURL, dir string) {
+	t.Helper()
+	converters := map[string]string{
+		"avro":  "io.confluent.connect.avro.AvroConverter",
+		"json":  "io.confluent.connect.json.JsonSchemaConverter",
+		"proto": "io.confluent.connect.protobuf.ProtobufConverter",
+	}
+	files := map[string]string{}
+	for format, class := range converters {
+		files[format] = filepath.Join(dir, format+".txt")
+		code := rest(t, "POST", base+"/connectors", map[string]any{"name": format + "-sink", "config": map[string]string{
+			"connector.class":                     "FileStreamSink",
+			"file":                                files[format],
+			"topics":                              "people-" + format,
+			"key.converter":                       "org.apache.kafka.connect.storage.StringConverter",
+			"value.converter":                     class,
+			"value.converter.schema.registry.url": srURL,
+		}}, nil)
+		require.Equal(t, 201, code, "create %s-sink", format)
+	}
+	want := map[string][]string{
+		"avro": {"Struct{name=ada,ssn=XXX,age=36}", "Struct{name=bob,ssn=XXX,age=41}"},
+		// Without connect.index, the JSON Schema converter orders fields by name.
+		"json":  {"Struct{age=36,name=ada,ssn=XXX}", "Struct{age=41,name=bob,ssn=XXX}"},
+		"proto": {"Struct{name=ada,ssn=XXX,age=36,balance=Struct{units=42,currency=EUR}}", "Struct{name=bob,ssn=XXX,age=41,balance=Struct{units=42,currency=EUR}}"},
+	}
+	for format, file := range files {
+		var lines []string
+		deadline := time.Now().Add(30 * time.Second)
+		for len(lines) < 2 && time.Now().Before(deadline) {
+			b, _ := os.ReadFile(file)
+			lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+			if lines[0] == "" {
+				lines = nil
+			}
+			if len(lines) < 2 {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		var status connectorStatus
+		rest(t, "GET", base+"/connectors/"+format+"-sink/status", nil, &status)
+		assert.Equal(t, want[format], lines, "%s: %s reads what the JavaScript client wrote (status %+v)", format, converters[format], status)
+	}
+}
