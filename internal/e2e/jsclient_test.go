@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/sr"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/sluicehq/sluice/internal/testenv"
 )
@@ -138,7 +141,11 @@ func TestConfluentJSClientUp(t *testing.T) {
 		{"json", got.JSON, person},
 		{"proto", got.Proto, withBalance},
 	} {
-		assert.Equal(t, []int{0, 0, 0, 0, c.run.ID}, c.run.Header, "%s: magic byte and the registered schema's id", c.format)
+		require.Len(t, c.run.Header, 6, c.format)
+		assert.Equal(t, []int{0, 0, 0, 0, c.run.ID}, c.run.Header[:5], "%s: magic byte and the registered schema's id", c.format)
+		if c.format == "proto" {
+			assert.Equal(t, 0, c.run.Header[5], "proto: message indexes [0], written as a single 0")
+		}
 		assert.Contains(t, c.run.Refused, "checkAge", "%s: the condition refuses a negative age", c.format)
 		require.Len(t, c.run.Back, 2, c.format)
 		for _, r := range c.run.Back {
@@ -148,14 +155,14 @@ func TestConfluentJSClientUp(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	checkSRClient(ctx, t, srURL, got.Money.Version)
+	checkSRClient(ctx, t, srURL, got.Money.Version, got.Proto.ID)
 
 	checkSinks(t, "http://"+restAddr, srURL, dir)
 }
 
 // checkSRClient reads what the JavaScript client registered with
 // franz-go's sr client.
-func checkSRClient(ctx context.Context, t *testing.T, srURL string, moneyVersion int) {
+func checkSRClient(ctx context.Context, t *testing.T, srURL string, moneyVersion, personID int) {
 	t.Helper()
 	cl, err := sr.NewClient(sr.URLs(srURL))
 	require.NoError(t, err)
@@ -168,6 +175,23 @@ func checkSRClient(ctx context.Context, t *testing.T, srURL string, moneyVersion
 	assert.Equal(t, moneyVersion, money.Version)
 	assert.Equal(t, sr.TypeProtobuf, money.Type)
 	assert.Contains(t, money.Schema.Schema, "message Money {", "served as .proto text by default")
+
+	// The Protobuf schema, registered serialized, is served as text and,
+	// on request, serialized again.
+	person, err := cl.SchemaByID(ctx, personID)
+	require.NoError(t, err)
+	assert.Contains(t, person.Schema, `import "srtest/money.proto";`)
+	assert.Contains(t, person.Schema, "message Person {")
+	person, err = cl.SchemaByID(sr.WithParams(ctx, sr.Format("serialized")), personID)
+	require.NoError(t, err)
+	b, err := base64.StdEncoding.DecodeString(person.Schema)
+	require.NoError(t, err, "format=serialized is base64: %s", person.Schema)
+	var fdp descriptorpb.FileDescriptorProto
+	require.NoError(t, proto.Unmarshal(b, &fdp))
+	assert.Equal(t, []string{"srtest/money.proto"}, fdp.GetDependency())
+	require.Len(t, fdp.GetMessageType(), 1)
+	assert.Equal(t, "Person", fdp.GetMessageType()[0].GetName())
+	assert.Len(t, fdp.GetMessageType()[0].GetField(), 4)
 
 	checkAge := sr.SchemaRule{Name: "checkAge", Kind: sr.SchemaRuleKindCondition, Mode: sr.SchemaRuleModeWrite, Type: "CEL", Expr: "message.age >= 0"}
 	for subject, c := range map[string]struct {

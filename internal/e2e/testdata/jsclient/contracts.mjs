@@ -127,7 +127,7 @@ for (const [f, fmt] of Object.entries(formats)) {
     refused = String(e?.message ?? e)
   }
   await producer.send({ topic, messages })
-  out[f] = { id: registered.id, refused, header: Array.from(messages[0].value.subarray(0, 5)) }
+  out[f] = { id: registered.id, refused, header: Array.from(messages[0].value.subarray(0, 6)) }
 }
 await producer.disconnect()
 
