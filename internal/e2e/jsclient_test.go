@@ -105,14 +105,16 @@ func TestConfluentJSClientUp(t *testing.T) {
 		"--broker-addr", brokerAddr, "--rest-addr", restAddr, "--registry-addr", regAddr)
 	srURL := "http://" + regAddr
 
-	cmd := exec.Command("node", "contracts.mjs")
+	nodeCtx, stop := context.WithTimeout(context.Background(), 60*time.Second)
+	defer stop()
+	cmd := exec.CommandContext(nodeCtx, "node", "contracts.mjs")
 	cmd.Dir = js
 	cmd.Env = append(os.Environ(), "SR_URL="+srURL, "BROKER="+brokerAddr)
 	start := time.Now()
 	out, err := cmd.Output()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
-		t.Fatalf("node contracts.mjs: %v\n%s", err, exit.Stderr)
+		t.Fatalf("node contracts.mjs (killed after 60s if it hangs): %v\n%s", err, exit.Stderr)
 	}
 	require.NoError(t, err)
 	t.Logf("node contracts.mjs took %s: %s", time.Since(start).Round(time.Millisecond), out)
