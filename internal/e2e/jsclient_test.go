@@ -45,7 +45,7 @@ func jsClientDir(t *testing.T) string {
 		require.NoError(t, err)
 		defer os.RemoveAll(tmp)
 		for _, f := range []string{"package.json", "package-lock.json"} {
-			copyTestFile(t, filepath.Join("testdata/jsclient", f), filepath.Join(tmp, f))
+			jsCopyFile(t, filepath.Join("testdata/jsclient", f), filepath.Join(tmp, f))
 		}
 		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts")
 		cmd.Dir = tmp
@@ -62,11 +62,11 @@ func jsClientDir(t *testing.T) string {
 			require.NoError(t, statErr, "install the JavaScript client: %v", err)
 		}
 	}
-	copyTestFile(t, "testdata/jsclient/contracts.mjs", filepath.Join(dir, "contracts.mjs"))
+	jsCopyFile(t, "testdata/jsclient/contracts.mjs", filepath.Join(dir, "contracts.mjs"))
 	return dir
 }
 
-func copyTestFile(t *testing.T, from, to string) {
+func jsCopyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	require.NoError(t, err)
@@ -157,14 +157,14 @@ func TestConfluentJSClientUp(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	checkSRClient(ctx, t, srURL, got.Money.Version, got.Proto.ID)
+	jsCheckSRClient(ctx, t, srURL, got.Money.Version, got.Proto.ID)
 
-	checkSinks(t, "http://"+restAddr, srURL, dir)
+	jsCheckSinks(t, "http://"+restAddr, srURL, dir)
 }
 
-// checkSRClient reads what the JavaScript client registered with
+// jsCheckSRClient reads what the JavaScript client registered with
 // franz-go's sr client.
-func checkSRClient(ctx context.Context, t *testing.T, srURL string, moneyVersion, personID int) {
+func jsCheckSRClient(ctx context.Context, t *testing.T, srURL string, moneyVersion, personID int) {
 	t.Helper()
 	cl, err := sr.NewClient(sr.URLs(srURL))
 	require.NoError(t, err)
@@ -213,7 +213,7 @@ func checkSRClient(ctx context.Context, t *testing.T, srURL string, moneyVersion
 		require.NotNil(t, s.SchemaRuleSet, subject)
 		rules := s.SchemaRuleSet.DomainRules
 		require.Len(t, rules, 2, subject)
-		assert.Equal(t, c.checkAge, withoutEmptyTags(rules[0]), subject)
+		assert.Equal(t, c.checkAge, jsRuleWithoutEmptyTags(rules[0]), subject)
 		assert.Equal(t, sr.SchemaRule{Name: "maskPII", Kind: sr.SchemaRuleKindTransform, Mode: sr.SchemaRuleModeWrite,
 			Type: "CEL_FIELD", Tags: []string{"PII"}, Expr: "name == 'ssn' ; 'XXX'"}, rules[1], subject)
 		if subject == "people-proto-value" {
@@ -222,16 +222,16 @@ func checkSRClient(ctx context.Context, t *testing.T, srURL string, moneyVersion
 	}
 }
 
-func withoutEmptyTags(r sr.SchemaRule) sr.SchemaRule {
+func jsRuleWithoutEmptyTags(r sr.SchemaRule) sr.SchemaRule {
 	if len(r.Tags) == 0 {
 		r.Tags = nil
 	}
 	return r
 }
 
-// checkSinks runs one FileStreamSink per topic with Sluice's converter for
+// jsCheckSinks runs one FileStreamSink per topic with Sluice's converter for
 // its format, reading the records the JavaScript client wrote.
-func checkSinks(t *testing.T, base, srURL, dir string) {
+func jsCheckSinks(t *testing.T, base, srURL, dir string) {
 	t.Helper()
 	converters := map[string]string{
 		"avro":  "io.confluent.connect.avro.AvroConverter",
