@@ -1,4 +1,4 @@
-package rules
+package celrules
 
 import (
 	"net/mail"
@@ -11,9 +11,10 @@ import (
 	"cel.dev/cel-go/common/types/ref"
 )
 
-// builtins are the string checks Confluent's CEL executors add, so rules
-// written for their clients compile here: s.isEmail(), s.isHostname(),
-// s.isIpv4(), s.isIpv6(), s.isUri(), s.isUriRef(), s.isUuid().
+// builtins are the string checks Confluent's CEL executors declare
+// (BuiltinLibrary in its Java client): s.isEmail(), s.isHostname(),
+// s.isIpv4(), s.isIpv6(), s.isUri(), s.isUriRef(), s.isUuid(). Like
+// Confluent's, each is false for the empty string.
 func builtins() []cel.EnvOption {
 	checks := []struct {
 		name string
@@ -34,7 +35,7 @@ func builtins() []cel.EnvOption {
 			cel.MemberOverload("string_"+c.name, []*cel.Type{cel.StringType}, cel.BoolType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val {
 					s, isStr := v.(types.String)
-					return types.Bool(isStr && ok(string(s)))
+					return types.Bool(isStr && s != "" && ok(string(s)))
 				}))))
 	}
 	return opts
