@@ -3,53 +3,31 @@ package rules
 import (
 	"fmt"
 	"reflect"
-	"strings"
 	"sync"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
-	"cel.dev/cel-go/ext"
 	"cel.dev/cel-go/interpreter"
+
+	"github.com/sluicehq/sluice/internal/celrules"
 )
 
-// envKind tells the two CEL environments apart: CEL rules see message;
-// CEL_FIELD rules also see value, name, fullName, typeName and tags.
-type envKind uint8
+// envKind is the CEL environment a rule runs in: internal/celrules', the
+// one the registry checks rules with, plus skipVar. Every variable is dyn
+// or a string: a Connect value's shape is only known per record, so one
+// compiled program serves every schema (Confluent's clients declare types
+// from the bound values instead; a rule that reads a missing field fails
+// at evaluation here rather than at compilation there).
+type envKind = celrules.Kind
 
 const (
-	envMessage envKind = iota
-	envField
+	envMessage = celrules.Message
+	envField   = celrules.Field
 )
 
-// Every variable is dyn: a Connect value's shape is only known per record,
-// so one compiled program serves every schema (Confluent's clients declare
-// types from the bound values instead; a rule that reads a missing field
-// fails at evaluation here rather than at compilation there).
-func newEnv(kind envKind) (*cel.Env, error) {
-	opts := []cel.EnvOption{
-		cel.Variable("message", cel.DynType),
-		cel.Variable(skipVar, cel.DynType),
-		cel.CrossTypeNumericComparisons(true),
-		ext.Strings(),
-		cel.ParserExpressionSizeLimit(maxExprSize),
-	}
-	opts = append(opts, builtins()...)
-	if kind == envField {
-		opts = append(opts,
-			cel.Variable("value", cel.DynType),
-			cel.Variable("name", cel.StringType),
-			cel.Variable("fullName", cel.StringType),
-			cel.Variable("typeName", cel.StringType),
-			cel.Variable("tags", cel.ListType(cel.StringType)),
-		)
-	}
-	return cel.NewEnv(opts...)
-}
-
 const (
-	maxExprSize = 64 << 10
 	// DefaultCostLimit bounds one evaluation (CEL's cost units: roughly one
 	// per operation, more for string and list work proportional to size).
 	DefaultCostLimit = 1_000_000
@@ -82,9 +60,9 @@ type compiled struct {
 func newPrograms(costLimit uint64, size int) (*programs, error) {
 	p := &programs{costLimit: costLimit, size: size, cache: make(map[progKey]compiled)}
 	for _, k := range []envKind{envMessage, envField} {
-		env, err := newEnv(k)
+		env, err := celrules.NewEnv(k, cel.Variable(skipVar, cel.DynType))
 		if err != nil {
-			return nil, fmt.Errorf("build CEL environment: %w", err)
+			return nil, err
 		}
 		p.envs[k] = env
 	}
@@ -118,7 +96,7 @@ func (p *programs) compile(kind envKind, expr string) (cel.Program, error) {
 	env := p.envs[kind]
 	ast, iss := env.Compile(expr)
 	if iss != nil && iss.Err() != nil {
-		return nil, fmt.Errorf("compile CEL expression %q: %w", expr, iss.Err())
+		return nil, &celrules.CompileError{Part: "expression", Expr: expr, Err: iss.Err()}
 	}
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	if est, err := env.EstimateCost(ast, boundedSizes{}); err != nil || est.Max > p.costLimit {
@@ -174,24 +152,21 @@ func (boundedSizes) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 // and then a condition passes and a transform leaves its input alone
 // (skipped reports it).
 func (p *programs) eval(kind envKind, r *Rule, md *Metadata, act interpreter.Activation) (out ref.Val, skipped bool, err error) {
-	expr := r.Expr
-	if guard, body, ok := strings.Cut(expr, ";"); ok && Param(r, md, ParamIgnoreGuard) != "true" {
-		if strings.TrimSpace(guard) != "" {
-			// One evaluation of "(guard) ? (body) : skip" in the common
-			// case; an error (the guard's or the body's) or a guard that
-			// does not compile as a condition takes the two-step path,
-			// which tells them apart.
-			if prg, err := p.get(kind, "("+guard+") ? ("+body+") : "+skipVar); err == nil {
-				if out, _, err := prg.Eval(act); err == nil {
-					return out, out == skipSentinel, nil
-				}
-			}
-			g, err := p.run(kind, guard, act)
-			if err != nil || g != types.True {
-				return nil, true, nil
+	guard, expr := celrules.Split(r.Expr, celrules.IgnoreGuard(Param(r, md, ParamIgnoreGuard)))
+	if guard != "" {
+		// One evaluation of "(guard) ? (body) : skip" in the common case;
+		// an error (the guard's or the body's) or a guard that does not
+		// compile as a condition takes the two-step path, which tells
+		// them apart.
+		if prg, err := p.get(kind, "("+guard+") ? ("+expr+") : "+skipVar); err == nil {
+			if out, _, err := prg.Eval(act); err == nil {
+				return out, out == skipSentinel, nil
 			}
 		}
-		expr = body
+		g, err := p.run(kind, guard, act)
+		if err != nil || g != types.True {
+			return nil, true, nil
+		}
 	}
 	out, err = p.run(kind, expr, act)
 	return out, false, err
@@ -211,19 +186,4 @@ func (p *programs) run(kind envKind, expr string, act interpreter.Activation) (r
 		return nil, fmt.Errorf("evaluate CEL expression %q: %w", expr, err)
 	}
 	return out, nil
-}
-
-// validateExpr compiles a rule's guard and body in kind's environment.
-func (p *programs) validateExpr(kind envKind, r *Rule) error {
-	expr := r.Expr
-	if guard, body, ok := strings.Cut(expr, ";"); ok && r.Params[ParamIgnoreGuard] != "true" {
-		if strings.TrimSpace(guard) != "" {
-			if _, err := p.compile(kind, guard); err != nil {
-				return err
-			}
-		}
-		expr = body
-	}
-	_, err := p.compile(kind, expr)
-	return err
 }

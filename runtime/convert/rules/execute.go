@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
@@ -276,6 +277,7 @@ type activation struct {
 	message  ref.Val
 	field    fieldCtx
 	hasField bool
+	now      time.Time // set on first read, so guard and body agree
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
@@ -284,6 +286,11 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.message, true
 	case skipVar:
 		return skipSentinel, true
+	case "now":
+		if a.now.IsZero() {
+			a.now = time.Now()
+		}
+		return types.Timestamp{Time: a.now}, true
 	}
 	if !a.hasField {
 		return nil, false

@@ -19,8 +19,9 @@
 // splits them unless the rule's cel.ignore.guard.separator param is
 // "true"): unless the guard is true the body does not run, a condition
 // passes and a transform leaves its input alone. Expressions are compiled
-// once and cached; Confluent's string checks (isEmail, isUuid, …) and
-// cel-go's strings extension (replace, substring, …) are available. An
+// once and cached, in internal/celrules' environment (the registry's):
+// Confluent's string checks (isEmail, isUuid, …), the strings (replace,
+// substring, …) and math (math.greatest, …) extensions, and now. An
 // evaluation is bounded by a CEL cost limit: a rule whose static estimate
 // could exceed it is tracked and stopped with "cost limit exceeded".
 //

@@ -4,14 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"unicode"
-)
 
-// validation compiles expressions without keeping them.
-var validation = sync.OnceValues(func() (*programs, error) {
-	return newPrograms(DefaultCostLimit, 1)
-})
+	"github.com/sluicehq/sluice/internal/celrules"
+)
 
 // Validate checks a rule set as Confluent's registry does (names, types,
 // modes per phase, paired actions only for WRITEREAD and UPDOWN, no
@@ -25,10 +21,6 @@ func Validate(rs *RuleSet) error {
 	if rs == nil {
 		return nil
 	}
-	progs, err := validation()
-	if err != nil {
-		return err
-	}
 	var errs []error
 	names := map[string]bool{}
 	check := func(phase string, rules []Rule, modes ...Mode) {
@@ -38,7 +30,7 @@ func Validate(rs *RuleSet) error {
 				errs = append(errs, invalid(r, "duplicate rule name"))
 			}
 			names[r.Name] = true
-			errs = append(errs, validateRule(progs, phase, r, modes)...)
+			errs = append(errs, validateRule(phase, r, modes)...)
 		}
 	}
 	check("migration", rs.MigrationRules, ModeUpgrade, ModeDowngrade, ModeUpDown)
@@ -60,7 +52,7 @@ func invalid(r *Rule, msg string) error {
 	return fmt.Errorf("%w: rule %q: %s", ErrInvalidRuleSet, r.Name, msg)
 }
 
-func validateRule(progs *programs, phase string, r *Rule, modes []Mode) []error {
+func validateRule(phase string, r *Rule, modes []Mode) []error {
 	var errs []error
 	if msg := badName(r.Name); msg != "" {
 		errs = append(errs, invalid(r, msg))
@@ -96,19 +88,13 @@ func validateRule(progs *programs, phase string, r *Rule, modes []Mode) []error 
 			}
 		}
 	}
-	var kind envKind
-	switch strings.ToUpper(r.Type) {
-	case TypeCEL:
-		kind = envMessage
-	case TypeCELField:
-		kind = envField
-	default:
+	kind, ok := celrules.KindOf(strings.ToUpper(r.Type))
+	if !ok {
 		return errs
 	}
-	if strings.TrimSpace(r.Expr) == "" {
-		return append(errs, invalid(r, "missing expression"))
-	}
-	if err := progs.validateExpr(kind, r); err != nil {
+	// The registry's check (internal/celrules), so both refuse a rule
+	// with the same compiler message.
+	if err := celrules.Check(kind, r.Expr, celrules.IgnoreGuard(r.Params[ParamIgnoreGuard])); err != nil {
 		errs = append(errs, invalid(r, err.Error()))
 	}
 	return errs
