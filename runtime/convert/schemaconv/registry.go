@@ -23,11 +23,11 @@ const requestTimeout = 30 * time.Second
 type registry struct {
 	cl *sr.Client
 
-	mu        sync.RWMutex
-	ids       map[subjectSchema]int
-	texts     map[int]string
-	latestIDs map[string]int // subject → id, for use.latest.version; never expires, as Confluent's default latest.cache.ttl.sec=-1
-	refs      map[int][]sr.SchemaReference
+	mu          sync.RWMutex
+	ids         map[subjectSchema]int
+	texts       map[int]string
+	latestIDs   map[string]int // subject → id, for use.latest.version; never expires, as Confluent's default latest.cache.ttl.sec=-1
+	refs        map[int][]sr.SchemaReference
 	contracts   map[int]*contract
 	latestMDIDs map[string]int // subject → id, for use.latest.with.metadata; never expires, as latestIDs
 }
