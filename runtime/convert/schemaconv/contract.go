@@ -2,6 +2,7 @@ package schemaconv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -217,6 +218,12 @@ func (c *Converter) runRules(mode rules.Mode, ct *contract, topic, subject strin
 		Topic: topic, Subject: subject, IsKey: c.isKey, Headers: headers, FieldNames: fieldNames(c.fmt),
 	})
 	if err != nil {
+		var re *rules.RuleError
+		if errors.As(err, &re) && re.Action == rules.ActionDLQ {
+			return nil, dataErrCause(err, "%s rules of subject %s on topic %s (action DLQ: the record goes to the connector's "+
+				"dead letter queue, errors.tolerance=all with errors.deadletterqueue.topic.name, not to the rule's dlq.topic)",
+				mode, subject, topic)
+		}
 		return nil, dataErrCause(err, "%s rules of subject %s on topic %s", mode, subject, topic)
 	}
 	return out, nil

@@ -151,6 +151,7 @@ func TestConverterRuleActions(t *testing.T) {
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, rules.ActionDLQ, re.Action)
 	assert.Equal(t, "bad-users", re.DLQTopic)
+	assert.Contains(t, err.Error(), "errors.deadletterqueue.topic.name", "says where the record goes")
 	var ce *rules.RuleConditionError
 	assert.True(t, errors.As(err, &ce))
 
@@ -208,4 +209,23 @@ func TestConverterRefusesMigrationRules(t *testing.T) {
 	require.ErrorIs(t, err, rules.ErrMigrationUnsupported)
 	assert.Contains(t, err.Error(), "migration rules of type JSONATA are not supported")
 	assert.NoError(t, checkMigration(&contract{rs: &rules.RuleSet{}}, "s"))
+}
+
+// Field full names follow the format, as the rule engine's tag patterns
+// expect: JSON paths for JSON Schema, record names for Avro and Protobuf.
+func TestContractFieldNames(t *testing.T) {
+	assert.Equal(t, rules.JSONPathFieldNames, fieldNames(jsonSchemaFormat{}))
+	assert.Equal(t, rules.RecordFieldNames, fieldNames(avroFormat{}))
+	assert.Equal(t, rules.RecordFieldNames, fieldNames(defaultProtobufFormat))
+}
+
+func TestParseLatestWithMetadata(t *testing.T) {
+	got, err := parsePairs(" major=2, app = billing ")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"major": "2", "app": "billing"}, got)
+	got, err = parsePairs("")
+	require.NoError(t, err)
+	assert.Nil(t, got)
+	_, err = parsePairs("major")
+	assert.ErrorContains(t, err, UseLatestWithMetadataConfig)
 }
