@@ -105,7 +105,7 @@ func (r *registry) contractOf(id int) (*contract, error) {
 	defer cancel()
 	var body schemaBody
 	if err := r.cl.Do(ctx, http.MethodGet, "/schemas/ids/"+strconv.Itoa(id), nil, &body); err != nil {
-		return nil, dataErrCause(err, "get schema id %d", id)
+		return nil, fetchErr(err, "get the data contract of schema id %d", id)
 	}
 	return r.keepContract(id, &body), nil
 }
@@ -143,7 +143,7 @@ func (r *registry) latestWithMetadata(subject string, want map[string]string, ty
 	ctx = context.WithValue(ctx, metadataQueryKey{}, want)
 	var body schemaBody
 	if err := r.cl.Do(ctx, http.MethodGet, "/subjects/"+url.PathEscape(subject)+"/metadata", nil, &body); err != nil {
-		return 0, "", dataErrCause(err, "get the latest schema of subject %s with metadata %s", subject, formatPairs(want))
+		return 0, "", fetchErr(err, "get the latest schema of subject %s with metadata %s", subject, formatPairs(want))
 	}
 	got := body.SchemaType
 	if got == "" {
@@ -159,6 +159,16 @@ func (r *registry) latestWithMetadata(subject string, want map[string]string, ty
 	r.keepRefsLocked(body.ID, body.srReferences())
 	r.mu.Unlock()
 	return body.ID, body.Schema, nil
+}
+
+// fetchErr is a data error, retriable when the registry could not answer
+// (unreachable, or a 5xx).
+func fetchErr(err error, format string, args ...any) error {
+	var re *sr.ResponseError
+	if !errors.As(err, &re) || re.StatusCode >= 500 {
+		return connect.Retriable(dataErrCause(err, format, args...))
+	}
+	return dataErrCause(err, format, args...)
 }
 
 func formatPairs(m map[string]string) string {

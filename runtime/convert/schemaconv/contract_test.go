@@ -229,3 +229,14 @@ func TestParseLatestWithMetadata(t *testing.T) {
 	_, err = parsePairs("major")
 	assert.ErrorContains(t, err, UseLatestWithMetadataConfig)
 }
+
+// An unreachable registry is worth a retry; the worker's errors.retry
+// settings apply.
+func TestContractFetchRetriable(t *testing.T) {
+	c := NewAvroConverter()
+	require.NoError(t, c.Configure(map[string]string{RegistryURLConfig: "http://127.0.0.1:1"}, false))
+	c.reg.cache("t-value", mustAvro(t, contractUser), 5) // the id is known, its contract is not
+	_, err := c.FromConnect("t", nil, contractUser, contractUserValue("ann", 30, "1"))
+	require.ErrorIs(t, err, connect.ErrRetriable)
+	assert.Contains(t, err.Error(), "data contract of schema id 5")
+}
