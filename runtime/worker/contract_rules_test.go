@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/internal/testenv/registrytest"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert/schemaconv"
+	"github.com/sluicehq/sluice/runtime/worker"
 )
 
 // registryCall sends a JSON body to the schema registry and fails the test
@@ -43,17 +44,7 @@ func registryCall(t *testing.T, method, url string, body any) {
 func TestDataContractRulesThroughWorker(t *testing.T) {
 	b := testenv.StartBroker(t, nil)
 	url := registrytest.Start(t, b.Addr)
-	registryCall(t, http.MethodPut, url+"/config/users-value", map[string]string{"compatibility": "NONE"})
-	registryCall(t, http.MethodPost, url+"/subjects/users-value/versions", map[string]any{
-		"schema":   `"string"`,
-		"metadata": map[string]any{"tags": map[string][]string{"**.userid": {"PII"}}},
-		"ruleSet": map[string]any{"domainRules": []map[string]any{
-			{"name": "seqNotMultipleOf3", "kind": "CONDITION", "mode": "WRITE", "type": "CEL",
-				"expr": "message.seq % 3 != 0", "onFailure": "DLQ"},
-			{"name": "maskUser", "kind": "TRANSFORM", "mode": "WRITE", "type": "CEL_FIELD",
-				"tags": []string{"PII"}, "expr": "'***'"},
-		}},
-	})
+	putUsersContract(t, url)
 
 	w := startWorker(t, b, nil, nil)
 	_, err := w.CreateConnector(context.Background(), "gen", map[string]string{
@@ -92,4 +83,40 @@ func TestDataContractRulesThroughWorker(t *testing.T) {
 	assert.ElementsMatch(t, []int64{1, 2, 4, 5, 7, 8}, seqs)
 	time.Sleep(200 * time.Millisecond)
 	assert.Len(t, collect(t, b.Addr, "users-dlq", 3), 3, "no more records in the DLQ")
+}
+
+// putUsersContract puts the data contract on users-value: seq not a
+// multiple of 3 (action DLQ), userid tagged PII and masked.
+func putUsersContract(t *testing.T, url string) {
+	t.Helper()
+	registryCall(t, http.MethodPut, url+"/config/users-value", map[string]string{"compatibility": "NONE"})
+	registryCall(t, http.MethodPost, url+"/subjects/users-value/versions", map[string]any{
+		"schema":   `"string"`,
+		"metadata": map[string]any{"tags": map[string][]string{"**.userid": {"PII"}}},
+		"ruleSet": map[string]any{"domainRules": []map[string]any{
+			{"name": "seqNotMultipleOf3", "kind": "CONDITION", "mode": "WRITE", "type": "CEL",
+				"expr": "message.seq % 3 != 0", "onFailure": "DLQ"},
+			{"name": "maskUser", "kind": "TRANSFORM", "mode": "WRITE", "type": "CEL_FIELD",
+				"tags": []string{"PII"}, "expr": "'***'"},
+		}},
+	})
+}
+
+// Without errors.tolerance=all, a record breaking the condition fails the
+// task, its trace naming the rule.
+func TestDataContractRuleFailsTaskWithoutTolerance(t *testing.T) {
+	b := testenv.StartBroker(t, nil)
+	url := registrytest.Start(t, b.Addr)
+	putUsersContract(t, url)
+	w := startWorker(t, b, nil, nil)
+	_, err := w.CreateConnector(context.Background(), "gen", map[string]string{
+		"connector.class": "DatagenConnector", "kafka.topic": "users", "quickstart": "users",
+		"max.interval": "0", "iterations": "3", "random.seed": "7",
+		"value.converter":                     "io.confluent.connect.avro.AvroConverter",
+		"value.converter.schema.registry.url": url,
+	}, "")
+	require.NoError(t, err)
+	st := waitState(t, w.Herder, "gen", 1, worker.StateFailed)
+	assert.Contains(t, st.Tasks[0].Trace, "seqNotMultipleOf3")
+	assert.Contains(t, st.Tasks[0].Trace, "errors.deadletterqueue.topic.name", "the DLQ action says how to route it")
 }
