@@ -64,7 +64,7 @@ var rules = []rule{
 		why:     "connectors/builtin lists the built-in plugins (converters and transforms too) and does not import the worker",
 		from:    under("connectors/builtin"),
 		to:      under("runtime", "broker", "schema-registry", "rest", "cmd"),
-		allowed: []string{"runtime/connect", "runtime/convert", "runtime/convert/schemaconv", "runtime/transform"},
+		allowed: []string{"runtime/connect", "runtime/convert", "runtime/convert/schemaconv", "runtime/convert/rules", "runtime/transform"},
 	},
 	{
 		why:  "the broker and the schema registry import no runtime/*, connector, REST or cmd package",

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
+	"github.com/sluicehq/sluice/runtime/convert/rules"
 )
 
 // The same ~1 KiB record as runtime/convert's JSON converter benchmark.
@@ -84,6 +85,58 @@ func BenchmarkToConnect(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// benchContracts are the data contracts BenchmarkAvroRules compares: none,
+// a CEL condition on the record, a CEL_FIELD mask of the PII field, and
+// both (all WRITEREAD, so they run on both sides).
+func benchContracts() map[string]*contract {
+	md := &rules.Metadata{Tags: map[string][]string{"**.customer": {"PII"}}}
+	cond := rules.Rule{Name: "valid", Kind: rules.KindCondition, Mode: rules.ModeWriteRead, Type: rules.TypeCEL,
+		Expr: "message.quantity > 0 && message.price < 10000.0 && size(message.tags) < 10"}
+	mask := rules.Rule{Name: "maskPII", Kind: rules.KindTransform, Mode: rules.ModeWriteRead, Type: rules.TypeCELField,
+		Tags: []string{"PII"}, Expr: "'***'"}
+	return map[string]*contract{
+		"none":      {},
+		"condition": {md: md, rs: &rules.RuleSet{DomainRules: []rules.Rule{cond}}},
+		"mask":      {md: md, rs: &rules.RuleSet{DomainRules: []rules.Rule{mask}}},
+		"both":      {md: md, rs: &rules.RuleSet{DomainRules: []rules.Rule{cond, mask}}},
+	}
+}
+
+// BenchmarkAvroRules measures the AvroConverter end to end on the ~1 KiB
+// record with and without rules: the goal is a rule costing less than the
+// conversion itself (compare each to "none").
+func BenchmarkAvroRules(b *testing.B) {
+	v := benchStruct()
+	text := mustAvro(b, benchSchema)
+	for name, ct := range benchContracts() {
+		c := testConverter(avroFormat{}, "t-value", text, 1)
+		c.reg.contracts[1] = ct
+		data, err := c.FromConnect("t", nil, benchSchema, v)
+		require.NoError(b, err)
+		if ct.rs != nil && len(ct.rs.DomainRules) > 0 && ct.rs.DomainRules[len(ct.rs.DomainRules)-1].Name == "maskPII" {
+			require.NotContains(b, string(data), "Jane", "the mask ran")
+		}
+		b.Run("FromConnect/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.FromConnect("t", nil, benchSchema, v); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+		b.Run("ToConnect/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := c.ToConnect("t", nil, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
 }

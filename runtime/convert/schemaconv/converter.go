@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/convert/rules"
 )
 
 // magic is the first byte of Confluent's classic wire format.
@@ -83,6 +84,9 @@ type Converter struct {
 	latest   bool
 	strict   bool
 	strategy func(topic, record string) (string, error)
+	// latestMD is use.latest.with.metadata's pairs (nil: not set).
+	latestMD map[string]string
+	exec     *rules.Executor
 
 	mu     sync.RWMutex
 	writes map[*connect.Schema]derived // by the record's schema
@@ -121,6 +125,12 @@ func (c *Converter) Configure(config map[string]string, isKey bool) error {
 	c.autoReg = cfg.Bool(AutoRegisterConfig)
 	c.latest = cfg.Bool(UseLatestVersionConfig)
 	c.strict = cfg.Bool(LatestCompatStrictConfig)
+	if c.latestMD, err = parsePairs(cfg.String(UseLatestWithMetadataConfig)); err != nil {
+		return fmt.Errorf("configure %s: %w", c.fmt.name(), err)
+	}
+	if c.exec, err = sharedExecutor(); err != nil {
+		return fmt.Errorf("configure %s: %w", c.fmt.name(), err)
+	}
 	strategyName := cfg.String(ValueSubjectStrategyConfig)
 	if isKey {
 		strategyName = cfg.String(KeySubjectStrategyConfig)
@@ -161,7 +171,10 @@ func subjectStrategy(name string, isKey bool) func(topic, record string) (string
 }
 
 // FromConnect implements connect.Converter.
-func (c *Converter) FromConnect(topic string, _ connect.Headers, s *connect.Schema, v any) ([]byte, error) {
+//
+// The domain rules (mode WRITE) of the schema written with run on the
+// value before it is serialized: a transform's result is what is written.
+func (c *Converter) FromConnect(topic string, headers connect.Headers, s *connect.Schema, v any) ([]byte, error) {
 	if v == nil {
 		if s == nil || s.Optional {
 			return nil, nil
@@ -189,6 +202,13 @@ func (c *Converter) FromConnect(topic string, _ connect.Headers, s *connect.Sche
 	if err != nil {
 		return nil, err
 	}
+	ct, err := c.reg.contractOf(id)
+	if err != nil {
+		return nil, err
+	}
+	if v, err = c.runRules(rules.ModeWrite, ct, topic, subject, headers, s, v); err != nil {
+		return nil, err
+	}
 	out := make([]byte, headerLen, 256)
 	binary.BigEndian.PutUint32(out[1:], uint32(id))
 	out, err = cd.encode(out, s, v)
@@ -199,10 +219,18 @@ func (c *Converter) FromConnect(topic string, _ connect.Headers, s *connect.Sche
 }
 
 // target returns the schema id and codec to write with: the record's own
-// schema, registered or looked up, or the subject's latest version.
+// schema, registered or looked up, or the subject's latest version (with
+// use.latest.with.metadata, the latest with those metadata properties).
 func (c *Converter) target(subject, text string, own codec) (int, codec, error) {
-	if c.latest {
-		id, latestText, err := c.reg.latest(subject, c.fmt.schemaType())
+	if c.latest || c.latestMD != nil {
+		var id int
+		var latestText string
+		var err error
+		if c.latestMD != nil {
+			id, latestText, err = c.reg.latestWithMetadata(subject, c.latestMD, c.fmt.schemaType().String())
+		} else {
+			id, latestText, err = c.reg.latest(subject, c.fmt.schemaType())
+		}
 		if err != nil {
 			return 0, nil, err
 		}
@@ -296,7 +324,13 @@ func (c *Converter) parseByID(id int, text string) (codec, error) {
 }
 
 // ToConnect implements connect.Converter.
-func (c *Converter) ToConnect(topic string, _ connect.Headers, data []byte) (*connect.Schema, any, error) {
+//
+// The domain rules (mode READ) of the writer's schema run on the decoded
+// value, as Confluent's deserializers do; with use.latest.with.metadata,
+// those of the subject's latest version with that metadata instead (a
+// version whose rule set has migration rules is refused: Sluice does not
+// run JSONata migrations).
+func (c *Converter) ToConnect(topic string, headers connect.Headers, data []byte) (*connect.Schema, any, error) {
 	if data == nil {
 		return nil, nil, nil
 	}
@@ -308,16 +342,60 @@ func (c *Converter) ToConnect(topic string, _ connect.Headers, data []byte) (*co
 	if err != nil {
 		return nil, nil, fmt.Errorf("convert topic %s from %s: %w", topic, c.fmt.name(), err)
 	}
+	var s *connect.Schema
+	var v any
 	if sd, ok := cd.(schemaDecoder); ok {
-		s, v, err := sd.decodeWithSchema(data[headerLen:])
-		if err != nil {
-			return nil, nil, dataErrCause(err, "Failed to deserialize data for topic %s to %s (schema id %d)", topic, c.fmt.name(), id)
-		}
-		return s, v, nil
+		s, v, err = sd.decodeWithSchema(data[headerLen:])
+	} else {
+		s = cd.connectSchema()
+		v, err = cd.decode(data[headerLen:])
 	}
-	v, err := cd.decode(data[headerLen:])
 	if err != nil {
 		return nil, nil, dataErrCause(err, "Failed to deserialize data for topic %s to %s (schema id %d)", topic, c.fmt.name(), id)
 	}
-	return cd.connectSchema(), v, nil
+	ct, subject, err := c.readContract(topic, id, cd, s)
+	if err != nil {
+		return nil, nil, fmt.Errorf("convert topic %s from %s: %w", topic, c.fmt.name(), err)
+	}
+	if v, err = c.runRules(rules.ModeRead, ct, topic, subject, headers, s, v); err != nil {
+		return nil, nil, err
+	}
+	return s, v, nil
+}
+
+// readContract returns the contract whose READ rules apply to data
+// written with schema id, and the subject they belong to (for messages).
+func (c *Converter) readContract(topic string, id int, cd codec, s *connect.Schema) (*contract, string, error) {
+	record := cd.recordName()
+	if rn, ok := cd.(recordNamer); ok {
+		record = rn.recordNameOf(s)
+	}
+	subject, serr := c.strategy(topic, record)
+	if c.latestMD == nil {
+		ct, err := c.reg.contractOf(id)
+		return ct, subject, err
+	}
+	if serr != nil {
+		return nil, "", serr
+	}
+	target, _, err := c.reg.latestWithMetadata(subject, c.latestMD, c.fmt.schemaType().String())
+	if err != nil {
+		return nil, "", err
+	}
+	ct, err := c.reg.contractOf(target)
+	if err != nil {
+		return nil, "", err
+	}
+	if target != id {
+		writer, err := c.reg.contractOf(id)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, m := range []*contract{writer, ct} {
+			if err := checkMigration(m, subject); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	return ct, subject, nil
 }

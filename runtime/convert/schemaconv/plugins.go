@@ -41,6 +41,10 @@ const (
 	// UseLatestVersionConfig makes FromConnect write with the subject's
 	// latest registered schema instead of the one derived from the record.
 	UseLatestVersionConfig = "use.latest.version"
+	// UseLatestWithMetadataConfig ("k1=v1,k2=v2") makes FromConnect write
+	// with, and ToConnect run the rules of, the subject's latest version
+	// whose metadata properties include those pairs.
+	UseLatestWithMetadataConfig = "use.latest.with.metadata"
 	// LatestCompatStrictConfig makes use.latest.version refuse a latest
 	// schema that cannot read data of the record's own schema.
 	LatestCompatStrictConfig = "latest.compatibility.strict"
@@ -100,6 +104,8 @@ func configDef() connect.ConfigDef {
 			"Whether to register a record's schema when the subject does not have it yet."),
 		key(UseLatestVersionConfig, connect.ConfigBoolean, false, connect.Low,
 			"Whether to serialize with the subject's latest registered schema."),
+		key(UseLatestWithMetadataConfig, connect.ConfigString, "", connect.Low,
+			"Comma-separated key=value pairs: serialize with (and apply the rules of) the subject's latest version whose metadata properties include them."),
 		key(LatestCompatStrictConfig, connect.ConfigBoolean, true, connect.Low,
 			"With use.latest.version, whether the latest schema must be able to read data of the record's schema."),
 		strategyKey(KeySubjectStrategyConfig, "How the subject for keys is named."),

@@ -23,17 +23,19 @@ const requestTimeout = 30 * time.Second
 type registry struct {
 	cl *sr.Client
 
-	mu        sync.RWMutex
-	ids       map[subjectSchema]int
-	texts     map[int]string
-	latestIDs map[string]int // subject → id, for use.latest.version; never expires, as Confluent's default latest.cache.ttl.sec=-1
-	refs      map[int][]sr.SchemaReference
+	mu          sync.RWMutex
+	ids         map[subjectSchema]int
+	texts       map[int]string
+	latestIDs   map[string]int // subject → id, for use.latest.version; never expires, as Confluent's default latest.cache.ttl.sec=-1
+	refs        map[int][]sr.SchemaReference
+	contracts   map[int]*contract
+	latestMDIDs map[string]int // subject → id, for use.latest.with.metadata; never expires, as latestIDs
 }
 
 type subjectSchema struct{ subject, text string }
 
 func newRegistry(urls []string, authSource, userInfo string) (*registry, error) {
-	opts := []sr.ClientOpt{sr.URLs(urls...)}
+	opts := []sr.ClientOpt{sr.URLs(urls...), sr.PreReq(addMetadataQuery)}
 	if authSource == "USER_INFO" || (authSource == "" && userInfo != "") {
 		user, pass, ok := strings.Cut(userInfo, ":")
 		if !ok {
@@ -46,7 +48,7 @@ func newRegistry(urls []string, authSource, userInfo string) (*registry, error) 
 		return nil, fmt.Errorf("create schema registry client for %s: %w", strings.Join(urls, ","), err)
 	}
 	return &registry{cl: cl, ids: map[subjectSchema]int{}, texts: map[int]string{}, latestIDs: map[string]int{},
-		refs: map[int][]sr.SchemaReference{}}, nil
+		refs: map[int][]sr.SchemaReference{}, contracts: map[int]*contract{}, latestMDIDs: map[string]int{}}, nil
 }
 
 func (r *registry) cache(subject, text string, id int) {
