@@ -67,6 +67,13 @@ func TestDataContractRulesThroughWorker(t *testing.T) {
 		assert.Equal(t, "org.apache.kafka.connect.errors.DataException", h["__connect.errors.exception.class.name"])
 		assert.Contains(t, h["__connect.errors.exception.message"], "seqNotMultipleOf3")
 		assert.Contains(t, h["__connect.errors.exception.message"], "message.seq % 3 != 0")
+		// Confluent's DLQ headers of a rule, with which a reader of the DLQ
+		// skips the rule that sent the record there.
+		assert.Equal(t, "seqNotMultipleOf3", h["__rule.name"])
+		assert.Equal(t, "WRITE", h["__rule.mode"])
+		assert.Equal(t, "users-value", h["__rule.subject"])
+		assert.Equal(t, "users", h["__rule.topic"])
+		assert.Contains(t, h["__rule.exception"], "seqNotMultipleOf3")
 	}
 
 	recs := collect(t, b.Addr, "users", 6)

@@ -160,6 +160,7 @@ func (t *tolerance) handle(ctx context.Context, f failure) error {
 	if t.s.dlqHeaders {
 		out.Headers = append(out.Headers, t.contextHeaders(f)...)
 	}
+	out.Headers = append(out.Headers, ruleHeaders(f.err)...)
 	if err := t.dlq(ctx, out); err != nil {
 		// A record we can neither process nor park must not be skipped
 		// silently: fail the task.
@@ -186,6 +187,22 @@ func (t *tolerance) contextHeaders(f failure) []kgo.RecordHeader {
 		h(headerExceptionClass, exceptionClass(f.err)),
 		h(headerExceptionMessage, f.err.Error()),
 		h(headerExceptionTrace, errorTrace(f.err)))
+	return hs
+}
+
+// ruleHeaders are the __rule.* headers Confluent's serializers put on a
+// record a data-contract rule sent to a dead letter queue (rule name,
+// mode, subject, topic, exception), for a record a converter's rule
+// failed: a reader of the DLQ skips the rule its __rule.name names.
+func ruleHeaders(err error) []kgo.RecordHeader {
+	var re interface{ DLQHeaders() connect.Headers }
+	if !errors.As(err, &re) {
+		return nil
+	}
+	var hs []kgo.RecordHeader
+	for _, h := range re.DLQHeaders() {
+		hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: []byte(fmt.Sprint(h.Value))})
+	}
 	return hs
 }
 
