@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"google.golang.org/protobuf/proto"
@@ -334,7 +335,18 @@ func jsCheckSinks(t *testing.T, base, srURL, brokerAddr, dir string) {
 			headers[h.Key] = string(h.Value)
 		}
 		assert.Equal(t, "people-"+format, headers["__connect.errors.topic"], format)
-		assert.Contains(t, headers["__connect.errors.exception.message"], "plausibleAge",
-			"%s: the DLQ names the READ rule the record broke (headers %v)", format, headers)
+		assert.Equal(t, "VALUE_CONVERTER", headers["__connect.errors.stage"], format)
+		assert.Equal(t, converters[format], headers["__connect.errors.class.name"], format)
+		msg := headers["__connect.errors.exception.message"]
+		assert.Contains(t, msg, "plausibleAge", "%s: the DLQ names the READ rule the record broke (headers %v)", format, headers)
+		assert.Contains(t, msg, "< 150", "%s: and its expression", format)
+		require.NotEmpty(t, recs[0].Value, format)
+		assert.Equal(t, byte(0), recs[0].Value[0], "%s: the record as the JavaScript client wrote it, magic byte first", format)
 	}
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
+	require.NoError(t, err)
+	assert.Len(t, ends.Offsets(), len(converters))
+	ends.Each(func(o kadm.ListedOffset) {
+		assert.Equal(t, int64(1), o.Offset, "%s: only old broke a READ rule", o.Topic)
+	})
 }

@@ -49,9 +49,10 @@ const ruleSet = {
     { name: 'plausibleAge', kind: 'CONDITION', mode: 'READ', type: 'CEL', expr: 'message.age < 150' }, redactInternal,
   ],
 }
-// The client's Avro deserializer, too, lets a whole-message condition
-// pass (its decoded records are no CEL type), so Avro readers check the
-// age with a CEL_FIELD rule.
+// The client's Avro deserializer (1.10.1), too, lets a whole-message
+// READ condition pass (message.age < 150 accepted an age of 200), so
+// Avro readers check the age with a CEL_FIELD rule; JSON Schema keeps the
+// whole-message form.
 const plausibleAgeField = { name: 'plausibleAge', kind: 'CONDITION', mode: 'READ', type: 'CEL_FIELD', expr: "name == 'age' ; value < 150" }
 const avroRuleSet = {
   domainRules: [ruleSet.domainRules[0], maskPII, plausibleAgeField, redactInternal],
