@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -82,19 +84,27 @@ type jsRun struct {
 		Key   string         `json:"key"`
 		Value map[string]any `json:"value"`
 	} `json:"back"`
+	// ReadRefused holds the deserializer's errors for old, whose age
+	// only the READ condition plausibleAge refuses.
+	ReadRefused []string `json:"readRefused"`
 }
 
 // TestConfluentJSClientUp runs Confluent's JavaScript client
 // (@confluentinc/schemaregistry) and kafkajs against `sluice up`: Avro,
 // JSON Schema and Protobuf schemas registered with metadata (ssn tagged
-// PII) and a rule set (CEL condition checkAge, CEL_FIELD maskPII), the
-// Protobuf one importing srtest/money.proto, all in the serialized
-// format. The client's serializers run the rules the registry serves —
-// ssn masked, a negative age refused naming checkAge — and the records
-// go through Sluice's broker and back through its deserializers.
-// franz-go's sr client then reads the subjects, metadata and rule sets,
-// and Sluice's Avro, JSON Schema and Protobuf converters in FileStreamSink
-// connectors read what the JavaScript client wrote.
+// PII, name tagged INTERNAL) and a rule set (WRITE: CEL condition
+// checkAge, CEL_FIELD maskPII; READ: condition plausibleAge, CEL_FIELD
+// redactInternal), the Protobuf one importing srtest/money.proto, all in
+// the serialized format. The client's serializers run the WRITE rules the
+// registry serves — ssn masked, a negative age refused naming checkAge —
+// and the records go through Sluice's broker and back through its
+// deserializers, which run the READ rules: name redacted, old (aged 200,
+// which no WRITE rule checks) refused naming plausibleAge. franz-go's sr
+// client then reads the subjects, metadata and rule sets, and Sluice's
+// Avro, JSON Schema and Protobuf converters in FileStreamSink connectors
+// read what the JavaScript client wrote, running the same READ rules: the
+// files hold the redacted names, and old goes to the dead letter queue
+// with plausibleAge named.
 func TestConfluentJSClientUp(t *testing.T) {
 	js := jsClientDir(t)
 	dir := t.TempDir()
@@ -127,7 +137,7 @@ func TestConfluentJSClientUp(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out, &got), "%s", out)
 
 	person := func(name string) map[string]any {
-		return map[string]any{"name": name, "ssn": "XXX", "age": float64(map[string]int{"ada": 36, "bob": 41}[name])}
+		return map[string]any{"name": "redacted", "ssn": "XXX", "age": float64(map[string]int{"ada": 36, "bob": 41}[name])}
 	}
 	withBalance := func(name string) map[string]any {
 		p := person(name)
@@ -151,15 +161,17 @@ func TestConfluentJSClientUp(t *testing.T) {
 		assert.Contains(t, c.run.Refused, "checkAge", "%s: the condition refuses a negative age", c.format)
 		require.Len(t, c.run.Back, 2, c.format)
 		for _, r := range c.run.Back {
-			assert.Equal(t, c.want(r.Key), r.Value, "%s: consumed from Sluice's broker with ssn masked", c.format)
+			assert.Equal(t, c.want(r.Key), r.Value, "%s: consumed from Sluice's broker with ssn masked (WRITE) and name redacted (READ)", c.format)
 		}
+		require.Len(t, c.run.ReadRefused, 1, "%s: the deserializer refuses old", c.format)
+		assert.Contains(t, c.run.ReadRefused[0], "plausibleAge", "%s: the READ condition refuses an age of 200", c.format)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	jsCheckSRClient(ctx, t, srURL, got.Money.Version, got.Proto.ID)
 
-	jsCheckSinks(t, "http://"+restAddr, srURL, dir)
+	jsCheckSinks(t, "http://"+restAddr, srURL, brokerAddr, dir)
 }
 
 // jsCheckSRClient reads what the JavaScript client registered with
@@ -196,26 +208,33 @@ func jsCheckSRClient(ctx context.Context, t *testing.T, srURL string, moneyVersi
 	assert.Len(t, fdp.GetMessageType()[0].GetField(), 4)
 
 	checkAge := sr.SchemaRule{Name: "checkAge", Kind: sr.SchemaRuleKindCondition, Mode: sr.SchemaRuleModeWrite, Type: "CEL", Expr: "message.age >= 0"}
+	plausibleAge := sr.SchemaRule{Name: "plausibleAge", Kind: sr.SchemaRuleKindCondition, Mode: sr.SchemaRuleModeRead, Type: "CEL", Expr: "message.age < 150"}
+	plausibleAgeField := sr.SchemaRule{Name: "plausibleAge", Kind: sr.SchemaRuleKindCondition, Mode: sr.SchemaRuleModeRead, Type: "CEL_FIELD", Expr: "name == 'age' ; value < 150"}
 	for subject, c := range map[string]struct {
-		ssnPath  string
-		checkAge sr.SchemaRule
+		ssnPath                string
+		checkAge, plausibleAge sr.SchemaRule
 	}{
-		"people-avro-value": {"User.ssn", checkAge},
-		"people-json-value": {"$.ssn", checkAge},
-		"people-proto-value": {"srtest.Person.ssn", sr.SchemaRule{Name: "checkAge", Kind: sr.SchemaRuleKindCondition,
-			Mode: sr.SchemaRuleModeWrite, Type: "CEL_FIELD", Expr: "name == 'age' ; value >= 0"}},
+		"people-avro-value": {"User.ssn", checkAge, plausibleAgeField},
+		"people-json-value": {"$.ssn", checkAge, plausibleAge},
+		"people-proto-value": {"srtest.Person.ssn",
+			sr.SchemaRule{Name: "checkAge", Kind: sr.SchemaRuleKindCondition, Mode: sr.SchemaRuleModeWrite, Type: "CEL_FIELD", Expr: "name == 'age' ; value >= 0"},
+			plausibleAgeField},
 	} {
 		s, err := cl.SchemaByVersion(ctx, subject, -1)
 		require.NoError(t, err, subject)
 		require.NotNil(t, s.SchemaMetadata, subject)
-		assert.Equal(t, map[string][]string{c.ssnPath: {"PII"}}, s.SchemaMetadata.Tags, subject)
+		namePath := strings.TrimSuffix(c.ssnPath, "ssn") + "name"
+		assert.Equal(t, map[string][]string{c.ssnPath: {"PII"}, namePath: {"INTERNAL"}}, s.SchemaMetadata.Tags, subject)
 		assert.Equal(t, map[string]string{"owner": "team-a"}, s.SchemaMetadata.Properties, subject)
 		require.NotNil(t, s.SchemaRuleSet, subject)
 		rules := s.SchemaRuleSet.DomainRules
-		require.Len(t, rules, 2, subject)
+		require.Len(t, rules, 4, subject)
 		assert.Equal(t, c.checkAge, jsRuleWithoutEmptyTags(rules[0]), subject)
 		assert.Equal(t, sr.SchemaRule{Name: "maskPII", Kind: sr.SchemaRuleKindTransform, Mode: sr.SchemaRuleModeWrite,
 			Type: "CEL_FIELD", Tags: []string{"PII"}, Expr: "name == 'ssn' ; 'XXX'"}, rules[1], subject)
+		assert.Equal(t, c.plausibleAge, jsRuleWithoutEmptyTags(rules[2]), subject)
+		assert.Equal(t, sr.SchemaRule{Name: "redactInternal", Kind: sr.SchemaRuleKindTransform, Mode: sr.SchemaRuleModeRead,
+			Type: "CEL_FIELD", Tags: []string{"INTERNAL"}, Expr: "name == 'name' ; 'redacted'"}, rules[3], subject)
 		if subject == "people-proto-value" {
 			assert.Equal(t, []sr.SchemaReference{{Name: "srtest/money.proto", Subject: "srtest/money.proto", Version: moneyVersion}}, s.References)
 		}
@@ -230,8 +249,11 @@ func jsRuleWithoutEmptyTags(r sr.SchemaRule) sr.SchemaRule {
 }
 
 // jsCheckSinks runs one FileStreamSink per topic with Sluice's converter for
-// its format, reading the records the JavaScript client wrote.
-func jsCheckSinks(t *testing.T, base, srURL, dir string) {
+// its format, reading the records the JavaScript client wrote. The
+// converters run the READ rules of the writer's schema: the files hold
+// names redacted, and old, which breaks plausibleAge, goes to the
+// sink's dead letter queue with the rule named.
+func jsCheckSinks(t *testing.T, base, srURL, brokerAddr, dir string) {
 	t.Helper()
 	converters := map[string]string{
 		"avro":  "io.confluent.connect.avro.AvroConverter",
@@ -241,21 +263,35 @@ func jsCheckSinks(t *testing.T, base, srURL, dir string) {
 	files := map[string]string{}
 	for format, class := range converters {
 		files[format] = filepath.Join(dir, format+".txt")
-		code := rest(t, "POST", base+"/connectors", map[string]any{"name": format + "-sink", "config": map[string]string{
+		config := map[string]string{
 			"connector.class":                     "FileStreamSink",
 			"file":                                files[format],
 			"topics":                              "people-" + format,
 			"key.converter":                       "org.apache.kafka.connect.storage.StringConverter",
 			"value.converter":                     class,
 			"value.converter.schema.registry.url": srURL,
-		}}, nil)
+			"errors.tolerance":                    "all",
+			"errors.deadletterqueue.topic.name":   "dlq-" + format,
+			"errors.deadletterqueue.context.headers.enable": "true",
+		}
+		if format == "proto" {
+			// Sluice's rule engine names a Protobuf field after the Connect
+			// schema's name, which carries the package (srtest.Person.name,
+			// as the metadata tags and Confluent's clients spell it) only
+			// with enhanced.protobuf.schema.support; without it the field
+			// is Person.name and redactInternal finds no field tagged
+			// INTERNAL. (Confluent's converter runs the rules on the
+			// Protobuf message, so it matches either way.)
+			config["value.converter.enhanced.protobuf.schema.support"] = "true"
+		}
+		code := rest(t, "POST", base+"/connectors", map[string]any{"name": format + "-sink", "config": config}, nil)
 		require.Equal(t, 201, code, "create %s-sink", format)
 	}
 	want := map[string][]string{
-		"avro": {"Struct{name=ada,ssn=XXX,age=36}", "Struct{name=bob,ssn=XXX,age=41}"},
+		"avro": {"Struct{name=redacted,ssn=XXX,age=36}", "Struct{name=redacted,ssn=XXX,age=41}"},
 		// Without connect.index, the JSON Schema converter orders fields by name.
-		"json":  {"Struct{age=36,name=ada,ssn=XXX}", "Struct{age=41,name=bob,ssn=XXX}"},
-		"proto": {"Struct{name=ada,ssn=XXX,age=36,balance=Struct{units=42,currency=EUR}}", "Struct{name=bob,ssn=XXX,age=41,balance=Struct{units=42,currency=EUR}}"},
+		"json":  {"Struct{age=36,name=redacted,ssn=XXX}", "Struct{age=41,name=redacted,ssn=XXX}"},
+		"proto": {"Struct{name=redacted,ssn=XXX,age=36,balance=Struct{units=42,currency=EUR}}", "Struct{name=redacted,ssn=XXX,age=41,balance=Struct{units=42,currency=EUR}}"},
 	}
 	for format, file := range files {
 		var lines []string
@@ -272,6 +308,45 @@ func jsCheckSinks(t *testing.T, base, srURL, dir string) {
 		}
 		var status connectorStatus
 		rest(t, "GET", base+"/connectors/"+format+"-sink/status", nil, &status)
-		assert.Equal(t, want[format], lines, "%s: %s reads what the JavaScript client wrote (status %+v)", format, converters[format], status)
+		assert.Equal(t, want[format], lines, "%s: %s reads what the JavaScript client wrote, name redacted (status %+v)", format, converters[format], status)
 	}
+
+	topics := make([]string, 0, len(converters))
+	for format := range converters {
+		topics = append(topics, "dlq-"+format)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokerAddr), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation())
+	require.NoError(t, err)
+	defer cl.Close()
+	dlq := map[string][]*kgo.Record{}
+	for len(dlq) < len(converters) && ctx.Err() == nil {
+		fetches := cl.PollFetches(ctx)
+		fetches.EachRecord(func(r *kgo.Record) { dlq[r.Topic] = append(dlq[r.Topic], r) })
+	}
+	for format := range converters {
+		recs := dlq["dlq-"+format]
+		require.Len(t, recs, 1, "%s: the record that broke plausibleAge, in the dead letter queue", format)
+		assert.Equal(t, "old", string(recs[0].Key), format)
+		headers := map[string]string{}
+		for _, h := range recs[0].Headers {
+			headers[h.Key] = string(h.Value)
+		}
+		assert.Equal(t, "people-"+format, headers["__connect.errors.topic"], format)
+		assert.Equal(t, "VALUE_CONVERTER", headers["__connect.errors.stage"], format)
+		assert.Equal(t, converters[format], headers["__connect.errors.class.name"], format)
+		msg := headers["__connect.errors.exception.message"]
+		assert.Contains(t, msg, "plausibleAge", "%s: the DLQ names the READ rule the record broke (headers %v)", format, headers)
+		assert.Contains(t, msg, "< 150", "%s: and its expression", format)
+		require.NotEmpty(t, recs[0].Value, format)
+		assert.Equal(t, byte(0), recs[0].Value[0], "%s: the record as the JavaScript client wrote it, magic byte first", format)
+	}
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
+	require.NoError(t, err)
+	assert.Len(t, ends.Offsets(), len(converters))
+	ends.Each(func(o kadm.ListedOffset) {
+		assert.Equal(t, int64(1), o.Offset, "%s: only old broke a READ rule", o.Topic)
+	})
 }
