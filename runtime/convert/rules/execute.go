@@ -42,6 +42,12 @@ type RecordInfo struct {
 	// rule it names (the record came from that rule's DLQ).
 	Headers    connect.Headers
 	FieldNames FieldNames
+	// RecordName, when set, is the full record name of a struct schema
+	// for RecordFieldNames ("" for the schema's own name): a converter
+	// whose Connect names leave out the package (Protobuf's) gives the
+	// message's full name here. It must return the same name for a
+	// schema every time.
+	RecordName func(*connect.Schema) string
 }
 
 // Options configures an Executor. Zero values take the defaults.

@@ -100,23 +100,24 @@ type tagCache struct {
 type tagKey struct {
 	md     *Metadata
 	record *connect.Schema
+	name   string // the record's full name (RecordInfo.RecordName)
 }
 
 func newTagCache(max int) *tagCache {
 	return &tagCache{max: max, tags: make(map[tagKey][][]string)}
 }
 
-// structTags returns the tags of each field of struct schema record, with
-// RecordFieldNames (JSON paths vary per value and are not cached).
-func (c *tagCache) structTags(md *Metadata, record *connect.Schema) [][]string {
-	k := tagKey{md, record}
+// structTags returns the tags of each field of struct schema record, of
+// full name parent, with RecordFieldNames (JSON paths vary per value and
+// are not cached).
+func (c *tagCache) structTags(md *Metadata, record *connect.Schema, parent string) [][]string {
+	k := tagKey{md, record, parent}
 	c.mu.RLock()
 	t, ok := c.tags[k]
 	c.mu.RUnlock()
 	if ok {
 		return t
 	}
-	parent := recordName(record)
 	t = make([][]string, len(record.Fields))
 	for i := range record.Fields {
 		f := &record.Fields[i]
@@ -131,7 +132,12 @@ func (c *tagCache) structTags(md *Metadata, record *connect.Schema) [][]string {
 	return t
 }
 
-func recordName(s *connect.Schema) string {
+func recordName(s *connect.Schema, rec *RecordInfo) string {
+	if rec.RecordName != nil {
+		if n := rec.RecordName(s); n != "" {
+			return n
+		}
+	}
 	if s.Name == "" {
 		return UnnamedRecord
 	}
@@ -206,11 +212,11 @@ func (w *walker) visit(s *connect.Schema, v any, fc *fieldCtx, path string) (any
 func (w *walker) structFields(s *connect.Schema, st *connect.Struct, path string) (any, bool, error) {
 	parent := path
 	if w.x.rec.FieldNames == RecordFieldNames {
-		parent = recordName(s)
+		parent = recordName(s, w.x.rec)
 	}
 	var tags [][]string // per field, from the cache (RecordFieldNames)
 	if w.x.rec.FieldNames == RecordFieldNames {
-		tags = w.x.tags.structTags(w.x.md, s)
+		tags = w.x.tags.structTags(w.x.md, s, parent)
 	}
 	var out *connect.Struct
 	for i := range s.Fields {

@@ -220,13 +220,17 @@ func fieldNames(f format) rules.FieldNames {
 // without them the task fails, its error naming the rule. The rule's
 // dlq.topic is not written to.
 func (c *Converter) runRules(mode rules.Mode, ct *contract, topic, subject string, headers connect.Headers,
-	s *connect.Schema, value any) (any, error) {
+	cd codec, s *connect.Schema, value any) (any, error) {
 	if !ct.hasRules() {
 		return value, nil
 	}
-	out, err := c.exec.Execute(context.Background(), mode, ct.rs, ct.md, s, value, rules.RecordInfo{
-		Topic: topic, Subject: subject, IsKey: c.isKey, Headers: headers, FieldNames: fieldNames(c.fmt),
-	})
+	rec := rules.RecordInfo{Topic: topic, Subject: subject, IsKey: c.isKey, Headers: headers, FieldNames: fieldNames(c.fmt)}
+	if rn, ok := cd.(ruleRecordNamer); ok {
+		if names := rn.ruleRecordNames(s); names != nil {
+			rec.RecordName = func(s *connect.Schema) string { return names[s] }
+		}
+	}
+	out, err := c.exec.Execute(context.Background(), mode, ct.rs, ct.md, s, value, rec)
 	if err != nil {
 		var re *rules.RuleError
 		if errors.As(err, &re) && re.Action == rules.ActionDLQ {

@@ -240,3 +240,92 @@ func TestContractFetchRetriable(t *testing.T) {
 	require.ErrorIs(t, err, connect.ErrRetriable)
 	assert.Contains(t, err.Error(), "data contract of schema id 5")
 }
+
+// protoPersonText is a Protobuf schema in a package, whose contract tags
+// fields by the messages' full names: a top-level field, a nested
+// message's field and a oneof member.
+const protoPersonText = `syntax = "proto3";
+package srtest;
+
+message Person {
+  message Address {
+    string street = 1;
+    string city = 2;
+  }
+  string name = 1;
+  string ssn = 2;
+  Address home = 3;
+  repeated Address others = 4;
+  oneof contact {
+    string phone = 5;
+    string email = 6;
+  }
+}
+`
+
+// Protobuf contract tags name a field by its message's full name
+// ("srtest.Person.ssn"), as Confluent's rules see the message itself:
+// CEL_FIELD rules select those fields on write and on read whether or not
+// the Connect schemas carry the package (enhanced.protobuf.schema.support),
+// and the Connect schemas stay as they were.
+func TestProtobufContractTagsByFullName(t *testing.T) {
+	url := registrytest.Start(t, testenv.StartBroker(t, nil).Addr)
+	contract := map[string]any{
+		"metadata": map[string]any{"tags": map[string][]string{
+			"srtest.Person.ssn":            {"PII"},
+			"srtest.Person.phone":          {"PII"},
+			"srtest.Person.Address.street": {"PII"},
+		}},
+		"ruleSet": map[string]any{"domainRules": []map[string]any{
+			{"name": "mask", "kind": "TRANSFORM", "mode": "WRITE", "type": "CEL_FIELD", "tags": []string{"PII"}, "expr": "'***'"},
+			{"name": "mark", "kind": "TRANSFORM", "mode": "READ", "type": "CEL_FIELD", "tags": []string{"PII"}, "expr": "value + '!'"},
+		}},
+	}
+	for _, enhanced := range []string{"false", "true"} {
+		t.Run("enhanced="+enhanced, func(t *testing.T) {
+			topic := "people-" + enhanced
+			registerWithContract(t, url, topic+"-value", "PROTOBUF", protoPersonText, contract)
+			cfg := map[string]string{RegistryURLConfig: url, AutoRegisterConfig: "false", UseLatestVersionConfig: "true",
+				EnhancedProtobufSchemaSupportConfig: enhanced}
+			w := NewProtobufConverter()
+			require.NoError(t, w.Configure(cfg, false))
+			cd, err := w.fmt.parse(protoPersonText)
+			require.NoError(t, err)
+			s := cd.connectSchema()
+			require.NotNil(t, s)
+			wantName := map[string]string{"false": "Person", "true": "srtest.Person"}[enhanced]
+			require.Equal(t, wantName, s.Name)
+
+			address := func(as *connect.Schema, street string) *connect.Struct {
+				return connect.NewStruct(as).MustPut("street", street).MustPut("city", "Springfield")
+			}
+			union := s.Field("contact_0").Schema
+			v := connect.NewStruct(s).MustPut("name", "ann").MustPut("ssn", "123-45-6789").
+				MustPut("home", address(s.Field("home").Schema, "1 Main St")).
+				MustPut("others", []any{address(s.Field("others").Schema.ValueSchema, "2 Side St")}).
+				MustPut("contact_0", connect.NewStruct(union).MustPut("phone", "555-0100"))
+			data, err := w.FromConnect(topic, nil, s, v)
+			require.NoError(t, err)
+			for _, secret := range []string{"123-45-6789", "1 Main St", "2 Side St", "555-0100"} {
+				assert.NotContains(t, string(data), secret, "masked on write")
+			}
+			assert.Contains(t, string(data), "Springfield", "untagged field kept")
+
+			r := NewProtobufConverter()
+			require.NoError(t, r.Configure(map[string]string{RegistryURLConfig: url, EnhancedProtobufSchemaSupportConfig: enhanced}, false))
+			rs, rv, err := r.ToConnect(topic, nil, data)
+			require.NoError(t, err)
+			assert.Equal(t, wantName, rs.Name, "the Connect schema keeps its name")
+			st := rv.(*connect.Struct)
+			assert.Equal(t, "ann", st.GetWithoutDefault("name"))
+			assert.Equal(t, "***!", st.GetWithoutDefault("ssn"), "READ rule on a top-level field")
+			home := st.GetWithoutDefault("home").(*connect.Struct)
+			assert.Equal(t, "***!", home.GetWithoutDefault("street"), "READ rule on a nested message's field")
+			assert.Equal(t, "Springfield", home.GetWithoutDefault("city"))
+			others := st.GetWithoutDefault("others").([]any)
+			assert.Equal(t, "***!", others[0].(*connect.Struct).GetWithoutDefault("street"), "READ rule in a repeated message")
+			contact := st.GetWithoutDefault("contact_0").(*connect.Struct)
+			assert.Equal(t, "***!", contact.GetWithoutDefault("phone"), "READ rule on a oneof member")
+		})
+	}
+}

@@ -206,7 +206,7 @@ func (c *Converter) FromConnect(topic string, headers connect.Headers, s *connec
 	if err != nil {
 		return nil, err
 	}
-	if v, err = c.runRules(rules.ModeWrite, ct, topic, subject, headers, s, v); err != nil {
+	if v, err = c.runRules(rules.ModeWrite, ct, topic, subject, headers, cd, s, v); err != nil {
 		return nil, err
 	}
 	out := make([]byte, headerLen, 256)
@@ -357,7 +357,7 @@ func (c *Converter) ToConnect(topic string, headers connect.Headers, data []byte
 	if err != nil {
 		return nil, nil, fmt.Errorf("convert topic %s from %s: %w", topic, c.fmt.name(), err)
 	}
-	if v, err = c.runRules(rules.ModeRead, ct, topic, subject, headers, s, v); err != nil {
+	if v, err = c.runRules(rules.ModeRead, ct, topic, subject, headers, cd, s, v); err != nil {
 		return nil, nil, err
 	}
 	return s, v, nil

@@ -27,7 +27,12 @@ func (c *protoCodec) messageSchema(md protoreflect.MessageDescriptor) (*connect.
 			return nil, err
 		}
 	}
-	c.schemas.Store(md.FullName(), s)
+	if actual, loaded := c.schemas.LoadOrStore(md.FullName(), s); loaded {
+		return actual.(*connect.Schema), nil
+	}
+	if s.Type == connect.TypeStruct {
+		c.storeRuleRecordNames(s, md)
+	}
 	return s, nil
 }
 
