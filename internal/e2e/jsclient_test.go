@@ -274,16 +274,6 @@ func jsCheckSinks(t *testing.T, base, srURL, brokerAddr, dir string) {
 			"errors.deadletterqueue.topic.name":   "dlq-" + format,
 			"errors.deadletterqueue.context.headers.enable": "true",
 		}
-		if format == "proto" {
-			// Sluice's rule engine names a Protobuf field after the Connect
-			// schema's name, which carries the package (srtest.Person.name,
-			// as the metadata tags and Confluent's clients spell it) only
-			// with enhanced.protobuf.schema.support; without it the field
-			// is Person.name and redactInternal finds no field tagged
-			// INTERNAL. (Confluent's converter runs the rules on the
-			// Protobuf message, so it matches either way.)
-			config["value.converter.enhanced.protobuf.schema.support"] = "true"
-		}
 		code := rest(t, "POST", base+"/connectors", map[string]any{"name": format + "-sink", "config": config}, nil)
 		require.Equal(t, 201, code, "create %s-sink", format)
 	}
