@@ -226,9 +226,7 @@ func (c *Converter) runRules(mode rules.Mode, ct *contract, topic, subject strin
 	}
 	rec := rules.RecordInfo{Topic: topic, Subject: subject, IsKey: c.isKey, Headers: headers, FieldNames: fieldNames(c.fmt)}
 	if rn, ok := cd.(ruleRecordNamer); ok {
-		if names := rn.ruleRecordNames(s); names != nil {
-			rec.RecordName = func(s *connect.Schema) string { return names[s] }
-		}
+		rec.RecordName = rn.ruleRecordNames(s)
 	}
 	out, err := c.exec.Execute(context.Background(), mode, ct.rs, ct.md, s, value, rec)
 	if err != nil {

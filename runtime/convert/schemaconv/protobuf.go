@@ -206,7 +206,7 @@ type protoCodec struct {
 	plans     sync.Map // planKey → []planField
 	readPlans sync.Map // planKey → *readPlan
 	roots     sync.Map // *connect.Schema → protoreflect.MessageDescriptor
-	names     sync.Map // *connect.Schema → map[*connect.Schema]string (ruleRecordNames)
+	names     sync.Map // *connect.Schema → func(*connect.Schema) string (ruleRecordNames)
 }
 
 // root is the message a Connect schema named name is written as: the one

@@ -10,8 +10,9 @@ import (
 // the full record names that data-contract tags name fields by.
 type ruleRecordNamer interface {
 	// ruleRecordNames returns the full record name of each struct schema
-	// within s, as s is written or was read by this codec.
-	ruleRecordNames(s *connect.Schema) map[*connect.Schema]string
+	// within s, as s is written or was read by this codec ("" for another
+	// schema), or nil when s has none.
+	ruleRecordNames(s *connect.Schema) func(*connect.Schema) string
 }
 
 // ruleRecordNames maps each struct schema within s to the full name of
@@ -20,12 +21,12 @@ type ruleRecordNamer interface {
 // enhanced.protobuf.schema.support says (Confluent runs rules on the
 // message itself). A oneof's Union struct takes its message's name: its
 // members are that message's fields. Cached per schema pointer.
-func (c *protoCodec) ruleRecordNames(s *connect.Schema) map[*connect.Schema]string {
+func (c *protoCodec) ruleRecordNames(s *connect.Schema) func(*connect.Schema) string {
 	if s == nil || s.Type != connect.TypeStruct {
 		return nil
 	}
-	if m, ok := c.names.Load(s); ok {
-		return m.(map[*connect.Schema]string)
+	if f, ok := c.names.Load(s); ok {
+		return f.(func(*connect.Schema) string)
 	}
 	md, err := c.rootOf(s) // read schemas are stored by messageSchema
 	if err != nil {
@@ -34,11 +35,11 @@ func (c *protoCodec) ruleRecordNames(s *connect.Schema) map[*connect.Schema]stri
 	return c.storeRuleRecordNames(s, md)
 }
 
-func (c *protoCodec) storeRuleRecordNames(s *connect.Schema, md protoreflect.MessageDescriptor) map[*connect.Schema]string {
+func (c *protoCodec) storeRuleRecordNames(s *connect.Schema, md protoreflect.MessageDescriptor) func(*connect.Schema) string {
 	m := map[*connect.Schema]string{}
 	c.nameStruct(m, s, md)
-	actual, _ := c.names.LoadOrStore(s, m)
-	return actual.(map[*connect.Schema]string)
+	actual, _ := c.names.LoadOrStore(s, func(s *connect.Schema) string { return m[s] })
+	return actual.(func(*connect.Schema) string)
 }
 
 func (c *protoCodec) nameStruct(m map[*connect.Schema]string, s *connect.Schema, md protoreflect.MessageDescriptor) {
