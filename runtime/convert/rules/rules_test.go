@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"cel.dev/cel-go/common/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -558,4 +559,52 @@ func TestExecuteConcurrentGuarded(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestListValues(t *testing.T) {
+	// A Connect list reads in CEL as CEL's own list would: its size without
+	// converting an element, everything else as the converted list.
+	ts := connect.TimestampSchema().Build()
+	s := connect.StructBuilder().Name("L").
+		Field("tags", connect.ArrayOf(connect.StringSchema)).
+		Field("at", connect.ArrayOf(ts)).
+		Field("none", connect.ArrayOf(connect.StringSchema)).Build()
+	in := connect.NewStruct(s).MustPut("tags", []any{"a", "b", "c"}).
+		MustPut("at", []any{connect.TimestampFromMillis(1000)}).MustPut("none", []any{})
+	e := newExec(t, Options{})
+	for _, expr := range []string{
+		"size(message.tags) == 3",
+		"message.tags.size() == 3 && size(message.none) == 0",
+		"message.tags[1] == 'b'",
+		"'c' in message.tags && !('d' in message.tags)",
+		"message.tags == ['a', 'b', 'c'] && ['a', 'b', 'c'] == message.tags",
+		"message.tags != ['a', 'b'] && ['a', 'b', 'd'] != message.tags",
+		"message.tags + ['d'] == ['a', 'b', 'c', 'd'] && ['z'] + message.tags == ['z', 'a', 'b', 'c']",
+		"message.tags.exists(t, t == 'c') && message.tags.all(t, size(t) == 1)",
+		"message.tags.map(t, t + '!') == ['a!', 'b!', 'c!'] && message.tags.filter(t, t > 'a') == ['b', 'c']",
+		"message.at[0] == 1000 && message.at == [1000]",
+		"message.tags.join('-') == 'a-b-c'",
+		"message.none == [] && type(message.tags) == list",
+		"dyn(message.tags)[2] == 'c'",
+	} {
+		rs := &RuleSet{DomainRules: []Rule{rule(KindCondition, TypeCEL, expr)}}
+		_, err := e.Execute(context.Background(), ModeWrite, rs, nil, s, in, RecordInfo{})
+		assert.NoError(t, err, expr)
+	}
+	// A transform returning a list converts it back through the schema.
+	rs := &RuleSet{DomainRules: []Rule{rule(KindTransform, TypeCEL,
+		"{'tags': message.tags + ['d'], 'at': message.at.map(x, x + 1), 'none': message.none}")}}
+	out, err := e.Execute(context.Background(), ModeWrite, rs, nil, s, in, RecordInfo{})
+	require.NoError(t, err)
+	assert.Equal(t, []any{"a", "b", "c", "d"}, field(t, out, "tags"))
+	assert.Equal(t, []any{connect.TimestampFromMillis(1001)}, field(t, out, "at"))
+	// A schemaless list converts to its natural Go value.
+	rs = &RuleSet{DomainRules: []Rule{rule(KindTransform, TypeCEL, "message")}}
+	out, err = e.Execute(context.Background(), ModeWrite, rs, nil, nil, []any{"x", int64(2)}, RecordInfo{})
+	require.NoError(t, err)
+	assert.Equal(t, []any{"x", int64(2)}, out)
+
+	l := toCEL(s.Field("tags").Schema, []any{"a", "b"}).(*listVal)
+	assert.Equal(t, types.Int(2), l.Size())
+	assert.Nil(t, l.conv, "size converts no element")
 }
