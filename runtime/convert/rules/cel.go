@@ -47,9 +47,12 @@ type programs struct {
 	cache map[progKey]compiled
 }
 
+// progKey names a program: expr, or with guard != "" the combined
+// "(guard) ? (expr) : skip" (kept apart so a lookup builds no string).
 type progKey struct {
-	kind envKind
-	expr string
+	kind  envKind
+	guard string
+	expr  string
 }
 
 type compiled struct {
@@ -70,14 +73,24 @@ func newPrograms(costLimit uint64, size int) (*programs, error) {
 }
 
 func (p *programs) get(kind envKind, expr string) (cel.Program, error) {
-	key := progKey{kind, expr}
+	return p.getGuarded(kind, "", expr)
+}
+
+// getGuarded is the program "(guard) ? (expr) : skip", or expr when guard
+// is "".
+func (p *programs) getGuarded(kind envKind, guard, expr string) (cel.Program, error) {
+	key := progKey{kind, guard, expr}
 	p.mu.RLock()
 	c, ok := p.cache[key]
 	p.mu.RUnlock()
 	if ok {
 		return c.prg, c.err
 	}
-	c.prg, c.err = p.compile(kind, expr)
+	text := expr
+	if guard != "" {
+		text = "(" + guard + ") ? (" + expr + ") : " + skipVar
+	}
+	c.prg, c.err = p.compile(kind, text)
 	p.mu.Lock()
 	if len(p.cache) >= p.size {
 		// Bounded: drop an arbitrary entry. Rule sets are small and stable,
@@ -158,7 +171,7 @@ func (p *programs) eval(kind envKind, r *Rule, md *Metadata, act interpreter.Act
 		// an error (the guard's or the body's) or a guard that does not
 		// compile as a condition takes the two-step path, which tells
 		// them apart.
-		if prg, err := p.get(kind, "("+guard+") ? ("+expr+") : "+skipVar); err == nil {
+		if prg, err := p.getGuarded(kind, guard, expr); err == nil {
 			if out, _, err := prg.Eval(act); err == nil {
 				return out, out == skipSentinel, nil
 			}

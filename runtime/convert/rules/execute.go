@@ -88,6 +88,20 @@ type execution struct {
 	rules []Rule
 	md    *Metadata
 	rec   *RecordInfo
+
+	// One allocation per Execute: the record info, the field walker and
+	// the activation every evaluation of this execution reuses (CEL keeps
+	// no reference to an activation once Eval returns, and evaluations do
+	// not nest).
+	info RecordInfo
+	w    walker
+	act  activation
+}
+
+// activation returns x's activation, reset to bind message.
+func (x *execution) activation(message ref.Val) *activation {
+	x.act = activation{message: message}
+	return &x.act
 }
 
 // Execute runs the domain rules of rs that apply in mode (ModeWrite or
@@ -123,8 +137,8 @@ func (e *Executor) Execute(ctx context.Context, mode Mode, rs *RuleSet, md *Meta
 	default:
 		return nil, fmt.Errorf("execute rules: mode %q is not WRITE, READ, UPGRADE or DOWNGRADE", mode)
 	}
-	info := rec // only this path moves the record info to the heap
-	x := &execution{progs: e.progs, tags: e.tags, mode: mode, rules: rs.DomainRules, md: md, rec: &info}
+	x := &execution{progs: e.progs, tags: e.tags, mode: mode, rules: rs.DomainRules, md: md, info: rec} // only this path moves the record info to the heap
+	x.rec = &x.info
 	skipName := ""
 	if h, ok := rec.Headers.Last(HeaderRuleName); ok {
 		skipName = headerString(h.Value)
@@ -202,8 +216,8 @@ func (x *execution) evaluate(i int, schema *connect.Schema, value any) (any, err
 		if x.sameTagsAsEarlier(i) {
 			return value, nil
 		}
-		w := walker{x: x, r: r}
-		return w.walk(schema, value, nil)
+		x.w = walker{x: x, r: r}
+		return x.w.walk(schema, value, nil)
 	}
 	return nil, fmt.Errorf("no rule executor of type %q (this worker runs CEL and CEL_FIELD)", r.Type)
 }
@@ -249,7 +263,7 @@ func contains(list []string, s string) bool {
 // celMessage runs a CEL rule with message bound to the whole value.
 func (x *execution) celMessage(r *Rule, schema *connect.Schema, value any) (any, error) {
 	msg := toCEL(schema, value)
-	out, skipped, err := x.progs.eval(envMessage, r, x.md, &activation{message: msg})
+	out, skipped, err := x.progs.eval(envMessage, r, x.md, x.activation(msg))
 	if err != nil {
 		return nil, err
 	}

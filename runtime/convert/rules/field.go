@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -313,7 +314,8 @@ func (w *walker) primitive(s *connect.Schema, v any, fc *fieldCtx) (any, bool, e
 	if fc == nil || !fc.selected() {
 		return v, false, nil
 	}
-	act := &activation{message: structVal{fc.container}, field: *fc, hasField: true}
+	act := w.x.activation(structVal{fc.container})
+	act.field, act.hasField = *fc, true
 	act.field.schema, act.field.value = s, v
 	out, skipped, err := w.x.progs.eval(envField, w.r, w.x.md, act)
 	if err != nil {
@@ -331,7 +333,7 @@ func (w *walker) primitive(s *connect.Schema, v any, fc *fieldCtx) (any, bool, e
 	if types.IsError(out) {
 		return nil, false, out.Value().(error)
 	}
-	if out.Equal(toCEL(s, v)) == types.True {
+	if unchanged(s, v, out) {
 		return v, false, nil
 	}
 	nv, err := fromCEL(s, out)
@@ -339,6 +341,18 @@ func (w *walker) primitive(s *connect.Schema, v any, fc *fieldCtx) (any, bool, e
 		return nil, false, err
 	}
 	return nv, true, nil
+}
+
+// unchanged reports whether a transform's result out equals the field's
+// value v, as CEL sees it. A string is shown to CEL as itself whatever its
+// schema, so a string result compares without converting v.
+func unchanged(s *connect.Schema, v any, out ref.Val) bool {
+	if vs, ok := v.(string); ok {
+		if os, ok := out.(types.String); ok {
+			return string(os) == vs
+		}
+	}
+	return out.Equal(toCEL(s, v)) == types.True
 }
 
 // MatchPath reports whether a field's full name matches a Metadata.Tags

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"cel.dev/cel-go/common/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -477,4 +478,133 @@ func TestValidate(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 3, strings.Count(err.Error(), "invalid rule set:"), err.Error())
 	assert.True(t, errors.Is(err, ErrInvalidRuleSet))
+}
+
+func TestExecuteFieldBindingsPerEvaluation(t *testing.T) {
+	// One Execute reuses one activation for every evaluation: each field
+	// must see its own name, fullName, tags and value, and a message rule
+	// after a field rule the whole record again.
+	rs := &RuleSet{DomainRules: []Rule{
+		rule(KindCondition, TypeCEL, "message.name == 'Jane'", func(r *Rule) { r.Name = "before" }),
+		rule(KindTransform, TypeCELField, "typeName == 'STRING' ; name + '|' + fullName + '|' + string(size(tags)) + '|' + value",
+			func(r *Rule) { r.Name = "label" }),
+		rule(KindCondition, TypeCEL, "message.ssn == 'ssn|acme.Order.ssn|1|123-45-6789' && message.items[0].sku == 'sku|acme.Item.sku|0|A1'",
+			func(r *Rule) { r.Name = "after" }),
+	}}
+	out, err := newExec(t, Options{}).Execute(context.Background(), ModeWrite, rs, testMetadata, orderSchema, order(), RecordInfo{})
+	require.NoError(t, err)
+	assert.Equal(t, "email|acme.Order.email|2|jane@example.com", field(t, out, "email"))
+	assert.Equal(t, "name|acme.Order.name|0|Jane", field(t, out, "name"))
+	assert.Nil(t, field(t, out, "note"))
+	item := field(t, out, "items").([]any)[0]
+	assert.Equal(t, "secret|acme.Item.secret|1|s3cret", field(t, item, "secret"))
+}
+
+func TestExecuteGuardedProgramsKeyedByGuardAndBody(t *testing.T) {
+	// Guarded programs are cached by (guard, body): rules sharing a body or
+	// a guard, or a body with and without a guard, stay apart.
+	e := newExec(t, Options{})
+	run := func(expr string) *connect.Struct {
+		t.Helper()
+		rs := &RuleSet{DomainRules: []Rule{rule(KindTransform, TypeCELField, expr)}}
+		out, err := e.Execute(context.Background(), ModeWrite, rs, nil, orderSchema, order(), RecordInfo{})
+		require.NoError(t, err)
+		return out.(*connect.Struct)
+	}
+	for range 2 { // the second round runs from the cache
+		out := run("name == 'ssn' ; 'A'")
+		assert.Equal(t, "A", field(t, out, "ssn"))
+		assert.Equal(t, "Jane", field(t, out, "name"))
+		out = run("name == 'name' ; 'A'")
+		assert.Equal(t, "123-45-6789", field(t, out, "ssn"))
+		assert.Equal(t, "A", field(t, out, "name"))
+		out = run("name == 'name' ; 'B'")
+		assert.Equal(t, "B", field(t, out, "name"))
+		out = run("typeName == 'STRING' ? 'C' : value")
+		assert.Equal(t, "C", field(t, out, "ssn"))
+		out = run("typeName == 'LONG' ; typeName == 'STRING' ? 'C' : value") // the body above, guarded
+		assert.Equal(t, "123-45-6789", field(t, out, "ssn"))
+	}
+}
+
+func TestExecuteConcurrentGuarded(t *testing.T) {
+	// Executions sharing an Executor (and a churning two-entry cache) each
+	// bind their own fields.
+	e := newExec(t, Options{CacheSize: 2})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				target := []string{"ssn", "name", "email"}[(g+i)%3]
+				rs := &RuleSet{DomainRules: []Rule{
+					rule(KindTransform, TypeCELField, "name == '"+target+"' ; name + value"),
+					rule(KindCondition, TypeCEL, "message.qty == 3", func(r *Rule) { r.Name = "c" })}}
+				in := order()
+				out, err := e.Execute(context.Background(), ModeWrite, rs, testMetadata, orderSchema, in, RecordInfo{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, f := range []string{"ssn", "name", "email"} {
+					want := in.GetWithoutDefault(f).(string)
+					if f == target {
+						want = f + want
+					}
+					if got := out.(*connect.Struct).GetWithoutDefault(f); got != want {
+						t.Errorf("%s: got %v, want %v", f, got, want)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestListValues(t *testing.T) {
+	// A Connect list reads in CEL as CEL's own list would: its size without
+	// converting an element, everything else as the converted list.
+	ts := connect.TimestampSchema().Build()
+	s := connect.StructBuilder().Name("L").
+		Field("tags", connect.ArrayOf(connect.StringSchema)).
+		Field("at", connect.ArrayOf(ts)).
+		Field("none", connect.ArrayOf(connect.StringSchema)).Build()
+	in := connect.NewStruct(s).MustPut("tags", []any{"a", "b", "c"}).
+		MustPut("at", []any{connect.TimestampFromMillis(1000)}).MustPut("none", []any{})
+	e := newExec(t, Options{})
+	for _, expr := range []string{
+		"size(message.tags) == 3",
+		"message.tags.size() == 3 && size(message.none) == 0",
+		"message.tags[1] == 'b'",
+		"'c' in message.tags && !('d' in message.tags)",
+		"message.tags == ['a', 'b', 'c'] && ['a', 'b', 'c'] == message.tags",
+		"message.tags != ['a', 'b'] && ['a', 'b', 'd'] != message.tags",
+		"message.tags + ['d'] == ['a', 'b', 'c', 'd'] && ['z'] + message.tags == ['z', 'a', 'b', 'c']",
+		"message.tags.exists(t, t == 'c') && message.tags.all(t, size(t) == 1)",
+		"message.tags.map(t, t + '!') == ['a!', 'b!', 'c!'] && message.tags.filter(t, t > 'a') == ['b', 'c']",
+		"message.at[0] == 1000 && message.at == [1000]",
+		"message.tags.join('-') == 'a-b-c'",
+		"message.none == [] && type(message.tags) == list",
+		"dyn(message.tags)[2] == 'c'",
+	} {
+		rs := &RuleSet{DomainRules: []Rule{rule(KindCondition, TypeCEL, expr)}}
+		_, err := e.Execute(context.Background(), ModeWrite, rs, nil, s, in, RecordInfo{})
+		assert.NoError(t, err, expr)
+	}
+	// A transform returning a list converts it back through the schema.
+	rs := &RuleSet{DomainRules: []Rule{rule(KindTransform, TypeCEL,
+		"{'tags': message.tags + ['d'], 'at': message.at.map(x, x + 1), 'none': message.none}")}}
+	out, err := e.Execute(context.Background(), ModeWrite, rs, nil, s, in, RecordInfo{})
+	require.NoError(t, err)
+	assert.Equal(t, []any{"a", "b", "c", "d"}, field(t, out, "tags"))
+	assert.Equal(t, []any{connect.TimestampFromMillis(1001)}, field(t, out, "at"))
+	// A schemaless list converts to its natural Go value.
+	rs = &RuleSet{DomainRules: []Rule{rule(KindTransform, TypeCEL, "message")}}
+	out, err = e.Execute(context.Background(), ModeWrite, rs, nil, nil, []any{"x", int64(2)}, RecordInfo{})
+	require.NoError(t, err)
+	assert.Equal(t, []any{"x", int64(2)}, out)
+
+	l := toCEL(s.Field("tags").Schema, []any{"a", "b"}).(*listVal)
+	assert.Equal(t, types.Int(2), l.Size())
+	assert.Nil(t, l.conv, "size converts no element")
 }

@@ -75,15 +75,7 @@ func toCEL(s *connect.Schema, v any) ref.Val {
 	case *big.Rat:
 		return types.String(x.RatString())
 	case []any:
-		var es *connect.Schema
-		if s != nil {
-			es = s.ValueSchema
-		}
-		elems := make([]ref.Val, len(x))
-		for i, e := range x {
-			elems[i] = toCEL(es, e)
-		}
-		return types.NewRefValList(types.DefaultTypeAdapter, elems)
+		return &listVal{s: s, elems: x}
 	case map[string]any:
 		ks, vs := mapSchemas(s)
 		m := make(map[ref.Val]ref.Val, len(x))
@@ -107,6 +99,58 @@ func mapSchemas(s *connect.Schema) (key, value *connect.Schema) {
 		return nil, nil
 	}
 	return s.KeySchema, s.ValueSchema
+}
+
+// listVal shows a Connect list to CEL. Its size needs no conversion (a
+// rule such as size(message.tags) < 10 converts no element); anything else
+// converts the whole list once, to CEL's own list, and asks it.
+type listVal struct {
+	s     *connect.Schema
+	elems []any
+	conv  traits.Lister
+}
+
+var _ traits.Lister = (*listVal)(nil)
+
+func (l *listVal) list() traits.Lister {
+	if l.conv == nil {
+		var es *connect.Schema
+		if l.s != nil {
+			es = l.s.ValueSchema
+		}
+		elems := make([]ref.Val, len(l.elems))
+		for i, e := range l.elems {
+			elems[i] = toCEL(es, e)
+		}
+		l.conv = types.NewRefValList(types.DefaultTypeAdapter, elems)
+	}
+	return l.conv
+}
+
+func (l *listVal) Size() ref.Val  { return types.Int(len(l.elems)) }
+func (l *listVal) Type() ref.Type { return types.ListType }
+func (l *listVal) Value() any     { return l.list().Value() }
+func (l *listVal) ConvertToNative(t reflect.Type) (any, error) {
+	return l.list().ConvertToNative(t)
+}
+func (l *listVal) ConvertToType(t ref.Type) ref.Val  { return l.list().ConvertToType(t) }
+func (l *listVal) Equal(o ref.Val) ref.Val           { return l.list().Equal(o) }
+func (l *listVal) Add(o ref.Val) ref.Val             { return l.list().Add(o) }
+func (l *listVal) Contains(e ref.Val) ref.Val        { return l.list().Contains(e) }
+func (l *listVal) Get(i ref.Val) ref.Val             { return l.list().Get(i) }
+func (l *listVal) Iterator() traits.Iterator         { return l.list().Iterator() }
+func (l *listVal) IsZeroValue() bool                 { return len(l.elems) == 0 }
+func (l *listVal) String() string                    { return fmt.Sprint(l.list()) }
+func (l *listVal) Fold(f traits.Folder)              { l.list().(traits.Foldable).Fold(f) }
+func (l *listVal) GetInt64Index(i int64) (any, bool) { return l.list().(int64Indexer).GetInt64Index(i) }
+func (l *listVal) AggregateSize(sizer types.AggregateSizer) uint32 {
+	return l.list().(types.AggregateSizeVisitor).AggregateSize(sizer)
+}
+
+// int64Indexer is the fast index CEL's interpreter uses when a list has
+// it, as its own lists do.
+type int64Indexer interface {
+	GetInt64Index(int64) (any, bool)
 }
 
 // structVal shows a *connect.Struct to CEL as a map from field name to
