@@ -228,6 +228,9 @@ func (c *Converter) runRules(mode rules.Mode, ct *contract, topic, subject strin
 	if rn, ok := cd.(ruleRecordNamer); ok {
 		rec.RecordName = rn.ruleRecordNames(s)
 	}
+	if ft, ok := cd.(ruleFieldTagger); ok {
+		rec.FieldTags = ft.ruleFieldTags(s)
+	}
 	out, err := c.exec.Execute(context.Background(), mode, ct.rs, ct.md, s, value, rec)
 	if err != nil {
 		var re *rules.RuleError
