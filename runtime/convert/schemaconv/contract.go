@@ -122,6 +122,11 @@ func (r *registry) keepContract(id int, body *schemaBody) *contract {
 		clear(r.contracts)
 	}
 	c := &contract{md: body.Metadata, rs: body.RuleSet}
+	if c.md == nil {
+		// One pointer per schema id: the rules' tag cache keys on it, and
+		// schemas without metadata may tag other fields inline.
+		c.md = &rules.Metadata{}
+	}
 	r.contracts[id] = c
 	return c
 }

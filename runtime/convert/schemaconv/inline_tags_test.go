@@ -106,3 +106,41 @@ func TestContractInlineTags(t *testing.T) {
 		})
 	}
 }
+
+// Two schemas without metadata tagging different fields inline, written
+// by one converter from one Connect schema, each mask their own fields:
+// the rules' tag cache does not mix them up.
+func TestContractInlineTagsPerSchema(t *testing.T) {
+	url := registrytest.Start(t, testenv.StartBroker(t, nil).Addr)
+	contract := map[string]any{"ruleSet": map[string]any{"domainRules": []map[string]any{
+		{"name": "mask", "kind": "TRANSFORM", "mode": "WRITE", "type": "CEL_FIELD", "tags": []string{"PII"}, "expr": "'***'"},
+	}}}
+	text := func(tagged string) string {
+		field := func(name string) string {
+			if name == tagged {
+				return `{"name":"` + name + `","type":"string","confluent:tags":["PII"]}`
+			}
+			return `{"name":"` + name + `","type":"string"}`
+		}
+		return `{"type":"record","name":"User","namespace":"com.acme","fields":[` + field("name") + `,` + field("ssn") + `]}`
+	}
+	registerWithContract(t, url, "tag-ssn-value", "AVRO", text("ssn"), contract)
+	registerWithContract(t, url, "tag-name-value", "AVRO", text("name"), contract)
+	w := NewAvroConverter()
+	require.NoError(t, w.Configure(map[string]string{RegistryURLConfig: url, AutoRegisterConfig: "false",
+		UseLatestVersionConfig: "true"}, false))
+	cd, err := w.fmt.parse(text(""))
+	require.NoError(t, err)
+	s := cd.connectSchema()
+	v := connect.NewStruct(s).MustPut("name", "ann").MustPut("ssn", "123-45-6789")
+
+	data, err := w.FromConnect("tag-ssn", nil, s, v)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "123-45-6789")
+	assert.Contains(t, string(data), "ann")
+
+	data, err = w.FromConnect("tag-name", nil, s, v)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "123-45-6789", "the other schema's tags do not apply")
+	assert.NotContains(t, string(data), "ann")
+}
