@@ -48,6 +48,12 @@ type RecordInfo struct {
 	// message's full name here. It must return the same name for a
 	// schema every time.
 	RecordName func(*connect.Schema) string
+	// FieldTags, when set, returns the inline tags of the named field of
+	// struct schema s, as the converter's schema declares them (Avro's
+	// and JSON Schema's "confluent:tags", Protobuf's
+	// (confluent.field_meta).tags); they add to the Metadata.Tags a field
+	// matches. It must return the same tags for a schema every time.
+	FieldTags func(s *connect.Schema, field string) []string
 }
 
 // Options configures an Executor. Zero values take the defaults.

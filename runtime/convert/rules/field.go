@@ -53,19 +53,21 @@ func (f *fieldCtx) tagList() []string {
 	}
 	f.tagsDone = true
 	md := f.w.x.md
-	if (md == nil || len(md.Tags) == 0) && (f.schema == nil || f.schema.Parameters[TagsParameter] == "") {
+	var inline []string
+	if ft := f.w.x.rec.FieldTags; ft != nil && f.container != nil {
+		inline = ft(f.container.Schema(), f.name)
+	}
+	if (md == nil || len(md.Tags) == 0) && len(inline) == 0 && (f.schema == nil || f.schema.Parameters[TagsParameter] == "") {
 		return nil
 	}
-	f.tags = f.computeTags()
+	f.tags = computeTags(md, f.fullName(), f.schema, inline)
 	return f.tags
 }
 
-func (f *fieldCtx) computeTags() []string {
-	return computeTags(f.w.x.md, f.fullName(), f.schema)
-}
-
-func computeTags(md *Metadata, full string, schema *connect.Schema) []string {
-	var tags []string
+// computeTags merges the tags of the Metadata.Tags patterns full matches with the field's
+// inline tags (RecordInfo.FieldTags and TagsParameter).
+func computeTags(md *Metadata, full string, schema *connect.Schema, inline []string) []string {
+	tags := slices.Clone(inline)
 	if md != nil && len(md.Tags) > 0 {
 		for pattern, ts := range md.Tags {
 			if MatchPath(full, pattern) {
@@ -102,6 +104,7 @@ type tagKey struct {
 	md     *Metadata
 	record *connect.Schema
 	name   string // the record's full name (RecordInfo.RecordName)
+	inline bool   // RecordInfo.FieldTags is set
 }
 
 func newTagCache(max int) *tagCache {
@@ -111,8 +114,8 @@ func newTagCache(max int) *tagCache {
 // structTags returns the tags of each field of struct schema record, of
 // full name parent, with RecordFieldNames (JSON paths vary per value and
 // are not cached).
-func (c *tagCache) structTags(md *Metadata, record *connect.Schema, parent string) [][]string {
-	k := tagKey{md, record, parent}
+func (c *tagCache) structTags(md *Metadata, record *connect.Schema, parent string, inline func(*connect.Schema, string) []string) [][]string {
+	k := tagKey{md, record, parent, inline != nil}
 	c.mu.RLock()
 	t, ok := c.tags[k]
 	c.mu.RUnlock()
@@ -122,7 +125,11 @@ func (c *tagCache) structTags(md *Metadata, record *connect.Schema, parent strin
 	t = make([][]string, len(record.Fields))
 	for i := range record.Fields {
 		f := &record.Fields[i]
-		t[i] = computeTags(md, parent+"."+f.Name, f.Schema)
+		var it []string
+		if inline != nil {
+			it = inline(record, f.Name)
+		}
+		t[i] = computeTags(md, parent+"."+f.Name, f.Schema, it)
 	}
 	c.mu.Lock()
 	if len(c.tags) >= c.max {
@@ -217,7 +224,7 @@ func (w *walker) structFields(s *connect.Schema, st *connect.Struct, path string
 	}
 	var tags [][]string // per field, from the cache (RecordFieldNames)
 	if w.x.rec.FieldNames == RecordFieldNames {
-		tags = w.x.tags.structTags(w.x.md, s, parent)
+		tags = w.x.tags.structTags(w.x.md, s, parent, w.x.rec.FieldTags)
 	}
 	var out *connect.Struct
 	for i := range s.Fields {

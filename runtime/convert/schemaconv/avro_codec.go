@@ -19,6 +19,7 @@ type avroCodec struct {
 	schema avro.Schema
 	cs     *connect.Schema
 	name   string
+	*inlineTags
 }
 
 func (c *avroCodec) connectSchema() *connect.Schema { return c.cs }

@@ -34,6 +34,9 @@ func (avroFormat) parse(text string) (codec, error) {
 		return nil, err
 	}
 	cd := &avroCodec{schema: as, cs: cs}
+	if root := avroTagNode(as, map[string]*tagNode{}); root != nil {
+		cd.inlineTags = newInlineTags(func(*connect.Schema) *tagNode { return root }, root)
+	}
 	if rec, ok := as.(*avro.RecordSchema); ok {
 		cd.name = rec.FullName()
 	}

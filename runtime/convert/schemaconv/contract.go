@@ -122,6 +122,11 @@ func (r *registry) keepContract(id int, body *schemaBody) *contract {
 		clear(r.contracts)
 	}
 	c := &contract{md: body.Metadata, rs: body.RuleSet}
+	if c.md == nil {
+		// One pointer per schema id: the rules' tag cache keys on it, and
+		// schemas without metadata may tag other fields inline.
+		c.md = &rules.Metadata{}
+	}
 	r.contracts[id] = c
 	return c
 }
@@ -227,6 +232,9 @@ func (c *Converter) runRules(mode rules.Mode, ct *contract, topic, subject strin
 	rec := rules.RecordInfo{Topic: topic, Subject: subject, IsKey: c.isKey, Headers: headers, FieldNames: fieldNames(c.fmt)}
 	if rn, ok := cd.(ruleRecordNamer); ok {
 		rec.RecordName = rn.ruleRecordNames(s)
+	}
+	if ft, ok := cd.(ruleFieldTagger); ok {
+		rec.FieldTags = ft.ruleFieldTags(s)
 	}
 	out, err := c.exec.Execute(context.Background(), mode, ct.rs, ct.md, s, value, rec)
 	if err != nil {

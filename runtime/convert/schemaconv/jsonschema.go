@@ -44,7 +44,11 @@ func (jsonSchemaFormat) parse(text string) (codec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &jsonCodec{cs: cs, name: cs.Name}, nil
+	cd := &jsonCodec{cs: cs, name: cs.Name}
+	if root := jsonTagNode(raw); root != nil {
+		cd.inlineTags = newInlineTags(func(*connect.Schema) *tagNode { return root }, root)
+	}
+	return cd, nil
 }
 
 var jsonTypes = map[connect.Type][2]string{

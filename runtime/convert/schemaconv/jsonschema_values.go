@@ -103,6 +103,7 @@ func jsonStruct(js map[string]any) (*connect.Schema, error) {
 type jsonCodec struct {
 	cs   *connect.Schema
 	name string
+	*inlineTags
 }
 
 func (c *jsonCodec) connectSchema() *connect.Schema { return c.cs }

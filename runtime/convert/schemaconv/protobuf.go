@@ -165,7 +165,9 @@ func (f protobufFormat) parseWithReferences(text string, refs map[string]string)
 	if file.Messages().Len() == 0 {
 		return nil, fmt.Errorf("protobuf schema declares no message")
 	}
-	return &protoCodec{f: f, file: file}, nil
+	c := &protoCodec{f: f, file: file}
+	c.inlineTags = protoInlineTags(c)
+	return c, nil
 }
 
 // compileProto compiles schema text whose imports are the schemas it
@@ -207,6 +209,7 @@ type protoCodec struct {
 	readPlans sync.Map // planKey → *readPlan
 	roots     sync.Map // *connect.Schema → protoreflect.MessageDescriptor
 	names     sync.Map // *connect.Schema → func(*connect.Schema) string (ruleRecordNames)
+	*inlineTags
 }
 
 // root is the message a Connect schema named name is written as: the one

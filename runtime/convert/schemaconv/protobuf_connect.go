@@ -303,6 +303,31 @@ func fieldMeta(fd protoreflect.FieldDescriptor) map[string]string {
 	return out
 }
 
+// fieldMetaTags returns the tags of a field's confluent.field_meta option
+// (Meta.tags), read from the options' wire bytes as fieldMeta does.
+func fieldMetaTags(fd protoreflect.FieldDescriptor) []string {
+	opts := fd.Options()
+	if opts == nil {
+		return nil
+	}
+	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(opts)
+	if err != nil {
+		return nil
+	}
+	var tags []string
+	forEachField(raw, func(num protowire.Number, meta []byte) {
+		if num != fieldMetaNumber {
+			return
+		}
+		forEachField(meta, func(num protowire.Number, b []byte) {
+			if num == 3 && len(b) > 0 { // Meta.tags
+				tags = append(tags, string(b))
+			}
+		})
+	})
+	return tags
+}
+
 // forEachField calls fn with every length-delimited field of a message's
 // wire bytes, skipping the others; malformed bytes end the walk.
 func forEachField(b []byte, fn func(protowire.Number, []byte)) {

@@ -6,6 +6,13 @@ import (
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
+// ruleFieldTagger is a codec whose schema may tag fields inline.
+type ruleFieldTagger interface {
+	// ruleFieldTags returns the inline tags of each field of each struct
+	// schema within s, or nil when there are none.
+	ruleFieldTags(s *connect.Schema) func(*connect.Schema, string) []string
+}
+
 // ruleRecordNamer is a codec whose Connect struct schemas may not carry
 // the full record names that data-contract tags name fields by.
 type ruleRecordNamer interface {
@@ -13,6 +20,29 @@ type ruleRecordNamer interface {
 	// within s, as s is written or was read by this codec ("" for another
 	// schema), or nil when s has none.
 	ruleRecordNames(s *connect.Schema) func(*connect.Schema) string
+}
+
+// protoInlineTags gives rules the (confluent.field_meta).tags of the
+// message each Connect schema is written as or was read from, or nil
+// when no field of the file is tagged.
+func protoInlineTags(c *protoCodec) *inlineTags {
+	named := map[protoreflect.FullName]*tagNode{}
+	var roots []*tagNode
+	var each func(ms protoreflect.MessageDescriptors)
+	each = func(ms protoreflect.MessageDescriptors) {
+		for i := range ms.Len() {
+			roots = append(roots, protoTagNode(ms.Get(i), named))
+			each(ms.Get(i).Messages())
+		}
+	}
+	each(c.file.Messages())
+	return newInlineTags(func(s *connect.Schema) *tagNode {
+		md, err := c.rootOf(s)
+		if err != nil {
+			return nil
+		}
+		return named[md.FullName()]
+	}, roots...)
 }
 
 // ruleRecordNames maps each struct schema within s to the full name of
