@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sluicehq/sluice/internal/javafmt"
 )
 
 // ConfigType is a config key's type, spelled as Kafka's ConfigDef.Type.
@@ -323,7 +325,7 @@ func FormatConfigValue(t ConfigType, v any) string {
 	case string:
 		return x
 	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
+		return javafmt.Double(x) // Kafka's convertToString: Double.toString, "0.0", "1.0E10"
 	}
 	return fmt.Sprint(v)
 }

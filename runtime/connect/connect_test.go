@@ -212,3 +212,16 @@ func TestPluginLoggers(t *testing.T) {
 	SetPluginLogger(struct{}{}, l) // not a LoggerSetter: nothing to do
 	assert.NotContains(t, buf.String(), "dropped")
 }
+
+// Config values print as Kafka's ConfigDef.convertToString prints them:
+// a double through Double.toString, so a default of 0 reads "0.0" and a
+// large one "1.0E10", as /config/validate shows them in Kafka.
+func TestFormatConfigValueDoubleAsJava(t *testing.T) {
+	for v, want := range map[float64]string{0: "0.0", 1.5: "1.5", 100: "100.0", 1e10: "1.0E10", 1e-5: "1.0E-5"} {
+		assert.Equal(t, want, FormatConfigValue(ConfigDouble, v), "%v", v)
+	}
+	def := ConfigDef{{Name: "rate", Type: ConfigDouble, Default: 0.0}}
+	got, ok := def[0].DefaultString()
+	assert.True(t, ok)
+	assert.Equal(t, "0.0", got)
+}
