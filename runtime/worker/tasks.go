@@ -96,13 +96,15 @@ func (a *connectorActor) startTask(ctx context.Context, r *taskRunner, cfg, conn
 		return
 	}
 	go func() {
-		defer close(r.done)
 		err := run(tctx)
 		if err != nil {
 			a.taskFailed(r, err)
 		} else if tctx.Err() == nil {
 			logger.Info("task finished")
 		}
+		// done is closed before the actor is woken: an actor that ran
+		// between the two would see a running task and never restart it.
+		close(r.done)
 		a.wake()
 	}()
 }
