@@ -11,6 +11,7 @@ import (
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/linker"
 	"github.com/bufbuild/protocompile/reporter"
+	"github.com/sluicehq/sluice/internal/protoknown"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -60,7 +61,7 @@ func compileProto(root protocompile.SearchResult, refs []ResolvedReference) (lin
 			}
 			s, ok := sources[path]
 			if !ok {
-				s, ok = knownProtoImports[path]
+				s, ok = protoknown.Imports[path]
 			}
 			if !ok {
 				return protocompile.SearchResult{}, fmt.Errorf("import %q: %w", path, errProtoUnresolved)

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/sluicehq/sluice/internal/protoknown"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -184,7 +185,7 @@ func compileProto(text string, refs map[string]string) (protoreflect.FileDescrip
 				if s, ok := refs[path]; ok {
 					return io.NopCloser(strings.NewReader(s)), nil
 				}
-				if s, ok := knownProtoImports[path]; ok {
+				if s, ok := protoknown.Imports[path]; ok {
 					return io.NopCloser(strings.NewReader(s)), nil
 				}
 				return nil, fmt.Errorf("import %q is neither a reference of the schema nor a well-known file", path)

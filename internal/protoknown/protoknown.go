@@ -1,11 +1,13 @@
-package registry
+// Package protoknown holds the .proto files Confluent's schema registry
+// resolves without a reference (its ProtobufSchema's known dependencies)
+// beyond the google/protobuf ones: those Confluent's ProtobufConverter
+// imports for field metadata, decimals, dates and times. Written from
+// their published definitions; the registry and the Protobuf converter
+// both resolve imports from here.
+package protoknown
 
-// knownProtoImports are the files Confluent's registry resolves without a
-// reference (its ProtobufSchema's known dependencies) beyond the
-// google/protobuf ones: those Confluent's ProtobufConverter imports for
-// field metadata, decimals, dates and times. Written from their published
-// definitions; runtime/convert/schemaconv holds the same set.
-var knownProtoImports = map[string]string{
+// Imports maps an import path to the file's text.
+var Imports = map[string]string{
 	"confluent/meta.proto": `syntax = "proto3";
 package confluent;
 import "google/protobuf/descriptor.proto";
