@@ -1,13 +1,10 @@
 package registry
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,53 +13,11 @@ import (
 	"github.com/sluicehq/sluice/internal/testenv"
 )
 
-// jsClientDir is the npm project of testdata/jsclient, installed once per
-// package-lock.json into the user's cache directory (npm ci), with the
-// scripts copied next to its node_modules so Node resolves their imports.
+// jsClientDir is the npm project of testdata/jsclient, installed once
+// per package-lock.json, with the scripts next to its node_modules.
 func jsClientDir(t *testing.T) string {
 	t.Helper()
-	testenv.RequireBinary(t, "node")
-	npm := testenv.RequireBinary(t, "npm")
-	lock, err := os.ReadFile("testdata/jsclient/package-lock.json")
-	require.NoError(t, err)
-	sum := sha256.Sum256(lock)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "sluice-test", "jsclient-"+hex.EncodeToString(sum[:6]))
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@confluentinc", "schemaregistry")); err != nil {
-		require.NoError(t, os.MkdirAll(filepath.Dir(dir), 0o755))
-		tmp, err := os.MkdirTemp(filepath.Dir(dir), "install-")
-		require.NoError(t, err)
-		defer os.RemoveAll(tmp)
-		for _, f := range []string{"package.json", "package-lock.json"} {
-			copyFile(t, filepath.Join("testdata/jsclient", f), filepath.Join(tmp, f))
-		}
-		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts")
-		cmd.Dir = tmp
-		if out, err := cmd.CombinedOutput(); err != nil {
-			if testenv.RequireServers() {
-				t.Fatalf("npm ci for the JavaScript client failed and SLUICE_REQUIRE_SERVERS=1: %v\n%s", err, out)
-			}
-			t.Skipf("npm ci for the JavaScript client failed (is the npm registry reachable?): %v\n%s", err, out)
-		}
-		// Another test run may have installed it meanwhile; either copy
-		// is complete.
-		if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
-			_, statErr := os.Stat(dir)
-			require.NoError(t, statErr, "install the JavaScript client: %v", err)
-		}
-	}
-	copyFile(t, "testdata/jsclient/protobuf.mjs", filepath.Join(dir, "protobuf.mjs"))
-	return dir
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(to, b, 0o644))
+	return testenv.NPMProject(t, "testdata/jsclient", "testdata/jsclient/protobuf.mjs", "testdata/jsclient/contracts.mjs")
 }
 
 // TestConfluentJSClientProtobuf runs Confluent's JavaScript client
@@ -124,7 +79,6 @@ func TestConfluentJSClientProtobuf(t *testing.T) {
 // condition refuses a record naming the rule).
 func TestConfluentJSClientContracts(t *testing.T) {
 	dir := jsClientDir(t)
-	copyFile(t, "testdata/jsclient/contracts.mjs", filepath.Join(dir, "contracts.mjs"))
 	in := startRegistry(t, testenv.StartBroker(t, nil), "")
 	cmd := exec.Command("node", "contracts.mjs")
 	cmd.Dir = dir

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -27,52 +25,10 @@ import (
 
 // jsClientDir is the npm project of testdata/jsclient (Confluent's
 // @confluentinc/schemaregistry and kafkajs), installed once per
-// package-lock.json into the user's cache directory (npm ci), with the
-// script copied next to its node_modules so Node resolves its imports.
+// package-lock.json, with its script next to its node_modules.
 func jsClientDir(t *testing.T) string {
 	t.Helper()
-	testenv.RequireBinary(t, "node")
-	npm := testenv.RequireBinary(t, "npm")
-	lock, err := os.ReadFile("testdata/jsclient/package-lock.json")
-	require.NoError(t, err)
-	sum := sha256.Sum256(lock)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "sluice-test", "e2e-jsclient-"+hex.EncodeToString(sum[:6]))
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "kafkajs")); err != nil {
-		require.NoError(t, os.MkdirAll(filepath.Dir(dir), 0o755))
-		tmp, err := os.MkdirTemp(filepath.Dir(dir), "install-")
-		require.NoError(t, err)
-		defer os.RemoveAll(tmp)
-		for _, f := range []string{"package.json", "package-lock.json"} {
-			jsCopyFile(t, filepath.Join("testdata/jsclient", f), filepath.Join(tmp, f))
-		}
-		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts")
-		cmd.Dir = tmp
-		if out, err := cmd.CombinedOutput(); err != nil {
-			if testenv.RequireServers() {
-				t.Fatalf("npm ci for the JavaScript client failed and SLUICE_REQUIRE_SERVERS=1: %v\n%s", err, out)
-			}
-			t.Skipf("npm ci for the JavaScript client failed (is the npm registry reachable?): %v\n%s", err, out)
-		}
-		// Another test run may have installed it meanwhile; either copy
-		// is complete.
-		if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
-			_, statErr := os.Stat(dir)
-			require.NoError(t, statErr, "install the JavaScript client: %v", err)
-		}
-	}
-	jsCopyFile(t, "testdata/jsclient/contracts.mjs", filepath.Join(dir, "contracts.mjs"))
-	return dir
-}
-
-func jsCopyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(to, b, 0o644))
+	return testenv.NPMProject(t, "testdata/jsclient", "testdata/jsclient/contracts.mjs")
 }
 
 // jsRun is what contracts.mjs saw for one format.

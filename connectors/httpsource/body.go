@@ -1,0 +1,111 @@
+package httpsource
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zlib"
+	"github.com/klauspost/compress/zstd"
+)
+
+// readBody reads r's body whole and decodes its Content-Encoding, each
+// step bounded by limit bytes, so neither a large body nor a compression
+// bomb takes more memory than limit. The error is an *Error: 413 naming
+// max.request.bytes, 415 for an encoding it does not know, 400 for a
+// body that does not decode.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit, "the body")
+	}
+	raw, err := readLimited(r.Body, limit)
+	if err != nil {
+		if errors.Is(err, errLimit) {
+			return nil, tooLarge(limit, "the body")
+		}
+		return nil, &Error{Status: http.StatusBadRequest, Msg: "reading the request body: " + err.Error()}
+	}
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	if enc == "" || enc == "identity" {
+		return raw, nil
+	}
+	var rd io.Reader
+	switch enc {
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, badEncoding(enc, err)
+		}
+		defer zr.Close()
+		rd = zr
+	case "deflate", "zlib":
+		zr, err := zlib.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, badEncoding(enc, err)
+		}
+		defer zr.Close()
+		rd = zr
+	case "zstd":
+		zr, err := zstd.NewReader(bytes.NewReader(raw), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)))
+		if err != nil {
+			return nil, badEncoding(enc, err)
+		}
+		defer zr.Close()
+		rd = zr
+	case "snappy":
+		// Snappy's block format, as Loki's clients and Vector send it;
+		// its header states the decoded length, checked before decoding.
+		n, err := s2.DecodedLen(raw)
+		if err != nil {
+			return nil, badEncoding(enc, err)
+		}
+		if int64(n) > limit {
+			return nil, tooLarge(limit, "the decompressed body")
+		}
+		out, err := s2.Decode(nil, raw)
+		if err != nil {
+			return nil, badEncoding(enc, err)
+		}
+		return out, nil
+	default:
+		return nil, &Error{Status: http.StatusUnsupportedMediaType,
+			Msg: fmt.Sprintf("Content-Encoding %q is not supported (gzip, deflate, snappy, zstd are)", enc)}
+	}
+	out, err := readLimited(rd, limit)
+	if err != nil {
+		if errors.Is(err, errLimit) {
+			return nil, tooLarge(limit, "the decompressed body")
+		}
+		return nil, badEncoding(enc, err)
+	}
+	return out, nil
+}
+
+var errLimit = errors.New("limit exceeded")
+
+// readLimited reads rd whole, or fails with errLimit past limit bytes.
+func readLimited(rd io.Reader, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(rd, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, errLimit
+	}
+	return buf.Bytes(), nil
+}
+
+func tooLarge(limit int64, what string) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge,
+		Msg: fmt.Sprintf("%s exceeds max.request.bytes (%d bytes)", what, limit)}
+}
+
+func badEncoding(enc string, err error) *Error {
+	return &Error{Status: http.StatusBadRequest, Msg: fmt.Sprintf("the body is not valid %s: %v", enc, err)}
+}
