@@ -1,0 +1,436 @@
+package testenv
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var updateShipperFixtures = flag.Bool("update", false, "rewrite testdata/shippers from the captured requests")
+
+// recorded is one request a shipper made.
+type recorded struct {
+	Method string      `json:"method"`
+	Path   string      `json:"path"`
+	Header http.Header `json:"header"`
+	Body   string      `json:"-"`
+	Status int         `json:"status"`
+}
+
+// recorder is an HTTP server answering as Elasticsearch would (GET / and
+// POST /_bulk) or, on any other path, 200 {}; it records every request.
+// While failing is set it answers every POST with that status instead.
+type recorder struct {
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	reqs    []recorded
+	failing int    // status to answer POSTs with; 0 = answer normally
+	failFor int    // how many POSTs to fail before answering normally
+	failRsp string // body of failed answers
+}
+
+func newRecorder(t *testing.T) *recorder {
+	r := &recorder{}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// failNext makes the next n POSTs answer status with body.
+func (r *recorder) failNext(n, status int, body string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failing, r.failFor, r.failRsp = status, n, body
+}
+
+func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, 16<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rec := recorded{Method: req.Method, Path: req.URL.Path, Header: req.Header.Clone(), Body: string(body), Status: http.StatusOK}
+	r.mu.Lock()
+	if req.Method == http.MethodPost && r.failFor > 0 {
+		r.failFor--
+		rec.Status = r.failing
+		r.reqs = append(r.reqs, rec)
+		rsp := r.failRsp
+		r.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Status)
+		io.WriteString(w, rsp)
+		return
+	}
+	r.reqs = append(r.reqs, rec)
+	r.mu.Unlock()
+
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case req.Method == http.MethodGet && req.URL.Path == "/":
+		io.WriteString(w, `{"name":"sluice","cluster_name":"sluice","version":{"number":"8.11.0","build_flavor":"default","lucene_version":"9.8.0"},"tagline":"You Know, for Search"}`)
+	case strings.HasSuffix(req.URL.Path, "/_bulk"):
+		n := len(bulkDocs(string(body)))
+		items := make([]string, n)
+		for i := range items {
+			items[i] = fmt.Sprintf(`{"index":{"_index":"logs","_id":"%d","status":201,"result":"created"}}`, i)
+		}
+		fmt.Fprintf(w, `{"took":1,"errors":false,"items":[%s]}`, strings.Join(items, ","))
+	default:
+		io.WriteString(w, `{}`)
+	}
+}
+
+// requests returns the requests so far.
+func (r *recorder) requests() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]recorded(nil), r.reqs...)
+}
+
+// bulkDocs returns the document lines of an _bulk NDJSON body (every
+// second line, after its action line).
+func bulkDocs(body string) []string {
+	lines := bulkLines(body)
+	var docs []string
+	for i := 1; i < len(lines); i += 2 {
+		docs = append(docs, lines[i])
+	}
+	return docs
+}
+
+// testLines returns n distinct lines naming the test.
+func testLines(t *testing.T, n int) []string {
+	lines := make([]string, n)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("%s line %03d \"quoted\"", t.Name(), i)
+	}
+	return lines
+}
+
+// messagesOf returns the "message" field (or "MESSAGE", as
+// elasticsearch-http()'s RFC 5424 scope names it) of each JSON document,
+// failing on a document that is not a JSON object with a string message.
+func messagesOf(t *testing.T, docs []string) []string {
+	t.Helper()
+	var out []string
+	for _, d := range docs {
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal([]byte(d), &doc), "document %q", d)
+		msg, ok := doc["message"].(string)
+		if !ok {
+			msg, ok = doc["MESSAGE"].(string)
+		}
+		require.True(t, ok, "document %q has no string message", d)
+		require.Contains(t, doc, "@timestamp", "document %q", d)
+		out = append(out, msg)
+	}
+	return out
+}
+
+// requireExactlyOnce checks that got holds each of want once, in any order.
+func requireExactlyOnce(t *testing.T, want, got []string) {
+	t.Helper()
+	w := append([]string(nil), want...)
+	g := append([]string(nil), got...)
+	sort.Strings(w)
+	sort.Strings(g)
+	require.Equal(t, w, g)
+}
+
+// waitMessages polls until decode over the recorded successful requests
+// yields at least n messages, and returns them.
+func waitMessages(t *testing.T, r *recorder, s *Shipper, n int, decode func(recorded) []string) []string {
+	t.Helper()
+	var got []string
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got = got[:0]
+		for _, req := range r.requests() {
+			if req.Method == http.MethodPost && req.Status == http.StatusOK {
+				got = append(got, decode(req)...)
+			}
+		}
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages arrived within 15s\n%s output:\n%s", len(got), n, s.Name, s.Log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// settle waits briefly to let a duplicate show up, then returns the
+// messages once more.
+func settle(t *testing.T, r *recorder, s *Shipper, n int, decode func(recorded) []string) []string {
+	time.Sleep(500 * time.Millisecond)
+	return waitMessages(t, r, s, n, decode)
+}
+
+// saveFixture writes one captured request as <name>.body and
+// <name>.headers.json under testdata/shippers, for the HTTP source's tests.
+// Only with -update: the captured timestamps and hosts change every run.
+func saveFixture(t *testing.T, name string, req recorded) {
+	t.Helper()
+	if !*updateShipperFixtures {
+		return
+	}
+	dir := filepath.Join("testdata", "shippers")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	hdr := req.Header.Clone()
+	hdr.Del("Host")
+	meta, err := json.MarshalIndent(recorded{Method: req.Method, Path: req.Path, Header: hdr}, "", "  ")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".headers.json"), append(meta, '\n'), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".body"), []byte(req.Body), 0o644))
+}
+
+// firstPost returns the first successful POST.
+func firstPost(t *testing.T, r *recorder) recorded {
+	for _, req := range r.requests() {
+		if req.Method == http.MethodPost && req.Status == http.StatusOK {
+			return req
+		}
+	}
+	t.Fatal("no successful POST recorded")
+	return recorded{}
+}
+
+func decodeNDJSON(t *testing.T) func(recorded) []string {
+	return func(req recorded) []string {
+		require.True(t, strings.HasSuffix(req.Body, "\n"), "NDJSON body %q does not end in a newline", req.Body)
+		return messagesOf(t, strings.Split(strings.TrimSuffix(req.Body, "\n"), "\n"))
+	}
+}
+
+func decodeJSONArray(t *testing.T) func(recorded) []string {
+	return func(req recorded) []string {
+		var docs []json.RawMessage
+		require.NoError(t, json.Unmarshal([]byte(req.Body), &docs), "body %q", req.Body)
+		var s []string
+		for _, d := range docs {
+			s = append(s, string(d))
+		}
+		return messagesOf(t, s)
+	}
+}
+
+// bulkLines returns the non-empty lines of an _bulk body: rsyslog ends its
+// bodies with an empty line, which Elasticsearch skips.
+func bulkLines(body string) []string {
+	var lines []string
+	for _, l := range strings.Split(body, "\n") {
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+func decodeBulk(t *testing.T) func(recorded) []string {
+	return func(req recorded) []string {
+		lines := bulkLines(req.Body)
+		require.Zero(t, len(lines)%2, "_bulk body %q has an odd number of lines", req.Body)
+		for i := 0; i < len(lines); i += 2 {
+			var action map[string]map[string]any
+			require.NoError(t, json.Unmarshal([]byte(lines[i]), &action), "action line %q", lines[i])
+			require.Contains(t, action, "index", "action line %q", lines[i])
+			require.Equal(t, "logs", action["index"]["_index"], "action line %q", lines[i])
+		}
+		return messagesOf(t, bulkDocs(req.Body))
+	}
+}
+
+func TestSyslogNGHTTPNDJSON(t *testing.T) {
+	r := newRecorder(t)
+	s := SyslogNG(t, SyslogNGHTTPNDJSON(r.srv.URL+"/", "s3cret", 20))
+	lines := testLines(t, 50)
+	s.Send(t, lines...)
+	decode := decodeNDJSON(t)
+	waitMessages(t, r, s, len(lines), decode)
+	requireExactlyOnce(t, lines, settle(t, r, s, len(lines), decode))
+	req := firstPost(t, r)
+	require.Equal(t, "/", req.Path)
+	require.Equal(t, "Bearer s3cret", req.Header.Get("Authorization"))
+	require.Equal(t, "application/x-ndjson", req.Header.Get("Content-Type"))
+	saveFixture(t, "syslog-ng-http-ndjson", req)
+}
+
+func TestSyslogNGHTTPJSONArray(t *testing.T) {
+	r := newRecorder(t)
+	s := SyslogNG(t, SyslogNGHTTPJSONArray(r.srv.URL+"/", "", 20))
+	lines := testLines(t, 50)
+	s.Send(t, lines...)
+	decode := decodeJSONArray(t)
+	waitMessages(t, r, s, len(lines), decode)
+	requireExactlyOnce(t, lines, settle(t, r, s, len(lines), decode))
+	req := firstPost(t, r)
+	require.Empty(t, req.Header.Get("Authorization"))
+	require.Equal(t, "application/json", req.Header.Get("Content-Type"))
+	saveFixture(t, "syslog-ng-http-json-array", req)
+}
+
+func TestSyslogNGElasticsearch(t *testing.T) {
+	r := newRecorder(t)
+	s := SyslogNG(t, SyslogNGElasticsearch(r.srv.URL, "logs", 20))
+	lines := testLines(t, 50)
+	s.Send(t, lines...)
+	decode := decodeBulk(t)
+	waitMessages(t, r, s, len(lines), decode)
+	requireExactlyOnce(t, lines, settle(t, r, s, len(lines), decode))
+	req := firstPost(t, r)
+	require.Equal(t, "/_bulk", req.Path)
+	require.Equal(t, "application/x-ndjson", req.Header.Get("Content-Type"))
+	saveFixture(t, "syslog-ng-elasticsearch-http", req)
+}
+
+// TestSyslogNGRetriesBackpressure shows syslog-ng's default for a 503 or
+// a 429: the batch is kept and resent after time-reopen() (1 s here), not
+// dropped.
+func TestSyslogNGRetriesBackpressure(t *testing.T) {
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			r := newRecorder(t)
+			r.failNext(2, status, `{"error":"overloaded"}`)
+			s := SyslogNG(t, SyslogNGHTTPNDJSON(r.srv.URL+"/", "", 100))
+			lines := testLines(t, 50)
+			start := time.Now()
+			s.Send(t, lines...)
+			decode := decodeNDJSON(t)
+			waitMessages(t, r, s, len(lines), decode)
+			t.Logf("%d twice, then 200: every line delivered after %v", status, time.Since(start).Round(100*time.Millisecond))
+			requireExactlyOnce(t, lines, settle(t, r, s, len(lines), decode))
+			var failed int
+			for _, req := range r.requests() {
+				if req.Status == status {
+					failed++
+				}
+			}
+			require.Equal(t, 2, failed)
+		})
+	}
+}
+
+// rsyslogTarget returns host and port of the recorder for omelasticsearch.
+func rsyslogTarget(t *testing.T, r *recorder) (string, int) {
+	u, err := url.Parse(r.srv.URL)
+	require.NoError(t, err)
+	host, portText, err := net.SplitHostPort(u.Host)
+	require.NoError(t, err)
+	port, err := strconv.Atoi(portText)
+	require.NoError(t, err)
+	return host, port
+}
+
+func TestRsyslogElasticsearch(t *testing.T) {
+	r := newRecorder(t)
+	host, port := rsyslogTarget(t, r)
+	s := Rsyslog(t, RsyslogElasticsearch(host, port, "logs", filepath.Join(t.TempDir(), "errors.json"), true))
+	lines := testLines(t, 50)
+	s.Send(t, lines...)
+	decode := decodeBulk(t)
+	waitMessages(t, r, s, len(lines), decode)
+	requireExactlyOnce(t, lines, settle(t, r, s, len(lines), decode))
+	req := firstPost(t, r)
+	require.Equal(t, "/_bulk", req.Path)
+	saveFixture(t, "rsyslog-omelasticsearch", req)
+}
+
+// TestRsyslogDrops503 documents omelasticsearch's answer to a 503 with
+// Elasticsearch's JSON error body: the status is not looked at, the body
+// has no "items", so the batch goes to errorfile and is not resent.
+func TestRsyslogDrops503(t *testing.T) {
+	r := newRecorder(t)
+	r.failNext(1, http.StatusServiceUnavailable, `{"error":{"type":"unavailable","reason":"overloaded"},"status":503}`)
+	host, port := rsyslogTarget(t, r)
+	errFile := filepath.Join(t.TempDir(), "errors.json")
+	s := Rsyslog(t, RsyslogElasticsearch(host, port, "logs", errFile, true))
+	lines := testLines(t, 50)
+	s.Send(t, lines...)
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(errFile)
+		return bytes.Contains(b, []byte("overloaded"))
+	}, 15*time.Second, 20*time.Millisecond, "errorfile %s got no entry\n%s", errFile, s.Log())
+	posted := func() (posts int, delivered, refused []string) {
+		for _, req := range r.requests() {
+			if req.Method != http.MethodPost {
+				continue
+			}
+			posts++
+			msgs := decodeBulk(t)(req)
+			if req.Status == http.StatusOK {
+				delivered = append(delivered, msgs...)
+			} else {
+				refused = append(refused, msgs...)
+			}
+		}
+		return posts, delivered, refused
+	}
+	require.Eventually(t, func() bool {
+		_, delivered, refused := posted()
+		return len(delivered)+len(refused) >= len(lines)
+	}, 15*time.Second, 20*time.Millisecond, "not every line was posted\n%s", s.Log())
+	time.Sleep(2 * time.Second) // a resend, if there were one, would come after resumeInterval (1 s)
+	posts, delivered, refused := posted()
+	require.NotEmpty(t, refused)
+	// The refused batch is never resent: the lines arrive once in all,
+	// the refused ones only in the 503'd request (and errorfile).
+	requireExactlyOnce(t, lines, append(delivered, refused...))
+	t.Logf("503 with a JSON error body: %d POSTs; the %d lines of the refused batch went to errorfile only, %d delivered", posts, len(refused), len(delivered))
+}
+
+// TestRsyslogResendsAfterConnectionClose shows the answer that makes
+// omelasticsearch keep a batch: no answer (the connection closed). The
+// action suspends and resends after action.resumeInterval.
+func TestRsyslogResendsAfterConnectionClose(t *testing.T) {
+	r := newRecorder(t)
+	var dropped sync.Once
+	var hijacked atomic.Int32
+	inner := r.srv.Config.Handler
+	r.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodPost {
+			closed := false
+			dropped.Do(func() {
+				conn, _, err := w.(http.Hijacker).Hijack()
+				require.NoError(t, err)
+				io.Copy(io.Discard, bufio.NewReader(io.LimitReader(req.Body, 16<<20)))
+				conn.Close()
+				closed = true
+				hijacked.Add(1)
+			})
+			if closed {
+				return
+			}
+		}
+		inner.ServeHTTP(w, req)
+	})
+	host, port := rsyslogTarget(t, r)
+	s := Rsyslog(t, RsyslogElasticsearch(host, port, "logs", filepath.Join(t.TempDir(), "errors.json"), true))
+	lines := testLines(t, 50)
+	s.Send(t, lines...)
+	decode := decodeBulk(t)
+	waitMessages(t, r, s, len(lines), decode)
+	requireExactlyOnce(t, lines, settle(t, r, s, len(lines), decode))
+	require.EqualValues(t, 1, hijacked.Load())
+}
