@@ -12,9 +12,11 @@ import (
 // # syslog-ng 3.38 http() response handling
 //
 // From modules/http/http-worker.c and lib/logthrdest/logthrdestdrv.c at
-// tag syslog-ng-3.38.1 (Debian 12's version); response-action(CODE =>
-// success|retry|drop|disconnect) overrides a code. A batch (one request) is
-// handled as a whole:
+// tag syslog-ng-3.38.1 (Debian 12's version), and observed for 503 and
+// 429 (TestSyslogNGRetriesBackpressure: resent after time-reopen(), each
+// line delivered once); response-action(CODE => success|retry|drop|
+// disconnect) overrides a code. A batch (one request) is handled as a
+// whole:
 //
 //   - 2xx: success.
 //   - "disconnect" (rewind the batch, suspend for time-reopen(), default
@@ -36,26 +38,33 @@ import (
 // # rsyslog 8.2302 omelasticsearch response handling
 //
 // From plugins/omelasticsearch/omelasticsearch.c and action.c at tag
-// v8.2302.0. The HTTP status code is not looked at: only the body is.
+// v8.2302.0, and observed (TestRsyslog503, TestRsyslogResendsRejectedItems,
+// TestRsyslogResendsAfterConnectionClose). The HTTP status code is not
+// looked at: only the body is.
 //
-//   - curl failure (connection refused or reset, indextimeout passed):
-//     the action suspends and is retried per action.resumeRetryCount
-//     ("-1" = for ever) and action.resumeInterval; nothing is lost.
-//   - a body that is not JSON (e.g. "Service Unavailable" text with a 503):
-//     the batch is lost ("action ... message lost, could not be processed").
+//   - curl failure (connection refused, closed without an answer,
+//     indextimeout passed): the action suspends and resends the batch per
+//     action.resumeRetryCount ("-1" = for ever) and action.resumeInterval;
+//     nothing is lost or duplicated.
 //   - a JSON body without "items" (e.g. Elasticsearch's own 429/503 error
-//     document): data failure, written to errorfile, then dropped.
+//     document): data failure; the batch is written to errorfile and
+//     dropped.
+//   - a body that is not JSON (e.g. "Service Unavailable" text): the commit
+//     fails; rsyslog resubmits the batch's messages one at a time, and
+//     omelasticsearch's batch buffer, not emptied, sends the whole failed
+//     batch again with the first of them: no loss, but every line of the
+//     batch arrives twice.
 //   - "errors":true with per-item statuses: without retryfailures the
-//     batch's items are written to errorfile and dropped; with
-//     retryfailures="on" every item of the batch (the successful ones too)
-//     is re-injected as a new message into retryruleset (the default
-//     ruleset when unset) with $.omes metadata (status, error) for the
-//     ruleset to filter on.
+//     batch is written to errorfile and dropped; with retryfailures="on"
+//     every item of the batch, the accepted ones too, is re-injected as a
+//     new message (its "message" field as the raw message) into
+//     retryruleset (the default ruleset when unset) with $.omes metadata
+//     ($.omes!status, $.omes!error) for the ruleset to filter on.
 //   - an empty body: success, nothing checked.
 //
-// So the only answer that makes omelasticsearch resend a whole batch is
-// not answering (closing the connection); a per-item 429 with
-// retryfailures="on" resends single records.
+// So a server that must push back on rsyslog without loss or duplicates
+// answers 200 with "errors":true and per-item 429s (with the retryruleset
+// of RsyslogElasticsearch), or closes the connection without answering.
 
 // SyslogNGHTTPNDJSON returns a syslog-ng http() destination that POSTs
 // batches of up to batchLines messages to url as newline-delimited JSON
@@ -112,32 +121,45 @@ func SyslogNGElasticsearch(baseURL, index string, batchLines int) string {
 }
 
 // RsyslogElasticsearch returns rsyslog statements loading omelasticsearch
-// and an action sending every message in _bulk mode to host:port's /_bulk
-// into index, each document {"message":rawmsg,"host":…,"@timestamp":…}.
-// The action never gives up on a suspended server
-// (action.resumeRetryCount="-1"), keeps a disk-less in-memory queue, writes
-// refused items to errorFile, and with retryFailures re-injects failed items
-// (see the response handling above). esversion.major="8" leaves out the
-// _type that older Elasticsearch versions took.
-func RsyslogElasticsearch(host string, port int, index, errorFile string, retryFailures bool) string {
-	onOff := "off"
-	if retryFailures {
-		onOff = "on"
-	}
+// and sending every message in _bulk mode to host:port's /_bulk into
+// index, each document {"message":rawmsg,"host":…,"@timestamp":…}.
+//
+// The action runs in the ruleset sluice_es, which the default ruleset
+// calls. retryfailures="on" re-injects every item of a batch with
+// "errors":true into that ruleset with $.omes metadata; the ruleset stops
+// the accepted ones (200, 201), writes refused ones (another 4xx than
+// 429) to errorFile and resends the rest (429, 5xx). The action never gives
+// up on an unreachable server (action.resumeRetryCount="-1"). A response
+// that is not an _bulk answer is written to errorFile and dropped (see the
+// response handling above). esversion.major="8" leaves out the _type that
+// older Elasticsearch versions took. The template is built from constants
+// rather than option.jsonf, whose output ends in a newline that would put
+// an empty line after every document.
+func RsyslogElasticsearch(host string, port int, index, errorFile string) string {
 	return fmt.Sprintf(`module(load="omelasticsearch")
-template(name="sluice_json" type="list" option.jsonf="on") {
-  property(outname="message" name="rawmsg" format="jsonf")
-  property(outname="host" name="hostname" format="jsonf")
-  property(outname="@timestamp" name="timereported" dateFormat="rfc3339" format="jsonf")
+template(name="sluice_json" type="list") {
+  constant(value="{\"message\":\"")    property(name="rawmsg" format="json")
+  constant(value="\",\"host\":\"")     property(name="hostname" format="json")
+  constant(value="\",\"@timestamp\":\"") property(name="timereported" dateFormat="rfc3339")
+  constant(value="\"}")
 }
-action(type="omelasticsearch"
-  server=%q serverport="%d"
-  searchIndex=%q esversion.major="8"
-  template="sluice_json"
-  bulkmode="on" maxbytes="1m"
-  queue.type="linkedlist" queue.size="10000" queue.dequeueBatchSize="100"
-  errorfile=%q
-  retryfailures=%q
-  action.resumeRetryCount="-1" action.resumeInterval="1")
-`, host, port, index, errorFile, onOff)
+template(name="sluice_omes" type="list") { property(name="$.omes" format="json") constant(value="\n") }
+ruleset(name="sluice_es") {
+  if $.omes!status == 200 or $.omes!status == 201 then stop
+  if $.omes!status >= 400 and $.omes!status < 500 and $.omes!status != 429 then {
+    action(type="omfile" file=%[4]q template="sluice_omes")
+    stop
+  }
+  action(type="omelasticsearch"
+    server=%[1]q serverport="%[2]d"
+    searchIndex=%[3]q esversion.major="8"
+    template="sluice_json"
+    bulkmode="on" maxbytes="1m"
+    queue.type="linkedlist" queue.size="10000" queue.dequeueBatchSize="100"
+    errorfile=%[4]q
+    retryfailures="on" retryruleset="sluice_es"
+    action.resumeRetryCount="-1" action.resumeInterval="1")
+}
+call sluice_es
+`, host, port, index, errorFile)
 }

@@ -32,20 +32,25 @@ type recorded struct {
 	Path   string      `json:"path"`
 	Header http.Header `json:"header"`
 	Body   string      `json:"-"`
-	Status int         `json:"status"`
+	Status int         `json:"status,omitempty"`
+	// Rejected is how many of an _bulk request's documents, the last
+	// ones, were answered with a per-item 429.
+	Rejected int `json:"-"`
 }
 
 // recorder is an HTTP server answering as Elasticsearch would (GET / and
 // POST /_bulk) or, on any other path, 200 {}; it records every request.
-// While failing is set it answers every POST with that status instead.
+// failNext and rejectNext make it refuse the next requests.
 type recorder struct {
 	srv *httptest.Server
 
-	mu      sync.Mutex
-	reqs    []recorded
-	failing int    // status to answer POSTs with; 0 = answer normally
-	failFor int    // how many POSTs to fail before answering normally
-	failRsp string // body of failed answers
+	mu         sync.Mutex
+	reqs       []recorded
+	failing    int    // status to answer POSTs with while failFor > 0
+	failFor    int    // how many POSTs to fail before answering normally
+	failRsp    string // body of failed answers
+	rejectFor  int    // how many _bulk requests to answer with per-item 429s
+	rejectKeep int    // how many leading documents of those to accept
 }
 
 func newRecorder(t *testing.T) *recorder {
@@ -62,6 +67,15 @@ func (r *recorder) failNext(n, status int, body string) {
 	r.failing, r.failFor, r.failRsp = status, n, body
 }
 
+// rejectNext makes the next n _bulk requests answer 200 with
+// "errors":true, accepting the first keep documents and rejecting the rest
+// with status 429, as an overloaded Elasticsearch does.
+func (r *recorder) rejectNext(n, keep int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rejectFor, r.rejectKeep = n, keep
+}
+
 func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(req.Body, 16<<20))
 	if err != nil {
@@ -69,8 +83,11 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	rec := recorded{Method: req.Method, Path: req.URL.Path, Header: req.Header.Clone(), Body: string(body), Status: http.StatusOK}
+	bulk := req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/_bulk")
+	keep := -1
 	r.mu.Lock()
-	if req.Method == http.MethodPost && r.failFor > 0 {
+	switch {
+	case req.Method == http.MethodPost && r.failFor > 0:
 		r.failFor--
 		rec.Status = r.failing
 		r.reqs = append(r.reqs, rec)
@@ -80,6 +97,10 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(rec.Status)
 		io.WriteString(w, rsp)
 		return
+	case bulk && r.rejectFor > 0:
+		r.rejectFor--
+		keep = r.rejectKeep
+		rec.Rejected = max(len(bulkDocs(rec.Body))-keep, 0)
 	}
 	r.reqs = append(r.reqs, rec)
 	r.mu.Unlock()
@@ -89,13 +110,16 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case req.Method == http.MethodGet && req.URL.Path == "/":
 		io.WriteString(w, `{"name":"sluice","cluster_name":"sluice","version":{"number":"8.11.0","build_flavor":"default","lucene_version":"9.8.0"},"tagline":"You Know, for Search"}`)
-	case strings.HasSuffix(req.URL.Path, "/_bulk"):
-		n := len(bulkDocs(string(body)))
-		items := make([]string, n)
+	case bulk:
+		items := make([]string, len(bulkDocs(rec.Body)))
 		for i := range items {
-			items[i] = fmt.Sprintf(`{"index":{"_index":"logs","_id":"%d","status":201,"result":"created"}}`, i)
+			if keep >= 0 && i >= keep {
+				items[i] = fmt.Sprintf(`{"index":{"_index":"logs","_id":"%d","status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected execution"}}}`, i)
+			} else {
+				items[i] = fmt.Sprintf(`{"index":{"_index":"logs","_id":"%d","status":201,"result":"created"}}`, i)
+			}
 		}
-		fmt.Fprintf(w, `{"took":1,"errors":false,"items":[%s]}`, strings.Join(items, ","))
+		fmt.Fprintf(w, `{"took":1,"errors":%t,"items":[%s]}`, rec.Rejected > 0, strings.Join(items, ","))
 	default:
 		io.WriteString(w, `{}`)
 	}
@@ -236,16 +260,9 @@ func decodeJSONArray(t *testing.T) func(recorded) []string {
 	}
 }
 
-// bulkLines returns the non-empty lines of an _bulk body: rsyslog ends its
-// bodies with an empty line, which Elasticsearch skips.
+// bulkLines returns the lines of an _bulk body, which ends in a newline.
 func bulkLines(body string) []string {
-	var lines []string
-	for _, l := range strings.Split(body, "\n") {
-		if l != "" {
-			lines = append(lines, l)
-		}
-	}
-	return lines
+	return strings.Split(strings.TrimSuffix(body, "\n"), "\n")
 }
 
 func decodeBulk(t *testing.T) func(recorded) []string {
@@ -258,7 +275,8 @@ func decodeBulk(t *testing.T) func(recorded) []string {
 			require.Contains(t, action, "index", "action line %q", lines[i])
 			require.Equal(t, "logs", action["index"]["_index"], "action line %q", lines[i])
 		}
-		return messagesOf(t, bulkDocs(req.Body))
+		docs := bulkDocs(req.Body)
+		return messagesOf(t, docs[:len(docs)-req.Rejected])
 	}
 }
 
@@ -346,7 +364,7 @@ func rsyslogTarget(t *testing.T, r *recorder) (string, int) {
 func TestRsyslogElasticsearch(t *testing.T) {
 	r := newRecorder(t)
 	host, port := rsyslogTarget(t, r)
-	s := Rsyslog(t, RsyslogElasticsearch(host, port, "logs", filepath.Join(t.TempDir(), "errors.json"), true))
+	s := Rsyslog(t, RsyslogElasticsearch(host, port, "logs", filepath.Join(t.TempDir(), "errors.json")))
 	lines := testLines(t, 50)
 	s.Send(t, lines...)
 	decode := decodeBulk(t)
@@ -357,27 +375,71 @@ func TestRsyslogElasticsearch(t *testing.T) {
 	saveFixture(t, "rsyslog-omelasticsearch", req)
 }
 
-// TestRsyslogDrops503 documents omelasticsearch's answer to a 503 with
-// Elasticsearch's JSON error body: the status is not looked at, the body
-// has no "items", so the batch goes to errorfile and is not resent.
-func TestRsyslogDrops503(t *testing.T) {
+// TestRsyslog503 documents omelasticsearch's answer to a 503: the status
+// is not looked at, the body is.
+//
+//   - Elasticsearch's JSON error body (no "items"): the batch goes to
+//     errorfile and is never resent: lost.
+//   - a text body: the commit fails with a plain error; rsyslog then
+//     resubmits the batch's messages one at a time, and omelasticsearch's
+//     batch buffer, not emptied, carries the whole failed batch again in
+//     the first of those requests: nothing is lost but every line arrives
+//     twice.
+func TestRsyslog503(t *testing.T) {
+	t.Run("json", func(t *testing.T) {
+		r, s, lines, errFile := startRsyslog503(t, `{"error":{"type":"unavailable","reason":"overloaded"},"status":503}`)
+		require.Eventually(t, func() bool {
+			b, _ := os.ReadFile(errFile)
+			return bytes.Contains(b, []byte("overloaded"))
+		}, 15*time.Second, 20*time.Millisecond, "errorfile %s got no entry\n%s", errFile, s.Log())
+		delivered, refused := settle503(t, r, s, func(delivered, refused []string) bool {
+			return len(delivered)+len(refused) >= len(lines)
+		})
+		require.NotEmpty(t, refused)
+		// The refused lines arrive only in the 503'd request.
+		requireExactlyOnce(t, lines, append(delivered, refused...))
+		t.Logf("the %d lines of the refused batch were not resent, %d others delivered", len(refused), len(delivered))
+	})
+	t.Run("text", func(t *testing.T) {
+		r, s, lines, _ := startRsyslog503(t, "Service Unavailable")
+		delivered, refused := settle503(t, r, s, func(delivered, refused []string) bool {
+			return len(refused) > 0 && len(delivered) >= len(lines)+len(refused)
+		})
+		want := map[string]int{}
+		for _, l := range append(lines, refused...) {
+			want[l]++
+		}
+		seen := map[string]int{}
+		for _, m := range delivered {
+			seen[m]++
+		}
+		require.Equal(t, want, seen, "each line once, the refused ones twice")
+		t.Logf("the %d lines of the refused batch were resent, and each delivered twice", len(refused))
+	})
+}
+
+// startRsyslog503 starts rsyslog against a recorder whose first POST
+// answers 503 with body, and sends 50 lines.
+func startRsyslog503(t *testing.T, body string) (*recorder, *Shipper, []string, string) {
 	r := newRecorder(t)
-	r.failNext(1, http.StatusServiceUnavailable, `{"error":{"type":"unavailable","reason":"overloaded"},"status":503}`)
+	r.failNext(1, http.StatusServiceUnavailable, body)
 	host, port := rsyslogTarget(t, r)
 	errFile := filepath.Join(t.TempDir(), "errors.json")
-	s := Rsyslog(t, RsyslogElasticsearch(host, port, "logs", errFile, true))
+	s := Rsyslog(t, RsyslogElasticsearch(host, port, "logs", errFile))
 	lines := testLines(t, 50)
 	s.Send(t, lines...)
-	require.Eventually(t, func() bool {
-		b, _ := os.ReadFile(errFile)
-		return bytes.Contains(b, []byte("overloaded"))
-	}, 15*time.Second, 20*time.Millisecond, "errorfile %s got no entry\n%s", errFile, s.Log())
-	posted := func() (posts int, delivered, refused []string) {
+	return r, s, lines, errFile
+}
+
+// settle503 waits until done holds for the accepted and refused messages,
+// then a further 2 s for a resend (rsyslog's resumeInterval is 1 s here),
+// and returns them.
+func settle503(t *testing.T, r *recorder, s *Shipper, done func(delivered, refused []string) bool) (delivered, refused []string) {
+	posted := func() (delivered, refused []string) {
 		for _, req := range r.requests() {
 			if req.Method != http.MethodPost {
 				continue
 			}
-			posts++
 			msgs := decodeBulk(t)(req)
 			if req.Status == http.StatusOK {
 				delivered = append(delivered, msgs...)
@@ -385,19 +447,29 @@ func TestRsyslogDrops503(t *testing.T) {
 				refused = append(refused, msgs...)
 			}
 		}
-		return posts, delivered, refused
+		return delivered, refused
 	}
 	require.Eventually(t, func() bool {
-		_, delivered, refused := posted()
-		return len(delivered)+len(refused) >= len(lines)
-	}, 15*time.Second, 20*time.Millisecond, "not every line was posted\n%s", s.Log())
-	time.Sleep(2 * time.Second) // a resend, if there were one, would come after resumeInterval (1 s)
-	posts, delivered, refused := posted()
-	require.NotEmpty(t, refused)
-	// The refused batch is never resent: the lines arrive once in all,
-	// the refused ones only in the 503'd request (and errorfile).
-	requireExactlyOnce(t, lines, append(delivered, refused...))
-	t.Logf("503 with a JSON error body: %d POSTs; the %d lines of the refused batch went to errorfile only, %d delivered", posts, len(refused), len(delivered))
+		return done(posted())
+	}, 15*time.Second, 20*time.Millisecond, "the documents expected were not posted\n%s", s.Log())
+	time.Sleep(2 * time.Second)
+	return posted()
+}
+
+// TestRsyslogResendsRejectedItems shows the answer that makes
+// omelasticsearch resend single records: a 200 with "errors":true and a
+// per-item 429. The accepted items of the batch are not resent.
+func TestRsyslogResendsRejectedItems(t *testing.T) {
+	r := newRecorder(t)
+	r.rejectNext(1, 10)
+	host, port := rsyslogTarget(t, r)
+	s := Rsyslog(t, RsyslogElasticsearch(host, port, "logs", filepath.Join(t.TempDir(), "errors.json")))
+	lines := testLines(t, 50)
+	s.Send(t, lines...)
+	decode := decodeBulk(t)
+	waitMessages(t, r, s, len(lines), decode)
+	requireExactlyOnce(t, lines, settle(t, r, s, len(lines), decode))
+	require.NotZero(t, r.requests()[0].Rejected)
 }
 
 // TestRsyslogResendsAfterConnectionClose shows the answer that makes
@@ -426,7 +498,7 @@ func TestRsyslogResendsAfterConnectionClose(t *testing.T) {
 		inner.ServeHTTP(w, req)
 	})
 	host, port := rsyslogTarget(t, r)
-	s := Rsyslog(t, RsyslogElasticsearch(host, port, "logs", filepath.Join(t.TempDir(), "errors.json"), true))
+	s := Rsyslog(t, RsyslogElasticsearch(host, port, "logs", filepath.Join(t.TempDir(), "errors.json")))
 	lines := testLines(t, 50)
 	s.Send(t, lines...)
 	decode := decodeBulk(t)
