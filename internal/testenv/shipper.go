@@ -99,12 +99,18 @@ func Rsyslog(t testing.TB, config string) *Shipper {
 	bin, modDir := findRsyslogd(t)
 	dir := t.TempDir()
 	return startShipper(t, "rsyslogd", dir, func(port int) (string, []string) {
-		conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k")
+		// Internal messages go through the rules to a file of their own,
+		// not to the machine's /dev/log.
+		conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k" processInternalMessages="on")
 module(load="imtcp")
 input(type="imtcp" address="127.0.0.1" port="%d")
+if $inputname == "rsyslogd" then {
+  action(type="omfile" file=%q)
+  stop
+}
 
 %s
-`, dir, port, config)
+`, dir, port, filepath.Join(dir, rsyslogInternalLog), config)
 		args := []string{bin, "-n", "-f", filepath.Join(dir, "rsyslog.conf"), "-i", filepath.Join(dir, "rsyslogd.pid")}
 		if modDir != "" {
 			args = append(args, "-M", modDir)
@@ -112,6 +118,10 @@ input(type="imtcp" address="127.0.0.1" port="%d")
 		return conf, args
 	})
 }
+
+// rsyslogInternalLog is the file in Shipper.Dir receiving rsyslogd's own
+// messages.
+const rsyslogInternalLog = "rsyslogd-internal.log"
 
 // findRsyslogd returns the rsyslogd binary and its module directory (empty
 // for the compiled-in one).
@@ -214,8 +224,12 @@ func (s *Shipper) start(args []string) error {
 // Addr is the host:port of the shipper's TCP input.
 func (s *Shipper) Addr() string { return s.addr }
 
-// Log returns what the daemon wrote to stdout and stderr so far.
-func (s *Shipper) Log() string { return s.out.String() }
+// Log returns what the daemon wrote to stdout and stderr so far, and, for
+// rsyslogd, its internal messages.
+func (s *Shipper) Log() string {
+	internal, _ := os.ReadFile(filepath.Join(s.Dir, rsyslogInternalLog))
+	return s.out.String() + string(internal)
+}
 
 // Send writes lines to the shipper's TCP input, one per line, on one
 // connection, and closes it. A line must not contain a newline.
