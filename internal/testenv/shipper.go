@@ -55,10 +55,21 @@ const DefaultRsyslogRoot = "/opt/sluice-test/rsyslog"
 // (flags(no-parse)). time-reopen(1) makes a suspended destination retry
 // after one second instead of syslog-ng's default 60. It skips the test
 // when syslog-ng is missing (fails under SLUICE_REQUIRE_SERVERS=1) and
-// stops the daemon at cleanup.
+// stops the daemon at cleanup; likewise when destination uses http() or
+// elasticsearch-http() and syslog-ng-mod-http or syslog-ng-scl is missing.
 func SyslogNG(t testing.TB, destination string) *Shipper {
 	t.Helper()
 	bin := RequireBinary(t, "syslog-ng")
+	if strings.Contains(destination, "http(") {
+		if mods, _ := filepath.Glob("/usr/lib/syslog-ng/*/libhttp.so"); len(mods) == 0 {
+			missingServer(t, "syslog-ng http() module", errors.New("no /usr/lib/syslog-ng/*/libhttp.so: install syslog-ng-mod-http"))
+		}
+	}
+	if strings.Contains(destination, "elasticsearch-http(") {
+		if _, err := os.Stat("/usr/share/syslog-ng/include/scl/elasticsearch/elastic-http.conf"); err != nil {
+			missingServer(t, "syslog-ng elasticsearch-http()", fmt.Errorf("%w: install syslog-ng-scl", err))
+		}
+	}
 	dir := t.TempDir()
 	return startShipper(t, "syslog-ng", dir, func(port int) (string, []string) {
 		conf := fmt.Sprintf(`@version: 3.38
