@@ -20,6 +20,7 @@ import (
 type lokiPBStream struct {
 	labels  string
 	entries []lokiPBEntry
+	hash    uint64 // written when not zero, as protobuf encoders do
 }
 
 type lokiPBEntry struct {
@@ -36,10 +37,14 @@ func lokiPB(streams ...lokiPBStream) []byte {
 		sb = protowire.AppendString(sb, s.labels)
 		for _, e := range s.entries {
 			var ts []byte
-			ts = protowire.AppendTag(ts, 1, protowire.VarintType)
-			ts = protowire.AppendVarint(ts, uint64(e.secs))
-			ts = protowire.AppendTag(ts, 2, protowire.VarintType)
-			ts = protowire.AppendVarint(ts, uint64(e.nanos))
+			if e.secs != 0 { // proto3 leaves zero values out
+				ts = protowire.AppendTag(ts, 1, protowire.VarintType)
+				ts = protowire.AppendVarint(ts, uint64(e.secs))
+			}
+			if e.nanos != 0 {
+				ts = protowire.AppendTag(ts, 2, protowire.VarintType)
+				ts = protowire.AppendVarint(ts, uint64(e.nanos))
+			}
 			var eb []byte
 			eb = protowire.AppendTag(eb, 1, protowire.BytesType)
 			eb = protowire.AppendBytes(eb, ts)
@@ -57,8 +62,10 @@ func lokiPB(streams ...lokiPBStream) []byte {
 			sb = protowire.AppendTag(sb, 2, protowire.BytesType)
 			sb = protowire.AppendBytes(sb, eb)
 		}
-		sb = protowire.AppendTag(sb, 3, protowire.VarintType) // hash, ignored
-		sb = protowire.AppendVarint(sb, 12345)
+		if s.hash != 0 {
+			sb = protowire.AppendTag(sb, 3, protowire.VarintType)
+			sb = protowire.AppendVarint(sb, s.hash)
+		}
 		req = protowire.AppendTag(req, 1, protowire.BytesType)
 		req = protowire.AppendBytes(req, sb)
 	}
@@ -118,7 +125,7 @@ func TestLokiJSONGzip(t *testing.T) {
 // block without Content-Encoding (Promtail, Alloy, Loki's own clients)
 // and with Content-Encoding: snappy (Vector), plus no Content-Type.
 func TestLokiProtobuf(t *testing.T) {
-	pb := lokiPB(lokiPBStream{labels: `{app="web", path="C:\\logs\\a \"b\"", "dotted.name"="x"}`, entries: []lokiPBEntry{
+	pb := lokiPB(lokiPBStream{labels: `{app="web", path="C:\\logs\\a \"b\"", "dotted.name"="x"}`, hash: 12345, entries: []lokiPBEntry{
 		{secs: 1700000000, nanos: 5, line: "GET /", md: [][2]string{{"trace_id", "t1"}}},
 		{secs: 1700000001, line: "POST /"},
 	}})
