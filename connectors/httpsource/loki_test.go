@@ -119,6 +119,12 @@ func TestLokiJSONGzip(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, code, msg)
 	require.Len(t, c.Events(), 1)
 	assert.Equal(t, "zipped", c.Events()[0].Value)
+	assert.Equal(t, time.Unix(0, 1).UTC(), c.Events()[0].Time)
+
+	// A zero timestamp is none: the record gets the request's time.
+	code, _, msg = lokiPost(t, url, []byte(`{"streams":[{"stream":{"a":"b"},"values":[["0","no time"]]}]}`), "Content-Type", "application/json")
+	require.Equal(t, http.StatusNoContent, code, msg)
+	assert.True(t, c.Events()[1].Time.IsZero())
 }
 
 // TestLokiProtobuf covers both ways a protobuf push comes: a snappy
@@ -168,6 +174,8 @@ func TestLokiBadInput(t *testing.T) {
 			`stream 0: label "a" is not a string`},
 		{"JSON bad timestamp", "application/json", []byte(`{"streams":[{"stream":{"a":"b"},"values":[["1","x"],["soon","y"]]}]}`),
 			`stream 0 {a="b"}, entry 1: the timestamp "soon"`},
+		{"JSON negative timestamp", "application/json", []byte(`{"streams":[{"stream":{"a":"b"},"values":[["-5","x"]]}]}`),
+			`entry 0: the timestamp "-5" is not a non-negative integer`},
 		{"JSON short entry", "application/json", []byte(`{"streams":[{"stream":{"a":"b"},"values":[["1"]]}]}`),
 			"entry 0: has 1 elements"},
 		{"JSON line not a string", "application/json", []byte(`{"streams":[{"stream":{"a":"b"},"values":[["1",{"x":1}]]}]}`),
