@@ -117,6 +117,11 @@ func lokiEvents(streams []lokiStream, tenant string) ([]Event, error) {
 	var events []Event
 	for i := range streams {
 		s := &streams[i]
+		if len(s.entries) == 0 {
+			// Loki's distributor skips a stream without entries before
+			// it looks at the labels.
+			continue
+		}
 		if s.fields == nil && s.labels != "" {
 			f, err := parseLokiLabels(s.labels)
 			if err != nil {

@@ -170,7 +170,7 @@ func TestLokiBadInput(t *testing.T) {
 			"stream 0: error at least one label pair is required per stream"},
 		{"JSON missing stream", "application/json", []byte(`{"streams":[{"values":[["1","x"]]}]}`),
 			"at least one label pair is required"},
-		{"JSON label not a string", "application/json", []byte(`{"streams":[{"stream":{"a":1},"values":[]}]}`),
+		{"JSON label not a string", "application/json", []byte(`{"streams":[{"stream":{"a":1},"values":[["1","x"]]}]}`),
 			`stream 0: label "a" is not a string`},
 		{"JSON bad timestamp", "application/json", []byte(`{"streams":[{"stream":{"a":"b"},"values":[["1","x"],["soon","y"]]}]}`),
 			`stream 0 {a="b"}, entry 1: the timestamp "soon"`},
@@ -248,6 +248,12 @@ func TestLokiEmptyPushAndReady(t *testing.T) {
 	code, _, _ := lokiPost(t, url, []byte(`{"streams":[]}`), "Content-Type", "application/json")
 	assert.Equal(t, http.StatusNoContent, code, "an empty push delivers nothing, so it cannot be busy")
 	code, _, _ = lokiPost(t, url, nil, "Content-Type", "application/x-protobuf")
+	assert.Equal(t, http.StatusNoContent, code)
+	// As Loki's distributor, a stream without entries is skipped before
+	// its labels are checked.
+	code, _, _ = lokiPost(t, url, []byte(`{"streams":[{"stream":{},"values":[]}]}`), "Content-Type", "application/json")
+	assert.Equal(t, http.StatusNoContent, code)
+	code, _, _ = lokiPost(t, url, s2.EncodeSnappy(nil, lokiPB(lokiPBStream{labels: "{bad"})), "Content-Type", "application/x-protobuf")
 	assert.Equal(t, http.StatusNoContent, code)
 
 	resp, err := http.Get(url + "/ready")
