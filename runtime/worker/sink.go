@@ -49,8 +49,12 @@ type sinkTask struct {
 	// dead is set once the task failed: nothing more is committed.
 	dead bool
 
-	mu       sync.Mutex // guards rewinds and the batch's raw records
-	rewinds  map[connect.TopicPartition]int64
+	mu      sync.Mutex // guards rewinds and the raw records
+	rewinds map[connect.TopicPartition]int64
+	// batchRaw maps each record put since its offset was last flushed to
+	// the consumed record, so that Report can send a record of an earlier
+	// Put to the dead letter queue (a batching sink reports failures in a
+	// later Put or in Flush); Flush's safe offsets prune it.
 	batchRaw map[*connect.Record]*kgo.Record
 	ctx      context.Context
 }
@@ -210,7 +214,11 @@ func (t *sinkTask) deliver(ctx context.Context, raws []*kgo.Record) error {
 		next[connect.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}] = kr.Offset + 1
 	}
 	t.mu.Lock()
-	t.batchRaw = rawOf
+	if t.batchRaw == nil {
+		t.batchRaw = rawOf
+	} else {
+		maps.Copy(t.batchRaw, rawOf)
+	}
 	t.mu.Unlock()
 	if err := t.put(ctx, batch); err != nil || ctx.Err() != nil {
 		// Not delivered: the offsets stay where they were.
@@ -317,6 +325,7 @@ func (t *sinkTask) flushAndCommit(ctx context.Context, only []connect.TopicParti
 		}
 		return fmt.Errorf("flush sink task %s (%s): %w", t.id, t.class, err)
 	}
+	t.pruneRaw(safe)
 	commit := map[string]map[int32]kgo.EpochOffset{}
 	for tp, off := range safe {
 		if prev, ok := t.committed[tp]; ok && prev == off {
@@ -346,6 +355,18 @@ func (t *sinkTask) flushAndCommit(ctx context.Context, only []connect.TopicParti
 		}
 	}
 	return nil
+}
+
+// pruneRaw forgets the raw records below the offsets a Flush called safe:
+// the task has settled them and will not report them.
+func (t *sinkTask) pruneRaw(safe map[connect.TopicPartition]int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for r, kr := range t.batchRaw {
+		if off, ok := safe[connect.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}]; ok && kr.Offset < off {
+			delete(t.batchRaw, r)
+		}
+	}
 }
 
 // applyRewinds seeks partitions the task asked to rewind.
