@@ -152,7 +152,7 @@ var (
 		"Confluent front-end: a PEM file with the client certificate chain and its private key (JKS and PKCS12 are not supported).", kit.NullDefault(), g(grpTLS, 2))
 	sslKeystoreType = kit.String("https.ssl.keystore.type", "", connect.Low,
 		"Confluent front-end: PEM only; JKS and PKCS12 are refused.", kit.NullDefault(), g(grpTLS, 3))
-	sslKeystoreKey = kit.Password("https.ssl.keystore.key", connect.Low, "Confluent front-end: the client's private key, inline PEM.", g(grpTLS, 4))
+	sslKeystoreKey   = kit.Password("https.ssl.keystore.key", connect.Low, "Confluent front-end: the client's private key, inline PEM.", g(grpTLS, 4))
 	sslKeystoreChain = kit.String("https.ssl.keystore.certificate.chain", "", connect.Low,
 		"Confluent front-end: the client's certificate chain, inline PEM.", kit.NullDefault(), g(grpTLS, 5))
 	sslTruststoreLoc = kit.String("https.ssl.truststore.location", "", connect.Low,
