@@ -1,12 +1,14 @@
 package httpsink
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +188,41 @@ func TestWorkerReporter(t *testing.T) {
 	assert.Equal(t, "no such thing", string(bad[0].Value))
 	assert.Equal(t, "404", headers(bad[0])[HeaderStatus])
 	assert.Equal(t, "1", headers(bad[0])["input_record_offset"])
+}
+
+// countingTask counts the task's Put calls, so a test knows when the
+// worker delivered what it produced.
+type countingTask struct {
+	*sinkTask
+	puts *atomic.Int64
+}
+
+func (c countingTask) Put(ctx context.Context, rs []*connect.Record) error {
+	defer c.puts.Add(1)
+	return c.sinkTask.Put(ctx, rs)
+}
+
+// TestWorkerDLQOfEarlierPut: a batch holding records of two Puts fails at
+// Flush; both records reach the dead letter queue (the worker keeps the
+// consumed record of every put until its offset is flushed).
+func TestWorkerDLQOfEarlierPut(t *testing.T) {
+	e := startEndpoint(t)
+	e.setRespond(func(int, captured) (int, http.Header, string) { return http.StatusForbidden, nil, "no" })
+	var puts atomic.Int64
+	p := Plugin
+	p.NewSinkTask = func() connect.SinkTask { return countingTask{newSinkTask(), &puts} }
+	w := connecttest.StartWorker(t, nil, []connect.ConnectorPlugin{p}, map[string]string{"offset.flush.interval.ms": "1500"})
+	w.Create("web", Class, map[string]string{
+		"topics": "in", "http.api.url": e.URL, "batch.max.size": "10", "retry.on.status.codes": "500-",
+		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq", "errors.deadletterqueue.topic.replication.factor": "1",
+	})
+	connecttest.Produce(t, w.Broker, "in", []byte("1"))
+	require.Eventually(t, func() bool { return puts.Load() >= 1 }, 10*time.Second, 5*time.Millisecond)
+	connecttest.Produce(t, w.Broker, "in", []byte("2"))
+	require.Eventually(t, func() bool { return puts.Load() >= 2 }, 10*time.Second, 5*time.Millisecond)
+	got := connecttest.Consume(t, w.Broker, "dlq", 2, 30*time.Second)
+	require.Len(t, got, 2)
+	assert.Equal(t, "1", string(got[0].Value))
+	assert.Equal(t, "2", string(got[1].Value))
+	assert.Equal(t, []string{"[1,2]"}, e.bodies(), "one batch of both Puts")
 }
