@@ -49,7 +49,6 @@ func TestConfigRefusals(t *testing.T) {
 		{"unsupported TLS key", map[string]string{"http.api.url": "https://x", "https.ssl.cipher.suites": "X"}, []string{"https.ssl.cipher.suites: is not supported"}},
 		{"jwt", map[string]string{"http.api.url": "http://x", "oauth2.jwt.enabled": "true"}, []string{"JWT"}},
 		{"bad cidr", map[string]string{"http.api.url": "http://x", "connection.disallow.cidr.ranges": "10.0.0.0/99"}, []string{"not a CIDR range"}},
-		{"reporter keys without servers", map[string]string{"http.api.url": "http://x", "reporter.error.topic.name": "e"}, []string{"needs reporter.bootstrap.servers"}},
 		{"aiven batch size without batching", map[string]string{"connector.class": AivenClass, "http.url": "http://x", "http.authorization.type": "none", "batch.max.size": "5"},
 			[]string{"batching.enabled=true"}},
 		{"aiven kafka.retry.backoff.ms", map[string]string{"connector.class": AivenClass, "http.url": "http://x", "http.authorization.type": "none", "kafka.retry.backoff.ms": "100"},
@@ -135,3 +134,13 @@ func TestCheckRedirectNotFollowed(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestReporterNeedsACluster: without reporter.bootstrap.servers the
+// reporter uses the worker's cluster; a context that offers none (a unit
+// test's) makes Start fail naming the key.
+func TestReporterNeedsACluster(t *testing.T) {
+	config := map[string]string{"name": "w", "connector.class": Class, "http.api.url": "http://x", "reporter.error.topic.name": "e"}
+	err := newSinkTask().Start(connecttest.NewSinkContext(t, config), config)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "reporter.bootstrap.servers: is required for the reporter here")
+}

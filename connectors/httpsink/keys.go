@@ -138,7 +138,7 @@ var (
 		"Confluent front-end: client-side field level encryption; not supported (true is refused).", g(grpBatch, 14))
 
 	reporterServers = kit.List("reporter.bootstrap.servers", nil, connect.Medium,
-		"Confluent front-end: the brokers of the reporter's producer; when set, one record per sent record goes to the result topic and one per failed record to the error topic.", g(grpReports, 1))
+		"Confluent front-end: the brokers of the reporter's producer. The reporter (one record per delivered record to the result topic, one per failed record to the error topic) is on when this or any reporter topic key or report.errors.as is set; without this key it produces to the worker's own Kafka cluster. Its topics are created with one partition and replication factor 3, lowered to the broker count on smaller clusters.", g(grpReports, 1))
 	reporterResultTopic = kit.String("reporter.result.topic.name", "${connector}-success", connect.Low,
 		"Confluent front-end: the reporter's topic for successes; ${connector} is the connector's name.", g(grpReports, 2))
 	reporterErrorTopic = kit.String("reporter.error.topic.name", "${connector}-error", connect.Low,

@@ -16,9 +16,10 @@ import (
 )
 
 // reporterSettings is Confluent's success/error reporter, active when
-// reporter.bootstrap.servers is set.
+// reporter.bootstrap.servers or any reporter topic key is set. Without
+// reporter.bootstrap.servers it produces to the worker's own cluster.
 type reporterSettings struct {
-	servers     []string
+	servers     []string // empty: the worker's cluster
 	resultTopic string
 	errorTopic  string
 	asResponse  bool // report.errors.as=http_response
@@ -26,12 +27,13 @@ type reporterSettings struct {
 
 func resolveReporter(cfg connect.Config, connector string, bad func(key, format string, args ...any)) *reporterSettings {
 	servers := reporterServers.Get(cfg)
-	if len(servers) == 0 {
-		for _, k := range []string{reporterResultTopic.Name(), reporterErrorTopic.Name(), reportErrorsAs.Name()} {
-			if _, set := cfg.Raw()[k]; set {
-				bad(k, "needs reporter.bootstrap.servers: Sluice's reporter produces only to the brokers named there")
-			}
+	active := len(servers) > 0
+	for _, k := range []string{reporterResultTopic.Name(), reporterErrorTopic.Name(), reportErrorsAs.Name()} {
+		if _, set := cfg.Raw()[k]; set {
+			active = true
 		}
+	}
+	if !active {
 		return nil
 	}
 	name := func(v string) string { return strings.ReplaceAll(v, "${connector}", connector) }
@@ -59,11 +61,24 @@ type reporter struct {
 	client *kgo.Client
 }
 
-// newReporter connects to the reporter's brokers and creates its topics
-// when missing (one partition; replication factor 3, or the broker count
-// when lower, with a warning).
-func newReporter(ctx context.Context, s *reporterSettings, log *slog.Logger) (*reporter, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.servers...), kgo.RequiredAcks(kgo.AllISRAcks()))
+// kafkaClient is the optional capability of a sink task context that
+// hands out the options reaching the worker's Kafka cluster.
+type kafkaClient interface{ KafkaClientOpts() []kgo.Opt }
+
+// newReporter connects to the reporter's brokers (the worker's cluster
+// when reporter.bootstrap.servers is unset) and creates its topics when
+// missing (one partition; replication factor 3, or the broker count when
+// lower, with a warning).
+func newReporter(ctx context.Context, s *reporterSettings, tctx connect.SinkTaskContext, log *slog.Logger) (*reporter, error) {
+	var opts []kgo.Opt
+	if len(s.servers) > 0 {
+		opts = []kgo.Opt{kgo.SeedBrokers(s.servers...)}
+	} else if kc, ok := tctx.(kafkaClient); ok {
+		opts = kc.KafkaClientOpts()
+	} else {
+		return nil, connect.NewConfigError(reporterServers.Name(), "%s: is required for the reporter here: this worker does not share its Kafka cluster with tasks", reporterServers.Name())
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))...)
 	if err != nil {
 		return nil, fmt.Errorf("reporter client for %v: %w", s.servers, err)
 	}

@@ -201,3 +201,22 @@ func TestCancelStopsRetries(t *testing.T) {
 		t.Fatal("Put did not return within 2s of cancel")
 	}
 }
+
+// TestFlushTimeoutIsRetriable: a flush whose deadline ends the retries
+// returns a retriable error and no offsets; the batch is sent later.
+func TestFlushTimeoutIsRetriable(t *testing.T) {
+	e := startEndpoint(t)
+	e.setRespond(failing(1, http.StatusServiceUnavailable, nil, ""))
+	task, _ := startTask(t, map[string]string{"http.api.url": e.URL, "batch.max.size": "10", "retry.backoff.ms": "60000"})
+	require.NoError(t, task.Put(context.Background(), recs("t", "a")))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	cur := map[connect.TopicPartition]int64{{Topic: "t"}: 1}
+	off, err := task.Flush(ctx, cur)
+	require.ErrorIs(t, err, connect.ErrRetriable)
+	assert.Nil(t, off)
+	off, err = task.Flush(context.Background(), cur)
+	require.NoError(t, err)
+	assert.Equal(t, cur, off)
+	assert.Equal(t, []string{"[a]", "[a]"}, e.bodies())
+}

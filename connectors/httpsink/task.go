@@ -58,7 +58,7 @@ func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) 
 	t.ctx, t.s, t.eng, t.log = ctx, s, eng, ctx.Logger()
 	t.groups = map[string]*batch{}
 	if s.reporter != nil {
-		if t.rep, err = newReporter(context.Background(), s.reporter, t.log); err != nil {
+		if t.rep, err = newReporter(context.Background(), s.reporter, ctx, t.log); err != nil {
 			return fmt.Errorf("start HTTP sink task: %w", err)
 		}
 	}
@@ -270,6 +270,12 @@ func (t *sinkTask) sendAll(ctx context.Context) error {
 // committed and the unsent batches stay buffered.
 func (t *sinkTask) Flush(ctx context.Context, current map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
 	if err := t.sendAll(ctx); err != nil {
+		if ctx.Err() != nil && !errors.Is(err, connect.ErrRetriable) {
+			// The worker's flush timeout (offset.flush.timeout.ms) ended
+			// retries that may yet succeed: the worker tries again at
+			// its next flush, the batches still buffered.
+			return nil, connect.Retriable(fmt.Errorf("HTTP sink flush: %w", err))
+		}
 		return nil, err
 	}
 	return current, nil

@@ -165,8 +165,15 @@ func TestWorkerFailedBatchRedelivered(t *testing.T) {
 }
 
 // TestWorkerReporter writes one result record per delivered record and
-// one error record per failed one, to topics created on the broker.
+// one error record per failed one, to topics created on the broker named
+// by reporter.bootstrap.servers, or by default the worker's.
 func TestWorkerReporter(t *testing.T) {
+	for _, viaServers := range []bool{true, false} {
+		t.Run(fmt.Sprintf("reporter.bootstrap.servers=%v", viaServers), func(t *testing.T) { testReporter(t, viaServers) })
+	}
+}
+
+func testReporter(t *testing.T, viaServers bool) {
 	e := startEndpoint(t)
 	e.setRespond(func(_ int, c captured) (int, http.Header, string) {
 		if c.Body == "[2]" {
@@ -176,8 +183,12 @@ func TestWorkerReporter(t *testing.T) {
 	})
 	w := connecttest.StartWorker(t, nil, []connect.ConnectorPlugin{Plugin}, nil)
 	connecttest.Produce(t, w.Broker, "in", []byte("1"), []byte("2"), []byte("3"))
-	w.Create("hooks", Class, map[string]string{"topics": "in", "http.api.url": e.URL, "behavior.on.error": "log",
-		"retry.on.status.codes": "500-", "reporter.bootstrap.servers": w.Broker.Addr, "report.errors.as": "http_response"})
+	config := map[string]string{"topics": "in", "http.api.url": e.URL, "behavior.on.error": "log",
+		"retry.on.status.codes": "500-", "report.errors.as": "http_response"}
+	if viaServers {
+		config["reporter.bootstrap.servers"] = w.Broker.Addr
+	}
+	w.Create("hooks", Class, config)
 	ok := connecttest.Consume(t, w.Broker, "hooks-success", 2, 30*time.Second)
 	require.Len(t, ok, 2)
 	assert.Equal(t, "in", headers(ok[0])["input_record_topic"])

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,13 +34,15 @@ type sinkTask struct {
 	conv     converters
 	tol      *tolerance
 	consumer *kgo.Client
-	interval time.Duration
-	timeout  time.Duration
-	logger   *slog.Logger
-	state    *taskState
-	track    func(topic string)
-	maxPoll  int // records per Put (max.poll.records)
-	metrics  *taskMetrics
+	// clientOpts reach the worker's Kafka cluster, for KafkaClientOpts.
+	clientOpts []kgo.Opt
+	interval   time.Duration
+	timeout    time.Duration
+	logger     *slog.Logger
+	state      *taskState
+	track      func(topic string)
+	maxPoll    int // records per Put (max.poll.records)
+	metrics    *taskMetrics
 
 	// current is the next offset to read per partition, after Put.
 	current map[connect.TopicPartition]int64
@@ -82,6 +85,15 @@ func (t *sinkTask) Report(r *connect.Record, err error) error {
 	raw := t.batchRaw[r]
 	t.mu.Unlock()
 	return t.tol.handle(t.ctx, failure{stage: StageTaskPut, class: t.class, rec: r, raw: raw, err: err})
+}
+
+// KafkaClientOpts returns the options that reach the worker's Kafka
+// cluster (seed brokers, TLS, SASL): an optional capability of the sink
+// task context, found by type assertion, for a sink that produces records
+// of its own (the HTTP sink's success and error reporter) to the worker's
+// cluster by default.
+func (t *sinkTask) KafkaClientOpts() []kgo.Opt {
+	return slices.Clone(t.clientOpts)
 }
 
 // run executes the task until ctx is cancelled or the task fails, ending
