@@ -53,7 +53,7 @@ func TestRetryThenSuccess(t *testing.T) {
 			for i, min := range c.minGaps {
 				gap := got[i+1].At.Sub(got[i].At)
 				assert.GreaterOrEqual(t, gap, min, "gap %d", i)
-				assert.Less(t, gap, min*3, "gap %d", i)
+				assert.Less(t, gap, min*3+500*time.Millisecond, "gap %d", i) // slack for a loaded machine
 			}
 		})
 	}
