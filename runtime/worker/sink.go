@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,13 +34,15 @@ type sinkTask struct {
 	conv     converters
 	tol      *tolerance
 	consumer *kgo.Client
-	interval time.Duration
-	timeout  time.Duration
-	logger   *slog.Logger
-	state    *taskState
-	track    func(topic string)
-	maxPoll  int // records per Put (max.poll.records)
-	metrics  *taskMetrics
+	// clientOpts reach the worker's Kafka cluster, for KafkaClientOpts.
+	clientOpts []kgo.Opt
+	interval   time.Duration
+	timeout    time.Duration
+	logger     *slog.Logger
+	state      *taskState
+	track      func(topic string)
+	maxPoll    int // records per Put (max.poll.records)
+	metrics    *taskMetrics
 
 	// current is the next offset to read per partition, after Put.
 	current map[connect.TopicPartition]int64
@@ -49,8 +52,12 @@ type sinkTask struct {
 	// dead is set once the task failed: nothing more is committed.
 	dead bool
 
-	mu       sync.Mutex // guards rewinds and the batch's raw records
-	rewinds  map[connect.TopicPartition]int64
+	mu      sync.Mutex // guards rewinds and the raw records
+	rewinds map[connect.TopicPartition]int64
+	// batchRaw maps each record put since its offset was last flushed to
+	// the consumed record, so that Report can send a record of an earlier
+	// Put to the dead letter queue (a batching sink reports failures in a
+	// later Put or in Flush); Flush's safe offsets prune it.
 	batchRaw map[*connect.Record]*kgo.Record
 	ctx      context.Context
 }
@@ -78,6 +85,15 @@ func (t *sinkTask) Report(r *connect.Record, err error) error {
 	raw := t.batchRaw[r]
 	t.mu.Unlock()
 	return t.tol.handle(t.ctx, failure{stage: StageTaskPut, class: t.class, rec: r, raw: raw, err: err})
+}
+
+// KafkaClientOpts returns the options that reach the worker's Kafka
+// cluster (seed brokers, TLS, SASL): an optional capability of the sink
+// task context, found by type assertion, for a sink that produces records
+// of its own (the HTTP sink's success and error reporter) to the worker's
+// cluster by default.
+func (t *sinkTask) KafkaClientOpts() []kgo.Opt {
+	return slices.Clone(t.clientOpts)
 }
 
 // run executes the task until ctx is cancelled or the task fails, ending
@@ -210,7 +226,11 @@ func (t *sinkTask) deliver(ctx context.Context, raws []*kgo.Record) error {
 		next[connect.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}] = kr.Offset + 1
 	}
 	t.mu.Lock()
-	t.batchRaw = rawOf
+	if t.batchRaw == nil {
+		t.batchRaw = rawOf
+	} else {
+		maps.Copy(t.batchRaw, rawOf)
+	}
 	t.mu.Unlock()
 	if err := t.put(ctx, batch); err != nil || ctx.Err() != nil {
 		// Not delivered: the offsets stay where they were.
@@ -317,6 +337,7 @@ func (t *sinkTask) flushAndCommit(ctx context.Context, only []connect.TopicParti
 		}
 		return fmt.Errorf("flush sink task %s (%s): %w", t.id, t.class, err)
 	}
+	t.pruneRaw(safe)
 	commit := map[string]map[int32]kgo.EpochOffset{}
 	for tp, off := range safe {
 		if prev, ok := t.committed[tp]; ok && prev == off {
@@ -346,6 +367,18 @@ func (t *sinkTask) flushAndCommit(ctx context.Context, only []connect.TopicParti
 		}
 	}
 	return nil
+}
+
+// pruneRaw forgets the raw records below the offsets a Flush called safe:
+// the task has settled them and will not report them.
+func (t *sinkTask) pruneRaw(safe map[connect.TopicPartition]int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for r, kr := range t.batchRaw {
+		if off, ok := safe[connect.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}]; ok && kr.Offset < off {
+			delete(t.batchRaw, r)
+		}
+	}
 }
 
 // applyRewinds seeks partitions the task asked to rewind.

@@ -126,7 +126,7 @@ func (h *Herder) buildSinkTask(ctx context.Context, id ConnectorTaskID, plugin *
 		id: id, task: plugin.NewSinkTask(), class: plugin.Class, config: taskCfg,
 		chain: chain, conv: conv, tol: tol,
 		interval: h.cfg.OffsetFlushInterval, timeout: h.cfg.OffsetFlushTimeout,
-		logger: logger, state: state, maxPoll: maxPollRecords,
+		logger: logger, state: state, maxPoll: maxPollRecords, clientOpts: h.clientOpts,
 	}
 	for _, src := range []struct {
 		props map[string]string

@@ -1,0 +1,97 @@
+package httpsink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// The connector's class and the classes it stands in for.
+const (
+	// Class is Sluice's own class; it takes Confluent's keys.
+	Class = "io.sluice.connect.http.HttpSinkConnector"
+	// ConfluentClass is Confluent's HTTP sink, whose keys Class takes.
+	ConfluentClass = "io.confluent.connect.http.HttpSinkConnector"
+	// AivenClass is Aiven's HTTP sink; named in connector.class, it
+	// selects Aiven's keys and defaults.
+	AivenClass = "io.aiven.kafka.connect.http.HttpSinkConnector"
+)
+
+// Plugin is the HTTP sink connector plugin.
+var Plugin = connect.ConnectorPlugin{
+	Class:   Class,
+	Aliases: []string{ConfluentClass, AivenClass},
+	Version: connect.BuiltinVersion,
+	Config:  Config,
+	Doc: "Sends records to an HTTP endpoint in batches (a JSON array, NDJSON or a templated body), with Confluent's keys " +
+		"(under its own class and Confluent's) or Aiven's (under Aiven's class): URL templating, basic, bearer, static and " +
+		"OAuth2 client-credentials auth, retries honouring Retry-After, failed records to the DLQ with the response status " +
+		"and body; offsets are committed only once their batch got a 2xx.",
+	NewConnector: func() connect.Connector { return &connector{} },
+	NewSinkTask:  func() connect.SinkTask { return newSinkTask() },
+}
+
+// connector checks the config and runs tasks.max identical tasks.
+type connector struct{ props map[string]string }
+
+// Start implements connect.Connector.
+func (c *connector) Start(ctx connect.ConnectorContext, config map[string]string) error {
+	if _, _, err := build(config, ctx.Logger()); err != nil {
+		return fmt.Errorf("start HTTP sink connector: %w", err)
+	}
+	c.props = config
+	return nil
+}
+
+// TaskConfigs implements connect.Connector.
+func (c *connector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
+	out := make([]map[string]string, maxTasks)
+	for i := range out {
+		out[i] = maps.Clone(c.props)
+	}
+	return out, nil
+}
+
+// Stop implements connect.Connector.
+func (c *connector) Stop() error { return nil }
+
+// Validate implements connect.ConnectorValidator: it adds the cross-key
+// and front-end problems to the per-key results, each on its key.
+func (c *connector) Validate(_ context.Context, config map[string]string, results []connect.ConfigValue) []connect.ConfigValue {
+	_, _, err := build(config, nil)
+	for _, e := range flatten(err) {
+		var ce *connect.ConfigError
+		if errors.As(e, &ce) && !hasErrors(results, ce.Key) {
+			results = connect.AddError(results, ce.Key, ce.Msg)
+		}
+	}
+	return results
+}
+
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// hasErrors reports whether key already has errors (the per-key checks
+// found them), so that build's copy of them is not added twice.
+func hasErrors(results []connect.ConfigValue, key string) bool {
+	for _, r := range results {
+		if r.Name == key && len(r.Errors) > 0 {
+			return true
+		}
+	}
+	return false
+}
