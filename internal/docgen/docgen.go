@@ -51,7 +51,9 @@ func Table(def connect.ConfigDef) string {
 		if !k.Required() {
 			dflt = "null"
 			if s, ok := k.DefaultString(); ok {
-				dflt = "`" + s + "`"
+				// GitHub's tables split cells at a | even inside a
+				// code span, and render an escaped one there as |.
+				dflt = "`" + strings.ReplaceAll(s, "|", `\|`) + "`"
 				if s == "" {
 					dflt = `""`
 				}
