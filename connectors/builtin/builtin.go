@@ -7,6 +7,7 @@ package builtin
 import (
 	"github.com/sluicehq/sluice/connectors/datagen"
 	"github.com/sluicehq/sluice/connectors/file"
+	"github.com/sluicehq/sluice/connectors/httpsource"
 	"github.com/sluicehq/sluice/connectors/postgres"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
@@ -21,6 +22,7 @@ func Connectors() []connect.ConnectorPlugin {
 		file.Sink,
 		datagen.Plugin,
 		postgres.Plugin,
+		httpsource.Plugin,
 	}
 }
 

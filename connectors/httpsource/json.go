@@ -1,0 +1,192 @@
+package httpsource
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// routesJSON serves the generic JSON endpoint on json.paths: POST a JSON
+// object (one event), a JSON array (one event per element) or NDJSON
+// (one event per line, blank lines skipped), whatever the Content-Type.
+// The answer is 200 {"accepted":N} once the broker has every event, or
+// {"error":"…"} with the failure's status.
+func routesJSON(mux *http.ServeMux, e endpoint) {
+	h := func(w http.ResponseWriter, r *http.Request) { serveJSON(w, r, e) }
+	for _, p := range e.Settings().JSONPaths {
+		pattern := p
+		if p == "/" {
+			pattern = "/{$}" // / alone, not every path
+		}
+		mux.HandleFunc("POST "+pattern, h)
+	}
+}
+
+func serveJSON(w http.ResponseWriter, r *http.Request, e endpoint) {
+	if err := e.Authorize(r); err != nil {
+		answerJSONError(w, err)
+		return
+	}
+	body, err := e.Body(r)
+	if err != nil {
+		answerJSONError(w, err)
+		return
+	}
+	events, err := parseJSONEvents(body, e.Settings().TimestampField)
+	if err != nil {
+		answerJSONError(w, err)
+		return
+	}
+	if err := e.Deliver(r.Context(), r, ProtoGeneric, events); err != nil {
+		answerJSONError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = fmt.Fprintf(w, `{"accepted":%d}`, len(events))
+}
+
+// answerJSONError writes err as {"error":"…"}: an *Error with its status
+// and Retry-After, anything else as a 503 (never 500, which some
+// shippers drop).
+func answerJSONError(w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Status: http.StatusServiceUnavailable, Msg: err.Error()}
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	b, _ := json.Marshal(map[string]string{"error": e.Msg})
+	_, _ = w.Write(b)
+}
+
+// parseJSONEvents reads a JSON object, a JSON array (one event per
+// element) or NDJSON (a stream of JSON values, one event each; blank
+// lines are skipped). Anything malformed fails the whole body with a 400
+// naming the line and byte offset where the bad value starts: nothing of
+// it is delivered.
+func parseJSONEvents(body []byte, tsField string) ([]Event, error) {
+	values, err := decodeStream(body)
+	if err != nil {
+		return nil, err
+	}
+	if len(values) == 1 {
+		if arr, ok := values[0].([]any); ok {
+			values = arr
+		}
+	}
+	events := make([]Event, len(values))
+	for i, v := range values {
+		events[i].Value = v
+		if tsField == "" {
+			continue
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		raw, ok := obj[tsField]
+		if !ok {
+			continue
+		}
+		t, err := parseTime(raw)
+		if err != nil {
+			return nil, badJSON(fmt.Sprintf("event %d: field %s: %v", i+1, tsField, err))
+		}
+		events[i].Time = t
+	}
+	return events, nil
+}
+
+// decodeStream decodes the JSON values of body, numbers as json.Number.
+func decodeStream(body []byte) ([]any, error) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var out []any
+	for {
+		start := d.InputOffset()
+		var v any
+		err := d.Decode(&v)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			// The failing value starts at the first non-blank byte
+			// after the previous one.
+			at := int(start)
+			for at < len(body) && (body[at] == ' ' || body[at] == '\t' || body[at] == '\r' || body[at] == '\n') {
+				at++
+			}
+			line := 1 + bytes.Count(body[:at], []byte{'\n'})
+			msg := err.Error()
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				msg = "the JSON value ends early"
+			}
+			return nil, badJSON(fmt.Sprintf("line %d (byte offset %d) is not valid JSON: %s", line, at, msg))
+		}
+		out = append(out, v)
+	}
+}
+
+func badJSON(msg string) *Error { return &Error{Status: http.StatusBadRequest, Msg: msg} }
+
+// parseTime reads an event time: a number of seconds (Fluent Bit's date,
+// with a fraction), milliseconds or nanoseconds — told apart by magnitude:
+// below 1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds,
+// else nanoseconds — or an RFC 3339 string, or a string holding such a
+// number.
+func parseTime(v any) (time.Time, error) {
+	var s string
+	switch x := v.(type) {
+	case json.Number:
+		s = x.String()
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return t, nil
+		}
+		s = x
+	case float64:
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return time.Time{}, fmt.Errorf("%v is neither a number nor an RFC 3339 time", v)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return time.Time{}, fmt.Errorf("%q is neither a number nor an RFC 3339 time", s)
+	}
+	// Integers keep their precision through ParseInt.
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		switch {
+		case i < 1e11:
+			return time.Unix(i, 0), nil
+		case i < 1e14:
+			return time.UnixMilli(i), nil
+		case i < 1e17:
+			return time.UnixMicro(i), nil
+		default:
+			return time.Unix(0, i), nil
+		}
+	}
+	switch {
+	case f < 1e11:
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(math.Round(frac*1e9))), nil
+	case f < 1e14:
+		return time.UnixMicro(int64(math.Round(f * 1e3))), nil
+	case f < 1e17:
+		return time.Unix(0, int64(math.Round(f*1e3))), nil
+	case f < 9.2e18:
+		return time.Unix(0, int64(f)), nil
+	}
+	return time.Time{}, fmt.Errorf("%s is out of range for a time", strings.TrimSpace(s))
+}
