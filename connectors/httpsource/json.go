@@ -179,8 +179,10 @@ func parseTime(v any) (time.Time, error) {
 	}
 	switch {
 	case f < 1e11:
+		// A float64 of seconds holds about microseconds: rounding there
+		// gives back the time the shipper wrote (1.053 stays .053000).
 		sec, frac := math.Modf(f)
-		return time.Unix(int64(sec), int64(math.Round(frac*1e9))), nil
+		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3), nil
 	case f < 1e14:
 		return time.UnixMicro(int64(math.Round(f * 1e3))), nil
 	case f < 1e17:
