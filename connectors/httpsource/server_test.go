@@ -282,3 +282,70 @@ func TestOldEventTime(t *testing.T) {
 	require.Len(t, recs, 1)
 	assert.True(t, date.Equal(recs[0].Timestamp))
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// TestValidateNamesTheKey: /config/validate refuses bad values with a
+// message on the key at fault.
+func TestValidateNamesTheKey(t *testing.T) {
+	w := connecttest.StartWorker(t, nil, []connect.ConnectorPlugin{Plugin}, nil)
+	base := map[string]string{"name": "v", "connector.class": Plugin.Class, "listeners": "127.0.0.1:0", "topic": "logs"}
+	for key, c := range map[string]struct{ value, msg string }{
+		"listeners":           {"localhost", `listener "localhost" is not host:port`},
+		"protocols":           {"json,syslog", `unknown protocol "syslog"`},
+		"metadata.location":   {"body", "headers, value, none"},
+		"topic":               {"a topic", "not a legal topic name"},
+		"topic.format":        {"${index", "without a closing }"},
+		"json.paths":          {"ingest", "must start with /"},
+		"auth.basic.password": {"", "required with auth.basic.username"},
+	} {
+		cfg := maps.Clone(base)
+		cfg[key] = c.value
+		if key == "auth.basic.password" {
+			delete(cfg, key)
+			cfg["auth.basic.username"] = "u"
+		}
+		errs := w.ValidationErrors(Plugin.Class, cfg)
+		require.NotEmpty(t, errs[key], "%s=%q: errors %v", key, c.value, errs)
+		assert.Contains(t, strings.Join(errs[key], "; "), c.msg, key)
+	}
+	cfg := maps.Clone(base)
+	cfg["listeners"] = "https://127.0.0.1:0"
+	assert.Contains(t, strings.Join(w.ValidationErrors(Plugin.Class, cfg)["listeners"], "; "), "ssl.keystore.certificate.chain")
+	assert.Empty(t, w.ValidationErrors(Plugin.Class, base))
+}
+
+// TestJSONPathsAndLimits: json.paths serves the listed paths (a trailing
+// / takes the paths below it), and max.concurrent.requests bounds the
+// requests in flight, the others answered 503 after request.timeout.ms.
+func TestJSONPathsAndLimits(t *testing.T) {
+	w, url, name, topic := startConnector(t, map[string]string{
+		"json.paths": "/ingest,/logs/", "max.concurrent.requests": "1", "request.timeout.ms": "500",
+	})
+	for _, p := range []string{"/ingest", "/logs/", "/logs/app"} {
+		status, answer, _ := post(t, url+p, ndjson(0, 1, 10))
+		assert.Equal(t, 200, status, "%s: %s", p, answer)
+	}
+	status, _, _ := post(t, url+"/", ndjson(0, 1, 10))
+	assert.Equal(t, 404, status, "/ is not served unless listed")
+	assert.Len(t, connecttest.ConsumeAll(t, w.Broker, topic), 3)
+
+	// One request holds the only slot while its acks never come (the
+	// connector paused); the next waits for the slot and gets 503.
+	require.NoError(t, w.PauseConnector(context.Background(), name))
+	status, answer, _ := post(t, url+"/ingest", ndjson(0, 1, 10)) // wakes the pending Poll
+	require.Equal(t, 200, status, answer)
+	w.WaitState(name, 1, "PAUSED")
+	first := make(chan string, 1)
+	go func() {
+		s, a, _ := post(t, url+"/ingest", ndjson(1, 1, 10))
+		first <- fmt.Sprint(s, a)
+	}()
+	time.Sleep(100 * time.Millisecond) // let the first take the slot (either order works)
+	status, answer, h := post(t, url+"/ingest", ndjson(2, 1, 10))
+	assert.Equal(t, 503, status, answer)
+	assert.NotEmpty(t, h.Get("Retry-After"))
+	other := <-first
+	assert.Contains(t, other, "503")
+	assert.Contains(t, answer+other, "max.concurrent.requests (1)", "one of them waited for the slot")
+}
