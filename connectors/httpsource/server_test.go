@@ -319,7 +319,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 // / takes the paths below it), and max.concurrent.requests bounds the
 // requests in flight, the others answered 503 after request.timeout.ms.
 func TestJSONPathsAndLimits(t *testing.T) {
-	w, url, name, topic := startConnector(t, map[string]string{
+	w, url, _, topic := startConnector(t, map[string]string{
 		"json.paths": "/ingest,/logs/", "max.concurrent.requests": "1", "request.timeout.ms": "500",
 	})
 	for _, p := range []string{"/ingest", "/logs/", "/logs/app"} {
@@ -330,22 +330,32 @@ func TestJSONPathsAndLimits(t *testing.T) {
 	assert.Equal(t, 404, status, "/ is not served unless listed")
 	assert.Len(t, connecttest.ConsumeAll(t, w.Broker, topic), 3)
 
-	// One request holds the only slot while its acks never come (the
-	// connector paused); the next waits for the slot and gets 503.
-	require.NoError(t, w.PauseConnector(context.Background(), name))
-	status, answer, _ := post(t, url+"/ingest", ndjson(0, 1, 10)) // wakes the pending Poll
-	require.Equal(t, 200, status, answer)
-	w.WaitState(name, 1, "PAUSED")
+	// A request still sending its body holds the only slot: the next
+	// waits request.timeout.ms for it, then gets 503.
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", url+"/ingest", pr)
+	require.NoError(t, err)
 	first := make(chan string, 1)
 	go func() {
-		s, a, _ := post(t, url+"/ingest", ndjson(1, 1, 10))
-		first <- fmt.Sprint(s, a)
+		resp, err := testClient.Do(req)
+		if err != nil {
+			first <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		first <- fmt.Sprint(resp.StatusCode, string(b))
 	}()
-	time.Sleep(100 * time.Millisecond) // let the first take the slot (either order works)
+	_, err = pw.Write([]byte(`{"id":1,`)) // returns once the server reads the body
+	require.NoError(t, err)
+	start := time.Now()
 	status, answer, h := post(t, url+"/ingest", ndjson(2, 1, 10))
 	assert.Equal(t, 503, status, answer)
+	assert.Contains(t, answer, "max.concurrent.requests (1)")
 	assert.NotEmpty(t, h.Get("Retry-After"))
-	other := <-first
-	assert.Contains(t, other, "503")
-	assert.Contains(t, answer+other, "max.concurrent.requests (1)", "one of them waited for the slot")
+	assert.Less(t, time.Since(start), 3*time.Second)
+	_, err = pw.Write([]byte(`"log":"slow"}`))
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	assert.Equal(t, `200{"accepted":1}`, <-first)
 }
