@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/runtime/convert"
 )
 
 // routesJSON serves the generic JSON endpoint on json.paths: POST a JSON
@@ -71,10 +72,9 @@ func answerJSONError(w http.ResponseWriter, err error) {
 }
 
 // parseJSONEvents reads a JSON object, a JSON array (one event per
-// element) or NDJSON (a stream of JSON values, one event each; blank
+// element) or NDJSON (one JSON value per line, one event each; blank
 // lines are skipped). Anything malformed fails the whole body with a 400
-// naming the line and byte offset where the bad value starts: nothing of
-// it is delivered.
+// naming the line and the byte offset in it: nothing of it is delivered.
 func parseJSONEvents(body []byte, tsField string) ([]Event, error) {
 	values, err := decodeStream(body)
 	if err != nil {
@@ -108,34 +108,48 @@ func parseJSONEvents(body []byte, tsField string) ([]Event, error) {
 	return events, nil
 }
 
-// decodeStream decodes the JSON values of body, numbers as json.Number.
+// kafkaJSON parses JSON as Kafka's JsonConverter with schemas.enable=false
+// reads it (and faster than encoding/json): objects as map[string]any,
+// integers as int64 (beyond int64's range they wrap, as the Java
+// converter's longValue does), other numbers as float64.
+var kafkaJSON = func() *convert.JSONConverter {
+	c := convert.NewJSONConverter()
+	if err := c.Configure(map[string]string{"schemas.enable": "false"}, false); err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+// decodeStream decodes a body that is one JSON value, or NDJSON: one
+// value per line, blank lines skipped.
 func decodeStream(body []byte) ([]any, error) {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, nil
+	}
+	if _, v, err := kafkaJSON.ToConnect("", nil, trimmed); err == nil {
+		return []any{v}, nil
+	}
 	var out []any
-	for {
-		start := d.InputOffset()
-		var v any
-		err := d.Decode(&v)
-		if err == io.EOF {
-			return out, nil
+	for n := 1; len(body) > 0; n++ {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = nil
 		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		_, v, err := kafkaJSON.ToConnect("", nil, line)
 		if err != nil {
-			// The failing value starts at the first non-blank byte
-			// after the previous one.
-			at := int(start)
-			for at < len(body) && (body[at] == ' ' || body[at] == '\t' || body[at] == '\r' || body[at] == '\n') {
-				at++
-			}
-			line := 1 + bytes.Count(body[:at], []byte{'\n'})
-			msg := err.Error()
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				msg = "the JSON value ends early"
-			}
-			return nil, badJSON(fmt.Sprintf("line %d (byte offset %d) is not valid JSON: %s", line, at, msg))
+			msg := strings.TrimPrefix(err.Error(), "Converting byte[] to Kafka Connect data failed due to serialization error: ")
+			return nil, badJSON(fmt.Sprintf("line %d is not valid JSON: %s", n, msg))
 		}
 		out = append(out, v)
 	}
+	return out, nil
 }
 
 func badJSON(msg string) *Error { return &Error{Status: http.StatusBadRequest, Msg: msg} }
@@ -157,6 +171,8 @@ func parseTime(v any) (time.Time, error) {
 		s = x
 	case float64:
 		s = strconv.FormatFloat(x, 'f', -1, 64)
+	case int64:
+		s = strconv.FormatInt(x, 10)
 	default:
 		return time.Time{}, fmt.Errorf("%v is neither a number nor an RFC 3339 time", v)
 	}

@@ -177,7 +177,7 @@ func TestParseJSONEvents(t *testing.T) {
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, 400, e.Status)
 	_, err = parseJSONEvents([]byte("{\"a\":1}\n{oops}\n{\"a\":3}\n"), "")
-	require.ErrorContains(t, err, "line 2 (byte offset 8)")
+	require.ErrorContains(t, err, "line 2 is not valid JSON")
 }
 
 func TestListenersValidation(t *testing.T) {
