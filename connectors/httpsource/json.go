@@ -99,11 +99,12 @@ func parseJSONEvents(body []byte, tsField string) ([]Event, error) {
 		if !ok {
 			continue
 		}
-		t, err := parseTime(raw)
-		if err != nil {
-			return nil, badJSON(fmt.Sprintf("event %d: field %s: %v", i+1, tsField, err))
+		// A field that holds no time (another use of the name "date")
+		// leaves the event the request's arrival time: refusing it would
+		// make the shipper retry it forever.
+		if t, err := parseTime(raw); err == nil {
+			events[i].Time = t
 		}
-		events[i].Time = t
 	}
 	return events, nil
 }

@@ -64,7 +64,8 @@ var (
 		kit.Validate(connect.ValidatorFunc{Fn: validatePaths, Desc: "list of paths starting with /"}), kit.Group(groupProtocol, 2))
 	jsonTimestampKey = kit.String("json.timestamp.field", "date", connect.Medium,
 		"Top-level field of generic JSON events holding the event time (Fluent Bit's json_date_key is date): a number of seconds (with a fraction), "+
-			"milliseconds or nanoseconds told apart by magnitude, or an RFC 3339 string. Empty means the request's arrival time.",
+			"milliseconds, microseconds or nanoseconds told apart by magnitude, or an RFC 3339 string. An event without it, or whose field holds no time, "+
+			"gets the request's arrival time; empty means always the arrival time.",
 		kit.Group(groupProtocol, 3))
 	esVersionKey = kit.String("es.version", "8.17.0", connect.Low,
 		"Elasticsearch version number GET / reports: Beats refuses an Elasticsearch older than itself.",
@@ -254,7 +255,7 @@ func (c *connector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
 		return nil, err
 	}
 	ls := listenersKey.Get(cfg)
-	n := min(maxTasks, len(ls))
+	n := max(1, min(maxTasks, len(ls)))
 	shares := make([][]string, n)
 	for i, l := range ls {
 		shares[i%n] = append(shares[i%n], strings.TrimSpace(l))

@@ -65,6 +65,11 @@ func newServer(c *config, q *kit.AckQueue, log *slog.Logger) *server {
 // twice (a json.paths entry another protocol serves) is an error.
 func (s *server) mux() (mux *http.ServeMux, err error) {
 	mux = http.NewServeMux()
+	// A health check for load balancers, whatever the protocols.
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("protocols and json.paths: %v", p)

@@ -113,6 +113,10 @@ func TestAnsweredAfterRecordsAreInTheTopic(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 	status, _, _ = post(t, url+"/elsewhere", body)
 	assert.Equal(t, http.StatusNotFound, status)
+	resp, err = testClient.Get(url + "/health")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the load balancers' health check")
 }
 
 func TestBadInputWritesNothing(t *testing.T) {
@@ -358,4 +362,14 @@ func TestJSONPathsAndLimits(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, pw.Close())
 	assert.Equal(t, `200{"accepted":1}`, <-first)
+}
+
+// TestPathTakenTwice: a json.paths entry that another route already
+// serves fails the task start with an error naming the keys, not a panic.
+func TestPathTakenTwice(t *testing.T) {
+	cfg := map[string]string{"listeners": "127.0.0.1:0", "topic": "logs", "json.paths": "/in,/in"}
+	task := &Task{}
+	err := task.Start(connecttest.NewSourceContext(t, cfg), cfg)
+	require.ErrorContains(t, err, "protocols and json.paths")
+	require.NoError(t, task.Stop())
 }
