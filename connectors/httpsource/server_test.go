@@ -83,7 +83,7 @@ func ndjson(first, n, size int) []byte {
 }
 
 func TestAnsweredAfterRecordsAreInTheTopic(t *testing.T) {
-	w, url, _, topic := startConnector(t, map[string]string{"key.field": "id"})
+	w, url, name, topic := startConnector(t, map[string]string{"key.field": "id"})
 	date := time.Now().Add(-2 * time.Second).Truncate(time.Millisecond)
 	body := fmt.Appendf(nil, `[{"id":1,"date":%d.%03d,"log":"a"},{"id":2,"log":"b"},"plain"]`, date.Unix(), date.Nanosecond()/1e6)
 	status, answer, _ := post(t, url+"/", body, "Content-Type", "application/json", "X-Scope-OrgID", "acme")
@@ -105,6 +105,15 @@ func TestAnsweredAfterRecordsAreInTheTopic(t *testing.T) {
 		hs[h.Key] = string(h.Value)
 	}
 	assert.Equal(t, map[string]string{"protocol": "json", "tenant": "acme"}, hs)
+
+	// The task's status reports where it listens.
+	st, err := w.ConnectorStatus(context.Background(), name)
+	require.NoError(t, err)
+	require.Len(t, st.Tasks, 1)
+	assert.Equal(t, map[string]string{"listeners": url}, st.Tasks[0].Info)
+	ts, err := w.TaskStatus(context.Background(), name, 0)
+	require.NoError(t, err)
+	assert.Equal(t, url, ts.Info["listeners"])
 
 	// Other methods and paths are not the JSON endpoint.
 	resp, err := testClient.Get(url + "/")

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -19,11 +21,17 @@ type Task struct {
 	q    *kit.AckQueue
 	srv  *server
 	name string // connector name and task id, for listenAddrs
+	// addrs are the bound listeners as URLs while the task serves; the
+	// worker reads them (Info) from its REST goroutines.
+	addrs atomic.Pointer[[]string]
 
 	stopOnce sync.Once
 }
 
-var _ connect.SourceTaskCommitter = (*Task)(nil)
+var (
+	_ connect.SourceTaskCommitter = (*Task)(nil)
+	_ connect.TaskInfo            = (*Task)(nil)
+)
 
 // Start binds the task's listeners and starts serving; a listener that
 // cannot be bound (its address in use) fails the start.
@@ -43,7 +51,9 @@ func (t *Task) Start(ctx connect.SourceTaskContext, props map[string]string) err
 		return fmt.Errorf("start HttpSourceTask: %w", err)
 	}
 	t.name = props["name"] + "/" + props[taskIDKey]
-	setListenAddrs(t.name, t.srv.addrs)
+	addrs := slices.Clone(t.srv.addrs)
+	t.addrs.Store(&addrs)
+	setListenAddrs(t.name, addrs)
 	return nil
 }
 
@@ -66,6 +76,7 @@ func (t *Task) Stop() error {
 		if t.q == nil {
 			return
 		}
+		t.addrs.Store(nil)
 		t.q.Close()
 		t.srv.close()
 		setListenAddrs(t.name, nil)
@@ -73,12 +84,25 @@ func (t *Task) Stop() error {
 	return nil
 }
 
-// Addrs returns the task's bound listeners as URLs (http://127.0.0.1:4318).
+// Addrs returns the task's bound listeners as URLs
+// (http://127.0.0.1:4318), nil when it does not serve.
 func (t *Task) Addrs() []string {
-	if t.srv == nil {
+	if a := t.addrs.Load(); a != nil {
+		return slices.Clone(*a)
+	}
+	return nil
+}
+
+// Info reports the listeners the task serves, for the task's status:
+// {"listeners": "http://10.0.0.5:9200,https://10.0.0.5:9443"}. A
+// wildcard host (0.0.0.0, [::]) is reported as bound; the worker_id
+// beside it says which host it is.
+func (t *Task) Info() map[string]string {
+	a := t.Addrs()
+	if a == nil {
 		return nil
 	}
-	return slices.Clone(t.srv.addrs)
+	return map[string]string{"listeners": strings.Join(a, ",")}
 }
 
 // bound holds the listening addresses of the running tasks, by connector

@@ -111,7 +111,7 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 	t.metrics = &taskMetrics{}
 	return func(ctx context.Context) error {
 		defer producer.Close()
-		h.metrics.register(id, t.metrics, tol)
+		h.metrics.register(id, t.metrics, tol, t.task)
 		defer h.metrics.unregister(id, t.metrics)
 		return t.run(ctx)
 	}, nil
@@ -202,7 +202,7 @@ func (h *Herder) buildSinkTask(ctx context.Context, id ConnectorTaskID, plugin *
 				producer.Close()
 			}
 		}()
-		h.metrics.register(id, t.metrics, tol)
+		h.metrics.register(id, t.metrics, tol, t.task)
 		defer h.metrics.unregister(id, t.metrics)
 		return t.run(ctx)
 	}, nil
