@@ -48,6 +48,7 @@ type server struct {
 	q     *kit.AckQueue
 	log   *slog.Logger
 	slots chan struct{} // a request holds one while it reads and delivers
+	done  chan struct{} // closed when the task stops
 
 	servers []*http.Server
 	addrs   []string // the bound addresses, as listeners lists them
@@ -58,7 +59,7 @@ var _ endpoint = (*server)(nil)
 
 // newServer returns the server of c, delivering through q.
 func newServer(c *config, q *kit.AckQueue, log *slog.Logger) *server {
-	return &server{c: c, b: builder{c}, q: q, log: log, slots: make(chan struct{}, c.maxRequests)}
+	return &server{c: c, b: builder{c}, q: q, log: log, slots: make(chan struct{}, c.maxRequests), done: make(chan struct{})}
 }
 
 // mux returns the routes of the configured protocols; a route taken
@@ -158,6 +159,7 @@ func (s *server) listen() error {
 // close stops the listeners, letting running requests end for a while
 // (they end at once when the queue was closed first).
 func (s *server) close() {
+	close(s.done)
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	for _, srv := range s.servers {
@@ -211,6 +213,8 @@ func (s *server) Body(r *http.Request) ([]byte, error) {
 				fmt.Sprintf("max.concurrent.requests (%d) requests are being served; retry later", s.c.maxRequests))
 		case <-r.Context().Done():
 			return nil, s.busy(http.StatusServiceUnavailable, "the request was cancelled")
+		case <-s.done:
+			return nil, s.busy(http.StatusServiceUnavailable, "the connector task is stopping; retry later")
 		}
 	}
 	return readBody(r, s.c.maxBytes)
