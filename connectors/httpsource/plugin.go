@@ -96,10 +96,10 @@ var (
 		kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 5))
 	retryAfterKey = kit.Int("retry.after.seconds", 5, connect.Low,
 		"Seconds a 429 or 503 answer's Retry-After asks the client to wait.", kit.Validate(connect.AtLeast(0)), kit.Group(groupLimits, 6))
-	queueRecordsKey = kit.Int("queue.max.records", kit.DefaultMaxRecords, connect.Low,
-		"Events a task holds for the broker; a request waits while they do not fit.", kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 7))
-	queueBytesKey = kit.Long("queue.max.bytes", 64<<20, connect.Low,
-		"Bytes of events (their JSON size, roughly) a task holds for the broker; 0 for no byte bound.", kit.Validate(connect.AtLeast(0)), kit.Group(groupLimits, 8))
+	queueRecordsKey = kit.Int("max.queue.size", kit.DefaultMaxRecords, connect.Low,
+		"Events a task holds for the broker (Debezium's name); a request waits while they do not fit.", kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 7))
+	queueBytesKey = kit.Long("max.queue.size.in.bytes", 64<<20, connect.Low,
+		"Bytes of events (their JSON size, roughly) a task holds for the broker (Debezium's name); 0 for no byte bound.", kit.Validate(connect.AtLeast(0)), kit.Group(groupLimits, 8))
 )
 
 // tlsKeys are the listeners' TLS keys: Kafka's PEM names for a server.

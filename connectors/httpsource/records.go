@@ -164,7 +164,7 @@ func number(n json.Number) any {
 	return f
 }
 
-// recordSize estimates a record's bytes for queue.max.bytes: the value's
+// recordSize estimates a record's bytes for max.queue.size.in.bytes: the value's
 // size as JSON is costly to compute, so its decoded size is estimated.
 func recordSize(r *connect.Record) int64 {
 	n := int64(64 + len(r.Topic))

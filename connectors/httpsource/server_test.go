@@ -193,7 +193,7 @@ func TestBasicAuth(t *testing.T) {
 // once resumed, what was queued arrives.
 func TestBackpressure(t *testing.T) {
 	w, url, name, topic := startConnector(t, map[string]string{
-		"queue.max.records": "2", "request.timeout.ms": "400", "retry.after.seconds": "7",
+		"max.queue.size": "2", "request.timeout.ms": "400", "retry.after.seconds": "7",
 	})
 	// A paused task pauses once its pending Poll returns: a first
 	// request wakes it, and is written.
