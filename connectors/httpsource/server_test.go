@@ -285,8 +285,6 @@ func TestStopAnswersWaitingRequests(t *testing.T) {
 // delivery.timeout.ms (a replay, a shipper's retry after a long outage)
 // must still be written with its own time.
 func TestOldEventTime(t *testing.T) {
-	t.Skip("known failure in runtime/worker: franz-go's RecordDeliveryTimeout counts from the record's Timestamp, " +
-		"so a source record whose timestamp is older than delivery.timeout.ms fails the task with 'records have timed out'")
 	w, url, _, topic := startConnector(t, nil)
 	date := time.Now().Add(-time.Hour).Truncate(time.Second)
 	status, answer, _ := post(t, url+"/", fmt.Appendf(nil, `{"date":%d}`, date.Unix()))

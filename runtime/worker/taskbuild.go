@@ -65,7 +65,11 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 		return nil, err
 	}
 	popts = append(popts, over...)
-	popts = append(popts, kgo.RecordDeliveryTimeout(delivery))
+	// No RecordDeliveryTimeout, which franz-go counts from a batch's first
+	// record Timestamp (the event's own time for a source): each poll's
+	// records are produced with a context bounded by delivery.timeout.ms
+	// instead (deliveryBatch). Zero also undoes a producer override of it.
+	popts = append(popts, kgo.RecordDeliveryTimeout(0))
 	var txn *txnSource
 	if h.exactlyOnce() {
 		store, ok := h.offsets.(txnOffsets)
