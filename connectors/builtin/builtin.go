@@ -8,6 +8,7 @@ import (
 	"github.com/sluicehq/sluice/connectors/datagen"
 	"github.com/sluicehq/sluice/connectors/file"
 	"github.com/sluicehq/sluice/connectors/httpsink"
+	"github.com/sluicehq/sluice/connectors/httpsource"
 	"github.com/sluicehq/sluice/connectors/postgres"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
@@ -23,6 +24,7 @@ func Connectors() []connect.ConnectorPlugin {
 		datagen.Plugin,
 		postgres.Plugin,
 		httpsink.Plugin,
+		httpsource.Plugin,
 	}
 }
 

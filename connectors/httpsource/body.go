@@ -23,7 +23,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit, "the body")
 	}
-	raw, err := readLimited(r.Body, limit)
+	raw, err := readLimited(r.Body, limit, r.ContentLength)
 	if err != nil {
 		if errors.Is(err, errLimit) {
 			return nil, tooLarge(limit, "the body")
@@ -76,7 +76,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, &Error{Status: http.StatusUnsupportedMediaType,
 			Msg: fmt.Sprintf("Content-Encoding %q is not supported (gzip, deflate, snappy, zstd are)", enc)}
 	}
-	out, err := readLimited(rd, limit)
+	out, err := readLimited(rd, limit, -1)
 	if err != nil {
 		if errors.Is(err, errLimit) {
 			return nil, tooLarge(limit, "the decompressed body")
@@ -88,9 +88,14 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 
 var errLimit = errors.New("limit exceeded")
 
-// readLimited reads rd whole, or fails with errLimit past limit bytes.
-func readLimited(rd io.Reader, limit int64) ([]byte, error) {
+// readLimited reads rd whole, or fails with errLimit past limit bytes;
+// size, when not negative, is how many bytes rd says it holds (a
+// request's Content-Length), allocated at once.
+func readLimited(rd io.Reader, limit, size int64) ([]byte, error) {
 	var buf bytes.Buffer
+	if size >= 0 && size <= limit {
+		buf.Grow(int(size) + bytes.MinRead) // ReadFrom wants MinRead spare to see EOF without growing
+	}
 	n, err := buf.ReadFrom(io.LimitReader(rd, limit+1))
 	if err != nil {
 		return nil, err

@@ -95,6 +95,17 @@ type SourceTaskCommitter interface {
 	Commit(committed []SourceOffset) error
 }
 
+// TaskInfo is an optional SourceTask or SinkTask capability: facts about
+// the running task that its status shows (GET
+// /connectors/{name}/status and /connectors/{name}/tasks/{id}/status
+// answer them as "info", an extension of Kafka's status), such as the
+// address a push source listens on. Info may be called from any
+// goroutine at any time, before Start and after Stop too (it returns nil
+// when it has nothing to say).
+type TaskInfo interface {
+	Info() map[string]string
+}
+
 // SourceTaskContext is a source task's handle on the worker.
 type SourceTaskContext interface {
 	// Offset returns the committed offset of one source partition, or nil

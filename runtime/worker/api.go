@@ -94,7 +94,8 @@ func (h *Herder) ConnectorStatus(_ context.Context, name string) (ConnectorState
 		Connector: ConnectorState{State: st.State, WorkerID: st.WorkerID, Trace: st.Trace}}
 	for i := range snap.Tasks[name] {
 		if ts, ok := h.status.Task(ConnectorTaskID{Connector: name, Task: i}); ok {
-			out.Tasks = append(out.Tasks, TaskState{ID: i, State: ts.State, WorkerID: ts.WorkerID, Trace: ts.Trace})
+			out.Tasks = append(out.Tasks, TaskState{ID: i, State: ts.State, WorkerID: ts.WorkerID, Trace: ts.Trace,
+				Info: h.metrics.info(ConnectorTaskID{Connector: name, Task: i})})
 		}
 	}
 	return out, nil
@@ -123,7 +124,8 @@ func (h *Herder) TaskStatus(_ context.Context, name string, task int) (TaskState
 	if !ok {
 		return TaskState{}, fmt.Errorf("%w: No status found for task %s-%d", ErrNotFound, name, task)
 	}
-	return TaskState{ID: task, State: st.State, WorkerID: st.WorkerID, Trace: st.Trace}, nil
+	return TaskState{ID: task, State: st.State, WorkerID: st.WorkerID, Trace: st.Trace,
+		Info: h.metrics.info(ConnectorTaskID{Connector: name, Task: task})}, nil
 }
 
 // CreateConnector answers POST /connectors.

@@ -63,6 +63,10 @@ type TaskState struct {
 	State    State  `json:"state"`
 	WorkerID string `json:"worker_id"`
 	Trace    string `json:"trace,omitempty"`
+	// Info is what a task this worker runs says about itself
+	// (connect.TaskInfo: a push source's listen address), a Sluice
+	// extension Kafka's clients ignore.
+	Info map[string]string `json:"info,omitempty"`
 }
 
 // ConnectorStateInfo is GET /connectors/{name}/status.

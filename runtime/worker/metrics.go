@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"github.com/sluicehq/sluice/runtime/connect"
 	"io"
 	"maps"
 	"slices"
@@ -27,19 +28,34 @@ type metricsRegistry struct {
 	tasks map[ConnectorTaskID]*taskRun
 }
 
-// taskRun pairs a task's counters with its error handler's.
+// taskRun pairs a task's counters with its error handler's, and the
+// task's own status facts (a connect.TaskInfo) when it has some.
 type taskRun struct {
-	m   *taskMetrics
-	tol *tolerance
+	m    *taskMetrics
+	tol  *tolerance
+	info connect.TaskInfo
 }
 
-func (r *metricsRegistry) register(id ConnectorTaskID, m *taskMetrics, tol *tolerance) {
+func (r *metricsRegistry) register(id ConnectorTaskID, m *taskMetrics, tol *tolerance, task any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.tasks == nil {
 		r.tasks = map[ConnectorTaskID]*taskRun{}
 	}
-	r.tasks[id] = &taskRun{m: m, tol: tol}
+	info, _ := task.(connect.TaskInfo)
+	r.tasks[id] = &taskRun{m: m, tol: tol, info: info}
+}
+
+// info returns what task id, when this worker runs it, says about itself
+// (connect.TaskInfo), or nil.
+func (r *metricsRegistry) info(id ConnectorTaskID) map[string]string {
+	r.mu.Lock()
+	run := r.tasks[id]
+	r.mu.Unlock()
+	if run == nil || run.info == nil {
+		return nil
+	}
+	return run.info.Info()
 }
 
 func (r *metricsRegistry) unregister(id ConnectorTaskID, m *taskMetrics) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -166,11 +167,14 @@ func (t *sourceTask) loop(ctx context.Context) error {
 				return err
 			}
 		}
-		for _, r := range records {
-			if err := t.send(ctx, r); err != nil {
+		batch := newDeliveryBatch(ctx, t.delivery, len(records))
+		for i, r := range records {
+			if err := t.send(ctx, batch, r); err != nil {
+				batch.releaseN(len(records) - i) // the records never sent, and the loop
 				return t.abortTxn(err)
 			}
 		}
+		batch.release()
 		if t.txnDue() {
 			if err := t.commitTxn(ctx); err != nil {
 				return err
@@ -186,8 +190,14 @@ func wrapStop(id ConnectorTaskID, err error) error {
 	return fmt.Errorf("stop source task %s: %w", id, err)
 }
 
-// send transforms, converts and produces one record.
-func (t *sourceTask) send(ctx context.Context, r *connect.Record) error {
+// send transforms, converts and produces one record of batch.
+func (t *sourceTask) send(ctx context.Context, batch *deliveryBatch, r *connect.Record) error {
+	produced := false
+	defer func() {
+		if !produced {
+			batch.release()
+		}
+	}()
 	pending := t.tracker.submit(r.SourcePartition, r.SourceOffset)
 	out := r
 	var err error
@@ -213,7 +223,9 @@ func (t *sourceTask) send(ctx context.Context, r *connect.Record) error {
 	if err := t.topics.ensure(ctx, kr.Topic, t.id); err != nil {
 		return err
 	}
-	t.producer.Produce(ctx, kr, func(_ *kgo.Record, err error) {
+	produced = true
+	t.producer.Produce(batch.ctx, kr, func(_ *kgo.Record, err error) {
+		batch.release()
 		if err != nil {
 			if ctx.Err() != nil {
 				return // shutting down: the offset stays uncommitted
@@ -243,7 +255,7 @@ func (t *sourceTask) send(ctx context.Context, r *connect.Record) error {
 // failure the task's clients saw last (the producer only says it timed
 // out), else the producer's own last error.
 func (t *sourceTask) produceError(r *connect.Record, topic string, err error) error {
-	if !errors.Is(err, kgo.ErrRecordTimeout) {
+	if !errors.Is(err, kgo.ErrRecordTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("produce %s to topic %s: %w", r, topic, err)
 	}
 	cause := err
@@ -379,5 +391,39 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-time.After(d):
 		return true
+	}
+}
+
+// deliveryBatch bounds the delivery of one poll's records by
+// delivery.timeout.ms from when they are sent, through the context they
+// are produced with. franz-go's own RecordDeliveryTimeout counts from a
+// batch's first record Timestamp, which a source sets to the event's own
+// time: a record older than the timeout (a replayed log line, a change
+// captured an hour ago) would fail at once.
+type deliveryBatch struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	left   atomic.Int64 // records not yet done, plus one for the send loop
+}
+
+func newDeliveryBatch(parent context.Context, timeout time.Duration, n int) *deliveryBatch {
+	b := &deliveryBatch{}
+	if timeout > 0 {
+		b.ctx, b.cancel = context.WithTimeout(parent, timeout)
+	} else {
+		b.ctx, b.cancel = context.WithCancel(parent)
+	}
+	b.left.Store(int64(n) + 1)
+	return b
+}
+
+// release marks one record (or the send loop) done; the last releases
+// the context's timer.
+func (b *deliveryBatch) release() { b.releaseN(1) }
+
+// releaseN marks n records done.
+func (b *deliveryBatch) releaseN(n int) {
+	if b.left.Add(-int64(n)) == 0 {
+		b.cancel()
 	}
 }

@@ -65,7 +65,11 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 		return nil, err
 	}
 	popts = append(popts, over...)
-	popts = append(popts, kgo.RecordDeliveryTimeout(delivery))
+	// No RecordDeliveryTimeout, which franz-go counts from a batch's first
+	// record Timestamp (the event's own time for a source): each poll's
+	// records are produced with a context bounded by delivery.timeout.ms
+	// instead (deliveryBatch). Zero also undoes a producer override of it.
+	popts = append(popts, kgo.RecordDeliveryTimeout(0))
 	var txn *txnSource
 	if h.exactlyOnce() {
 		store, ok := h.offsets.(txnOffsets)
@@ -111,7 +115,7 @@ func (h *Herder) buildSourceTask(ctx context.Context, id ConnectorTaskID, plugin
 	t.metrics = &taskMetrics{}
 	return func(ctx context.Context) error {
 		defer producer.Close()
-		h.metrics.register(id, t.metrics, tol)
+		h.metrics.register(id, t.metrics, tol, t.task)
 		defer h.metrics.unregister(id, t.metrics)
 		return t.run(ctx)
 	}, nil
@@ -202,7 +206,7 @@ func (h *Herder) buildSinkTask(ctx context.Context, id ConnectorTaskID, plugin *
 				producer.Close()
 			}
 		}()
-		h.metrics.register(id, t.metrics, tol)
+		h.metrics.register(id, t.metrics, tol, t.task)
 		defer h.metrics.unregister(id, t.metrics)
 		return t.run(ctx)
 	}, nil

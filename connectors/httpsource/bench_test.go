@@ -1,0 +1,104 @@
+package httpsource
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/connecttest"
+	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// The benchmarks' shape: 1 KiB NDJSON lines, 1000 per request, from
+// benchSenders concurrent clients.
+const (
+	benchLine    = 1024
+	benchBatch   = 1000
+	benchSenders = 16
+)
+
+// BenchmarkIngestNDJSON posts NDJSON batches to one task through the real
+// worker and the in-process broker (acks=all): each request is answered
+// once its lines are acknowledged. One op is one line.
+func BenchmarkIngestNDJSON(b *testing.B) {
+	w := connecttest.StartWorker(b, nil, []connect.ConnectorPlugin{Plugin}, nil)
+	w.Create("bench", Plugin.Class, map[string]string{
+		"listeners": "127.0.0.1:0", "topic": "bench", "metadata.location": "none", "json.timestamp.field": "",
+	})
+	url := waitAddr(b, "bench", 0) + "/"
+	body := ndjson(0, benchBatch, benchLine)
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: benchSenders}}
+	defer client.CloseIdleConnections()
+	requests := (b.N + benchBatch - 1) / benchBatch
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.SetBytes(int64(len(body) / benchBatch))
+	b.ResetTimer()
+	start := time.Now()
+	for range benchSenders {
+		wg.Go(func() {
+			for next.Add(1) <= int64(requests) {
+				resp, err := client.Post(url, "application/x-ndjson", bytes.NewReader(body))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	report(b, requests*benchBatch, len(body)*requests, time.Since(start))
+}
+
+// BenchmarkBrokerProduce produces the same lines as records with franz-go
+// directly (acks=all), in the same batches and concurrency, for the ratio
+// to BenchmarkIngestNDJSON.
+func BenchmarkBrokerProduce(b *testing.B) {
+	br := testenv.StartBroker(b, nil)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(br.Addr), kgo.AllowAutoTopicCreation(), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	lines := bytes.SplitAfter(ndjson(0, benchBatch, benchLine), []byte("\n"))[:benchBatch]
+	requests := (b.N + benchBatch - 1) / benchBatch
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.SetBytes(int64(len(lines[0])))
+	b.ResetTimer()
+	start := time.Now()
+	for range benchSenders {
+		wg.Go(func() {
+			recs := make([]*kgo.Record, benchBatch)
+			for next.Add(1) <= int64(requests) {
+				for i, l := range lines {
+					recs[i] = &kgo.Record{Topic: "bench", Value: l}
+				}
+				if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	report(b, requests*benchBatch, requests*benchBatch*len(lines[0]), time.Since(start))
+}
+
+func report(b *testing.B, lines, bytes int, d time.Duration) {
+	b.ReportMetric(float64(lines)/d.Seconds(), "lines/s")
+	b.ReportMetric(float64(bytes)/d.Seconds()/1e6, "MB/s")
+	b.ReportMetric(0, "ns/op")
+}

@@ -1,0 +1,312 @@
+package httpsource
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/connectors/kit"
+	"github.com/sluicehq/sluice/internal/netlimit"
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// protocols are the protocols compiled in, by name, each with the
+// function that adds its routes to a listener's mux. The protocols key
+// picks among them.
+var protocols = []struct {
+	name   string
+	routes func(*http.ServeMux, endpoint)
+}{
+	// {ProtoES, routesES},
+	// {ProtoHEC, routesHEC},
+	{ProtoLoki, routesLoki},
+	{ProtoOTLP, routesOTLP},
+	{ProtoGeneric, routesJSON},
+}
+
+// The http.Server's bounds that no key sets.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 60 * time.Second // a whole request, body included
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+	shutdownTimeout   = 5 * time.Second
+)
+
+// server is the endpoint the protocols' handlers use, and the listeners
+// that serve them.
+type server struct {
+	c     *config
+	b     builder
+	q     *kit.AckQueue
+	log   *slog.Logger
+	slots chan struct{} // a request holds one while it reads and delivers
+	done  chan struct{} // closed when the task stops
+
+	servers []*http.Server
+	addrs   []string // the bound addresses, as listeners lists them
+	wg      sync.WaitGroup
+}
+
+var _ endpoint = (*server)(nil)
+
+// newServer returns the server of c, delivering through q.
+func newServer(c *config, q *kit.AckQueue, log *slog.Logger) *server {
+	return &server{c: c, b: builder{c}, q: q, log: log, slots: make(chan struct{}, c.maxRequests), done: make(chan struct{})}
+}
+
+// mux returns the routes of the configured protocols; a route taken
+// twice (a json.paths entry another protocol serves) is an error.
+func (s *server) mux() (mux *http.ServeMux, err error) {
+	mux = http.NewServeMux()
+	// A health check for load balancers, whatever the protocols.
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("protocols and json.paths: %v", p)
+		}
+	}()
+	for _, name := range s.c.protocols {
+		found := false
+		for _, p := range protocols {
+			if p.name == name {
+				p.routes(mux, s)
+				found = true
+			}
+		}
+		if !found {
+			s.log.Warn("protocol not available in this build, not served", "protocol", name)
+		}
+	}
+	return mux, nil
+}
+
+// listen binds every listener, or none: a bind error (an address in use)
+// closes what was bound and names the listener.
+func (s *server) listen() error {
+	mux, err := s.mux()
+	if err != nil {
+		return err
+	}
+	handler := s.wrap(mux)
+	var lns []net.Listener
+	for _, l := range s.c.listeners {
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			for _, o := range lns {
+				_ = o.Close()
+			}
+			return fmt.Errorf("listeners: cannot listen on %s: %w", l.Addr, err)
+		}
+		lns = append(lns, ln)
+	}
+	for i, l := range s.c.listeners {
+		srv := &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			// Time to read, wait for a slot and for the acks, and answer:
+			// a client that never reads its answer is cut off after it.
+			WriteTimeout:   readTimeout + 2*s.c.timeout + 10*time.Second,
+			IdleTimeout:    idleTimeout,
+			MaxHeaderBytes: maxHeaderBytes,
+			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+		scheme := "http"
+		if l.TLS {
+			scheme = "https"
+			if srv.TLSConfig, err = s.c.tls.Server(); err != nil {
+				for _, o := range lns {
+					_ = o.Close()
+				}
+				s.servers, s.addrs = nil, nil
+				return fmt.Errorf("listeners: %s: %w", l.Addr, err)
+			}
+		}
+		s.servers = append(s.servers, srv)
+		s.addrs = append(s.addrs, scheme+"://"+lns[i].Addr().String())
+	}
+	for i, srv := range s.servers {
+		ln := netlimit.Listen(lns[i], s.c.maxConns)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			var err error
+			if srv.TLSConfig != nil {
+				err = srv.ServeTLS(ln, "", "")
+			} else {
+				err = srv.Serve(ln)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("listener stopped", "listener", s.addrs[i], "error", err)
+			}
+		}()
+		s.log.Info("HTTP source listening", "listener", s.addrs[i], "protocols", strings.Join(s.c.protocols, ","))
+	}
+	return nil
+}
+
+// close stops the listeners, letting running requests end for a while
+// (they end at once when the queue was closed first).
+func (s *server) close() {
+	close(s.done)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	for _, srv := range s.servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+		}
+	}
+	s.wg.Wait()
+}
+
+// reqState is what the server keeps about one request.
+type reqState struct {
+	arrived time.Time
+	slot    bool // the request holds one of slots
+}
+
+type stateKey struct{}
+
+// wrap puts a reqState in each request's context and gives back its slot
+// when the handler returns.
+func (s *server) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &reqState{arrived: time.Now()}
+		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		defer func() {
+			if st.slot {
+				<-s.slots
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func state(r *http.Request) *reqState {
+	st, _ := r.Context().Value(stateKey{}).(*reqState)
+	return st
+}
+
+// Body implements endpoint: it waits for one of max.concurrent.requests
+// slots (503 after request.timeout.ms), then reads the body within
+// max.request.bytes.
+func (s *server) Body(r *http.Request) ([]byte, error) {
+	if st := state(r); st != nil && !st.slot {
+		t := time.NewTimer(s.c.timeout)
+		defer t.Stop()
+		select {
+		case s.slots <- struct{}{}:
+			st.slot = true
+		case <-t.C:
+			return nil, s.busy(http.StatusServiceUnavailable,
+				fmt.Sprintf("max.concurrent.requests (%d) requests are being served; retry later", s.c.maxRequests))
+		case <-r.Context().Done():
+			return nil, s.busy(http.StatusServiceUnavailable, "the request was cancelled")
+		case <-s.done:
+			return nil, s.busy(http.StatusServiceUnavailable, "the connector task is stopping; retry later")
+		}
+	}
+	return readBody(r, s.c.maxBytes)
+}
+
+// Authorize implements endpoint.
+func (s *server) Authorize(r *http.Request) error {
+	if len(s.c.tokens) == 0 && s.c.basicUser == "" {
+		return nil
+	}
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if h == "" {
+		return &Error{Status: http.StatusUnauthorized, Msg: "credentials are required (Authorization: Bearer, Splunk, ApiKey or Basic)"}
+	}
+	scheme, cred, _ := strings.Cut(h, " ")
+	cred = strings.TrimSpace(cred)
+	switch strings.ToLower(scheme) {
+	case "bearer", "splunk", "apikey":
+		for _, t := range s.c.tokens {
+			if subtle.ConstantTimeCompare([]byte(t), []byte(cred)) == 1 {
+				return nil
+			}
+		}
+	case "basic":
+		if u, p, ok := r.BasicAuth(); ok && s.c.basicUser != "" &&
+			subtle.ConstantTimeCompare([]byte(u), []byte(s.c.basicUser))&
+				subtle.ConstantTimeCompare([]byte(p), []byte(s.c.basicPwd)) == 1 {
+			return nil
+		}
+	default:
+		return &Error{Status: http.StatusUnauthorized, Msg: fmt.Sprintf("authorization scheme %q is not accepted (Bearer, Splunk, ApiKey or Basic are)", scheme)}
+	}
+	return &Error{Status: http.StatusForbidden, Msg: "the credentials are not valid"}
+}
+
+// Deliver implements endpoint: it queues the events' records and waits
+// for the broker's acknowledgement of them all, both within
+// request.timeout.ms.
+func (s *server) Deliver(ctx context.Context, r *http.Request, proto string, events []Event) error {
+	if len(events) > s.c.maxEvents {
+		return &Error{Status: http.StatusRequestEntityTooLarge,
+			Msg: fmt.Sprintf("the request holds %d events, more than max.events.per.request (%d)", len(events), s.c.maxEvents)}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	arrived := time.Now()
+	if st := state(r); st != nil {
+		arrived = st.arrived
+	}
+	reqMeta := requestMeta(r, proto)
+	kept := s.b.keptHeaders(r)
+	recs := make([]*connect.Record, len(events))
+	for i := range events {
+		recs[i] = s.b.record(&events[i], reqMeta, kept, arrived)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.c.timeout)
+	defer cancel()
+	t, err := s.q.Submit(ctx, recs...)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return s.busy(http.StatusTooManyRequests,
+				fmt.Sprintf("the queue stayed full for request.timeout.ms (%d ms): the broker is behind; retry later", s.c.timeout.Milliseconds()))
+		}
+		return s.stopped(err)
+	}
+	if err := t.Wait(ctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return s.busy(http.StatusServiceUnavailable,
+				fmt.Sprintf("the broker did not acknowledge the events within request.timeout.ms (%d ms); retry later (some may arrive twice)", s.c.timeout.Milliseconds()))
+		}
+		return s.stopped(err)
+	}
+	return nil
+}
+
+// stopped is the answer when the queue refuses events: the task is
+// stopping or failed, or the client went away.
+func (s *server) stopped(err error) *Error {
+	if errors.Is(err, context.Canceled) {
+		return s.busy(http.StatusServiceUnavailable, "the request was cancelled before the events were acknowledged")
+	}
+	if errors.Is(err, kit.ErrClosed) {
+		return s.busy(http.StatusServiceUnavailable, "the connector task is stopping; retry later")
+	}
+	return s.busy(http.StatusServiceUnavailable, "the events could not be written: "+err.Error())
+}
+
+// busy is a 429 or 503 with retry.after.seconds.
+func (s *server) busy(status int, msg string) *Error {
+	return &Error{Status: status, Msg: msg, RetryAfter: s.c.retryAfter}
+}
+
+// Settings implements endpoint.
+func (s *server) Settings() *Settings { return &s.c.settings }
