@@ -39,19 +39,43 @@ func routesES(mux *http.ServeMux, e endpoint) {
 	h := &esHandler{e: e}
 	mux.HandleFunc("GET /{$}", h.auth(h.root))
 	mux.HandleFunc("GET /_cluster/health", h.auth(h.health))
-	for _, p := range []string{"/_bulk", "/{index}/_bulk"} {
-		mux.HandleFunc("POST "+p, h.auth(h.bulk))
-		mux.HandleFunc("PUT "+p, h.auth(h.bulk))
-	}
+	mux.HandleFunc("POST /_bulk", h.auth(h.bulk))
+	mux.HandleFunc("PUT /_bulk", h.auth(h.bulk))
+	mux.HandleFunc("POST /{index}/_bulk", h.auth(h.bulk))
+	// PUT /_index_template/{name} and PUT /{index}/_bulk would conflict
+	// (both match /_index_template/_bulk): one route takes every
+	// two-segment PUT and tells them apart.
+	mux.HandleFunc("PUT /{first}/{second}", h.auth(h.put2))
 	mux.HandleFunc("GET /_license", h.auth(h.license))
 	mux.HandleFunc("GET /_xpack", h.auth(h.xpack))
 	mux.HandleFunc("GET /_nodes", h.auth(h.nodes))
 	mux.HandleFunc("GET /_nodes/{rest...}", h.auth(h.nodes))
-	for _, p := range []string{"/_index_template/{name}", "/_template/{name}",
-		"/_component_template/{name}", "/_ilm/policy/{name}", "/_ingest/pipeline/{name}"} {
-		mux.HandleFunc("GET "+p, h.auth(h.setupMissing))
+	for _, p := range esSetupPaths {
+		mux.HandleFunc("GET "+p+"{name}", h.auth(h.setupMissing))
+	}
+	for _, p := range []string{"/_ilm/policy/{name}", "/_ingest/pipeline/{name}"} {
 		mux.HandleFunc("PUT "+p, h.auth(h.setupAccept))
 		mux.HandleFunc("POST "+p, h.auth(h.setupAccept))
+	}
+}
+
+// esSetupPaths are the prefixes of the setup resources shippers look up
+// and install.
+var esSetupPaths = []string{"/_index_template/", "/_template/", "/_component_template/", "/_ilm/policy/", "/_ingest/pipeline/"}
+
+// put2 answers a two-segment PUT: /{index}/_bulk, or the install of an
+// index or component template.
+func (h *esHandler) put2(w http.ResponseWriter, r *http.Request) {
+	first, second := r.PathValue("first"), r.PathValue("second")
+	switch {
+	case second == "_bulk" && !strings.HasPrefix(first, "_"):
+		r.SetPathValue("index", first)
+		h.bulk(w, r)
+	case first == "_index_template" || first == "_template" || first == "_component_template":
+		h.setupAccept(w, r)
+	default:
+		esError(w, r, http.StatusNotFound, "illegal_argument_exception",
+			fmt.Sprintf("no handler found for uri [%s] and method [PUT]", r.URL.Path), 0)
 	}
 }
 
