@@ -244,7 +244,7 @@ func esContentType(r *http.Request) string {
 
 // esJSON writes v as compact JSON with status.
 func esJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := appendESJSON(make([]byte, 0, 512), v)
 	if err != nil { // only our own values are written: a bug
 		b = []byte(`{"error":{"type":"exception","reason":"encoding the answer"},"status":500}`)
 		status = http.StatusInternalServerError

@@ -11,9 +11,9 @@ package httpsource
 // filter_path=errors,items.*.error,items.*.status.
 
 import (
-	"bytes"
 	"encoding/json"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -28,23 +28,73 @@ type esObj []esKV
 
 // MarshalJSON encodes o compactly, in order.
 func (o esObj) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, kv := range o {
-		if i > 0 {
-			b.WriteByte(',')
+	return appendESJSON(nil, o)
+}
+
+// appendESJSON appends v compactly: esObj, []any, strings, integers,
+// booleans and json.Number directly (a bulk answer has one small object
+// per item, so no reflection), anything else through encoding/json.
+func appendESJSON(b []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case esObj:
+		b = append(b, '{')
+		for i, kv := range t {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendESJSON(b, kv.K); err != nil {
+				return nil, err
+			}
+			b = append(b, ':')
+			if b, err = appendESJSON(b, kv.V); err != nil {
+				return nil, err
+			}
 		}
-		k, _ := json.Marshal(kv.K)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(kv.V)
-		if err != nil {
-			return nil, err
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range t {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendESJSON(b, e); err != nil {
+				return nil, err
+			}
 		}
-		b.Write(v)
+		return append(b, ']'), nil
+	case string:
+		if isPlainASCII(t) {
+			b = append(b, '"')
+			b = append(b, t...)
+			return append(b, '"'), nil
+		}
+	case int:
+		return strconv.AppendInt(b, int64(t), 10), nil
+	case int64:
+		return strconv.AppendInt(b, t, 10), nil
+	case bool:
+		return strconv.AppendBool(b, t), nil
+	case json.Number:
+		return append(b, t...), nil
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, enc...), nil
+}
+
+// isPlainASCII tells whether s needs no JSON escaping.
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // esFilter is a parsed filter_path: each pattern as its segments.

@@ -262,3 +262,12 @@ func TestESTimestamp(t *testing.T) {
 		assert.True(t, want.Equal(esTimestamp(in)), "%v: got %v, want %v", in, esTimestamp(in), want)
 	}
 }
+
+func TestESJSONEncoding(t *testing.T) {
+	v := esObj{{"a\"b", "x<y>\n\u00e9"}, {"n", 3}, {"l", int64(-4)}, {"t", true}, {"num", json.Number("1.5")},
+		{"arr", []any{esObj{}, "s"}}, {"nil", nil}, {"f", 2.5}}
+	got, err := json.Marshal(v)
+	require.NoError(t, err)
+	assert.Equal(t, `{"a\"b":"x\u003cy\u003e\né","n":3,"l":-4,"t":true,"num":1.5,"arr":[{},"s"],"nil":null,"f":2.5}`, string(got))
+	assert.True(t, json.Valid(got))
+}
