@@ -10,6 +10,7 @@ package httpsource
 //	GET /_license, /_xpack, /_nodes   minimal 200s, so Beats and Logstash start
 //	GET  /_index_template/{name} …    404: nothing is stored
 //	PUT  /_index_template/{name} …    200 {"acknowledged":true}, body discarded
+//	                                  (POST too for /_ilm/policy and /_ingest/pipeline)
 //
 // The setup resources answered that way are _index_template, _template,
 // _component_template, _ilm/policy and _ingest/pipeline: Filebeat and
