@@ -24,8 +24,8 @@ var protocols = []struct {
 	name   string
 	routes func(*http.ServeMux, endpoint)
 }{
-	// {ProtoES, routesES},
-	// {ProtoHEC, routesHEC},
+	{ProtoES, routesES},
+	{ProtoHEC, routesHEC},
 	{ProtoLoki, routesLoki},
 	{ProtoOTLP, routesOTLP},
 	{ProtoGeneric, routesJSON},
