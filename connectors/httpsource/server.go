@@ -62,10 +62,14 @@ func newServer(c *config, q *kit.AckQueue, log *slog.Logger) *server {
 	return &server{c: c, b: builder{c}, q: q, log: log, slots: make(chan struct{}, c.maxRequests), done: make(chan struct{})}
 }
 
-// mux returns the routes of the configured protocols; a route taken
-// twice (a json.paths entry another protocol serves) is an error.
-func (s *server) mux() (mux *http.ServeMux, err error) {
-	mux = http.NewServeMux()
+// mux returns the routes of the configured protocols. The generic JSON
+// paths get a mux of their own, consulted only for a request no other
+// protocol's route matches: json.paths may then name a subtree (/logs/)
+// that overlaps a pattern such as Elasticsearch's /{index}/_bulk, which
+// one ServeMux refuses. A json.paths entry that another protocol serves
+// exactly is an error.
+func (s *server) mux() (h http.Handler, err error) {
+	mux, jsonMux := http.NewServeMux(), http.NewServeMux()
 	// A health check for load balancers, whatever the protocols.
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -76,29 +80,56 @@ func (s *server) mux() (mux *http.ServeMux, err error) {
 			err = fmt.Errorf("protocols and json.paths: %v", p)
 		}
 	}()
+	generic := false
 	for _, name := range s.c.protocols {
 		found := false
 		for _, p := range protocols {
-			if p.name == name {
+			if p.name != name {
+				continue
+			}
+			found = true
+			if name == ProtoGeneric {
+				generic = true
+				p.routes(jsonMux, s)
+			} else {
 				p.routes(mux, s)
-				found = true
 			}
 		}
 		if !found {
 			s.log.Warn("protocol not available in this build, not served", "protocol", name)
 		}
 	}
-	return mux, nil
+	if !generic {
+		return mux, nil
+	}
+	for _, path := range s.Settings().JSONPaths {
+		r, err := http.NewRequest(http.MethodPost, "http://sluice"+path, nil)
+		if err != nil {
+			return nil, fmt.Errorf("json.paths: %s: %w", path, err)
+		}
+		if _, pattern := mux.Handler(r); pattern != "" {
+			return nil, fmt.Errorf("json.paths: %s is a route of another protocol (%s)", path, pattern)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			if _, pattern := jsonMux.Handler(r); pattern != "" {
+				jsonMux.ServeHTTP(w, r)
+				return
+			}
+		}
+		mux.ServeHTTP(w, r)
+	}), nil
 }
 
 // listen binds every listener, or none: a bind error (an address in use)
 // closes what was bound and names the listener.
 func (s *server) listen() error {
-	mux, err := s.mux()
+	routes, err := s.mux()
 	if err != nil {
 		return err
 	}
-	handler := s.wrap(mux)
+	handler := s.wrap(routes)
 	var lns []net.Listener
 	for _, l := range s.c.listeners {
 		ln, err := net.Listen("tcp", l.Addr)

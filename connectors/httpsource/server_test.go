@@ -115,11 +115,13 @@ func TestAnsweredAfterRecordsAreInTheTopic(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, url, ts.Info["listeners"])
 
-	// Other methods and paths are not the JSON endpoint.
+	// Other methods and paths are not the JSON endpoint: GET / is
+	// Elasticsearch's version document.
 	resp, err := testClient.Get(url + "/")
 	require.NoError(t, err)
 	resp.Body.Close()
-	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "Elasticsearch", resp.Header.Get("X-Elastic-Product"))
 	status, _, _ = post(t, url+"/elsewhere", body)
 	assert.Equal(t, http.StatusNotFound, status)
 	resp, err = testClient.Get(url + "/health")
@@ -338,7 +340,8 @@ func TestJSONPathsAndLimits(t *testing.T) {
 		assert.Equal(t, 200, status, "%s: %s", p, answer)
 	}
 	status, _, _ := post(t, url+"/", ndjson(0, 1, 10))
-	assert.Equal(t, 404, status, "/ is not served unless listed")
+	// Elasticsearch's GET / is there, so a POST is not allowed.
+	assert.Equal(t, 405, status, "/ is not served unless listed")
 	assert.Len(t, connecttest.ConsumeAll(t, w.Broker, topic), 3)
 
 	// A request still sending its body holds the only slot: the next
@@ -378,5 +381,32 @@ func TestPathTakenTwice(t *testing.T) {
 	task := &Task{}
 	err := task.Start(connecttest.NewSourceContext(t, cfg), cfg)
 	require.ErrorContains(t, err, "protocols and json.paths")
+	require.NoError(t, task.Stop())
+}
+
+// TestJSONPathsBesideOtherProtocols: a json.paths subtree that overlaps
+// Elasticsearch's /{index}/_bulk is served, the other protocols' routes
+// taking precedence; a json.paths entry that is exactly another
+// protocol's route fails the start naming it.
+func TestJSONPathsBesideOtherProtocols(t *testing.T) {
+	cfg := map[string]string{"listeners": "127.0.0.1:0", "topic": "logs", "json.paths": "/logs/"}
+	task := &Task{}
+	require.NoError(t, task.Start(connecttest.NewSourceContext(t, cfg), cfg))
+	url := task.Addrs()[0]
+	// Malformed bodies, so nothing waits for an acknowledgement: each
+	// protocol refuses it in its own shape.
+	for path, es := range map[string]bool{"/logs/_bulk": true, "/logs/app": false, "/logs/": false} {
+		resp, err := http.Post(url+path, "application/json", strings.NewReader("{"))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 400, resp.StatusCode, path)
+		assert.Equal(t, es, resp.Header.Get("X-Elastic-Product") == "Elasticsearch", path)
+	}
+	require.NoError(t, task.Stop())
+
+	cfg["json.paths"] = "/loki/api/v1/push"
+	task = &Task{}
+	err := task.Start(connecttest.NewSourceContext(t, cfg), cfg)
+	require.ErrorContains(t, err, "json.paths: /loki/api/v1/push is a route of another protocol")
 	require.NoError(t, task.Stop())
 }
