@@ -59,7 +59,7 @@ func lokiPush(w http.ResponseWriter, r *http.Request, e endpoint) {
 		lokiFail(w, err)
 		return
 	}
-	events, err := lokiEvents(streams, r.Header.Get("X-Scope-OrgID"))
+	events, err := lokiEvents(streams)
 	if err != nil {
 		lokiFail(w, err)
 		return
@@ -113,7 +113,7 @@ func lokiDecode(r *http.Request, e endpoint, body []byte) ([]lokiStream, error) 
 }
 
 // lokiEvents turns streams into events, checking labels as Loki does.
-func lokiEvents(streams []lokiStream, tenant string) ([]Event, error) {
+func lokiEvents(streams []lokiStream) ([]Event, error) {
 	var events []Event
 	for i := range streams {
 		s := &streams[i]
@@ -134,10 +134,7 @@ func lokiEvents(streams []lokiStream, tenant string) ([]Event, error) {
 			return nil, lokiBad("stream %d: error at least one label pair is required per stream", i)
 		}
 		for j, en := range s.entries {
-			meta := make([]Field, 0, 1+len(s.fields)+len(en.metadata))
-			if tenant != "" {
-				meta = append(meta, Field{Name: "tenant", Value: tenant})
-			}
+			meta := make([]Field, 0, len(s.fields)+len(en.metadata))
 			for _, f := range s.fields {
 				meta = append(meta, Field{Name: "labels." + f.Name, Value: f.Value})
 			}

@@ -100,8 +100,8 @@ func TestLokiJSONPush(t *testing.T) {
 	require.Len(t, ev, 3)
 	assert.Equal(t, "first line", ev[0].Value)
 	assert.Equal(t, time.Unix(0, 1700000000000000001).UTC(), ev[0].Time)
-	assert.Equal(t, []Field{{"tenant", "team-a"}, {"labels.env", "prod"}, {"labels.job", "api"}}, ev[0].Meta)
-	assert.Equal(t, []Field{{"tenant", "team-a"}, {"labels.env", "prod"}, {"labels.job", "api"},
+	assert.Equal(t, []Field{{"labels.env", "prod"}, {"labels.job", "api"}}, ev[0].Meta)
+	assert.Equal(t, []Field{{"labels.env", "prod"}, {"labels.job", "api"},
 		{"metadata.trace_id", "abc"}, {"metadata.user", "u1"}}, ev[1].Meta)
 	assert.Equal(t, "third", ev[2].Value)
 	assert.Equal(t, time.Unix(0, 1700000000000000003).UTC(), ev[2].Time)
@@ -303,10 +303,10 @@ func FuzzLokiDecode(f *testing.F) {
 	f.Add([]byte(`{"streams":[{"stream":{"a":"b"},"values":[["1","x",{"k":"v"}]]}]}`))
 	f.Fuzz(func(_ *testing.T, b []byte) {
 		if s, err := decodeLokiProto(b); err == nil {
-			_, _ = lokiEvents(s, "")
+			_, _ = lokiEvents(s)
 		}
 		if s, err := decodeLokiJSON(b); err == nil {
-			_, _ = lokiEvents(s, "")
+			_, _ = lokiEvents(s)
 		}
 		_, _ = parseLokiLabels(string(b))
 	})

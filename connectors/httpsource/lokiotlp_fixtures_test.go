@@ -51,7 +51,7 @@ func TestLokiVectorFixture(t *testing.T) {
 	require.Len(t, ev, 2)
 	assert.Equal(t, `{"host":"web-1","message":"GET /health 200","source_type":"file"}`, ev[0].Value)
 	assert.Equal(t, time.Unix(0, ns).UTC(), ev[0].Time)
-	assert.Equal(t, []Field{{"tenant", "tenant1"}, {"labels.agent", "vector"}, {"labels.file", "/var/log/app.log"},
+	assert.Equal(t, []Field{{"labels.agent", "vector"}, {"labels.file", "/var/log/app.log"},
 		{"labels.host", "web-1"}}, ev[0].Meta)
 	v, _ := ev[1].Get("metadata.trace_id")
 	assert.Equal(t, "5b8efff798038103d269b633813fc60c", v)
@@ -82,8 +82,8 @@ func TestLokiFluentBitFixture(t *testing.T) {
 	require.Len(t, ev, 3)
 	assert.Equal(t, `{"log":"GET /health 200","stream":"stdout"}`, ev[0].Value)
 	assert.Equal(t, time.Unix(0, 1764583200123456789).UTC(), ev[0].Time)
-	assert.Equal(t, []Field{{"tenant", "shop"}, {"labels.job", "fluent-bit"}, {"metadata.trace_id", "5b8efff798038103d269b633813fc60c"}}, ev[0].Meta)
-	assert.Equal(t, []Field{{"tenant", "shop"}, {"labels.job", "fluent-bit"}, {"labels.namespace", "shop"}, {"labels.pod", "cart-7d9f"},
+	assert.Equal(t, []Field{{"labels.job", "fluent-bit"}, {"metadata.trace_id", "5b8efff798038103d269b633813fc60c"}}, ev[0].Meta)
+	assert.Equal(t, []Field{{"labels.job", "fluent-bit"}, {"labels.namespace", "shop"}, {"labels.pod", "cart-7d9f"},
 		{"metadata.trace_id", ""}}, ev[2].Meta)
 }
 

@@ -90,7 +90,7 @@ func TestLokiWinstonClient(t *testing.T) {
 				assert.Equal(t, fmt.Sprintf(`winston line %d {"level":"info"}`, i), e.Value)
 				assert.WithinRange(t, e.Time, start, time.Now().Add(time.Second))
 				for name, want := range map[string]string{
-					"tenant": "tenant-w", "labels.app": "winston", "labels.env": "test", "labels.level": "info",
+					"labels.app": "winston", "labels.env": "test", "labels.level": "info",
 				} {
 					got, ok := e.Get(name)
 					assert.True(t, ok, name)
