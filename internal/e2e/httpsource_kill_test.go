@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,8 +76,9 @@ func httpSourceKillScenario(t *testing.T, graceful bool) {
 
 	// Stop the worker once tens of thousands of lines are acknowledged,
 	// and start it again on the same listener while the shipper retries.
-	require.Eventually(t, func() bool { return sh.ackedLines.Load() >= killAfter || ctx.Err() != nil }, 60*time.Second, 2*time.Millisecond,
+	require.Eventually(t, func() bool { return sh.ackedLines.Load() >= killAfter || sh.finished.Load() }, 60*time.Second, 2*time.Millisecond,
 		"%d lines acknowledged", sh.ackedLines.Load())
+	require.False(t, sh.finished.Load(), "the shipper ended before the stop")
 	inflight := sh.inflight.Load()
 	if graceful {
 		w.p.terminate(t, 30*time.Second)
@@ -175,6 +177,7 @@ type shipper struct {
 
 	ackedLines atomic.Int64
 	inflight   atomic.Int64
+	finished   atomic.Bool // run returned
 
 	mu    sync.Mutex
 	acked map[int]bool
@@ -208,6 +211,7 @@ func newShipper(url string) *shipper {
 // run ships every batch, returning once all got a 2xx or the first
 // permanent failure or ctx's end.
 func (s *shipper) run(ctx context.Context) error {
+	defer s.finished.Store(true)
 	defer s.client.CloseIdleConnections()
 	batches := make(chan int)
 	errs := make(chan error, shipSenders)
@@ -299,10 +303,15 @@ func (s *shipper) post(ctx context.Context, body []byte) (int, time.Duration, er
 	status, retryAfter := 0, time.Duration(0)
 	if err != nil {
 		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
+		switch {
+		case errors.As(err, &op) && op.Op == "dial":
 			outcome = "connection refused"
-		} else {
-			// The connection failed after the request was (maybe) sent.
+		// The connection failed after the request was (maybe) sent.
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			outcome, written = "connection closed (EOF)", true
+		case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed):
+			outcome, written = "connection reset", true
+		default:
 			outcome, written = "network error: "+err.Error(), true
 		}
 	} else {
