@@ -36,15 +36,17 @@ func TestHTTPSourceSurvivesKill(t *testing.T) {
 	t.Run("sigterm", func(t *testing.T) { httpSourceKillScenario(t, true) })
 }
 
-// The shipper's shape: lines in batches of batchLines, senders requests
-// at once.
+// stopAt are the acknowledged line counts at which the worker is stopped
+// and started again: twice, the second time once the restarted worker
+// has served for a while.
+var stopAt = []int64{30_000, 65_000}
+
+// The shipper's shape: shipLines lines in batches of batchLines,
+// shipSenders requests at once.
 const (
 	shipLines   = 100_000
 	batchLines  = 500
 	shipSenders = 4
-	// killAfter is how many lines are acknowledged before the worker is
-	// stopped.
-	killAfter = 30_000
 )
 
 func httpSourceKillScenario(t *testing.T, graceful bool) {
@@ -75,20 +77,25 @@ func httpSourceKillScenario(t *testing.T, graceful bool) {
 	go func() { shipErr <- sh.run(ctx) }()
 
 	// Stop the worker once tens of thousands of lines are acknowledged,
-	// and start it again on the same listener while the shipper retries.
-	require.Eventually(t, func() bool { return sh.ackedLines.Load() >= killAfter || sh.finished.Load() }, 60*time.Second, 2*time.Millisecond,
-		"%d lines acknowledged", sh.ackedLines.Load())
-	require.False(t, sh.finished.Load(), "the shipper ended before the stop")
-	inflight := sh.inflight.Load()
-	if graceful {
-		w.p.terminate(t, 30*time.Second)
-	} else {
-		w.p.kill()
+	// and start it again on the same listener while the shipper retries;
+	// twice.
+	ackedBefore := map[int]bool{}
+	var inflight []int64
+	for _, at := range stopAt {
+		require.Eventually(t, func() bool { return sh.ackedLines.Load() >= at || sh.finished.Load() }, 60*time.Second, 2*time.Millisecond,
+			"%d lines acknowledged", sh.ackedLines.Load())
+		require.False(t, sh.finished.Load(), "the shipper ended before the stop")
+		inflight = append(inflight, sh.inflight.Load())
+		if graceful {
+			w.p.terminate(t, 30*time.Second)
+		} else {
+			w.p.kill()
+		}
+		ackedBefore = sh.ackedSet()
+		t.Logf("worker stopped (graceful: %v) after %d lines acknowledged, %d requests in flight", graceful, len(ackedBefore), inflight[len(inflight)-1])
+		time.Sleep(300 * time.Millisecond)
+		w.start(t)
 	}
-	ackedBefore := sh.ackedSet()
-	t.Logf("worker stopped (graceful: %v) after %d lines acknowledged, %d requests in flight", graceful, len(ackedBefore), inflight)
-	time.Sleep(300 * time.Millisecond)
-	w.start(t)
 	require.NoError(t, <-shipErr, "shipper")
 	acked := sh.ackedSet()
 	require.Equal(t, shipLines, len(acked), "lines acknowledged in the end")
@@ -131,7 +138,7 @@ func httpSourceKillScenario(t *testing.T, graceful bool) {
 			missing++
 		}
 	}
-	assert.Zero(t, missing, "lines acknowledged before the stop but not in the topic")
+	assert.Zero(t, missing, "lines acknowledged before the last stop but not in the topic")
 	missing = 0
 	for seq := range shipLines {
 		if counts[seq] == 0 {
@@ -155,7 +162,7 @@ func httpSourceKillScenario(t *testing.T, graceful bool) {
 	// broker is not restarted, so the worker's producer resends nothing.
 	dups := int(read) - shipLines
 	bound := st.mayHaveWritten * batchLines
-	t.Logf("%d records in the topic for %d lines: %d duplicates (bound %d: %d failed attempts that may have written); %d requests were in flight at the stop; took %s",
+	t.Logf("%d records in the topic for %d lines: %d duplicates (bound %d: %d failed attempts that may have written); requests in flight at the stops: %v; took %s",
 		read, shipLines, dups, bound, st.mayHaveWritten, inflight, time.Since(start).Round(time.Millisecond))
 	assert.LessOrEqual(t, dups, bound, "duplicates")
 	w.p.terminate(t, 20*time.Second)
