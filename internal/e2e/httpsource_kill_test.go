@@ -25,8 +25,8 @@ import (
 
 // TestHTTPSourceSurvivesKill ships 100,000 distinct NDJSON lines to the
 // HTTP source's generic JSON endpoint, as Vector's http sink would, while
-// the worker running it is stopped mid-stream and started again, and
-// checks the topic: every line the shipper got a 2xx for is there (the
+// the worker running it is stopped mid-stream (SIGKILL, or SIGTERM) and
+// started again, twice, and checks the topic: every line the shipper got a 2xx for is there (the
 // source answers 2xx only once the broker has every line of the request),
 // and the shipper's retries through the outage filled in the rest. The
 // duplicates, lines of requests that failed after some of their lines were
@@ -109,6 +109,7 @@ func httpSourceKillScenario(t *testing.T, graceful bool) {
 	defer cl.Close()
 	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, "logs")
 	require.NoError(t, err)
+	require.NoError(t, ends.Error())
 	var end int64
 	ends.Each(func(o kadm.ListedOffset) { end += o.Offset })
 	counts := make(map[int]int, shipLines)
