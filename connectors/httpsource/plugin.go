@@ -76,7 +76,8 @@ var (
 			"Vector, Fluent Bit, syslog-ng and the official clients retry; items answers HTTP 200 with \"errors\":true and every item that "+
 			"would have been written refused 429 es_rejected_execution_exception, the one answer rsyslog's omelasticsearch (with "+
 			"retryfailures and a retry ruleset) and Beats resend without loss: omelasticsearch ignores the HTTP status and drops or duplicates "+
-			"a batch answered 429 or 503 as a whole. Vector and Fluent Bit do not retry per-item 429s by default: keep request for them.",
+			"a batch answered 429 or 503 as a whole. As with a whole-request 503, the events of a request whose acknowledgement did not come in time "+
+			"are still written, so a resent item may arrive twice. Vector and Fluent Bit do not retry per-item 429s by default: keep request for them.",
 		kit.Validate(connect.OneOf{Values: []string{esBusyRequest, esBusyItems}, CaseInsensitive: true}), kit.Group(groupProtocol, 5))
 	hecAckKey = kit.Bool("hec.ack.enabled", false, connect.Low,
 		"Whether Splunk HEC indexer acknowledgements (/services/collector/ack) are offered.", kit.Group(groupProtocol, 6))
