@@ -65,6 +65,7 @@ func settingsOf(cfg connect.Config) (*config, error) {
 		basicPwd:     basicPassKey.Get(cfg),
 		settings: Settings{
 			ESVersion:      esVersionKey.Get(cfg),
+			ESBusyItems:    strings.EqualFold(esBusyKey.Get(cfg), esBusyItems),
 			HECAck:         hecAckKey.Get(cfg),
 			JSONPaths:      jsonPathsKey.Get(cfg),
 			TimestampField: jsonTimestampKey.Get(cfg),

@@ -35,6 +35,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -101,8 +102,11 @@ func (h *esHandler) bulk(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(events) > 0 {
 		if err := h.e.Deliver(r.Context(), r, ProtoES, events); err != nil {
-			esFail(w, r, err)
-			return
+			if !h.e.Settings().ESBusyItems || !esBusy(err) {
+				esFail(w, r, err)
+				return
+			}
+			rejectItems(items, err)
 		}
 	}
 	resp := bulkResponse(items, time.Since(start))
@@ -112,6 +116,37 @@ func (h *esHandler) bulk(w http.ResponseWriter, r *http.Request) {
 		v = esObj{}
 	}
 	esJSON(w, r, http.StatusOK, v)
+}
+
+// The values of es.busy.response.
+const (
+	esBusyRequest = "request"
+	esBusyItems   = "items"
+)
+
+// esBusy tells whether err is a busy answer of the endpoint (429, or 503
+// and the other 5xx), which esFail turns into a whole-request 429.
+func esBusy(err error) bool {
+	var he *Error
+	if !errors.As(err, &he) {
+		return true
+	}
+	return he.Status == http.StatusTooManyRequests || he.Status >= 500
+}
+
+// rejectItems refuses, for es.busy.response=items, every item that was to
+// be written: 429 es_rejected_execution_exception with err's message, the
+// per-item answer rsyslog's omelasticsearch and Beats resend. The items
+// already refused (400) or answered not_found keep their answers.
+func rejectItems(items []bulkItem, err error) {
+	for i := range items {
+		if items[i].event < 0 {
+			continue
+		}
+		items[i].status, items[i].errTyp = http.StatusTooManyRequests, "es_rejected_execution_exception"
+		items[i].reason = "rejected, the broker is behind: " + err.Error()
+		items[i].event = -1
+	}
 }
 
 // bulkError is a whole-request failure of a bulk body.

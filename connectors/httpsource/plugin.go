@@ -70,8 +70,17 @@ var (
 	esVersionKey = kit.String("es.version", "8.17.0", connect.Low,
 		"Elasticsearch version number GET / reports: Beats refuses an Elasticsearch older than itself.",
 		kit.Validate(connect.NonEmpty{}), kit.Group(groupProtocol, 4))
+	esBusyKey = kit.String("es.busy.response", esBusyRequest, connect.Low,
+		"How the Elasticsearch _bulk endpoint answers when the broker is behind (the queue stayed full, or the acknowledgement did not come "+
+			"within request.timeout.ms): request answers the whole request 429 es_rejected_execution_exception with Retry-After, which "+
+			"Vector, Fluent Bit, syslog-ng and the official clients retry; items answers HTTP 200 with \"errors\":true and every item that "+
+			"would have been written refused 429 es_rejected_execution_exception, the one answer rsyslog's omelasticsearch (with "+
+			"retryfailures and a retry ruleset) and Beats resend without loss: omelasticsearch ignores the HTTP status and drops or duplicates "+
+			"a batch answered 429 or 503 as a whole. As with a whole-request 503, the events of a request whose acknowledgement did not come in time "+
+			"are still written, so a resent item may arrive twice. Vector and Fluent Bit do not retry per-item 429s by default: keep request for them.",
+		kit.Validate(connect.OneOf{Values: []string{esBusyRequest, esBusyItems}, CaseInsensitive: true}), kit.Group(groupProtocol, 5))
 	hecAckKey = kit.Bool("hec.ack.enabled", false, connect.Low,
-		"Whether Splunk HEC indexer acknowledgements (/services/collector/ack) are offered.", kit.Group(groupProtocol, 5))
+		"Whether Splunk HEC indexer acknowledgements (/services/collector/ack) are offered.", kit.Group(groupProtocol, 6))
 
 	tokensKey = kit.Password("auth.tokens", connect.High,
 		"Comma-separated tokens a client may present as Authorization: Bearer <token>, Splunk <token> or ApiKey <token>. "+
@@ -113,7 +122,7 @@ var tlsKeys = kit.TLSKeys{
 
 // Config declares the connector's keys.
 var Config = append(kit.Def(listenersKey, topicKey, topicFormatKey, keyFieldKey, metaLocationKey, metaFieldKey, headersKeepKey,
-	protocolsKey, jsonPathsKey, jsonTimestampKey, esVersionKey, hecAckKey,
+	protocolsKey, jsonPathsKey, jsonTimestampKey, esVersionKey, esBusyKey, hecAckKey,
 	tokensKey, basicUserKey, basicPassKey,
 	maxBytesKey, maxEventsKey, maxRequestsKey, maxConnsKey, timeoutKey, retryAfterKey, queueRecordsKey, queueBytesKey),
 	tlsKeys.Def()...)

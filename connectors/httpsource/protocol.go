@@ -87,6 +87,9 @@ type Settings struct {
 	// ESVersion is the version number GET / reports (es.version):
 	// Beats refuses an Elasticsearch older than itself.
 	ESVersion string
+	// ESBusyItems answers a busy _bulk request 200 with every written
+	// item refused 429 rather than 429 as a whole (es.busy.response=items).
+	ESBusyItems bool
 	// HECAck turns on Splunk indexer acknowledgements (hec.ack.enabled).
 	HECAck bool
 	// JSONPaths are the paths of the generic JSON endpoint (json.paths).

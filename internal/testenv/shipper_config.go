@@ -65,6 +65,11 @@ import (
 // So a server that must push back on rsyslog without loss or duplicates
 // answers 200 with "errors":true and per-item 429s (with the retryruleset
 // of RsyslogElasticsearch), or closes the connection without answering.
+// The HTTP source answers so with es.busy.response=items; with its default
+// (request, a whole-request 429 error document) rsyslog drops the batch
+// (connectors/httpsource TestRsyslogBackpressureThroughConnector shows
+// both). syslog-ng, which retries every non-2xx, is safe with the default
+// (TestSyslogNGBackpressureThroughConnector).
 
 // SyslogNGHTTPNDJSON returns a syslog-ng http() destination that POSTs
 // batches of up to batchLines messages to url as newline-delimited JSON

@@ -1,5 +1,6 @@
 // Sends log records through the OpenTelemetry JS SDK and its OTLP/HTTP
-// exporter: node otel.js <base url> <http|proto> <count> [gzip]
+// exporter: node otel.js <base url> <http|proto> <count> [gzip|none] [token]
+// A token is sent as Authorization: Bearer <token>.
 // "http" is @opentelemetry/exporter-logs-otlp-http (OTLP/JSON),
 // "proto" is @opentelemetry/exporter-logs-otlp-proto (protobuf).
 'use strict'
@@ -7,7 +8,7 @@ const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-
 const { resourceFromAttributes } = require('@opentelemetry/resources')
 const { SeverityNumber, ROOT_CONTEXT, trace } = require('@opentelemetry/api')
 
-const [base, kind, countArg, gzip] = process.argv.slice(2)
+const [base, kind, countArg, gzip, token] = process.argv.slice(2)
 const count = Number(countArg)
 const { OTLPLogExporter } = kind === 'proto'
   ? require('@opentelemetry/exporter-logs-otlp-proto')
@@ -17,7 +18,8 @@ async function main () {
   let failed = null
   const exporter = new OTLPLogExporter({
     url: base + '/v1/logs',
-    compression: gzip === 'gzip' ? 'gzip' : 'none'
+    compression: gzip === 'gzip' ? 'gzip' : 'none',
+    headers: token ? { Authorization: 'Bearer ' + token } : {}
   })
   // Report a failed export: the processor itself only logs it.
   const exportFn = exporter.export.bind(exporter)

@@ -1,5 +1,6 @@
 // Sends log lines through winston and winston-loki:
-// node winston_loki.js <base url> <json|protobuf> <count>
+// node winston_loki.js <base url> <json|protobuf> <count> [user:password]
+// Credentials are sent as winston-loki does, with its basicAuth option.
 // protobuf is winston-loki's default (snappy-compressed PushRequest, no
 // Content-Encoding); it falls back to JSON silently when its snappy
 // binding is missing, so that is checked.
@@ -7,7 +8,7 @@
 const winston = require('winston')
 const LokiTransport = require('winston-loki')
 
-const [host, mode, countArg] = process.argv.slice(2)
+const [host, mode, countArg, basicAuth] = process.argv.slice(2)
 const count = Number(countArg)
 
 async function main () {
@@ -19,6 +20,7 @@ async function main () {
     headers: { 'X-Scope-OrgID': 'tenant-w' },
     interval: 60,
     replaceTimestamp: true,
+    basicAuth: basicAuth || undefined,
     onConnectionError: (err) => { failed = err }
   })
   if ((mode === 'json') !== transport.batcher.options.json) {
