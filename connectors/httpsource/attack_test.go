@@ -110,7 +110,7 @@ func TestAttackThrottledBroker(t *testing.T) {
 		bufMemory   = 4 << 20
 		timeout     = 3 * time.Second
 		lineSize    = 1024
-		bodyLines   = 1024 // a 1 MiB body
+		bodyLines   = 1024      // a 1 MiB body
 		rate        = 512 << 10 // a tiny share of what the shippers offer
 	)
 	shippers, attack := 50, 5*time.Second
