@@ -292,6 +292,17 @@ func (s *server) Deliver(ctx context.Context, r *http.Request, proto string, eve
 	if len(events) == 0 {
 		return nil
 	}
+	// Metadata shared by many events (a Loki stream's labels, an OTLP
+	// resource's attributes) is repeated in each record: a small body
+	// could make records of gigabytes. Refuse, before building them, a
+	// request whose records exceed the queue's bytes (or, when larger,
+	// eight bodies' worth, which a request may always take).
+	limit := max(s.c.queueBytes, 8*s.c.maxBytes)
+	if n, over := eventsSize(events, s.c.metaLoc != "none", limit); over {
+		return &Error{Status: http.StatusRequestEntityTooLarge,
+			Msg: fmt.Sprintf("the records of the request's %d events come to more than %d bytes (%d counted), the larger of "+
+				"max.queue.size.in.bytes and 8 × max.request.bytes: metadata shared by many events is repeated in each", len(events), limit, n)}
+	}
 	arrived := time.Now()
 	if st := state(r); st != nil {
 		arrived = st.arrived
@@ -341,3 +352,21 @@ func (s *server) busy(status int, msg string) *Error {
 
 // Settings implements endpoint.
 func (s *server) Settings() *Settings { return &s.c.settings }
+
+// eventsSize estimates the bytes of events' records as recordSize does,
+// metadata included when it is written; it stops counting past limit,
+// reporting over.
+func eventsSize(events []Event, meta bool, limit int64) (n int64, over bool) {
+	for i := range events {
+		n += 64 + sizeOf(events[i].Value)
+		if meta {
+			for _, f := range events[i].Meta {
+				n += int64(len(f.Name) + 16 + len(f.Value))
+			}
+		}
+		if n > limit {
+			return n, true
+		}
+	}
+	return n, false
+}
