@@ -75,12 +75,13 @@ func (h *heapSampler) Stop() uint64 {
 	return h.peak.Load()
 }
 
-// liveHeap returns the live heap after a full collection.
+// liveHeap returns the live heap after a full collection, as
+// heapSampler measures it.
 func liveHeap() uint64 {
 	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapInuse
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // shipperBody returns an NDJSON body of n lines of about size bytes each,
