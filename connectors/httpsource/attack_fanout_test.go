@@ -1,6 +1,7 @@
 package httpsource
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ import (
 // bounded and nothing written.
 func TestAttackMetadataFanout(t *testing.T) {
 	const queueBytes = 16 << 20
-	w, url, _, topic := startConnector(t, map[string]string{"max.queue.size.in.bytes": fmt.Sprint(queueBytes), "max.request.bytes": fmt.Sprint(1 << 20)})
+	w, url, _, topic := startConnector(t, map[string]string{"max.queue.size.in.bytes": fmt.Sprint(queueBytes), "max.request.bytes": fmt.Sprint(1 << 20), "headers.keep": "X-Big"})
 	const n = 2000
 	var labels, values []string
 	for i := range n {
@@ -41,16 +42,22 @@ func TestAttackMetadataFanout(t *testing.T) {
 	}
 	otlp, err := proto.Marshal(&collogs.ExportLogsServiceRequest{ResourceLogs: []*logs.ResourceLogs{{Resource: res, ScopeLogs: []*logs.ScopeLogs{sl}}}})
 	assert.NoError(t, err)
+	// A request's tenant and kept headers go on each of its records too.
+	tiny := bytes.Repeat([]byte("{}\n"), n)
+	big := strings.Repeat("t", 60<<10)
 	for _, c := range []struct {
 		name, path, ct string
 		body           []byte
+		header         []string
 	}{
-		{"loki", "/loki/api/v1/push", "application/json", []byte(loki)},
-		{"otlp", "/v1/logs", "application/x-protobuf", otlp},
+		{"loki", "/loki/api/v1/push", "application/json", []byte(loki), nil},
+		{"otlp", "/v1/logs", "application/x-protobuf", otlp, nil},
+		{"tenant", "/", "application/x-ndjson", tiny, []string{"X-Scope-OrgID", big}},
+		{"kept header", "/", "application/x-ndjson", tiny, []string{"X-Big", big}},
 	} {
 		base := liveHeap()
 		s := sampleHeap()
-		status, answer, _ := post(t, url+c.path, c.body, "Content-Type", c.ct)
+		status, answer, _ := post(t, url+c.path, c.body, append([]string{"Content-Type", c.ct}, c.header...)...)
 		peak := s.Stop()
 		assert.Equal(t, 413, status, "%s: %.300s", c.name, answer)
 		assert.Contains(t, answer, "max.queue.size.in.bytes", c.name)
