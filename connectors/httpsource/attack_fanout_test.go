@@ -15,13 +15,13 @@ import (
 )
 
 // TestAttackMetadataFanout: metadata shared by many events — a Loki
-// stream's labels, an OTLP resource's attributes — is repeated in each
-// record, so n labels on n entries make n² fields from a body of n: 2000
-// of each took 300 MiB of heap from a 75 KiB push (20000, a 750 KiB
-// one, would take 30 GiB). Such a request is refused with 413 naming
-// max.queue.size.in.bytes (the larger of it and 8 × max.request.bytes),
-// before its records are built, the heap
-// bounded and nothing written.
+// stream's labels, an OTLP resource's attributes, a request's tenant or
+// kept headers — is repeated in each record, so n labels on n entries
+// make n² fields from a body of n: 2000 of each took 300 MiB of heap from
+// a 75 KiB push (20000, a 750 KiB one, would take 30 GiB). Such a request
+// is refused with 413 naming max.queue.size.in.bytes (the larger of it
+// and 8 × max.request.bytes) before its records are built: the heap
+// bounded, nothing written.
 func TestAttackMetadataFanout(t *testing.T) {
 	const queueBytes = 16 << 20
 	w, url, _, topic := startConnector(t, map[string]string{"max.queue.size.in.bytes": fmt.Sprint(queueBytes), "max.request.bytes": fmt.Sprint(1 << 20), "headers.keep": "X-Big"})
