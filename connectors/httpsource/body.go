@@ -51,7 +51,12 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		defer zr.Close()
 		rd = zr
 	case "zstd":
-		zr, err := zstd.NewReader(bytes.NewReader(raw), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)))
+		// The decoded size is bounded by readLimited below; the window
+		// (history the decoder keeps) by limit, but no lower than what
+		// streaming encoders declare whatever the body's size (8 MiB:
+		// Go's zstd writer, Vector), else their small bodies are refused.
+		zr, err := zstd.NewReader(bytes.NewReader(raw), zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(uint64(max(limit, zstdMinWindow))))
 		if err != nil {
 			return nil, badEncoding(enc, err)
 		}
@@ -81,12 +86,20 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		if errors.Is(err, errLimit) {
 			return nil, tooLarge(limit, "the decompressed body")
 		}
+		if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge,
+				Msg: fmt.Sprintf("the zstd window exceeds max.request.bytes (%d bytes) and 8 MiB", limit)}
+		}
 		return nil, badEncoding(enc, err)
 	}
 	return out, nil
 }
 
 var errLimit = errors.New("limit exceeded")
+
+// zstdMinWindow is the zstd window always accepted: the 8 MiB the zstd
+// format recommends every decoder to support.
+const zstdMinWindow = 8 << 20
 
 // readLimited reads rd whole, or fails with errLimit past limit bytes;
 // size, when not negative, is how many bytes rd says it holds (a

@@ -69,6 +69,7 @@ func settingsOf(cfg connect.Config) (*config, error) {
 			HECAck:         hecAckKey.Get(cfg),
 			JSONPaths:      jsonPathsKey.Get(cfg),
 			TimestampField: jsonTimestampKey.Get(cfg),
+			MaxEvents:      int(maxEventsKey.Get(cfg)),
 		},
 	}
 	for _, s := range listenersKey.Get(cfg) {

@@ -93,11 +93,27 @@ func (h *esHandler) bulk(w http.ResponseWriter, r *http.Request) {
 		esFail(w, r, err)
 		return
 	}
+	// Every action gets an item in the answer, events or not (a delete, a
+	// malformed line): max.events.per.request bounds them too, else a
+	// body of short lines makes an answer and a heap tens of times its
+	// size. An action takes a line or two: the line count bounds the
+	// parse.
+	maxItems := h.e.Settings().MaxEvents
+	if n := bytes.Count(body, []byte{'\n'}); maxItems > 0 && n > 2*maxItems+1 {
+		esFail(w, r, &Error{Status: http.StatusRequestEntityTooLarge,
+			Msg: fmt.Sprintf("the bulk request has %d lines, more than twice max.events.per.request (%d)", n, maxItems)})
+		return
+	}
 	q := r.URL.Query()
 	def := bulkDefaults{index: r.PathValue("index"), pipeline: q.Get("pipeline"), routing: q.Get("routing")}
 	items, events, perr := parseBulk(body, def)
 	if perr != nil {
 		esError(w, r, http.StatusBadRequest, perr.typ, perr.reason, 0)
+		return
+	}
+	if maxItems > 0 && len(items) > maxItems {
+		esFail(w, r, &Error{Status: http.StatusRequestEntityTooLarge,
+			Msg: fmt.Sprintf("the bulk request holds %d actions, more than max.events.per.request (%d)", len(items), maxItems)})
 		return
 	}
 	if len(events) > 0 {

@@ -133,10 +133,18 @@ func lokiEvents(streams []lokiStream) ([]Event, error) {
 			// Loki's own message (validation.MissingLabelsErrorMsg).
 			return nil, lokiBad("stream %d: error at least one label pair is required per stream", i)
 		}
+		// The stream's fields are made once and shared by its entries
+		// without structured metadata: a copy per entry would take labels
+		// × entries of memory.
+		shared := make([]Field, 0, len(s.fields))
+		for _, f := range s.fields {
+			shared = append(shared, Field{Name: "labels." + f.Name, Value: f.Value})
+		}
+		shared = shared[:len(shared):len(shared)]
 		for j, en := range s.entries {
-			meta := make([]Field, 0, len(s.fields)+len(en.metadata))
-			for _, f := range s.fields {
-				meta = append(meta, Field{Name: "labels." + f.Name, Value: f.Value})
+			meta := shared
+			if len(en.metadata) > 0 {
+				meta = append(make([]Field, 0, len(shared)+len(en.metadata)), shared...)
 			}
 			for _, f := range en.metadata {
 				if f.Name == "" {

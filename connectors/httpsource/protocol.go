@@ -97,4 +97,8 @@ type Settings struct {
 	// TimestampField is the generic events' timestamp field
 	// (json.timestamp.field), empty for none.
 	TimestampField string
+	// MaxEvents is max.events.per.request, which also bounds the items
+	// of an answer that has one per action (Elasticsearch _bulk); 0 for
+	// no bound.
+	MaxEvents int
 }

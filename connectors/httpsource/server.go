@@ -292,12 +292,33 @@ func (s *server) Deliver(ctx context.Context, r *http.Request, proto string, eve
 	if len(events) == 0 {
 		return nil
 	}
+	reqMeta := requestMeta(r, proto)
+	kept := s.b.keptHeaders(r)
+	// Metadata shared by many events (a Loki stream's labels, an OTLP
+	// resource's attributes, the request's tenant and kept headers) is
+	// repeated in each record: a small body could make records of
+	// gigabytes. Refuse, before building them, a request whose records
+	// exceed the queue's bytes (or, when larger, eight bodies' worth,
+	// which a request may always take).
+	writeMeta := s.c.metaLoc != "none"
+	var perEvent int64
+	for _, h := range kept {
+		v, _ := h.Value.(string)
+		perEvent += int64(len(h.Key) + 16 + len(v))
+	}
+	if writeMeta {
+		perEvent += fieldsSize(reqMeta)
+	}
+	limit := max(s.c.queueBytes, 8*s.c.maxBytes)
+	if n, over := eventsSize(events, writeMeta, perEvent, limit); over {
+		return &Error{Status: http.StatusRequestEntityTooLarge,
+			Msg: fmt.Sprintf("the records of the request's %d events come to more than %d bytes (%d counted), the larger of "+
+				"max.queue.size.in.bytes and 8 × max.request.bytes: metadata shared by many events is repeated in each", len(events), limit, n)}
+	}
 	arrived := time.Now()
 	if st := state(r); st != nil {
 		arrived = st.arrived
 	}
-	reqMeta := requestMeta(r, proto)
-	kept := s.b.keptHeaders(r)
 	recs := make([]*connect.Record, len(events))
 	for i := range events {
 		recs[i] = s.b.record(&events[i], reqMeta, kept, arrived)
@@ -341,3 +362,29 @@ func (s *server) busy(status int, msg string) *Error {
 
 // Settings implements endpoint.
 func (s *server) Settings() *Settings { return &s.c.settings }
+
+// eventsSize estimates the bytes of events' records as recordSize does,
+// their metadata included when it is written, perEvent more for each
+// (the request's own metadata and kept headers); it stops counting past
+// limit, reporting over.
+func eventsSize(events []Event, meta bool, perEvent, limit int64) (n int64, over bool) {
+	for i := range events {
+		n += 64 + perEvent + sizeOf(events[i].Value)
+		if meta {
+			n += fieldsSize(events[i].Meta)
+		}
+		if n > limit {
+			return n, true
+		}
+	}
+	return n, false
+}
+
+// fieldsSize estimates the bytes of fields as record headers.
+func fieldsSize(fs []Field) int64 {
+	var n int64
+	for _, f := range fs {
+		n += int64(len(f.Name) + 16 + len(f.Value))
+	}
+	return n
+}
