@@ -94,12 +94,12 @@ func parseHTTPIngestFlags(args []string, stderr io.Writer) (HTTPIngestOptions, e
 	fs.IntVar(&o.LineSize, "line-size", o.LineSize, "`bytes` per JSON line, newline included")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "lines per request")
 	fs.IntVar(&o.Clients, "clients", o.Clients, "concurrent HTTP clients")
-	fs.IntVar(&o.LatencyLines, "latency-lines", -1, "lines to send at half the full-speed rate for request latency (default: --lines/2; 0 skips)")
+	fs.IntVar(&o.LatencyLines, "latency-lines", 0, "lines to send at half the full-speed rate for request latency (default: --lines/2; 0 skips)")
 	fs.BoolVar(&o.SkipProduce, "skip-produce", false, "skip the broker's own produce rate for the same records")
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
 	}
-	if o.LatencyLines < 0 {
+	if !givenFlags(fs)["latency-lines"] {
 		o.LatencyLines = o.Lines / 2
 	}
 	if o.Topic == "" {

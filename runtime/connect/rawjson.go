@@ -14,7 +14,9 @@ package connect
 // predicate, the dead letter queue and the errors log see what decoding
 // the same JSON would give (maps, []any, int64, float64, string, bool,
 // nil): it puts the decoded value in the record itself, before the
-// transforms. A RawJSON record value has a nil ValueSchema.
+// transforms. A RawJSON record value has a nil ValueSchema, and its bytes
+// must not change once the record is handed over: a converter may return
+// them as they are, without a copy.
 type RawJSON []byte
 
 // String returns the JSON text, for logs.
