@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,4 +81,28 @@ func TestHTTPIngestRunsEveryPhase(t *testing.T) {
 	if err != nil {
 		assert.ErrorContains(t, err, "does not serve the Elasticsearch protocol")
 	}
+}
+
+func TestHTTPSinkFlags(t *testing.T) {
+	var stderr strings.Builder
+	o, err := parseHTTPSinkFlags([]string{"--brokers", "a:1", "--topic", "t"}, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, HTTPSinkOptions{Brokers: []string{"a:1"}, Topic: "t", Partitions: 1, Records: 500000, RecordSize: 1024,
+		Batch: 500, Timeout: DefaultTimeout}, o)
+	_, err = parseHTTPSinkFlags([]string{"--records", "0", "--record-size", "1", "--batch", "0", "--timeout", "0s", "--partitions", "0"}, &stderr)
+	require.Error(t, err)
+	for _, want := range []string{"--records 0", "--record-size 1: want 64 or more", "--batch 0", "--timeout 0s", "--partitions 0"} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+// A tiny run: every record reaches the server, in batches of --batch.
+func TestHTTPSinkDeliversEveryRecord(t *testing.T) {
+	addr := startKfake(t)
+	r, err := HTTPSink(testContext(t), HTTPSinkOptions{Brokers: []string{addr}, Topic: "http-sink", Partitions: 1,
+		Records: 1000, RecordSize: 100, Batch: 100, Timeout: time.Minute}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1000), r.Records)
+	assert.GreaterOrEqual(t, r.Requests, int64(10))
+	assert.Contains(t, r.Summary(), "http-sink: 1000 records")
 }
