@@ -65,10 +65,7 @@ func (s *submitted) submit(partition, offset map[string]any) *pendingRecord {
 }
 
 func (s *submitted) keyLocked(partition map[string]any) string {
-	if partition == nil {
-		return "null" // json.Marshal's, without its cost per record (push sources have no partition)
-	}
-	if s.lastMap != nil && reflect.ValueOf(partition).UnsafePointer() == reflect.ValueOf(s.lastMap).UnsafePointer() {
+	if partition != nil && s.lastMap != nil && reflect.ValueOf(partition).UnsafePointer() == reflect.ValueOf(s.lastMap).UnsafePointer() {
 		return s.lastKey
 	}
 	b, err := json.Marshal(partition) // sorted keys: a canonical key
