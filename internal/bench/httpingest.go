@@ -39,10 +39,13 @@ type HTTPIngestOptions struct {
 
 // HTTPIngestResult is what an http-ingest run measured.
 type HTTPIngestResult struct {
-	Format       string
-	Lines        int
-	Bytes        int64 // request body bytes of the full-speed phase
-	Elapsed      time.Duration
+	Format  string
+	Lines   int
+	Bytes   int64 // request body bytes of the full-speed phase
+	Elapsed time.Duration
+	// CPU is this process's CPU time in the full-speed phase: the HTTP
+	// clients, the worker and the connector (a broker elsewhere not).
+	CPU          time.Duration
 	HalfRate     float64 // lines/s offered in the latency phase
 	P50, P99     time.Duration
 	LatencyLines int
@@ -62,6 +65,9 @@ func (r HTTPIngestResult) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "http-ingest %s: %d lines in %s: %.0f lines/s, %.2f MB/s (MiB), acks=all, 1 task",
 		r.Format, r.Lines, seconds(r.Elapsed), r.LinesPerSec(), r.MBPerSec())
+	if r.CPU > 0 {
+		fmt.Fprintf(&b, ", %.2f µs CPU per line in this process (clients, worker, connector)", float64(r.CPU.Nanoseconds())/float64(r.Lines)/1e3)
+	}
 	if r.LatencyLines > 0 {
 		fmt.Fprintf(&b, "\nhttp-ingest %s at half rate (%.0f lines/s, %d lines): request latency p50 %s, p99 %s",
 			r.Format, r.HalfRate, r.LatencyLines, ms(r.P50), ms(r.P99))
@@ -234,7 +240,7 @@ func HTTPIngest(ctx context.Context, o HTTPIngestOptions, progress io.Writer) (H
 	r := HTTPIngestResult{Format: o.Format, Lines: requests * o.Batch}
 	var done counter
 	stop := startProgress(progress, progressInterval, "http-ingest", int64(r.Lines), &done)
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	err = runRequests(ctx, o.Clients, requests, func(i int) error {
 		if err := post(i); err != nil {
 			return err
@@ -242,7 +248,7 @@ func HTTPIngest(ctx context.Context, o HTTPIngestOptions, progress io.Writer) (H
 		done.add(int64(o.Batch), int64(len(bodies[i%len(bodies)])))
 		return nil
 	})
-	r.Elapsed = time.Since(start)
+	r.Elapsed, r.CPU = time.Since(start), processCPU()-cpu
 	stop()
 	if err != nil {
 		return r, err
