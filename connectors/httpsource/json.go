@@ -133,25 +133,12 @@ var kafkaJSON = func() *convert.JSONConverter {
 	return c
 }()
 
-// decodeStream decodes a body that is one JSON value, or NDJSON: one
-// value per line, blank lines skipped.
-func decodeStream(body []byte) ([]any, error) {
-	values, err := decodeRaw(body)
-	for i, v := range values {
-		if raw, ok := v.(connect.RawJSON); ok {
-			if values[i], err = convert.DecodeRawJSON(raw); err != nil {
-				return nil, badJSON(fmt.Sprintf("event %d is not valid JSON: %v", i+1, err))
-			}
-		}
-	}
-	return values, err
-}
-
-// decodeRaw reads a body as decodeStream does, but leaves each object
-// undecoded: a connect.RawJSON holding the very bytes the JsonConverter
-// would write for it (convert.AppendCanonicalJSON), which the worker then
-// writes as they are: the record is the same, without the cost of
-// decoding the object and encoding it again.
+// decodeRaw reads a body that is one JSON value, or NDJSON (one value
+// per line, blank lines skipped). Each object stays undecoded: a
+// connect.RawJSON holding the very bytes the JsonConverter would write
+// for it (convert.AppendCanonicalJSON), which the worker writes as they
+// are. The record is the same as when the object is decoded and encoded
+// again, without the cost. Other values (arrays, strings…) are decoded.
 func decodeRaw(body []byte) ([]any, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
