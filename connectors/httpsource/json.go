@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
 )
 
@@ -75,8 +76,10 @@ func answerJSONError(w http.ResponseWriter, err error) {
 // element) or NDJSON (one JSON value per line, one event each; blank
 // lines are skipped). Anything malformed fails the whole body with a 400
 // naming the line and the byte offset in it: nothing of it is delivered.
+// An object already in the form the JsonConverter writes stays as it
+// came, a connect.RawJSON (see decodeRaw).
 func parseJSONEvents(body []byte, tsField string) ([]Event, error) {
-	values, err := decodeStream(body)
+	values, err := decodeRaw(body)
 	if err != nil {
 		return nil, err
 	}
@@ -91,11 +94,7 @@ func parseJSONEvents(body []byte, tsField string) ([]Event, error) {
 		if tsField == "" {
 			continue
 		}
-		obj, ok := v.(map[string]any)
-		if !ok {
-			continue
-		}
-		raw, ok := obj[tsField]
+		raw, ok := member(v, tsField)
 		if !ok {
 			continue
 		}
@@ -107,6 +106,19 @@ func parseJSONEvents(body []byte, tsField string) ([]Event, error) {
 		}
 	}
 	return events, nil
+}
+
+// member returns the top-level field name of an object event, decoded,
+// whether it is a map or a connect.RawJSON.
+func member(v any, name string) (any, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		f, ok := x[name]
+		return f, ok
+	case connect.RawJSON:
+		return convert.JSONMember(x, name)
+	}
+	return nil, false
 }
 
 // kafkaJSON parses JSON as Kafka's JsonConverter with schemas.enable=false
@@ -121,17 +133,32 @@ var kafkaJSON = func() *convert.JSONConverter {
 	return c
 }()
 
-// decodeStream decodes a body that is one JSON value, or NDJSON: one
-// value per line, blank lines skipped.
-func decodeStream(body []byte) ([]any, error) {
+// decodeRaw reads a body that is one JSON value, or NDJSON (one value
+// per line, blank lines skipped). Each object stays undecoded: a
+// connect.RawJSON holding the very bytes the JsonConverter would write
+// for it (convert.AppendCanonicalJSON), which the worker writes as they
+// are. The record is the same as when the object is decoded and encoded
+// again, without the cost. Other values (arrays, strings…) are decoded.
+func decodeRaw(body []byte) ([]any, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return nil, nil
 	}
-	if _, v, err := kafkaJSON.ToConnect("", nil, trimmed); err == nil {
-		return []any{v}, nil
+	// The objects' rewritten bytes, one after the other; a RawJSON keeps
+	// its part alive when buf grows.
+	buf := make([]byte, 0, len(trimmed)+len(trimmed)/16+64)
+	if out, ok := convert.AppendCanonicalJSON(buf, trimmed); ok {
+		return []any{connect.RawJSON(out)}, nil
 	}
-	var out []any
+	// A first line that is a whole object followed by more lines is
+	// NDJSON: no need to try the body as one value.
+	first, _, multi := bytes.Cut(trimmed, []byte("\n"))
+	if _, ok := convert.AppendCanonicalJSON(buf, first); !multi || !ok {
+		if _, v, err := kafkaJSON.ToConnect("", nil, trimmed); err == nil {
+			return []any{v}, nil
+		}
+	}
+	out := make([]any, 0, bytes.Count(trimmed, []byte("\n"))+1)
 	for n := 1; len(body) > 0; n++ {
 		line := body
 		if i := bytes.IndexByte(body, '\n'); i >= 0 {
@@ -141,6 +168,12 @@ func decodeStream(body []byte) ([]any, error) {
 		}
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
+			continue
+		}
+		start := len(buf)
+		var ok bool
+		if buf, ok = convert.AppendCanonicalJSON(buf, line); ok {
+			out = append(out, connect.RawJSON(buf[start:len(buf):len(buf)]))
 			continue
 		}
 		_, v, err := kafkaJSON.ToConnect("", nil, line)

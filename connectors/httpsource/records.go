@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/convert"
 )
 
 // builder turns events into records as the config says.
@@ -58,6 +59,13 @@ func (b builder) record(e *Event, reqMeta []Field, kept connect.Headers, arrived
 			r.Headers = append(r.Headers, connect.Header{Key: f.Name, Schema: connect.StringSchema, Value: f.Value})
 		}
 	case "value":
+		if raw, ok := ev.Value.(connect.RawJSON); ok {
+			v, err := convert.DecodeRawJSON(raw)
+			if err != nil {
+				panic("httpsource: a RawJSON event does not decode: " + err.Error()) // CanonicalJSONObject let it through
+			}
+			ev.Value = v
+		}
 		m := make(map[string]any, len(meta))
 		for _, f := range meta {
 			m[f.Name] = f.Value
@@ -95,11 +103,7 @@ func (b builder) key(e *Event) (string, bool) {
 	if v, ok := e.Get(b.c.keyField); ok {
 		return v, true
 	}
-	obj, ok := e.Value.(map[string]any)
-	if !ok {
-		return "", false
-	}
-	v, ok := obj[b.c.keyField]
+	v, ok := member(e.Value, b.c.keyField)
 	if !ok || v == nil {
 		return "", false
 	}
@@ -185,6 +189,8 @@ func sizeOf(v any) int64 {
 	switch x := v.(type) {
 	case string:
 		return int64(len(x)) + 2
+	case connect.RawJSON:
+		return int64(len(x))
 	case map[string]any:
 		n := int64(2)
 		for k, e := range x {

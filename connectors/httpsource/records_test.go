@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/convert"
 )
 
 // testConfig parses the minimal config plus extra.
@@ -169,8 +170,11 @@ func TestParseJSONEvents(t *testing.T) {
 
 	evs, err := parseJSONEvents([]byte(`{"big":123456789012345678901234567890,"n":9007199254740993}`), "")
 	require.NoError(t, err)
-	obj := normalize(evs[0].Value).(map[string]any)
-	assert.Equal(t, int64(9007199254740993), obj["n"], "integers beyond 2^53 survive")
+	raw, ok := evs[0].Value.(connect.RawJSON)
+	require.True(t, ok, "an object is kept as JSON text")
+	v, err := convert.DecodeRawJSON(raw)
+	require.NoError(t, err)
+	assert.Equal(t, int64(9007199254740993), v.(map[string]any)["n"], "integers beyond 2^53 survive")
 
 	_, err = parseJSONEvents([]byte("{\"a\":1}\n{\"a\":2}\n{\"a\":\n"), "")
 	require.ErrorContains(t, err, "line 3")

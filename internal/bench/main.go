@@ -3,7 +3,9 @@
 // a fixed number of records of a fixed size and reports throughput and
 // per-record latency percentiles, [Consume] reads a topic back and reports
 // throughput, [Source] runs datagen source tasks in an in-process Connect
-// worker. [Main] is the `sluice bench produce|consume|source` command line.
+// worker, [HTTPIngest] drives an HTTP source task with HTTP clients,
+// [HTTPSink] times an HTTP sink task. [Main] is the `sluice bench
+// produce|consume|source|cdc|http-ingest|http-sink` command line.
 //
 // Values are half random, half repeated text (see [PayloadNote]), so
 // compression results fall between incompressible and trivially
@@ -28,7 +30,7 @@ import (
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("bench: want a subcommand: produce, consume, source or cdc")
+		return errors.New("bench: want a subcommand: produce, consume, source, cdc, http-ingest or http-sink")
 	}
 	var err error
 	switch args[0] {
@@ -40,12 +42,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = mainSource(ctx, args[1:], stdout, stderr)
 	case "cdc":
 		err = mainCDC(ctx, args[1:], stdout, stderr)
+	case "http-ingest":
+		err = mainHTTPIngest(ctx, args[1:], stdout, stderr)
+	case "http-sink":
+		err = mainHTTPSink(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("bench: unknown subcommand %q: want produce, consume, source or cdc", args[0])
+		return fmt.Errorf("bench: unknown subcommand %q: want produce, consume, source, cdc, http-ingest or http-sink", args[0])
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -57,6 +63,8 @@ const usage = `usage: sluice bench produce [flags]   write records, report throu
        sluice bench consume [flags]   read records back, report throughput
        sluice bench source [flags]    run datagen tasks in a Connect worker, report throughput per task
        sluice bench cdc [flags]       snapshot and stream a Postgres table with the CDC connector, report rows/s and events/s
+       sluice bench http-ingest [flags]  post NDJSON or ES bulk lines to an HTTP source task, report lines/s, latency at half rate and the broker's own rate
+       sluice bench http-sink [flags]    post a topic's records to a local HTTP server with an HTTP sink task, report records/s
 Run with -h after the subcommand for its flags.
 `
 

@@ -159,3 +159,33 @@ func AnyKeys(m map[any]any) []any {
 	}
 	return out
 }
+
+// BytesHash is StringHash of the UTF-8 text b, without making a string.
+func BytesHash(b []byte) int32 {
+	var h int32
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			h = 31*h + int32(c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		i += size
+		if r >= 0x10000 {
+			hi, lo := utf16.EncodeRune(r)
+			h = 31*h + hi
+			h = 31*h + lo
+		} else {
+			h = 31*h + r
+		}
+	}
+	return h
+}
+
+// StringKeyBucket returns the bucket of a key with StringHash h in a
+// java.util.HashMap that reached n entries, as AppendStringKeys orders
+// keys: by bucket, then by key.
+func StringKeyBucket(h int32, n int) int {
+	return hashMapBucket(h, hashMapCapacity(n))
+}

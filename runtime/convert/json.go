@@ -68,6 +68,9 @@ func (c *JSONConverter) FromConnect(_ string, _ connect.Headers, s *connect.Sche
 	if s == nil && v == nil {
 		return nil, nil
 	}
+	if raw, ok := v.(connect.RawJSON); ok && s == nil && !c.schemasEnable {
+		return raw, nil // see connect.RawJSON: the bytes are final
+	}
 	w := c.writer()
 	defer c.writers.Put(w)
 	b := w.buf[:0]

@@ -339,6 +339,8 @@ func (w *jsonWriter) schemaless(b []byte, v any) ([]byte, error) {
 		return strconv.AppendBool(b, x), nil
 	case string:
 		return appendJSONString(b, x), nil
+	case connect.RawJSON:
+		return append(b, x...), nil // canonical already: see connect.RawJSON
 	case []byte:
 		return appendBase64(b, x), nil
 	case []any:

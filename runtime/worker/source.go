@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/convert"
 	"github.com/sluicehq/sluice/runtime/transform"
 )
 
@@ -199,6 +200,22 @@ func (t *sourceTask) send(ctx context.Context, batch *deliveryBatch, r *connect.
 		}
 	}()
 	pending := t.tracker.submit(r.SourcePartition, r.SourceOffset)
+	if raw, isRaw := r.Value.(connect.RawJSON); isRaw && !t.passesRawJSON() {
+		ok, ferr := t.tol.run(ctx, failure{stage: StageValueConverter, class: t.conv.valueClass, rec: r, rawFn: func() *kgo.Record { return t.dlqRecord(r) }}, func() error {
+			v, err := convert.DecodeRawJSON(raw)
+			if err == nil {
+				r.Value = v
+			}
+			return err
+		})
+		if ferr != nil {
+			return ferr
+		}
+		if !ok {
+			t.skip(pending, r)
+			return nil
+		}
+	}
 	out := r
 	var err error
 	ok, ferr := t.tol.run(ctx, failure{stage: StageTransformation, class: "transforms", rec: r, rawFn: func() *kgo.Record { return t.dlqRecord(r) }}, func() error {
@@ -248,6 +265,15 @@ func (t *sourceTask) send(ctx context.Context, batch *deliveryBatch, r *connect.
 		}
 	})
 	return nil
+}
+
+// passesRawJSON reports whether a connect.RawJSON value may reach the
+// value converter as it is: no transform looks into it and the converter
+// writes it verbatim. Otherwise send decodes it first, in the record
+// itself (the connector gets the same record back in CommitRecord).
+func (t *sourceTask) passesRawJSON() bool {
+	w, ok := t.conv.value.(connect.RawJSONWriter)
+	return ok && t.chain.Len() == 0 && w.WritesRawJSON()
 }
 
 // produceError is the task's error for a record the producer failed. A
