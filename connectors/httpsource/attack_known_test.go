@@ -101,15 +101,3 @@ func TestKnownIdleConnectionsWedgeListener(t *testing.T) {
 	assert.Equal(t, 200, status, answer)
 	assert.Less(t, time.Since(start), 5*time.Second, "served beside idle connections")
 }
-
-// TestKnownEventOverBrokerLimitRetried: an event over the broker's
-// message.max.bytes is answered 503 "retry later", and fails the task:
-// the shipper resends it for ever, failing the task (and every request
-// in flight) each time. Wanted: a 413 naming the limit, before the
-// producer sees it.
-func TestKnownEventOverBrokerLimitRetried(t *testing.T) {
-	knownProblem(t)
-	_, url, _, _ := startConnector(t, map[string]string{"max.request.bytes": "4194304", "request.timeout.ms": "2000"})
-	status, answer, _ := post(t, url+"/", []byte(`{"log":"`+strings.Repeat("x", 1_500_000)+`"}`))
-	assert.Equal(t, 413, status, answer)
-}

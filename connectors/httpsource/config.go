@@ -26,14 +26,16 @@ type config struct {
 	tokens              []string
 	basicUser, basicPwd string
 
-	maxBytes     int64
-	maxEvents    int
-	maxRequests  int
-	maxConns     int
-	timeout      time.Duration
-	retryAfter   time.Duration
-	queueRecords int
-	queueBytes   int64
+	maxBytes  int64
+	maxEvents int
+	// maxEventBytes bounds one event's record (max.event.bytes).
+	maxEventBytes int64
+	maxRequests   int
+	maxConns      int
+	timeout       time.Duration
+	retryAfter    time.Duration
+	queueRecords  int
+	queueBytes    int64
 }
 
 // parseConfig reads and checks a connector or task config.
@@ -48,21 +50,22 @@ func parseConfig(props map[string]string) (*config, error) {
 // settingsOf reads a parsed config, checking what crosses keys.
 func settingsOf(cfg connect.Config) (*config, error) {
 	c := &config{
-		tls:          tlsKeys.Values(cfg),
-		topic:        topicKey.Get(cfg),
-		keyField:     keyFieldKey.Get(cfg),
-		metaLoc:      strings.ToLower(metaLocationKey.Get(cfg)),
-		metaField:    metaFieldKey.Get(cfg),
-		maxBytes:     maxBytesKey.Get(cfg),
-		maxEvents:    int(maxEventsKey.Get(cfg)),
-		maxRequests:  int(maxRequestsKey.Get(cfg)),
-		maxConns:     int(maxConnsKey.Get(cfg)),
-		timeout:      timeoutKey.Get(cfg),
-		retryAfter:   time.Duration(retryAfterKey.Get(cfg)) * time.Second,
-		queueRecords: int(queueRecordsKey.Get(cfg)),
-		queueBytes:   queueBytesKey.Get(cfg),
-		basicUser:    basicUserKey.Get(cfg),
-		basicPwd:     basicPassKey.Get(cfg),
+		tls:           tlsKeys.Values(cfg),
+		topic:         topicKey.Get(cfg),
+		keyField:      keyFieldKey.Get(cfg),
+		metaLoc:       strings.ToLower(metaLocationKey.Get(cfg)),
+		metaField:     metaFieldKey.Get(cfg),
+		maxBytes:      maxBytesKey.Get(cfg),
+		maxEvents:     int(maxEventsKey.Get(cfg)),
+		maxEventBytes: maxEventBytesKey.Get(cfg),
+		maxRequests:   int(maxRequestsKey.Get(cfg)),
+		maxConns:      int(maxConnsKey.Get(cfg)),
+		timeout:       timeoutKey.Get(cfg),
+		retryAfter:    time.Duration(retryAfterKey.Get(cfg)) * time.Second,
+		queueRecords:  int(queueRecordsKey.Get(cfg)),
+		queueBytes:    queueBytesKey.Get(cfg),
+		basicUser:     basicUserKey.Get(cfg),
+		basicPwd:      basicPassKey.Get(cfg),
 		settings: Settings{
 			ESVersion:      esVersionKey.Get(cfg),
 			ESBusyItems:    strings.EqualFold(esBusyKey.Get(cfg), esBusyItems),

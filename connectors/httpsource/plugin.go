@@ -94,6 +94,10 @@ var (
 		"Largest request body, before and after decompression; larger ones get 413.", kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 1))
 	maxEventsKey = kit.Int("max.events.per.request", 100000, connect.Medium,
 		"Most events one request may carry; more get 413.", kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 2))
+	maxEventBytesKey = kit.Int("max.event.bytes", 1000000, connect.Medium,
+		"Largest record one event may make (its value, key and headers, estimated); a request with a larger one gets 413 naming it. "+
+			"Keep it below the producer's max.request.size (1048576 by default) and the topic's max.message.bytes: the broker would refuse the record and fail the task.",
+		kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 3))
 	maxRequestsKey = kit.Int("max.concurrent.requests", 16, connect.Medium,
 		"Requests a task reads and delivers at once (each holds up to max.request.bytes); more wait up to request.timeout.ms, then get 503.",
 		kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 3))
@@ -124,7 +128,7 @@ var tlsKeys = kit.TLSKeys{
 var Config = append(kit.Def(listenersKey, topicKey, topicFormatKey, keyFieldKey, metaLocationKey, metaFieldKey, headersKeepKey,
 	protocolsKey, jsonPathsKey, jsonTimestampKey, esVersionKey, esBusyKey, hecAckKey,
 	tokensKey, basicUserKey, basicPassKey,
-	maxBytesKey, maxEventsKey, maxRequestsKey, maxConnsKey, timeoutKey, retryAfterKey, queueRecordsKey, queueBytesKey),
+	maxBytesKey, maxEventsKey, maxEventBytesKey, maxRequestsKey, maxConnsKey, timeoutKey, retryAfterKey, queueRecordsKey, queueBytesKey),
 	tlsKeys.Def()...)
 
 // taskIDKey is set by the connector in each task's config, naming the

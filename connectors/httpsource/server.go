@@ -310,7 +310,14 @@ func (s *server) Deliver(ctx context.Context, r *http.Request, proto string, eve
 		perEvent += fieldsSize(reqMeta)
 	}
 	limit := max(s.c.queueBytes, 8*s.c.maxBytes)
-	if n, over := eventsSize(events, writeMeta, perEvent, limit); over {
+	n, big, over := eventsSize(events, writeMeta, perEvent, s.c.maxEventBytes, limit)
+	switch {
+	case big >= 0:
+		// Refused here, not by the broker: its MESSAGE_TOO_LARGE would
+		// fail the task, and the shipper's retries would fail it again.
+		return &Error{Status: http.StatusRequestEntityTooLarge,
+			Msg: fmt.Sprintf("event %d of the request would make a record of more than max.event.bytes (%d bytes)", big+1, s.c.maxEventBytes)}
+	case over:
 		return &Error{Status: http.StatusRequestEntityTooLarge,
 			Msg: fmt.Sprintf("the records of the request's %d events come to more than %d bytes (%d counted), the larger of "+
 				"max.queue.size.in.bytes and 8 × max.request.bytes: metadata shared by many events is repeated in each", len(events), limit, n)}
@@ -365,19 +372,23 @@ func (s *server) Settings() *Settings { return &s.c.settings }
 
 // eventsSize estimates the bytes of events' records as recordSize does,
 // their metadata included when it is written, perEvent more for each
-// (the request's own metadata and kept headers); it stops counting past
-// limit, reporting over.
-func eventsSize(events []Event, meta bool, perEvent, limit int64) (n int64, over bool) {
+// (the request's own metadata and kept headers). It stops at the first
+// event whose record would exceed eventLimit, returning its index as big
+// (-1 when none does), or once the total passes limit, reporting over.
+func eventsSize(events []Event, meta bool, perEvent, eventLimit, limit int64) (n int64, big int, over bool) {
 	for i := range events {
-		n += 64 + perEvent + sizeOf(events[i].Value)
+		e := 64 + perEvent + sizeOf(events[i].Value)
 		if meta {
-			n += fieldsSize(events[i].Meta)
+			e += fieldsSize(events[i].Meta)
 		}
-		if n > limit {
-			return n, true
+		if e > eventLimit {
+			return n, i, false
+		}
+		if n += e; n > limit {
+			return n, -1, true
 		}
 	}
-	return n, false
+	return n, -1, false
 }
 
 // fieldsSize estimates the bytes of fields as record headers.
