@@ -6,6 +6,10 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/convert"
+	"github.com/stretchr/testify/require"
 )
 
 // captureEndpoint is an endpoint for protocol tests: it reads bodies as
@@ -76,4 +80,25 @@ func serveCapture(t *testing.T, c *captureEndpoint, routes ...func(*http.ServeMu
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// objectValue returns an object event's value as a map, decoding a
+// connect.RawJSON as the worker does; ok is false for any other value.
+func objectValue(t testing.TB, v any) (map[string]any, bool) {
+	t.Helper()
+	if raw, isRaw := v.(connect.RawJSON); isRaw {
+		d, err := convert.DecodeRawJSON(raw)
+		require.NoError(t, err)
+		v = d
+	}
+	m, ok := v.(map[string]any)
+	return m, ok
+}
+
+// object is objectValue for a value that must be an object.
+func object(t testing.TB, v any) map[string]any {
+	t.Helper()
+	m, ok := objectValue(t, v)
+	require.True(t, ok, "the value %v (%T) is an object", v, v)
+	return m
 }

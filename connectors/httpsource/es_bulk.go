@@ -42,6 +42,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/convert"
 )
 
 // bulkItem is one action of a bulk request and its answer.
@@ -185,6 +188,9 @@ func parseBulk(body []byte, def bulkDefaults) ([]bulkItem, []Event, *bulkError) 
 		items  []bulkItem
 		events []Event
 		idGen  = newIDGen()
+		// The documents' rewritten bytes, one after the other; each
+		// RawJSON keeps its part alive when buf grows.
+		buf = make([]byte, 0, len(body)+len(body)/16+64)
 	)
 	for i := 0; i < len(lines); i++ {
 		ln := lines[i]
@@ -237,11 +243,25 @@ func parseBulk(body []byte, def bulkDefaults) ([]bulkItem, []Event, *bulkError) 
 			it.status, it.errTyp = http.StatusBadRequest, "action_request_validation_exception"
 			it.reason = fmt.Sprintf("Validation Failed: 1: index is missing (line [%d]): give _index or POST /{index}/_bulk", ln.num)
 		default:
-			doc, err := decodeObject(src.text)
-			if err != nil {
-				it.status, it.errTyp = http.StatusBadRequest, "mapper_parsing_exception"
-				it.reason = fmt.Sprintf("failed to parse the source on line [%d]: %v", src.num, err)
-				break
+			// A document travels as the JsonConverter's bytes for it
+			// (connect.RawJSON), as generic JSON lines do, rather than
+			// decoded and encoded again; one the rewrite cannot take (a
+			// member named twice) or that is not an object is decoded,
+			// which keeps the last member or names the error.
+			var doc any
+			start := len(buf)
+			if out, ok := convert.AppendCanonicalJSON(buf, src.text); ok {
+				buf = out
+				doc = connect.RawJSON(buf[start:len(buf):len(buf)])
+			} else {
+				buf = buf[:start]
+				m, err := decodeObject(src.text)
+				if err != nil {
+					it.status, it.errTyp = http.StatusBadRequest, "mapper_parsing_exception"
+					it.reason = fmt.Sprintf("failed to parse the source on line [%d]: %v", src.num, err)
+					break
+				}
+				doc = m
 			}
 			if it.id == "" {
 				it.id = idGen.next()
@@ -255,8 +275,11 @@ func parseBulk(body []byte, def bulkDefaults) ([]bulkItem, []Event, *bulkError) 
 }
 
 // bulkEvent makes the event of a valid index or create item.
-func bulkEvent(action, index string, meta bulkAction, def bulkDefaults, doc map[string]any) Event {
-	ev := Event{Value: doc, Time: esTimestamp(doc["@timestamp"])}
+func bulkEvent(action, index string, meta bulkAction, def bulkDefaults, doc any) Event {
+	ev := Event{Value: doc}
+	if ts, ok := member(doc, "@timestamp"); ok {
+		ev.Time = esTimestamp(ts)
+	}
 	ev.Meta = append(ev.Meta, Field{"index", index})
 	if meta.ID != "" {
 		ev.Meta = append(ev.Meta, Field{"id", meta.ID})
@@ -310,16 +333,13 @@ func isActionLine(line []byte) bool {
 	return reason == "" && name != ""
 }
 
-// decodeObject decodes one JSON object, numbers kept exact.
+// decodeObject decodes one JSON object as Kafka's schemaless JsonConverter
+// reads it (integers as int64, other numbers as float64), as a document
+// traveling as connect.RawJSON would be decoded.
 func decodeObject(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("unexpected data after the object at byte %d", dec.InputOffset())
+	_, v, err := kafkaJSON.ToConnect("", nil, b)
+	if err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "Converting byte[] to Kafka Connect data failed due to serialization error: "))
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -328,14 +348,13 @@ func decodeObject(b []byte) (map[string]any, error) {
 	return m, nil
 }
 
-// jsonKind names a decoded value's JSON type.
 func jsonKind(v any) string {
 	switch v.(type) {
 	case []any:
 		return "array"
 	case string:
 		return "string"
-	case json.Number:
+	case json.Number, int64, float64:
 		return "number"
 	case bool:
 		return "boolean"
@@ -359,6 +378,10 @@ func esTimestamp(v any) time.Time {
 		if ms, err := strconv.ParseInt(t, 10, 64); err == nil {
 			return time.UnixMilli(ms).UTC()
 		}
+	case int64: // epoch_millis, from a RawJSON document
+		return time.UnixMilli(t).UTC()
+	case float64:
+		return time.UnixMicro(int64(t * 1000)).UTC()
 	case json.Number:
 		if ms, err := t.Int64(); err == nil {
 			return time.UnixMilli(ms).UTC()

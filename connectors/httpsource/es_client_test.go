@@ -86,7 +86,7 @@ func TestESGoClient(t *testing.T) {
 	require.Len(t, ev, n)
 	lines := map[string]bool{}
 	for _, e := range ev {
-		m := e.Value.(map[string]any)
+		m := object(t, e.Value)
 		lines[m["message"].(string)] = true
 		idx, _ := e.Get("index")
 		assert.Equal(t, "app-logs", idx)

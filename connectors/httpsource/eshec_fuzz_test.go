@@ -31,7 +31,7 @@ func FuzzParseBulk(f *testing.F) {
 			t.Fatalf("%d items created, %d events", created, len(events))
 		}
 		for _, e := range events {
-			if _, ok := e.Value.(map[string]any); !ok {
+			if _, ok := objectValue(t, e.Value); !ok {
 				t.Fatalf("event %T is not an object", e.Value)
 			}
 		}

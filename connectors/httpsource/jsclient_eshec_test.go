@@ -63,7 +63,7 @@ func TestESJSClient(t *testing.T) {
 	require.Len(t, ev, n)
 	seen := map[string]bool{}
 	for _, e := range ev {
-		seen[e.Value.(map[string]any)["message"].(string)] = true
+		seen[object(t, e.Value)["message"].(string)] = true
 		idx, _ := e.Get("index")
 		assert.Equal(t, "js-logs", idx)
 		assert.False(t, e.Time.IsZero())
@@ -93,7 +93,7 @@ func TestHECJSClient(t *testing.T) {
 	require.Len(t, ev, n)
 	seen := map[string]bool{}
 	for _, e := range ev {
-		m := e.Value.(map[string]any)
+		m := object(t, e.Value)
 		msg := m["message"].(map[string]any)
 		seen[msg["line"].(string)] = true
 		assert.Equal(t, "info", m["severity"])

@@ -51,7 +51,7 @@ func TestJSONFixtures(t *testing.T) {
 			require.Len(t, events, len(c.times))
 			for i, e := range events {
 				assert.True(t, c.times[i].Equal(e.Time), "event %d: time %v, want %v", i, e.Time, c.times[i])
-				obj, ok := e.Value.(map[string]any)
+				obj, ok := objectValue(t, e.Value)
 				require.True(t, ok, "event %d is an object: %T", i, e.Value)
 				assert.NotEmpty(t, obj[c.textField], "event %d keeps its %s", i, c.textField)
 			}
