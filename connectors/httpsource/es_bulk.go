@@ -188,13 +188,15 @@ func parseBulk(body []byte, def bulkDefaults) ([]bulkItem, []Event, *bulkError) 
 		items  []bulkItem
 		events []Event
 		idGen  = newIDGen()
+		// Action lines mostly repeat: parsed once while they do.
+		actions actionCache
 		// The documents' rewritten bytes, one after the other; each
 		// RawJSON keeps its part alive when buf grows.
 		buf = make([]byte, 0, len(body)+len(body)/16+64)
 	)
 	for i := 0; i < len(lines); i++ {
 		ln := lines[i]
-		name, meta, reason := parseAction(ln.text)
+		name, meta, reason := actions.parse(ln.text)
 		it := bulkItem{action: name, index: def.index, event: -1}
 		if reason != "" {
 			if it.action == "" {
@@ -304,9 +306,14 @@ func firstNonEmpty(a, b string) string {
 // parseAction reads an action line: its action name and metadata, or
 // why it is malformed.
 func parseAction(line []byte) (string, bulkAction, string) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(line, &m); err != nil {
-		return "", bulkAction{}, "not a JSON object: " + err.Error()
+	_, v, err := kafkaJSON.ToConnect("", nil, line)
+	if err != nil {
+		return "", bulkAction{}, "not a JSON object: " + strings.TrimPrefix(err.Error(),
+			"Converting byte[] to Kafka Connect data failed due to serialization error: ")
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return "", bulkAction{}, fmt.Sprintf("not a JSON object but a JSON %s", jsonKind(v))
 	}
 	if len(m) != 1 {
 		return "", bulkAction{}, fmt.Sprintf("expected one action, found %d keys", len(m))
@@ -317,13 +324,41 @@ func parseAction(line []byte) (string, bulkAction, string) {
 		default:
 			return name, bulkAction{}, fmt.Sprintf("expected one of [create, delete, index, update] but found [%s]", name)
 		}
+		fields, ok := raw.(map[string]any)
+		if !ok {
+			return name, bulkAction{}, fmt.Sprintf("the %s metadata is not valid: a JSON %s, not an object", name, jsonKind(raw))
+		}
 		var a bulkAction
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return name, bulkAction{}, fmt.Sprintf("the %s metadata is not valid: %v", name, err)
+		for key, dst := range map[string]*string{"_index": &a.Index, "_id": &a.ID, "pipeline": &a.Pipeline, "routing": &a.Routing} {
+			switch f := fields[key].(type) {
+			case nil:
+			case string:
+				*dst = f
+			default:
+				return name, bulkAction{}, fmt.Sprintf("the %s metadata is not valid: %s is a JSON %s, not a string", name, key, jsonKind(f))
+			}
 		}
 		return name, a, ""
 	}
 	return "", bulkAction{}, "empty"
+}
+
+// actionCache remembers the last action line parsed: shippers send the
+// same one before every document unless they set ids.
+type actionCache struct {
+	line   []byte
+	name   string
+	action bulkAction
+	reason string
+}
+
+// parse is parseAction, from the cache when line is the last one's.
+func (c *actionCache) parse(line []byte) (string, bulkAction, string) {
+	if c.line == nil || !bytes.Equal(line, c.line) {
+		c.line = line
+		c.name, c.action, c.reason = parseAction(line)
+	}
+	return c.name, c.action, c.reason
 }
 
 // isActionLine tells whether line looks like an action line, to resync
