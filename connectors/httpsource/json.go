@@ -158,18 +158,10 @@ func decodeRaw(body []byte) ([]any, error) {
 			return []any{v}, nil
 		}
 	}
-	out := make([]any, 0, bytes.Count(trimmed, []byte("\n"))+1)
-	for n := 1; len(body) > 0; n++ {
-		line := body
-		if i := bytes.IndexByte(body, '\n'); i >= 0 {
-			line, body = body[:i], body[i+1:]
-		} else {
-			body = nil
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
+	lines := splitLines(body)
+	out := make([]any, 0, len(lines))
+	for _, ln := range lines {
+		n, line := ln.num, ln.text
 		start := len(buf)
 		var ok bool
 		if buf, ok = convert.AppendCanonicalJSON(buf, line); ok {
