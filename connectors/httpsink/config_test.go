@@ -8,11 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"net/netip"
+
 	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"net/netip"
 )
 
 // buildErr returns what building config refuses.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/convert"
 )
 
 // frontEnd is the key set a connector was configured with, chosen by the
@@ -60,7 +61,7 @@ type settings struct {
 	url        *template
 	headers    http.Header
 	body       bodyKind
-	numericDec bool // decimals as JSON numbers rather than base64
+	json       *convert.JSONConverter // schemaless, decimals per the decimal format key
 	prefix     string
 	separator  string
 	suffix     string
@@ -166,7 +167,9 @@ func resolveConfluent(cfg connect.Config, s *settings, bad func(key, format stri
 			s.headers.Set("Content-Type", "application/json")
 		}
 	}
-	s.numericDec = strings.EqualFold(jsonDecimalFormat.Get(cfg), "NUMERIC")
+	if s.json, err = jsonWriter(jsonDecimalFormat.Get(cfg)); err != nil {
+		bad(jsonDecimalFormat.Name(), "%v", err)
+	}
 	sep := orDefault(cfg, batchSeparator, orDefault(cfg, batchSeperator, ","))
 	s.prefix, s.separator, s.suffix = orDefault(cfg, batchPrefix, ""), sep, orDefault(cfg, batchSuffix, "")
 	if jsonAsArray.Get(cfg) {
@@ -239,7 +242,10 @@ func resolveAiven(cfg connect.Config, s *settings, bad func(key, format string, 
 		s.headers.Set("Content-Type", aivenContentType.Get(cfg))
 	}
 	s.body = bodyAiven
-	s.numericDec = strings.EqualFold(aivenDecimalFormat.Get(cfg), "NUMERIC")
+	var err error
+	if s.json, err = jsonWriter(aivenDecimalFormat.Get(cfg)); err != nil {
+		bad(aivenDecimalFormat.Name(), "%v", err)
+	}
 	s.prefix = unescape(orDefault(cfg, batchPrefix, ""))
 	s.separator = unescape(orDefault(cfg, batchSeparator, "\n"))
 	s.suffix = unescape(orDefault(cfg, batchSuffix, "\n"))
@@ -358,4 +364,15 @@ func parseRewrites(cfg connect.Config, bad func(key, format string, args ...any)
 		out = append(out, rewrite{re: re, repl: repls[i]})
 	}
 	return out
+}
+
+// jsonWriter returns the JSON form of record values: Kafka's JsonConverter
+// with schemas.enable=false, as both connectors render a value, with
+// decimals in format (BASE64 or NUMERIC).
+func jsonWriter(format string) (*convert.JSONConverter, error) {
+	c := convert.NewJSONConverter()
+	if err := c.Configure(map[string]string{"schemas.enable": "false", "decimal.format": strings.ToUpper(format)}, false); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -55,10 +55,12 @@ func except(match func(string) bool, not ...string) func(string) bool {
 
 var rules = []rule{
 	{
-		why:     "connectors import only runtime/connect of the runtime, and never the broker, the registry, the REST API or cmd",
+		why: "connectors import only runtime/connect of the runtime, and runtime/convert as a library (Kafka's JsonConverter " +
+			"reads and writes the JSON a connector receives or sends, as Java connectors use connect-json), " +
+			"and never the worker, the broker, the registry, the REST API or cmd",
 		from:    except(under("connectors"), "connectors/builtin"),
 		to:      under("runtime", "broker", "schema-registry", "rest", "cmd"),
-		allowed: []string{"runtime/connect"},
+		allowed: []string{"runtime/connect", "runtime/convert"},
 	},
 	{
 		why:     "connectors/builtin lists the built-in plugins (converters and transforms too) and does not import the worker",
