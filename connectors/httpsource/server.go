@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -168,7 +169,9 @@ func (s *server) listen() error {
 		s.addrs = append(s.addrs, scheme+"://"+lns[i].Addr().String())
 	}
 	for i, srv := range s.servers {
-		ln := netlimit.Listen(lns[i], s.c.maxConns)
+		idle := newIdleConns()
+		srv.ConnState = idle.track
+		ln := netlimit.Listen(lns[i], s.c.maxConns, netlimit.OnFull(idle.shed))
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -204,7 +207,8 @@ func (s *server) close() {
 // reqState is what the server keeps about one request.
 type reqState struct {
 	arrived time.Time
-	slot    bool // the request holds one of slots
+	slot    bool                     // the request holds one of slots
+	rc      *http.ResponseController // sets the connection's read deadline
 }
 
 type stateKey struct{}
@@ -213,7 +217,7 @@ type stateKey struct{}
 // when the handler returns.
 func (s *server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &reqState{arrived: time.Now()}
+		st := &reqState{arrived: time.Now(), rc: http.NewResponseController(w)}
 		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 		defer func() {
 			if st.slot {
@@ -224,6 +228,22 @@ func (s *server) wrap(h http.Handler) http.Handler {
 	})
 }
 
+// timeoutReader is a request body that notes a read failing on a
+// deadline.
+type timeoutReader struct {
+	io.ReadCloser
+	timedOut bool
+}
+
+func (t *timeoutReader) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		t.timedOut = true
+	}
+	return n, err
+}
+
 func state(r *http.Request) *reqState {
 	st, _ := r.Context().Value(stateKey{}).(*reqState)
 	return st
@@ -231,9 +251,12 @@ func state(r *http.Request) *reqState {
 
 // Body implements endpoint: it waits for one of max.concurrent.requests
 // slots (503 after request.timeout.ms), then reads the body within
-// max.request.bytes.
+// max.request.bytes and request.timeout.ms (408 past it: a client that
+// sends its body slowly, or never finishes it, would otherwise hold its
+// slot until the server's 60 s read timeout).
 func (s *server) Body(r *http.Request) ([]byte, error) {
-	if st := state(r); st != nil && !st.slot {
+	st := state(r)
+	if st != nil && !st.slot {
 		t := time.NewTimer(s.c.timeout)
 		defer t.Stop()
 		select {
@@ -248,7 +271,26 @@ func (s *server) Body(r *http.Request) ([]byte, error) {
 			return nil, s.busy(http.StatusServiceUnavailable, "the connector task is stopping; retry later")
 		}
 	}
-	return readBody(r, s.c.maxBytes)
+	if st == nil || st.rc == nil {
+		return readBody(r, s.c.maxBytes)
+	}
+	// Where the connection cannot take deadlines (a test recorder), the
+	// server's read timeout bounds the read alone.
+	bounded := st.rc.SetReadDeadline(time.Now().Add(s.c.timeout)) == nil
+	tr := &timeoutReader{ReadCloser: r.Body}
+	r.Body = tr
+	body, err := readBody(r, s.c.maxBytes)
+	if bounded {
+		// Back to the server's bound: once the body is read, net/http
+		// reads on in the background to see the client go, and a
+		// deadline passing there would cancel the request's context.
+		_ = st.rc.SetReadDeadline(st.arrived.Add(readTimeout))
+	}
+	if err != nil && bounded && tr.timedOut {
+		return nil, &Error{Status: http.StatusRequestTimeout,
+			Msg: fmt.Sprintf("the body was not received within request.timeout.ms (%d ms)", s.c.timeout.Milliseconds())}
+	}
+	return body, err
 }
 
 // Authorize implements endpoint.
