@@ -109,6 +109,9 @@ type hecReply struct {
 	Code         int     `json:"code"`
 	InvalidEvent *int    `json:"invalid-event-number,omitempty"`
 	AckID        *uint64 `json:"ackId,omitempty"`
+	// tooMany, in a parser's reply, refuses a request of more than
+	// max.events.per.request events (413).
+	tooMany bool
 }
 
 // hecAnswer writes reply with the HTTP status of its code.
@@ -217,7 +220,12 @@ func (h *hecHandler) serve(w http.ResponseWriter, r *http.Request, parse func([]
 		hecAnswer(w, *bad)
 		return
 	}
+	def.maxEvents = h.e.Settings().MaxEvents
 	events, bad := parse(body, def)
+	if bad != nil && bad.tooMany {
+		hecFail(w, tooManyEvents(def.maxEvents))
+		return
+	}
 	if bad != nil {
 		hecAnswer(w, *bad)
 		return
