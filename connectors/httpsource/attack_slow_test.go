@@ -62,11 +62,11 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 // attackers leave, file descriptors and goroutines return to their
 // numbers before.
 //
-// Known limit (see the report): a body that never finishes holds a slot
-// of max.concurrent.requests until the server's read timeout (60 s), a
-// client that never reads its answer one until the write timeout; and
-// while max.connections idle connections stay open, new clients wait in
-// the accept queue until the header timeout (10 s) frees their places.
+// A body that never finishes gives its slot back after
+// request.timeout.ms (TestAttackSlowBodyReleasesSlot), and idle
+// connections are closed to make room for new clients
+// (TestAttackIdleConnectionsShed); a client that never reads its answer
+// holds its slot until the write timeout.
 func TestAttackSlowClients(t *testing.T) {
 	const (
 		maxConns    = 40
@@ -193,4 +193,46 @@ func TestAttackSlowClients(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= goroutines+3 }, 15*time.Second, 50*time.Millisecond,
 		"goroutines back to %d (now %d)", goroutines, runtime.NumGoroutine())
+}
+
+// TestAttackSlowBodyReleasesSlot: a body that never finishes is answered
+// 408 naming request.timeout.ms once that has passed, giving its slot of
+// max.concurrent.requests back: it held it until the server's 60 s read
+// timeout before, so max.concurrent.requests slow clients stopped all
+// ingestion.
+func TestAttackSlowBodyReleasesSlot(t *testing.T) {
+	_, url, _, _ := startConnector(t, map[string]string{"max.concurrent.requests": "1", "request.timeout.ms": "1000"})
+	c := rawConn(t, strings.TrimPrefix(url, "http://"), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n[{}")
+	defer c.Close()
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		status, _, _ := post(t, url+"/", ndjson(0, 1, 10))
+		return status == 200
+	}, 5*time.Second, 20*time.Millisecond, "a slot came back within request.timeout.ms and slack")
+	t.Logf("served after %v", time.Since(start))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	answer, _ := io.ReadAll(c)
+	assert.Contains(t, string(answer), "HTTP/1.1 408 ")
+	assert.Contains(t, string(answer), "request.timeout.ms (1000 ms)")
+}
+
+// TestAttackIdleConnectionsShed: connections that send nothing held
+// places of max.connections until the header timeout (10 s): with 100 of
+// them and max.connections 40 a new client waited 20 s in the accept
+// queue. The oldest idle connections are closed when the limit is
+// reached, so it is served at once.
+func TestAttackIdleConnectionsShed(t *testing.T) {
+	_, url, _, _ := startConnector(t, map[string]string{"max.connections": "40"})
+	for range 100 {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), 5*time.Second)
+		if err != nil {
+			break
+		}
+		defer c.Close()
+	}
+	start := time.Now()
+	status, answer, _ := post(t, url+"/", ndjson(0, 1, 10))
+	assert.Equal(t, 200, status, answer)
+	t.Logf("served after %v", time.Since(start))
+	assert.Less(t, time.Since(start), 5*time.Second, "served beside idle connections")
 }

@@ -47,7 +47,7 @@ func TestAttackTinyItemAmplification(t *testing.T) {
 	const body = 1 << 20
 	_, url, _, _ := startConnector(t, map[string]string{"max.request.bytes": fmt.Sprint(body), "max.events.per.request": "1000"})
 	otlpPB := protoNest([]byte{0x12, 0}, body, 0x0a, 0x12) // resource_logs, scope_logs, log_records: empty
-	lokiPB := protoNest([]byte{0x12, 0}, body, 0x0a)         // streams, entries: empty
+	lokiPB := protoNest([]byte{0x12, 0}, body, 0x0a)       // streams, entries: empty
 	for _, c := range []struct {
 		name, path, ct string
 		body           []byte

@@ -280,16 +280,19 @@ func (s *server) Body(r *http.Request) ([]byte, error) {
 	tr := &timeoutReader{ReadCloser: r.Body}
 	r.Body = tr
 	body, err := readBody(r, s.c.maxBytes)
-	if bounded {
-		// Back to the server's bound: once the body is read, net/http
-		// reads on in the background to see the client go, and a
-		// deadline passing there would cancel the request's context.
-		_ = st.rc.SetReadDeadline(st.arrived.Add(readTimeout))
+	if !bounded {
+		return body, err
 	}
-	if err != nil && bounded && tr.timedOut {
+	if err != nil && tr.timedOut {
+		// The deadline stays passed: net/http then gives up reading the
+		// rest of the body at once, writes the 408 and closes.
 		return nil, &Error{Status: http.StatusRequestTimeout,
 			Msg: fmt.Sprintf("the body was not received within request.timeout.ms (%d ms)", s.c.timeout.Milliseconds())}
 	}
+	// Back to the server's bound: once the body is read, net/http reads
+	// on in the background to see the client go, and a deadline passing
+	// there would cancel the request's context.
+	_ = st.rc.SetReadDeadline(st.arrived.Add(readTimeout))
 	return body, err
 }
 
