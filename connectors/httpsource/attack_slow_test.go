@@ -236,3 +236,24 @@ func TestAttackIdleConnectionsShed(t *testing.T) {
 	t.Logf("served after %v", time.Since(start))
 	assert.Less(t, time.Since(start), 5*time.Second, "served beside idle connections")
 }
+
+// TestAttackUnreadAnswerReleasesSlot: a client that never reads a large
+// answer (a _bulk's 100k items, 17 MB) blocks its handler writing; the
+// write is bounded by request.timeout.ms from the answer's start, so the
+// slot of max.concurrent.requests comes back then, not after the
+// server's write timeout (request.timeout.ms × 2 + 70 s).
+func TestAttackUnreadAnswerReleasesSlot(t *testing.T) {
+	_, url, _, _ := startConnector(t, map[string]string{"max.concurrent.requests": "1", "request.timeout.ms": "1000"})
+	bulk := bytes.Repeat([]byte(`{"delete":{"_id":"1"}}`+"\n"), 100_000)
+	c := rawConn(t, strings.TrimPrefix(url, "http://"),
+		fmt.Sprintf("POST /idx/_bulk HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nContent-Length: %d\r\n\r\n", len(bulk)))
+	defer c.Close()
+	_, err := c.Write(bulk)
+	require.NoError(t, err)
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		status, _, _ := post(t, url+"/", ndjson(0, 1, 10))
+		return status == 200
+	}, 5*time.Second, 20*time.Millisecond, "a slot came back within request.timeout.ms and slack")
+	t.Logf("served after %v", time.Since(start))
+}

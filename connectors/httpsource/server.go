@@ -148,8 +148,10 @@ func (s *server) listen() error {
 			ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout:       readTimeout,
 			// Time to read, wait for a slot and for the acks, and answer:
-			// a client that never reads its answer is cut off after it.
-			WriteTimeout:   readTimeout + 2*s.c.timeout + 10*time.Second,
+			// a client that never reads its answer is cut off after it
+			// (or request.timeout.ms after the answer began: see
+			// answerWriter).
+			WriteTimeout:   s.writeTimeout(),
 			IdleTimeout:    idleTimeout,
 			MaxHeaderBytes: maxHeaderBytes,
 			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -219,6 +221,7 @@ func (s *server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &reqState{arrived: time.Now(), rc: http.NewResponseController(w)}
 		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		w = &answerWriter{ResponseWriter: w, st: st, timeout: s.c.timeout, last: st.arrived.Add(s.writeTimeout())}
 		defer func() {
 			if st.slot {
 				<-s.slots
@@ -227,6 +230,49 @@ func (s *server) wrap(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// writeTimeout is the http.Server's WriteTimeout: the longest a request
+// may take from its arrival to the end of its answer.
+func (s *server) writeTimeout() time.Duration { return readTimeout + 2*s.c.timeout + 10*time.Second }
+
+// answerWriter bounds the writing of an answer to request.timeout.ms from
+// its first byte (and no later than the server's WriteTimeout): a client
+// that does not read a large answer (an Elasticsearch _bulk's items)
+// would otherwise keep the handler blocked writing, holding its slot of
+// max.concurrent.requests, until the WriteTimeout (a minute or more).
+type answerWriter struct {
+	http.ResponseWriter
+	st      *reqState
+	timeout time.Duration
+	last    time.Time // the server's WriteTimeout deadline
+	started bool
+}
+
+// start sets the write deadline once, when the answer begins.
+func (a *answerWriter) start() {
+	if a.started {
+		return
+	}
+	a.started = true
+	d := time.Now().Add(a.timeout)
+	if d.After(a.last) {
+		d = a.last
+	}
+	_ = a.st.rc.SetWriteDeadline(d)
+}
+
+func (a *answerWriter) WriteHeader(code int) {
+	a.start()
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *answerWriter) Write(b []byte) (int, error) {
+	a.start()
+	return a.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (a *answerWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 // timeoutReader is a request body that notes a read failing on a
 // deadline.
