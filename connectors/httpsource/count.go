@@ -24,8 +24,17 @@ func tooManyEvents(limit int) *Error {
 // holds the field numbers of the nested messages down to the repeated
 // field counted (OTLP's 1, 2, 2: resource_logs, scope_logs,
 // log_records). It stops past limit, reporting over. A malformed message
-// ends the count: the decoder reports it.
+// ends the count: the decoder reports it. n is 0 when b is too short to
+// hold more than limit items.
 func protoCount(b []byte, path []protowire.Number, limit int) (n int, over bool) {
+	if len(b) <= 2*limit {
+		return 0, false // an item takes 2 bytes at least (tag, length): no need to count
+	}
+	return protoCountAll(b, path, limit)
+}
+
+// protoCountAll is protoCount without its shortcut.
+func protoCountAll(b []byte, path []protowire.Number, limit int) (n int, over bool) {
 	for len(b) > 0 {
 		num, typ, l := protowire.ConsumeTag(b)
 		if l < 0 {
@@ -48,7 +57,7 @@ func protoCount(b []byte, path []protowire.Number, limit int) (n int, over bool)
 		if len(path) == 1 {
 			n++
 		} else {
-			m, _ := protoCount(v, path[1:], limit-n)
+			m, _ := protoCountAll(v, path[1:], limit-n)
 			n += m
 		}
 		if n > limit {
@@ -61,119 +70,138 @@ func protoCount(b []byte, path []protowire.Number, limit int) (n int, over bool)
 // jsonCount counts the elements of the arrays at path in the JSON
 // document body: path holds the keys of the objects down to the array
 // counted, each with its spellings (OTLP/JSON's resourceLogs or
-// resource_logs), the arrays between walked element by element. It reads
-// tokens, building nothing, and stops past limit, reporting over. A
-// malformed document ends the count: the decoder reports it.
+// resource_logs), the arrays between walked element by element. It
+// scans the bytes, building nothing, and stops past limit, reporting
+// over. It does not validate: a malformed document is counted as far as
+// it goes, and the decoder reports it. n is 0 when the body is too short
+// to hold more than limit elements.
 func jsonCount(body []byte, path [][]string, limit int) (n int, over bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	c := &jsonCounter{dec: dec, limit: limit}
-	_ = c.object(path)
-	return c.n, c.n > limit
-}
-
-// jsonCounter is the state of one jsonCount.
-type jsonCounter struct {
-	dec   *json.Decoder
-	n     int
-	limit int
-}
-
-// errStop ends a count: the limit was passed or the document is not
-// what the path expects.
-var errStop = fmt.Errorf("stop")
-
-// object reads a value which, when an object, holds path's first key.
-func (c *jsonCounter) object(path [][]string) error {
-	tok, err := c.dec.Token()
-	if err != nil {
-		return errStop
+	if len(body) <= 2*limit {
+		return 0, false // an element takes 2 bytes at least ("1,"): no need to count
 	}
-	if tok != json.Delim('{') {
-		return c.skipRest(tok)
+	// A frame is an open object or array. on: it lies on path, k path
+	// keys matched above it (an object looks for path[k]; an array's
+	// elements are counted when k is len(path), else are the objects
+	// looking for path[k]).
+	type frame struct {
+		obj, on bool
+		k       int
+		want    bool // an object expects a key; an array, an element
+		matched bool // an object's last key is path[k]
 	}
-	for c.dec.More() {
-		key, err := c.dec.Token()
-		if err != nil {
-			return errStop
+	stack := []frame{{want: true, on: true}} // a sentinel array holding the document
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
 		}
-		k, _ := key.(string)
-		if !matches(path[0], k) {
-			if err := c.skip(); err != nil {
-				return err
+		top := &stack[len(stack)-1]
+		if top.obj {
+			switch c {
+			case '"':
+				end := jsonStringEnd(body, i)
+				if top.want && top.on {
+					top.matched = jsonKeyIs(body[i:end], path[top.k])
+				}
+				top.want = false
+				i = end - 1
+			case ',':
+				top.want, top.matched = true, false
+			case '}':
+				stack = stack[:len(stack)-1]
+			case '{', '[':
+				child := frame{obj: c == '{', want: true}
+				if c == '[' && top.on && top.matched {
+					child.on, child.k = true, top.k+1
+				}
+				stack = append(stack, child)
+			case ':':
+			default: // a scalar value: read to its end
+				i = jsonScalarEnd(body, i) - 1
 			}
 			continue
 		}
-		if err := c.array(path[1:]); err != nil {
-			return err
-		}
-	}
-	_, err = c.dec.Token() // }
-	if err != nil {
-		return errStop
-	}
-	return nil
-}
-
-// array reads a value which, when an array, holds the elements counted
-// (path empty) or objects holding path's first key.
-func (c *jsonCounter) array(path [][]string) error {
-	tok, err := c.dec.Token()
-	if err != nil {
-		return errStop
-	}
-	if tok != json.Delim('[') {
-		return c.skipRest(tok)
-	}
-	for c.dec.More() {
-		if len(path) == 0 {
-			c.n++
-			if c.n > c.limit {
-				return errStop
+		// An array (or the document's sentinel).
+		switch c {
+		case ',':
+			top.want = true
+			continue
+		case ']':
+			if len(stack) > 1 {
+				stack = stack[:len(stack)-1]
 			}
-			err = c.skip()
-		} else {
-			err = c.object(path)
+			continue
 		}
-		if err != nil {
-			return err
+		root := len(stack) == 1
+		if top.want && top.on && !root && top.k == len(path) {
+			n++
+			if n > limit {
+				return n, true
+			}
+		}
+		top.want = false
+		switch c {
+		case '"':
+			i = jsonStringEnd(body, i) - 1
+		case '{', '[':
+			child := frame{obj: c == '{', want: true}
+			if c == '{' && top.on && (root || top.k < len(path)) {
+				child.on, child.k = true, top.k
+			}
+			stack = append(stack, child)
+		default:
+			i = jsonScalarEnd(body, i) - 1
 		}
 	}
-	if _, err = c.dec.Token(); err != nil { // ]
-		return errStop
-	}
-	return nil
+	return n, false
 }
 
-// skip reads one value.
-func (c *jsonCounter) skip() error {
-	tok, err := c.dec.Token()
-	if err != nil {
-		return errStop
+// jsonStringEnd returns the index after the string starting at b[i]
+// (a quote), or len(b) when it does not end.
+func jsonStringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); {
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
+			return len(b)
+		}
+		j += q
+		esc := 0
+		for k := j - 1; k > i && b[k] == '\\'; k-- {
+			esc++
+		}
+		if esc%2 == 0 {
+			return j + 1
+		}
+		j++
 	}
-	return c.skipRest(tok)
+	return len(b)
 }
 
-// skipRest reads the rest of the value that began with tok.
-func (c *jsonCounter) skipRest(tok json.Token) error {
-	if tok != json.Delim('{') && tok != json.Delim('[') {
-		return nil
-	}
-	for depth := 1; depth > 0; {
-		tok, err := c.dec.Token()
-		if err != nil {
-			return errStop
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
+// jsonScalarEnd returns the index after the number or literal starting
+// at b[i].
+func jsonScalarEnd(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', ']', '}', ':', '"', '{', '[', ' ', '\t', '\n', '\r':
+			return i
 		}
 	}
-	return nil
+	return i
 }
 
-func matches(names []string, k string) bool {
+// jsonKeyIs reports whether the quoted key raw is one of names, decoding
+// it when it holds escapes.
+func jsonKeyIs(raw []byte, names []string) bool {
+	if len(raw) < 2 {
+		return false
+	}
+	k := string(raw[1 : len(raw)-1])
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		if json.Unmarshal(raw, &k) != nil {
+			return false
+		}
+	}
 	for _, n := range names {
 		if n == k {
 			return true
