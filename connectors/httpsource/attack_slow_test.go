@@ -57,8 +57,9 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 // never finish, a client that never reads its (large _bulk) answer, and a
 // thousand idle connections beyond max.connections. Meanwhile a
 // legitimate request is served within a bound; the server holds at most
-// max.connections sockets whatever the number of clients; header
-// timeouts close the slowloris and idle connections; and once the
+// max.connections sockets whatever the number of clients; the slowloris
+// and idle connections are closed (by the header timeout, or sooner to
+// make room for new clients when max.connections are open); and once the
 // attackers leave, file descriptors and goroutines return to their
 // numbers before.
 //
