@@ -64,7 +64,7 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 // numbers before.
 //
 // A body that never finishes gives its slot back after
-// request.timeout.ms (TestAttackSlowBodyReleasesSlot), and idle
+// request.body.timeout.ms (TestAttackSlowBodyReleasesSlot), and idle
 // connections are closed to make room for new clients
 // (TestAttackIdleConnectionsShed); a client that never reads its answer
 // holds its slot until the write timeout.
@@ -197,24 +197,24 @@ func TestAttackSlowClients(t *testing.T) {
 }
 
 // TestAttackSlowBodyReleasesSlot: a body that never finishes is answered
-// 408 naming request.timeout.ms once that has passed, giving its slot of
+// 408 naming request.body.timeout.ms once that has passed, giving its slot of
 // max.concurrent.requests back: it held it until the server's 60 s read
 // timeout before, so max.concurrent.requests slow clients stopped all
 // ingestion.
 func TestAttackSlowBodyReleasesSlot(t *testing.T) {
-	_, url, _, _ := startConnector(t, map[string]string{"max.concurrent.requests": "1", "request.timeout.ms": "1000"})
+	_, url, _, _ := startConnector(t, map[string]string{"max.concurrent.requests": "1", "request.body.timeout.ms": "1000"})
 	c := rawConn(t, strings.TrimPrefix(url, "http://"), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n[{}")
 	defer c.Close()
 	start := time.Now()
 	require.Eventually(t, func() bool {
 		status, _, _ := post(t, url+"/", ndjson(0, 1, 10))
 		return status == 200
-	}, 5*time.Second, 20*time.Millisecond, "a slot came back within request.timeout.ms and slack")
+	}, 5*time.Second, 20*time.Millisecond, "a slot came back within request.body.timeout.ms and slack")
 	t.Logf("served after %v", time.Since(start))
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	answer, _ := io.ReadAll(c)
 	assert.Contains(t, string(answer), "HTTP/1.1 408 ")
-	assert.Contains(t, string(answer), "request.timeout.ms (1000 ms)")
+	assert.Contains(t, string(answer), "request.body.timeout.ms (1000 ms)")
 }
 
 // TestAttackIdleConnectionsShed: connections that send nothing held

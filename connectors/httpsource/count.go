@@ -70,7 +70,8 @@ func protoCountAll(b []byte, path []protowire.Number, limit int) (n int, over bo
 // jsonCount counts the elements of the arrays at path in the JSON
 // document body: path holds the keys of the objects down to the array
 // counted, each with its spellings (OTLP/JSON's resourceLogs or
-// resource_logs), the arrays between walked element by element. It
+// resource_logs), the arrays between walked element by element; with no
+// path, the document is the array counted. It
 // scans the bytes, building nothing, and stops past limit, reporting
 // over. It does not validate: a malformed document is counted as far as
 // it goes, and the decoder reports it. n is 0 when the body is too short
@@ -146,7 +147,10 @@ func jsonCount(body []byte, path [][]string, limit int) (n int, over bool) {
 			i = jsonStringEnd(body, i) - 1
 		case '{', '[':
 			child := frame{obj: c == '{', want: true}
-			if c == '{' && top.on && (root || top.k < len(path)) {
+			switch {
+			case root && c == '[' && len(path) == 0:
+				child.on = true // the document is the array counted
+			case c == '{' && top.on && top.k < len(path):
 				child.on, child.k = true, top.k
 			}
 			stack = append(stack, child)

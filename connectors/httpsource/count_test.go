@@ -66,6 +66,10 @@ func TestJSONCount(t *testing.T) {
 	assert.Equal(t, 3, n)
 	n, over = c(`{"streams":[{"values":[[1],[2],[3`, lokiJSONPath, 100)
 	assert.False(t, over, "malformed: %d", n)
+	n, _ = c(`[{"a":[1,2]},[3,4],"5]",6]`, nil, 100)
+	assert.Equal(t, 4, n, "no path: the document's elements")
+	n, _ = c(`{"a":[1,2]}`, nil, 100)
+	assert.Equal(t, 0, n, "no path: not an array")
 	n, over = jsonCount([]byte(`{"streams":[{"values":[1,2,3]}]}`), lokiJSONPath, 100)
 	assert.Equal(t, 0, n, "too short to pass the limit: not counted")
 	assert.False(t, over)
@@ -87,6 +91,10 @@ func BenchmarkJSONCount(b *testing.B) {
 
 // jsonCountRef is jsonCount the slow way, on the decoded document.
 func jsonCountRef(doc any, path [][]string) int {
+	if len(path) == 0 {
+		arr, _ := doc.([]any)
+		return len(arr)
+	}
 	m, ok := doc.(map[string]any)
 	if !ok {
 		return 0
@@ -126,7 +134,7 @@ func FuzzJSONCount(f *testing.F) {
 		}
 		// Keys repeated in an object: the decoder keeps the last, the
 		// scan counts both; not a case to compare.
-		for _, path := range [][][]string{otlpJSONPath, lokiJSONPath} {
+		for _, path := range [][][]string{otlpJSONPath, lokiJSONPath, nil} {
 			pad := []byte(s + strings.Repeat(" ", 2*len(s)+2))
 			want := jsonCountRef(doc, path)
 			got, over := jsonCount(pad, path, len(s)+1)

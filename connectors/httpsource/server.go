@@ -297,9 +297,9 @@ func state(r *http.Request) *reqState {
 
 // Body implements endpoint: it waits for one of max.concurrent.requests
 // slots (503 after request.timeout.ms), then reads the body within
-// max.request.bytes and request.timeout.ms (408 past it: a client that
-// sends its body slowly, or never finishes it, would otherwise hold its
-// slot until the server's 60 s read timeout).
+// max.request.bytes and request.body.timeout.ms (408 past it: a client
+// that sends its body slowly, or never finishes it, would otherwise hold
+// its slot until the server's 60 s read timeout).
 func (s *server) Body(r *http.Request) ([]byte, error) {
 	st := state(r)
 	if st != nil && !st.slot {
@@ -322,7 +322,7 @@ func (s *server) Body(r *http.Request) ([]byte, error) {
 	}
 	// Where the connection cannot take deadlines (a test recorder), the
 	// server's read timeout bounds the read alone.
-	bounded := st.rc.SetReadDeadline(time.Now().Add(s.c.timeout)) == nil
+	bounded := st.rc.SetReadDeadline(time.Now().Add(s.c.bodyTimeout)) == nil
 	tr := &timeoutReader{ReadCloser: r.Body}
 	r.Body = tr
 	body, err := readBody(r, s.c.maxBytes)
@@ -333,7 +333,7 @@ func (s *server) Body(r *http.Request) ([]byte, error) {
 		// The deadline stays passed: net/http then gives up reading the
 		// rest of the body at once, writes the 408 and closes.
 		return nil, &Error{Status: http.StatusRequestTimeout,
-			Msg: fmt.Sprintf("the body was not received within request.timeout.ms (%d ms)", s.c.timeout.Milliseconds())}
+			Msg: fmt.Sprintf("the body was not received within request.body.timeout.ms (%d ms)", s.c.bodyTimeout.Milliseconds())}
 	}
 	// Back to the server's bound: once the body is read, net/http reads
 	// on in the background to see the client go, and a deadline passing
