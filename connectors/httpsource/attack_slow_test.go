@@ -57,16 +57,17 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 // never finish, a client that never reads its (large _bulk) answer, and a
 // thousand idle connections beyond max.connections. Meanwhile a
 // legitimate request is served within a bound; the server holds at most
-// max.connections sockets whatever the number of clients; header
-// timeouts close the slowloris and idle connections; and once the
+// max.connections sockets whatever the number of clients; the slowloris
+// and idle connections are closed (by the header timeout, or sooner to
+// make room for new clients when max.connections are open); and once the
 // attackers leave, file descriptors and goroutines return to their
 // numbers before.
 //
-// Known limit (see the report): a body that never finishes holds a slot
-// of max.concurrent.requests until the server's read timeout (60 s), a
-// client that never reads its answer one until the write timeout; and
-// while max.connections idle connections stay open, new clients wait in
-// the accept queue until the header timeout (10 s) frees their places.
+// A body that never finishes gives its slot back after
+// request.body.timeout.ms (TestAttackSlowBodyReleasesSlot), and idle
+// connections are closed to make room for new clients
+// (TestAttackIdleConnectionsShed); a client that never reads its answer
+// holds its slot until the write timeout.
 func TestAttackSlowClients(t *testing.T) {
 	const (
 		maxConns    = 40
@@ -193,4 +194,67 @@ func TestAttackSlowClients(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= goroutines+3 }, 15*time.Second, 50*time.Millisecond,
 		"goroutines back to %d (now %d)", goroutines, runtime.NumGoroutine())
+}
+
+// TestAttackSlowBodyReleasesSlot: a body that never finishes is answered
+// 408 naming request.body.timeout.ms once that has passed, giving its slot of
+// max.concurrent.requests back: it held it until the server's 60 s read
+// timeout before, so max.concurrent.requests slow clients stopped all
+// ingestion.
+func TestAttackSlowBodyReleasesSlot(t *testing.T) {
+	_, url, _, _ := startConnector(t, map[string]string{"max.concurrent.requests": "1", "request.body.timeout.ms": "1000"})
+	c := rawConn(t, strings.TrimPrefix(url, "http://"), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n[{}")
+	defer c.Close()
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		status, _, _ := post(t, url+"/", ndjson(0, 1, 10))
+		return status == 200
+	}, 5*time.Second, 20*time.Millisecond, "a slot came back within request.body.timeout.ms and slack")
+	t.Logf("served after %v", time.Since(start))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	answer, _ := io.ReadAll(c)
+	assert.Contains(t, string(answer), "HTTP/1.1 408 ")
+	assert.Contains(t, string(answer), "request.body.timeout.ms (1000 ms)")
+}
+
+// TestAttackIdleConnectionsShed: connections that send nothing held
+// places of max.connections until the header timeout (10 s): with 100 of
+// them and max.connections 40 a new client waited 20 s in the accept
+// queue. The oldest idle connections are closed when the limit is
+// reached, so it is served at once.
+func TestAttackIdleConnectionsShed(t *testing.T) {
+	_, url, _, _ := startConnector(t, map[string]string{"max.connections": "40"})
+	for range 100 {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), 5*time.Second)
+		if err != nil {
+			break
+		}
+		defer c.Close()
+	}
+	start := time.Now()
+	status, answer, _ := post(t, url+"/", ndjson(0, 1, 10))
+	assert.Equal(t, 200, status, answer)
+	t.Logf("served after %v", time.Since(start))
+	assert.Less(t, time.Since(start), 5*time.Second, "served beside idle connections")
+}
+
+// TestAttackUnreadAnswerReleasesSlot: a client that never reads a large
+// answer (a _bulk's 100k items, 17 MB) blocks its handler writing; the
+// write is bounded by request.timeout.ms from the answer's start, so the
+// slot of max.concurrent.requests comes back then, not after the
+// server's write timeout (request.timeout.ms × 2 + 70 s).
+func TestAttackUnreadAnswerReleasesSlot(t *testing.T) {
+	_, url, _, _ := startConnector(t, map[string]string{"max.concurrent.requests": "1", "request.timeout.ms": "1000"})
+	bulk := bytes.Repeat([]byte(`{"delete":{"_id":"1"}}`+"\n"), 100_000)
+	c := rawConn(t, strings.TrimPrefix(url, "http://"),
+		fmt.Sprintf("POST /idx/_bulk HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nContent-Length: %d\r\n\r\n", len(bulk)))
+	defer c.Close()
+	_, err := c.Write(bulk)
+	require.NoError(t, err)
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		status, _, _ := post(t, url+"/", ndjson(0, 1, 10))
+		return status == 200
+	}, 5*time.Second, 20*time.Millisecond, "a slot came back within request.timeout.ms and slack")
+	t.Logf("served after %v", time.Since(start))
 }

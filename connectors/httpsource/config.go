@@ -33,6 +33,7 @@ type config struct {
 	maxRequests   int
 	maxConns      int
 	timeout       time.Duration
+	bodyTimeout   time.Duration // request.body.timeout.ms
 	retryAfter    time.Duration
 	queueRecords  int
 	queueBytes    int64
@@ -61,6 +62,7 @@ func settingsOf(cfg connect.Config) (*config, error) {
 		maxRequests:   int(maxRequestsKey.Get(cfg)),
 		maxConns:      int(maxConnsKey.Get(cfg)),
 		timeout:       timeoutKey.Get(cfg),
+		bodyTimeout:   bodyTimeoutKey.Get(cfg),
 		retryAfter:    time.Duration(retryAfterKey.Get(cfg)) * time.Second,
 		queueRecords:  int(queueRecordsKey.Get(cfg)),
 		queueBytes:    queueBytesKey.Get(cfg),

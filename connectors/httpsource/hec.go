@@ -109,6 +109,9 @@ type hecReply struct {
 	Code         int     `json:"code"`
 	InvalidEvent *int    `json:"invalid-event-number,omitempty"`
 	AckID        *uint64 `json:"ackId,omitempty"`
+	// tooMany, in a parser's reply, refuses a request of more than
+	// max.events.per.request events (413).
+	tooMany bool
 }
 
 // hecAnswer writes reply with the HTTP status of its code.
@@ -217,7 +220,12 @@ func (h *hecHandler) serve(w http.ResponseWriter, r *http.Request, parse func([]
 		hecAnswer(w, *bad)
 		return
 	}
+	def.maxEvents = h.e.Settings().MaxEvents
 	events, bad := parse(body, def)
+	if bad != nil && bad.tooMany {
+		hecFail(w, tooManyEvents(def.maxEvents))
+		return
+	}
 	if bad != nil {
 		hecAnswer(w, *bad)
 		return
@@ -236,7 +244,8 @@ func (h *hecHandler) serve(w http.ResponseWriter, r *http.Request, parse func([]
 
 // hecFail answers an endpoint error: busy as 503 code 9 with
 // Retry-After (Splunk's busy answer, retried by every HEC client), a
-// size limit as 413, the rest as 400 code 6 with the message.
+// size limit as 413, a body not received in time as 408, the rest as
+// 400 code 6 with the message.
 func hecFail(w http.ResponseWriter, err error) {
 	var he *Error
 	if !errors.As(err, &he) {
@@ -246,10 +255,14 @@ func hecFail(w http.ResponseWriter, err error) {
 	case he.Status == http.StatusTooManyRequests || he.Status >= 500:
 		w.Header().Set("Retry-After", secondsRetryAfter(he.RetryAfter))
 		hecAnswer(w, hecReply{Text: "Server is busy: " + he.Msg, Code: hecServerBusy})
-	case he.Status == http.StatusRequestEntityTooLarge:
-		b, _ := json.Marshal(hecReply{Text: "Content too large: " + he.Msg, Code: hecInvalidFormat})
+	case he.Status == http.StatusRequestEntityTooLarge, he.Status == http.StatusRequestTimeout:
+		text := "Content too large: "
+		if he.Status == http.StatusRequestTimeout {
+			text = "Request timeout: "
+		}
+		b, _ := json.Marshal(hecReply{Text: text + he.Msg, Code: hecInvalidFormat})
 		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		w.WriteHeader(he.Status)
 		_, _ = w.Write(b)
 	default:
 		b, _ := json.Marshal(hecReply{Text: "Invalid data format: " + he.Msg, Code: hecInvalidFormat})

@@ -35,6 +35,7 @@ import (
 type hecDefaults struct {
 	host, source, sourcetype, index, channel string
 	time                                     time.Time
+	maxEvents                                int // max.events.per.request, 0 for no bound
 }
 
 // hecQueryDefaults reads the query string's metadata.
@@ -85,6 +86,9 @@ func parseHECEvents(body []byte, def hecDefaults) ([]Event, *hecReply) {
 		}
 		if err != nil {
 			return nil, bad(hecInvalidFormat, fmt.Sprintf("Invalid data format: event %d at byte %d: %v", n, at, err))
+		}
+		if def.maxEvents > 0 && n >= def.maxEvents {
+			return nil, &hecReply{tooMany: true}
 		}
 		ev, reply := hecEvent(&env, def)
 		if reply != nil {
@@ -216,6 +220,9 @@ func parseHECRaw(body []byte, def hecDefaults) ([]Event, *hecReply) {
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
+		}
+		if def.maxEvents > 0 && len(events) >= def.maxEvents {
+			return nil, &hecReply{tooMany: true}
 		}
 		ev := Event{Value: string(line), Time: def.time}
 		for _, f := range []Field{{"host", def.host}, {"source", def.source}, {"sourcetype", def.sourcetype},

@@ -41,6 +41,13 @@ func serveJSON(w http.ResponseWriter, r *http.Request, e endpoint) {
 		answerJSONError(w, err)
 		return
 	}
+	// Counted before decoding: a body of tiny events would otherwise be
+	// built whole (a 1 MiB body of {} takes ~45 MiB) before the limit
+	// refuses it.
+	if limit := e.Settings().MaxEvents; limit > 0 && jsonTooMany(body, limit) {
+		answerJSONError(w, tooManyEvents(limit))
+		return
+	}
 	events, err := parseJSONEvents(body, e.Settings().TimestampField)
 	if err != nil {
 		answerJSONError(w, err)
@@ -233,4 +240,27 @@ func parseTime(v any) (time.Time, error) {
 		return time.Unix(0, int64(f)), nil
 	}
 	return time.Time{}, fmt.Errorf("%s is out of range for a time", strings.TrimSpace(s))
+}
+
+// jsonTooMany reports whether a generic JSON body holds more than limit
+// events, scanning its bytes without decoding: the elements of a body
+// that is one array, else its non-blank lines (one event each).
+func jsonTooMany(body []byte, limit int) bool {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '[' && !bytes.Contains(trimmed, []byte("\n[")) {
+		_, over := jsonCount(trimmed, nil, limit)
+		return over
+	}
+	if bytes.Count(trimmed, []byte("\n")) < limit {
+		return false
+	}
+	n := 0
+	for line := range bytes.Lines(trimmed) {
+		if len(bytes.TrimSpace(line)) > 0 {
+			if n++; n > limit {
+				return true
+			}
+		}
+	}
+	return false
 }

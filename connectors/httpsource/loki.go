@@ -81,7 +81,11 @@ func lokiPush(w http.ResponseWriter, r *http.Request, e endpoint) {
 // within the same limit.
 func lokiDecode(r *http.Request, e endpoint, body []byte) ([]lokiStream, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	max := e.Settings().MaxEvents
 	if ct == "application/json" {
+		if _, over := jsonCount(body, lokiJSONPath, max); max > 0 && over {
+			return nil, tooManyEvents(max)
+		}
 		streams, err := decodeLokiJSON(body)
 		if err != nil {
 			return nil, lokiBad("the JSON push body: %v", err)
@@ -104,6 +108,9 @@ func lokiDecode(r *http.Request, e endpoint, body []byte) ([]lokiStream, error) 
 			}
 			return nil, err
 		}
+	}
+	if _, over := protoCount(body, lokiProtoPath, max); max > 0 && over {
+		return nil, tooManyEvents(max)
 	}
 	streams, err := decodeLokiProto(body)
 	if err != nil {

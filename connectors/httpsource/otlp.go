@@ -59,6 +59,18 @@ func otlpLogs(w http.ResponseWriter, r *http.Request, e endpoint) {
 		otlpFail(w, ct, err)
 		return
 	}
+	if max := e.Settings().MaxEvents; max > 0 {
+		var over bool
+		if ct == otlpJSON {
+			_, over = jsonCount(body, otlpJSONPath, max)
+		} else {
+			_, over = protoCount(body, otlpProtoPath, max)
+		}
+		if over {
+			otlpFail(w, ct, tooManyEvents(max))
+			return
+		}
+	}
 	req := &collogs.ExportLogsServiceRequest{}
 	if ct == otlpJSON {
 		err = otlpUnmarshalJSON(body, req)

@@ -107,12 +107,16 @@ var (
 		"How long a request may wait for room in the queue and then for the broker's acknowledgement before it is answered 429 (queue full) or 503, "+
 			"with Retry-After. Keep it below the shippers' own timeouts (Vector's is 60 s); events already queued are still written (at-least-once).",
 		kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 5))
+	bodyTimeoutKey = kit.Millis("request.body.timeout.ms", 10*time.Second, connect.Low,
+		"How long a request that holds one of max.concurrent.requests may take to send its body; a slower one is answered 408 and its place "+
+			"given back, so clients that send slowly or never finish cannot stop ingestion. Allow max.request.bytes at the shippers' slowest link.",
+		kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 6))
 	retryAfterKey = kit.Int("retry.after.seconds", 5, connect.Low,
-		"Seconds a 429 or 503 answer's Retry-After asks the client to wait.", kit.Validate(connect.AtLeast(0)), kit.Group(groupLimits, 6))
+		"Seconds a 429 or 503 answer's Retry-After asks the client to wait.", kit.Validate(connect.AtLeast(0)), kit.Group(groupLimits, 7))
 	queueRecordsKey = kit.Int("max.queue.size", kit.DefaultMaxRecords, connect.Low,
-		"Events a task holds for the broker (Debezium's name); a request waits while they do not fit.", kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 7))
+		"Events a task holds for the broker (Debezium's name); a request waits while they do not fit.", kit.Validate(connect.AtLeast(1)), kit.Group(groupLimits, 8))
 	queueBytesKey = kit.Long("max.queue.size.in.bytes", 64<<20, connect.Low,
-		"Bytes of events (their JSON size, roughly) a task holds for the broker (Debezium's name); 0 for no byte bound.", kit.Validate(connect.AtLeast(0)), kit.Group(groupLimits, 8))
+		"Bytes of events (their JSON size, roughly) a task holds for the broker (Debezium's name); 0 for no byte bound.", kit.Validate(connect.AtLeast(0)), kit.Group(groupLimits, 9))
 )
 
 // tlsKeys are the listeners' TLS keys: Kafka's PEM names for a server.
@@ -128,7 +132,7 @@ var tlsKeys = kit.TLSKeys{
 var Config = append(kit.Def(listenersKey, topicKey, topicFormatKey, keyFieldKey, metaLocationKey, metaFieldKey, headersKeepKey,
 	protocolsKey, jsonPathsKey, jsonTimestampKey, esVersionKey, esBusyKey, hecAckKey,
 	tokensKey, basicUserKey, basicPassKey,
-	maxBytesKey, maxEventsKey, maxEventBytesKey, maxRequestsKey, maxConnsKey, timeoutKey, retryAfterKey, queueRecordsKey, queueBytesKey),
+	maxBytesKey, maxEventsKey, maxEventBytesKey, maxRequestsKey, maxConnsKey, timeoutKey, bodyTimeoutKey, retryAfterKey, queueRecordsKey, queueBytesKey),
 	tlsKeys.Def()...)
 
 // taskIDKey is set by the connector in each task's config, naming the

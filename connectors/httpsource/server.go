@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -147,8 +148,10 @@ func (s *server) listen() error {
 			ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout:       readTimeout,
 			// Time to read, wait for a slot and for the acks, and answer:
-			// a client that never reads its answer is cut off after it.
-			WriteTimeout:   readTimeout + 2*s.c.timeout + 10*time.Second,
+			// a client that never reads its answer is cut off after it
+			// (or request.timeout.ms after the answer began: see
+			// answerWriter).
+			WriteTimeout:   s.writeTimeout(),
 			IdleTimeout:    idleTimeout,
 			MaxHeaderBytes: maxHeaderBytes,
 			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -168,7 +171,9 @@ func (s *server) listen() error {
 		s.addrs = append(s.addrs, scheme+"://"+lns[i].Addr().String())
 	}
 	for i, srv := range s.servers {
-		ln := netlimit.Listen(lns[i], s.c.maxConns)
+		idle := newIdleConns()
+		srv.ConnState = idle.track
+		ln := netlimit.Listen(lns[i], s.c.maxConns, netlimit.OnFull(idle.shed))
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -204,7 +209,8 @@ func (s *server) close() {
 // reqState is what the server keeps about one request.
 type reqState struct {
 	arrived time.Time
-	slot    bool // the request holds one of slots
+	slot    bool                     // the request holds one of slots
+	rc      *http.ResponseController // sets the connection's read deadline
 }
 
 type stateKey struct{}
@@ -213,8 +219,9 @@ type stateKey struct{}
 // when the handler returns.
 func (s *server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &reqState{arrived: time.Now()}
+		st := &reqState{arrived: time.Now(), rc: http.NewResponseController(w)}
 		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		w = &answerWriter{ResponseWriter: w, st: st, timeout: s.c.timeout, last: st.arrived.Add(s.writeTimeout())}
 		defer func() {
 			if st.slot {
 				<-s.slots
@@ -224,6 +231,65 @@ func (s *server) wrap(h http.Handler) http.Handler {
 	})
 }
 
+// writeTimeout is the http.Server's WriteTimeout: the longest a request
+// may take from its arrival to the end of its answer.
+func (s *server) writeTimeout() time.Duration { return readTimeout + 2*s.c.timeout + 10*time.Second }
+
+// answerWriter bounds the writing of an answer to request.timeout.ms from
+// its first byte (and no later than the server's WriteTimeout): a client
+// that does not read a large answer (an Elasticsearch _bulk's items)
+// would otherwise keep the handler blocked writing, holding its slot of
+// max.concurrent.requests, until the WriteTimeout (a minute or more).
+type answerWriter struct {
+	http.ResponseWriter
+	st      *reqState
+	timeout time.Duration
+	last    time.Time // the server's WriteTimeout deadline
+	started bool
+}
+
+// start sets the write deadline once, when the answer begins.
+func (a *answerWriter) start() {
+	if a.started {
+		return
+	}
+	a.started = true
+	d := time.Now().Add(a.timeout)
+	if d.After(a.last) {
+		d = a.last
+	}
+	_ = a.st.rc.SetWriteDeadline(d)
+}
+
+func (a *answerWriter) WriteHeader(code int) {
+	a.start()
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *answerWriter) Write(b []byte) (int, error) {
+	a.start()
+	return a.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (a *answerWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// timeoutReader is a request body that notes a read failing on a
+// deadline.
+type timeoutReader struct {
+	io.ReadCloser
+	timedOut bool
+}
+
+func (t *timeoutReader) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		t.timedOut = true
+	}
+	return n, err
+}
+
 func state(r *http.Request) *reqState {
 	st, _ := r.Context().Value(stateKey{}).(*reqState)
 	return st
@@ -231,9 +297,12 @@ func state(r *http.Request) *reqState {
 
 // Body implements endpoint: it waits for one of max.concurrent.requests
 // slots (503 after request.timeout.ms), then reads the body within
-// max.request.bytes.
+// max.request.bytes and request.body.timeout.ms (408 past it: a client
+// that sends its body slowly, or never finishes it, would otherwise hold
+// its slot until the server's 60 s read timeout).
 func (s *server) Body(r *http.Request) ([]byte, error) {
-	if st := state(r); st != nil && !st.slot {
+	st := state(r)
+	if st != nil && !st.slot {
 		t := time.NewTimer(s.c.timeout)
 		defer t.Stop()
 		select {
@@ -248,7 +317,29 @@ func (s *server) Body(r *http.Request) ([]byte, error) {
 			return nil, s.busy(http.StatusServiceUnavailable, "the connector task is stopping; retry later")
 		}
 	}
-	return readBody(r, s.c.maxBytes)
+	if st == nil || st.rc == nil {
+		return readBody(r, s.c.maxBytes)
+	}
+	// Where the connection cannot take deadlines (a test recorder), the
+	// server's read timeout bounds the read alone.
+	bounded := st.rc.SetReadDeadline(time.Now().Add(s.c.bodyTimeout)) == nil
+	tr := &timeoutReader{ReadCloser: r.Body}
+	r.Body = tr
+	body, err := readBody(r, s.c.maxBytes)
+	if !bounded {
+		return body, err
+	}
+	if err != nil && tr.timedOut {
+		// The deadline stays passed: net/http then gives up reading the
+		// rest of the body at once, writes the 408 and closes.
+		return nil, &Error{Status: http.StatusRequestTimeout,
+			Msg: fmt.Sprintf("the body was not received within request.body.timeout.ms (%d ms)", s.c.bodyTimeout.Milliseconds())}
+	}
+	// Back to the server's bound: once the body is read, net/http reads
+	// on in the background to see the client go, and a deadline passing
+	// there would cancel the request's context.
+	_ = st.rc.SetReadDeadline(st.arrived.Add(readTimeout))
+	return body, err
 }
 
 // Authorize implements endpoint.

@@ -71,3 +71,39 @@ func TestErrorAnswerReachesAClientStillSending(t *testing.T) {
 		assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
 	}
 }
+
+// TestOnFullCalledWhileWaiting: with every slot taken, Accept calls the
+// OnFull function (again while it waits), and closing a connection there
+// lets the waiting client in.
+func TestOnFullCalledWhileWaiting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	conns := make(chan net.Conn, 4)
+	calls := make(chan struct{}, 100)
+	l := Listen(ln, 1, OnFull(func() {
+		select {
+		case calls <- struct{}{}:
+		default:
+		}
+		if len(calls) == 3 { // the third call makes room
+			(<-conns).Close()
+		}
+	}))
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+		}
+	}()
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		defer c.Close()
+	}
+	require.Eventually(t, func() bool { return len(conns) == 1 && len(calls) >= 3 }, 5*time.Second, 10*time.Millisecond,
+		"the second connection accepted once the first was closed on the third call")
+}
