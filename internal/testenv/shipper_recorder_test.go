@@ -61,8 +61,8 @@ func (r *recorder) failNext(n, status int, body string) {
 	r.failing, r.failFor, r.failRsp = status, n, body
 }
 
-// rejectNext makes the next n _bulk requests answer 200 with
-// "errors":true, accepting the first keep documents and rejecting the rest
+// rejectNext makes the next n _bulk requests of more than keep documents
+// answer 200 with "errors":true, accepting the first keep and rejecting the rest
 // with status 429, as an overloaded Elasticsearch does.
 func (r *recorder) rejectNext(n, keep int) {
 	r.mu.Lock()
