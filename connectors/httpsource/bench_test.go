@@ -3,6 +3,7 @@ package httpsource
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -29,28 +30,46 @@ const (
 // worker and the in-process broker (acks=all): each request is answered
 // once its lines are acknowledged. One op is one line.
 func BenchmarkIngestNDJSON(b *testing.B) {
+	benchIngest(b, "/", "application/x-ndjson", ndjson(0, benchBatch, benchLine))
+}
+
+// BenchmarkIngestESBulk posts Elasticsearch _bulk requests of the same
+// documents, each after a create action, as Fluent Bit's es output does.
+// One op is one document.
+func BenchmarkIngestESBulk(b *testing.B) {
+	var body []byte
+	for line := range bytes.Lines(ndjson(0, benchBatch, benchLine)) {
+		body = append(body, `{"create":{"_index":"bench"}}`+"\n"...)
+		body = append(body, line...)
+	}
+	benchIngest(b, "/_bulk", "application/x-ndjson", body)
+}
+
+// benchIngest posts body (benchBatch events) to path from benchSenders
+// clients until b.N events are in.
+func benchIngest(b *testing.B, path, contentType string, body []byte) {
 	w := connecttest.StartWorker(b, nil, []connect.ConnectorPlugin{Plugin}, nil)
 	w.Create("bench", Plugin.Class, map[string]string{
 		"listeners": "127.0.0.1:0", "topic": "bench", "metadata.location": "none", "json.timestamp.field": "",
 	})
-	url := waitAddr(b, "bench", 0) + "/"
-	body := ndjson(0, benchBatch, benchLine)
+	url := waitAddr(b, "bench", 0) + path
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: benchSenders}}
 	defer client.CloseIdleConnections()
 	requests := (b.N + benchBatch - 1) / benchBatch
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	b.SetBytes(int64(len(body) / benchBatch))
+	b.SetBytes(int64(benchLine))
 	b.ResetTimer()
 	start, cpu := time.Now(), cpuTime()
 	for range benchSenders {
 		wg.Go(func() {
 			for next.Add(1) <= int64(requests) {
-				resp, err := client.Post(url, "application/x-ndjson", bytes.NewReader(body))
+				resp, err := client.Post(url, contentType, bytes.NewReader(body))
 				if err != nil {
 					b.Error(err)
 					return
 				}
+				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != 200 {
 					b.Errorf("status %d", resp.StatusCode)
@@ -60,7 +79,7 @@ func BenchmarkIngestNDJSON(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	report(b, requests*benchBatch, len(body)*requests, time.Since(start), cpuTime()-cpu)
+	report(b, requests*benchBatch, benchLine*benchBatch*requests, time.Since(start), cpuTime()-cpu)
 }
 
 // BenchmarkBrokerProduce produces the same lines as records with franz-go

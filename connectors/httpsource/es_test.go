@@ -273,3 +273,22 @@ func TestESJSONEncoding(t *testing.T) {
 	assert.Equal(t, `{"a\"b":"x\u003cy\u003e\né","n":3,"l":-4,"t":true,"num":1.5,"arr":[{},"s"],"nil":null,"f":2.5}`, string(got))
 	assert.True(t, json.Valid(got))
 }
+
+// TestBulkAnswerWrittenStraight: the answer written without building its
+// tree is byte for byte the tree's, for created, refused and not-found
+// items, ids given or not, names that need escaping.
+func TestBulkAnswerWrittenStraight(t *testing.T) {
+	items := []bulkItem{
+		{action: "create", index: "logs", id: "a1", status: 201},
+		{action: "index", index: "lo\"gs", status: 201},
+		{action: "delete", index: "logs", id: "x", status: 404},
+		{action: "update", index: "logs", status: 400, errTyp: "action_request_validation_exception", reason: "update (line [5]) is not supported\n"},
+		{action: "create", index: "logs", id: "é", status: 429, errTyp: "es_rejected_execution_exception", reason: "busy"},
+		{action: "create", index: "logs", status: 201},
+	}
+	for _, list := range [][]bulkItem{items, items[:1], items[2:3], nil} {
+		want, err := appendESJSON(nil, bulkResponse(list, 7*time.Millisecond))
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(appendBulkAnswer(nil, list, 7*time.Millisecond)))
+	}
+}
