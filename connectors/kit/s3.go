@@ -1,0 +1,190 @@
+package kit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// S3Keys are the keys every S3 connector shares to reach its bucket,
+// named as Confluent's S3 sink and source name them. ConfluentS3Keys
+// declares them; a connector adds Def() to its own definition and builds
+// its client with Client.
+type S3Keys struct {
+	Bucket          Key[string]        // s3.bucket.name, required
+	Region          Key[string]        // s3.region, us-west-2
+	Endpoint        Key[string]        // store.url, null: AWS's endpoint for the region
+	PathStyle       Key[bool]          // s3.path.style.access.enabled, true
+	AccessKeyID     Key[string]        // aws.access.key.id, null: the default credential chain
+	SecretAccessKey Key[string]        // aws.secret.access.key (PASSWORD)
+	ProxyURL        Key[string]        // s3.proxy.url, null: none (HTTPS_PROXY and friends still apply)
+	ProxyUser       Key[string]        // s3.proxy.user
+	ProxyPassword   Key[string]        // s3.proxy.password (PASSWORD)
+	PartRetries     Key[int64]         // s3.part.retries, 3
+	RetryBackoff    Key[time.Duration] // s3.retry.backoff.ms, 200 ms
+}
+
+// s3MaxBackoff caps one retry's wait: Confluent caps it at a day, which
+// no task should sleep; a minute keeps a retried part within a flush.
+const s3MaxBackoff = time.Minute
+
+// ConfluentS3Keys declares the shared S3 keys with Confluent's names and
+// defaults, in the docs group named group.
+func ConfluentS3Keys(group string) S3Keys {
+	n := 0
+	g := func() Option { n++; return Group(group, n) }
+	return S3Keys{
+		Bucket: String("s3.bucket.name", "", connect.High, "The S3 bucket.", Required(), g()),
+		Region: String("s3.region", "us-west-2", connect.Medium, "The AWS region of the bucket.", g()),
+		Endpoint: String("store.url", "", connect.High,
+			"The S3 endpoint's URL, for an S3-compatible store (MinIO, versitygw, Ceph); empty means AWS's endpoint for s3.region.", NullDefault(), g()),
+		PathStyle: Bool("s3.path.style.access.enabled", true, connect.Low,
+			"Whether to address the bucket in the path (endpoint/bucket/key) rather than as a host name (bucket.endpoint/key).", g()),
+		AccessKeyID: String("aws.access.key.id", "", connect.High,
+			"The AWS access key id; empty means the SDK's default credential chain (environment, shared files, instance role).", NullDefault(), g()),
+		SecretAccessKey: Password("aws.secret.access.key", connect.High, "The AWS secret access key, with aws.access.key.id.", g()),
+		ProxyURL: String("s3.proxy.url", "", connect.Low,
+			"The URL of an HTTP proxy for S3 requests; empty means none beyond the HTTP(S)_PROXY environment.", NullDefault(), g()),
+		ProxyUser:     String("s3.proxy.user", "", connect.Low, "The proxy's user name.", NullDefault(), g()),
+		ProxyPassword: Password("s3.proxy.password", connect.Low, "The proxy's password.", g()),
+		PartRetries: Int("s3.part.retries", 3, connect.Medium,
+			"How many times one S3 request (a part upload among them) is retried after a retriable failure.", g(),
+			Validate(connect.Between(0, 100))),
+		RetryBackoff: Millis("s3.retry.backoff.ms", 200*time.Millisecond, connect.Low,
+			"The wait before the first retry of an S3 request, doubled on each further retry up to a minute.", g(),
+			Validate(connect.AtLeast(0))),
+	}
+}
+
+// Def declares the keys.
+func (k S3Keys) Def() connect.ConfigDef {
+	return Def(k.Bucket, k.Region, k.Endpoint, k.PathStyle, k.AccessKeyID, k.SecretAccessKey,
+		k.ProxyURL, k.ProxyUser, k.ProxyPassword, k.PartRetries, k.RetryBackoff)
+}
+
+// Client builds an S3 client from cfg, parsed by a definition holding
+// Def's keys. It checks the settings only; CheckBucket checks that the
+// bucket answers.
+func (k S3Keys) Client(ctx context.Context, cfg connect.Config) (*s3.Client, error) {
+	id, secret := k.AccessKeyID.Get(cfg), k.SecretAccessKey.Get(cfg)
+	if (id == "") != (secret == "") {
+		return nil, fmt.Errorf("%w: %s and %s go together: set both or neither", connect.ErrConfig,
+			k.AccessKeyID.Name(), k.SecretAccessKey.Name())
+	}
+	endpoint := k.Endpoint.Get(cfg)
+	if endpoint != "" {
+		u, err := url.Parse(endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%w: %s %q is not an http or https URL", connect.ErrConfig, k.Endpoint.Name(), endpoint)
+		}
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if p := k.ProxyURL.Get(cfg); p != "" {
+		u, err := url.Parse(p)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("%w: %s %q is not a URL", connect.ErrConfig, k.ProxyURL.Name(), p)
+		}
+		if user := k.ProxyUser.Get(cfg); user != "" {
+			u.User = url.UserPassword(user, k.ProxyPassword.Get(cfg))
+		}
+		transport.Proxy = http.ProxyURL(u)
+	}
+	retries, base := int(k.PartRetries.Get(cfg)), k.RetryBackoff.Get(cfg)
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(k.Region.Get(cfg)),
+		config.WithHTTPClient(&http.Client{Transport: transport}),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = retries + 1
+				o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
+					return s3Backoff(base, attempt), nil
+				})
+			})
+		}),
+	}
+	if id != "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret, "")))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: load the AWS configuration: %v", connect.ErrConfig, err)
+	}
+	pathStyle := k.PathStyle.Get(cfg)
+	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.UsePathStyle = pathStyle
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
+}
+
+// s3Backoff is the wait before retry attempt (1 for the first): base
+// doubled attempt-1 times, capped at s3MaxBackoff.
+func s3Backoff(base time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < s3MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, s3MaxBackoff)
+}
+
+// CheckBucket checks that bucket answers to client, and when it does not,
+// says why in words: the bucket is missing, the credentials are wrong,
+// the region is wrong, or the endpoint is unreachable.
+func CheckBucket(ctx context.Context, client *s3.Client, bucket string) error {
+	_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	if err == nil {
+		return nil
+	}
+	// A HEAD answer has no body, so no error code beyond its status; a
+	// GET on the bucket says which error it is.
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		_, lerr := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), MaxKeys: aws.Int32(1)})
+		var coded smithy.APIError
+		if lerr != nil && errors.As(lerr, &coded) && coded.ErrorCode() != "" && coded.ErrorCode() != api.ErrorCode() {
+			err = lerr
+		}
+	}
+	return bucketError(client, bucket, err)
+}
+
+// bucketError words err, a failure to reach bucket, by its cause.
+func bucketError(client *s3.Client, bucket string, err error) error {
+	region := client.Options().Region
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchBucket", "NotFound":
+			return fmt.Errorf("S3 bucket %q does not exist (s3.bucket.name): %w", bucket, err)
+		case "InvalidAccessKeyId":
+			return fmt.Errorf("S3 bucket %q: the access key id is unknown to the store (aws.access.key.id): %w", bucket, err)
+		case "SignatureDoesNotMatch":
+			return fmt.Errorf("S3 bucket %q: the secret access key does not match the access key id (aws.secret.access.key): %w", bucket, err)
+		case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException", "301":
+			return fmt.Errorf("S3 bucket %q is not in region %s (s3.region): %w", bucket, region, err)
+		case "AccessDenied", "Forbidden", "AllAccessDisabled":
+			return fmt.Errorf("S3 bucket %q: access denied to these credentials (aws.access.key.id): %w", bucket, err)
+		}
+		return fmt.Errorf("S3 bucket %q: %w", bucket, err)
+	}
+	var op *net.OpError
+	var dns *net.DNSError
+	if errors.As(err, &op) || errors.As(err, &dns) {
+		return fmt.Errorf("S3 endpoint unreachable for bucket %q (store.url, s3.region): %w", bucket, err)
+	}
+	return fmt.Errorf("S3 bucket %q: %w", bucket, err)
+}
