@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -79,6 +80,9 @@ func (k S3Keys) Def() connect.ConfigDef {
 // Def's keys. It checks the settings only; CheckBucket checks that the
 // bucket answers.
 func (k S3Keys) Client(ctx context.Context, cfg connect.Config) (*s3.Client, error) {
+	if k.Bucket.Get(cfg) == "" {
+		return nil, fmt.Errorf("%w: %s is empty", connect.ErrConfig, k.Bucket.Name())
+	}
 	id, secret := k.AccessKeyID.Get(cfg), k.SecretAccessKey.Get(cfg)
 	if (id == "") != (secret == "") {
 		return nil, fmt.Errorf("%w: %s and %s go together: set both or neither", connect.ErrConfig,
@@ -91,7 +95,9 @@ func (k S3Keys) Client(ctx context.Context, cfg connect.Config) (*s3.Client, err
 			return nil, fmt.Errorf("%w: %s %q is not an http or https URL", connect.ErrConfig, k.Endpoint.Name(), endpoint)
 		}
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// The SDK's buildable client, not a plain one: the config loader
+	// adds AWS_CA_BUNDLE's roots to it.
+	httpClient := awshttp.NewBuildableClient()
 	if p := k.ProxyURL.Get(cfg); p != "" {
 		u, err := url.Parse(p)
 		if err != nil || u.Host == "" {
@@ -100,12 +106,12 @@ func (k S3Keys) Client(ctx context.Context, cfg connect.Config) (*s3.Client, err
 		if user := k.ProxyUser.Get(cfg); user != "" {
 			u.User = url.UserPassword(user, k.ProxyPassword.Get(cfg))
 		}
-		transport.Proxy = http.ProxyURL(u)
+		httpClient = httpClient.WithTransportOptions(func(tr *http.Transport) { tr.Proxy = http.ProxyURL(u) })
 	}
 	retries, base := int(k.PartRetries.Get(cfg)), k.RetryBackoff.Get(cfg)
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(k.Region.Get(cfg)),
-		config.WithHTTPClient(&http.Client{Transport: transport}),
+		config.WithHTTPClient(httpClient),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = retries + 1
@@ -170,7 +176,7 @@ func bucketError(client *s3.Client, bucket string, err error) error {
 		switch api.ErrorCode() {
 		case "NoSuchBucket", "NotFound":
 			return fmt.Errorf("S3 bucket %q does not exist (s3.bucket.name): %w", bucket, err)
-		case "InvalidAccessKeyId":
+		case "InvalidAccessKeyId", "XAdminUserNotFound": // the second is versitygw's
 			return fmt.Errorf("S3 bucket %q: the access key id is unknown to the store (aws.access.key.id): %w", bucket, err)
 		case "SignatureDoesNotMatch":
 			return fmt.Errorf("S3 bucket %q: the secret access key does not match the access key id (aws.secret.access.key): %w", bucket, err)
