@@ -33,8 +33,8 @@ type S3 struct {
 	Dir string
 }
 
-// findVersitygw looks for versitygw on PATH, then in $GOBIN and
-// ~/go/bin, where `go install` puts it.
+// findVersitygw looks for versitygw on PATH, then in $GOBIN, $GOPATH/bin
+// and ~/go/bin, where `go install` puts it.
 func findVersitygw() (string, error) {
 	path, err := exec.LookPath("versitygw")
 	if err == nil {
@@ -43,6 +43,9 @@ func findVersitygw() (string, error) {
 	var dirs []string
 	if gobin := os.Getenv("GOBIN"); gobin != "" {
 		dirs = append(dirs, gobin)
+	}
+	if gopath := os.Getenv("GOPATH"); gopath != "" {
+		dirs = append(dirs, filepath.Join(filepath.SplitList(gopath)[0], "bin"))
 	}
 	if home, herr := os.UserHomeDir(); herr == nil {
 		dirs = append(dirs, filepath.Join(home, "go", "bin"))
