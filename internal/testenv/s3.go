@@ -55,7 +55,7 @@ func findVersitygw() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("versitygw not on PATH nor in $GOBIN or ~/go/bin: %w", err)
+	return "", fmt.Errorf("versitygw not on PATH nor in $GOBIN, $GOPATH/bin or ~/go/bin (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0): %w", err)
 }
 
 // StartS3 starts versitygw for the test and stops it at cleanup. It skips
