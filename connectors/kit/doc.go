@@ -2,8 +2,9 @@
 // again: a bounded queue that turns pushed events into Poll batches (and a
 // variant that tells producers when the broker has their records), backoff
 // and one rule for retriable errors, sink batching flushed before offsets
-// are committed, TLS configs from files or inline PEM, and typed config
-// keys.
+// are committed, TLS configs from files or inline PEM, the S3 client the
+// S3 connectors build from Confluent's keys (S3Keys, CheckBucket), and
+// typed config keys.
 //
 // The kit imports only runtime/connect of the runtime, so a connector that
 // uses it keeps DESIGN.md's arrow: connectors → runtime/connect.

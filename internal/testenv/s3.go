@@ -144,7 +144,7 @@ func (s *S3) Client(t testing.TB) *s3.Client {
 	})
 }
 
-// ctx is a bounded context for one helper call.
+// s3ctx is a context bounded to 30 seconds for one helper call.
 func s3ctx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
