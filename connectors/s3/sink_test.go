@@ -218,17 +218,25 @@ func TestRedeliveryAfterFailedUploadWritesIdenticalObjects(t *testing.T) {
 		tp := connect.TopicPartition{Topic: "orders", Partition: 0}
 		require.NoError(t, task.Start(connecttest.NewSinkContext(t, cfg), cfg))
 		require.NoError(t, task.Open([]connect.TopicPartition{tp}))
-		for attempt := 0; ; attempt++ {
-			require.Less(t, attempt, 10, "Put kept failing")
-			err := task.Put(context.Background(), batch()) // the worker redelivers the same batch
-			if err == nil {
-				break
+		all := batch()
+		// Batches of 4 make a rotation fail while records of the previous
+		// batch are in the files, and the worker redelivers only the
+		// failed batch.
+		for from := 0; from < len(all); from += 4 {
+			part := all[from:min(from+4, len(all))]
+			for attempt := 0; ; attempt++ {
+				require.Less(t, attempt, 10, "Put kept failing")
+				err := task.Put(context.Background(), part)
+				if err == nil {
+					break
+				}
+				require.ErrorIs(t, err, connect.ErrRetriable)
+				// Flush retries the queued files; it never commits
+				// beyond the records handled.
+				off, ferr := task.Flush(context.Background(), nil)
+				require.NoError(t, ferr)
+				assert.LessOrEqual(t, off[tp], int64(from+len(part)))
 			}
-			require.ErrorIs(t, err, connect.ErrRetriable)
-			// Nothing of the failed rotation is committed.
-			off, ferr := task.Flush(context.Background(), nil)
-			require.NoError(t, ferr)
-			assert.LessOrEqual(t, off[tp], int64(3))
 		}
 		off, err := task.Flush(context.Background(), nil)
 		require.NoError(t, err)
@@ -237,9 +245,13 @@ func TestRedeliveryAfterFailedUploadWritesIdenticalObjects(t *testing.T) {
 	}
 	clean := run(nil)
 	require.Len(t, clean, 6)
-	// Upload 2 is the second file of the first rotation, 4 a file of the
-	// second: the retries must produce the same names and bytes.
-	assert.Equal(t, clean, run(map[int]bool{2: true, 4: true, 5: true}))
+	// Uploads 1-2 are the files of the rotation at offset 2, 3-4 those of
+	// the rotation at offset 5 (in the second batch, with records of the
+	// first in its files): the retries must produce the same names and
+	// bytes.
+	for _, fail := range []map[int]bool{{2: true}, {4: true}, {4: true, 5: true}, {1: true, 3: true}} {
+		assert.Equal(t, clean, run(fail), "failing uploads %v", fail)
+	}
 }
 
 func TestRestartFromCommittedOffsetRewritesSameObjects(t *testing.T) {
@@ -327,4 +339,20 @@ func TestConfigRefusals(t *testing.T) {
 	cfg["partitioner.class"] = FieldPartitionerClass
 	_, err = parseSettings(cfg)
 	assert.ErrorContains(t, err, "partition.field.name")
+}
+
+func TestFileLargerThanPartSizeIsUploadedWhole(t *testing.T) {
+	cfg := baseConfig(fakeS3(t))
+	cfg["format.class"] = ByteArrayFormatClass
+	cfg["flush.size"] = "2"
+	cfg["s3.part.size"] = "5242880"
+	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "raw"})
+	big := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB per record: 8 MiB file, two parts
+	require.NoError(t, task.Put(context.Background(), []*connect.Record{
+		{Topic: "raw", Offset: 0, Value: big}, {Topic: "raw", Offset: 1, Value: big},
+	}))
+	want := append(append(append(append([]byte{}, big...), '\n'), big...), '\n')
+	got := objects(t, cfg)
+	require.Len(t, got, 1)
+	assert.True(t, bytes.Equal(want, got["topics/raw/partition=0/raw+0+0000000000.bin"]))
 }

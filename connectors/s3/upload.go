@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -15,22 +15,24 @@ type uploader interface {
 	upload(ctx context.Context, key string, data []byte) error
 }
 
-// managerUploader uploads with the SDK's upload manager: one PutObject for
-// a file smaller than s3.part.size, a multipart upload of s3.part.size
-// parts otherwise (the manager aborts a failed multipart upload).
+// managerUploader uploads with the SDK's transfer manager (the successor
+// of its upload manager): one PutObject for a file smaller than
+// s3.part.size, a multipart upload of s3.part.size parts otherwise, which
+// the manager aborts when a part fails.
 type managerUploader struct {
 	bucket string
-	up     *manager.Uploader
+	tm     *transfermanager.Client
 }
 
 func newManagerUploader(c *s3.Client, s *settings) *managerUploader {
-	return &managerUploader{bucket: s.bucket, up: manager.NewUploader(c, func(u *manager.Uploader) {
-		u.PartSize = s.partSize
+	return &managerUploader{bucket: s.bucket, tm: transfermanager.New(c, func(o *transfermanager.Options) {
+		o.PartSizeBytes = s.partSize
+		o.MultipartUploadThreshold = s.partSize
 	})}
 }
 
 func (m *managerUploader) upload(ctx context.Context, key string, data []byte) error {
-	_, err := m.up.Upload(ctx, &s3.PutObjectInput{
+	_, err := m.tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
 		Bucket: aws.String(m.bucket), Key: aws.String(key), Body: bytes.NewReader(data),
 	})
 	if err != nil {
