@@ -49,7 +49,10 @@ const (
 // SinkConfig declares the sink's keys with Confluent's types and defaults.
 // Keys this version does not honour are declared Unsupported, so setting
 // them is refused rather than ignored.
-var SinkConfig = connect.ConfigDef{
+var SinkConfig = withUnsupported(supportedKeys)
+
+// supportedKeys are the keys this version implements.
+var supportedKeys = connect.ConfigDef{
 	{Name: StorageClassConfig, Type: connect.ConfigClass, Default: connect.NoDefault, Importance: connect.High, Group: groupStore,
 		Validator: connect.OneOf{Values: []string{S3StorageClass}},
 		Doc:       "The storage class; " + S3StorageClass + " is the only valid value."},
@@ -84,8 +87,10 @@ var SinkConfig = connect.ConfigDef{
 		Doc:       "How the JSON format writes Connect Decimals: BASE64 or NUMERIC."},
 	{Name: ByteArrayExtensionConfig, Type: connect.ConfigString, Default: ".bin", Importance: connect.Low, Group: groupStore,
 		Doc: "File extension of the ByteArray format."},
-	{Name: ByteArraySeparatorConfig, Type: connect.ConfigString, Default: "\n", Importance: connect.Low, Group: groupStore,
-		Doc: "Bytes written after every record's value by the ByteArray format."},
+	// Confluent's default is System.lineSeparator(); declared null here
+	// (meaning "\n") so that docs and REST answers show no raw newline.
+	{Name: ByteArraySeparatorConfig, Type: connect.ConfigString, Default: nil, Importance: connect.Low, Group: groupStore,
+		Doc: "Bytes written after every record's value by the ByteArray format; unset means a line separator (\\n), as Confluent's System.lineSeparator() on Linux."},
 	{Name: BucketConfig, Type: connect.ConfigString, Default: connect.NoDefault, Importance: connect.High, Group: groupS3,
 		Validator: connect.NonEmpty{},
 		Doc:       "The bucket the objects are written to."},
@@ -162,14 +167,17 @@ var unsupportedKeys = []struct {
 	{"timestamp.field", connect.ConfigString},
 }
 
-func init() {
+// withUnsupported returns def followed by the unsupported keys.
+func withUnsupported(def connect.ConfigDef) connect.ConfigDef {
+	out := append(connect.ConfigDef{}, def...)
 	for _, k := range unsupportedKeys {
-		SinkConfig = append(SinkConfig, connect.ConfigKey{
+		out = append(out, connect.ConfigKey{
 			Name: k.name, Type: k.typ, Default: nil, Importance: connect.Low, Group: groupStore,
 			Unsupported: notYet,
 			Doc:         "Confluent's " + k.name + "; " + notYet + ", so setting it is refused.",
 		})
 	}
+	return out
 }
 
 // formatValidator accepts the implemented formats and names the others as
@@ -275,8 +283,11 @@ func parseSettings(config map[string]string) (*settings, error) {
 		flushSize: cfg.Int(FlushSizeConfig), format: cfg.String(FormatClassConfig),
 		gzip:           cfg.String(CompressionTypeConfig) == "gzip",
 		ignoreNulls:    strings.EqualFold(cfg.String(NullValuesConfig), "ignore"),
-		separator:      []byte(cfg.String(ByteArraySeparatorConfig)),
+		separator:      []byte("\n"),
 		decimalNumeric: strings.EqualFold(cfg.String(JSONDecimalFormatConfig), "NUMERIC"),
+	}
+	if !cfg.IsNull(ByteArraySeparatorConfig) {
+		s.separator = []byte(cfg.String(ByteArraySeparatorConfig))
 	}
 	if !cfg.IsNull(StoreURLConfig) {
 		s.endpoint = cfg.String(StoreURLConfig)
