@@ -3,6 +3,8 @@ package s3
 import (
 	"testing"
 
+	"github.com/sluicehq/sluice/runtime/connect"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -19,4 +21,14 @@ func TestPluginDeclaresUnsupportedKeys(t *testing.T) {
 		"s3.bucket.name": "b", "schema.compatibility": "BACKWARD",
 	})
 	assert.ErrorContains(t, err, "schema.compatibility")
+}
+
+// TestOpenAfterStop: the worker may report an assignment while the task
+// stops; Open must not panic on the released state.
+func TestOpenAfterStop(t *testing.T) {
+	task := newSinkTask()
+	require.NoError(t, task.Open([]connect.TopicPartition{{Topic: "t"}}))
+	require.NoError(t, task.Stop())
+	require.NoError(t, task.Open([]connect.TopicPartition{{Topic: "t"}}))
+	require.NoError(t, task.Close([]connect.TopicPartition{{Topic: "t"}}))
 }

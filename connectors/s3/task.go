@@ -45,13 +45,18 @@ func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) 
 		return fmt.Errorf("start S3SinkTask: %w", err)
 	}
 	t.ctx, t.s, t.enc, t.up = ctx, s, enc, up
-	t.writers = map[connect.TopicPartition]*partitionWriter{}
+	if t.writers == nil {
+		t.writers = map[connect.TopicPartition]*partitionWriter{}
+	}
 	return nil
 }
 
 // Open implements connect.SinkPartitionHandler: assigned partitions start
 // with no buffered records.
 func (t *sinkTask) Open(partitions []connect.TopicPartition) error {
+	if t.writers == nil { // Open before Start or after Stop
+		t.writers = map[connect.TopicPartition]*partitionWriter{}
+	}
 	for _, tp := range partitions {
 		t.writers[tp] = newPartitionWriter(tp)
 	}
@@ -73,6 +78,9 @@ func (t *sinkTask) Close(partitions []connect.TopicPartition) error {
 func (t *sinkTask) writer(tp connect.TopicPartition) *partitionWriter {
 	w := t.writers[tp]
 	if w == nil {
+		if t.writers == nil {
+			t.writers = map[connect.TopicPartition]*partitionWriter{}
+		}
 		w = newPartitionWriter(tp)
 		t.writers[tp] = w
 	}
