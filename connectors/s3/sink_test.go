@@ -356,3 +356,24 @@ func TestFileLargerThanPartSizeIsUploadedWhole(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.True(t, bytes.Equal(want, got["topics/raw/partition=0/raw+0+0000000000.bin"]))
 }
+
+func TestCloseDropsBuffersOfRevokedPartitions(t *testing.T) {
+	cfg := baseConfig(fakeS3(t))
+	cfg["flush.size"] = "2"
+	tp := connect.TopicPartition{Topic: "orders", Partition: 0}
+	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), tp)
+	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 0, 0, "eu"), order(0, 1, 1, "eu"), order(0, 2, 2, "eu")}))
+	require.NoError(t, task.Close([]connect.TopicPartition{tp}))
+	// A revoked partition is neither committed nor kept.
+	off, err := task.Flush(context.Background(), nil)
+	require.NoError(t, err)
+	assert.Empty(t, off)
+	// Reassigned, the partition is delivered again from its committed
+	// offset 2: the next file starts at 2, with each record once.
+	require.NoError(t, task.Open([]connect.TopicPartition{tp}))
+	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 2, 2, "eu"), order(0, 3, 3, "eu")}))
+	got := objects(t, cfg)
+	assert.Equal(t, []byte("{\"id\":2,\"region\":\"eu\"}\n{\"id\":3,\"region\":\"eu\"}\n"),
+		got["topics/orders/partition=0/orders+0+0000000002.json"])
+	assert.Len(t, got, 2)
+}
