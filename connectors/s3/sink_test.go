@@ -20,6 +20,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/convert"
 )
 
 const testBucket = "sink"
@@ -376,4 +377,23 @@ func TestCloseDropsBuffersOfRevokedPartitions(t *testing.T) {
 	assert.Equal(t, []byte("{\"id\":2,\"region\":\"eu\"}\n{\"id\":3,\"region\":\"eu\"}\n"),
 		got["topics/orders/partition=0/orders+0+0000000002.json"])
 	assert.Len(t, got, 2)
+}
+
+func TestFieldPartitionerOnSchemalessJSON(t *testing.T) {
+	cfg := baseConfig(fakeS3(t))
+	cfg["partitioner.class"] = FieldPartitionerClass
+	cfg["partition.field.name"] = "region,shard"
+	cfg["flush.size"] = "1"
+	conv := convert.NewJSONConverter()
+	require.NoError(t, conv.Configure(map[string]string{"schemas.enable": "false"}, false))
+	s, v, err := conv.ToConnect("orders", nil, []byte(`{"region":"eu","shard":7,"x":[1]}`))
+	require.NoError(t, err)
+	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
+	require.NoError(t, task.Put(context.Background(), []*connect.Record{{Topic: "orders", Offset: 4, ValueSchema: s, Value: v}}))
+	// A schemaless value is a map; its fields come out in Java HashMap
+	// order, as Jackson writes the HashMap Kafka's JsonConverter reads,
+	// the same on every run.
+	assert.Equal(t, map[string][]byte{
+		"topics/orders/region=eu/shard=7/orders+0+0000000004.json": []byte(`{"x":[1],"shard":7,"region":"eu"}` + "\n"),
+	}, objects(t, cfg))
 }
