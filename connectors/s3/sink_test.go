@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -396,4 +397,18 @@ func TestFieldPartitionerOnSchemalessJSON(t *testing.T) {
 	assert.Equal(t, map[string][]byte{
 		"topics/orders/region=eu/shard=7/orders+0+0000000004.json": []byte(`{"x":[1],"shard":7,"region":"eu"}` + "\n"),
 	}, objects(t, cfg))
+}
+
+func TestUnreachableStoreIsARetriableErrorNamingTheObject(t *testing.T) {
+	cfg := baseConfig("http://127.0.0.1:1")
+	cfg["flush.size"] = "1"
+	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := task.Put(ctx, []*connect.Record{order(0, 0, 0, "eu")})
+	require.ErrorIs(t, err, connect.ErrRetriable)
+	assert.ErrorContains(t, err, "upload s3://sink/topics/orders/partition=0/orders+0+0000000000.json")
+	off, err := task.Flush(ctx, nil)
+	require.NoError(t, err)
+	assert.Empty(t, off)
 }
