@@ -3,12 +3,16 @@ package s3
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
 // sinkTask writes the records of its Kafka partitions to S3 objects.
 type sinkTask struct {
+	// mu guards writers: the worker may call Open and Close from its
+	// consumer's rebalance goroutine, even while Start runs.
+	mu      sync.Mutex
 	ctx     connect.SinkTaskContext
 	s       *settings
 	enc     encoder
@@ -44,6 +48,8 @@ func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) 
 	if err != nil {
 		return fmt.Errorf("start S3SinkTask: %w", err)
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.ctx, t.s, t.enc, t.up = ctx, s, enc, up
 	if t.writers == nil {
 		t.writers = map[connect.TopicPartition]*partitionWriter{}
@@ -54,6 +60,8 @@ func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) 
 // Open implements connect.SinkPartitionHandler: assigned partitions start
 // with no buffered records.
 func (t *sinkTask) Open(partitions []connect.TopicPartition) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.writers == nil { // Open before Start or after Stop
 		t.writers = map[connect.TopicPartition]*partitionWriter{}
 	}
@@ -67,6 +75,8 @@ func (t *sinkTask) Open(partitions []connect.TopicPartition) error {
 // partitions are dropped; their records come again to whoever gets the
 // partition, from the last committed offset.
 func (t *sinkTask) Close(partitions []connect.TopicPartition) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, tp := range partitions {
 		delete(t.writers, tp)
 	}
@@ -74,7 +84,7 @@ func (t *sinkTask) Close(partitions []connect.TopicPartition) error {
 }
 
 // writer returns tp's writer, creating it for a worker that calls Put
-// without Open.
+// without Open. t.mu is held.
 func (t *sinkTask) writer(tp connect.TopicPartition) *partitionWriter {
 	w := t.writers[tp]
 	if w == nil {
@@ -93,6 +103,8 @@ func (t *sinkTask) writer(tp connect.TopicPartition) *partitionWriter {
 // the closed files stay queued, and the redelivered records already in a
 // file are skipped, so the objects come out the same.
 func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, r := range records {
 		tp := connect.TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		w := t.writer(tp)
@@ -152,6 +164,8 @@ func (t *sinkTask) put(w *partitionWriter, r *connect.Record) error {
 // record of files completely uploaded; records in open files are not
 // committed.
 func (t *sinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	out := map[connect.TopicPartition]int64{}
 	for tp, w := range t.writers {
 		if len(w.pending) > 0 {
@@ -169,6 +183,8 @@ func (t *sinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64
 // Stop implements connect.SinkTask: buffered records are dropped; they
 // were not committed and come again after a restart.
 func (t *sinkTask) Stop() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.writers = nil
 	return nil
 }
