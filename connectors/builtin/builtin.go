@@ -10,6 +10,7 @@ import (
 	"github.com/sluicehq/sluice/connectors/httpsink"
 	"github.com/sluicehq/sluice/connectors/httpsource"
 	"github.com/sluicehq/sluice/connectors/postgres"
+	"github.com/sluicehq/sluice/connectors/s3"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
 	"github.com/sluicehq/sluice/runtime/convert/schemaconv"
@@ -25,6 +26,7 @@ func Connectors() []connect.ConnectorPlugin {
 		postgres.Plugin,
 		httpsink.Plugin,
 		httpsource.Plugin,
+		s3.Plugin,
 	}
 }
 

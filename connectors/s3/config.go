@@ -1,0 +1,313 @@
+package s3
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// Config keys, as Confluent's S3 sink names them.
+const (
+	StorageClassConfig         = "storage.class"
+	FormatClassConfig          = "format.class"
+	FlushSizeConfig            = "flush.size"
+	RotateIntervalConfig       = "rotate.interval.ms"
+	TopicsDirConfig            = "topics.dir"
+	DirectoryDelimConfig       = "directory.delim"
+	FileDelimConfig            = "file.delim"
+	ZeroPadWidthConfig         = "filename.offset.zero.pad.width"
+	PartitionerClassConfig     = "partitioner.class"
+	PartitionFieldNameConfig   = "partition.field.name"
+	NullValuesConfig           = "behavior.on.null.values"
+	BucketConfig               = "s3.bucket.name"
+	RegionConfig               = "s3.region"
+	StoreURLConfig             = "store.url"
+	PathStyleConfig            = "s3.path.style.access.enabled"
+	AccessKeyIDConfig          = "aws.access.key.id"
+	SecretAccessKeyConfig      = "aws.secret.access.key"
+	PartSizeConfig             = "s3.part.size"
+	CompressionTypeConfig      = "s3.compression.type"
+	ByteArrayExtensionConfig   = "format.bytearray.extension"
+	ByteArraySeparatorConfig   = "format.bytearray.separator"
+	JSONDecimalFormatConfig    = "json.decimal.format"
+	S3StorageClass             = "io.confluent.connect.s3.storage.S3Storage"
+	JSONFormatClass            = "io.confluent.connect.s3.format.json.JsonFormat"
+	ByteArrayFormatClass       = "io.confluent.connect.s3.format.bytearray.ByteArrayFormat"
+	AvroFormatClass            = "io.confluent.connect.s3.format.avro.AvroFormat"
+	ParquetFormatClass         = "io.confluent.connect.s3.format.parquet.ParquetFormat"
+	DefaultPartitionerClass    = "io.confluent.connect.storage.partitioner.DefaultPartitioner"
+	FieldPartitionerClass      = "io.confluent.connect.storage.partitioner.FieldPartitioner"
+	TimeBasedPartitionerClass  = "io.confluent.connect.storage.partitioner.TimeBasedPartitioner"
+	HourlyPartitionerClass     = "io.confluent.connect.storage.partitioner.HourlyPartitioner"
+	DailyPartitionerClass      = "io.confluent.connect.storage.partitioner.DailyPartitioner"
+	defaultPartSize            = 25 << 20
+	notYet                     = "not implemented yet in this version of the S3 sink"
+	groupS3, groupStore, group = "S3", "Storage", "Partitioner"
+)
+
+// SinkConfig declares the sink's keys with Confluent's types and defaults.
+// Keys this version does not honour are declared Unsupported, so setting
+// them is refused rather than ignored.
+var SinkConfig = withUnsupported(supportedKeys)
+
+// supportedKeys are the keys this version implements.
+var supportedKeys = connect.ConfigDef{
+	{Name: StorageClassConfig, Type: connect.ConfigClass, Default: connect.NoDefault, Importance: connect.High, Group: groupStore,
+		Validator: connect.OneOf{Values: []string{S3StorageClass}},
+		Doc:       "The storage class; " + S3StorageClass + " is the only valid value."},
+	{Name: FormatClassConfig, Type: connect.ConfigClass, Default: connect.NoDefault, Importance: connect.High, Group: groupStore,
+		Validator: formatValidator{},
+		Doc:       "The format of the files: " + JSONFormatClass + " (one JSON value per line) or " + ByteArrayFormatClass + " (raw value bytes, each followed by the separator). Avro and Parquet are not implemented yet."},
+	{Name: FlushSizeConfig, Type: connect.ConfigInt, Default: connect.NoDefault, Importance: connect.High, Group: groupStore,
+		Validator: connect.AtLeast(1),
+		Doc:       "Number of records of one Kafka partition after which all its open files are uploaded and its offset committed."},
+	{Name: RotateIntervalConfig, Type: connect.ConfigLong, Default: int64(-1), Importance: connect.High, Group: groupStore,
+		Validator: rotateValidator{},
+		Doc:       "Record-time rotation interval; it needs a TimeBased partitioner's timestamp, so only -1 (off) is accepted in this version."},
+	{Name: TopicsDirConfig, Type: connect.ConfigString, Default: "topics", Importance: connect.High, Group: groupStore,
+		Doc: "Top-level prefix of the object keys."},
+	{Name: DirectoryDelimConfig, Type: connect.ConfigString, Default: "/", Importance: connect.Medium, Group: groupStore,
+		Doc: "Delimiter between the parts of the object key's directory."},
+	{Name: FileDelimConfig, Type: connect.ConfigString, Default: "+", Importance: connect.Medium, Group: groupStore,
+		Doc: "Delimiter between topic, partition and start offset in the object's file name."},
+	{Name: ZeroPadWidthConfig, Type: connect.ConfigInt, Default: 10, Importance: connect.Low, Group: groupStore,
+		Validator: connect.AtLeast(0),
+		Doc:       "Width the start offset in the file name is zero-padded to."},
+	{Name: PartitionerClassConfig, Type: connect.ConfigClass, Default: DefaultPartitionerClass, Importance: connect.High, Group: group,
+		Validator: partitionerValidator{},
+		Doc:       "How records are grouped into directories: DefaultPartitioner (partition=<n>) or FieldPartitioner (<field>=<value> per partition.field.name). Time-based partitioners are not implemented yet."},
+	{Name: PartitionFieldNameConfig, Type: connect.ConfigList, Default: []string{}, Importance: connect.Medium, Group: group,
+		Doc: "Fields of the record value the FieldPartitioner puts in the path, in order."},
+	{Name: NullValuesConfig, Type: connect.ConfigString, Default: "fail", Importance: connect.Low, Group: groupStore,
+		Validator: nullValidator{},
+		Doc:       "What a record with a null value (a tombstone) does: fail stops the task, ignore skips it. write is not implemented yet."},
+	{Name: JSONDecimalFormatConfig, Type: connect.ConfigString, Default: "BASE64", Importance: connect.Low, Group: groupStore,
+		Validator: connect.OneOf{Values: []string{"BASE64", "NUMERIC"}, CaseInsensitive: true},
+		Doc:       "How the JSON format writes Connect Decimals: BASE64 or NUMERIC."},
+	{Name: ByteArrayExtensionConfig, Type: connect.ConfigString, Default: ".bin", Importance: connect.Low, Group: groupStore,
+		Doc: "File extension of the ByteArray format."},
+	// Confluent's default is System.lineSeparator(); declared null here
+	// (meaning "\n") so that docs and REST answers show no raw newline.
+	{Name: ByteArraySeparatorConfig, Type: connect.ConfigString, Default: nil, Importance: connect.Low, Group: groupStore,
+		Doc: "Bytes written after every record's value by the ByteArray format; unset means a line separator (\\n), as Confluent's System.lineSeparator() on Linux."},
+	{Name: BucketConfig, Type: connect.ConfigString, Default: connect.NoDefault, Importance: connect.High, Group: groupS3,
+		Validator: connect.NonEmpty{},
+		Doc:       "The bucket the objects are written to."},
+	{Name: RegionConfig, Type: connect.ConfigString, Default: "us-west-2", Importance: connect.Medium, Group: groupS3,
+		Doc: "The bucket's region."},
+	{Name: StoreURLConfig, Type: connect.ConfigString, Default: nil, Importance: connect.High, Group: groupS3,
+		Doc: "Endpoint of an S3-compatible store (MinIO, versitygw); unset means AWS."},
+	{Name: PathStyleConfig, Type: connect.ConfigBoolean, Default: true, Importance: connect.Low, Group: groupS3,
+		Doc: "Address the bucket in the path (http://host/bucket/key) rather than in the host name."},
+	{Name: AccessKeyIDConfig, Type: connect.ConfigString, Default: "", Importance: connect.High, Group: groupS3,
+		Doc: "Access key id; with aws.secret.access.key it overrides the SDK's default credential chain."},
+	{Name: SecretAccessKeyConfig, Type: connect.ConfigPassword, Default: "", Importance: connect.High, Group: groupS3,
+		Doc: "Secret access key, with aws.access.key.id."},
+	{Name: PartSizeConfig, Type: connect.ConfigInt, Default: defaultPartSize, Importance: connect.High, Group: groupS3,
+		Validator: connect.Between(5<<20, 1<<31-1),
+		Doc:       "Part size of multipart uploads; a file smaller than this is one PutObject."},
+	{Name: CompressionTypeConfig, Type: connect.ConfigString, Default: "none", Importance: connect.Low, Group: groupS3,
+		Validator: connect.OneOf{Values: []string{"none", "gzip"}},
+		Doc:       "Compression of JSON and ByteArray files: none or gzip (which appends .gz to the name)."},
+}
+
+// unsupportedKeys are the other keys of Confluent's S3 sink (§3.1): each
+// is declared so that a config setting it is refused, not ignored.
+var unsupportedKeys = []struct {
+	name string
+	typ  connect.ConfigType
+}{
+	{"rotate.schedule.interval.ms", connect.ConfigLong},
+	{"rotate.file.on.partition.change", connect.ConfigBoolean},
+	{"retry.backoff.ms", connect.ConfigLong},
+	{"schema.compatibility", connect.ConfigString},
+	{"schema.cache.size", connect.ConfigInt},
+	{"enhanced.avro.schema.support", connect.ConfigBoolean},
+	{"connect.meta.data", connect.ConfigBoolean},
+	{"allow.optional.map.keys", connect.ConfigBoolean},
+	{"avro.codec", connect.ConfigString},
+	{"parquet.codec", connect.ConfigString},
+	{"shutdown.timeout.ms", connect.ConfigLong},
+	{"s3.wan.mode", connect.ConfigBoolean},
+	{"s3.part.retries", connect.ConfigInt},
+	{"s3.retry.backoff.ms", connect.ConfigLong},
+	{"s3.credentials.provider.class", connect.ConfigClass},
+	{"s3.ssea.name", connect.ConfigString},
+	{"s3.sse.customer.key", connect.ConfigPassword},
+	{"s3.sse.kms.key.id", connect.ConfigString},
+	{"s3.acl.canned", connect.ConfigString},
+	{"s3.compression.level", connect.ConfigInt},
+	{"s3.send.digest", connect.ConfigBoolean},
+	{"s3.proxy.url", connect.ConfigString},
+	{"s3.proxy.user", connect.ConfigString},
+	{"s3.proxy.password", connect.ConfigPassword},
+	{"s3.http.send.expect.continue", connect.ConfigBoolean},
+	{"s3.object.tagging", connect.ConfigBoolean},
+	{"s3.object.tagging.key.value.pairs", connect.ConfigList},
+	{"s3.object.behavior.on.tagging.error", connect.ConfigString},
+	{"s3.elastic.buffer.enable", connect.ConfigBoolean},
+	{"s3.elastic.buffer.init.capacity", connect.ConfigInt},
+	{"enable.conditional.writes", connect.ConfigBoolean},
+	{"max.files.scan.limit", connect.ConfigInt},
+	{"partitioner.max.open.files", connect.ConfigInt},
+	{"report.null.values.to.dlq", connect.ConfigBoolean},
+	{"tombstone.encoded.partition", connect.ConfigString},
+	{"store.kafka.keys", connect.ConfigBoolean},
+	{"store.kafka.headers", connect.ConfigBoolean},
+	{"keys.format.class", connect.ConfigClass},
+	{"headers.format.class", connect.ConfigClass},
+	{"s3.schema.partition.affix.type", connect.ConfigString},
+	{"max.write.duration.ms", connect.ConfigLong},
+	{"partition.duration.ms", connect.ConfigLong},
+	{"path.format", connect.ConfigString},
+	{"locale", connect.ConfigString},
+	{"timezone", connect.ConfigString},
+	{"timestamp.extractor", connect.ConfigString},
+	{"timestamp.field", connect.ConfigString},
+}
+
+// withUnsupported returns def followed by the unsupported keys.
+func withUnsupported(def connect.ConfigDef) connect.ConfigDef {
+	out := append(connect.ConfigDef{}, def...)
+	for _, k := range unsupportedKeys {
+		out = append(out, connect.ConfigKey{
+			Name: k.name, Type: k.typ, Default: nil, Importance: connect.Low, Group: groupStore,
+			Unsupported: notYet,
+			Doc:         "Confluent's " + k.name + "; " + notYet + ", so setting it is refused.",
+		})
+	}
+	return out
+}
+
+// formatValidator accepts the implemented formats and names the others as
+// not implemented yet.
+type formatValidator struct{}
+
+// Validate implements connect.Validator.
+func (formatValidator) Validate(_ string, v any) string {
+	switch s, _ := v.(string); s {
+	case JSONFormatClass, ByteArrayFormatClass:
+		return ""
+	case AvroFormatClass, ParquetFormatClass:
+		return s + " is " + notYet + "; use " + JSONFormatClass + " or " + ByteArrayFormatClass
+	}
+	return "must be " + JSONFormatClass + " or " + ByteArrayFormatClass
+}
+
+func (formatValidator) String() string {
+	return "[" + JSONFormatClass + ", " + ByteArrayFormatClass + "]"
+}
+
+// partitionerValidator accepts the implemented partitioners.
+type partitionerValidator struct{}
+
+// Validate implements connect.Validator.
+func (partitionerValidator) Validate(_ string, v any) string {
+	switch s, _ := v.(string); s {
+	case DefaultPartitionerClass, FieldPartitionerClass:
+		return ""
+	case TimeBasedPartitionerClass, HourlyPartitionerClass, DailyPartitionerClass:
+		return s + " is " + notYet + "; use " + DefaultPartitionerClass + " or " + FieldPartitionerClass
+	}
+	return "must be " + DefaultPartitionerClass + " or " + FieldPartitionerClass
+}
+
+func (partitionerValidator) String() string {
+	return "[" + DefaultPartitionerClass + ", " + FieldPartitionerClass + "]"
+}
+
+// nullValidator accepts fail and ignore, and names write as not yet
+// implemented.
+type nullValidator struct{}
+
+// Validate implements connect.Validator.
+func (nullValidator) Validate(_ string, v any) string {
+	switch s, _ := v.(string); strings.ToLower(s) {
+	case "fail", "ignore":
+		return ""
+	case "write":
+		return "write is " + notYet + " (it needs store.kafka.keys); use fail or ignore"
+	}
+	return "String must be one of: fail, ignore"
+}
+
+func (nullValidator) String() string { return "[fail, ignore]" }
+
+// rotateValidator accepts only -1 until time-based partitioners exist:
+// Confluent's rotate.interval.ms reads the time from a TimeBased
+// partitioner's timestamp extractor.
+type rotateValidator struct{}
+
+// Validate implements connect.Validator.
+func (rotateValidator) Validate(_ string, v any) string {
+	if n, _ := v.(int64); n > 0 {
+		return "rotate.interval.ms needs a TimeBased partitioner's timestamp extractor, which is " + notYet + "; leave it at -1"
+	}
+	return ""
+}
+
+func (rotateValidator) String() string { return "-1" }
+
+// settings are the parsed keys the task uses.
+type settings struct {
+	bucket, region, endpoint string
+	pathStyle                bool
+	accessKey, secretKey     string
+	partSize                 int64
+	topicsDir, dirDelim      string
+	fileDelim                string
+	padWidth                 int
+	flushSize                int64
+	format                   string
+	gzip                     bool
+	ignoreNulls              bool
+	fieldNames               []string // nil: DefaultPartitioner
+	extension                string   // with .gz when compressed
+	separator                []byte
+	decimalNumeric           bool
+}
+
+// parseSettings parses and checks a task's config.
+func parseSettings(config map[string]string) (*settings, error) {
+	cfg, err := SinkConfig.Parse(config)
+	if err != nil {
+		return nil, err
+	}
+	s := &settings{
+		bucket: cfg.String(BucketConfig), region: cfg.String(RegionConfig),
+		pathStyle: cfg.Bool(PathStyleConfig), accessKey: cfg.String(AccessKeyIDConfig),
+		secretKey: cfg.String(SecretAccessKeyConfig), partSize: cfg.Int(PartSizeConfig),
+		topicsDir: cfg.String(TopicsDirConfig), dirDelim: cfg.String(DirectoryDelimConfig),
+		fileDelim: cfg.String(FileDelimConfig), padWidth: int(cfg.Int(ZeroPadWidthConfig)),
+		flushSize: cfg.Int(FlushSizeConfig), format: cfg.String(FormatClassConfig),
+		gzip:           cfg.String(CompressionTypeConfig) == "gzip",
+		ignoreNulls:    strings.EqualFold(cfg.String(NullValuesConfig), "ignore"),
+		separator:      []byte("\n"),
+		decimalNumeric: strings.EqualFold(cfg.String(JSONDecimalFormatConfig), "NUMERIC"),
+	}
+	if !cfg.IsNull(ByteArraySeparatorConfig) {
+		s.separator = []byte(cfg.String(ByteArraySeparatorConfig))
+	}
+	if !cfg.IsNull(StoreURLConfig) {
+		s.endpoint = cfg.String(StoreURLConfig)
+	}
+	if (s.accessKey == "") != (s.secretKey == "") {
+		return nil, fmt.Errorf("%s and %s must be set together (or neither, for the SDK's default credential chain)", AccessKeyIDConfig, SecretAccessKeyConfig)
+	}
+	if cfg.String(PartitionerClassConfig) == FieldPartitionerClass {
+		s.fieldNames = cfg.List(PartitionFieldNameConfig)
+		if len(s.fieldNames) == 0 {
+			return nil, fmt.Errorf("%s must name at least one field with %s", PartitionFieldNameConfig, FieldPartitionerClass)
+		}
+	}
+	if s.format == JSONFormatClass {
+		s.extension = ".json"
+	} else {
+		s.extension = cfg.String(ByteArrayExtensionConfig)
+	}
+	if s.gzip {
+		s.extension += ".gz"
+	}
+	return s, nil
+}

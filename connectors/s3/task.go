@@ -1,0 +1,190 @@
+package s3
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// sinkTask writes the records of its Kafka partitions to S3 objects.
+type sinkTask struct {
+	// mu guards writers: the worker may call Open and Close from its
+	// consumer's rebalance goroutine, even while Start runs.
+	mu      sync.Mutex
+	ctx     connect.SinkTaskContext
+	s       *settings
+	enc     encoder
+	up      uploader
+	writers map[connect.TopicPartition]*partitionWriter
+	line    []byte // reused to encode one record
+
+	// newUploader builds the uploader at Start; tests replace it.
+	newUploader func(context.Context, *settings) (uploader, error)
+}
+
+func newSinkTask() *sinkTask {
+	return &sinkTask{newUploader: func(ctx context.Context, s *settings) (uploader, error) {
+		c, err := newClient(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		return newManagerUploader(c, s), nil
+	}}
+}
+
+// Start implements connect.SinkTask.
+func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) error {
+	s, err := parseSettings(config)
+	if err != nil {
+		return fmt.Errorf("start S3SinkTask: %w", err)
+	}
+	enc, err := newEncoder(s)
+	if err != nil {
+		return fmt.Errorf("start S3SinkTask: %w", err)
+	}
+	up, err := t.newUploader(context.Background(), s)
+	if err != nil {
+		return fmt.Errorf("start S3SinkTask: %w", err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ctx, t.s, t.enc, t.up = ctx, s, enc, up
+	if t.writers == nil {
+		t.writers = map[connect.TopicPartition]*partitionWriter{}
+	}
+	return nil
+}
+
+// Open implements connect.SinkPartitionHandler: assigned partitions start
+// with no buffered records.
+func (t *sinkTask) Open(partitions []connect.TopicPartition) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.writers == nil { // Open before Start or after Stop
+		t.writers = map[connect.TopicPartition]*partitionWriter{}
+	}
+	for _, tp := range partitions {
+		t.writers[tp] = newPartitionWriter(tp)
+	}
+	return nil
+}
+
+// Close implements connect.SinkPartitionHandler: the buffers of revoked
+// partitions are dropped; their records come again to whoever gets the
+// partition, from the last committed offset.
+func (t *sinkTask) Close(partitions []connect.TopicPartition) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, tp := range partitions {
+		delete(t.writers, tp)
+	}
+	return nil
+}
+
+// writer returns tp's writer, creating it for a worker that calls Put
+// without Open. t.mu is held.
+func (t *sinkTask) writer(tp connect.TopicPartition) *partitionWriter {
+	w := t.writers[tp]
+	if w == nil {
+		if t.writers == nil {
+			t.writers = map[connect.TopicPartition]*partitionWriter{}
+		}
+		w = newPartitionWriter(tp)
+		t.writers[tp] = w
+	}
+	return w
+}
+
+// Put implements connect.SinkTask: each record goes into the file of its
+// encoded partition; when flush.size records of a Kafka partition have been
+// written, all its open files are uploaded. A failed upload is retriable:
+// the closed files stay queued, and the redelivered records already in a
+// file are skipped, so the objects come out the same.
+func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range records {
+		tp := connect.TopicPartition{Topic: r.Topic, Partition: r.Partition}
+		w := t.writer(tp)
+		if len(w.pending) > 0 {
+			if err := w.uploadPending(ctx, t.up); err != nil {
+				return connect.Retriable(err)
+			}
+		}
+		if w.next >= 0 && r.Offset < w.next {
+			continue // already in a file: a redelivery after a retriable error
+		}
+		if err := t.put(w, r); err != nil {
+			return err
+		}
+		if w.count >= t.s.flushSize {
+			if err := w.rotate(); err != nil {
+				return err
+			}
+			if err := w.uploadPending(ctx, t.up); err != nil {
+				return connect.Retriable(err)
+			}
+		}
+	}
+	return nil
+}
+
+// put writes one record, or reports it when it cannot be written.
+func (t *sinkTask) put(w *partitionWriter, r *connect.Record) error {
+	if r.Value == nil {
+		if !t.s.ignoreNulls {
+			return fmt.Errorf("record %s-%d@%d has a null value and %s is fail; set it to ignore to skip tombstones",
+				r.Topic, r.Partition, r.Offset, NullValuesConfig)
+		}
+		return nil // ignored, and not committed until a later rotation
+	}
+	encoded, err := t.s.encodePartition(r)
+	if err == nil {
+		t.line, err = t.enc.encode(t.line[:0], r)
+	}
+	if err == nil {
+		err = w.write(t.s, encoded, r.Offset, t.line)
+		if err != nil {
+			return err
+		}
+	}
+	if err != nil {
+		if rerr := t.ctx.Report(r, fmt.Errorf("record %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)); rerr != nil {
+			return rerr
+		}
+	}
+	w.next = r.Offset + 1
+	return nil
+}
+
+// Flush implements connect.SinkTask (Confluent's preCommit): it retries
+// queued uploads and returns, per partition, the offset after the last
+// record of files completely uploaded; records in open files are not
+// committed.
+func (t *sinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[connect.TopicPartition]int64{}
+	for tp, w := range t.writers {
+		if len(w.pending) > 0 {
+			if err := w.uploadPending(ctx, t.up); err != nil {
+				t.ctx.Logger().Warn("upload failed; the partition's offset is not committed", "partition", tp.String(), "error", err)
+			}
+		}
+		if w.committable >= 0 {
+			out[tp] = w.committable
+		}
+	}
+	return out, nil
+}
+
+// Stop implements connect.SinkTask: buffered records are dropped; they
+// were not committed and come again after a restart.
+func (t *sinkTask) Stop() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.writers = nil
+	return nil
+}
