@@ -49,7 +49,7 @@ const (
 // SinkConfig declares the sink's keys with Confluent's types and defaults.
 // Keys this version does not honour are declared Unsupported, so setting
 // them is refused rather than ignored.
-var SinkConfig = withUnsupported(supportedKeys)
+var SinkConfig = withUnsupported(append(supportedKeys, s3Keys.Def()...))
 
 // supportedKeys are the keys this version implements.
 var supportedKeys = connect.ConfigDef{
@@ -91,19 +91,6 @@ var supportedKeys = connect.ConfigDef{
 	// (meaning "\n") so that docs and REST answers show no raw newline.
 	{Name: ByteArraySeparatorConfig, Type: connect.ConfigString, Default: nil, Importance: connect.Low, Group: groupStore,
 		Doc: "Bytes written after every record's value by the ByteArray format; unset means a line separator (\\n), as Confluent's System.lineSeparator() on Linux."},
-	{Name: BucketConfig, Type: connect.ConfigString, Default: connect.NoDefault, Importance: connect.High, Group: groupS3,
-		Validator: connect.NonEmpty{},
-		Doc:       "The bucket the objects are written to."},
-	{Name: RegionConfig, Type: connect.ConfigString, Default: "us-west-2", Importance: connect.Medium, Group: groupS3,
-		Doc: "The bucket's region."},
-	{Name: StoreURLConfig, Type: connect.ConfigString, Default: nil, Importance: connect.High, Group: groupS3,
-		Doc: "Endpoint of an S3-compatible store (MinIO, versitygw); unset means AWS."},
-	{Name: PathStyleConfig, Type: connect.ConfigBoolean, Default: true, Importance: connect.Low, Group: groupS3,
-		Doc: "Address the bucket in the path (http://host/bucket/key) rather than in the host name."},
-	{Name: AccessKeyIDConfig, Type: connect.ConfigString, Default: "", Importance: connect.High, Group: groupS3,
-		Doc: "Access key id; with aws.secret.access.key it overrides the SDK's default credential chain."},
-	{Name: SecretAccessKeyConfig, Type: connect.ConfigPassword, Default: "", Importance: connect.High, Group: groupS3,
-		Doc: "Secret access key, with aws.access.key.id."},
 	{Name: PartSizeConfig, Type: connect.ConfigInt, Default: defaultPartSize, Importance: connect.High, Group: groupS3,
 		Validator: connect.Between(5<<20, 1<<31-1),
 		Doc:       "Part size of multipart uploads; a file smaller than this is one PutObject."},
@@ -130,8 +117,6 @@ var unsupportedKeys = []struct {
 	{"parquet.codec", connect.ConfigString},
 	{"shutdown.timeout.ms", connect.ConfigLong},
 	{"s3.wan.mode", connect.ConfigBoolean},
-	{"s3.part.retries", connect.ConfigInt},
-	{"s3.retry.backoff.ms", connect.ConfigLong},
 	{"s3.credentials.provider.class", connect.ConfigClass},
 	{"s3.ssea.name", connect.ConfigString},
 	{"s3.sse.customer.key", connect.ConfigPassword},
@@ -139,9 +124,6 @@ var unsupportedKeys = []struct {
 	{"s3.acl.canned", connect.ConfigString},
 	{"s3.compression.level", connect.ConfigInt},
 	{"s3.send.digest", connect.ConfigBoolean},
-	{"s3.proxy.url", connect.ConfigString},
-	{"s3.proxy.user", connect.ConfigString},
-	{"s3.proxy.password", connect.ConfigPassword},
 	{"s3.http.send.expect.continue", connect.ConfigBoolean},
 	{"s3.object.tagging", connect.ConfigBoolean},
 	{"s3.object.tagging.key.value.pairs", connect.ConfigList},
@@ -251,21 +233,20 @@ func (rotateValidator) String() string { return "-1" }
 
 // settings are the parsed keys the task uses.
 type settings struct {
-	bucket, region, endpoint string
-	pathStyle                bool
-	accessKey, secretKey     string
-	partSize                 int64
-	topicsDir, dirDelim      string
-	fileDelim                string
-	padWidth                 int
-	flushSize                int64
-	format                   string
-	gzip                     bool
-	ignoreNulls              bool
-	fieldNames               []string // nil: DefaultPartitioner
-	extension                string   // with .gz when compressed
-	separator                []byte
-	decimalNumeric           bool
+	bucket              string
+	cfg                 connect.Config // for the kit's S3 client
+	partSize            int64
+	topicsDir, dirDelim string
+	fileDelim           string
+	padWidth            int
+	flushSize           int64
+	format              string
+	gzip                bool
+	ignoreNulls         bool
+	fieldNames          []string // nil: DefaultPartitioner
+	extension           string   // with .gz when compressed
+	separator           []byte
+	decimalNumeric      bool
 }
 
 // parseSettings parses and checks a task's config.
@@ -275,9 +256,7 @@ func parseSettings(config map[string]string) (*settings, error) {
 		return nil, err
 	}
 	s := &settings{
-		bucket: cfg.String(BucketConfig), region: cfg.String(RegionConfig),
-		pathStyle: cfg.Bool(PathStyleConfig), accessKey: cfg.String(AccessKeyIDConfig),
-		secretKey: cfg.String(SecretAccessKeyConfig), partSize: cfg.Int(PartSizeConfig),
+		bucket: s3Keys.Bucket.Get(cfg), cfg: cfg, partSize: cfg.Int(PartSizeConfig),
 		topicsDir: cfg.String(TopicsDirConfig), dirDelim: cfg.String(DirectoryDelimConfig),
 		fileDelim: cfg.String(FileDelimConfig), padWidth: int(cfg.Int(ZeroPadWidthConfig)),
 		flushSize: cfg.Int(FlushSizeConfig), format: cfg.String(FormatClassConfig),
@@ -288,12 +267,6 @@ func parseSettings(config map[string]string) (*settings, error) {
 	}
 	if !cfg.IsNull(ByteArraySeparatorConfig) {
 		s.separator = []byte(cfg.String(ByteArraySeparatorConfig))
-	}
-	if !cfg.IsNull(StoreURLConfig) {
-		s.endpoint = cfg.String(StoreURLConfig)
-	}
-	if (s.accessKey == "") != (s.secretKey == "") {
-		return nil, fmt.Errorf("%s and %s must be set together (or neither, for the SDK's default credential chain)", AccessKeyIDConfig, SecretAccessKeyConfig)
 	}
 	if cfg.String(PartitionerClassConfig) == FieldPartitionerClass {
 		s.fieldNames = cfg.List(PartitionFieldNameConfig)
