@@ -151,6 +151,14 @@ func s3Backoff(base time.Duration, attempt int) time.Duration {
 // says why in words: the bucket is missing, the credentials are wrong,
 // the region is wrong, or the endpoint is unreachable.
 func CheckBucket(ctx context.Context, client *s3.Client, bucket string) error {
+	// On connections of its own, closed after each request: the check
+	// leaves no idle connection (and its goroutines) behind in the
+	// client's pool.
+	if b, ok := client.Options().HTTPClient.(*awshttp.BuildableClient); ok {
+		client = s3.New(client.Options(), func(o *s3.Options) {
+			o.HTTPClient = b.WithTransportOptions(func(tr *http.Transport) { tr.DisableKeepAlives = true })
+		})
+	}
 	_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	if err == nil {
 		return nil

@@ -400,9 +400,13 @@ func TestFieldPartitionerOnSchemalessJSON(t *testing.T) {
 }
 
 func TestUnreachableStoreIsARetriableErrorNamingTheObject(t *testing.T) {
-	cfg := baseConfig("http://127.0.0.1:1")
+	backend := s3mem.New()
+	require.NoError(t, backend.CreateBucket(testBucket))
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	cfg := baseConfig(srv.URL)
 	cfg["flush.size"] = "1"
 	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
+	srv.Close() // the store goes away after the start
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := task.Put(ctx, []*connect.Record{order(0, 0, 0, "eu")})
@@ -411,4 +415,21 @@ func TestUnreachableStoreIsARetriableErrorNamingTheObject(t *testing.T) {
 	off, err := task.Flush(ctx, nil)
 	require.NoError(t, err)
 	assert.Empty(t, off)
+}
+
+// TestStartChecksTheBucket: a missing bucket or an unreachable store fails
+// the task's start with what to fix (kit.CheckBucket), as Confluent's sink
+// checks its bucket at start, rather than the first upload.
+func TestStartChecksTheBucket(t *testing.T) {
+	for name, c := range map[string]struct{ url, bucket, want string }{
+		"missing bucket": {fakeS3(t), "nope", "does not exist"},
+		"unreachable":    {"http://127.0.0.1:1", testBucket, "unreachable"},
+	} {
+		cfg := baseConfig(c.url)
+		cfg["s3.bucket.name"] = c.bucket
+		cfg["s3.part.retries"] = "0"
+		err := newSinkTask().Start(connecttest.NewSinkContext(t, cfg), cfg)
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), c.want, name)
+	}
 }

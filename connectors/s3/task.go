@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -28,6 +30,14 @@ func newSinkTask() *sinkTask {
 	return &sinkTask{newUploader: func(ctx context.Context, s *settings) (uploader, error) {
 		c, err := newClient(ctx, s)
 		if err != nil {
+			return nil, err
+		}
+		// A missing bucket, wrong keys or region, or an unreachable
+		// endpoint fails the start saying what to fix, as Confluent's
+		// sink checks its bucket at start.
+		check, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := kit.CheckBucket(check, c, s.bucket); err != nil {
 			return nil, err
 		}
 		return newManagerUploader(c, s), nil
