@@ -19,7 +19,10 @@ import (
 // are ordered by value instead.
 
 // StringHash is Java's String.hashCode, over UTF-16 code units.
-func StringHash(s string) int32 {
+func StringHash(s string) int32 { return utf16Hash(s) }
+
+// utf16Hash is String.hashCode of the UTF-8 text s, a string or bytes.
+func utf16Hash[T string | []byte](s T) int32 {
 	var h int32
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -28,7 +31,9 @@ func StringHash(s string) int32 {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		// At most one rune's bytes: converted on the stack, not copied
+		// to the heap, when s is bytes.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		i += size
 		if r >= 0x10000 {
 			hi, lo := utf16.EncodeRune(r)
@@ -161,27 +166,7 @@ func AnyKeys(m map[any]any) []any {
 }
 
 // BytesHash is StringHash of the UTF-8 text b, without making a string.
-func BytesHash(b []byte) int32 {
-	var h int32
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c < utf8.RuneSelf {
-			h = 31*h + int32(c)
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		i += size
-		if r >= 0x10000 {
-			hi, lo := utf16.EncodeRune(r)
-			h = 31*h + hi
-			h = 31*h + lo
-		} else {
-			h = 31*h + r
-		}
-	}
-	return h
-}
+func BytesHash(b []byte) int32 { return utf16Hash(b) }
 
 // StringKeyBucket returns the bucket of a key with StringHash h in a
 // java.util.HashMap that reached n entries, as AppendStringKeys orders
