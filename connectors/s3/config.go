@@ -237,8 +237,9 @@ type settings struct {
 	format              string
 	gzip                bool
 	ignoreNulls         bool
-	fieldNames          []string // nil: DefaultPartitioner
-	extension           string   // with .gz when compressed
+	partitionerClass    string
+	fieldNames          []string // FieldPartitioner's fields
+	byteArrayExt        string
 	separator           []byte
 	decimalNumeric      bool
 }
@@ -262,19 +263,13 @@ func parseSettings(config map[string]string) (*settings, error) {
 	if !cfg.IsNull(ByteArraySeparatorConfig) {
 		s.separator = []byte(cfg.String(ByteArraySeparatorConfig))
 	}
-	if cfg.String(PartitionerClassConfig) == FieldPartitionerClass {
+	s.partitionerClass = cfg.String(PartitionerClassConfig)
+	s.byteArrayExt = cfg.String(ByteArrayExtensionConfig)
+	if s.partitionerClass == FieldPartitionerClass {
 		s.fieldNames = cfg.List(PartitionFieldNameConfig)
 		if len(s.fieldNames) == 0 {
 			return nil, fmt.Errorf("%s must name at least one field with %s", PartitionFieldNameConfig, FieldPartitionerClass)
 		}
-	}
-	if s.format == JSONFormatClass {
-		s.extension = ".json"
-	} else {
-		s.extension = cfg.String(ByteArrayExtensionConfig)
-	}
-	if s.gzip {
-		s.extension += ".gz"
 	}
 	return s, nil
 }

@@ -8,25 +8,49 @@ import (
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
-// encodePartition returns a record's encoded partition, the directory
-// between the topic and the file name: partition=<n> for the
-// DefaultPartitioner, <field>=<value> per partition.field.name (joined by
-// directory.delim) for the FieldPartitioner.
-func (s *settings) encodePartition(r *connect.Record) (string, error) {
-	if s.fieldNames == nil {
-		return "partition=" + strconv.Itoa(int(r.Partition)), nil
+// partitioner is partitioner.class: it names the directory of a record's
+// file between the topic and the file name (Confluent's encoded
+// partition).
+type partitioner interface {
+	encode(r *connect.Record) (string, error)
+}
+
+// newPartitioner returns the partitioner of partitioner.class.
+func newPartitioner(s *settings) (partitioner, error) {
+	switch s.partitionerClass {
+	case DefaultPartitionerClass:
+		return defaultPartitioner{}, nil
+	case FieldPartitionerClass:
+		return fieldPartitioner{names: s.fieldNames, delim: s.dirDelim}, nil
 	}
-	parts := make([]string, 0, len(s.fieldNames))
-	for _, name := range s.fieldNames {
+	return nil, fmt.Errorf("%s %s is %s", PartitionerClassConfig, s.partitionerClass, notYet)
+}
+
+// defaultPartitioner is Confluent's DefaultPartitioner: partition=<n>.
+type defaultPartitioner struct{}
+
+func (defaultPartitioner) encode(r *connect.Record) (string, error) {
+	return "partition=" + strconv.Itoa(int(r.Partition)), nil
+}
+
+// fieldPartitioner is Confluent's FieldPartitioner: <field>=<value> per
+// partition.field.name, joined by directory.delim.
+type fieldPartitioner struct {
+	names []string
+	delim string
+}
+
+func (p fieldPartitioner) encode(r *connect.Record) (string, error) {
+	parts := make([]string, 0, len(p.names))
+	for _, name := range p.names {
 		v, err := fieldValue(r.Value, name)
 		if err != nil {
 			return "", err
 		}
 		parts = append(parts, name+"="+v)
 	}
-	return strings.Join(parts, s.dirDelim), nil
+	return strings.Join(parts, p.delim), nil
 }
-
 // fieldValue reads one partition field from a Struct or a schemaless map,
 // rendered as Confluent's FieldPartitioner does: integers, strings and
 // booleans as their text; any other type is an error.

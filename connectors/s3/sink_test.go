@@ -179,7 +179,7 @@ func TestByteArrayRefusesNonBytesThroughReport(t *testing.T) {
 	assert.ErrorContains(t, rep[0].Err, "ByteArrayFormat needs a BYTES value")
 }
 
-// flakyUploader fails the uploads whose numbers (from 1) are in fail.
+// flakyUploader fails the commits whose numbers (from 1) are in fail.
 type flakyUploader struct {
 	mu   sync.Mutex
 	next uploader
@@ -187,15 +187,25 @@ type flakyUploader struct {
 	fail map[int]bool
 }
 
-func (f *flakyUploader) upload(ctx context.Context, key string, data []byte) error {
-	f.mu.Lock()
-	f.n++
-	n := f.n
-	f.mu.Unlock()
-	if f.fail[n] {
+func (f *flakyUploader) open(ctx context.Context, key string) (objectStream, error) {
+	s, err := f.next.open(ctx, key)
+	return &flakyObject{objectStream: s, f: f}, err
+}
+
+type flakyObject struct {
+	objectStream
+	f *flakyUploader
+}
+
+func (o *flakyObject) commit(ctx context.Context) error {
+	o.f.mu.Lock()
+	o.f.n++
+	n := o.f.n
+	o.f.mu.Unlock()
+	if o.f.fail[n] {
 		return errors.New("injected upload failure")
 	}
-	return f.next.upload(ctx, key, data)
+	return o.objectStream.commit(ctx)
 }
 
 func TestRedeliveryAfterFailedUploadWritesIdenticalObjects(t *testing.T) {

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -17,10 +18,11 @@ type sinkTask struct {
 	mu      sync.Mutex
 	ctx     connect.SinkTaskContext
 	s       *settings
-	enc     encoder
+	views   []fileView // the value view, then any sidecars
+	part    partitioner
 	up      uploader
 	writers map[connect.TopicPartition]*partitionWriter
-	line    []byte // reused to encode one record
+	got     []viewValue // reused: one record's value per view
 
 	// newUploader builds the uploader at Start; tests replace it.
 	newUploader func(context.Context, *settings) (uploader, error)
@@ -50,7 +52,11 @@ func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) 
 	if err != nil {
 		return fmt.Errorf("start S3SinkTask: %w", err)
 	}
-	enc, err := newEncoder(s)
+	views, err := newViews(s)
+	if err != nil {
+		return fmt.Errorf("start S3SinkTask: %w", err)
+	}
+	part, err := newPartitioner(s)
 	if err != nil {
 		return fmt.Errorf("start S3SinkTask: %w", err)
 	}
@@ -60,7 +66,7 @@ func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) 
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.ctx, t.s, t.enc, t.up = ctx, s, enc, up
+	t.ctx, t.s, t.views, t.part, t.up = ctx, s, views, part, up
 	if t.writers == nil {
 		t.writers = map[connect.TopicPartition]*partitionWriter{}
 	}
@@ -88,6 +94,9 @@ func (t *sinkTask) Close(partitions []connect.TopicPartition) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, tp := range partitions {
+		if w := t.writers[tp]; w != nil {
+			w.discard()
+		}
 		delete(t.writers, tp)
 	}
 	return nil
@@ -119,21 +128,21 @@ func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 		tp := connect.TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		w := t.writer(tp)
 		if len(w.pending) > 0 {
-			if err := w.uploadPending(ctx, t.up); err != nil {
+			if err := w.uploadPending(ctx); err != nil {
 				return connect.Retriable(err)
 			}
 		}
 		if w.next >= 0 && r.Offset < w.next {
 			continue // already in a file: a redelivery after a retriable error
 		}
-		if err := t.put(w, r); err != nil {
+		if err := t.put(ctx, w, r); err != nil {
 			return err
 		}
 		if w.count >= t.s.flushSize {
 			if err := w.rotate(); err != nil {
 				return err
 			}
-			if err := w.uploadPending(ctx, t.up); err != nil {
+			if err := w.uploadPending(ctx); err != nil {
 				return connect.Retriable(err)
 			}
 		}
@@ -142,7 +151,7 @@ func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 }
 
 // put writes one record, or reports it when it cannot be written.
-func (t *sinkTask) put(w *partitionWriter, r *connect.Record) error {
+func (t *sinkTask) put(ctx context.Context, w *partitionWriter, r *connect.Record) error {
 	if r.Value == nil {
 		if !t.s.ignoreNulls {
 			return fmt.Errorf("record %s-%d@%d has a null value and %s is fail; set it to ignore to skip tombstones",
@@ -150,13 +159,14 @@ func (t *sinkTask) put(w *partitionWriter, r *connect.Record) error {
 		}
 		return nil // ignored, and not committed until a later rotation
 	}
-	encoded, err := t.s.encodePartition(r)
+	encoded, err := t.part.encode(r)
 	if err == nil {
-		t.line, err = t.enc.encode(t.line[:0], r)
+		err = t.viewValues(r)
 	}
 	if err == nil {
-		err = w.write(t.s, encoded, r.Offset, t.line)
-		if err != nil {
+		err = w.write(ctx, t.s, t.views, t.up, encoded, r, t.got)
+		var bad *badRecordError
+		if err != nil && !errors.As(err, &bad) {
 			return err
 		}
 	}
@@ -166,6 +176,19 @@ func (t *sinkTask) put(w *partitionWriter, r *connect.Record) error {
 		}
 	}
 	w.next = r.Offset + 1
+	return nil
+}
+
+// viewValues fills t.got with what each view writes of r.
+func (t *sinkTask) viewValues(r *connect.Record) error {
+	t.got = t.got[:0]
+	for _, v := range t.views {
+		schema, value, err := v.get(r)
+		if err != nil {
+			return err
+		}
+		t.got = append(t.got, viewValue{schema, value})
+	}
 	return nil
 }
 
@@ -179,7 +202,7 @@ func (t *sinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64
 	out := map[connect.TopicPartition]int64{}
 	for tp, w := range t.writers {
 		if len(w.pending) > 0 {
-			if err := w.uploadPending(ctx, t.up); err != nil {
+			if err := w.uploadPending(ctx); err != nil {
 				t.ctx.Logger().Warn("upload failed; the partition's offset is not committed", "partition", tp.String(), "error", err)
 			}
 		}
@@ -195,6 +218,9 @@ func (t *sinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64
 func (t *sinkTask) Stop() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for _, w := range t.writers {
+		w.discard()
+	}
 	t.writers = nil
 	return nil
 }

@@ -1,33 +1,87 @@
 package s3
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
-// file is one object being built: the records of one encoded partition of
-// one Kafka partition since the last rotation.
-type file struct {
-	key     string
-	data    bytes.Buffer
-	gz      *gzip.Writer // nil without compression
-	records int
+// fileView is one object of every file: the records' values, or a
+// sidecar of their keys or headers (store.kafka.keys/headers), whose name
+// adds suffix before the extension.
+type fileView struct {
+	suffix string // "", ".keys" or ".headers"
+	format recordFormat
+	// get returns what the view writes of a record.
+	get func(r *connect.Record) (*connect.Schema, any, error)
 }
 
-// finish closes the compressor, after which data holds the object's bytes.
-func (f *file) finish() error {
-	if f.gz == nil {
-		return nil
+// valueView writes the records' values.
+func valueView(f recordFormat) fileView {
+	return fileView{format: f, get: func(r *connect.Record) (*connect.Schema, any, error) {
+		return r.ValueSchema, r.Value, nil
+	}}
+}
+
+// file is what one encoded partition of one Kafka partition has written
+// since the last rotation: one object per view, each line (or row) i of
+// which belongs to the same record.
+type file struct {
+	start   int64 // offset of the first record
+	objects []*object
+	records int
+	// schema is the value schema of the file's first record.
+	schema *connect.Schema
+}
+
+// key is the value object's key, which names the file in messages.
+func (f *file) key() string { return f.objects[0].key }
+
+// object is one view's object: the stream it is written to, through a
+// compressor when the format allows one.
+type object struct {
+	key    string
+	stream objectStream
+	gz     *gzip.Writer // nil without compression
+	w      recordWriter
+}
+
+// finish ends the object's file (its format's footer, the compressor's
+// trailer); the stream then holds every byte of the object.
+func (o *object) finish() error {
+	if err := o.w.close(); err != nil {
+		return fmt.Errorf("finish %s: %w", o.key, err)
 	}
-	err := f.gz.Close()
-	f.gz = nil
-	return err
+	if o.gz != nil {
+		if err := o.gz.Close(); err != nil {
+			return fmt.Errorf("compress %s: %w", o.key, err)
+		}
+	}
+	return nil
+}
+
+func (f *file) abort() {
+	for _, o := range f.objects {
+		o.stream.abort()
+	}
+}
+
+// commit commits the objects not yet committed, in order; a retry after
+// an error commits only the rest.
+func (f *file) commit(ctx context.Context) error {
+	for len(f.objects) > 0 {
+		if err := f.objects[0].stream.commit(ctx); err != nil {
+			return err
+		}
+		f.objects = f.objects[1:]
+	}
+	return nil
 }
 
 // partitionWriter is Confluent's TopicPartitionWriter: the open files of one
@@ -55,8 +109,8 @@ func newPartitionWriter(tp connect.TopicPartition) *partitionWriter {
 	return &partitionWriter{tp: tp, open: map[string]*file{}, next: -1, committable: -1}
 }
 
-// objectKey is <topics.dir>/<topic>/<encoded>/<topic>+<partition>+<padded start>.<ext>.
-func (s *settings) objectKey(tp connect.TopicPartition, encoded string, start int64) string {
+// objectKey is <topics.dir>/<topic>/<encoded>/<topic>+<partition>+<padded start><suffix><ext>.
+func (s *settings) objectKey(tp connect.TopicPartition, encoded string, start int64, suffix, ext string) string {
 	off := strconv.FormatInt(start, 10)
 	if pad := s.padWidth - len(off); pad > 0 {
 		off = strings.Repeat("0", pad) + off
@@ -73,30 +127,73 @@ func (s *settings) objectKey(tp connect.TopicPartition, encoded string, start in
 	b.WriteString(strconv.Itoa(int(tp.Partition)))
 	b.WriteString(s.fileDelim)
 	b.WriteString(off)
-	b.WriteString(s.extension)
+	b.WriteString(suffix)
+	b.WriteString(ext)
 	return b.String()
 }
 
-// write appends one encoded record to the file of its encoded partition,
-// opening it with the record's offset as its start.
-func (w *partitionWriter) write(s *settings, encoded string, offset int64, line []byte) error {
+// extension is the view's file extension, with .gz when compressed.
+func (s *settings) extension(v fileView) string {
+	if s.gzip && v.format.compressible() {
+		return v.format.extension() + ".gz"
+	}
+	return v.format.extension()
+}
+
+// openFile starts the objects of a file for r, the first record of
+// encoded partition encoded.
+func (w *partitionWriter) openFile(ctx context.Context, s *settings, views []fileView, up uploader, encoded string, r *connect.Record, got []viewValue) (*file, error) {
+	f := &file{start: r.Offset, schema: r.ValueSchema}
+	for i, v := range views {
+		key := s.objectKey(w.tp, encoded, r.Offset, v.suffix, s.extension(v))
+		stream, err := up.open(ctx, key)
+		if err != nil {
+			f.abort()
+			return nil, err
+		}
+		o := &object{key: key, stream: stream}
+		var dst io.Writer = stream
+		if s.gzip && v.format.compressible() {
+			o.gz = gzip.NewWriter(stream)
+			dst = o.gz
+		}
+		if o.w, err = v.format.newWriter(dst, got[i].schema); err != nil {
+			stream.abort()
+			f.abort()
+			return nil, fmt.Errorf("start %s: %w", key, err)
+		}
+		f.objects = append(f.objects, o)
+	}
+	return f, nil
+}
+
+// viewValue is what one view writes of a record.
+type viewValue struct {
+	schema *connect.Schema
+	value  any
+}
+
+// write appends r to the file of its encoded partition, opening it with
+// r's offset as its start. got holds r's value per view. A
+// *badRecordError means nothing of r was written.
+func (w *partitionWriter) write(ctx context.Context, s *settings, views []fileView, up uploader, encoded string, r *connect.Record, got []viewValue) error {
 	f := w.open[encoded]
 	if f == nil {
-		f = &file{key: s.objectKey(w.tp, encoded, offset)}
-		if s.gzip {
-			f.gz = gzip.NewWriter(&f.data)
+		var err error
+		if f, err = w.openFile(ctx, s, views, up, encoded, r, got); err != nil {
+			return err
 		}
 		w.open[encoded] = f
 		w.order = append(w.order, encoded)
 	}
-	var err error
-	if f.gz != nil {
-		_, err = f.gz.Write(line)
-	} else {
-		_, err = f.data.Write(line)
-	}
-	if err != nil {
-		return fmt.Errorf("buffer a record for %s: %w", f.key, err)
+	for i, o := range f.objects {
+		if err := o.w.write(got[i].schema, got[i].value); err != nil {
+			var bad *badRecordError
+			if errors.As(err, &bad) && i == 0 {
+				return err // nothing of r was written
+			}
+			return fmt.Errorf("write record %s-%d@%d to %s: %w", r.Topic, r.Partition, r.Offset, o.key, err)
+		}
 	}
 	f.records++
 	w.count++
@@ -109,8 +206,10 @@ func (w *partitionWriter) write(s *settings, encoded string, offset int64, line 
 func (w *partitionWriter) rotate() error {
 	for _, enc := range w.order {
 		f := w.open[enc]
-		if err := f.finish(); err != nil {
-			return fmt.Errorf("compress %s: %w", f.key, err)
+		for _, o := range f.objects {
+			if err := o.finish(); err != nil {
+				return err
+			}
 		}
 		w.pending = append(w.pending, f)
 	}
@@ -121,13 +220,12 @@ func (w *partitionWriter) rotate() error {
 	return nil
 }
 
-// uploadPending uploads the closed files in order; each uploaded file
-// leaves the queue, so a retry uploads only the rest. When the queue is
+// uploadPending commits the closed files in order; each committed file
+// leaves the queue, so a retry commits only the rest. When the queue is
 // empty the pending offset becomes committable.
-func (w *partitionWriter) uploadPending(ctx context.Context, up uploader) error {
+func (w *partitionWriter) uploadPending(ctx context.Context) error {
 	for len(w.pending) > 0 {
-		f := w.pending[0]
-		if err := up.upload(ctx, f.key, f.data.Bytes()); err != nil {
+		if err := w.pending[0].commit(ctx); err != nil {
 			return err
 		}
 		w.pending[0] = nil
@@ -137,4 +235,17 @@ func (w *partitionWriter) uploadPending(ctx context.Context, up uploader) error 
 		w.committable = w.pendingOffset
 	}
 	return nil
+}
+
+// discard aborts every open and pending file.
+func (w *partitionWriter) discard() {
+	for _, f := range w.open {
+		f.abort()
+	}
+	for _, f := range w.pending {
+		f.abort()
+	}
+	clear(w.open)
+	w.order = w.order[:0]
+	w.pending = nil
 }
