@@ -51,6 +51,7 @@ func (p fieldPartitioner) encode(r *connect.Record) (string, error) {
 	}
 	return strings.Join(parts, p.delim), nil
 }
+
 // fieldValue reads one partition field from a Struct or a schemaless map,
 // rendered as Confluent's FieldPartitioner does: integers, strings and
 // booleans as their text; any other type is an error.
