@@ -34,6 +34,10 @@ type sinkTask struct {
 	conv     converters
 	tol      *tolerance
 	consumer *kgo.Client
+	// consumerOpts build the consumer once Start returned, as Kafka's
+	// WorkerSinkTask subscribes only after starting the task: the group's
+	// first assignment (Open) then never races Start.
+	consumerOpts []kgo.Opt
 	// clientOpts reach the worker's Kafka cluster, for KafkaClientOpts.
 	clientOpts []kgo.Opt
 	interval   time.Duration
@@ -105,6 +109,12 @@ func (t *sinkTask) run(ctx context.Context) error {
 	if err := t.task.Start(t, t.config); err != nil {
 		return fmt.Errorf("start sink task %s (%s): %w", t.id, t.class, err)
 	}
+	consumer, err := kgo.NewClient(t.consumerOpts...)
+	if err != nil {
+		_ = t.task.Stop()
+		return fmt.Errorf("consumer for sink task %s: %w", t.id, err)
+	}
+	t.consumer = consumer
 	t.state.set(StateRunning, "")
 	t.logger.Info("sink task started")
 	t.lastFlush = time.Now()

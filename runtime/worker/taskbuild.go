@@ -183,18 +183,18 @@ func (h *Herder) buildSinkTask(ctx context.Context, id ConnectorTaskID, plugin *
 		return nil, err
 	}
 	opts = append(opts, over...)
-	consumer, err := kgo.NewClient(opts...)
-	if err != nil {
+	// The consumer is created by run once the task started: it may join
+	// its group at once, and Open must not come before Start.
+	if err := kgo.ValidateOpts(opts...); err != nil {
 		return nil, fmt.Errorf("consumer for %s: %w", id, err)
 	}
-	t.consumer = consumer
+	t.consumerOpts = opts
 	var producer *kgo.Client
 	if s.dlqTopic != "" {
 		producer, err = kgo.NewClient(append(append([]kgo.Opt(nil), h.clientOpts...),
 			kgo.ClientID(h.clientID(fmt.Sprintf("%s-%d-dlq", id.Connector, id.Task))),
 			kgo.AllowAutoTopicCreation())...)
 		if err != nil {
-			consumer.Close()
 			return nil, fmt.Errorf("dead letter queue producer for %s: %w", id, err)
 		}
 		tol.dlq = h.dlqWriter(producer, s)
