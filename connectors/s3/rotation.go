@@ -134,6 +134,11 @@ func (t *sinkTask) beforeWrite(ctx context.Context, w *partitionWriter, r *conne
 	if w.count == 0 && t.s.scheduleMs > 0 && now >= st.nextScheduled {
 		st.nextScheduled = nextScheduledRotation(now, t.s.scheduleMs, t.s.zone)
 	}
+	if t.s.writeNulls && r.Value == nil && len(t.views) < 2 {
+		// parseNulls requires store.kafka.keys; without its view a
+		// tombstone would be written to no object at all.
+		return nil, fmt.Errorf("tombstone %s: %s=write has no key sidecar to write it to", r, NullValuesConfig)
+	}
 	if t.s.writeNulls && r.Value != nil && encoded == t.s.tombstonePartition {
 		return nil, &badRecordError{fmt.Errorf("record %s has a value but its encoded partition is %s, the %s directory of tombstones", r, encoded, TombstonePartitionConfig)}
 	}
