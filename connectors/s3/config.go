@@ -127,7 +127,6 @@ var unsupportedKeys = []struct {
 	{"store.kafka.headers", connect.ConfigBoolean},
 	{"keys.format.class", connect.ConfigClass},
 	{"headers.format.class", connect.ConfigClass},
-	{"max.write.duration.ms", connect.ConfigLong},
 }
 
 // withUnsupported returns def followed by the unsupported keys.

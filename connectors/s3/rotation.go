@@ -3,6 +3,7 @@ package s3
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ const (
 	RotateScheduleIntervalConfig  = "rotate.schedule.interval.ms"
 	RotateOnPartitionChangeConfig = "rotate.file.on.partition.change"
 	MaxOpenFilesConfig            = "partitioner.max.open.files"
+	MaxWriteDurationConfig        = "max.write.duration.ms"
 )
 
 var rotationKeys = connect.ConfigDef{
@@ -25,6 +27,9 @@ var rotationKeys = connect.ConfigDef{
 	{Name: MaxOpenFilesConfig, Type: connect.ConfigInt, Default: -1, Importance: connect.Low, Group: groupStore,
 		Validator: maxOpenValidator{},
 		Doc:       "When a record would open one more file than this for its Kafka partition, every open file is uploaded first. -1: no limit."},
+	{Name: MaxWriteDurationConfig, Type: connect.ConfigLong, Default: int64(math.MaxInt64), Importance: connect.Low, Group: groupStore,
+		Validator: connect.AtLeast(0),
+		Doc:       "How long one put may write: past it, the rest of the batch is handed back (the partitions are rewound to their first unwritten record) and comes again. At least one record is written per put."},
 }
 
 // rotationSettings are the parsed rotation keys.
@@ -34,6 +39,7 @@ type rotationSettings struct {
 	rotateOnPartition bool
 	maxOpenFiles      int
 	compatibility     string
+	maxWrite          time.Duration
 }
 
 // parseRotation parses the rotation keys and their rules: record-time
@@ -46,6 +52,10 @@ func parseRotation(cfg connect.Config, s *settings) error {
 	s.rotateOnPartition = cfg.Bool(RotateOnPartitionChangeConfig)
 	s.maxOpenFiles = int(cfg.Int(MaxOpenFilesConfig))
 	s.compatibility = cfg.String(SchemaCompatibilityConfig)
+	s.maxWrite = time.Duration(math.MaxInt64)
+	if ms := cfg.Int(MaxWriteDurationConfig); ms < int64(math.MaxInt64/time.Millisecond) {
+		s.maxWrite = time.Duration(ms) * time.Millisecond
+	}
 	if s.rotateIntervalMs > 0 && !s.timeBased() {
 		return connect.NewConfigError(RotateIntervalConfig,
 			"%s reads record time from a time-based partitioner's timestamp.extractor; with %s it would be ignored (as Confluent does), so it is refused: set %s to -1 or use %s",
@@ -298,4 +308,47 @@ func nextScheduledRotation(now, period int64, zone *time.Location) int64 {
 	start := startOfDay.UnixMilli()
 	next := ((now-start)/period + 1) * period
 	return start + min(next, today)
+}
+
+// writeDeadline is max.write.duration.ms for one Put: once it passed,
+// the rest of each partition's records is handed back to the worker,
+// which delivers them again from the first one not written (Confluent
+// keeps them in its buffer instead, and pauses the partition).
+type writeDeadline struct {
+	ctx      connect.SinkTaskContext
+	at       time.Time // zero: no limit
+	wrote    bool
+	deferred map[connect.TopicPartition]bool
+}
+
+// newDeadline starts a Put's deadline.
+func (t *sinkTask) newDeadline() *writeDeadline {
+	d := &writeDeadline{ctx: t.ctx}
+	if t.s != nil && t.s.maxWrite < time.Duration(math.MaxInt64) {
+		d.at = time.Now().Add(t.s.maxWrite)
+	}
+	return d
+}
+
+// skip reports whether r is handed back: its partition was deferred, or
+// the deadline passed, which defers its partition from r on. The first
+// record of a Put is always written, so every Put makes progress.
+func (d *writeDeadline) skip(r *connect.Record) bool {
+	if d.at.IsZero() {
+		return false
+	}
+	tp := connect.TopicPartition{Topic: r.Topic, Partition: r.Partition}
+	if d.deferred[tp] {
+		return true
+	}
+	if !d.wrote || !time.Now().After(d.at) {
+		d.wrote = true
+		return false
+	}
+	if d.deferred == nil {
+		d.deferred = map[connect.TopicPartition]bool{}
+	}
+	d.deferred[tp] = true
+	d.ctx.Rewind(tp, r.Offset)
+	return true
 }

@@ -366,3 +366,53 @@ func TestTimeRotationVersityGW(t *testing.T) {
 	}, objects(t, cfg))
 	assert.Equal(t, map[connect.TopicPartition]int64{tp0: 7}, flushed(t, task))
 }
+
+// slowUploader takes delay to commit each object.
+type slowUploader struct {
+	next  uploader
+	delay time.Duration
+}
+
+func (u slowUploader) open(ctx context.Context, key string) (objectStream, error) {
+	s, err := u.next.open(ctx, key)
+	return slowObject{s, u.delay}, err
+}
+
+type slowObject struct {
+	objectStream
+	delay time.Duration
+}
+
+func (o slowObject) commit(ctx context.Context) error {
+	time.Sleep(o.delay)
+	return o.objectStream.commit(ctx)
+}
+
+// TestMaxWriteDurationHandsBackTheRest: past max.write.duration.ms a Put
+// stops writing and rewinds each partition to its first unwritten record.
+func TestMaxWriteDurationHandsBackTheRest(t *testing.T) {
+	cfg := baseConfig(fakeS3(t))
+	cfg["flush.size"] = "1"
+	cfg["max.write.duration.ms"] = "120"
+	sc := connecttest.NewSinkContext(t, cfg)
+	task := newSinkTask()
+	real := task.newUploader
+	task.newUploader = func(ctx context.Context, s *settings) (uploader, error) {
+		up, err := real(ctx, s)
+		return slowUploader{up, 50 * time.Millisecond}, err
+	}
+	require.NoError(t, task.Start(sc, cfg))
+	require.NoError(t, task.Open([]connect.TopicPartition{tp0}))
+	var recs []*connect.Record
+	for i := int64(0); i < 10; i++ {
+		recs = append(recs, order(0, i, i, "eu"))
+	}
+	put(t, task, recs...)
+	// Each record is a file taking 50 ms: the deadline passes after a
+	// few; the rewind points at the first record not in a file.
+	written := len(objects(t, cfg))
+	require.Greater(t, written, 0)
+	require.Less(t, written, 10)
+	assert.Equal(t, map[connect.TopicPartition]int64{tp0: int64(written)}, sc.Rewinds())
+	assert.Equal(t, int64(written), flushed(t, task)[tp0])
+}

@@ -127,7 +127,11 @@ func (t *sinkTask) writer(tp connect.TopicPartition) *partitionWriter {
 func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	deadline := t.newDeadline() // max.write.duration.ms
 	for _, r := range records {
+		if deadline.skip(r) {
+			continue
+		}
 		tp := connect.TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		w := t.writer(tp)
 		if len(w.pending) > 0 {
