@@ -99,7 +99,7 @@ func parseTime(cfg connect.Config, s *settings) error {
 		return connect.NewConfigError(TimezoneConfig, "Invalid value %s for configuration %s: Timezone cannot be empty.", s.zoneID, TimezoneConfig)
 	}
 	english := strings.EqualFold(strings.FieldsFunc(locale, func(r rune) bool { return r == '-' || r == '_' })[0], "en")
-	f, err := parseJoda(pathFormat, english, s.zoneID)
+	f, err := parseJoda(pathFormat, english, s.zone.String())
 	if err != nil {
 		return connect.NewConfigError(PathFormatConfig, "Invalid value %s for configuration %s: %v", pathFormat, PathFormatConfig, err)
 	}
@@ -134,7 +134,11 @@ func loadZone(id string) (*time.Location, error) {
 		if m[1] == "-" {
 			off = -off
 		}
-		return time.FixedZone(id, off), nil
+		if off == 0 {
+			return time.UTC, nil // Joda's forID("+00:00") is UTC
+		}
+		// Joda names a fixed zone by its printed offset: +05:30.
+		return time.FixedZone(fmt.Sprintf("%s%s:%02d", m[1], m[2], mins/10), off), nil
 	}
 	if id == "" || id == "Local" || strings.HasPrefix(id, "/") {
 		return nil, fmt.Errorf("The datetime zone id '%s' is not recognised", id)
@@ -252,37 +256,32 @@ func (s *settings) timestamp(r *connect.Record) (int64, error) {
 
 // fieldTimestamp is Confluent's RecordFieldTimestampExtractor.
 func fieldTimestamp(r *connect.Record, name string) (int64, error) {
-	var v any
-	var schema *connect.Schema
-	switch x := r.Value.(type) {
-	case *connect.Struct:
-		cur, sch := any(x), x.Schema()
-		for _, part := range strings.Split(name, ".") {
-			st, ok := cur.(*connect.Struct)
-			if !ok {
-				return 0, fmt.Errorf("the field %q does not exist", name)
-			}
-			f := st.Schema().Field(part)
-			if f == nil {
-				return 0, fmt.Errorf("the field %q does not exist", name)
-			}
-			cur, sch = st.GetField(f), f.Schema
-		}
-		v, schema = cur, sch
-	case map[string]any:
-		var cur any = x
-		for _, part := range strings.Split(name, ".") {
-			m, ok := cur.(map[string]any)
-			if !ok || m[part] == nil {
-				return 0, fmt.Errorf("the field %q does not exist", name)
-			}
-			cur = m[part]
-		}
-		v = cur
+	switch r.Value.(type) {
+	case *connect.Struct, map[string]any:
 	case nil:
 		return 0, fmt.Errorf("the value is null")
 	default:
 		return 0, fmt.Errorf("the value is a %T, not a Struct or a map", r.Value)
+	}
+	// Each level of a.b is a Struct or a map (storage-common's
+	// DataUtils.getNestedFieldValue); the schema is known through Structs.
+	v, schema := r.Value, r.ValueSchema
+	for _, part := range strings.Split(name, ".") {
+		switch x := v.(type) {
+		case *connect.Struct:
+			f := x.Schema().Field(part)
+			if f == nil {
+				return 0, fmt.Errorf("the field %q does not exist", name)
+			}
+			v, schema = x.GetField(f), f.Schema
+		case map[string]any:
+			if v = x[part]; v == nil {
+				return 0, fmt.Errorf("the field %q does not exist", name)
+			}
+			schema = nil
+		default:
+			return 0, fmt.Errorf("the field %q does not exist", name)
+		}
 	}
 	if v == nil {
 		return 0, fmt.Errorf("the field %q is null", name)

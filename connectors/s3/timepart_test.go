@@ -58,11 +58,15 @@ func TestJodaFormat(t *testing.T) {
 		require.NoError(t, err, pattern)
 		assert.Equal(t, want, f.format(tm), pattern)
 	}
-	paris, err := loadZone("+05:30")
+	// A fixed offset is named as Joda prints it, whatever the spelling.
+	india, err := loadZone("+0530")
 	require.NoError(t, err)
-	f, err := parseJoda("HH:mm Z ZZ", true, "+05:30")
+	f, err := parseJoda("HH:mm Z ZZ ZZZ", true, india.String())
 	require.NoError(t, err)
-	assert.Equal(t, "12:38 +0530 +05:30", f.format(tm.In(paris)))
+	assert.Equal(t, "12:38 +0530 +05:30 +05:30", f.format(tm.In(india)))
+	utc, err := loadZone("-00:00")
+	require.NoError(t, err)
+	assert.Equal(t, "UTC", utc.String())
 
 	for pattern, msg := range map[string]string{
 		"'year'=YYYY/qq": "Illegal pattern component: qq",
@@ -134,9 +138,10 @@ func TestTimestampExtractors(t *testing.T) {
 		Field("ts", connect.Int64Schema).Field("iso", connect.StringSchema).
 		Field("at", connect.TimestampSchema().Build()).Build()
 	schema := connect.NewSchemaBuilder(connect.TypeStruct).Name("Event").
-		Field("meta", inner).Field("n", connect.Float64Schema).Build()
+		Field("meta", inner).Field("n", connect.Float64Schema).
+		Field("attrs", connect.MapOf(connect.StringSchema, connect.Int64Schema)).Build()
 	when := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
-	value := connect.NewStruct(schema).MustPut("n", 1.5).MustPut("meta",
+	value := connect.NewStruct(schema).MustPut("n", 1.5).MustPut("attrs", map[string]any{"ts": when.UnixMilli() + 5}).MustPut("meta",
 		connect.NewStruct(inner).MustPut("ts", when.UnixMilli()).MustPut("iso", "2024-05-06T09:08:09.123+02:00").MustPut("at", when.Add(time.Hour)))
 	rec := &connect.Record{Topic: "ev", ValueSchema: schema, Value: value, Timestamp: when.Add(2 * time.Hour)}
 	schemaless := &connect.Record{Topic: "ev", Value: map[string]any{"meta": map[string]any{"ts": "1714979289000", "f": 1714979289000.0}}}
@@ -150,6 +155,7 @@ func TestTimestampExtractors(t *testing.T) {
 		{"RecordField", "meta.ts", rec, when},
 		{"RecordField", "meta.iso", rec, when.Add(123 * time.Millisecond)},
 		{"RecordField", "meta.at", rec, when.Add(time.Hour)},
+		{"RecordField", "attrs.ts", rec, when.Add(5 * time.Millisecond)}, // a map inside a Struct
 		{"RecordField", "meta.ts", schemaless, when},
 		{"RecordField", "meta.f", schemaless, when},
 	} {
