@@ -21,6 +21,7 @@ const (
 	TimezoneConfig           = "timezone"
 	TimestampExtractorConfig = "timestamp.extractor"
 	TimestampFieldConfig     = "timestamp.field"
+	extractorClass           = "io.confluent.connect.storage.partitioner.TimeBasedPartitioner$"
 )
 
 // timeKeys declares the time-based partitioners' keys with Confluent's
@@ -36,7 +37,7 @@ var timeKeys = connect.ConfigDef{
 		Validator: timezoneValidator{},
 		Doc:       "Time-based partitioners and rotate.schedule.interval.ms (required there): a zone id such as UTC or Europe/Paris, or a fixed offset [+-]hh:mm."},
 	{Name: TimestampExtractorConfig, Type: connect.ConfigString, Default: "Wallclock", Importance: connect.Medium, Group: group,
-		Validator: connect.OneOf{Values: []string{"Wallclock", "Record", "RecordField"}},
+		Validator: connect.OneOf{Values: []string{"Wallclock", "Record", "RecordField", extractorClass + "WallclockTimestampExtractor", extractorClass + "RecordTimestampExtractor", extractorClass + "RecordFieldTimestampExtractor"}},
 		Doc:       "Time-based partitioners: where a record's time comes from: Wallclock (the time it is written; not deterministic), Record (the Kafka timestamp) or RecordField (timestamp.field)."},
 	{Name: TimestampFieldConfig, Type: connect.ConfigString, Default: "timestamp", Importance: connect.Medium, Group: group,
 		Doc: "RecordField: the value field (nested as a.b) holding the time: epoch milliseconds, an ISO-8601 string, or a Date or Timestamp."},
@@ -63,7 +64,8 @@ func parseTime(cfg connect.Config, s *settings) error {
 	if s.zoneID != "" {
 		s.zone, _ = loadZone(s.zoneID) // the validator checked it
 	}
-	s.extractor = cfg.String(TimestampExtractorConfig)
+	// The built-in extractors may also be named by their class.
+	s.extractor = strings.TrimSuffix(strings.TrimPrefix(cfg.String(TimestampExtractorConfig), extractorClass), "TimestampExtractor")
 	s.tsField = cfg.String(TimestampFieldConfig)
 	pathFormat, duration := cfg.String(PathFormatConfig), cfg.Int(PartitionDurationConfig)
 	switch s.partitionerClass {

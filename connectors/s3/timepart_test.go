@@ -264,11 +264,14 @@ func TestTimeConfigRefusals(t *testing.T) {
 			assert.ErrorContains(t, err, c.msg)
 		})
 	}
-	// Accepted: fixed offsets, the Hourly partitioner's own path.
+	// Accepted: fixed offsets, extractors named by their class, the
+	// Hourly partitioner's own path.
 	cfg := timeConfig("http://127.0.0.1:1")
 	cfg["timezone"] = "-08:00"
-	_, err := parseSettings(cfg)
+	cfg["timestamp.extractor"] = "io.confluent.connect.storage.partitioner.TimeBasedPartitioner$RecordFieldTimestampExtractor"
+	s, err := parseSettings(cfg)
 	require.NoError(t, err)
+	assert.Equal(t, "RecordField", s.extractor)
 	cfg["partitioner.class"] = HourlyPartitionerClass
 	_, err = parseSettings(cfg)
 	require.NoError(t, err)
