@@ -2,6 +2,7 @@ package s3
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -43,7 +44,7 @@ const (
 // SinkConfig declares the sink's keys with Confluent's types and defaults.
 // Keys this version does not honour are declared Unsupported, so setting
 // them is refused rather than ignored.
-var SinkConfig = withUnsupported(append(supportedKeys, s3Keys.Def()...))
+var SinkConfig = withUnsupported(slices.Concat(supportedKeys, s3Keys.Def(), timeKeys, rotationKeys, schemaKeys, nullKeys))
 
 // supportedKeys are the keys this version implements.
 var supportedKeys = connect.ConfigDef{
@@ -57,8 +58,7 @@ var supportedKeys = connect.ConfigDef{
 		Validator: connect.AtLeast(1),
 		Doc:       "Number of records of one Kafka partition after which all its open files are uploaded and its offset committed."},
 	{Name: RotateIntervalConfig, Type: connect.ConfigLong, Default: int64(-1), Importance: connect.High, Group: groupStore,
-		Validator: rotateValidator{},
-		Doc:       "Record-time rotation interval; it needs a TimeBased partitioner's timestamp, so only -1 (off) is accepted in this version."},
+		Doc: "Record-time rotation: the files of a Kafka partition are uploaded when a record's time (per timestamp.extractor) is this many ms after the first record's, or (rotate.file.on.partition.change) its encoded partition changes. Needs a time-based partitioner; -1 turns it off."},
 	{Name: TopicsDirConfig, Type: connect.ConfigString, Default: "topics", Importance: connect.High, Group: groupStore,
 		Doc: "Top-level prefix of the object keys."},
 	{Name: DirectoryDelimConfig, Type: connect.ConfigString, Default: "/", Importance: connect.Medium, Group: groupStore,
@@ -70,12 +70,12 @@ var supportedKeys = connect.ConfigDef{
 		Doc:       "Width the start offset in the file name is zero-padded to."},
 	{Name: PartitionerClassConfig, Type: connect.ConfigClass, Default: DefaultPartitionerClass, Importance: connect.High, Group: group,
 		Validator: partitionerValidator{},
-		Doc:       "How records are grouped into directories: DefaultPartitioner (partition=<n>) or FieldPartitioner (<field>=<value> per partition.field.name). Time-based partitioners are not implemented yet."},
+		Doc:       "How records are grouped into directories: DefaultPartitioner (partition=<n>), FieldPartitioner (<field>=<value> per partition.field.name), TimeBasedPartitioner (path.format of the record time), HourlyPartitioner or DailyPartitioner."},
 	{Name: PartitionFieldNameConfig, Type: connect.ConfigList, Default: []string{}, Importance: connect.Medium, Group: group,
 		Doc: "Fields of the record value the FieldPartitioner puts in the path, in order."},
 	{Name: NullValuesConfig, Type: connect.ConfigString, Default: "fail", Importance: connect.Low, Group: groupStore,
 		Validator: nullValidator{},
-		Doc:       "What a record with a null value (a tombstone) does: fail stops the task, ignore skips it. write is not implemented yet."},
+		Doc:       "What a record with a null value (a tombstone) does: fail stops the task, ignore skips it, write stores its key in the tombstone.encoded.partition directory (needs store.kafka.keys=true)."},
 	{Name: JSONDecimalFormatConfig, Type: connect.ConfigString, Default: "BASE64", Importance: connect.Low, Group: groupStore,
 		Validator: connect.OneOf{Values: []string{"BASE64", "NUMERIC"}, CaseInsensitive: true},
 		Doc:       "How the JSON format writes Connect Decimals: BASE64 or NUMERIC."},
@@ -99,10 +99,7 @@ var unsupportedKeys = []struct {
 	name string
 	typ  connect.ConfigType
 }{
-	{"rotate.schedule.interval.ms", connect.ConfigLong},
-	{"rotate.file.on.partition.change", connect.ConfigBoolean},
 	{"retry.backoff.ms", connect.ConfigLong},
-	{"schema.compatibility", connect.ConfigString},
 	{"schema.cache.size", connect.ConfigInt},
 	{"enhanced.avro.schema.support", connect.ConfigBoolean},
 	{"connect.meta.data", connect.ConfigBoolean},
@@ -126,21 +123,10 @@ var unsupportedKeys = []struct {
 	{"s3.elastic.buffer.init.capacity", connect.ConfigInt},
 	{"enable.conditional.writes", connect.ConfigBoolean},
 	{"max.files.scan.limit", connect.ConfigInt},
-	{"partitioner.max.open.files", connect.ConfigInt},
-	{"report.null.values.to.dlq", connect.ConfigBoolean},
-	{"tombstone.encoded.partition", connect.ConfigString},
 	{"store.kafka.keys", connect.ConfigBoolean},
 	{"store.kafka.headers", connect.ConfigBoolean},
 	{"keys.format.class", connect.ConfigClass},
 	{"headers.format.class", connect.ConfigClass},
-	{"s3.schema.partition.affix.type", connect.ConfigString},
-	{"max.write.duration.ms", connect.ConfigLong},
-	{"partition.duration.ms", connect.ConfigLong},
-	{"path.format", connect.ConfigString},
-	{"locale", connect.ConfigString},
-	{"timezone", connect.ConfigString},
-	{"timestamp.extractor", connect.ConfigString},
-	{"timestamp.field", connect.ConfigString},
 }
 
 // withUnsupported returns def followed by the unsupported keys.
@@ -181,49 +167,29 @@ type partitionerValidator struct{}
 // Validate implements connect.Validator.
 func (partitionerValidator) Validate(_ string, v any) string {
 	switch s, _ := v.(string); s {
-	case DefaultPartitionerClass, FieldPartitionerClass:
+	case DefaultPartitionerClass, FieldPartitionerClass, TimeBasedPartitionerClass, HourlyPartitionerClass, DailyPartitionerClass:
 		return ""
-	case TimeBasedPartitionerClass, HourlyPartitionerClass, DailyPartitionerClass:
-		return s + " is " + notYet + "; use " + DefaultPartitionerClass + " or " + FieldPartitionerClass
 	}
-	return "must be " + DefaultPartitionerClass + " or " + FieldPartitionerClass
+	return "must be one of " + partitionerValidator{}.String() + " (custom partitioner classes cannot be loaded)"
 }
 
 func (partitionerValidator) String() string {
-	return "[" + DefaultPartitionerClass + ", " + FieldPartitionerClass + "]"
+	return "[" + strings.Join([]string{DefaultPartitionerClass, FieldPartitionerClass, TimeBasedPartitionerClass, HourlyPartitionerClass, DailyPartitionerClass}, ", ") + "]"
 }
 
-// nullValidator accepts fail and ignore, and names write as not yet
-// implemented.
+// nullValidator is Confluent's OutputWriteBehavior validator.
 type nullValidator struct{}
 
 // Validate implements connect.Validator.
 func (nullValidator) Validate(_ string, v any) string {
 	switch s, _ := v.(string); strings.ToLower(s) {
-	case "fail", "ignore":
+	case "fail", "ignore", "write":
 		return ""
-	case "write":
-		return "write is " + notYet + " (it needs store.kafka.keys); use fail or ignore"
 	}
-	return "String must be one of: fail, ignore"
+	return "String must be one of: ignore, fail, write"
 }
 
-func (nullValidator) String() string { return "[fail, ignore]" }
-
-// rotateValidator accepts only -1 until time-based partitioners exist:
-// Confluent's rotate.interval.ms reads the time from a TimeBased
-// partitioner's timestamp extractor.
-type rotateValidator struct{}
-
-// Validate implements connect.Validator.
-func (rotateValidator) Validate(_ string, v any) string {
-	if n, _ := v.(int64); n > 0 {
-		return "rotate.interval.ms needs a TimeBased partitioner's timestamp extractor, which is " + notYet + "; leave it at -1"
-	}
-	return ""
-}
-
-func (rotateValidator) String() string { return "-1" }
+func (nullValidator) String() string { return "[ignore, fail, write]" }
 
 // settings are the parsed keys the task uses.
 type settings struct {
@@ -242,6 +208,9 @@ type settings struct {
 	byteArrayExt        string
 	separator           []byte
 	decimalNumeric      bool
+	timeSettings
+	rotationSettings
+	nullSettings
 }
 
 // parseSettings parses and checks a task's config.
@@ -269,6 +238,11 @@ func parseSettings(config map[string]string) (*settings, error) {
 		s.fieldNames = cfg.List(PartitionFieldNameConfig)
 		if len(s.fieldNames) == 0 {
 			return nil, fmt.Errorf("%s must name at least one field with %s", PartitionFieldNameConfig, FieldPartitionerClass)
+		}
+	}
+	for _, parse := range []func(connect.Config, *settings) error{parseTime, parseRotation, parseNulls} {
+		if err := parse(cfg, s); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil

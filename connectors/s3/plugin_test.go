@@ -18,9 +18,9 @@ func TestPluginDeclaresUnsupportedKeys(t *testing.T) {
 	assert.NotEmpty(t, k.Unsupported)
 	_, err := Plugin.Config.Parse(map[string]string{
 		"storage.class": S3StorageClass, "format.class": JSONFormatClass, "flush.size": "1",
-		"s3.bucket.name": "b", "schema.compatibility": "BACKWARD",
+		"s3.bucket.name": "b", "s3.wan.mode": "true",
 	})
-	assert.ErrorContains(t, err, "schema.compatibility")
+	assert.ErrorContains(t, err, "s3.wan.mode")
 }
 
 // TestOpenAfterStop: the worker may report an assignment while the task

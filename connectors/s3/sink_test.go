@@ -325,8 +325,8 @@ func TestMissingPartitionFieldIsReported(t *testing.T) {
 func TestConfigRefusals(t *testing.T) {
 	for key, tc := range map[string]struct{ value, msg string }{
 		"format.class":            {AvroFormatClass, "not implemented yet"},
-		"partitioner.class":       {HourlyPartitionerClass, "not implemented yet"},
-		"behavior.on.null.values": {"write", "not implemented yet"},
+		"partitioner.class":       {"io.confluent.connect.storage.partitioner.Custom", "custom partitioner classes cannot be loaded"},
+		"behavior.on.null.values": {"write", "store.kafka.keys=true"},
 		"rotate.interval.ms":      {"60000", "TimeBased"},
 		"storage.class":           {"io.confluent.connect.s3.storage.Other", "S3Storage"},
 		"store.kafka.keys":        {"true", "not supported"},

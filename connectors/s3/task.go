@@ -24,6 +24,9 @@ type sinkTask struct {
 	writers map[connect.TopicPartition]*partitionWriter
 	got     []viewValue // reused: one record's value per view
 
+	// rot is the rotation triggers' state per partition (rotation.go).
+	rot map[connect.TopicPartition]*rotationState
+
 	// newUploader builds the uploader at Start; tests replace it.
 	newUploader func(context.Context, *settings) (uploader, error)
 }
@@ -124,7 +127,11 @@ func (t *sinkTask) writer(tp connect.TopicPartition) *partitionWriter {
 func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	deadline := t.newDeadline() // max.write.duration.ms
 	for _, r := range records {
+		if deadline.skip(r) {
+			continue
+		}
 		tp := connect.TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		w := t.writer(tp)
 		if len(w.pending) > 0 {
@@ -147,30 +154,36 @@ func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 			}
 		}
 	}
-	return nil
+	return t.rotateDue(ctx)
 }
 
 // put writes one record, or reports it when it cannot be written.
 func (t *sinkTask) put(ctx context.Context, w *partitionWriter, r *connect.Record) error {
-	if r.Value == nil {
-		if !t.s.ignoreNulls {
-			return fmt.Errorf("record %s-%d@%d has a null value and %s is fail; set it to ignore to skip tombstones",
-				r.Topic, r.Partition, r.Offset, NullValuesConfig)
-		}
-		return nil // ignored, and not committed until a later rotation
+	if r.Value == nil && !t.s.writeNulls {
+		return t.skipNull(r) // ignored, and not committed until a later rotation
 	}
+	rec := r // r projected to its file's schema
 	encoded, err := t.part.encode(r)
 	if err == nil {
-		err = t.viewValues(r)
+		var bad *badRecordError
+		if rec, err = t.beforeWrite(ctx, w, r, encoded); err != nil && !errors.As(err, &bad) {
+			return err
+		}
 	}
 	if err == nil {
-		err = w.write(ctx, t.s, t.views, t.up, encoded, r, t.got)
+		err = t.viewValues(rec)
+	}
+	if err == nil {
+		views, got := t.fileViews(rec, t.got)
+		err = w.write(ctx, t.s, views, t.up, encoded, rec, got)
 		var bad *badRecordError
 		if err != nil && !errors.As(err, &bad) {
 			return err
 		}
 	}
-	if err != nil {
+	if err == nil {
+		t.afterWrite(w, encoded)
+	} else {
 		if rerr := t.ctx.Report(r, fmt.Errorf("record %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)); rerr != nil {
 			return rerr
 		}
@@ -199,6 +212,7 @@ func (t *sinkTask) viewValues(r *connect.Record) error {
 func (t *sinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	_ = t.rotateDue(ctx) // scheduled rotation of quiet partitions; a failed upload stays queued for the loop below
 	out := map[connect.TopicPartition]int64{}
 	for tp, w := range t.writers {
 		if len(w.pending) > 0 {
