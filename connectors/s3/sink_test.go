@@ -324,12 +324,12 @@ func TestMissingPartitionFieldIsReported(t *testing.T) {
 
 func TestConfigRefusals(t *testing.T) {
 	for key, tc := range map[string]struct{ value, msg string }{
-		"format.class":            {AvroFormatClass, "not implemented yet"},
+		"format.class":            {"io.confluent.connect.s3.format.Other", "must be one of"},
 		"partitioner.class":       {HourlyPartitionerClass, "not implemented yet"},
 		"behavior.on.null.values": {"write", "not implemented yet"},
 		"rotate.interval.ms":      {"60000", "TimeBased"},
 		"storage.class":           {"io.confluent.connect.s3.storage.Other", "S3Storage"},
-		"store.kafka.keys":        {"true", "not supported"},
+		"s3.wan.mode":             {"true", "not supported"},
 		"s3.object.tagging":       {"true", "not supported"},
 		"s3.part.size":            {"1024", "at least"},
 		"s3.compression.type":     {"snappy", "none, gzip"},
