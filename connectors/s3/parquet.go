@@ -17,6 +17,7 @@ import (
 	"github.com/parquet-go/parquet-go/compress/snappy"
 	"github.com/parquet-go/parquet-go/compress/uncompressed"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/sluicehq/sluice/internal/javafmt"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -336,7 +337,7 @@ func (b *pqBuilder) leaf(name string, s *connect.Schema, optional bool) (*pqNode
 func primitiveLeaf(s *connect.Schema) (parquet.Node, func(any) (parquet.Value, error)) {
 	switch s.Type {
 	case connect.TypeInt8, connect.TypeInt16, connect.TypeInt32:
-		return parquet.Leaf(parquet.Int32Type), func(v any) (parquet.Value, error) {
+		return parquet.Leaf(plainType{parquet.Int32Type}), func(v any) (parquet.Value, error) {
 			switch x := v.(type) {
 			case int8:
 				return parquet.Int32Value(int32(x)), nil
@@ -348,7 +349,7 @@ func primitiveLeaf(s *connect.Schema) (parquet.Node, func(any) (parquet.Value, e
 			return parquet.Value{}, leafErr(s, v)
 		}
 	case connect.TypeInt64:
-		return parquet.Leaf(parquet.Int64Type), func(v any) (parquet.Value, error) {
+		return parquet.Leaf(plainType{parquet.Int64Type}), func(v any) (parquet.Value, error) {
 			if x, ok := v.(int64); ok {
 				return parquet.Int64Value(x), nil
 			}
@@ -392,6 +393,13 @@ func primitiveLeaf(s *connect.Schema) (parquet.Node, func(any) (parquet.Value, e
 	}
 	return nil, nil
 }
+
+// plainType is a physical type without the INTEGER annotation parquet-go
+// gives int32 and int64 columns: parquet-avro writes Avro ints and longs
+// as bare INT32 and INT64.
+type plainType struct{ parquet.Type }
+
+func (plainType) LogicalType() *format.LogicalType { return nil }
 
 func timeLeaf(s *connect.Schema, f func(time.Time) (parquet.Value, error)) func(any) (parquet.Value, error) {
 	return func(v any) (parquet.Value, error) {
@@ -487,7 +495,10 @@ func (w *parquetWriter) write(schema *connect.Schema, value any) error {
 	for _, c := range w.cols {
 		w.row = append(w.row, c...)
 		for _, v := range c {
-			w.size += 8 + len(v.ByteArray())
+			w.size += 8
+			if !v.IsNull() && v.Kind() == parquet.ByteArray {
+				w.size += len(v.ByteArray())
+			}
 		}
 	}
 	if _, err := w.w.WriteRows([]parquet.Row{w.row}); err != nil {
