@@ -15,7 +15,8 @@ import (
 )
 
 // The files the sink writes are checked by independent readers: Apache
-// Avro's Python reader from Debian (python3-avro) and the JS hyparquet
+// Avro's Python reader from Debian (python3-avro, with python3-snappy for
+// the snappy codec) and the JS hyparquet
 // package. Each helper skips when its reader is missing, and fails
 // instead under SLUICE_REQUIRE_SERVERS=1.
 
@@ -34,11 +35,11 @@ const debianPython = "/usr/bin/python3"
 // readAvro reads the objects keyed by name with Apache Avro's reader.
 func readAvro(t *testing.T, objects map[string][]byte, names ...string) map[string]avroFile {
 	t.Helper()
-	if out, err := exec.Command(debianPython, "-c", "import avro.datafile").CombinedOutput(); err != nil {
+	if out, err := exec.Command(debianPython, "-c", "import avro.datafile, snappy").CombinedOutput(); err != nil {
 		if testenv.RequireServers() {
-			t.Fatalf("python3-avro is not installed (apt-get install python3-avro) and SLUICE_REQUIRE_SERVERS=1: %v\n%s", err, out)
+			t.Fatalf("python3-avro or python3-snappy is not installed (apt-get install python3-avro python3-snappy) and SLUICE_REQUIRE_SERVERS=1: %v\n%s", err, out)
 		}
-		t.Skipf("python3-avro is not installed (apt-get install python3-avro): %v", err)
+		t.Skipf("python3-avro or python3-snappy is not installed (apt-get install python3-avro python3-snappy): %v", err)
 	}
 	paths := writeFiles(t, objects, names)
 	cmd := exec.Command(debianPython, append([]string{"testdata/read_avro.py"}, paths...)...)
