@@ -9,6 +9,7 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/hamba/avro/v2/ocf"
 
+	"github.com/sluicehq/sluice/internal/javafmt"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert/schemaconv"
 )
@@ -67,13 +68,51 @@ func (f *avroFormat) newWriter(out io.Writer, schema *connect.Schema) (recordWri
 	sum := sha256.Sum256([]byte(string(f.codec) + "\x00" + d.JSON))
 	var sync [16]byte
 	copy(sync[:], sum[:])
-	enc, err := ocf.NewEncoderWithSchema(d.Schema, out,
+	// hamba's encoder writes the header's metadata in Go's map order,
+	// which differs from run to run: its header is dropped and the
+	// header is written here, its entries in Java's HashMap order as
+	// Java's DataFileWriter writes them; the encoder writes the blocks.
+	gate := &gateWriter{w: out}
+	enc, err := ocf.NewEncoderWithSchema(d.Schema, gate,
 		ocf.WithCodec(f.codec), ocf.WithBlockLength(0), ocf.WithBlockSize(avroBlockSize), ocf.WithSyncBlock(sync),
 		ocf.WithSchemaMarshaler(func(avro.Schema) ([]byte, error) { return []byte(d.JSON), nil }))
 	if err != nil {
 		return nil, fmt.Errorf("start an Avro file: %w", err)
 	}
+	if _, err := out.Write(avroHeader(d.JSON, string(f.codec), sync)); err != nil {
+		return nil, err
+	}
+	gate.open = true
 	return &avroWriter{schema: schema, data: d, enc: enc}, nil
+}
+
+// avroHeader is an object container file's header: the magic, the
+// metadata (avro.schema and avro.codec) and the sync marker.
+func avroHeader(schema, codec string, sync [16]byte) []byte {
+	meta := map[string]any{"avro.schema": schema, "avro.codec": codec}
+	w := avro.NewWriter(nil, 64+len(schema))
+	_, _ = w.Write([]byte{'O', 'b', 'j', 1})
+	w.WriteLong(int64(len(meta)))
+	for _, k := range javafmt.AppendStringKeys(nil, meta) {
+		w.WriteString(k.Key)
+		w.WriteBytes([]byte(meta[k.Key].(string)))
+	}
+	w.WriteLong(0)
+	_, _ = w.Write(sync[:])
+	return w.Buffer()
+}
+
+// gateWriter drops what is written to it until it is open.
+type gateWriter struct {
+	w    io.Writer
+	open bool
+}
+
+func (g *gateWriter) Write(p []byte) (int, error) {
+	if !g.open {
+		return len(p), nil
+	}
+	return g.w.Write(p)
 }
 
 // avroWriter writes the records of one Avro file; every record is encoded

@@ -51,7 +51,7 @@ func rich(off int64) *connect.Record {
 		MustPut("at", day0.Add(time.Duration(off)*time.Hour+1500*time.Millisecond)).
 		MustPut("tod", time.UnixMilli(int64(off)*60000+250).UTC()).
 		MustPut("tags", []any{"a", "b"}[:off%3]).
-		MustPut("attrs", map[string]any{"n": int32(off)}).
+		MustPut("attrs", map[string]any{"n": int32(off), "m": int32(2), "zz": int32(-1), "a": int32(9)}).
 		MustPut("flag", off%2 == 0).MustPut("ratio", float64(off)/4).
 		MustPut("raw", []byte{byte(off), 0xff})
 	if off%2 == 1 {
