@@ -472,8 +472,9 @@ func (namedField) Value(reflect.Value) reflect.Value { return reflect.Value{} }
 // shredded into its column values in full before it joins the buffered
 // rows, so a value that cannot be written leaves nothing behind.
 type parquetWriter struct {
-	schema   *connect.Schema
-	root     *pqNode
+	schema *connect.Schema
+	root   *pqNode
+	//lint:ignore SA1019 rows are written as parquet.Row values, never Go values; GenericWriter would derive writers from the nodes' Go types
 	w        *parquet.Writer
 	cols     [][]parquet.Value // the record being shredded, by column
 	row      parquet.Row
