@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/internal/connecttest"
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -242,5 +244,52 @@ func TestParquetFilesReadByHyparquet(t *testing.T) {
 			assert.Equal(t, "RecordKey", keyFile.Schema.Name)
 			assert.Equal(t, "RecordHeaders", headerFile.Schema.Name)
 		})
+	}
+}
+
+// TestFormatsAgainstVersityGW: Avro and Parquet files with their key and
+// header sidecars, written to a real S3 server and read back by the
+// independent readers.
+func TestFormatsAgainstVersityGW(t *testing.T) {
+	srv := testenv.StartS3(t)
+	srv.CreateBucket(t, testBucket)
+	for _, f := range []string{AvroFormatClass, ParquetFormatClass} {
+		cfg := sidecarConfig(srv.Endpoint, f, f, f)
+		cfg["s3.region"], cfg["aws.access.key.id"], cfg["aws.secret.access.key"] = srv.Region, srv.AccessKey, srv.SecretKey
+		cfg["topics.dir"] = "vgw-" + map[string]string{AvroFormatClass: "avro", ParquetFormatClass: "parquet"}[f]
+		cfg["avro.codec"] = "deflate"
+		cfg["parquet.codec"] = "zstd"
+		task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
+		require.NoError(t, task.Put(context.Background(), richRecords(0, 8)))
+		off, err := task.Flush(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Equal(t, int64(8), off[connect.TopicPartition{Topic: "orders"}])
+		all := objects(t, cfg)
+		got := map[string][]byte{}
+		for k, v := range all {
+			if strings.HasPrefix(k, cfg["topics.dir"]+"/") {
+				got[k] = v
+			}
+		}
+		require.Len(t, got, 6, f)
+		dir := cfg["topics.dir"] + "/orders/partition=0/"
+		for _, start := range []int64{0, 4} {
+			base := dir + fmt.Sprintf("orders+0+%010d", start)
+			if f == AvroFormatClass {
+				files := readAvro(t, got, base+".avro", base+".keys.avro", base+".headers.avro")
+				for i := range int64(4) {
+					assert.Equal(t, richAvro(t, start+i), files[base+".avro"].Records[i])
+					assert.Equal(t, "k"+strconv.Itoa(int(start+i)), files[base+".keys.avro"].Records[i])
+					assert.Equal(t, normal(t, headerList(start+i)), files[base+".headers.avro"].Records[i])
+				}
+				continue
+			}
+			ext := ".zstd.parquet"
+			files := readParquet(t, got, base+ext, base+".keys"+ext, base+".headers"+ext)
+			for i := range int64(4) {
+				assert.Equal(t, richParquet(t, start+i), normal(t, files[base+ext].Rows[i]))
+				assert.Equal(t, "k"+strconv.Itoa(int(start+i)), files[base+".keys"+ext].Rows[i]["key"])
+			}
+		}
 	}
 }
