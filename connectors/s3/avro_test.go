@@ -32,10 +32,6 @@ func TestFormatConfigRefusals(t *testing.T) {
 			[]string{"s3.compression.type=gzip does not compress Avro files", "avro.codec"}},
 		"gzip parquet": {map[string]string{"format.class": ParquetFormatClass, "s3.compression.type": "gzip"},
 			[]string{"s3.compression.type=gzip does not compress Parquet files", "parquet.codec"}},
-		"gzip avro keys": {map[string]string{"store.kafka.keys": "true", "s3.compression.type": "gzip"},
-			[]string{"keys.format.class is " + AvroFormatClass, "avro.codec"}},
-		"gzip parquet headers": {map[string]string{"store.kafka.headers": "true", "headers.format.class": ParquetFormatClass, "s3.compression.type": "gzip"},
-			[]string{"headers.format.class is " + ParquetFormatClass}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := baseConfig("http://127.0.0.1:1")
@@ -53,7 +49,7 @@ func TestFormatConfigRefusals(t *testing.T) {
 	cfg := baseConfig("http://127.0.0.1:1")
 	for k, v := range map[string]string{"avro.codec": "snappy", "parquet.codec": "zstd", "connect.meta.data": "true",
 		"enhanced.avro.schema.support": "false", "schema.cache.size": "10", "allow.optional.map.keys": "false",
-		"s3.compression.type": "gzip", "store.kafka.keys": "true", "keys.format.class": JSONFormatClass} {
+		"s3.compression.type": "gzip", "store.kafka.keys": "true", "store.kafka.headers": "true", "headers.format.class": ParquetFormatClass} {
 		cfg[k] = v
 	}
 	_, err := parseSettings(cfg)

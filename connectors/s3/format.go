@@ -151,24 +151,20 @@ func parseFormats(cfg connect.Config, s *settings) error {
 	s.storeHeaders = cfg.Bool(StoreHeadersConfig)
 	s.keysFormat = cfg.String(KeysFormatClassConfig)
 	s.headersFormat = cfg.String(HeadersFormatClassConfig)
+	// Confluent's Avro and Parquet writers ignore s3.compression.type;
+	// a setting that does nothing to the files is refused here instead.
+	// With JSON or ByteArray values it compresses them (and JSON
+	// sidecars), while Avro and Parquet sidecars use their own codec.
 	if cfg.String(CompressionTypeConfig) != "gzip" {
 		return nil
 	}
-	// Confluent's Avro and Parquet writers ignore s3.compression.type;
-	// a setting that does nothing is refused here instead.
-	for _, f := range []struct {
-		on         bool
-		class, key string
-	}{{true, cfg.String(FormatClassConfig), FormatClassConfig}, {s.storeKeys, s.keysFormat, KeysFormatClassConfig}, {s.storeHeaders, s.headersFormat, HeadersFormatClassConfig}} {
-		switch {
-		case !f.on:
-		case f.class == AvroFormatClass:
-			return fmt.Errorf("%s=gzip does not compress Avro files (%s is %s); remove it and set %s (deflate or snappy) instead",
-				CompressionTypeConfig, f.key, f.class, AvroCodecConfig)
-		case f.class == ParquetFormatClass:
-			return fmt.Errorf("%s=gzip does not compress Parquet files (%s is %s); remove it and set %s (e.g. gzip or snappy) instead",
-				CompressionTypeConfig, f.key, f.class, ParquetCodecConfig)
-		}
+	switch f := cfg.String(FormatClassConfig); f {
+	case AvroFormatClass:
+		return fmt.Errorf("%s=gzip does not compress Avro files (%s is %s); remove it and set %s (deflate or snappy) instead",
+			CompressionTypeConfig, FormatClassConfig, f, AvroCodecConfig)
+	case ParquetFormatClass:
+		return fmt.Errorf("%s=gzip does not compress Parquet files (%s is %s); remove it and set %s (e.g. gzip or snappy) instead",
+			CompressionTypeConfig, FormatClassConfig, f, ParquetCodecConfig)
 	}
 	return nil
 }

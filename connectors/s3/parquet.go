@@ -26,6 +26,10 @@ import (
 // parquetPageSize is the page size Confluent's Parquet writer sets.
 const parquetPageSize = 64 << 10
 
+// parquetRowBatch is how many rows are handed to the Parquet writer at
+// once (one call per row costs more than the rows).
+const parquetRowBatch = 256
+
 // parquetCodecs are the parquet.codec values this version writes, with the
 // extension parquet-mr's CompressionCodecName gives each.
 var parquetCodecs = map[string]struct {
@@ -95,6 +99,7 @@ func (f *parquetFormat) newWriter(out io.Writer, schema *connect.Schema) (record
 	if err != nil {
 		return nil, &badRecordError{fmt.Errorf("ParquetFormat cannot map %s to a Parquet schema: %w", schema, err)}
 	}
+	setPaths(root, "")
 	name := schema.Name
 	if name == "" {
 		name = "io.confluent.connect.avro.ConnectDefault"
@@ -132,8 +137,28 @@ type pqNode struct {
 	col0, col1 int
 	// repLevel is a repeated node's repetition level.
 	repLevel int
-	leaf     func(v any) (parquet.Value, error)
-	node     parquet.Node
+	// path names the node in messages: fields and map keys and values
+	// from the root, dot-separated.
+	path string
+	leaf func(v any) (parquet.Value, error)
+	node parquet.Node
+}
+
+// setPaths names n and the nodes under it after prefix, leaving out the
+// list and map wrappers' own groups.
+func setPaths(n *pqNode, prefix string) {
+	n.path = prefix
+	switch n.kind {
+	case pqLeaf, pqStruct, pqEntry:
+		if n.name != "" && n.name != "array" && n.name != "element" && n.name != "key_value" {
+			n.path = strings.TrimPrefix(prefix+"."+n.name, ".")
+		}
+	case pqList, pqMap:
+		n.path = strings.TrimPrefix(prefix+"."+n.name, ".")
+	}
+	for _, c := range n.fields {
+		setPaths(c, n.path)
+	}
 }
 
 // pqBuilder maps a Connect schema to Parquet as parquet-avro maps
@@ -475,9 +500,13 @@ type parquetWriter struct {
 	schema *connect.Schema
 	root   *pqNode
 	//lint:ignore SA1019 rows are written as parquet.Row values, never Go values; GenericWriter would derive writers from the nodes' Go types
-	w        *parquet.Writer
-	cols     [][]parquet.Value // the record being shredded, by column
-	row      parquet.Row
+	w    *parquet.Writer
+	cols [][]parquet.Value // the record being shredded, by column
+	// vals are the values of rows not yet handed to w, ends where each
+	// row's end; rows are handed over parquetRowBatch at a time.
+	vals     []parquet.Value
+	ends     []int
+	rows     []parquet.Row
 	size     int // bytes of values buffered since the last row group
 	maxBytes int
 }
@@ -489,12 +518,11 @@ func (w *parquetWriter) write(schema *connect.Schema, value any) error {
 	for i := range w.cols {
 		w.cols[i] = w.cols[i][:0]
 	}
-	if err := w.content(w.root, value, 0, 0, ""); err != nil {
+	if err := w.content(w.root, value, 0, 0); err != nil {
 		return &badRecordError{fmt.Errorf("ParquetFormat cannot write the value: %w", err)}
 	}
-	w.row = w.row[:0]
 	for _, c := range w.cols {
-		w.row = append(w.row, c...)
+		w.vals = append(w.vals, c...)
 		for _, v := range c {
 			w.size += 8
 			if !v.IsNull() && v.Kind() == parquet.ByteArray {
@@ -502,11 +530,17 @@ func (w *parquetWriter) write(schema *connect.Schema, value any) error {
 			}
 		}
 	}
-	if _, err := w.w.WriteRows([]parquet.Row{w.row}); err != nil {
-		return fmt.Errorf("write a Parquet row: %w", err)
+	w.ends = append(w.ends, len(w.vals))
+	if len(w.ends) >= parquetRowBatch {
+		if err := w.writeRows(); err != nil {
+			return err
+		}
 	}
 	if w.size >= w.maxBytes {
 		w.size = 0
+		if err := w.writeRows(); err != nil {
+			return err
+		}
 		if err := w.w.Flush(); err != nil {
 			return fmt.Errorf("write a Parquet row group: %w", err)
 		}
@@ -514,12 +548,32 @@ func (w *parquetWriter) write(schema *connect.Schema, value any) error {
 	return nil
 }
 
-func (w *parquetWriter) close() error { return w.w.Close() }
+// writeRows hands the batched rows to the Parquet writer.
+func (w *parquetWriter) writeRows() error {
+	w.rows = w.rows[:0]
+	start := 0
+	for _, end := range w.ends {
+		w.rows = append(w.rows, w.vals[start:end])
+		start = end
+	}
+	w.vals, w.ends = w.vals[:0], w.ends[:0]
+	if _, err := w.w.WriteRows(w.rows); err != nil {
+		return fmt.Errorf("write Parquet rows: %w", err)
+	}
+	return nil
+}
+
+func (w *parquetWriter) close() error {
+	if err := w.writeRows(); err != nil {
+		return err
+	}
+	return w.w.Close()
+}
 
 // shred adds the values of v, the value of node n, to their columns: r is
 // the repetition level of its first value in each column, d the
 // definition level of its parent.
-func (w *parquetWriter) shred(n *pqNode, v any, r, d int, path string) error {
+func (w *parquetWriter) shred(n *pqNode, v any, r, d int) error {
 	if n.optional {
 		if v == nil {
 			w.nulls(n, r, d)
@@ -527,27 +581,24 @@ func (w *parquetWriter) shred(n *pqNode, v any, r, d int, path string) error {
 		}
 		d++
 	} else if v == nil {
-		return fmt.Errorf("%s is null but its schema is not optional", strings.TrimPrefix(path+"."+n.name, "."))
+		return fmt.Errorf("%s is null but its schema is not optional", n.path)
 	}
-	return w.content(n, v, r, d, path)
+	return w.content(n, v, r, d)
 }
 
 // content adds the values of a non-null v (d counts n as present).
-func (w *parquetWriter) content(n *pqNode, v any, r, d int, path string) error {
-	if n.name != "" {
-		path += "." + n.name
-	}
+func (w *parquetWriter) content(n *pqNode, v any, r, d int) error {
 	switch n.kind {
 	case pqLeaf:
 		val, err := n.leaf(v)
 		if err != nil {
-			return fmt.Errorf("%s: %w", strings.TrimPrefix(path, "."), err)
+			return fmt.Errorf("%s: %w", n.path, err)
 		}
 		w.cols[n.col0] = append(w.cols[n.col0], val.Level(r, d, n.col0))
 	case pqStruct:
 		st, ok := v.(*connect.Struct)
 		if !ok {
-			return fmt.Errorf("%s: a %T is not a Struct", strings.TrimPrefix(path, "."), v)
+			return fmt.Errorf("%s: a %T is not a Struct", n.path, v)
 		}
 		ss := st.Schema()
 		for i, f := range n.fields {
@@ -556,22 +607,22 @@ func (w *parquetWriter) content(n *pqNode, v any, r, d int, path string) error {
 			if sf != nil {
 				fv = st.GetField(sf)
 			}
-			if err := w.shred(f, fv, r, d, path); err != nil {
+			if err := w.shred(f, fv, r, d); err != nil {
 				return err
 			}
 		}
 	case pqElem:
-		return w.shred(n.fields[0], v, r, d, path)
+		return w.shred(n.fields[0], v, r, d)
 	case pqEntry:
 		e := v.([2]any)
-		if err := w.shred(n.fields[0], e[0], r, d, path); err != nil {
+		if err := w.shred(n.fields[0], e[0], r, d); err != nil {
 			return err
 		}
-		return w.shred(n.fields[1], e[1], r, d, path)
+		return w.shred(n.fields[1], e[1], r, d)
 	case pqList, pqMap:
 		items, err := listItems(n, v)
 		if err != nil {
-			return fmt.Errorf("%s: %w", strings.TrimPrefix(path, "."), err)
+			return fmt.Errorf("%s: %w", n.path, err)
 		}
 		rep := n.fields[0]
 		if len(items) == 0 {
@@ -584,9 +635,9 @@ func (w *parquetWriter) content(n *pqNode, v any, r, d int, path string) error {
 				rr = rep.repLevel
 			}
 			if it == nil && rep.kind != pqElem {
-				return fmt.Errorf("%s has a null item but its items are not optional", strings.TrimPrefix(path, "."))
+				return fmt.Errorf("%s has a null item but its items are not optional", n.path)
 			}
-			if err := w.content(rep, it, rr, d+1, path); err != nil {
+			if err := w.content(rep, it, rr, d+1); err != nil {
 				return err
 			}
 		}

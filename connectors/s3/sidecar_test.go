@@ -110,3 +110,20 @@ func TestParquetKeysNeedASchema(t *testing.T) {
 	require.Len(t, rep, 1)
 	assert.ErrorContains(t, rep[0].Err, "ParquetFormat needs keys with a schema")
 }
+
+// TestGzipLeavesAvroSidecarsToTheirCodec: with JSON values and gzip, the
+// value file is gzipped and the Avro keys file uses avro.codec.
+func TestGzipLeavesAvroSidecarsToTheirCodec(t *testing.T) {
+	cfg := sidecarConfig(fakeS3(t), JSONFormatClass, AvroFormatClass, JSONFormatClass)
+	cfg["s3.compression.type"] = "gzip"
+	cfg["avro.codec"] = "deflate"
+	cfg["flush.size"] = "1"
+	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
+	require.NoError(t, task.Put(context.Background(), richRecords(0, 1)))
+	got := objects(t, cfg)
+	base := "topics/orders/partition=0/orders+0+0000000000"
+	require.Equal(t, []string{base + ".headers.json.gz", base + ".json.gz", base + ".keys.avro"}, keys(got))
+	f := readAvro(t, got, base+".keys.avro")[base+".keys.avro"]
+	assert.Equal(t, "deflate", f.Codec)
+	assert.Equal(t, []any{"k0"}, f.Records)
+}
