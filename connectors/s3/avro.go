@@ -45,13 +45,12 @@ func (avroCodecValidator) String() string { return "[null, deflate, snappy]" }
 // its blocks compressed with avro.codec. Values that are not Structs are
 // written as the Avro primitive (array, map) of their schema.
 type avroFormat struct {
-	codec    ocf.CodecName
-	enhanced bool
-	schemas  *avroSchemas
+	codec   ocf.CodecName
+	schemas *avroSchemas
 }
 
 func newAvroFormat(s *settings) *avroFormat {
-	return &avroFormat{codec: ocf.CodecName(s.avroCodec), enhanced: s.enhancedAvro, schemas: newAvroSchemas(s.schemaCacheSize, s.enhancedAvro)}
+	return &avroFormat{codec: ocf.CodecName(s.avroCodec), schemas: newAvroSchemas(s.schemaCacheSize, s.enhancedAvro)}
 }
 
 func (*avroFormat) extension() string  { return ".avro" }
