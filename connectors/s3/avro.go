@@ -50,7 +50,7 @@ type avroFormat struct {
 }
 
 func newAvroFormat(s *settings) *avroFormat {
-	return &avroFormat{codec: ocf.CodecName(s.avroCodec), schemas: newAvroSchemas(s.schemaCacheSize, s.enhancedAvro)}
+	return &avroFormat{codec: ocf.CodecName(s.avroCodec), schemas: newAvroSchemas(s)}
 }
 
 func (*avroFormat) extension() string  { return ".avro" }
@@ -155,12 +155,13 @@ func sameSchema(file, record *connect.Schema, format string) error {
 type avroSchemas struct {
 	mu       sync.Mutex
 	max      int
+	meta     bool // connect.meta.data
 	enhanced bool
 	m        map[*connect.Schema]*schemaconv.AvroData
 }
 
-func newAvroSchemas(max int, enhanced bool) *avroSchemas {
-	return &avroSchemas{max: max, enhanced: enhanced, m: map[*connect.Schema]*schemaconv.AvroData{}}
+func newAvroSchemas(s *settings) *avroSchemas {
+	return &avroSchemas{max: s.schemaCacheSize, meta: s.connectMetaData, enhanced: s.enhancedAvro, m: map[*connect.Schema]*schemaconv.AvroData{}}
 }
 
 // get returns the Avro schema of s; a schema that cannot be written is a
@@ -180,7 +181,7 @@ func (c *avroSchemas) get(s *connect.Schema, format string) (*schemaconv.AvroDat
 				format, name, enumParam, EnhancedAvroConfig, EnhancedAvroConfig)}
 		}
 	}
-	d, err := schemaconv.NewAvroData(s)
+	d, err := schemaconv.NewAvroData(s, c.meta)
 	if err != nil {
 		return nil, &badRecordError{fmt.Errorf("%s cannot derive an Avro schema from %s: %w", format, s, err)}
 	}

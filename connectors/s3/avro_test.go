@@ -3,6 +3,7 @@ package s3
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -24,7 +25,6 @@ func TestFormatConfigRefusals(t *testing.T) {
 		"avro codec":        {map[string]string{"avro.codec": "zip"}, []string{"avro.codec", "null, deflate, snappy"}},
 		"lzo":               {map[string]string{"parquet.codec": "lzo"}, []string{"parquet.codec", "lzo is not supported"}},
 		"lz4":               {map[string]string{"parquet.codec": "lz4"}, []string{"parquet.codec", "lz4 is not supported", "lz4_raw"}},
-		"connect.meta.data": {map[string]string{"connect.meta.data": "false"}, []string{"connect.meta.data", "only true is implemented"}},
 		"optional map keys": {map[string]string{"allow.optional.map.keys": "true"}, []string{"allow.optional.map.keys", "only false"}},
 		"bytearray headers": {map[string]string{"headers.format.class": ByteArrayFormatClass}, []string{"headers.format.class", "cannot be written with"}},
 		"keys class":        {map[string]string{"keys.format.class": "x.Y"}, []string{"keys.format.class", "must be one of"}},
@@ -47,7 +47,7 @@ func TestFormatConfigRefusals(t *testing.T) {
 	}
 	// Accepted: the values Sluice implements, and gzip where it compresses.
 	cfg := baseConfig("http://127.0.0.1:1")
-	for k, v := range map[string]string{"avro.codec": "snappy", "parquet.codec": "zstd", "connect.meta.data": "true",
+	for k, v := range map[string]string{"avro.codec": "snappy", "parquet.codec": "zstd", "connect.meta.data": "false",
 		"enhanced.avro.schema.support": "false", "schema.cache.size": "10", "allow.optional.map.keys": "false",
 		"s3.compression.type": "gzip", "store.kafka.keys": "true", "store.kafka.headers": "true", "headers.format.class": ParquetFormatClass} {
 		cfg[k] = v
@@ -117,8 +117,8 @@ func TestAvroAndParquetRefuseWhatTheyCannotWrite(t *testing.T) {
 func TestWriterRefusesAnotherSchema(t *testing.T) {
 	other := connect.NewSchemaBuilder(connect.TypeStruct).Name("shop.Order").Field("id", connect.Int64Schema).Build()
 	for _, f := range []recordFormat{
-		newAvroFormat(&settings{formatSettings: formatSettings{avroCodec: "null", schemaCacheSize: 10}}),
-		newParquetFormat(&settings{partSize: 5 << 20, formatSettings: formatSettings{parquetCodec: "snappy", schemaCacheSize: 10}}),
+		newAvroFormat(&settings{formatSettings: formatSettings{avroCodec: "null", schemaCacheSize: 10, connectMetaData: true}}),
+		newParquetFormat(&settings{partSize: 5 << 20, formatSettings: formatSettings{parquetCodec: "snappy", schemaCacheSize: 10, connectMetaData: true}}),
 	} {
 		var out bytes.Buffer
 		w, err := f.newWriter(&out, richSchema)
@@ -183,5 +183,35 @@ func TestRewritesAreIdentical(t *testing.T) {
 		first := run()
 		require.Len(t, first, 6)
 		assert.Equal(t, first, run(), f)
+	}
+}
+
+// TestConnectMetaDataFalse: without connect.meta.data the schemas of the
+// Avro files and Parquet footers have no connect.* property, as AvroData
+// makes them then; the values are the same.
+func TestConnectMetaDataFalse(t *testing.T) {
+	for _, f := range []string{AvroFormatClass, ParquetFormatClass} {
+		cfg := baseConfig(fakeS3(t))
+		cfg["format.class"] = f
+		cfg["connect.meta.data"] = "false"
+		cfg["flush.size"] = "2"
+		task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
+		require.NoError(t, task.Put(context.Background(), richRecords(0, 2)))
+		got := objects(t, cfg)
+		require.Len(t, got, 1)
+		name := keys(got)[0]
+		if f == AvroFormatClass {
+			file := readAvro(t, got, name)[name]
+			assert.Equal(t, []any{richAvro(t, 0), richAvro(t, 1)}, file.Records)
+			text, err := json.Marshal(file.Schema)
+			require.NoError(t, err)
+			assert.NotContains(t, string(text), "connect.")
+			assert.Contains(t, string(text), `"logicalType":"decimal"`)
+			continue
+		}
+		file := readParquet(t, got, name)[name]
+		assert.Equal(t, normal(t, []any{richParquet(t, 0), richParquet(t, 1)}), normal(t, file.Rows))
+		assert.NotContains(t, file.KV["parquet.avro.schema"], "connect.")
+		assert.Contains(t, file.KV["parquet.avro.schema"], `"name":"Order","namespace":"shop"`)
 	}
 }

@@ -47,7 +47,7 @@ func benchFormat(b *testing.B, f recordFormat) {
 func BenchmarkAvroWrite(b *testing.B) {
 	for _, codec := range []string{"null", "snappy", "deflate"} {
 		b.Run(codec, func(b *testing.B) {
-			benchFormat(b, newAvroFormat(&settings{formatSettings: formatSettings{avroCodec: codec, schemaCacheSize: 10}}))
+			benchFormat(b, newAvroFormat(&settings{formatSettings: formatSettings{avroCodec: codec, schemaCacheSize: 10, connectMetaData: true}}))
 		})
 	}
 }
@@ -55,7 +55,7 @@ func BenchmarkAvroWrite(b *testing.B) {
 func BenchmarkParquetWrite(b *testing.B) {
 	for _, codec := range []string{"none", "snappy", "zstd"} {
 		b.Run(codec, func(b *testing.B) {
-			benchFormat(b, newParquetFormat(&settings{partSize: defaultPartSize, formatSettings: formatSettings{parquetCodec: codec, schemaCacheSize: 10}}))
+			benchFormat(b, newParquetFormat(&settings{partSize: defaultPartSize, formatSettings: formatSettings{parquetCodec: codec, schemaCacheSize: 10, connectMetaData: true}}))
 		})
 	}
 }

@@ -103,8 +103,7 @@ var formatKeys = connect.ConfigDef{
 		Validator: avroCodecValidator{},
 		Doc:       "Compression of the blocks of Avro files: null, deflate or snappy (bzip2, which Confluent also accepts, is refused: the Avro library here cannot write it)."},
 	{Name: ConnectMetaDataConfig, Type: connect.ConfigBoolean, Default: true, Importance: connect.Low, Group: groupStore,
-		Validator: onlyValidator{want: "true", why: "the Avro schemas always carry the connect.* properties in this version"},
-		Doc:       "Whether Avro schemas carry the connect.* properties (connect.name, connect.version, connect.parameters); only true is implemented."},
+		Doc: "Whether the Avro schemas of Avro files (and of Parquet footers) carry the connect.* properties (connect.name, connect.version, connect.parameters, connect.doc, connect.default, connect.type) that let a reader restore the Connect schema."},
 	{Name: EnhancedAvroConfig, Type: connect.ConfigBoolean, Default: true, Importance: connect.Low, Group: groupStore,
 		Doc: "Confluent's enhanced Avro schema support: Connect strings that came from Avro enums are written as Avro enums. With true a record holding such a string is reported as a bad record (enums are not implemented yet); false writes them as strings."},
 	{Name: SchemaCacheSizeConfig, Type: connect.ConfigInt, Default: 1000, Importance: connect.Low, Group: groupStore,
@@ -131,6 +130,7 @@ var formatKeys = connect.ConfigDef{
 // formatSettings are the parsed keys of the formats and sidecars.
 type formatSettings struct {
 	avroCodec       string
+	connectMetaData bool
 	enhancedAvro    bool
 	schemaCacheSize int
 	parquetCodec    string
@@ -144,6 +144,7 @@ type formatSettings struct {
 // s3.compression.type=gzip for files it would not compress.
 func parseFormats(cfg connect.Config, s *settings) error {
 	s.avroCodec = cfg.String(AvroCodecConfig)
+	s.connectMetaData = cfg.Bool(ConnectMetaDataConfig)
 	s.enhancedAvro = cfg.Bool(EnhancedAvroConfig)
 	s.schemaCacheSize = int(cfg.Int(SchemaCacheSizeConfig))
 	s.parquetCodec = strings.TrimSpace(cfg.String(ParquetCodecConfig))

@@ -75,7 +75,7 @@ type parquetFormat struct {
 func newParquetFormat(s *settings) *parquetFormat {
 	c := parquetCodecs[s.parquetCodec]
 	return &parquetFormat{ext: c.ext + ".parquet", codec: c.codec, rowGroupBytes: int(s.partSize),
-		schemas: newAvroSchemas(s.schemaCacheSize, s.enhancedAvro)}
+		schemas: newAvroSchemas(s)}
 }
 
 func (f *parquetFormat) extension() string { return f.ext }
