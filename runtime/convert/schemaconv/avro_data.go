@@ -74,60 +74,78 @@ func copyWithoutConnectProps(dec *json.Decoder, b *bytes.Buffer) error {
 	if err != nil {
 		return err
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		end := byte(']')
-		if t == '{' {
-			end = '}'
-		}
-		b.WriteByte(byte(t))
-		for n := 0; dec.More(); {
-			var key string
-			if t == '{' {
-				k, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				key = k.(string)
-				if strings.HasPrefix(key, "connect.") {
-					var skip json.RawMessage
-					if err := dec.Decode(&skip); err != nil {
-						return err
-					}
-					continue
-				}
-			}
-			if n > 0 {
-				b.WriteByte(',')
-			}
-			n++
-			if t == '{' {
-				kb, _ := json.Marshal(key)
-				b.Write(kb)
-				b.WriteByte(':')
-				if key == "default" {
-					var raw json.RawMessage
-					if err := dec.Decode(&raw); err != nil {
-						return err
-					}
-					b.Write(raw)
-					continue
-				}
-			}
-			if err := copyWithoutConnectProps(dec, b); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return err
-		}
-		b.WriteByte(end)
-	default:
-		v, err := json.Marshal(t)
+	t, ok := tok.(json.Delim)
+	if !ok {
+		v, err := json.Marshal(tok)
 		if err != nil {
 			return err
 		}
 		b.Write(v)
+		return nil
+	}
+	start := b.Len()
+	b.WriteByte(byte(t))
+	n, onlyType := 0, true
+	for dec.More() {
+		if t == '[' {
+			if n > 0 {
+				b.WriteByte(',')
+			}
+			n++
+			if err := copyWithoutConnectProps(dec, b); err != nil {
+				return err
+			}
+			continue
+		}
+		k, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key := k.(string)
+		if strings.HasPrefix(key, "connect.") {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+			continue
+		}
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		n++
+		onlyType = onlyType && key == "type"
+		kb, _ := json.Marshal(key)
+		b.Write(kb)
+		b.WriteByte(':')
+		if key == "default" {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			b.Write(raw)
+			continue
+		}
+		if err := copyWithoutConnectProps(dec, b); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	if t == '[' {
+		b.WriteByte(']')
+		return nil
+	}
+	b.WriteByte('}')
+	// {"type":"int"} left without its properties is written "int", as
+	// Avro writes a primitive schema without properties.
+	if obj := b.Bytes()[start:]; n == 1 && onlyType {
+		var prim string
+		if json.Unmarshal(obj[len(`{"type":`):len(obj)-1], &prim) == nil {
+			b.Truncate(start)
+			kb, _ := json.Marshal(prim)
+			b.Write(kb)
+		}
 	}
 	return nil
 }
