@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -213,5 +214,30 @@ func TestConnectMetaDataFalse(t *testing.T) {
 		assert.Equal(t, normal(t, []any{richParquet(t, 0), richParquet(t, 1)}), normal(t, file.Rows))
 		assert.NotContains(t, file.KV["parquet.avro.schema"], "connect.")
 		assert.Contains(t, file.KV["parquet.avro.schema"], `"name":"Order","namespace":"shop"`)
+	}
+}
+
+// TestFilesStreamAsTheyFill: an Avro file goes to its stream a block
+// (about 64 kB) at a time, and a Parquet file a row group (about
+// s3.part.size) at a time; neither holds its whole file until close.
+func TestFilesStreamAsTheyFill(t *testing.T) {
+	blob := connect.NewSchemaBuilder(connect.TypeStruct).Name("Blob").Field("text", connect.StringSchema).Build()
+	text := string(bytes.Repeat([]byte("0123456789"), 10_000)) // 100 kB
+	for _, tc := range []struct {
+		f       recordFormat
+		records int
+		atLeast int // bytes in the stream before close
+	}{
+		{newAvroFormat(&settings{formatSettings: formatSettings{avroCodec: "null", schemaCacheSize: 1}}), 10, 9 * 100_000},
+		{newParquetFormat(&settings{partSize: 5 << 20, formatSettings: formatSettings{parquetCodec: "none", schemaCacheSize: 1}}), 120, 5 << 20},
+	} {
+		var out bytes.Buffer
+		w, err := tc.f.newWriter(&out, blob)
+		require.NoError(t, err)
+		for i := range tc.records {
+			require.NoError(t, w.write(blob, connect.NewStruct(blob).MustPut("text", strconv.Itoa(i)+text)))
+		}
+		assert.GreaterOrEqual(t, out.Len(), tc.atLeast, "%T", tc.f)
+		require.NoError(t, w.close())
 	}
 }
