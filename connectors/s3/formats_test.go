@@ -316,7 +316,7 @@ func TestAcceptanceAvroAndParquet(t *testing.T) {
 					return cfg
 				},
 				Topic: func(config map[string]string) string { return config["topics"] },
-				Skip: map[string]string{"StopIsIdempotentAndLeaksNothing": "the check puts schemaless values, which Avro and Parquet files cannot hold (reported, as Confluent fails them)"},
+				Skip:  map[string]string{"StopIsIdempotentAndLeaksNothing": "the check puts schemaless values, which Avro and Parquet files cannot hold (reported, as Confluent fails them)"},
 				Value: func(i int) []byte {
 					return fmt.Appendf(nil, `{"schema":{"type":"struct","name":"Item","fields":[{"field":"id","type":"int64"}]},"payload":{"id":%d}}`, i)
 				},
