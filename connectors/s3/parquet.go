@@ -218,10 +218,11 @@ func (w *parquetWriter) content(n *pqNode, v any, r, d int) error {
 		}
 		ss := st.Schema()
 		for i, f := range n.fields {
-			sf := ss.Field(n.schema.Fields[i].Name)
 			var fv any
-			if sf != nil {
-				fv = st.GetField(sf)
+			if ss == n.schema {
+				fv = st.GetField(&ss.Fields[i])
+			} else if sf := ss.Field(n.schema.Fields[i].Name); sf != nil {
+				fv = st.GetField(sf) // an equal schema built apart
 			}
 			if err := w.shred(f, fv, r, d); err != nil {
 				return err
