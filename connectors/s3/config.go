@@ -44,7 +44,7 @@ const (
 // SinkConfig declares the sink's keys with Confluent's types and defaults.
 // Keys this version does not honour are declared Unsupported, so setting
 // them is refused rather than ignored.
-var SinkConfig = withUnsupported(slices.Concat(supportedKeys, s3Keys.Def(), timeKeys, rotationKeys, schemaKeys, nullKeys))
+var SinkConfig = withUnsupported(slices.Concat(supportedKeys, s3Keys.Def(), formatKeys, timeKeys, rotationKeys, schemaKeys, nullKeys))
 
 // supportedKeys are the keys this version implements.
 var supportedKeys = connect.ConfigDef{
@@ -53,7 +53,7 @@ var supportedKeys = connect.ConfigDef{
 		Doc:       "The storage class; " + S3StorageClass + " is the only valid value."},
 	{Name: FormatClassConfig, Type: connect.ConfigClass, Default: connect.NoDefault, Importance: connect.High, Group: groupStore,
 		Validator: formatValidator{},
-		Doc:       "The format of the files: " + JSONFormatClass + " (one JSON value per line) or " + ByteArrayFormatClass + " (raw value bytes, each followed by the separator). Avro and Parquet are not implemented yet."},
+		Doc:       "The format of the files: " + AvroFormatClass + " (an Avro object container file, avro.codec), " + JSONFormatClass + " (one JSON value per line), " + ParquetFormatClass + " (parquet.codec) or " + ByteArrayFormatClass + " (raw value bytes, each followed by the separator)."},
 	{Name: FlushSizeConfig, Type: connect.ConfigInt, Default: connect.NoDefault, Importance: connect.High, Group: groupStore,
 		Validator: connect.AtLeast(1),
 		Doc:       "Number of records of one Kafka partition after which all its open files are uploaded and its offset committed."},
@@ -90,7 +90,7 @@ var supportedKeys = connect.ConfigDef{
 		Doc:       "Part size of multipart uploads; a file smaller than this is one PutObject."},
 	{Name: CompressionTypeConfig, Type: connect.ConfigString, Default: "none", Importance: connect.Low, Group: groupS3,
 		Validator: connect.OneOf{Values: []string{"none", "gzip"}},
-		Doc:       "Compression of JSON and ByteArray files: none or gzip (which appends .gz to the name)."},
+		Doc:       "Compression of JSON and ByteArray files: none or gzip (which appends .gz to the name). Avro and Parquet files compress with avro.codec and parquet.codec; gzip is refused with them."},
 }
 
 // unsupportedKeys are the other keys of Confluent's S3 sink (§3.1): each
@@ -100,12 +100,6 @@ var unsupportedKeys = []struct {
 	typ  connect.ConfigType
 }{
 	{"retry.backoff.ms", connect.ConfigLong},
-	{"schema.cache.size", connect.ConfigInt},
-	{"enhanced.avro.schema.support", connect.ConfigBoolean},
-	{"connect.meta.data", connect.ConfigBoolean},
-	{"allow.optional.map.keys", connect.ConfigBoolean},
-	{"avro.codec", connect.ConfigString},
-	{"parquet.codec", connect.ConfigString},
 	{"shutdown.timeout.ms", connect.ConfigLong},
 	{"s3.wan.mode", connect.ConfigBoolean},
 	{"s3.credentials.provider.class", connect.ConfigClass},
@@ -123,10 +117,6 @@ var unsupportedKeys = []struct {
 	{"s3.elastic.buffer.init.capacity", connect.ConfigInt},
 	{"enable.conditional.writes", connect.ConfigBoolean},
 	{"max.files.scan.limit", connect.ConfigInt},
-	{"store.kafka.keys", connect.ConfigBoolean},
-	{"store.kafka.headers", connect.ConfigBoolean},
-	{"keys.format.class", connect.ConfigClass},
-	{"headers.format.class", connect.ConfigClass},
 }
 
 // withUnsupported returns def followed by the unsupported keys.
@@ -149,16 +139,14 @@ type formatValidator struct{}
 // Validate implements connect.Validator.
 func (formatValidator) Validate(_ string, v any) string {
 	switch s, _ := v.(string); s {
-	case JSONFormatClass, ByteArrayFormatClass:
+	case AvroFormatClass, JSONFormatClass, ByteArrayFormatClass, ParquetFormatClass:
 		return ""
-	case AvroFormatClass, ParquetFormatClass:
-		return s + " is " + notYet + "; use " + JSONFormatClass + " or " + ByteArrayFormatClass
 	}
-	return "must be " + JSONFormatClass + " or " + ByteArrayFormatClass
+	return "must be one of " + formatValidator{}.String()
 }
 
 func (formatValidator) String() string {
-	return "[" + JSONFormatClass + ", " + ByteArrayFormatClass + "]"
+	return "[" + AvroFormatClass + ", " + JSONFormatClass + ", " + ByteArrayFormatClass + ", " + ParquetFormatClass + "]"
 }
 
 // partitionerValidator accepts the implemented partitioners.
@@ -211,6 +199,7 @@ type settings struct {
 	timeSettings
 	rotationSettings
 	nullSettings
+	formatSettings // avro.codec, parquet.codec, the key and header sidecars
 }
 
 // parseSettings parses and checks a task's config.
@@ -231,6 +220,9 @@ func parseSettings(config map[string]string) (*settings, error) {
 	}
 	if !cfg.IsNull(ByteArraySeparatorConfig) {
 		s.separator = []byte(cfg.String(ByteArraySeparatorConfig))
+	}
+	if err := parseFormats(cfg, s); err != nil {
+		return nil, err
 	}
 	s.partitionerClass = cfg.String(PartitionerClassConfig)
 	s.byteArrayExt = cfg.String(ByteArrayExtensionConfig)

@@ -324,15 +324,14 @@ func TestMissingPartitionFieldIsReported(t *testing.T) {
 
 func TestConfigRefusals(t *testing.T) {
 	for key, tc := range map[string]struct{ value, msg string }{
-		"format.class":            {AvroFormatClass, "not implemented yet"},
-		"partitioner.class":       {"io.confluent.connect.storage.partitioner.Custom", "custom partitioner classes cannot be loaded"},
-		"behavior.on.null.values": {"write", "store.kafka.keys=true"},
-		"rotate.interval.ms":      {"60000", "TimeBased"},
-		"storage.class":           {"io.confluent.connect.s3.storage.Other", "S3Storage"},
-		"store.kafka.keys":        {"true", "not supported"},
-		"s3.object.tagging":       {"true", "not supported"},
-		"s3.part.size":            {"1024", "at least"},
-		"s3.compression.type":     {"snappy", "none, gzip"},
+		"format.class":        {"io.confluent.connect.s3.format.Other", "must be one of"},
+		"partitioner.class":   {"io.confluent.connect.storage.partitioner.Custom", "custom partitioner classes cannot be loaded"},
+		"rotate.interval.ms":  {"60000", "TimeBased"},
+		"storage.class":       {"io.confluent.connect.s3.storage.Other", "S3Storage"},
+		"s3.wan.mode":         {"true", "not supported"},
+		"s3.object.tagging":   {"true", "not supported"},
+		"s3.part.size":        {"1024", "at least"},
+		"s3.compression.type": {"snappy", "none, gzip"},
 	} {
 		t.Run(key, func(t *testing.T) {
 			cfg := baseConfig("http://127.0.0.1:1")

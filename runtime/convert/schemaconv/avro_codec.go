@@ -9,6 +9,7 @@ import (
 
 	"github.com/hamba/avro/v2"
 
+	"github.com/sluicehq/sluice/internal/javafmt"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -93,10 +94,12 @@ func encodeAvro(w *avro.Writer, as avro.Schema, v any) error {
 			return typeErr(as, v)
 		}
 		if len(m) > 0 {
+			// Java's HashMap order, as Confluent's serializer writes a
+			// map: the same bytes on every run.
 			w.WriteBlockHeader(int64(len(m)), 0)
-			for k, e := range m {
-				w.WriteString(k)
-				if err := encodeAvro(w, t.Values(), e); err != nil {
+			for _, k := range javafmt.AppendStringKeys(nil, m) {
+				w.WriteString(k.Key)
+				if err := encodeAvro(w, t.Values(), m[k.Key]); err != nil {
 					return err
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/javafmt"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -331,19 +332,20 @@ func mapDefault(s *connect.Schema, v any) (any, error) {
 	return out, nil
 }
 
-// mapEntries iterates a MAP value of either Go shape.
+// mapEntries iterates a MAP value of either Go shape, in Java's HashMap
+// order (as Confluent's serializer writes a map): the same on every run.
 func mapEntries(v any) func(yield func(any, any) bool) {
 	return func(yield func(any, any) bool) {
 		switch m := v.(type) {
 		case map[string]any:
-			for k, e := range m {
-				if !yield(k, e) {
+			for _, k := range javafmt.AppendStringKeys(nil, m) {
+				if !yield(k.Key, m[k.Key]) {
 					return
 				}
 			}
 		case map[any]any:
-			for k, e := range m {
-				if !yield(k, e) {
+			for _, k := range javafmt.AnyKeys(m) {
+				if !yield(k, m[k]) {
 					return
 				}
 			}
