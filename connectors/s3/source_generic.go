@@ -1,0 +1,182 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// Generic mode: every object under topics.dir whose key matches a
+// topic.regex.list pair, in key order, one record per line (or per
+// object). One source partition for the prefix:
+//
+//	{"folder": "<topics.dir>"}  →  {"key": "<object>", "position": <byte after the last record produced>}
+//
+// A restart reopens the object at that byte (a ranged GET; a gzip object
+// is read again from its start and skipped), and lists the objects after
+// it. Objects added later are found by listing after the last key read;
+// an object rewritten or added before it is not read again.
+
+type genericReader struct {
+	s       *sourceSettings
+	st      store
+	ctx     connect.SourceTaskContext
+	srcPart map[string]any
+	// last is the key of the object being read or last read: listings
+	// start after it.
+	last string
+	// after is the last key listed: the next listing starts after it.
+	after  string
+	cur    recordReader
+	topic  string // of cur
+	queue  []string
+	begun  bool
+	listed time.Time
+	// exhausted is true when the last listing reached the end.
+	exhausted bool
+}
+
+func newGenericReader(s *sourceSettings, st store, ctx connect.SourceTaskContext) *genericReader {
+	return &genericReader{s: s, st: st, ctx: ctx, srcPart: map[string]any{"folder": s.topicsDir}}
+}
+
+// route returns the topic of key, or false when no pair matches.
+func (g *genericReader) route(key string) (string, bool) {
+	for _, r := range g.s.routes {
+		if r.re.MatchString(key) {
+			return r.topic, true
+		}
+	}
+	return "", false
+}
+
+// begin resumes from the committed offset, if any.
+func (g *genericReader) begin(ctx context.Context) error {
+	g.begun = true
+	off, err := g.ctx.Offset(g.srcPart)
+	if err != nil || off == nil {
+		return err
+	}
+	key, ok, err := off.String("key")
+	if err != nil {
+		return fmt.Errorf("committed offset of %v: %w", g.srcPart, err)
+	}
+	pos, pok, err := off.Int("position")
+	if err != nil {
+		return fmt.Errorf("committed offset of %v: %w", g.srcPart, err)
+	}
+	if !ok || !pok || pos < 0 {
+		return fmt.Errorf("%w: committed offset %v needs a string key and a non-negative integer position", connect.ErrOffset, off)
+	}
+	g.last, g.after = key, key
+	topic, routed := g.route(key)
+	if !routed {
+		return nil
+	}
+	rr, err := openLines(ctx, g.st, g.s.value, key, pos, g.s.perObject)
+	if errors.Is(err, errNoObject) {
+		g.ctx.Logger().Warn("the object named by the committed offset is gone; going on after it", "key", key)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	g.cur, g.topic = rr, topic
+	return nil
+}
+
+// list queues up to one page of matching keys after the last one.
+func (g *genericReader) list(ctx context.Context) error {
+	g.listed = time.Now()
+	n := 0
+	stop := errors.New("page full")
+	err := listKeys(ctx, g.st.c, g.st.bucket, g.s.topicsPrefix(), g.after, func(key string) error {
+		n++
+		g.after = key
+		if _, ok := g.route(key); ok {
+			g.queue = append(g.queue, key)
+		}
+		if n >= listPageSize {
+			return stop
+		}
+		return nil
+	})
+	g.exhausted = err == nil
+	if errors.Is(err, stop) {
+		err = nil
+	}
+	return err
+}
+
+func (g *genericReader) poll(ctx context.Context, max int) (recs []*connect.Record, more bool, err error) {
+	if !g.begun {
+		if err := g.begin(ctx); err != nil {
+			return nil, false, err
+		}
+	}
+	for len(recs) < max {
+		if g.cur == nil {
+			if len(g.queue) == 0 {
+				if g.exhausted && time.Since(g.listed) < g.s.poll {
+					return recs, false, nil
+				}
+				if err := g.list(ctx); err != nil {
+					return recs, false, err
+				}
+				if len(g.queue) == 0 {
+					return recs, !g.exhausted, nil
+				}
+			}
+			key := g.queue[0]
+			g.queue = g.queue[1:]
+			g.last = key
+			rr, err := openLines(ctx, g.st, g.s.value, key, 0, g.s.perObject)
+			if errors.Is(err, errNoObject) {
+				continue // deleted since the listing
+			}
+			if err != nil {
+				return recs, false, err
+			}
+			g.cur = rr
+			g.topic, _ = g.route(key)
+		}
+		schema, v, err := g.cur.next()
+		if errors.Is(err, io.EOF) {
+			_ = g.cur.close()
+			g.cur = nil
+			continue
+		}
+		if err != nil {
+			return recs, false, err
+		}
+		recs = append(recs, g.record(schema, v))
+	}
+	return recs, true, nil
+}
+
+// record makes the record of one line or object.
+func (g *genericReader) record(schema *connect.Schema, v any) *connect.Record {
+	r := &connect.Record{
+		Topic: g.topic, Partition: connect.AnyPartition, ValueSchema: schema, Value: v,
+		SourcePartition: g.srcPart,
+		SourceOffset:    map[string]any{"key": g.last, "position": g.cur.pos()},
+	}
+	if b, ok := v.([]byte); ok && g.s.valueAsString {
+		r.ValueSchema, r.Value = connect.OptionalStringSchema, string(b)
+	}
+	if g.s.keyIsObjectKey {
+		r.KeySchema, r.Key = connect.OptionalStringSchema, g.last
+	}
+	return r
+}
+
+func (g *genericReader) closeAll() {
+	if g.cur != nil {
+		_ = g.cur.close()
+		g.cur = nil
+	}
+}
