@@ -22,6 +22,8 @@ import (
 // an object rewritten or added before it is not read again.
 
 type genericReader struct {
+	// life outlives Poll calls: objects stay open between them.
+	life    context.Context
 	s       *sourceSettings
 	st      store
 	ctx     connect.SourceTaskContext
@@ -40,8 +42,8 @@ type genericReader struct {
 	exhausted bool
 }
 
-func newGenericReader(s *sourceSettings, st store, ctx connect.SourceTaskContext) *genericReader {
-	return &genericReader{s: s, st: st, ctx: ctx, srcPart: map[string]any{"folder": s.topicsDir}}
+func newGenericReader(life context.Context, s *sourceSettings, st store, ctx connect.SourceTaskContext) *genericReader {
+	return &genericReader{life: life, s: s, st: st, ctx: ctx, srcPart: map[string]any{"folder": s.topicsDir}}
 }
 
 // route returns the topic of key, or false when no pair matches.
@@ -77,7 +79,7 @@ func (g *genericReader) begin(ctx context.Context) error {
 	if !routed {
 		return nil
 	}
-	rr, err := openLines(ctx, g.st, g.s.value, key, pos, g.s.perObject)
+	rr, err := openLines(g.life, g.st, g.s.value, key, pos, g.s.perObject)
 	if errors.Is(err, errNoObject) {
 		g.ctx.Logger().Warn("the object named by the committed offset is gone; going on after it", "key", key)
 		return nil
@@ -134,7 +136,7 @@ func (g *genericReader) poll(ctx context.Context, max int) (recs []*connect.Reco
 			key := g.queue[0]
 			g.queue = g.queue[1:]
 			g.last = key
-			rr, err := openLines(ctx, g.st, g.s.value, key, 0, g.s.perObject)
+			rr, err := openLines(g.life, g.st, g.s.value, key, 0, g.s.perObject)
 			if errors.Is(err, errNoObject) {
 				continue // deleted since the listing
 			}

@@ -65,6 +65,8 @@ func (o *openFile) close() {
 
 // restorer is the restore-mode reader of a task.
 type restorer struct {
+	// life outlives Poll calls: objects stay open between them.
+	life   context.Context
 	s      *sourceSettings
 	st     store
 	ctx    connect.SourceTaskContext
@@ -219,7 +221,7 @@ func (r *restorer) read(ctx context.Context, st *stream, max int) ([]*connect.Re
 			}
 			f := st.queue[0]
 			st.queue = st.queue[1:]
-			cur, err := r.open(ctx, st, f)
+			cur, err := r.open(r.life, st, f)
 			if err != nil {
 				return out, err
 			}

@@ -25,6 +25,8 @@ type sourceTask struct {
 	mu sync.Mutex // guards rd against Stop during Poll
 	rd reader
 	s  *sourceSettings
+	// stopLife cancels the context the open objects are read with.
+	stopLife context.CancelFunc
 	// idleWait is how long a Poll with nothing to return waits before
 	// returning, at most s.poll: short, so the worker sees it often.
 	idleWait time.Duration
@@ -50,10 +52,12 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.s = s
+	life, stop := context.WithCancel(context.Background())
+	t.stopLife = stop
 	if s.generic {
-		t.rd = newGenericReader(s, st, ctx)
+		t.rd = newGenericReader(life, s, st, ctx)
 	} else {
-		t.rd = &restorer{s: s, st: st, ctx: ctx, only: only, byTP: map[connect.TopicPartition]*stream{}}
+		t.rd = &restorer{life: life, s: s, st: st, ctx: ctx, only: only, byTP: map[connect.TopicPartition]*stream{}}
 	}
 	return nil
 }
@@ -103,6 +107,7 @@ func (t *sourceTask) Stop() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.rd != nil {
+		t.stopLife()
 		t.rd.closeAll()
 		t.rd = nil
 	}
