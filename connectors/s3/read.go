@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -35,6 +36,14 @@ type recordReader interface {
 type store struct {
 	c      *s3.Client
 	bucket string
+	tr     *http.Transport // the client's, when it is ours to close
+}
+
+// close closes the client's idle connections.
+func (st store) close() {
+	if st.tr != nil {
+		st.tr.CloseIdleConnections()
+	}
 }
 
 // errNoObject marks a key the bucket does not hold.

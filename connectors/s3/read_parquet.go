@@ -29,7 +29,8 @@ import (
 // columns.
 type parquetFileReader struct {
 	key  string
-	rows *parquet.Reader
+	rows *parquet.GenericReader[any]
+	row  []any // one row, reused
 	cs   *connect.Schema
 }
 
@@ -47,7 +48,7 @@ func newParquetFileReader(ctx context.Context, st store, key string) (recordRead
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", key, err)
 	}
-	return &parquetFileReader{key: key, rows: parquet.NewReader(f), cs: cs}, nil
+	return &parquetFileReader{key: key, rows: parquet.NewGenericReader[any](f), row: make([]any, 1), cs: cs}, nil
 }
 
 // parquetConnectSchema derives the Connect schema of a Parquet file's
@@ -156,14 +157,15 @@ func listElement(n parquet.Node) parquet.Node {
 }
 
 func (p *parquetFileReader) next() (*connect.Schema, any, error) {
-	var row any
-	if err := p.rows.Read(&row); err != nil {
-		if errors.Is(err, io.EOF) {
+	p.row[0] = nil
+	n, err := p.rows.Read(p.row)
+	if n == 0 {
+		if err == nil || errors.Is(err, io.EOF) {
 			return nil, nil, io.EOF
 		}
 		return nil, nil, fmt.Errorf("object %s: read a Parquet row: %w", p.key, err)
 	}
-	v, err := parquetValue(p.cs, row)
+	v, err := parquetValue(p.cs, p.row[0])
 	if err != nil {
 		return nil, nil, fmt.Errorf("object %s: a Parquet row: %w", p.key, err)
 	}

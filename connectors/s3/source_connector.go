@@ -60,6 +60,7 @@ func (c *sourceConnector) Start(ctx connect.ConnectorContext, config map[string]
 	defer cancel()
 	parts, err := c.listPartitions(lctx)
 	if err != nil {
+		st.close()
 		return fmt.Errorf("start S3SourceConnector: %w", err)
 	}
 	c.parts = parts
@@ -160,6 +161,7 @@ func (c *sourceConnector) Stop() error {
 		<-c.done
 		c.stop = nil
 	}
+	c.st.close()
 	return nil
 }
 
@@ -182,9 +184,11 @@ func (c *sourceConnector) Validate(ctx context.Context, config map[string]string
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := openStore(ctx, s); err != nil {
+	st, err := openStore(ctx, s)
+	if err != nil {
 		return connect.AddError(results, keyNamedIn(err.Error()), err.Error())
 	}
+	st.close()
 	return results
 }
 

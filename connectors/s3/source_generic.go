@@ -31,13 +31,17 @@ type genericReader struct {
 	// last is the key of the object being read or last read: listings
 	// start after it.
 	last string
-	// after is the last key listed: the next listing starts after it.
-	after  string
-	cur    recordReader
-	topic  string // of cur
-	queue  []string
-	begun  bool
-	listed time.Time
+	// after is where the next listing starts: the last key listed
+	// while a listing goes on, the last matching key once it reached the
+	// end (so an object added later after it is found).
+	after string
+	// lastMatch is the last matching key queued (or committed).
+	lastMatch string
+	cur       recordReader
+	topic     string // of cur
+	queue     []string
+	begun     bool
+	listed    time.Time
 	// exhausted is true when the last listing reached the end.
 	exhausted bool
 }
@@ -74,7 +78,7 @@ func (g *genericReader) begin(ctx context.Context) error {
 	if !ok || !pok || pos < 0 {
 		return fmt.Errorf("%w: committed offset %v needs a string key and a non-negative integer position", connect.ErrOffset, off)
 	}
-	g.last, g.after = key, key
+	g.last, g.after, g.lastMatch = key, key, key
 	topic, routed := g.route(key)
 	if !routed {
 		return nil
@@ -101,6 +105,7 @@ func (g *genericReader) list(ctx context.Context) error {
 		g.after = key
 		if _, ok := g.route(key); ok {
 			g.queue = append(g.queue, key)
+			g.lastMatch = key
 		}
 		if n >= listPageSize {
 			return stop
@@ -108,6 +113,9 @@ func (g *genericReader) list(ctx context.Context) error {
 		return nil
 	})
 	g.exhausted = err == nil
+	if g.exhausted {
+		g.after = g.lastMatch
+	}
 	if errors.Is(err, stop) {
 		err = nil
 	}

@@ -3,10 +3,14 @@ package s3
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -24,6 +28,7 @@ type reader interface {
 type sourceTask struct {
 	mu sync.Mutex // guards rd against Stop during Poll
 	rd reader
+	st store
 	s  *sourceSettings
 	// stopLife cancels the context the open objects are read with.
 	stopLife context.CancelFunc
@@ -51,7 +56,7 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.s = s
+	t.s, t.st = s, st
 	life, stop := context.WithCancel(context.Background())
 	t.stopLife = stop
 	if s.generic {
@@ -68,12 +73,23 @@ func openStore(ctx context.Context, s *sourceSettings) (store, error) {
 	if err != nil {
 		return store{}, err
 	}
+	// A transport of the store's own, whose idle connections (and their
+	// goroutines) close closes.
+	var tr *http.Transport
+	if b, ok := c.Options().HTTPClient.(*awshttp.BuildableClient); ok {
+		tr = b.GetTransport()
+		hc := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		c = s3.New(c.Options(), func(o *s3.Options) { o.HTTPClient = hc })
+	}
 	check, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := kit.CheckBucket(check, c, s.bucket); err != nil {
+		if tr != nil {
+			tr.CloseIdleConnections()
+		}
 		return store{}, err
 	}
-	return store{c: c, bucket: s.bucket}, nil
+	return store{c: c, bucket: s.bucket, tr: tr}, nil
 }
 
 // Poll implements connect.SourceTask: at most record.batch.max.size
@@ -110,6 +126,7 @@ func (t *sourceTask) Stop() error {
 		t.stopLife()
 		t.rd.closeAll()
 		t.rd = nil
+		t.st.close()
 	}
 	return nil
 }
