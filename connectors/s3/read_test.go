@@ -269,3 +269,60 @@ func TestAvroSchemaParses(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// pqKey and pqHeaders are the Parquet sidecars' rows: Confluent's sink
+// envelopes keys as RecordKey{key} and headers as RecordHeaders{headers}.
+type pqKey struct {
+	Key string `parquet:"key"`
+}
+
+type pqHeader struct {
+	Key   string  `parquet:"key"`
+	Value *string `parquet:"value,optional"`
+}
+
+type pqHeaders struct {
+	Headers []pqHeader `parquet:"headers,list"`
+}
+
+func TestRestoreParquetKeysAndHeadersSidecars(t *testing.T) {
+	srv := srcFake(t)
+	dir := "topics/orders/partition=0/"
+	srv.put(t, dir+"orders+0+0000000000.snappy.parquet", pqFile(t, []parquet.WriterOption{
+		parquet.KeyValueMetadata("parquet.avro.schema", pqOrderAvro), parquet.Compression(&parquet.Snappy)}, pqRows(2)...))
+	write := func(key string, avroSchema string, rows any) {
+		var buf bytes.Buffer
+		var err error
+		opts := []parquet.WriterOption{parquet.KeyValueMetadata("parquet.avro.schema", avroSchema), parquet.Compression(&parquet.Snappy)}
+		switch r := rows.(type) {
+		case []pqKey:
+			w := parquet.NewGenericWriter[pqKey](&buf, opts...)
+			_, err = w.Write(r)
+			require.NoError(t, err)
+			require.NoError(t, w.Close())
+		case []pqHeaders:
+			w := parquet.NewGenericWriter[pqHeaders](&buf, opts...)
+			_, err = w.Write(r)
+			require.NoError(t, err)
+			require.NoError(t, w.Close())
+		}
+		srv.put(t, key, buf.Bytes())
+	}
+	write(dir+"orders+0+0000000000.keys.snappy.parquet",
+		`{"type":"record","name":"RecordKey","fields":[{"name":"key","type":"string"}]}`,
+		[]pqKey{{Key: "k0"}, {Key: "k1"}})
+	v := "v0"
+	write(dir+"orders+0+0000000000.headers.snappy.parquet",
+		`{"type":"record","name":"RecordHeaders","fields":[{"name":"headers","type":{"type":"array","items":
+			{"type":"record","name":"Header","fields":[{"name":"key","type":"string"},{"name":"value","type":["null","string"],"default":null}]}}}]}`,
+		[]pqHeaders{{Headers: []pqHeader{{Key: "h", Value: &v}}}, {Headers: []pqHeader{}}})
+	cfg := srv.config(ParquetFormatClass)
+	cfg["keys.format.class"], cfg["headers.format.class"] = ParquetFormatClass, ParquetFormatClass
+	task := srcStart(t, cfg, connecttest.NewSourceContext(t, cfg))
+	recs := pollN(t, task, nil, 2)
+	assert.Equal(t, "k0", recs[0].Key, "the RecordKey envelope is unwrapped")
+	assert.Equal(t, connect.TypeString, recs[0].KeySchema.Type)
+	assert.Equal(t, "k1", recs[1].Key)
+	assert.Equal(t, connect.Headers{{Key: "h", Schema: connect.OptionalStringSchema, Value: "v0"}}, recs[0].Headers)
+	assert.Empty(t, recs[1].Headers)
+}

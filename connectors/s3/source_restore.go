@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -44,7 +45,10 @@ type stream struct {
 	resumeKey   string
 	resumeIndex int64
 	queue       []backupFile // sorted by start, all >= floor
-	cur         *openFile
+	// truncated says the last listing found more files than queued: the
+	// stream lists again as soon as its queue is read.
+	truncated bool
+	cur       *openFile
 }
 
 // openFile is a value file being read, with its sidecars.
@@ -75,6 +79,8 @@ type restorer struct {
 	order  []connect.TopicPartition // streams in a fixed order, for fairness
 	turn   int
 	listed time.Time // last listing; zero: never
+	// queueMax is maxQueued, smaller in tests.
+	queueMax int
 }
 
 // newStream makes the stream of tp, resuming from its committed offset.
@@ -112,6 +118,7 @@ func (r *restorer) newStream(tp connect.TopicPartition) (*stream, error) {
 // partition gets a stream.
 func (r *restorer) list(ctx context.Context) error {
 	found := map[connect.TopicPartition][]backupFile{}
+	truncated := map[connect.TopicPartition]bool{}
 	err := listKeys(ctx, r.st.c, r.st.bucket, r.s.topicsPrefix(), "", func(key string) error {
 		f, ok, err := r.s.parseBackupKey(key)
 		if err != nil || !ok || f.kind != valueFile {
@@ -133,9 +140,10 @@ func (r *restorer) list(ctx context.Context) error {
 			return nil
 		}
 		q := append(found[tp], f)
-		if len(q) > 2*maxQueued { // keep the smallest maxQueued
+		if len(q) > 2*r.queueMax { // keep the smallest queueMax
 			slices.SortFunc(q, byStart)
-			q = q[:maxQueued]
+			q = q[:r.queueMax]
+			truncated[tp] = true
 		}
 		found[tp] = q
 		return nil
@@ -143,9 +151,11 @@ func (r *restorer) list(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for tp, q := range found {
+	for tp, st := range r.byTP {
+		q := found[tp]
 		slices.SortFunc(q, byStart)
-		r.byTP[tp].queue = q[:min(len(q), maxQueued)]
+		st.truncated = truncated[tp] || len(q) > r.queueMax
+		st.queue = q[:min(len(q), r.queueMax)]
 	}
 	r.listed = time.Now()
 	return nil
@@ -181,7 +191,7 @@ func compareString(a, b string) int {
 // poll returns up to max records, taking turns between the streams.
 // more says some stream has files queued, so the caller need not wait.
 func (r *restorer) poll(ctx context.Context, max int) (recs []*connect.Record, more bool, err error) {
-	if r.listed.IsZero() || r.idle() && time.Since(r.listed) >= r.s.poll {
+	if r.listed.IsZero() || r.starved() || r.idle() && time.Since(r.listed) >= r.s.poll {
 		if err := r.list(ctx); err != nil {
 			return nil, false, err
 		}
@@ -199,6 +209,17 @@ func (r *restorer) poll(ctx context.Context, max int) (recs []*connect.Record, m
 		}
 	}
 	return recs, !r.idle(), nil
+}
+
+// starved reports that a stream read every file queued from a listing
+// that found more.
+func (r *restorer) starved() bool {
+	for _, st := range r.byTP {
+		if st.truncated && st.cur == nil && len(st.queue) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // idle reports that no stream has a file open or queued.
@@ -303,6 +324,9 @@ func (r *restorer) next(st *stream) (*connect.Record, error) {
 			return nil, err
 		}
 		rec.KeySchema, rec.Key = ks, k
+		if r.s.keys.class == ParquetFormatClass {
+			rec.KeySchema, rec.Key = unwrapRecordKey(ks, k)
+		}
 	}
 	if o.heads != nil {
 		_, h, herr := o.heads.next()
@@ -322,6 +346,17 @@ func (r *restorer) next(st *stream) (*connect.Record, error) {
 	rec.SourcePartition = st.srcPart
 	rec.SourceOffset = map[string]any{"key": o.file.key, "index": o.index}
 	return rec, nil
+}
+
+// unwrapRecordKey returns the key a Parquet keys sidecar holds: the sink
+// writes each key enveloped as Confluent's RecordKey{key}, a Parquet row
+// being a record.
+func unwrapRecordKey(s *connect.Schema, v any) (*connect.Schema, any) {
+	st, ok := v.(*connect.Struct)
+	if !ok || s == nil || (s.Name != "RecordKey" && !strings.HasSuffix(s.Name, ".RecordKey")) || len(s.Fields) != 1 || s.Fields[0].Name != "key" {
+		return s, v
+	}
+	return s.Fields[0].Schema, st.GetField(&s.Fields[0])
 }
 
 // sidecarAligned checks that a sidecar ends where its value file does.

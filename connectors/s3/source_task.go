@@ -62,7 +62,7 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 	if s.generic {
 		t.rd = newGenericReader(life, s, st, ctx)
 	} else {
-		t.rd = &restorer{life: life, s: s, st: st, ctx: ctx, only: only, byTP: map[connect.TopicPartition]*stream{}}
+		t.rd = &restorer{life: life, s: s, st: st, ctx: ctx, only: only, byTP: map[connect.TopicPartition]*stream{}, queueMax: maxQueued}
 	}
 	return nil
 }

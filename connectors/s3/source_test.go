@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -383,4 +384,20 @@ func TestSourceConfigRefusals(t *testing.T) {
 			assert.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestRestoreBoundedQueueListsAgain: a stream remembers at most queueMax
+// files of a listing, and lists again once it read them.
+func TestRestoreBoundedQueueListsAgain(t *testing.T) {
+	srv := srcFake(t)
+	for i := range 7 {
+		// Folders in the reverse order of the offsets.
+		srv.put(t, "topics/t/f="+strconv.Itoa(9-i)+"/t+0+"+fmt.Sprintf("%010d", i)+".json", lines(strconv.Itoa(i)))
+	}
+	cfg := srv.config(JSONFormatClass)
+	cfg["s3.poll.interval.ms"] = "600000" // lists again because it read its queue, not by polling
+	task := srcStart(t, cfg, connecttest.NewSourceContext(t, cfg))
+	task.rd.(*restorer).queueMax = 2
+	recs := pollN(t, task, nil, 7)
+	assert.Equal(t, []any{int64(0), int64(1), int64(2), int64(3), int64(4), int64(5), int64(6)}, values(recs))
 }
