@@ -37,8 +37,9 @@ type sourceConnector struct {
 	mu    sync.Mutex
 	parts []connect.TopicPartition // sorted
 
-	stop chan struct{}
-	done chan struct{}
+	// cancel stops watch, which closes done when it returns.
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // Start implements connect.Connector: it checks the bucket and lists the
@@ -64,8 +65,9 @@ func (c *sourceConnector) Start(ctx connect.ConnectorContext, config map[string]
 		return fmt.Errorf("start S3SourceConnector: %w", err)
 	}
 	c.parts = parts
-	c.stop, c.done = make(chan struct{}), make(chan struct{})
-	go c.watch()
+	wctx, stop := context.WithCancel(context.Background())
+	c.cancel, c.done = stop, make(chan struct{})
+	go c.watch(wctx)
 	return nil
 }
 
@@ -94,26 +96,22 @@ func compareTP(a, b connect.TopicPartition) int {
 
 // watch lists the backup every poll interval and asks for new task
 // configs when its partitions changed.
-func (c *sourceConnector) watch() {
+func (c *sourceConnector) watch(ctx context.Context) {
 	defer close(c.done)
 	t := time.NewTicker(c.s.poll)
 	defer t.Stop()
 	for {
 		select {
-		case <-c.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), max(30*time.Second, c.s.poll))
-		go func() { // the listing stops with the connector
-			select {
-			case <-c.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		parts, err := c.listPartitions(ctx)
+		lctx, cancel := context.WithTimeout(ctx, max(30*time.Second, c.s.poll))
+		parts, err := c.listPartitions(lctx)
 		cancel()
+		if ctx.Err() != nil {
+			return
+		}
 		if err != nil {
 			c.ctx.Logger().Warn("list the backup for new partitions", "error", err)
 			continue
@@ -156,10 +154,10 @@ func (c *sourceConnector) TaskConfigs(maxTasks int) ([]map[string]string, error)
 
 // Stop implements connect.Connector.
 func (c *sourceConnector) Stop() error {
-	if c.stop != nil {
-		close(c.stop)
+	if c.cancel != nil {
+		c.cancel()
 		<-c.done
-		c.stop = nil
+		c.cancel = nil
 	}
 	c.st.close()
 	return nil
