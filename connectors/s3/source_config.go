@@ -93,6 +93,29 @@ var sourceKeys = connect.ConfigDef{
 		Doc:       "Sluice's key for " + ModeGeneric + " mode: the record key, none (null) or object.key (the object's key, a string)."},
 }
 
+// sinkOnlyKeys are keys of the sink a restore config may carry (users
+// paste the sink's config, as Confluent's docs suggest). The source reads
+// every folder under topics.dir and orders files by the start offset in
+// their names, so it needs none of them: they are declared, and shown by
+// /config/validate, as accepted and unused rather than silently dropped.
+var sinkOnlyKeys = []struct {
+	name string
+	typ  connect.ConfigType
+}{
+	{StorageClassConfig, connect.ConfigClass},
+	{FlushSizeConfig, connect.ConfigInt},
+	{RotateIntervalConfig, connect.ConfigLong},
+	{ZeroPadWidthConfig, connect.ConfigInt},
+	{PartitionerClassConfig, connect.ConfigClass},
+	{PartitionFieldNameConfig, connect.ConfigList},
+	{"partition.duration.ms", connect.ConfigLong},
+	{"path.format", connect.ConfigString},
+	{"locale", connect.ConfigString},
+	{"timezone", connect.ConfigString},
+	{"timestamp.extractor", connect.ConfigString},
+	{"timestamp.field", connect.ConfigString},
+}
+
 // sourceUnsupported are keys of Confluent's S3 source this version does
 // not honour; setting one is refused.
 var sourceUnsupported = []struct {
@@ -109,6 +132,13 @@ var sourceUnsupported = []struct {
 
 func withSourceUnsupported(def connect.ConfigDef) connect.ConfigDef {
 	out := append(connect.ConfigDef{}, def...)
+	for _, k := range sinkOnlyKeys {
+		out = append(out, connect.ConfigKey{
+			Name: k.name, Type: k.typ, Default: nil, Importance: connect.Low, Group: groupStore,
+			Doc: "The sink's " + k.name + ", accepted so that a sink's config can be pasted; the source does not use it: " +
+				"it reads every folder under topics.dir and orders a partition's files by the start offset in their names.",
+		})
+	}
 	for _, k := range sourceUnsupported {
 		out = append(out, connect.ConfigKey{
 			Name: k.name, Type: k.typ, Default: nil, Importance: connect.Low, Group: groupSource,

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/internal/connecttest"
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -349,6 +350,11 @@ func TestSourceMissingBucketFailsStartAndValidate(t *testing.T) {
 	v := SourcePlugin.NewConnector().(connect.ConnectorValidator)
 	results := v.Validate(context.Background(), cfg, SourcePlugin.Config.Validate(cfg))
 	assert.Contains(t, srcErrors(results)["s3.bucket.name"], `S3 bucket "nope" does not exist (s3.bucket.name)`)
+
+	// An endpoint nothing listens on is reported on store.url.
+	cfg["s3.bucket.name"], cfg["store.url"], cfg["s3.part.retries"] = srcBucket, testenv.ClosedEndpoint(t), "0"
+	results = v.Validate(context.Background(), cfg, SourcePlugin.Config.Validate(cfg))
+	assert.Contains(t, srcErrors(results)["store.url"], "S3 endpoint unreachable")
 }
 
 // srcErrors returns the first error of each key that has one.
@@ -400,4 +406,24 @@ func TestRestoreBoundedQueueListsAgain(t *testing.T) {
 	task.rd.(*restorer).queueMax = 2
 	recs := pollN(t, task, nil, 7)
 	assert.Equal(t, []any{int64(0), int64(1), int64(2), int64(3), int64(4), int64(5), int64(6)}, values(recs))
+}
+
+// TestSourceAcceptsAPastedSinkConfig: the sink's layout keys parse and
+// are declared (so /config/validate shows them), unused.
+func TestSourceAcceptsAPastedSinkConfig(t *testing.T) {
+	srv := srcFake(t)
+	srv.put(t, "topics/t/year=2026/month=12/t+0+0000000000.json", lines("1"))
+	cfg := srv.config(JSONFormatClass)
+	for k, v := range map[string]string{
+		"connector.class": "io.confluent.connect.s3.source.S3SourceConnector", "storage.class": S3StorageClass,
+		"flush.size": "1000", "partitioner.class": TimeBasedPartitionerClass, "path.format": "'year'=YYYY/'month'=MM",
+		"partition.duration.ms": "3600000", "locale": "en-US", "timezone": "UTC", "timestamp.extractor": "Record",
+	} {
+		cfg[k] = v
+	}
+	for _, r := range SourcePlugin.Config.Validate(cfg) {
+		assert.Empty(t, r.Errors, r.Name)
+	}
+	task := srcStart(t, cfg, connecttest.NewSourceContext(t, cfg))
+	assert.Equal(t, []any{int64(1)}, values(pollN(t, task, nil, 1)))
 }
