@@ -49,6 +49,31 @@ func (st store) close() {
 // errNoObject marks a key the bucket does not hold.
 var errNoObject = errors.New("no such object")
 
+// transientError marks a failure to reach the store (a request that
+// failed after the SDK's retries, a connection cut while reading a body):
+// reading again later may succeed, unlike a record that does not decode.
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+// isTransient reports whether err is a transientError.
+func isTransient(err error) bool {
+	var t *transientError
+	return errors.As(err, &t)
+}
+
+// taggedBody marks the errors of reading an object's body transient.
+type taggedBody struct{ io.ReadCloser }
+
+func (b taggedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = &transientError{err}
+	}
+	return n, err
+}
+
 // get opens key from byte from on (0: the whole object).
 func (st store) get(ctx context.Context, key string, from int64) (io.ReadCloser, error) {
 	in := &s3.GetObjectInput{Bucket: aws.String(st.bucket), Key: aws.String(key)}
@@ -66,9 +91,9 @@ func (st store) get(ctx context.Context, key string, from int64) (io.ReadCloser,
 				return io.NopCloser(bytes.NewReader(nil)), nil
 			}
 		}
-		return nil, fmt.Errorf("get s3://%s/%s: %w", st.bucket, key, err)
+		return nil, &transientError{fmt.Errorf("get s3://%s/%s: %w", st.bucket, key, err)}
 	}
-	return out.Body, nil
+	return taggedBody{out.Body}, nil
 }
 
 // readObject opens the object key of bucket in format f and returns its
@@ -131,7 +156,7 @@ func openLines(ctx context.Context, st store, f format, key string, from int64, 
 			return nil, fmt.Errorf("configure the JSON reader: %w", err)
 		}
 	}
-	lr.sc = bufio.NewScanner(in)
+	lr.sc = bufio.NewScanner(readErrRecorder{in, lr})
 	lr.sc.Buffer(make([]byte, 0, min(64<<10, f.maxRecord+len(lr.sep))), f.maxRecord+len(lr.sep))
 	lr.sc.Split(lr.split)
 	return lr, nil
@@ -150,6 +175,23 @@ type lineReader struct {
 	at    int64                  // position after the last record returned
 	taken int                    // bytes the last token consumed, separator included
 	done  bool
+	// readErr is the error reading the object stopped with, other than
+	// its end: the bytes after the last separator are then no record.
+	readErr error
+}
+
+// readErrRecorder keeps the error a read failed with, for split.
+type readErrRecorder struct {
+	r  io.Reader
+	lr *lineReader
+}
+
+func (e readErrRecorder) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		e.lr.readErr = err
+	}
+	return n, err
 }
 
 // split cuts at sep; a last record without one ends at the end of the
@@ -160,6 +202,9 @@ func (lr *lineReader) split(data []byte, atEOF bool) (int, []byte, error) {
 			lr.taken = i + len(lr.sep)
 			return i + len(lr.sep), data[:i], nil
 		}
+	}
+	if atEOF && lr.readErr != nil {
+		return 0, nil, lr.readErr // a cut read: the rest is no record
 	}
 	if atEOF && len(data) > 0 {
 		lr.taken = len(data)

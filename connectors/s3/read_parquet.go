@@ -37,7 +37,7 @@ type parquetFileReader struct {
 func newParquetFileReader(ctx context.Context, st store, key string) (recordReader, error) {
 	head, err := st.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(st.bucket), Key: aws.String(key)})
 	if err != nil {
-		return nil, fmt.Errorf("head s3://%s/%s: %w", st.bucket, key, err)
+		return nil, &transientError{fmt.Errorf("head s3://%s/%s: %w", st.bucket, key, err)}
 	}
 	ra := &rangeReaderAt{ctx: ctx, st: st, key: key, size: aws.ToInt64(head.ContentLength)}
 	f, err := parquet.OpenFile(ra, ra.size)
@@ -383,12 +383,12 @@ func (r *rangeReaderAt) block(n int64) ([]byte, error) {
 		Range: aws.String(fmt.Sprintf("bytes=%d-%d", from, to)),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("get s3://%s/%s bytes %d-%d: %w", r.st.bucket, r.key, from, to, err)
+		return nil, &transientError{fmt.Errorf("get s3://%s/%s bytes %d-%d: %w", r.st.bucket, r.key, from, to, err)}
 	}
 	defer out.Body.Close()
 	data := make([]byte, to-from+1)
 	if _, err := io.ReadFull(out.Body, data); err != nil {
-		return nil, fmt.Errorf("read s3://%s/%s bytes %d-%d: %w", r.st.bucket, r.key, from, to, err)
+		return nil, &transientError{fmt.Errorf("read s3://%s/%s bytes %d-%d: %w", r.st.bucket, r.key, from, to, err)}
 	}
 	if len(r.blocks) == rangeBlocks {
 		r.blocks = append(r.blocks[:0], r.blocks[1:]...)

@@ -40,14 +40,17 @@ type genericReader struct {
 	cur       recordReader
 	topic     string // of cur
 	queue     []string
-	begun     bool
-	listed    time.Time
+	// resumeAt, when not -1, is the byte of last to reopen at: a
+	// committed offset's, or where a cut read stopped.
+	resumeAt int64
+	begun    bool
+	listed   time.Time
 	// exhausted is true when the last listing reached the end.
 	exhausted bool
 }
 
 func newGenericReader(life context.Context, s *sourceSettings, st store, ctx connect.SourceTaskContext) *genericReader {
-	return &genericReader{life: life, s: s, st: st, ctx: ctx, srcPart: map[string]any{"folder": s.topicsDir}}
+	return &genericReader{life: life, s: s, st: st, ctx: ctx, srcPart: map[string]any{"folder": s.topicsDir}, resumeAt: -1}
 }
 
 // route returns the topic of key, or false when no pair matches.
@@ -60,8 +63,9 @@ func (g *genericReader) route(key string) (string, bool) {
 	return "", false
 }
 
-// begin resumes from the committed offset, if any.
-func (g *genericReader) begin(ctx context.Context) error {
+// begin reads the committed offset: the object to reopen, at the byte
+// after the last record produced.
+func (g *genericReader) begin() error {
 	g.begun = true
 	off, err := g.ctx.Offset(g.srcPart)
 	if err != nil || off == nil {
@@ -79,19 +83,9 @@ func (g *genericReader) begin(ctx context.Context) error {
 		return fmt.Errorf("%w: committed offset %v needs a string key and a non-negative integer position", connect.ErrOffset, off)
 	}
 	g.last, g.after, g.lastMatch = key, key, key
-	topic, routed := g.route(key)
-	if !routed {
-		return nil
+	if _, routed := g.route(key); routed {
+		g.resumeAt = pos
 	}
-	rr, err := openLines(g.life, g.st, g.s.value, key, pos, g.s.perObject)
-	if errors.Is(err, errNoObject) {
-		g.ctx.Logger().Warn("the object named by the committed offset is gone; going on after it", "key", key)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	g.cur, g.topic = rr, topic
 	return nil
 }
 
@@ -124,35 +118,19 @@ func (g *genericReader) list(ctx context.Context) error {
 
 func (g *genericReader) poll(ctx context.Context, max int) (recs []*connect.Record, more bool, err error) {
 	if !g.begun {
-		if err := g.begin(ctx); err != nil {
+		if err := g.begin(); err != nil {
 			return nil, false, err
 		}
 	}
 	for len(recs) < max {
 		if g.cur == nil {
-			if len(g.queue) == 0 {
-				if g.exhausted && time.Since(g.listed) < g.s.poll {
-					return recs, false, nil
-				}
-				if err := g.list(ctx); err != nil {
-					return recs, false, err
-				}
-				if len(g.queue) == 0 {
-					return recs, !g.exhausted, nil
-				}
-			}
-			key := g.queue[0]
-			g.queue = g.queue[1:]
-			g.last = key
-			rr, err := openLines(g.life, g.st, g.s.value, key, 0, g.s.perObject)
-			if errors.Is(err, errNoObject) {
-				continue // deleted since the listing
-			}
-			if err != nil {
+			open, wait, err := g.openNext(ctx)
+			if err != nil || wait {
 				return recs, false, err
 			}
-			g.cur = rr
-			g.topic, _ = g.route(key)
+			if !open {
+				return recs, !g.exhausted, nil
+			}
 		}
 		schema, v, err := g.cur.next()
 		if errors.Is(err, io.EOF) {
@@ -160,12 +138,65 @@ func (g *genericReader) poll(ctx context.Context, max int) (recs []*connect.Reco
 			g.cur = nil
 			continue
 		}
+		if isTransient(err) {
+			// Reopen the object at the next record.
+			g.resumeAt = g.cur.pos()
+			_ = g.cur.close()
+			g.cur = nil
+			return recs, false, retriable(err)
+		}
 		if err != nil {
 			return recs, false, err
 		}
 		recs = append(recs, g.record(schema, v))
 	}
 	return recs, true, nil
+}
+
+// openNext opens the object to read: the one to resume, or the next
+// queued (listing when the queue is empty). open is false when there is
+// none yet; wait when the poll interval has not passed since the last
+// listing.
+func (g *genericReader) openNext(ctx context.Context) (open, wait bool, err error) {
+	for {
+		if g.resumeAt >= 0 {
+			rr, err := openLines(g.life, g.st, g.s.value, g.last, g.resumeAt, g.s.perObject)
+			if errors.Is(err, errNoObject) {
+				g.ctx.Logger().Warn("the object being read is gone; going on after it", "key", g.last)
+				g.resumeAt = -1
+				continue
+			}
+			if err != nil {
+				return false, false, retriable(err)
+			}
+			g.cur, g.resumeAt = rr, -1
+			g.topic, _ = g.route(g.last)
+			return true, false, nil
+		}
+		if len(g.queue) == 0 {
+			if g.exhausted && time.Since(g.listed) < g.s.poll {
+				return false, true, nil
+			}
+			if err := g.list(ctx); err != nil {
+				return false, false, retriable(err)
+			}
+			if len(g.queue) == 0 {
+				return false, false, nil
+			}
+		}
+		key := g.queue[0]
+		rr, err := openLines(g.life, g.st, g.s.value, key, 0, g.s.perObject)
+		if err != nil && !errors.Is(err, errNoObject) {
+			return false, false, retriable(err)
+		}
+		g.queue, g.last = g.queue[1:], key
+		if err != nil {
+			continue // deleted since the listing
+		}
+		g.cur = rr
+		g.topic, _ = g.route(key)
+		return true, false, nil
+	}
 }
 
 // record makes the record of one line or object.

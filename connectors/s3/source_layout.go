@@ -145,7 +145,7 @@ func listKeys(ctx context.Context, c *s3.Client, bucket, prefix, startAfter stri
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+			return &transientError{fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)}
 		}
 		for _, o := range page.Contents {
 			if err := fn(aws.ToString(o.Key)); err != nil {

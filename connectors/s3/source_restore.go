@@ -193,7 +193,7 @@ func compareString(a, b string) int {
 func (r *restorer) poll(ctx context.Context, max int) (recs []*connect.Record, more bool, err error) {
 	if r.listed.IsZero() || r.starved() || r.idle() && time.Since(r.listed) >= r.s.poll {
 		if err := r.list(ctx); err != nil {
-			return nil, false, err
+			return nil, false, retriable(err)
 		}
 	}
 	for range len(r.order) {
@@ -240,15 +240,22 @@ func (r *restorer) read(ctx context.Context, st *stream, max int) ([]*connect.Re
 			if len(st.queue) == 0 {
 				return out, nil
 			}
-			f := st.queue[0]
-			st.queue = st.queue[1:]
-			cur, err := r.open(r.life, st, f)
+			cur, err := r.open(r.life, st, st.queue[0])
 			if err != nil {
-				return out, err
+				return out, retriable(err)
 			}
-			st.cur = cur
+			st.queue, st.cur = st.queue[1:], cur
 		}
 		rec, err := r.next(st)
+		if isTransient(err) {
+			// Reopen the file at the next record: back in the queue,
+			// with the records produced to skip.
+			st.resumeKey, st.resumeIndex = st.cur.file.key, st.cur.index
+			st.queue = append([]backupFile{st.cur.file}, st.queue...)
+			st.cur.close()
+			st.cur = nil
+			return out, retriable(err)
+		}
 		if errors.Is(err, io.EOF) {
 			st.floor = st.cur.file.start + 1
 			st.cur.close()
@@ -346,6 +353,15 @@ func (r *restorer) next(st *stream) (*connect.Record, error) {
 	rec.SourcePartition = st.srcPart
 	rec.SourceOffset = map[string]any{"key": o.file.key, "index": o.index}
 	return rec, nil
+}
+
+// retriable marks a transient error retriable, so the worker polls again
+// after a backoff instead of failing the task.
+func retriable(err error) error {
+	if isTransient(err) {
+		return connect.Retriable(err)
+	}
+	return err
 }
 
 // unwrapRecordKey returns the key a Parquet keys sidecar holds: the sink

@@ -32,6 +32,10 @@ type sourceTask struct {
 	s  *sourceSettings
 	// stopLife cancels the context the open objects are read with.
 	stopLife context.CancelFunc
+	// pending is an error met after some records of a poll: those
+	// records are returned first (the reader has moved past them), the
+	// error by the next Poll.
+	pending error
 	// idleWait is how long a Poll with nothing to return waits before
 	// returning, at most s.poll: short, so the worker sees it often.
 	idleWait time.Duration
@@ -102,12 +106,20 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 	if rd == nil {
 		return nil, fmt.Errorf("S3SourceTask: Poll before Start or after Stop")
 	}
+	if err := t.pending; err != nil {
+		t.pending = nil
+		return nil, err
+	}
 	recs, more, err := rd.poll(ctx, s.batch)
+	if err != nil && len(recs) > 0 {
+		t.pending = err
+		return recs, nil
+	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return recs, nil
+			return nil, nil
 		}
-		return recs, err
+		return nil, err
 	}
 	if len(recs) == 0 && !more {
 		select {
