@@ -242,3 +242,35 @@ func (lr *lineReader) next() (*connect.Schema, any, error) {
 func (lr *lineReader) pos() int64 { return lr.at }
 
 func (lr *lineReader) close() error { return lr.body.Close() }
+
+// readBackup opens one object of a backup and returns its records, read
+// as the source reads them: the entry point for tests that check what a
+// sink wrote (a round trip). config is a source config or the config of
+// the sink that wrote the object (their layout and connection keys are
+// the same); the format is format.class's, or keys.format.class's and
+// headers.format.class's for a .keys or .headers sidecar. done closes the
+// reader and the client.
+func readBackup(ctx context.Context, config map[string]string, key string) (rr recordReader, done func(), err error) {
+	s, err := parseSourceSettings(config)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	f := s.value
+	if bf, ok, _ := s.parseBackupKey(key); ok {
+		switch bf.kind {
+		case keysFile:
+			f = s.keys
+		case headersFile:
+			f = s.heads
+		}
+	}
+	if rr, err = readObject(ctx, st, f, key); err != nil {
+		st.close()
+		return nil, nil, err
+	}
+	return rr, func() { _ = rr.close(); st.close() }, nil
+}

@@ -326,3 +326,27 @@ func TestRestoreParquetKeysAndHeadersSidecars(t *testing.T) {
 	assert.Equal(t, connect.Headers{{Key: "h", Schema: connect.OptionalStringSchema, Value: "v0"}}, recs[0].Headers)
 	assert.Empty(t, recs[1].Headers)
 }
+
+// TestReadBackupPicksTheSidecarFormat: readBackup, the round-trip tests'
+// entry point, reads a value file and its sidecars each in its format,
+// from the sink's own config.
+func TestReadBackupPicksTheSidecarFormat(t *testing.T) {
+	srv := srcFake(t)
+	dir := "topics/orders/partition=0/"
+	srv.put(t, dir+"orders+0+0000000000.json", lines(`{"id":1}`))
+	srv.put(t, dir+"orders+0+0000000000.keys.avro", ocfFile(t, `"string"`, ocf.Null, "k1"))
+	sinkConfig := srv.config(JSONFormatClass)
+	for k, v := range map[string]string{"storage.class": S3StorageClass, "flush.size": "1", "store.kafka.keys": "true", "s3.part.size": "5242880"} {
+		sinkConfig[k] = v
+	}
+	for key, want := range map[string]any{dir + "orders+0+0000000000.json": map[string]any{"id": int64(1)}, dir + "orders+0+0000000000.keys.avro": "k1"} {
+		rr, done, err := readBackup(context.Background(), sinkConfig, key)
+		require.NoError(t, err)
+		_, v, err := rr.next()
+		require.NoError(t, err)
+		assert.Equal(t, want, v)
+		_, _, err = rr.next()
+		assert.ErrorIs(t, err, io.EOF)
+		done()
+	}
+}
