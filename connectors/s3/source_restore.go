@@ -119,7 +119,7 @@ func (r *restorer) newStream(tp connect.TopicPartition) (*stream, error) {
 func (r *restorer) list(ctx context.Context) error {
 	found := map[connect.TopicPartition][]backupFile{}
 	truncated := map[connect.TopicPartition]bool{}
-	err := listKeys(ctx, r.st.c, r.st.bucket, r.s.topicsPrefix(), "", func(key string) error {
+	visit := func(key string) error {
 		f, ok, err := r.s.parseBackupKey(key)
 		if err != nil || !ok || f.kind != valueFile {
 			return err
@@ -147,7 +147,14 @@ func (r *restorer) list(ctx context.Context) error {
 		}
 		found[tp] = q
 		return nil
-	})
+	}
+	// A task given some partitions lists only their topics' folders.
+	var err error
+	for _, prefix := range r.prefixes() {
+		if err = listKeys(ctx, r.st.c, r.st.bucket, prefix, "", visit); err != nil {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -159,6 +166,24 @@ func (r *restorer) list(ctx context.Context) error {
 	}
 	r.listed = time.Now()
 	return nil
+}
+
+// prefixes are the prefixes to list: topics.dir, or the folder of each
+// topic of the task's partitions.
+func (r *restorer) prefixes() []string {
+	if r.only == nil {
+		return []string{r.s.topicsPrefix()}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for tp := range r.only {
+		if p := r.s.topicsPrefix() + tp.Topic + r.s.dirDelim; !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func byStart(a, b backupFile) int {
