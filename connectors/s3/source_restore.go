@@ -15,7 +15,16 @@ import (
 // Restore mode: one stream per Kafka partition of the backup. A stream
 // reads its value files in start-offset order (whatever folders the
 // partitioner spread them over), and each file's records in order, with
-// the key and header of record i from line i of the sidecars.
+// the key and header of record i from line i of the sidecars. Records go
+// to the topic and partition of the file name (the worker's producer
+// honours a source record's partition when the topic has it).
+//
+// What cannot come back: the sink stores no record timestamp, so a
+// restored record has none (the producer stamps it); header values come
+// back as the strings the sink rendered (Values.convertToString); and when
+// a field or time partitioner interleaved one partition's records over
+// several open files, the records come back file by file, since a file's
+// name holds only its first offset.
 //
 // Source partition and offset:
 //
