@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -120,14 +124,31 @@ func TestSourceWrongCredentialsVersityGW(t *testing.T) {
 	assert.Equal(t, map[string]any{"a": int64(1)}, recs[0].Value)
 }
 
-// TestSourceAcceptance runs the connector suite: records written as the
-// sink's JSON files reach the topic exactly once across a worker restart.
-func TestSourceAcceptance(t *testing.T) {
+// TestSourceAcceptance runs the connector suite against gofakes3:
+// records written as the sink's JSON files reach the topic exactly once
+// across a worker restart.
+func TestSourceAcceptance(t *testing.T) { srcAcceptance(t, srcFake) }
+
+// TestSourceAcceptanceVersityGW runs the suite against a real S3 server.
+func TestSourceAcceptanceVersityGW(t *testing.T) {
+	srcAcceptance(t, func(t *testing.T) *srcServer {
+		gw := testenv.StartS3(t)
+		gw.CreateBucket(t, srcBucket)
+		c := s3.New(s3.Options{
+			Region: gw.Region, BaseEndpoint: aws.String(gw.Endpoint), UsePathStyle: true,
+			Credentials: credentials.NewStaticCredentialsProvider(gw.AccessKey, gw.SecretKey, ""),
+			HTTPClient:  &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
+		})
+		return &srcServer{url: gw.Endpoint, c: c, region: gw.Region, access: gw.AccessKey, secret: gw.SecretKey}
+	})
+}
+
+func srcAcceptance(t *testing.T, server func(t *testing.T) *srcServer) {
 	var n atomic.Int32
 	connecttest.Acceptance(t, connecttest.Spec{
 		Plugin: SourcePlugin,
 		Config: func(t *testing.T) map[string]string {
-			srv := srcFake(t)
+			srv := server(t)
 			cfg := srv.config(JSONFormatClass)
 			cfg["topics.dir"] = "acc-" + strconv.Itoa(int(n.Add(1)))
 			srcAccServers.Store(cfg["topics.dir"], srv)

@@ -35,6 +35,8 @@ const srcBucket = "backup"
 type srcServer struct {
 	url string
 	c   *s3.Client
+	// region and keys, when not gofakes3's (which checks none).
+	region, access, secret string
 }
 
 func srcFake(t *testing.T) *srcServer {
@@ -61,7 +63,7 @@ func (s *srcServer) put(t *testing.T, key string, data []byte) {
 
 // config is a restore config for the server.
 func (s *srcServer) config(format string) map[string]string {
-	return map[string]string{
+	cfg := map[string]string{
 		"format.class":          format,
 		"s3.bucket.name":        srcBucket,
 		"s3.region":             "us-east-1",
@@ -70,6 +72,10 @@ func (s *srcServer) config(format string) map[string]string {
 		"aws.secret.access.key": "secret",
 		"s3.poll.interval.ms":   "50",
 	}
+	if s.access != "" {
+		cfg["s3.region"], cfg["aws.access.key.id"], cfg["aws.secret.access.key"] = s.region, s.access, s.secret
+	}
+	return cfg
 }
 
 // lines joins lines each followed by "\n", as the JSON format writes them.
