@@ -50,11 +50,11 @@ func (t *sourceTask) Start(ctx connect.SourceTaskContext, config map[string]stri
 	if err != nil {
 		return fmt.Errorf("start S3SourceTask: %w", err)
 	}
-	st, err := openStore(context.Background(), s)
+	only, err := parseAssignment(config[taskPartitionsConfig])
 	if err != nil {
 		return fmt.Errorf("start S3SourceTask: %w", err)
 	}
-	only, err := parseAssignment(config[taskPartitionsConfig])
+	st, err := openStore(context.Background(), s)
 	if err != nil {
 		return fmt.Errorf("start S3SourceTask: %w", err)
 	}
