@@ -23,8 +23,7 @@ func BenchmarkRestoreJSON(b *testing.B) {
 		fmt.Fprintf(&buf, `{"id":%d,"region":"eu-west-1","amount":%d.25,"note":"a record of about a hundred bytes, as a log line"}`+"\n", n, n)
 		n++
 	}
-	t := &testing.T{}
-	srv.put(t, "topics/t/partition=0/t+0+0000000000.json", buf.Bytes())
+	srv.put(b, "topics/t/partition=0/t+0+0000000000.json", buf.Bytes())
 	cfg := srv.config(JSONFormatClass)
 	cfg["record.batch.max.size"] = "10000"
 	b.SetBytes(int64(buf.Len()))

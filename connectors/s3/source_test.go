@@ -55,7 +55,7 @@ func srcFake(t *testing.T) *srcServer {
 }
 
 // put writes one object.
-func (s *srcServer) put(t *testing.T, key string, data []byte) {
+func (s *srcServer) put(t testing.TB, key string, data []byte) {
 	t.Helper()
 	_, err := s.c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(srcBucket), Key: aws.String(key), Body: bytes.NewReader(data)})
 	require.NoError(t, err, "put %s", key)
