@@ -27,6 +27,7 @@ func Connectors() []connect.ConnectorPlugin {
 		httpsink.Plugin,
 		httpsource.Plugin,
 		s3.Plugin,
+		s3.SourcePlugin,
 	}
 }
 
