@@ -2,6 +2,7 @@ package s3
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -43,7 +44,7 @@ const (
 // SinkConfig declares the sink's keys with Confluent's types and defaults.
 // Keys this version does not honour are declared Unsupported, so setting
 // them is refused rather than ignored.
-var SinkConfig = withUnsupported(append(supportedKeys, s3Keys.Def()...))
+var SinkConfig = withUnsupported(slices.Concat(supportedKeys, s3Keys.Def(), uploadKeys))
 
 // supportedKeys are the keys this version implements.
 var supportedKeys = connect.ConfigDef{
@@ -101,7 +102,6 @@ var unsupportedKeys = []struct {
 }{
 	{"rotate.schedule.interval.ms", connect.ConfigLong},
 	{"rotate.file.on.partition.change", connect.ConfigBoolean},
-	{"retry.backoff.ms", connect.ConfigLong},
 	{"schema.compatibility", connect.ConfigString},
 	{"schema.cache.size", connect.ConfigInt},
 	{"enhanced.avro.schema.support", connect.ConfigBoolean},
@@ -112,20 +112,6 @@ var unsupportedKeys = []struct {
 	{"shutdown.timeout.ms", connect.ConfigLong},
 	{"s3.wan.mode", connect.ConfigBoolean},
 	{"s3.credentials.provider.class", connect.ConfigClass},
-	{"s3.ssea.name", connect.ConfigString},
-	{"s3.sse.customer.key", connect.ConfigPassword},
-	{"s3.sse.kms.key.id", connect.ConfigString},
-	{"s3.acl.canned", connect.ConfigString},
-	{"s3.compression.level", connect.ConfigInt},
-	{"s3.send.digest", connect.ConfigBoolean},
-	{"s3.http.send.expect.continue", connect.ConfigBoolean},
-	{"s3.object.tagging", connect.ConfigBoolean},
-	{"s3.object.tagging.key.value.pairs", connect.ConfigList},
-	{"s3.object.behavior.on.tagging.error", connect.ConfigString},
-	{"s3.elastic.buffer.enable", connect.ConfigBoolean},
-	{"s3.elastic.buffer.init.capacity", connect.ConfigInt},
-	{"enable.conditional.writes", connect.ConfigBoolean},
-	{"max.files.scan.limit", connect.ConfigInt},
 	{"partitioner.max.open.files", connect.ConfigInt},
 	{"report.null.values.to.dlq", connect.ConfigBoolean},
 	{"tombstone.encoded.partition", connect.ConfigString},
@@ -242,6 +228,7 @@ type settings struct {
 	byteArrayExt        string
 	separator           []byte
 	decimalNumeric      bool
+	uploadSettings
 }
 
 // parseSettings parses and checks a task's config.
@@ -265,6 +252,9 @@ func parseSettings(config map[string]string) (*settings, error) {
 	}
 	s.partitionerClass = cfg.String(PartitionerClassConfig)
 	s.byteArrayExt = cfg.String(ByteArrayExtensionConfig)
+	if err := parseUpload(cfg, s); err != nil {
+		return nil, err
+	}
 	if s.partitionerClass == FieldPartitionerClass {
 		s.fieldNames = cfg.List(PartitionFieldNameConfig)
 		if len(s.fieldNames) == 0 {
