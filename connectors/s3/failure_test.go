@@ -167,10 +167,7 @@ func TestPartFailureRewindsAndRebuildsTheSameObjects(t *testing.T) {
 		sc := newRewindContext(t, cfg)
 		require.NoError(t, task.Start(sc, cfg))
 		l := logs()
-		var tps []connect.TopicPartition
-		for tp := range l {
-			tps = append(tps, tp)
-		}
+		tps := []connect.TopicPartition{{Topic: "big", Partition: 0}, {Topic: "big", Partition: 1}}
 		require.NoError(t, task.Open(tps))
 		failures := simulateWorker(t, task, sc, l, 7)
 		off, err := task.Flush(context.Background(), nil)
