@@ -282,9 +282,7 @@ func (o *streamObject) uploadPart(num int32, body []byte) error {
 		return &uploadError{o.u.bucket, o.key, fmt.Errorf("part %d (%d bytes): %w", num, len(body), err)}
 	}
 	o.mu.Lock()
-	o.parts = append(o.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num),
-		ChecksumCRC32: out.ChecksumCRC32, ChecksumCRC32C: out.ChecksumCRC32C, ChecksumCRC64NVME: out.ChecksumCRC64NVME,
-		ChecksumSHA1: out.ChecksumSHA1, ChecksumSHA256: out.ChecksumSHA256})
+	o.parts = append(o.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num)})
 	o.mu.Unlock()
 	return nil
 }
