@@ -64,7 +64,7 @@ func (e *fileExistsError) Error() string {
 // for the network, and per task, so that memory stays near s3.part.size ×
 // open files.
 const (
-	partsInFlightPerStream = 2
+	partsInFlightPerStream = 4
 	partsInFlightPerTask   = 4
 	abortTimeout           = 10 * time.Second
 )
