@@ -69,8 +69,8 @@ func (c benchContext) Report(r *connect.Record, err error) error {
 	return fmt.Errorf("record %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 }
 func (benchContext) Rewind(connect.TopicPartition, int64) {}
-func (c benchContext) Config() map[string]string      { return c.cfg }
-func (benchContext) Logger() *slog.Logger             { return connect.OrDiscard(nil) }
+func (c benchContext) Config() map[string]string          { return c.cfg }
+func (benchContext) Logger() *slog.Logger                 { return connect.OrDiscard(nil) }
 
 // BenchConfig completes cfg for a JSON benchmark of fileRecords per file.
 func BenchConfig(cfg map[string]string, fileRecords int) map[string]string {
