@@ -235,3 +235,36 @@ func TestBackoffBeforeWritingAgain(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(failedAt), 300*time.Millisecond)
 	assert.Equal(t, []string{"topics/orders/partition=0/orders+0+0000000000.json"}, keys(objects(t, cfg)))
 }
+
+// TestFailureInFlushRewindsWithoutDropping: files a rotation outside Put
+// queued (scheduled rotation from Flush) that fail to upload rewind the
+// partition; the worker applies that rewind before the next Put, whose
+// records are then written, not dropped.
+func TestFailureInFlushRewindsWithoutDropping(t *testing.T) {
+	cfg := baseConfig(fakeS3(t))
+	cfg["retry.backoff.ms"] = "0"
+	task := newSinkTask()
+	real := task.newUploader
+	task.newUploader = func(ctx context.Context, s *settings) (uploader, error) {
+		up, err := real(ctx, s)
+		return &flakyUploader{next: up, fail: map[int]bool{1: true}}, err
+	}
+	tp := connect.TopicPartition{Topic: "orders"}
+	sc := newRewindContext(t, cfg)
+	require.NoError(t, task.Start(sc, cfg))
+	require.NoError(t, task.Open([]connect.TopicPartition{tp}))
+	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 0, 0, "eu"), order(0, 1, 1, "eu")}))
+	task.mu.Lock()
+	require.NoError(t, task.writers[tp].rotate())
+	task.mu.Unlock()
+	off, err := task.Flush(context.Background(), nil)
+	require.NoError(t, err)
+	assert.Empty(t, off)
+	assert.Equal(t, map[connect.TopicPartition]int64{tp: 0}, sc.take())
+	// Read again from 0 (the rewind applied after Flush).
+	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 0, 0, "eu"), order(0, 1, 1, "eu"), order(0, 2, 2, "eu")}))
+	off, err = task.Flush(context.Background(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[connect.TopicPartition]int64{tp: 3}, off)
+	assert.Equal(t, []string{"topics/orders/partition=0/orders+0+0000000000.json"}, keys(objects(t, cfg)))
+}

@@ -205,9 +205,11 @@ func (t *sinkTask) fail(ctx context.Context, w *partitionWriter, err error) erro
 		return err
 	}
 	w.reset(base)
-	w.awaitRewind = true
 	w.retryAt = time.Now().Add(t.s.retryBackoff)
-	t.ctx.Rewind(w.tp, base)
+	if base >= 0 { // else no record was handled: nothing to read again
+		w.awaitRewind = true
+		t.ctx.Rewind(w.tp, base)
+	}
 	return connect.Retriable(fmt.Errorf("%s: %w; the partition's open files are dropped and its records read again from offset %d after %s (%s)",
 		w.tp, err, base, t.s.retryBackoff, RetryBackoffConfig))
 }
@@ -254,10 +256,10 @@ func (t *sinkTask) viewValues(r *connect.Record) error {
 	return nil
 }
 
-// Flush implements connect.SinkTask (Confluent's preCommit): it retries
-// queued uploads and returns, per partition, the offset after the last
-// record of files completely uploaded; records in open files are not
-// committed.
+// Flush implements connect.SinkTask (Confluent's preCommit): it uploads
+// files a rotation outside Put queued (a failure rewinds the partition,
+// as in Put) and returns, per partition, the offset after the last record
+// of files completely uploaded; records in open files are not committed.
 func (t *sinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -268,6 +270,9 @@ func (t *sinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64
 				if err = t.fail(ctx, w, err); !errors.Is(err, connect.ErrRetriable) {
 					return nil, err
 				}
+				// The worker applies a rewind asked in Flush before the
+				// next Put: its records are those read again.
+				w.awaitRewind = false
 				t.ctx.Logger().Warn("upload failed; the partition's offset is not committed", "partition", tp.String(), "error", err)
 			}
 		}
