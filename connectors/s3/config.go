@@ -44,7 +44,7 @@ const (
 // SinkConfig declares the sink's keys with Confluent's types and defaults.
 // Keys this version does not honour are declared Unsupported, so setting
 // them is refused rather than ignored.
-var SinkConfig = withUnsupported(slices.Concat(supportedKeys, s3Keys.Def(), formatKeys, timeKeys, rotationKeys, schemaKeys, nullKeys))
+var SinkConfig = withUnsupported(slices.Concat(supportedKeys, s3Keys.Def(), formatKeys, timeKeys, rotationKeys, schemaKeys, nullKeys, uploadKeys))
 
 // supportedKeys are the keys this version implements.
 var supportedKeys = connect.ConfigDef{
@@ -99,24 +99,9 @@ var unsupportedKeys = []struct {
 	name string
 	typ  connect.ConfigType
 }{
-	{"retry.backoff.ms", connect.ConfigLong},
 	{"shutdown.timeout.ms", connect.ConfigLong},
 	{"s3.wan.mode", connect.ConfigBoolean},
 	{"s3.credentials.provider.class", connect.ConfigClass},
-	{"s3.ssea.name", connect.ConfigString},
-	{"s3.sse.customer.key", connect.ConfigPassword},
-	{"s3.sse.kms.key.id", connect.ConfigString},
-	{"s3.acl.canned", connect.ConfigString},
-	{"s3.compression.level", connect.ConfigInt},
-	{"s3.send.digest", connect.ConfigBoolean},
-	{"s3.http.send.expect.continue", connect.ConfigBoolean},
-	{"s3.object.tagging", connect.ConfigBoolean},
-	{"s3.object.tagging.key.value.pairs", connect.ConfigList},
-	{"s3.object.behavior.on.tagging.error", connect.ConfigString},
-	{"s3.elastic.buffer.enable", connect.ConfigBoolean},
-	{"s3.elastic.buffer.init.capacity", connect.ConfigInt},
-	{"enable.conditional.writes", connect.ConfigBoolean},
-	{"max.files.scan.limit", connect.ConfigInt},
 }
 
 // withUnsupported returns def followed by the unsupported keys.
@@ -200,6 +185,7 @@ type settings struct {
 	rotationSettings
 	nullSettings
 	formatSettings // avro.codec, parquet.codec, the key and header sidecars
+	uploadSettings
 }
 
 // parseSettings parses and checks a task's config.
@@ -226,6 +212,9 @@ func parseSettings(config map[string]string) (*settings, error) {
 	}
 	s.partitionerClass = cfg.String(PartitionerClassConfig)
 	s.byteArrayExt = cfg.String(ByteArrayExtensionConfig)
+	if err := parseUpload(cfg, s); err != nil {
+		return nil, err
+	}
 	if s.partitionerClass == FieldPartitionerClass {
 		s.fieldNames = cfg.List(PartitionFieldNameConfig)
 		if len(s.fieldNames) == 0 {

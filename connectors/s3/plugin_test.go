@@ -13,7 +13,7 @@ import (
 // the plugin's definition, which /config/validate and the docs read, holds
 // the refused keys too.
 func TestPluginDeclaresUnsupportedKeys(t *testing.T) {
-	k := Plugin.Config.Key("s3.object.tagging")
+	k := Plugin.Config.Key("s3.wan.mode")
 	require.NotNil(t, k)
 	assert.NotEmpty(t, k.Unsupported)
 	_, err := Plugin.Config.Parse(map[string]string{

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -254,20 +255,15 @@ func (t *sinkTask) tombstoneTransition(encoded, last string) bool {
 
 // rotateNow rotates every open file of w and uploads them.
 func (t *sinkTask) rotateNow(ctx context.Context, w *partitionWriter, st *rotationState) error {
-	if err := w.rotate(); err != nil {
-		return err
-	}
 	st.reset()
-	if err := w.uploadPending(ctx); err != nil {
-		return connect.Retriable(err)
-	}
-	return nil
+	return t.rotateAndUpload(ctx, w)
 }
 
 // rotateDue rotates the files whose time has come without a new record
 // (Confluent's commitOnTimeIfNoData, run after each put): the scheduled
 // rotation of rotate.schedule.interval.ms. Put and Flush call it, so a
-// quiet partition's files are uploaded; a failed upload stays queued.
+// quiet partition's files are uploaded; a failed upload rewinds the
+// partition (t.fail).
 // t.mu is held.
 func (t *sinkTask) rotateDue(ctx context.Context) error {
 	if t.s == nil || (t.s.scheduleMs <= 0 && t.s.rotateIntervalMs <= 0) {
@@ -290,8 +286,11 @@ func (t *sinkTask) rotateDue(ctx context.Context) error {
 			st.nextScheduled = nextScheduledRotation(now, t.s.scheduleMs, t.s.zone)
 		}
 		t.ctx.Logger().Debug("rotating files on time", "partition", w.tp.String())
-		if err := t.rotateNow(ctx, w, st); err != nil && first == nil {
-			first = err
+		if err := t.rotateNow(ctx, w, st); err != nil {
+			// A failed upload rewinds the partition, as in Put.
+			if err = t.fail(ctx, w, err); first == nil || !errors.Is(err, connect.ErrRetriable) {
+				first = err
+			}
 		}
 	}
 	return first

@@ -317,30 +317,21 @@ func TestTimeRotationRedeliveryIsDeterministic(t *testing.T) {
 		assert.Equal(t, want, objects(t, cfg), "batches of %d", batch)
 	}
 
-	// Failed uploads: the worker redelivers the batch; the files come out
-	// the same.
+	// Failed uploads: the partition is rewound to its last commit and read
+	// again (through a simulated worker); the files come out the same.
 	for _, fail := range []map[int]bool{{1: true}, {2: true, 3: true}, {5: true}, {7: true}} {
 		cfg := timeStreamConfig(fakeS3(t))
+		cfg["retry.backoff.ms"] = "0"
 		task := newSinkTask()
 		real := task.newUploader
 		task.newUploader = func(ctx context.Context, s *settings) (uploader, error) {
 			up, err := real(ctx, s)
 			return &flakyUploader{next: up, fail: fail}, err
 		}
-		require.NoError(t, task.Start(connecttest.NewSinkContext(t, cfg), cfg))
+		sc := newRewindContext(t, cfg)
+		require.NoError(t, task.Start(sc, cfg))
 		require.NoError(t, task.Open([]connect.TopicPartition{tp0}))
-		for from := 0; from < len(all); from += 5 {
-			part := all[from:min(from+5, len(all))]
-			for attempt := 0; ; attempt++ {
-				require.Less(t, attempt, 10)
-				err := task.Put(context.Background(), part)
-				if err == nil {
-					break
-				}
-				require.ErrorIs(t, err, connect.ErrRetriable)
-				flushed(t, task)
-			}
-		}
+		simulateWorker(t, task, sc, map[connect.TopicPartition][]*connect.Record{tp0: all}, 5)
 		assert.Equal(t, want, objects(t, cfg), "failing uploads %v", fail)
 		assert.Equal(t, end, flushed(t, task)[tp0])
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -45,7 +48,10 @@ func newSinkTask() *sinkTask {
 		if err := kit.CheckBucket(check, c, s.bucket); err != nil {
 			return nil, err
 		}
-		return newManagerUploader(c, s), nil
+		if !s.expectContinue {
+			c = s3.New(c.Options(), func(o *s3.Options) { o.ContinueHeaderThresholdBytes = -1 })
+		}
+		return newStreamUploader(c, s), nil
 	}}
 }
 
@@ -87,6 +93,7 @@ func (t *sinkTask) Open(partitions []connect.TopicPartition) error {
 	for _, tp := range partitions {
 		t.writers[tp] = newPartitionWriter(tp)
 	}
+	// (Abort the partitions' stale multipart uploads here.)
 	return nil
 }
 
@@ -121,40 +128,105 @@ func (t *sinkTask) writer(tp connect.TopicPartition) *partitionWriter {
 
 // Put implements connect.SinkTask: each record goes into the file of its
 // encoded partition; when flush.size records of a Kafka partition have been
-// written, all its open files are uploaded. A failed upload is retriable:
-// the closed files stay queued, and the redelivered records already in a
-// file are skipped, so the objects come out the same.
+// written, all its open files are uploaded. A failed upload drops the
+// partition's files and rewinds it to its last committed offset (see
+// fail); Put then returns a retriable error, and the worker's redelivery
+// of the batch skips what is already in a file or will be read again.
 func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	deadline := t.newDeadline() // max.write.duration.ms
+	now := time.Now()
+	var failed, waiting []error
+	var held []connect.TopicPartition
 	for _, r := range records {
 		if deadline.skip(r) {
 			continue
 		}
 		tp := connect.TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		w := t.writer(tp)
-		if len(w.pending) > 0 {
-			if err := w.uploadPending(ctx); err != nil {
-				return connect.Retriable(err)
+		if w.awaitRewind {
+			continue // read again once the worker applies the rewind
+		}
+		if now.Before(w.retryAt) {
+			if !slices.Contains(held, tp) {
+				held = append(held, tp)
+				waiting = append(waiting, fmt.Errorf("%s: waiting %s (%s) after a failed upload before writing again", tp, t.s.retryBackoff, RetryBackoffConfig))
 			}
+			continue // not handled: redelivered with the batch
 		}
 		if w.next >= 0 && r.Offset < w.next {
 			continue // already in a file: a redelivery after a retriable error
 		}
-		if err := t.put(ctx, w, r); err != nil {
-			return err
+		if w.first < 0 {
+			w.first = r.Offset
 		}
-		if w.count >= t.s.flushSize {
-			if err := w.rotate(); err != nil {
+		err := t.put(ctx, w, r)
+		if err == nil && w.count >= t.s.flushSize {
+			err = t.rotateAndUpload(ctx, w)
+		}
+		if err != nil {
+			if err = t.fail(ctx, w, err); !errors.Is(err, connect.ErrRetriable) {
 				return err
 			}
-			if err := w.uploadPending(ctx); err != nil {
-				return connect.Retriable(err)
-			}
+			failed = append(failed, err)
 		}
 	}
-	return t.rotateDue(ctx)
+	// Scheduled rotation of quiet partitions (Confluent's
+	// commitOnTimeIfNoData after each put).
+	if err := t.rotateDue(ctx); err != nil {
+		if !errors.Is(err, connect.ErrRetriable) {
+			return err
+		}
+		failed = append(failed, err)
+	}
+	if len(failed) > 0 || len(waiting) > 0 {
+		return connect.Retriable(errors.Join(append(failed, waiting...)...))
+	}
+	// The worker applies the rewinds asked for once this Put returns nil:
+	// the next records of a failed partition are those read again.
+	for _, w := range t.writers {
+		w.awaitRewind = false
+	}
+	return nil
+}
+
+// rotateAndUpload closes all open files of w and uploads them.
+func (t *sinkTask) rotateAndUpload(ctx context.Context, w *partitionWriter) error {
+	if err := w.rotate(); err != nil {
+		return err
+	}
+	return w.uploadPending(ctx, func(f *file) error { return t.tag(ctx, f) })
+}
+
+// fail handles an error of w's files as Confluent's sink handles a
+// RetriableException from a TopicPartitionWriter: an upload failure
+// (a part, a commit, a conditional write that found the name taken)
+// drops every file of the partition and asks the worker to read its
+// records again from the last committed offset, written again after
+// retry.backoff.ms; the same records then make the same files. It returns
+// a retriable error saying so; any other error is returned as it is.
+func (t *sinkTask) fail(ctx context.Context, w *partitionWriter, err error) error {
+	var up *uploadError
+	var exists *fileExistsError
+	base := w.base()
+	switch {
+	case errors.As(err, &exists):
+		// Confluent's findNextAvailableFile: the records from the taken
+		// file's start on are taken to be in objects already written.
+		base = t.nextAvailable(ctx, w, exists.key)
+	case errors.As(err, &up):
+	default:
+		return err
+	}
+	w.reset(base)
+	w.retryAt = time.Now().Add(t.s.retryBackoff)
+	if base >= 0 { // else no record was handled: nothing to read again
+		w.awaitRewind = true
+		t.ctx.Rewind(w.tp, base)
+	}
+	return connect.Retriable(fmt.Errorf("%s: %w; the partition's open files are dropped and its records read again from offset %d after %s (%s)",
+		w.tp, err, base, t.s.retryBackoff, RetryBackoffConfig))
 }
 
 // put writes one record, or reports it when it cannot be written.
@@ -205,18 +277,32 @@ func (t *sinkTask) viewValues(r *connect.Record) error {
 	return nil
 }
 
-// Flush implements connect.SinkTask (Confluent's preCommit): it retries
-// queued uploads and returns, per partition, the offset after the last
-// record of files completely uploaded; records in open files are not
-// committed.
+// Flush implements connect.SinkTask (Confluent's preCommit): it uploads
+// files a rotation outside Put queued (a failure rewinds the partition,
+// as in Put) and returns, per partition, the offset after the last record
+// of files completely uploaded; records in open files are not committed.
 func (t *sinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_ = t.rotateDue(ctx) // scheduled rotation of quiet partitions; a failed upload stays queued for the loop below
+	if err := t.rotateDue(ctx); err != nil && !errors.Is(err, connect.ErrRetriable) {
+		return nil, err
+	}
+	// Scheduled rotation of quiet partitions: a failed upload rewound its
+	// partition, and the worker applies a rewind asked in Flush before
+	// the next Put, so the next records are those read again.
+	for _, w := range t.writers {
+		w.awaitRewind = false
+	}
 	out := map[connect.TopicPartition]int64{}
 	for tp, w := range t.writers {
-		if len(w.pending) > 0 {
-			if err := w.uploadPending(ctx); err != nil {
+		if len(w.pending) > 0 && !w.awaitRewind {
+			if err := w.uploadPending(ctx, func(f *file) error { return t.tag(ctx, f) }); err != nil {
+				if err = t.fail(ctx, w, err); !errors.Is(err, connect.ErrRetriable) {
+					return nil, err
+				}
+				// The worker applies a rewind asked in Flush before the
+				// next Put: its records are those read again.
+				w.awaitRewind = false
 				t.ctx.Logger().Warn("upload failed; the partition's offset is not committed", "partition", tp.String(), "error", err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -34,6 +35,9 @@ func valueView(f recordFormat) fileView {
 // which belongs to the same record.
 type file struct {
 	start   int64 // offset of the first record
+	end     int64 // offset of the last record
+	name    string
+	encoded string
 	objects []*object
 	records int
 	// schema is the value schema of the file's first record.
@@ -41,7 +45,7 @@ type file struct {
 }
 
 // key is the value object's key, which names the file in messages.
-func (f *file) key() string { return f.objects[0].key }
+func (f *file) key() string { return f.name }
 
 // object is one view's object: the stream it is written to, through a
 // compressor when the format allows one.
@@ -103,10 +107,43 @@ type partitionWriter struct {
 	// committable is the offset after the last record of uploaded files;
 	// -1: nothing uploaded yet.
 	committable int64
+	// first is the offset of the first record handled since the writer
+	// started: where its records are read again from when nothing was
+	// committed yet. -1: none yet.
+	first int64
+	// awaitRewind: an upload failed and the task asked the worker to
+	// rewind; records are dropped until the rewind is applied (after the
+	// next Put that returns nil), and the records read again are written
+	// from retryAt on (retry.backoff.ms).
+	awaitRewind bool
+	retryAt     time.Time
+	// started maps the offsets of the first max.files.scan.limit records
+	// since the last commit to their encoded partition: the names a file
+	// starting there would have (conditional writes only).
+	started map[int64]string
 }
 
 func newPartitionWriter(tp connect.TopicPartition) *partitionWriter {
-	return &partitionWriter{tp: tp, open: map[string]*file{}, next: -1, committable: -1}
+	return &partitionWriter{tp: tp, open: map[string]*file{}, next: -1, committable: -1, first: -1}
+}
+
+// base is the offset the partition's records are read again from after a
+// failure: after the last uploaded file, or the first record handled.
+func (w *partitionWriter) base() int64 {
+	if w.committable >= 0 {
+		return w.committable
+	}
+	return w.first
+}
+
+// reset drops every file and starts again at offset base, as a writer
+// that has handled every record below it.
+func (w *partitionWriter) reset(base int64) {
+	w.discard()
+	w.count = 0
+	w.next = base
+	w.first = base
+	clear(w.started)
 }
 
 // objectKey is <topics.dir>/<topic>/<encoded>/<topic>+<partition>+<padded start><suffix><ext>.
@@ -143,9 +180,12 @@ func (s *settings) extension(v fileView) string {
 // openFile starts the objects of a file for r, the first record of
 // encoded partition encoded.
 func (w *partitionWriter) openFile(ctx context.Context, s *settings, views []fileView, up uploader, encoded string, r *connect.Record, got []viewValue) (*file, error) {
-	f := &file{start: r.Offset, schema: r.ValueSchema}
+	f := &file{start: r.Offset, schema: r.ValueSchema, encoded: encoded}
 	for i, v := range views {
 		key := s.objectKey(w.tp, encoded, r.Offset, v.suffix, s.extension(v))
+		if i == 0 {
+			f.name = key
+		}
 		stream, err := up.open(ctx, key)
 		if err != nil {
 			f.abort()
@@ -154,7 +194,11 @@ func (w *partitionWriter) openFile(ctx context.Context, s *settings, views []fil
 		o := &object{key: key, stream: stream}
 		var dst io.Writer = stream
 		if s.gzip && v.format.compressible() {
-			o.gz = gzip.NewWriter(stream)
+			if o.gz, err = gzip.NewWriterLevel(stream, s.gzipLevel); err != nil {
+				stream.abort()
+				f.abort()
+				return nil, fmt.Errorf("start %s: %w", key, err)
+			}
 			dst = o.gz
 		}
 		if o.w, err = v.format.newWriter(dst, got[i].schema); err != nil {
@@ -186,6 +230,12 @@ func (w *partitionWriter) write(ctx context.Context, s *settings, views []fileVi
 		w.open[encoded] = f
 		w.order = append(w.order, encoded)
 	}
+	if s.conditional && int64(len(w.started)) < s.scanLimit {
+		if w.started == nil {
+			w.started = map[int64]string{}
+		}
+		w.started[r.Offset] = encoded
+	}
 	for i, o := range f.objects {
 		if err := o.w.write(got[i].schema, got[i].value); err != nil {
 			var bad *badRecordError
@@ -196,6 +246,7 @@ func (w *partitionWriter) write(ctx context.Context, s *settings, views []fileVi
 		}
 	}
 	f.records++
+	f.end = r.Offset
 	w.count++
 	return nil
 }
@@ -220,17 +271,24 @@ func (w *partitionWriter) rotate() error {
 	return nil
 }
 
-// uploadPending commits the closed files in order; each committed file
-// leaves the queue, so a retry commits only the rest. When the queue is
+// uploadPending commits the closed files in order, calling committed
+// after each; each committed file leaves the queue. When the queue is
 // empty the pending offset becomes committable.
-func (w *partitionWriter) uploadPending(ctx context.Context) error {
+func (w *partitionWriter) uploadPending(ctx context.Context, committed func(*file) error) error {
 	for len(w.pending) > 0 {
-		if err := w.pending[0].commit(ctx); err != nil {
+		f := w.pending[0]
+		if err := f.commit(ctx); err != nil {
 			return err
 		}
 		w.pending[0] = nil
 		w.pending = w.pending[1:]
+		if committed != nil {
+			if err := committed(f); err != nil {
+				return err
+			}
+		}
 	}
+	clear(w.started)
 	if w.pendingOffset > w.committable {
 		w.committable = w.pendingOffset
 	}
