@@ -77,6 +77,7 @@ type readmeEnv struct {
 	logs string
 	env  []string
 	pg   *testenv.Postgres
+	s3   *testenv.S3 // needs=s3
 	prog string // the program of the go blocks
 	// lifeline is a pipe whose read end every block's shell gets as fd 3,
 	// and whose write end only this process holds (see readmePrelude).
@@ -109,6 +110,10 @@ func newReadmeEnv(t *testing.T, g *readmeGroup, prog string) *readmeEnv {
 	if g.needs("postgres") {
 		testenv.RequireBinary(t, "psql")
 		e.pg = testenv.StartPostgres(t)
+	}
+	if g.needs("s3") {
+		e.s3 = testenv.StartS3(t)
+		e.s3.CreateBucket(t, "lake")
 	}
 	e.requirePortsFree(g)
 	r, w, err := os.Pipe()
@@ -143,6 +148,9 @@ func (e *readmeEnv) requirePortsFree(g *readmeGroup) {
 		if e.pg != nil && p == strconv.Itoa(e.pg.Port) {
 			continue
 		}
+		if e.s3 != nil && strings.HasSuffix(e.s3.Endpoint, ":"+p) {
+			continue
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+p)
 		if err != nil {
 			msg := fmt.Sprintf("the README's examples use port %s, which is taken: %v", p, err)
@@ -157,11 +165,17 @@ func (e *readmeEnv) requirePortsFree(g *readmeGroup) {
 
 // rewrite is a block's text as the test runs it: with needs=postgres the
 // README's Postgres port 5432 becomes the throwaway server's.
+// With needs=s3 the README's store http://127.0.0.1:7070 and its keys
+// "admin"/"password" become the throwaway S3 server's.
 func (e *readmeEnv) rewrite(text string) string {
-	if e.pg == nil {
-		return text
+	if e.pg != nil {
+		text = strings.ReplaceAll(text, "5432", strconv.Itoa(e.pg.Port))
 	}
-	return strings.ReplaceAll(text, "5432", strconv.Itoa(e.pg.Port))
+	if e.s3 != nil {
+		text = strings.NewReplacer("http://127.0.0.1:7070", e.s3.Endpoint,
+			`"admin"`, strconv.Quote(e.s3.AccessKey), `"password"`, strconv.Quote(e.s3.SecretKey)).Replace(text)
+	}
+	return text
 }
 
 func (e *readmeEnv) runBlock(b *readmeBlock) {
