@@ -68,7 +68,8 @@ func headerEntry(e any) (key string, value any, err error) {
 }
 
 // splitTimestamp takes the record timestamp out of restored headers: a
-// last header TimestampHeader whose value is epoch milliseconds, as the
+// last header TimestampHeader whose value is non-negative epoch
+// milliseconds, as the
 // sink's store.kafka.timestamps appends it. Without one (files of
 // Confluent's sink, or of a sink without the key) the timestamp is zero,
 // unset, and the headers are returned as they are.
@@ -81,7 +82,7 @@ func splitTimestamp(h connect.Headers) (time.Time, connect.Headers) {
 		return time.Time{}, h
 	}
 	ms, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	if err != nil || ms < 0 {
 		return time.Time{}, h
 	}
 	rest := h[:len(h)-1]

@@ -326,3 +326,87 @@ func countRecords(t *testing.T, config map[string]string, key string) int {
 		n++
 	}
 }
+
+// TestStoreTimestampsNeedsHeaders: store.kafka.timestamps without the
+// headers sidecar is refused, naming both keys.
+func TestStoreTimestampsNeedsHeaders(t *testing.T) {
+	cfg := baseConfig("http://127.0.0.1:1")
+	cfg[StoreTimestampsConfig] = "true"
+	_, err := parseSettings(cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), StoreTimestampsConfig+"=true")
+	assert.Contains(t, err.Error(), StoreHeadersConfig+"=true")
+	cfg[StoreHeadersConfig] = "true"
+	s, err := parseSettings(cfg)
+	require.NoError(t, err)
+	assert.True(t, s.storeTimestamps)
+}
+
+// TestStoreTimestampsSidecarLines: each line ends with the record
+// timestamp as a last header; a record without headers gets a line with
+// the timestamp alone, one without headers or timestamp is reported as
+// before, and one already carrying the header is reported; Kafka's "no
+// timestamp" (-1) is not stored.
+func TestStoreTimestampsSidecarLines(t *testing.T) {
+	cfg := sidecarConfig(fakeS3(t), JSONFormatClass, JSONFormatClass, JSONFormatClass)
+	cfg[StoreTimestampsConfig] = "true"
+	cfg["flush.size"] = "3"
+	sc := connecttest.NewSinkContext(t, cfg)
+	sc.Tolerate = true
+	task := start(t, cfg, sc, connect.TopicPartition{Topic: "orders"})
+	recs := richRecords(0, 5)
+	for i, r := range recs {
+		r.Timestamp = rtBase.Add(time.Duration(i) * time.Second)
+	}
+	recs[1].Headers = nil
+	recs[2].Headers, recs[2].Timestamp = nil, time.Time{}
+	recs[3].Headers = append(recs[3].Headers, connect.Header{Key: TimestampHeader, Schema: connect.StringSchema, Value: "1"})
+	recs[4].Timestamp = time.UnixMilli(-1) // Kafka's NoTimestampType
+	require.NoError(t, task.Put(context.Background(), recs))
+	rep := sc.ReportedRecords()
+	require.Len(t, rep, 2)
+	assert.ErrorContains(t, rep[0].Err, "Headers cannot be null for SinkRecord orders-0@2")
+	assert.ErrorContains(t, rep[1].Err, "record orders-0@3 already has a header "+TimestampHeader)
+	got := objects(t, cfg)
+	base := "topics/orders/partition=0/orders+0+0000000000"
+	ms := rtBase.UnixMilli()
+	assert.Equal(t, fmt.Sprintf(`{"headers":[{"key":"trace","value":"t0"},{"key":"n","value":"0"},{"key":"__sluice.timestamp","value":"%d"}]}`+"\n"+
+		`{"headers":[{"key":"__sluice.timestamp","value":"%d"}]}`+"\n"+
+		`{"headers":[{"key":"trace","value":"t4"},{"key":"n","value":"4"}]}`+"\n",
+		ms, ms+1000), string(got[base+".headers.json"]))
+}
+
+// TestRestoreTimestamps: a last __sluice.timestamp header of epoch
+// milliseconds becomes the record timestamp and is dropped; files as
+// Confluent's sink writes them (no such header) leave the timestamp
+// unset; a header of that name elsewhere or not a number stays a header.
+func TestRestoreTimestamps(t *testing.T) {
+	srv := srcFake(t)
+	dir := "topics/orders/partition=0/"
+	srv.put(t, dir+"orders+0+0000000000.json", jsonLines(`{"id":1}`, `{"id":2}`, `{"id":3}`, `{"id":4}`, `{"id":5}`, `{"id":6}`))
+	srv.put(t, dir+"orders+0+0000000000.headers.json", jsonLines(
+		`{"headers":[{"key":"a","value":"1"},{"key":"__sluice.timestamp","value":"1709287200123"}]}`,
+		`{"headers":[{"key":"__sluice.timestamp","value":"0"}]}`,
+		`{"headers":[{"key":"a","value":"confluent"}]}`,
+		`{"headers":[{"key":"__sluice.timestamp","value":"7"},{"key":"a","value":"2"}]}`,
+		`{"headers":[{"key":"__sluice.timestamp","value":"soon"}]}`,
+		`{"headers":[{"key":"__sluice.timestamp","value":"-1"}]}`))
+	cfg := srv.config(JSONFormatClass)
+	cfg["headers.format.class"] = JSONFormatClass
+	task := srcStart(t, cfg, connecttest.NewSourceContext(t, cfg))
+	recs := pollN(t, task, nil, 6)
+	str := func(k, v string) connect.Header {
+		return connect.Header{Key: k, Schema: connect.OptionalStringSchema, Value: v}
+	}
+	assert.Equal(t, time.UnixMilli(1709287200123), recs[0].Timestamp)
+	assert.Equal(t, connect.Headers{str("a", "1")}, recs[0].Headers)
+	assert.Equal(t, time.UnixMilli(0), recs[1].Timestamp)
+	assert.Empty(t, recs[1].Headers)
+	for _, r := range recs[2:] {
+		assert.True(t, r.Timestamp.IsZero(), "record %v has timestamp %s", r.Value, r.Timestamp)
+	}
+	assert.Equal(t, connect.Headers{str("a", "confluent")}, recs[2].Headers)
+	assert.Equal(t, connect.Headers{str(TimestampHeader, "7"), str("a", "2")}, recs[3].Headers)
+	assert.Equal(t, connect.Headers{str(TimestampHeader, "soon")}, recs[4].Headers)
+	assert.Equal(t, connect.Headers{str(TimestampHeader, "-1")}, recs[5].Headers)
+}

@@ -71,7 +71,8 @@ var (
 func headerView(f recordFormat, enveloped, timestamps bool) fileView {
 	conv := convert.NewSimpleHeaderConverter()
 	return fileView{suffix: ".headers", format: f, get: func(r *connect.Record) (*connect.Schema, any, error) {
-		stamp := timestamps && !r.Timestamp.IsZero()
+		// Kafka's "no timestamp" is -1: negative times are not stored.
+		stamp := timestamps && !r.Timestamp.IsZero() && r.Timestamp.UnixMilli() >= 0
 		if len(r.Headers) == 0 && !stamp {
 			return nil, nil, fmt.Errorf("Headers cannot be null for SinkRecord %s-%d@%d (%s is true and the record has none)", r.Topic, r.Partition, r.Offset, StoreHeadersConfig)
 		}
