@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,13 @@ func rtCases() []rtCase {
 				"path.format": "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH", "partition.duration.ms": "3600000",
 				"locale": "en", "timezone": "UTC",
 			})},
+		// The sidecars in their default format, Avro (whose keys need a
+		// schema: string keys of the StringConverter); three tasks.
+		{name: "json-avro-sidecars", timestamps: true, decode: rtRaw, decodeValue: rtJSON, value: jsonValue,
+			key: func(p, i int) []byte { return fmt.Appendf(nil, "key %d/%d", p, i) },
+			config: with(schemaless, map[string]string{
+				"format.class": JSONFormatClass, "tasks.max": "3", "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+			})},
 		// As Confluent's sink writes: no timestamps in the files, so the
 		// copy's records have new ones.
 		{name: "json-no-timestamps", key: jsonKey, value: jsonValue, decode: rtRaw, decodeValue: rtJSON,
@@ -222,7 +230,6 @@ func TestRoundTrip(t *testing.T) {
 			// router; it starts once every record is in the bucket.
 			source := maps.Clone(sink)
 			delete(source, "topics")
-			delete(source, "store.kafka.timestamps") // no key of the source: the header decides
 			source["mode"], source["s3.poll.interval.ms"] = ModeRestoreBackup, "100"
 			source["transforms"] = "copy"
 			source["transforms.copy.type"] = "org.apache.kafka.connect.transforms.RegexRouter"
@@ -409,4 +416,90 @@ func TestRestoreTimestamps(t *testing.T) {
 	assert.Equal(t, connect.Headers{str(TimestampHeader, "7"), str("a", "2")}, recs[3].Headers)
 	assert.Equal(t, connect.Headers{str(TimestampHeader, "soon")}, recs[4].Headers)
 	assert.Equal(t, connect.Headers{str(TimestampHeader, "-1")}, recs[5].Headers)
+}
+
+// TestRoundTripParquetCodecs: for every parquet.codec, Parquet values,
+// keys and headers written by the sink come back through a source whose
+// config does not name the codec (sidecars take the values' codec).
+func TestRoundTripParquetCodecs(t *testing.T) {
+	for codec, c := range parquetCodecs {
+		t.Run(codec, func(t *testing.T) {
+			cfg := sidecarConfig(fakeS3(t), ParquetFormatClass, ParquetFormatClass, ParquetFormatClass)
+			cfg[ParquetCodecConfig], cfg[StoreTimestampsConfig] = codec, "true"
+			task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
+			recs := richRecords(0, 4)
+			for i, r := range recs {
+				r.Timestamp = rtBase.Add(time.Duration(i) * time.Minute)
+			}
+			require.NoError(t, task.Put(context.Background(), recs))
+			base := "topics/orders/partition=0/orders+0+0000000000"
+			ext := c.ext + ".parquet"
+			require.ElementsMatch(t, []string{base + ".headers" + ext, base + ".keys" + ext, base + ext}, keys(objects(t, cfg)))
+
+			src := maps.Clone(cfg)
+			delete(src, ParquetCodecConfig)
+			st := srcStart(t, src, connecttest.NewSourceContext(t, src))
+			got := pollN(t, st, nil, len(recs))
+			for i, r := range got {
+				assert.Equal(t, recs[i].Key, r.Key, "key %d", i)
+				assert.Equal(t, recs[i].Timestamp.UnixMilli(), r.Timestamp.UnixMilli(), "timestamp %d", i)
+				require.Len(t, r.Headers, len(recs[i].Headers), "headers %d", i)
+				for j, h := range r.Headers {
+					assert.Equal(t, recs[i].Headers[j].Key, h.Key)
+				}
+				for _, f := range recs[i].ValueSchema.Fields {
+					want, _ := recs[i].Value.(*connect.Struct).Get(f.Name)
+					have, err := r.Value.(*connect.Struct).Get(f.Name)
+					require.NoError(t, err, f.Name)
+					assert.Equal(t, rtComparable(want), rtComparable(have), "field %s of record %d", f.Name, i)
+				}
+			}
+		})
+	}
+}
+
+// rtComparable makes restored Connect values comparable with the
+// originals: Decimals as exact fractions, Structs as their field values.
+func rtComparable(v any) any {
+	switch x := v.(type) {
+	case *big.Rat:
+		return x.RatString()
+	case *connect.Struct:
+		out := map[string]any{}
+		for _, f := range x.Schema().Fields {
+			fv, _ := x.Get(f.Name)
+			out[f.Name] = rtComparable(fv)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = rtComparable(e)
+		}
+		return out
+	case time.Time:
+		return x.UTC()
+	}
+	return v
+}
+
+// TestParquetDecimalFromBigFloat: the unscaled value comes back exactly
+// from the *big.Float parquet-go gives for a BINARY decimal (unscaled /
+// 10^scale at its precision's bits), negative and 38 digits long too.
+func TestParquetDecimalFromBigFloat(t *testing.T) {
+	for _, c := range []struct {
+		unscaled  string
+		scale     int
+		precision uint
+	}{
+		{"12345", 2, 10}, {"-1234567", 2, 10}, {"1", 3, 4}, {"-1", 0, 1}, {"0", 5, 10},
+		{"99999999999999999999999999999999999999", 10, 38}, {"-12345678901234567890123456789012345678", 37, 38},
+	} {
+		u, ok := new(big.Int).SetString(c.unscaled, 10)
+		require.True(t, ok)
+		prec := max(c.precision*4+64, 192)
+		f := new(big.Float).SetPrec(prec).SetInt(u)
+		f.Quo(f, new(big.Float).SetPrec(prec).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(c.scale)), nil)))
+		assert.Equal(t, c.unscaled, unscaledOf(f, c.scale).String(), "%s scale %d", c.unscaled, c.scale)
+	}
 }
