@@ -21,6 +21,8 @@ import (
 	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
+	"github.com/sluicehq/sluice/runtime/convert"
+	"github.com/sluicehq/sluice/runtime/worker"
 )
 
 // The round trip: topic → S3 sink → S3 source into a new topic →
@@ -235,7 +237,7 @@ func TestRoundTrip(t *testing.T) {
 			source["transforms.copy.type"] = "org.apache.kafka.connect.transforms.RegexRouter"
 			source["transforms.copy.regex"] = ".*"
 			source["transforms.copy.replacement"] = "copy_of_$0"
-			files := waitBackedUp(t, sink, source, len(produced))
+			files := waitBackedUp(t, w, "sink-"+c.name, sink, source, len(produced))
 			if c.name == "parquet" {
 				assert.Contains(t, strings.Join(files, " "), "/hour=11/", "the time-based partitioner's folders")
 				for _, f := range files {
@@ -289,7 +291,7 @@ func rtByPartition(t *testing.T, c rtCase, recs []*kgo.Record, timestamps bool) 
 // waitBackedUp waits until the value objects under the source config's
 // topics.dir hold n records, read as the source reads them, and returns
 // the keys of every object of the backup.
-func waitBackedUp(t *testing.T, sink, source map[string]string, n int) []string {
+func waitBackedUp(t *testing.T, w *connecttest.Worker, name string, sink, source map[string]string, n int) []string {
 	t.Helper()
 	s, err := parseSourceSettings(source)
 	require.NoError(t, err)
@@ -314,6 +316,11 @@ func waitBackedUp(t *testing.T, sink, source map[string]string, n int) []string 
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d records in the backup after 60s: %v", count, n, files)
+		}
+		st, err := w.ConnectorStatus(context.Background(), name)
+		require.NoError(t, err)
+		for _, ts := range st.Tasks {
+			require.NotEqual(t, worker.StateFailed, ts.State, "sink task %d: %s", ts.ID, ts.Trace)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -418,14 +425,24 @@ func TestRestoreTimestamps(t *testing.T) {
 	assert.Equal(t, connect.Headers{str(TimestampHeader, "-1")}, recs[5].Headers)
 }
 
-// TestRoundTripParquetCodecs: for every parquet.codec, Parquet values,
-// keys and headers written by the sink come back through a source whose
-// config does not name the codec (sidecars take the values' codec).
-func TestRoundTripParquetCodecs(t *testing.T) {
+// TestRoundTripCodecs: for every avro.codec and parquet.codec, Struct
+// values of every Connect type (Decimals, dates, times, maps, nested
+// structs, bytes, optional fields), keys and headers written by the sink
+// come back equal through a source whose config does not name the codec
+// (Parquet sidecars take the values' codec).
+func TestRoundTripCodecs(t *testing.T) {
+	type codecCase struct{ format, key, codec, ext string }
+	var cases []codecCase
 	for codec, c := range parquetCodecs {
-		t.Run(codec, func(t *testing.T) {
-			cfg := sidecarConfig(fakeS3(t), ParquetFormatClass, ParquetFormatClass, ParquetFormatClass)
-			cfg[ParquetCodecConfig], cfg[StoreTimestampsConfig] = codec, "true"
+		cases = append(cases, codecCase{ParquetFormatClass, ParquetCodecConfig, codec, c.ext + ".parquet"})
+	}
+	for _, codec := range []string{"null", "deflate", "snappy"} {
+		cases = append(cases, codecCase{AvroFormatClass, AvroCodecConfig, codec, ".avro"})
+	}
+	for _, c := range cases {
+		t.Run(c.format[strings.LastIndex(c.format, ".")+1:]+"/"+c.codec, func(t *testing.T) {
+			cfg := sidecarConfig(fakeS3(t), c.format, c.format, c.format)
+			cfg[c.key], cfg[StoreTimestampsConfig] = c.codec, "true"
 			task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
 			recs := richRecords(0, 4)
 			for i, r := range recs {
@@ -433,11 +450,10 @@ func TestRoundTripParquetCodecs(t *testing.T) {
 			}
 			require.NoError(t, task.Put(context.Background(), recs))
 			base := "topics/orders/partition=0/orders+0+0000000000"
-			ext := c.ext + ".parquet"
-			require.ElementsMatch(t, []string{base + ".headers" + ext, base + ".keys" + ext, base + ext}, keys(objects(t, cfg)))
+			require.ElementsMatch(t, []string{base + ".headers" + c.ext, base + ".keys" + c.ext, base + c.ext}, keys(objects(t, cfg)))
 
 			src := maps.Clone(cfg)
-			delete(src, ParquetCodecConfig)
+			delete(src, c.key)
 			st := srcStart(t, src, connecttest.NewSourceContext(t, src))
 			got := pollN(t, st, nil, len(recs))
 			for i, r := range got {
@@ -445,7 +461,10 @@ func TestRoundTripParquetCodecs(t *testing.T) {
 				assert.Equal(t, recs[i].Timestamp.UnixMilli(), r.Timestamp.UnixMilli(), "timestamp %d", i)
 				require.Len(t, r.Headers, len(recs[i].Headers), "headers %d", i)
 				for j, h := range r.Headers {
-					assert.Equal(t, recs[i].Headers[j].Key, h.Key)
+					o := recs[i].Headers[j]
+					rendered, err := convert.NewSimpleHeaderConverter().FromConnectHeader("orders", o.Key, o.Schema, o.Value)
+					require.NoError(t, err)
+					assert.Equal(t, connect.Header{Key: o.Key, Schema: connect.OptionalStringSchema, Value: string(rendered)}, h, "header %d of record %d", j, i)
 				}
 				for _, f := range recs[i].ValueSchema.Fields {
 					want, _ := recs[i].Value.(*connect.Struct).Get(f.Name)
