@@ -69,10 +69,9 @@ func headerEntry(e any) (key string, value any, err error) {
 
 // splitTimestamp takes the record timestamp out of restored headers: a
 // last header TimestampHeader whose value is non-negative epoch
-// milliseconds, as the
-// sink's store.kafka.timestamps appends it. Without one (files of
-// Confluent's sink, or of a sink without the key) the timestamp is zero,
-// unset, and the headers are returned as they are.
+// milliseconds, as the sink's store.kafka.timestamps appends it. Without
+// one (files of Confluent's sink, or of a sink without the key) the
+// timestamp is zero, unset, and the headers are returned as they are.
 func splitTimestamp(h connect.Headers) (time.Time, connect.Headers) {
 	if len(h) == 0 || h[len(h)-1].Key != TimestampHeader {
 		return time.Time{}, h
