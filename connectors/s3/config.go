@@ -44,7 +44,7 @@ const (
 // SinkConfig declares the sink's keys with Confluent's types and defaults.
 // Keys this version does not honour are declared Unsupported, so setting
 // them is refused rather than ignored.
-var SinkConfig = withUnsupported(slices.Concat(supportedKeys, s3Keys.Def(), formatKeys, timeKeys, rotationKeys, schemaKeys, nullKeys, uploadKeys))
+var SinkConfig = withUnsupported(slices.Concat(supportedKeys, s3Keys.Def(), formatKeys, timeKeys, rotationKeys, schemaKeys, nullKeys, uploadKeys, timestampKeys))
 
 // supportedKeys are the keys this version implements.
 var supportedKeys = connect.ConfigDef{
@@ -181,6 +181,7 @@ type settings struct {
 	byteArrayExt        string
 	separator           []byte
 	decimalNumeric      bool
+	storeTimestamps     bool // store.kafka.timestamps
 	timeSettings
 	rotationSettings
 	nullSettings
@@ -221,7 +222,7 @@ func parseSettings(config map[string]string) (*settings, error) {
 			return nil, fmt.Errorf("%s must name at least one field with %s", PartitionFieldNameConfig, FieldPartitionerClass)
 		}
 	}
-	for _, parse := range []func(connect.Config, *settings) error{parseTime, parseRotation, parseNulls} {
+	for _, parse := range []func(connect.Config, *settings) error{parseTime, parseRotation, parseNulls, parseTimestamps} {
 		if err := parse(cfg, s); err != nil {
 			return nil, err
 		}

@@ -56,7 +56,7 @@ func newViews(s *settings) ([]fileView, error) {
 		if err != nil {
 			return nil, err
 		}
-		views = append(views, headerView(hf, s.headersFormat != AvroFormatClass))
+		views = append(views, headerView(hf, s.headersFormat != AvroFormatClass, s.storeTimestamps))
 	}
 	return views, nil
 }
@@ -169,7 +169,6 @@ func parseFormats(cfg connect.Config, s *settings) error {
 	}
 	return nil
 }
-
 
 // onlyValidator accepts one value of a key whose others are not
 // implemented.

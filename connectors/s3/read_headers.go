@@ -2,6 +2,8 @@ package s3
 
 import (
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -63,4 +65,28 @@ func headerEntry(e any) (key string, value any, err error) {
 		}
 	}
 	return key, value, nil
+}
+
+// splitTimestamp takes the record timestamp out of restored headers: a
+// last header TimestampHeader whose value is non-negative epoch
+// milliseconds, as the sink's store.kafka.timestamps appends it. Without
+// one (files of Confluent's sink, or of a sink without the key) the
+// timestamp is zero, unset, and the headers are returned as they are.
+func splitTimestamp(h connect.Headers) (time.Time, connect.Headers) {
+	if len(h) == 0 || h[len(h)-1].Key != TimestampHeader {
+		return time.Time{}, h
+	}
+	s, ok := h[len(h)-1].Value.(string)
+	if !ok {
+		return time.Time{}, h
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms < 0 {
+		return time.Time{}, h
+	}
+	rest := h[:len(h)-1]
+	if len(rest) == 0 {
+		rest = nil
+	}
+	return time.UnixMilli(ms), rest
 }

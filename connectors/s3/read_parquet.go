@@ -214,6 +214,11 @@ func parquetValue(s *connect.Schema, v any) (any, error) {
 			return connect.DecimalFromBytes(scale, x), nil
 		case string:
 			return connect.DecimalFromBytes(scale, []byte(x)), nil
+		case *big.Float:
+			// parquet-go reads a BINARY or FIXED decimal into an any as
+			// unscaled / 10^scale with enough bits for its precision, so
+			// the nearest integer to it times 10^scale is the unscaled.
+			return connect.DecimalFromUnscaled(scale, unscaledOf(x, scale)), nil
 		}
 		n, err := asInt(v)
 		return connect.DecimalFromUnscaled(scale, big.NewInt(n)), err
@@ -395,4 +400,22 @@ func (r *rangeReaderAt) block(n int64) ([]byte, error) {
 	}
 	r.blocks = append(r.blocks, cachedBlock{n: n, data: data})
 	return data, nil
+}
+
+// unscaledOf rounds f * 10^scale to the nearest integer.
+func unscaledOf(f *big.Float, scale int) *big.Int {
+	prec := f.Prec() + 64
+	m := new(big.Float).SetPrec(prec).Set(f)
+	p := new(big.Float).SetPrec(prec).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(scale))), nil))
+	if scale >= 0 {
+		m.Mul(m, p)
+	} else {
+		m.Quo(m, p)
+	}
+	half := big.NewFloat(0.5)
+	if m.Sign() < 0 {
+		half.Neg(half)
+	}
+	n, _ := m.Add(m, half).Int(nil) // toward zero after adding ±0.5
+	return n
 }

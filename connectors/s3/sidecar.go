@@ -2,6 +2,7 @@ package s3
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -65,17 +66,23 @@ var (
 )
 
 // headerView writes the records' headers, each value rendered as Kafka's
-// Values.convertToString.
-func headerView(f recordFormat, enveloped bool) fileView {
+// Values.convertToString; with timestamps (store.kafka.timestamps), the
+// record's timestamp is appended as one more header, TimestampHeader.
+func headerView(f recordFormat, enveloped, timestamps bool) fileView {
 	conv := convert.NewSimpleHeaderConverter()
 	return fileView{suffix: ".headers", format: f, get: func(r *connect.Record) (*connect.Schema, any, error) {
-		if len(r.Headers) == 0 {
+		// Kafka's "no timestamp" is -1: negative times are not stored.
+		stamp := timestamps && !r.Timestamp.IsZero() && r.Timestamp.UnixMilli() >= 0
+		if len(r.Headers) == 0 && !stamp {
 			return nil, nil, fmt.Errorf("Headers cannot be null for SinkRecord %s-%d@%d (%s is true and the record has none)", r.Topic, r.Partition, r.Offset, StoreHeadersConfig)
 		}
-		list := make([]any, len(r.Headers))
+		list := make([]any, len(r.Headers), len(r.Headers)+1)
 		for i, h := range r.Headers {
 			if h.Value == nil {
 				return nil, nil, fmt.Errorf("header %q of %s-%d@%d is null, which the .headers file cannot hold (its value is a required string, as in Confluent's sink)", h.Key, r.Topic, r.Partition, r.Offset)
+			}
+			if timestamps && h.Key == TimestampHeader {
+				return nil, nil, fmt.Errorf("record %s-%d@%d already has a header %s, the name %s=true stores the record timestamp under", r.Topic, r.Partition, r.Offset, TimestampHeader, StoreTimestampsConfig)
 			}
 			b, err := conv.FromConnectHeader(r.Topic, h.Key, h.Schema, h.Value)
 			if err != nil {
@@ -83,9 +90,46 @@ func headerView(f recordFormat, enveloped bool) fileView {
 			}
 			list[i] = connect.NewStruct(headerSchema).MustPut("key", h.Key).MustPut("value", string(b))
 		}
+		if stamp {
+			ms := strconv.FormatInt(r.Timestamp.UnixMilli(), 10)
+			list = append(list, connect.NewStruct(headerSchema).MustPut("key", TimestampHeader).MustPut("value", ms))
+		}
 		if !enveloped {
 			return headersSchema, list, nil
 		}
 		return envelopedHeaderSchema, connect.NewStruct(envelopedHeaderSchema).MustPut("headers", list), nil
 	}}
+}
+
+// StoreTimestampsConfig is Sluice's own key (Confluent's sink has none):
+// it keeps the record timestamps in the headers sidecar, so that a
+// restore gives records back their timestamps.
+const StoreTimestampsConfig = "store.kafka.timestamps"
+
+// TimestampHeader is the header under which store.kafka.timestamps
+// stores a record's timestamp, in epoch milliseconds as a decimal string,
+// after the record's own headers. The S3 source takes a last header of
+// this name (whose value is such a number) as the record timestamp and
+// drops it.
+const TimestampHeader = "__sluice.timestamp"
+
+// timestampKeys declares store.kafka.timestamps.
+var timestampKeys = connect.ConfigDef{
+	{Name: StoreTimestampsConfig, Type: connect.ConfigBoolean, Default: false, Importance: connect.Low, Group: groupKeys,
+		Doc: "Sluice's own key, not Confluent's (whose sink does not store record timestamps): also store each record's timestamp in its " +
+			".headers sidecar line, as a last header " + TimestampHeader + " whose value is the epoch milliseconds as a string, so that " +
+			"the S3 source restores the timestamp (and drops that header). Needs " + StoreHeadersConfig + "=true. A record without headers " +
+			"then gets a line holding only its timestamp instead of being reported; a record that already has a header " + TimestampHeader +
+			" is reported."},
+}
+
+// parseTimestamps parses store.kafka.timestamps, which needs the headers
+// sidecar to hold the timestamps.
+func parseTimestamps(cfg connect.Config, s *settings) error {
+	s.storeTimestamps = cfg.Bool(StoreTimestampsConfig)
+	if s.storeTimestamps && !s.storeHeaders {
+		return connect.NewConfigError(StoreTimestampsConfig, "%s=true stores the record timestamps in the .headers sidecar, so it needs %s=true",
+			StoreTimestampsConfig, StoreHeadersConfig)
+	}
+	return nil
 }

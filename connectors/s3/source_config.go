@@ -68,7 +68,7 @@ var sourceKeys = connect.ConfigDef{
 		Doc:       "The format of the .headers sidecar objects the sink wrote with store.kafka.headers (Confluent's key); headers come back from them when present."},
 	{Name: "parquet.codec", Type: connect.ConfigString, Default: "snappy", Importance: connect.Low, Group: groupStore,
 		Validator: parquetCodecValidator{},
-		Doc:       "The parquet.codec the sink wrote with (Confluent's key): it names Parquet key and header sidecars (.keys.<codec>.parquet); value objects are read whatever their codec."},
+		Doc:       "The parquet.codec the sink wrote with (Confluent's key): it names Parquet key and header sidecars (.keys.<codec>.parquet) beside values of another format; beside Parquet values they take the values' codec, and value objects are read whatever their codec."},
 	{Name: PollIntervalConfig, Type: connect.ConfigLong, Default: int64(60000), Importance: connect.Medium, Group: groupSource,
 		Validator: connect.AtLeast(1),
 		Doc:       "How often, once every known object is read, the bucket is listed again for new objects and partitions (Confluent's key)."},

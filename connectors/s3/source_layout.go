@@ -127,6 +127,11 @@ func (s *sourceSettings) sidecarKey(f backupFile, kind fileKind) string {
 	ext := fm.ext
 	if fm.class == ParquetFormatClass {
 		ext = s.parquetExt
+		if s.value.class == ParquetFormatClass {
+			// The sink names values and sidecars with its one
+			// parquet.codec: the value's name says which.
+			ext = strings.TrimPrefix(f.key, f.base)
+		}
 	}
 	return f.base + suffix + ext
 }

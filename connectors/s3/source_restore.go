@@ -19,8 +19,10 @@ import (
 // to the topic and partition of the file name (the worker's producer
 // honours a source record's partition when the topic has it).
 //
-// What cannot come back: the sink stores no record timestamp, so a
-// restored record has none (the producer stamps it); header values come
+// What cannot come back: Confluent's sink stores no record timestamp, so
+// a restored record has none (the producer stamps it), unless the sink
+// had Sluice's store.kafka.timestamps, whose last header TimestampHeader
+// becomes the record timestamp again (and is dropped); header values come
 // back as the strings the sink rendered (Values.convertToString); and when
 // a field or time partitioner interleaved one partition's records over
 // several open files, the records come back file by file, since a file's
@@ -378,6 +380,7 @@ func (r *restorer) next(st *stream) (*connect.Record, error) {
 			if rec.Headers, err = headersOf(h); err != nil {
 				return nil, fmt.Errorf("object %s, record %d: %w", o.headersKey, o.index, err)
 			}
+			rec.Timestamp, rec.Headers = splitTimestamp(rec.Headers)
 		}
 	}
 	if eof {
