@@ -93,7 +93,7 @@ func (t *sinkTask) Open(partitions []connect.TopicPartition) error {
 	for _, tp := range partitions {
 		t.writers[tp] = newPartitionWriter(tp)
 	}
-	// (Abort the partitions' stale multipart uploads here.)
+	t.abortStale(partitions)
 	return nil
 }
 
