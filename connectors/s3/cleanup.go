@@ -25,16 +25,20 @@ import (
 // partition and that began before the assignment belong to an owner that
 // is gone, so they are aborted.
 //
-// "Before the assignment" is why no live upload is touched: the worker
-// calls Open only after the previous owner's Close, which aborts its own
-// uploads, or after that owner left the group (killed, or cut off as a
-// zombie, whose offsets the group no longer accepts: its file would be
-// written again by the new owner under the same name). This task's own
-// uploads of the partition begin after Open. The cut-off is taken by the
-// worker's clock and compared with the store's Initiated times: clocks
-// more than a second apart on either side make cleanup miss uploads
-// (worker behind) or, at worst, abort an upload begun within that skew
-// before the assignment, by the previous owner.
+// No live upload is touched. The cleanup runs inside Open, before this
+// task writes anything of the partitions, so every upload it finds is
+// someone else's; and the worker calls Open only after the previous
+// owner's Close, which aborts its own uploads, or after that owner left
+// the group: killed, or cut off as a zombie, whose offsets the group no
+// longer accepts (its file is written again, under the same name, by the
+// new owner). What remains is a writer outside the group (say, a second
+// connector writing the same files): its uploads begun after the
+// assignment are spared by their Initiated time. Stores give that time in
+// whole seconds (versitygw) or milliseconds (AWS), so an upload of the
+// assignment's own second counts as begun before it: a worker restarted
+// within a second of being killed finds the killed one's uploads there.
+// The cut-off is the worker's clock; a store whose clock is ahead leaves
+// the uploads of that lead to the next owner or a lifecycle rule.
 
 const (
 	// staleTimeout bounds one Open's cleanup: the worker calls Open while
@@ -50,6 +54,18 @@ type staleUploads struct {
 	client   *s3.Client
 	s        *settings
 	pageSize int32 // uploads per listing page; 0: the store's default (1,000)
+}
+
+// abortStaleOpened aborts the stale uploads of the partitions the worker
+// opened before Start, when the task had no settings to clean with (the
+// worker's consumer may join its group and Open partitions before the
+// task starts); t.mu is held.
+func (t *sinkTask) abortStaleOpened() {
+	partitions := make([]connect.TopicPartition, 0, len(t.writers))
+	for tp := range t.writers {
+		partitions = append(partitions, tp)
+	}
+	t.abortStale(partitions)
 }
 
 // abortStale aborts the stale uploads of partitions, just assigned to the
@@ -85,7 +101,7 @@ func (t *sinkTask) abortStale(partitions []connect.TopicPartition) {
 	}
 }
 
-// abort aborts every multipart upload of a file of partitions begun before
+// abort aborts every multipart upload of a file of partitions begun by
 // cutoff, and returns the keys of those it aborted.
 func (u *staleUploads) abort(ctx context.Context, partitions []connect.TopicPartition, cutoff time.Time) ([]string, error) {
 	byTopic := map[string][]int32{}
@@ -105,7 +121,7 @@ func (u *staleUploads) abort(ctx context.Context, partitions []connect.TopicPart
 }
 
 // abortTopic lists the uploads under <topics.dir>/<topic>/ and aborts
-// those of a file of one of parts begun before cutoff.
+// those of a file of one of parts begun by cutoff.
 //
 // A page where something was aborted is listed again from the same
 // markers (what was aborted is gone, the rest moves up); a page with
@@ -137,7 +153,7 @@ func (u *staleUploads) abortTopic(ctx context.Context, topic string, parts []int
 		n := 0
 		for _, up := range out.Uploads {
 			key := aws.ToString(up.Key)
-			if !u.isFileOf(key, prefix, topic, parts) || !begunBefore(up.Initiated, cutoff) {
+			if !u.isFileOf(key, prefix, topic, parts) || !begunBy(up.Initiated, cutoff) {
 				continue
 			}
 			_, err := u.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: bucket, Key: up.Key, UploadId: up.UploadId})
@@ -187,16 +203,9 @@ func (u *staleUploads) isFileOf(key, prefix, topic string, parts []int32) bool {
 	return false
 }
 
-// begunBefore reports whether an upload initiated at initiated surely
-// began before cutoff. A store may give whole seconds (truncated), so a
-// time without a fraction stands for anywhere in its second.
-func begunBefore(initiated *time.Time, cutoff time.Time) bool {
-	if initiated == nil {
-		return false
-	}
-	latest := *initiated
-	if latest.Nanosecond() == 0 {
-		latest = latest.Add(time.Second - time.Nanosecond)
-	}
-	return latest.Before(cutoff)
+// begunBy reports whether an upload initiated at initiated may have
+// begun by cutoff: a time in whole seconds stands for anywhere in its
+// second.
+func begunBy(initiated *time.Time, cutoff time.Time) bool {
+	return initiated != nil && !initiated.After(cutoff)
 }

@@ -53,18 +53,19 @@ func openUploads(t *testing.T, srv *testenv.S3) []string {
 	return out
 }
 
-// afterSecond waits until the clock is in a later second than start's
-// next one, so that a store's whole-second Initiated times are surely
-// before the time after the wait.
+// afterSecond waits until the clock is past the second after start's, so
+// that a store's whole-second Initiated time of an upload begun then is
+// surely after start.
 func afterSecond(start time.Time) {
-	time.Sleep(time.Until(start.Truncate(time.Second).Add(2*time.Second + 10*time.Millisecond)))
+	time.Sleep(time.Until(start.Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
 }
 
 // TestOpenAbortsStaleUploads: when a task is given partitions, the
 // multipart uploads of their files that a killed owner left are aborted,
-// whatever directory the partitioner chose; uploads of other partitions,
-// other topics, other prefixes and keys that are not files of the sink
-// stay.
+// even those of the same second (versitygw's Initiated times are whole
+// seconds, and a worker may restart within one), whatever directory the
+// partitioner chose; uploads of other partitions, other topics, other
+// prefixes and keys that are not files of the sink stay.
 func TestOpenAbortsStaleUploads(t *testing.T) {
 	srv, cfg := versityConfig(t)
 	stale := []string{
@@ -81,24 +82,34 @@ func TestOpenAbortsStaleUploads(t *testing.T) {
 		"topics/orders2/partition=0/orders2+0+0000000000.json",
 		"topics/ordersx/partition=0/orders+0+0000000000.json",
 	}
-	began := time.Now()
 	for _, k := range append(slices.Clone(stale), kept...) {
 		startUpload(t, srv, k)
 	}
-	afterSecond(began)
 
 	sc := connecttest.NewSinkContext(t, cfg)
 	start(t, cfg, sc, connect.TopicPartition{Topic: "orders", Partition: 0}, connect.TopicPartition{Topic: "orders", Partition: 1})
 	assert.Equal(t, kept, openUploads(t, srv))
 }
 
+// TestStartAbortsStaleUploadsOfPartitionsOpenedBefore: the worker's
+// consumer may join its group and Open partitions before the task starts;
+// Start then cleans up for them.
+func TestStartAbortsStaleUploadsOfPartitionsOpenedBefore(t *testing.T) {
+	srv, cfg := versityConfig(t)
+	startUpload(t, srv, "topics/orders/partition=0/orders+0+0000000000.json")
+	startUpload(t, srv, "topics/orders/partition=1/orders+1+0000000000.json")
+	task := newSinkTask()
+	require.NoError(t, task.Open([]connect.TopicPartition{{Topic: "orders", Partition: 1}}))
+	assert.Len(t, openUploads(t, srv), 2, "nothing to clean with before Start")
+	require.NoError(t, task.Start(connecttest.NewSinkContext(t, cfg), cfg))
+	assert.Equal(t, []string{"topics/orders/partition=0/orders+0+0000000000.json"}, openUploads(t, srv))
+}
+
 // TestStaleCleanupSparesLaterUploads: an upload begun after the partition
 // was assigned (a live task's) is never aborted.
 func TestStaleCleanupSparesLaterUploads(t *testing.T) {
 	srv, cfg := versityConfig(t)
-	began := time.Now()
 	startUpload(t, srv, "topics/orders/partition=0/orders+0+0000000000.json")
-	afterSecond(began)
 	cutoff := time.Now()
 	afterSecond(cutoff)
 	startUpload(t, srv, "topics/orders/partition=0/orders+0+0000000100.json")
@@ -116,7 +127,6 @@ func TestStaleCleanupSparesLaterUploads(t *testing.T) {
 // killed more than once).
 func TestStaleCleanupPages(t *testing.T) {
 	srv, cfg := versityConfig(t)
-	began := time.Now()
 	for _, off := range []string{"00", "10", "20"} {
 		startUpload(t, srv, "topics/orders/k=0/orders+4+00000000"+off+".json")
 		startUpload(t, srv, "topics/orders/k=1/orders+3+00000000"+off+".json")
@@ -124,7 +134,6 @@ func TestStaleCleanupPages(t *testing.T) {
 	}
 	startUpload(t, srv, "topics/orders/k=1/orders+3+0000000010.json")
 	startUpload(t, srv, "topics/orders/k=1/orders+3+0000000010.json")
-	afterSecond(began)
 	task := start(t, cfg, connecttest.NewSinkContext(t, cfg))
 	u := task.staleFor(t)
 	u.pageSize = 2
@@ -162,15 +171,15 @@ func TestIsFileOf(t *testing.T) {
 	}
 }
 
-func TestBegunBefore(t *testing.T) {
+func TestBegunBy(t *testing.T) {
 	cutoff := time.Date(2026, 1, 1, 12, 0, 0, 500_000_000, time.UTC)
 	at := func(sec, nsec int) *time.Time {
 		x := time.Date(2026, 1, 1, 12, 0, sec, nsec, time.UTC)
 		return &x
 	}
-	assert.False(t, begunBefore(nil, cutoff))
-	assert.True(t, begunBefore(at(0, 400_000_000), cutoff), "a precise time before")
-	assert.False(t, begunBefore(at(0, 600_000_000), cutoff), "a precise time after")
-	assert.False(t, begunBefore(at(0, 0), cutoff), "a whole second may stand for 12:00:00.9")
-	assert.True(t, begunBefore(at(-1, 0), cutoff), "the whole second before")
+	assert.False(t, begunBy(nil, cutoff))
+	assert.True(t, begunBy(at(0, 400_000_000), cutoff), "a precise time before")
+	assert.False(t, begunBy(at(0, 600_000_000), cutoff), "a precise time after")
+	assert.True(t, begunBy(at(0, 0), cutoff), "a whole second may stand for 12:00:00.1")
+	assert.False(t, begunBy(at(1, 0), cutoff), "the whole second after")
 }

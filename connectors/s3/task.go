@@ -79,6 +79,7 @@ func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) 
 	if t.writers == nil {
 		t.writers = map[connect.TopicPartition]*partitionWriter{}
 	}
+	t.abortStaleOpened()
 	return nil
 }
 

@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -90,23 +90,58 @@ func (e *s3Sink) objects(t *testing.T, prefix string) map[string][]byte {
 	return out
 }
 
-// uploads returns the keys of the bucket's incomplete multipart uploads.
-func (e *s3Sink) uploads(t *testing.T) []string {
+// uploads returns the bucket's incomplete multipart uploads: key by
+// upload id.
+func (e *s3Sink) uploads(t *testing.T) map[string]string {
 	t.Helper()
-	var keys []string
+	out := map[string]string{}
 	for _, u := range e.srv.ListMultipartUploads(t, e.bucket) {
-		keys = append(keys, *u.Key)
+		out[*u.UploadId] = *u.Key
 	}
-	return keys
+	return out
 }
 
-// eosRecord is a record of the exactly-once test: its partition, its
-// index in the partition (its offset) and padding that makes a file of
-// flush.size records larger than a part.
-type eosRecord struct {
-	P   int32  `json:"p"`
-	I   int    `json:"i"`
-	Pad string `json:"pad"`
+func mapValues(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for _, v := range m {
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// eosValue is the value of record i of partition p in the exactly-once
+// test, with padding that makes a file of flush.size records larger than
+// a part. Built by hand: the test runs with -race in CI, where
+// encoding/json on 200k records takes seconds.
+func eosValue(p int32, i int, pad string) []byte {
+	b := make([]byte, 0, len(pad)+40)
+	b = append(b, `{"p":`...)
+	b = strconv.AppendInt(b, int64(p), 10)
+	b = append(b, `,"i":`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, `,"pad":"`...)
+	b = append(b, pad...)
+	return append(b, `"}`...)
+}
+
+// checkEOSLine checks that line is the JSON sink's rendering of
+// eosValue(p, i, pad): the same fields, in any order.
+func checkEOSLine(line []byte, p int32, i int, pad string) error {
+	if len(line) != len(eosValue(p, i, pad)) || line[0] != '{' || line[len(line)-1] != '}' ||
+		!bytes.Contains(line, []byte(`"pad":"`+pad+`"`)) || !hasField(line, "p", int(p)) || !hasField(line, "i", i) {
+		return fmt.Errorf("line %.60q… is not record %d of partition %d", line, i, p)
+	}
+	return nil
+}
+
+// hasField reports whether line, a JSON object, has the field name with
+// the integer value v.
+func hasField(line []byte, name string, v int) bool {
+	f := strconv.AppendInt([]byte(`"`+name+`":`), int64(v), 10)
+	at := bytes.Index(line, f)
+	return at >= 0 && at+len(f) < len(line) && (line[at+len(f)] == ',' || line[at+len(f)] == '}')
 }
 
 // TestS3SinkExactlyOnceUnderSIGKILL is issue 17's proof: 200k records
@@ -128,6 +163,10 @@ func TestS3SinkExactlyOnceUnderSIGKILL(t *testing.T) {
 		padding    = 1_100 // 5,000 lines of ~1,130 bytes: 5.6 MB, two 5 MiB parts
 		kills      = 3
 	)
+	pad := strings.Repeat("x", padding)
+	require.NoError(t, checkEOSLine([]byte(`{"pad":"`+pad+`","i":50,"p":1}`), 1, 50, pad))
+	require.Error(t, checkEOSLine(eosValue(1, 50, pad), 1, 5, pad))
+	require.Error(t, checkEOSLine(eosValue(1, 50, pad), 2, 50, pad))
 	e := startS3Sink(t)
 	e.createTopic(t, topic, partitions)
 
@@ -137,14 +176,11 @@ func TestS3SinkExactlyOnceUnderSIGKILL(t *testing.T) {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	pad := strings.Repeat("x", padding)
 	began := time.Now()
 	batch := make([]*kgo.Record, 0, 2000)
 	for i := range perPart {
 		for p := range int32(partitions) {
-			v, err := json.Marshal(eosRecord{P: p, I: i, Pad: pad})
-			require.NoError(t, err)
-			batch = append(batch, &kgo.Record{Topic: topic, Partition: p, Value: v})
+			batch = append(batch, &kgo.Record{Topic: topic, Partition: p, Value: eosValue(p, i, pad)})
 		}
 		if len(batch) == cap(batch) || i == perPart-1 {
 			require.NoError(t, cl.ProduceSync(ctx, batch...).FirstErr())
@@ -160,20 +196,33 @@ func TestS3SinkExactlyOnceUnderSIGKILL(t *testing.T) {
 	require.Equal(t, 201, rest(t, "POST", e.base+"/connectors", map[string]any{"name": "lake", "config": cfg}, &resp), "%v", resp)
 
 	// Each kill waits for more objects than the last, so the run makes
-	// progress between kills, and for a multipart upload in flight.
+	// progress between kills, and for a multipart upload of the running
+	// process in flight. The uploads a kill leaves are gone by the next
+	// kill: the restarted task aborted them when it got the partitions.
 	prefix := "topics/" + topic + "/"
+	left := map[string]string{} // upload id → key, left by the last kill
 	leftBehind := 0
 	for k := range kills {
 		objects := (k + 1) * partitions * perPart / flushSize / (kills + 1)
-		inFlight := false
 		require.Eventually(t, func() bool {
-			inFlight = len(e.srv.List(t, e.bucket, prefix)) >= objects && len(e.uploads(t)) > 0
-			return inFlight
-		}, 2*time.Minute, time.Millisecond, "kill %d: %d objects and a multipart upload in flight", k+1, objects)
+			if len(e.srv.List(t, e.bucket, prefix)) < objects {
+				return false
+			}
+			for id := range e.uploads(t) {
+				if _, old := left[id]; !old {
+					return true
+				}
+			}
+			return false
+		}, 2*time.Minute, 3*time.Millisecond, "kill %d: %d objects and a multipart upload in flight", k+1, objects)
+		for id, key := range e.uploads(t) {
+			_, old := left[id]
+			assert.False(t, old, "kill %d: upload %s of %s left by the previous kill was not aborted", k+1, id, key)
+		}
 		e.p.kill()
-		left := e.uploads(t)
+		left = e.uploads(t)
 		leftBehind += len(left)
-		t.Logf("kill %d at %d objects, %d incomplete multipart uploads left: %v", k+1, len(e.srv.List(t, e.bucket, prefix)), len(left), left)
+		t.Logf("kill %d at %d objects, %d incomplete multipart uploads left: %v", k+1, len(e.srv.List(t, e.bucket, prefix)), len(left), slices.Collect(mapValues(left)))
 		e.p = startProcUntil(t, e.log, workerReady, e.args...)
 	}
 	assert.Positive(t, leftBehind, "no kill left a multipart upload behind: the test proves nothing about cleanup")
@@ -185,9 +234,13 @@ func TestS3SinkExactlyOnceUnderSIGKILL(t *testing.T) {
 		}
 	}
 	slices.Sort(want)
-	require.Eventually(t, func() bool {
-		return slices.Equal(want, e.srv.List(t, e.bucket, prefix)) && len(e.uploads(t)) == 0
-	}, 3*time.Minute, 100*time.Millisecond, "every file uploaded, no multipart upload left")
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if slices.Equal(want, e.srv.List(t, e.bucket, prefix)) && len(e.uploads(t)) == 0 {
+			break
+		}
+	}
+	require.Equal(t, want, e.srv.List(t, e.bucket, prefix), "the objects of a clean run")
+	require.Empty(t, e.uploads(t), "incomplete multipart uploads")
 
 	// Every object holds exactly its records, in offset order.
 	seen := 0
@@ -199,9 +252,7 @@ func TestS3SinkExactlyOnceUnderSIGKILL(t *testing.T) {
 		sc.Buffer(nil, 1<<20)
 		i := start
 		for sc.Scan() {
-			var r eosRecord
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &r), "%s line %d", key, i-start)
-			require.Equal(t, eosRecord{P: int32(p), I: i, Pad: pad}, r, "%s line %d", key, i-start)
+			require.NoError(t, checkEOSLine(sc.Bytes(), int32(p), i, pad), "%s line %d", key, i-start)
 			i++
 		}
 		require.NoError(t, sc.Err())
