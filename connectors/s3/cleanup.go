@@ -37,8 +37,9 @@ import (
 // whole seconds (versitygw) or milliseconds (AWS), so an upload of the
 // assignment's own second counts as begun before it: a worker restarted
 // within a second of being killed finds the killed one's uploads there.
-// The cut-off is the worker's clock; a store whose clock is ahead leaves
-// the uploads of that lead to the next owner or a lifecycle rule.
+// The cut-off is read from the worker's clock: when the store's clock runs
+// ahead, uploads begun within that lead before the assignment look later
+// and are left to the next owner or a lifecycle rule.
 
 const (
 	// staleTimeout bounds one Open's cleanup: the worker calls Open while

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -99,16 +100,6 @@ func (e *s3Sink) uploads(t *testing.T) map[string]string {
 		out[*u.UploadId] = *u.Key
 	}
 	return out
-}
-
-func mapValues(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for _, v := range m {
-			if !yield(v) {
-				return
-			}
-		}
-	}
 }
 
 // eosValue is the value of record i of partition p in the exactly-once
@@ -222,7 +213,7 @@ func TestS3SinkExactlyOnceUnderSIGKILL(t *testing.T) {
 		e.p.kill()
 		left = e.uploads(t)
 		leftBehind += len(left)
-		t.Logf("kill %d at %d objects, %d incomplete multipart uploads left: %v", k+1, len(e.srv.List(t, e.bucket, prefix)), len(left), slices.Collect(mapValues(left)))
+		t.Logf("kill %d at %d objects, %d incomplete multipart uploads left: %v", k+1, len(e.srv.List(t, e.bucket, prefix)), len(left), slices.Collect(maps.Values(left)))
 		e.p = startProcUntil(t, e.log, workerReady, e.args...)
 	}
 	assert.Positive(t, leftBehind, "no kill left a multipart upload behind: the test proves nothing about cleanup")
