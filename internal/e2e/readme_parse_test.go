@@ -14,7 +14,7 @@ import (
 // block carries a decision on the line right before its opening fence, an
 // HTML comment GitHub does not show:
 //
-//	<!-- readme-test: run [group=NAME] [id=NAME] [needs=postgres] [validate=CLASS] [config.KEY=VALUE …] [import=PATH …] [db=NAME] -->
+//	<!-- readme-test: run [group=NAME] [id=NAME] [needs=postgres|s3] [validate=CLASS] [config.KEY=VALUE …] [import=PATH …] [db=NAME] -->
 //	<!-- readme-test: serve [group=NAME] -->
 //	<!-- readme-test: skip REASON -->
 //
@@ -38,6 +38,11 @@ import (
 //   - needs=postgres: the group gets a throwaway Postgres (internal/testenv);
 //     in its blocks the README's port 5432 stands for that server's port,
 //     and PGHOST, PGPORT and PGUSER point psql at it.
+//   - needs=s3: the group gets a throwaway S3 server, versitygw
+//     (internal/testenv), with every bucket its blocks name in
+//     "s3.bucket.name"; in its blocks the README's port 7070 (versitygw's
+//     default) stands for that server's port, and AWS_ACCESS_KEY_ID and
+//     AWS_SECRET_ACCESS_KEY hold its keys for the default credential chain.
 //   - id=NAME names a block for other tests (readmeBlockByID).
 //   - import=PATH adds an import to a go block beyond those found from the
 //     package names it uses (readmeGoImports).
@@ -167,7 +172,7 @@ func parseMarker(s, lang string) (readmeMarker, error) {
 			m.group = v
 		case k == "id":
 			m.id = v
-		case k == "needs" && v == "postgres":
+		case k == "needs" && (v == "postgres" || v == "s3"):
 			m.needs = append(m.needs, v)
 		case k == "validate" && lang == "json":
 			m.validate = v
