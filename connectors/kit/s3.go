@@ -213,7 +213,7 @@ func bucketError(client *s3.Client, bucket string, err error) error {
 		endpointKey = "store.url"
 	}
 	if noCredentials(err) {
-		return wrap("aws.access.key.id", "S3 bucket %q: no AWS credentials: set aws.access.key.id and aws.secret.access.key, or give the SDK's default chain some (AWS_ACCESS_KEY_ID, ~/.aws/credentials, an instance role)", bucket)
+		return wrap("aws.access.key.id", "S3 bucket %q: no AWS credentials (aws.access.key.id): set aws.access.key.id and aws.secret.access.key, or give the SDK's default chain some: AWS_ACCESS_KEY_ID, ~/.aws/credentials, an instance role", bucket)
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {

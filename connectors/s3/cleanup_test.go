@@ -17,16 +17,6 @@ import (
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
-// versityConfig is baseConfig pointing at a versitygw with an empty bucket.
-func versityConfig(t *testing.T) (*testenv.S3, map[string]string) {
-	t.Helper()
-	srv := testenv.StartS3(t)
-	srv.CreateBucket(t, testBucket)
-	cfg := baseConfig(srv.Endpoint)
-	cfg["s3.region"], cfg["aws.access.key.id"], cfg["aws.secret.access.key"] = srv.Region, srv.AccessKey, srv.SecretKey
-	return srv, cfg
-}
-
 // startUpload begins a multipart upload of key with one part uploaded, as
 // a task killed during the upload leaves it.
 func startUpload(t *testing.T, srv *testenv.S3, key string) {
@@ -67,7 +57,7 @@ func afterSecond(start time.Time) {
 // partitioner chose; uploads of other partitions, other topics, other
 // prefixes and keys that are not files of the sink stay.
 func TestOpenAbortsStaleUploads(t *testing.T) {
-	srv, cfg := versityConfig(t)
+	cfg, srv := versityConfig(t)
 	stale := []string{
 		"topics/orders/partition=0/orders+0+0000000000.json",
 		"topics/orders/partition=0/orders+0+0000000000.keys.json",
@@ -95,7 +85,7 @@ func TestOpenAbortsStaleUploads(t *testing.T) {
 // consumer may join its group and Open partitions before the task starts;
 // Start then cleans up for them.
 func TestStartAbortsStaleUploadsOfPartitionsOpenedBefore(t *testing.T) {
-	srv, cfg := versityConfig(t)
+	cfg, srv := versityConfig(t)
 	startUpload(t, srv, "topics/orders/partition=0/orders+0+0000000000.json")
 	startUpload(t, srv, "topics/orders/partition=1/orders+1+0000000000.json")
 	task := newSinkTask()
@@ -108,7 +98,7 @@ func TestStartAbortsStaleUploadsOfPartitionsOpenedBefore(t *testing.T) {
 // TestStaleCleanupSparesLaterUploads: an upload begun after the partition
 // was assigned (a live task's) is never aborted.
 func TestStaleCleanupSparesLaterUploads(t *testing.T) {
-	srv, cfg := versityConfig(t)
+	cfg, srv := versityConfig(t)
 	startUpload(t, srv, "topics/orders/partition=0/orders+0+0000000000.json")
 	cutoff := time.Now()
 	afterSecond(cutoff)
@@ -126,7 +116,7 @@ func TestStaleCleanupSparesLaterUploads(t *testing.T) {
 // after them, and several uploads of one key (a file whose upload was
 // killed more than once).
 func TestStaleCleanupPages(t *testing.T) {
-	srv, cfg := versityConfig(t)
+	cfg, srv := versityConfig(t)
 	for _, off := range []string{"00", "10", "20"} {
 		startUpload(t, srv, "topics/orders/k=0/orders+4+00000000"+off+".json")
 		startUpload(t, srv, "topics/orders/k=1/orders+3+00000000"+off+".json")

@@ -35,7 +35,7 @@ func problems(results []connect.ConfigValue) map[string]string {
 // puts each way of failing on the key that fixes it, saying what is
 // wrong, against a real S3 server.
 func TestValidateReachesTheBucket(t *testing.T) {
-	_, good := versityConfig(t)
+	good, _ := versityConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	assert.Empty(t, problems(validate(ctx, good)))
@@ -72,7 +72,7 @@ func TestValidateReachesTheBucket(t *testing.T) {
 // TestValidateWithoutCredentials: with no keys in the config and none in
 // the default chain, the answer says where credentials come from.
 func TestValidateWithoutCredentials(t *testing.T) {
-	_, cfg := versityConfig(t)
+	cfg, _ := versityConfig(t)
 	delete(cfg, "aws.access.key.id")
 	delete(cfg, "aws.secret.access.key")
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
