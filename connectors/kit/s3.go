@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -81,18 +82,21 @@ func (k S3Keys) Def() connect.ConfigDef {
 // bucket answers.
 func (k S3Keys) Client(ctx context.Context, cfg connect.Config) (*s3.Client, error) {
 	if k.Bucket.Get(cfg) == "" {
-		return nil, fmt.Errorf("%w: %s is empty", connect.ErrConfig, k.Bucket.Name())
+		return nil, keyError(k.Bucket.Name(), "%s is empty", k.Bucket.Name())
 	}
 	id, secret := k.AccessKeyID.Get(cfg), k.SecretAccessKey.Get(cfg)
 	if (id == "") != (secret == "") {
-		return nil, fmt.Errorf("%w: %s and %s go together: set both or neither", connect.ErrConfig,
-			k.AccessKeyID.Name(), k.SecretAccessKey.Name())
+		key := k.AccessKeyID.Name()
+		if id != "" {
+			key = k.SecretAccessKey.Name()
+		}
+		return nil, keyError(key, "%s and %s go together: set both or neither", k.AccessKeyID.Name(), k.SecretAccessKey.Name())
 	}
 	endpoint := k.Endpoint.Get(cfg)
 	if endpoint != "" {
 		u, err := url.Parse(endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("%w: %s %q is not an http or https URL", connect.ErrConfig, k.Endpoint.Name(), endpoint)
+			return nil, keyError(k.Endpoint.Name(), "%s %q is not an http or https URL", k.Endpoint.Name(), endpoint)
 		}
 	}
 	// The SDK's buildable client, not a plain one: the config loader
@@ -101,7 +105,7 @@ func (k S3Keys) Client(ctx context.Context, cfg connect.Config) (*s3.Client, err
 	if p := k.ProxyURL.Get(cfg); p != "" {
 		u, err := url.Parse(p)
 		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("%w: %s %q is not a URL", connect.ErrConfig, k.ProxyURL.Name(), p)
+			return nil, keyError(k.ProxyURL.Name(), "%s %q is not a URL", k.ProxyURL.Name(), p)
 		}
 		if user := k.ProxyUser.Get(cfg); user != "" {
 			u.User = url.UserPassword(user, k.ProxyPassword.Get(cfg))
@@ -138,6 +142,13 @@ func (k S3Keys) Client(ctx context.Context, cfg connect.Config) (*s3.Client, err
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	}), nil
+}
+
+// keyError is a configuration error about key: its message reads
+// "invalid configuration: <msg>", and errors.As finds the
+// *connect.ConfigError naming the key (for a validate answer).
+func keyError(key, format string, args ...any) error {
+	return fmt.Errorf("%w: %w", connect.ErrConfig, connect.NewConfigError(key, format, args...))
 }
 
 // s3Backoff is the wait before retry attempt (1 for the first): base
@@ -179,29 +190,63 @@ func CheckBucket(ctx context.Context, client *s3.Client, bucket string) error {
 	return bucketError(client, bucket, err)
 }
 
+// BucketError is CheckBucket's error: why the bucket did not answer, and
+// Key, the config key to fix (for a validate answer to put it on).
+type BucketError struct {
+	Key string
+	msg string
+	Err error
+}
+
+func (e *BucketError) Error() string { return e.msg + ": " + e.Err.Error() }
+func (e *BucketError) Unwrap() error { return e.Err }
+
 // bucketError words err, a failure to reach bucket, by its cause.
 func bucketError(client *s3.Client, bucket string, err error) error {
 	region := client.Options().Region
+	wrap := func(key, format string, args ...any) error {
+		return &BucketError{Key: key, msg: fmt.Sprintf(format, args...), Err: err}
+	}
+	// Without store.url the endpoint is AWS's for the region.
+	endpointKey := "s3.region"
+	if client.Options().BaseEndpoint != nil {
+		endpointKey = "store.url"
+	}
+	if noCredentials(err) {
+		return wrap("aws.access.key.id", "S3 bucket %q: no AWS credentials (aws.access.key.id): set aws.access.key.id and aws.secret.access.key, or give the SDK's default chain some: AWS_ACCESS_KEY_ID, ~/.aws/credentials, an instance role", bucket)
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
 		case "NoSuchBucket", "NotFound":
-			return fmt.Errorf("S3 bucket %q does not exist (s3.bucket.name): %w", bucket, err)
+			return wrap("s3.bucket.name", "S3 bucket %q does not exist (s3.bucket.name)", bucket)
 		case "InvalidAccessKeyId", "XAdminUserNotFound": // the second is versitygw's
-			return fmt.Errorf("S3 bucket %q: the access key id is unknown to the store (aws.access.key.id): %w", bucket, err)
+			return wrap("aws.access.key.id", "S3 bucket %q: the access key id is unknown to the store (aws.access.key.id)", bucket)
 		case "SignatureDoesNotMatch":
-			return fmt.Errorf("S3 bucket %q: the secret access key does not match the access key id (aws.secret.access.key): %w", bucket, err)
+			return wrap("aws.secret.access.key", "S3 bucket %q: the secret access key does not match the access key id (aws.secret.access.key)", bucket)
 		case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException", "301":
-			return fmt.Errorf("S3 bucket %q is not in region %s (s3.region): %w", bucket, region, err)
+			return wrap("s3.region", "S3 bucket %q is not in region %s (s3.region)", bucket, region)
 		case "AccessDenied", "Forbidden", "AllAccessDisabled":
-			return fmt.Errorf("S3 bucket %q: access denied to these credentials (aws.access.key.id): %w", bucket, err)
+			return wrap("aws.access.key.id", "S3 bucket %q: access denied to these credentials (aws.access.key.id)", bucket)
 		}
-		return fmt.Errorf("S3 bucket %q: %w", bucket, err)
+		return wrap("s3.bucket.name", "S3 bucket %q", bucket)
 	}
 	var op *net.OpError
 	var dns *net.DNSError
 	if errors.As(err, &op) || errors.As(err, &dns) {
-		return fmt.Errorf("S3 endpoint unreachable for bucket %q (store.url, s3.region): %w", bucket, err)
+		return wrap(endpointKey, "S3 endpoint unreachable for bucket %q (store.url, s3.region)", bucket)
 	}
-	return fmt.Errorf("S3 bucket %q: %w", bucket, err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return wrap(endpointKey, "S3 endpoint did not answer in time for bucket %q (store.url, s3.region)", bucket)
+	}
+	return wrap("s3.bucket.name", "S3 bucket %q", bucket)
+}
+
+// noCredentials reports whether err is the SDK failing to find
+// credentials before sending the request. The SDK has no type for it: its
+// S3 client wraps the credential chain's error as "get identity: …"
+// (service/s3 auth.go), and the chain's own errors, an instance metadata
+// service's unreachable address among them, are not the endpoint's.
+func noCredentials(err error) bool {
+	return strings.Contains(err.Error(), "get identity: ")
 }

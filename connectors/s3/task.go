@@ -79,6 +79,7 @@ func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) 
 	if t.writers == nil {
 		t.writers = map[connect.TopicPartition]*partitionWriter{}
 	}
+	t.abortStaleOpened()
 	return nil
 }
 
@@ -93,7 +94,7 @@ func (t *sinkTask) Open(partitions []connect.TopicPartition) error {
 	for _, tp := range partitions {
 		t.writers[tp] = newPartitionWriter(tp)
 	}
-	// (Abort the partitions' stale multipart uploads here.)
+	t.abortStale(partitions)
 	return nil
 }
 

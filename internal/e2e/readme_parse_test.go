@@ -38,10 +38,11 @@ import (
 //   - needs=postgres: the group gets a throwaway Postgres (internal/testenv);
 //     in its blocks the README's port 5432 stands for that server's port,
 //     and PGHOST, PGPORT and PGUSER point psql at it.
-//   - needs=s3: the group gets a throwaway S3 server (versitygw, through
-//     internal/testenv) with a bucket "lake"; in its blocks the README's
-//     store http://127.0.0.1:7070 and its keys admin/password stand for
-//     that server's endpoint and keys.
+//   - needs=s3: the group gets a throwaway S3 server, versitygw
+//     (internal/testenv), with every bucket its blocks name in
+//     "s3.bucket.name"; in its blocks the README's port 7070 (versitygw's
+//     default) stands for that server's port, and AWS_ACCESS_KEY_ID and
+//     AWS_SECRET_ACCESS_KEY hold its keys for the default credential chain.
 //   - id=NAME names a block for other tests (readmeBlockByID).
 //   - import=PATH adds an import to a go block beyond those found from the
 //     package names it uses (readmeGoImports).

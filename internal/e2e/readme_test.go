@@ -77,7 +77,7 @@ type readmeEnv struct {
 	logs string
 	env  []string
 	pg   *testenv.Postgres
-	s3   *testenv.S3 // needs=s3
+	s3   *testenv.S3
 	prog string // the program of the go blocks
 	// lifeline is a pipe whose read end every block's shell gets as fd 3,
 	// and whose write end only this process holds (see readmePrelude).
@@ -113,7 +113,9 @@ func newReadmeEnv(t *testing.T, g *readmeGroup, prog string) *readmeEnv {
 	}
 	if g.needs("s3") {
 		e.s3 = testenv.StartS3(t)
-		e.s3.CreateBucket(t, "lake")
+		for _, bucket := range readmeBuckets(g) {
+			e.s3.CreateBucket(t, bucket)
+		}
 	}
 	e.requirePortsFree(g)
 	r, w, err := os.Pipe()
@@ -126,6 +128,9 @@ func newReadmeEnv(t *testing.T, g *readmeGroup, prog string) *readmeEnv {
 		"README_LOGS="+e.logs, "README_LIFELINE=3")
 	if e.pg != nil {
 		e.env = append(e.env, "PGHOST="+e.pg.Host, "PGPORT="+strconv.Itoa(e.pg.Port), "PGUSER=postgres")
+	}
+	if e.s3 != nil {
+		e.env = append(e.env, "AWS_ACCESS_KEY_ID="+e.s3.AccessKey, "AWS_SECRET_ACCESS_KEY="+e.s3.SecretKey)
 	}
 	t.Cleanup(e.stop)
 	return e
@@ -145,10 +150,7 @@ func (e *readmeEnv) requirePortsFree(g *readmeGroup) {
 	}
 	slices.Sort(ports)
 	for _, p := range slices.Compact(ports) {
-		if e.pg != nil && p == strconv.Itoa(e.pg.Port) {
-			continue
-		}
-		if e.s3 != nil && strings.HasSuffix(e.s3.Endpoint, ":"+p) {
+		if e.pg != nil && p == strconv.Itoa(e.pg.Port) || e.s3 != nil && p == e.s3Port() {
 			continue
 		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+p)
@@ -164,18 +166,35 @@ func (e *readmeEnv) requirePortsFree(g *readmeGroup) {
 }
 
 // rewrite is a block's text as the test runs it: with needs=postgres the
-// README's Postgres port 5432 becomes the throwaway server's.
-// With needs=s3 the README's store http://127.0.0.1:7070 and its keys
-// "admin"/"password" become the throwaway S3 server's.
+// README's Postgres port 5432 becomes the throwaway server's, with
+// needs=s3 its S3 port 7070.
 func (e *readmeEnv) rewrite(text string) string {
 	if e.pg != nil {
 		text = strings.ReplaceAll(text, "5432", strconv.Itoa(e.pg.Port))
 	}
 	if e.s3 != nil {
-		text = strings.NewReplacer("http://127.0.0.1:7070", e.s3.Endpoint,
-			`"admin"`, strconv.Quote(e.s3.AccessKey), `"password"`, strconv.Quote(e.s3.SecretKey)).Replace(text)
+		text = strings.ReplaceAll(text, "7070", e.s3Port())
 	}
 	return text
+}
+
+// s3Port is the port of the group's S3 server.
+func (e *readmeEnv) s3Port() string {
+	return e.s3.Endpoint[strings.LastIndex(e.s3.Endpoint, ":")+1:]
+}
+
+var readmeBucket = regexp.MustCompile(`"s3\.bucket\.name":\s*"([^"]+)"`)
+
+// readmeBuckets returns the buckets the blocks of g name.
+func readmeBuckets(g *readmeGroup) []string {
+	var out []string
+	for _, b := range g.blocks {
+		for _, m := range readmeBucket.FindAllStringSubmatch(b.text, -1) {
+			out = append(out, m[1])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func (e *readmeEnv) runBlock(b *readmeBlock) {
