@@ -13,7 +13,7 @@ var Plugin = connect.ConnectorPlugin{
 	Aliases:      []string{"io.confluent.connect.s3.S3SinkConnector"},
 	Version:      connect.BuiltinVersion,
 	Config:       SinkConfig,
-	Doc:          "Writes records to S3 objects with the names and contents of Confluent's S3 sink (JSON and ByteArray formats, Default and Field partitioners), committing offsets only for files completely uploaded.",
+	Doc:          "Writes records to S3 objects with the names and contents of Confluent's S3 sink (JSON, ByteArray, Avro and Parquet; Default, Field and time-based partitioners; key and header sidecars), committing offsets only for files completely uploaded.",
 	NewConnector: func() connect.Connector { return &sinkConnector{} },
 	NewSinkTask:  func() connect.SinkTask { return newSinkTask() },
 }
