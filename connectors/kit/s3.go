@@ -37,6 +37,19 @@ type S3Keys struct {
 	ProxyPassword   Key[string]        // s3.proxy.password (PASSWORD)
 	PartRetries     Key[int64]         // s3.part.retries, 3
 	RetryBackoff    Key[time.Duration] // s3.retry.backoff.ms, 200 ms
+	WanMode         Key[bool]          // s3.wan.mode, false: S3 Transfer Acceleration
+	// CredentialsProvider is s3.credentials.provider.class: only the AWS
+	// SDKs' default chains, which the Go SDK's default chain stands for.
+	CredentialsProvider Key[string]
+}
+
+// defaultCredentialsProviders are the Java classes of the AWS SDKs'
+// default credential chains (v2's is Confluent's default, v1's its older
+// one): environment, shared files, web identity, container and instance
+// roles, which is the Go SDK's default chain too.
+var defaultCredentialsProviders = []string{
+	"software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider",
+	"com.amazonaws.auth.DefaultAWSCredentialsProviderChain",
 }
 
 // s3MaxBackoff caps one retry's wait: Confluent caps it at a day, which
@@ -68,13 +81,19 @@ func ConfluentS3Keys(group string) S3Keys {
 		RetryBackoff: Millis("s3.retry.backoff.ms", 200*time.Millisecond, connect.Low,
 			"The wait before the first retry of an S3 request, doubled on each further retry up to a minute.", g(),
 			Validate(connect.AtLeast(0))),
+		WanMode: Bool("s3.wan.mode", false, connect.Medium,
+			"Whether to use S3 Transfer Acceleration (the bucket's accelerate endpoint), for buckets far from the worker; it needs AWS's endpoint, so it cannot go with store.url.", g()),
+		CredentialsProvider: Class("s3.credentials.provider.class", defaultCredentialsProviders[0], connect.Low,
+			"The credentials provider when aws.access.key.id is unset. Java classes cannot be loaded here: the AWS SDKs' default chains ("+
+				strings.Join(defaultCredentialsProviders, ", ")+") are accepted and mean the Go SDK's default chain (environment, shared files, web identity, container and instance roles); any other class is refused.", g(),
+			Validate(connect.OneOf{Values: defaultCredentialsProviders})),
 	}
 }
 
 // Def declares the keys.
 func (k S3Keys) Def() connect.ConfigDef {
 	return Def(k.Bucket, k.Region, k.Endpoint, k.PathStyle, k.AccessKeyID, k.SecretAccessKey,
-		k.ProxyURL, k.ProxyUser, k.ProxyPassword, k.PartRetries, k.RetryBackoff)
+		k.ProxyURL, k.ProxyUser, k.ProxyPassword, k.PartRetries, k.RetryBackoff, k.WanMode, k.CredentialsProvider)
 }
 
 // Client builds an S3 client from cfg, parsed by a definition holding
@@ -93,6 +112,10 @@ func (k S3Keys) Client(ctx context.Context, cfg connect.Config) (*s3.Client, err
 		return nil, keyError(key, "%s and %s go together: set both or neither", k.AccessKeyID.Name(), k.SecretAccessKey.Name())
 	}
 	endpoint := k.Endpoint.Get(cfg)
+	accelerate := k.WanMode.Get(cfg)
+	if accelerate && endpoint != "" {
+		return nil, keyError(k.WanMode.Name(), "%s=true uses AWS's accelerate endpoint and cannot go with %s %q; unset one of them", k.WanMode.Name(), k.Endpoint.Name(), endpoint)
+	}
 	if endpoint != "" {
 		u, err := url.Parse(endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -135,6 +158,7 @@ func (k S3Keys) Client(ctx context.Context, cfg connect.Config) (*s3.Client, err
 	pathStyle := k.PathStyle.Get(cfg)
 	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.UsePathStyle = pathStyle
+		o.UseAccelerate = accelerate
 		// Ranged GETs carry no checksum; the SDK would write a line to
 		// stderr for each.
 		o.DisableLogOutputChecksumValidationSkipped = true

@@ -55,6 +55,29 @@ func TestS3KeysDefaults(t *testing.T) {
 	require.Equal(t, "eu-west-1", c.Options().Region)
 }
 
+// s3.wan.mode turns on Transfer Acceleration; the AWS SDKs' default
+// credential chains are accepted as the Go SDK's, other classes refused.
+func TestS3KeysWanModeAndCredentialsProvider(t *testing.T) {
+	c, cfg := s3Client(t, map[string]string{"s3.bucket.name": "b"})
+	require.False(t, c.Options().UseAccelerate)
+	require.Equal(t, "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider", testS3Keys.CredentialsProvider.Get(cfg))
+	c, _ = s3Client(t, map[string]string{"s3.bucket.name": "b", "s3.wan.mode": "true",
+		"s3.credentials.provider.class": "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"})
+	require.True(t, c.Options().UseAccelerate)
+
+	cfg, err := testS3Keys.Def().Parse(map[string]string{"s3.bucket.name": "b", "s3.wan.mode": "true", "store.url": "http://127.0.0.1:9000"})
+	require.NoError(t, err)
+	_, err = testS3Keys.Client(context.Background(), cfg)
+	require.ErrorContains(t, err, "s3.wan.mode=true uses AWS's accelerate endpoint and cannot go with store.url")
+	var ce *connect.ConfigError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "s3.wan.mode", ce.Key)
+
+	_, err = testS3Keys.Def().Parse(map[string]string{"s3.bucket.name": "b",
+		"s3.credentials.provider.class": "com.amazonaws.auth.profile.ProfileCredentialsProvider"})
+	require.ErrorContains(t, err, "s3.credentials.provider.class")
+}
+
 func TestS3KeysErrors(t *testing.T) {
 	for name, tc := range map[string]struct {
 		props map[string]string

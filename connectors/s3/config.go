@@ -100,8 +100,6 @@ var unsupportedKeys = []struct {
 	typ  connect.ConfigType
 }{
 	{"shutdown.timeout.ms", connect.ConfigLong},
-	{"s3.wan.mode", connect.ConfigBoolean},
-	{"s3.credentials.provider.class", connect.ConfigClass},
 }
 
 // withUnsupported returns def followed by the unsupported keys.

@@ -13,14 +13,14 @@ import (
 // the plugin's definition, which /config/validate and the docs read, holds
 // the refused keys too.
 func TestPluginDeclaresUnsupportedKeys(t *testing.T) {
-	k := Plugin.Config.Key("s3.wan.mode")
+	k := Plugin.Config.Key("shutdown.timeout.ms")
 	require.NotNil(t, k)
 	assert.NotEmpty(t, k.Unsupported)
 	_, err := Plugin.Config.Parse(map[string]string{
 		"storage.class": S3StorageClass, "format.class": JSONFormatClass, "flush.size": "1",
-		"s3.bucket.name": "b", "s3.wan.mode": "true",
+		"s3.bucket.name": "b", "shutdown.timeout.ms": "5000",
 	})
-	assert.ErrorContains(t, err, "s3.wan.mode")
+	assert.ErrorContains(t, err, "shutdown.timeout.ms")
 }
 
 // TestOpenAfterStop: the worker may report an assignment while the task

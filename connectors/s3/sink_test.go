@@ -314,8 +314,8 @@ func TestConfigRefusals(t *testing.T) {
 		"partitioner.class":             {"io.confluent.connect.storage.partitioner.Custom", "custom partitioner classes cannot be loaded"},
 		"rotate.interval.ms":            {"60000", "TimeBased"},
 		"storage.class":                 {"io.confluent.connect.s3.storage.Other", "S3Storage"},
-		"s3.wan.mode":                   {"true", "not supported"},
-		"s3.credentials.provider.class": {"x", "not supported"},
+		"shutdown.timeout.ms":           {"5000", "not supported"},
+		"s3.credentials.provider.class": {"x", "DefaultCredentialsProvider"},
 		"s3.part.size":                  {"1024", "at least"},
 		"s3.compression.type":           {"snappy", "none, gzip"},
 	} {

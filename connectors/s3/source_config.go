@@ -122,8 +122,6 @@ var sourceUnsupported = []struct {
 	typ  connect.ConfigType
 	why  string
 }{
-	{"s3.credentials.provider.class", connect.ConfigClass, "set aws.access.key.id and aws.secret.access.key, or leave them unset for the SDK's default credential chain"},
-	{"s3.wan.mode", connect.ConfigBoolean, "the accelerated endpoint is not implemented; set store.url to reach another endpoint"},
 	{"s3.sse.customer.key", connect.ConfigPassword, "reading SSE-C objects is not implemented"},
 	{"behavior.on.error", connect.ConfigString, "a record that cannot be read fails the task; errors.tolerance applies to converters and transforms"},
 	{"task.batch.size", connect.ConfigInt, "not implemented"},

@@ -384,7 +384,7 @@ func TestSourceConfigRefusals(t *testing.T) {
 		"generic avro":           {map[string]string{"mode": "GENERIC", "topic.regex.list": "t:.*", "format.class": AvroFormatClass}, "GENERIC mode reads"},
 		"bad pair":               {map[string]string{"topic.regex.list": "no-colon"}, "topic:regex"},
 		"bad regex":              {map[string]string{"topic.regex.list": "t:("}, "regex"},
-		"unsupported key":        {map[string]string{"s3.wan.mode": "true"}, "s3.wan.mode"},
+		"unsupported key":        {map[string]string{"task.batch.size": "10"}, "task.batch.size"},
 		"bad mode":               {map[string]string{"mode": "BACKUP"}, "mode"},
 	} {
 		t.Run(name, func(t *testing.T) {
