@@ -170,7 +170,6 @@ func parseFormats(cfg connect.Config, s *settings) error {
 	return nil
 }
 
-
 // onlyValidator accepts one value of a key whose others are not
 // implemented.
 type onlyValidator struct{ want, why string }
