@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,26 +68,42 @@ func (r BenchResult) Summary() string {
 }
 
 // benchPads returns filler text of about size-120 bytes per record, so
-// that a record is about size bytes of JSON: one of 4096 pieces of a
-// pseudo-random text, which repeat 4096 records apart (a Parquet column
-// of one repeated text, or of text a compressor squeezes to nothing,
-// would measure nothing real).
+// that a record is about size bytes of JSON: one of 65536 pieces of a
+// pseudo-random text, which repeat 65536 records apart (a Parquet column
+// of repeated texts, or of text a compressor squeezes to nothing, would
+// measure nothing real). The text is made once per size.
 func benchPads(size int) func(off int64) string {
 	n := max(size-120, 16)
-	const pieces = 4096
-	text := make([]byte, n*pieces)
-	x := uint32(2463534242)
-	for i := range text {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		text[i] = "abcdefghijklmnopqrstuvwxyz0123456789 -_ABCDEFGHIJKLMNOPQRSTUVWXYZ"[x%64]
+	benchText.Lock()
+	defer benchText.Unlock()
+	s, ok := benchText.bySize[n]
+	if !ok {
+		text := make([]byte, n*benchPieces)
+		x := uint32(2463534242)
+		for i := range text {
+			x ^= x << 13
+			x ^= x >> 17
+			x ^= x << 5
+			text[i] = "abcdefghijklmnopqrstuvwxyz0123456789 -_ABCDEFGHIJKLMNOPQRSTUVWXYZ"[x%64]
+		}
+		s = string(text)
+		if benchText.bySize == nil {
+			benchText.bySize = map[int]string{}
+		}
+		benchText.bySize[n] = s
 	}
-	s := string(text)
 	return func(off int64) string {
-		at := int(off%pieces) * n
+		at := int(off%benchPieces) * n
 		return s[at : at+n]
 	}
+}
+
+const benchPieces = 1 << 16
+
+// benchText holds the filler text of benchPads by piece size.
+var benchText struct {
+	sync.Mutex
+	bySize map[int]string
 }
 
 // BenchRecords builds n schemaless JSON-like records of about size bytes
