@@ -68,17 +68,23 @@ func (r BenchResult) Summary() string {
 }
 
 // benchPads returns filler text of about size-120 bytes per record, so
-// that a record is about size bytes of JSON: one of 65536 pieces of a
-// pseudo-random text, which repeat 65536 records apart (a Parquet column
-// of repeated texts, or of text a compressor squeezes to nothing, would
-// measure nothing real). The text is made once per size.
-func benchPads(size int) func(off int64) string {
+// that a record is about size bytes of JSON, for records records: one of
+// as many pieces of a pseudo-random text (at least 1024, at most 65536),
+// which repeat that many records apart (a Parquet column of repeated
+// texts, or of text a compressor squeezes to nothing, would measure
+// nothing real). The text is made once per size.
+func benchPads(size, records int) func(off int64) string {
 	n := max(size-120, 16)
+	pieces := 1024
+	for pieces < records && pieces < 1<<16 {
+		pieces *= 2
+	}
 	benchText.Lock()
 	defer benchText.Unlock()
-	s, ok := benchText.bySize[n]
+	key := [2]int{n, pieces}
+	s, ok := benchText.bySize[key]
 	if !ok {
-		text := make([]byte, n*benchPieces)
+		text := make([]byte, n*pieces)
 		x := uint32(2463534242)
 		for i := range text {
 			x ^= x << 13
@@ -88,28 +94,26 @@ func benchPads(size int) func(off int64) string {
 		}
 		s = string(text)
 		if benchText.bySize == nil {
-			benchText.bySize = map[int]string{}
+			benchText.bySize = map[[2]int]string{}
 		}
-		benchText.bySize[n] = s
+		benchText.bySize[key] = s
 	}
 	return func(off int64) string {
-		at := int(off%benchPieces) * n
+		at := int(off%int64(pieces)) * n
 		return s[at : at+n]
 	}
 }
 
-const benchPieces = 1 << 16
-
-// benchText holds the filler text of benchPads by piece size.
+// benchText holds the filler texts of benchPads by piece size and count.
 var benchText struct {
 	sync.Mutex
-	bySize map[int]string
+	bySize map[[2]int]string
 }
 
 // BenchRecords builds n schemaless JSON-like records of about size bytes
 // on partition p of topic, from offset from.
 func BenchRecords(topic string, p int32, from int64, n, size int) []*connect.Record {
-	pad := benchPads(size)
+	pad := benchPads(size, n)
 	out := make([]*connect.Record, n)
 	for i := range out {
 		off := from + int64(i)
@@ -131,7 +135,7 @@ var benchSchema = connect.StructBuilder().Name("sluice.bench.Record").
 // BenchStructRecords builds n records of [BenchRecords]' values as
 // Structs of one schema.
 func BenchStructRecords(topic string, p int32, from int64, n, size int) []*connect.Record {
-	pad := benchPads(size)
+	pad := benchPads(size, n)
 	out := make([]*connect.Record, n)
 	for i := range out {
 		off := from + int64(i)

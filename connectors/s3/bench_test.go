@@ -148,7 +148,7 @@ func TestMemoryStaysBounded(t *testing.T) {
 	}
 	require.NoError(t, task.Open(tps))
 	defer func() { _ = task.Stop() }()
-	BenchRecords("bench", 0, 0, 1, benchRecordSize) // makes the filler text before the measure
+	BenchRecords("bench", 0, 0, 125, benchRecordSize) // makes the filler text before the measure
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
