@@ -68,6 +68,7 @@ func TestAvroPrimitiveValues(t *testing.T) {
 		{Topic: "n", Offset: 0, ValueSchema: connect.Int32Schema, Value: int32(-5)},
 		{Topic: "n", Offset: 1, ValueSchema: connect.Int32Schema, Value: int32(1 << 20)},
 	}))
+	waitCommits(t, task)
 	got := objects(t, cfg)
 	f := readAvro(t, got, "topics/n/partition=0/n+0+0000000000.avro")["topics/n/partition=0/n+0+0000000000.avro"]
 	assert.Equal(t, "int", f.Schema)
@@ -96,6 +97,7 @@ func TestAvroAndParquetRefuseWhatTheyCannotWrite(t *testing.T) {
 		task := start(t, cfg, sc, connect.TopicPartition{Topic: "orders"})
 		tc.rec.Topic, tc.rec.Offset = "orders", 3
 		require.NoError(t, task.Put(context.Background(), []*connect.Record{tc.rec, rich(4)}))
+		waitCommits(t, task)
 		rep := sc.ReportedRecords()
 		require.Len(t, rep, 1, tc.want)
 		assert.ErrorContains(t, rep[0].Err, tc.want)
@@ -156,6 +158,7 @@ func TestAvroEnums(t *testing.T) {
 		sc.Tolerate = true
 		task := start(t, cfg, sc, connect.TopicPartition{Topic: "cards"})
 		require.NoError(t, task.Put(context.Background(), []*connect.Record{rec}))
+		waitCommits(t, task)
 		got := objects(t, cfg)
 		if enhanced == "true" {
 			require.Len(t, sc.ReportedRecords(), 1)
@@ -179,6 +182,7 @@ func TestRewritesAreIdentical(t *testing.T) {
 			cfg["avro.codec"] = "deflate"
 			task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
 			require.NoError(t, task.Put(context.Background(), richRecords(0, 8)))
+			waitCommits(t, task)
 			return objects(t, cfg)
 		}
 		first := run()
@@ -198,6 +202,7 @@ func TestConnectMetaDataFalse(t *testing.T) {
 		cfg["flush.size"] = "2"
 		task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
 		require.NoError(t, task.Put(context.Background(), richRecords(0, 2)))
+		waitCommits(t, task)
 		got := objects(t, cfg)
 		require.Len(t, got, 1)
 		name := keys(got)[0]

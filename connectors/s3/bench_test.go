@@ -26,19 +26,22 @@ const (
 	benchRecordSize  = 1024
 )
 
-// BenchmarkSinkJSON: ~1 KiB JSON records through one task into
-// versitygw, one file (flush.size records, uploaded) per op; MB/s is of
-// the JSON bytes written. Compare with BenchmarkUploadManager.
-func BenchmarkSinkJSON(b *testing.B) {
-	cfg := BenchConfig(benchServer(b), benchFileRecords)
-	cfg["s3.part.size"] = "5242880"
-	recs := BenchRecords("bench", 0, 0, benchFileRecords, benchRecordSize)
-	files, err := benchFiles(cfg, recs, benchFileRecords)
+// benchmarkSink: ~1 KiB records of format (see BenchOptions) through one
+// task into versitygw, one file (flush.size records, uploaded) per op,
+// the last one's upload included; MB/s is of the records as JSON lines
+// (for JSON, the bytes written). Compare with BenchmarkUploadManager.
+func benchmarkSink(b *testing.B, format string) {
+	cfg, err := BenchConfig(benchServer(b), format, benchFileRecords)
 	require.NoError(b, err)
-	b.SetBytes(int64(len(files[0])))
+	cfg["s3.part.size"] = "5242880"
+	recs := benchFormats[format].records("bench", 0, 0, benchFileRecords, benchRecordSize)
+	n, err := benchJSONBytes(recs)
+	require.NoError(b, err)
+	b.SetBytes(n)
 	task := newSinkTask()
 	require.NoError(b, task.Start(benchContext{cfg}, cfg))
 	require.NoError(b, task.Open([]connect.TopicPartition{{Topic: "bench"}}))
+	defer func() { _ = task.Stop() }()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -53,49 +56,76 @@ func BenchmarkSinkJSON(b *testing.B) {
 			}
 		}
 	}
-	b.StopTimer()
 	off, err := task.Flush(context.Background(), nil)
+	b.StopTimer()
 	require.NoError(b, err)
 	require.Equal(b, int64(b.N*benchFileRecords), off[connect.TopicPartition{Topic: "bench"}])
 }
 
-// BenchmarkUploadManager: the same bytes as BenchmarkSinkJSON's files,
-// uploaded with the SDK's transfer manager alone, same part size: the
-// limit the sink is measured against.
+func BenchmarkSinkJSON(b *testing.B)    { benchmarkSink(b, "json") }
+func BenchmarkSinkParquet(b *testing.B) { benchmarkSink(b, "parquet") }
+
+// BenchmarkUploadManager: the same bytes as the files of BenchmarkSinkJSON
+// and BenchmarkSinkParquet, uploaded with the SDK's transfer manager
+// alone, same part size: the limit the sink is measured against. MB/s is
+// of the file bytes.
 func BenchmarkUploadManager(b *testing.B) {
-	cfg := BenchConfig(benchServer(b), benchFileRecords)
-	cfg["s3.part.size"] = "5242880"
-	files, err := benchFiles(cfg, BenchRecords("bench", 0, 0, benchFileRecords, benchRecordSize), benchFileRecords)
-	require.NoError(b, err)
-	b.SetBytes(int64(len(files[0])))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := benchManager(context.Background(), cfg, files); err != nil {
-			b.Fatal(err)
-		}
+	for _, format := range BenchFormats() {
+		b.Run(format, func(b *testing.B) {
+			cfg, err := BenchConfig(benchServer(b), format, benchFileRecords)
+			require.NoError(b, err)
+			cfg["s3.part.size"] = "5242880"
+			files, err := benchFiles(cfg, benchFormats[format].records("bench", 0, 0, benchFileRecords, benchRecordSize), benchFileRecords)
+			require.NoError(b, err)
+			b.SetBytes(int64(len(files[0])))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := benchManager(context.Background(), cfg, files); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
-// TestBenchRuns runs Bench small: the sink's files and the manager's
-// uploads both complete, and the bytes counted are those in the bucket.
+// TestBenchRuns runs Bench small in each format: the sink's files and the
+// manager's uploads both complete, the file bytes counted are those in
+// the bucket, and the record bytes are the records' JSON lines (the
+// files' bytes for JSON, not for Parquet).
 func TestBenchRuns(t *testing.T) {
-	cfg := benchServer(t)
-	cfg["s3.part.size"] = "5242880"
-	res, err := Bench(context.Background(), BenchOptions{Config: cfg, Records: 12000, RecordSize: 1024, Partitions: 2, FileRecords: 3000})
-	require.NoError(t, err)
-	assert.Equal(t, 4, res.Files)
-	got := objects(t, BenchConfig(cfg, 3000))
-	var sink, manager int64
-	for k, v := range got {
-		if len(k) > 7 && k[:7] == "topics/" {
-			sink += int64(len(v))
-		} else {
-			manager += int64(len(v))
-		}
+	for _, format := range BenchFormats() {
+		t.Run(format, func(t *testing.T) {
+			cfg := benchServer(t)
+			cfg["s3.part.size"] = "5242880"
+			res, err := Bench(context.Background(), BenchOptions{Config: cfg, Format: format, Records: 12000, RecordSize: 1024, Partitions: 2, FileRecords: 3000})
+			require.NoError(t, err)
+			assert.Equal(t, 4, res.Files)
+			full, err := BenchConfig(cfg, format, 3000)
+			require.NoError(t, err)
+			got := objects(t, full)
+			var sink, manager int64
+			for k, v := range got {
+				if len(k) > 7 && k[:7] == "topics/" {
+					sink += int64(len(v))
+				} else {
+					manager += int64(len(v))
+				}
+			}
+			assert.Equal(t, res.FileBytes, sink)
+			assert.Equal(t, res.FileBytes, manager)
+			// BenchRecords' values are about 1 KiB of JSON each.
+			assert.InDelta(t, 12000*1024, res.Bytes, 12000*40)
+			if format == "json" {
+				assert.Equal(t, res.Bytes, res.FileBytes)
+			} else {
+				assert.NotEqual(t, res.Bytes, res.FileBytes)
+			}
+			assert.Contains(t, res.Summary(), "MB/s of record JSON")
+			t.Log(res.Summary())
+		})
 	}
-	assert.Equal(t, res.Bytes, sink)
-	assert.Equal(t, res.Bytes, manager)
-	t.Log(res.Summary())
+	_, err := BenchConfig(map[string]string{}, "csv", 10)
+	assert.ErrorContains(t, err, `format "csv" is not one of json, parquet`)
 }
 
 // TestMemoryStaysBounded: a topic far bigger than s3.part.size × open
@@ -106,7 +136,8 @@ func TestMemoryStaysBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams 240 MB")
 	}
-	cfg := BenchConfig(benchServer(t), 40000) // 40 MB files: 8 parts each
+	cfg, err := BenchConfig(benchServer(t), "json", 40000) // 40 MB files: 8 parts each
+	require.NoError(t, err)
 	cfg["s3.part.size"] = "5242880"
 	const partitions, perPartition = 4, 60000 // 240 MB of 1 KiB records
 	task := newSinkTask()
@@ -117,6 +148,7 @@ func TestMemoryStaysBounded(t *testing.T) {
 	}
 	require.NoError(t, task.Open(tps))
 	defer func() { _ = task.Stop() }()
+	BenchRecords("bench", 0, 0, 125, benchRecordSize) // makes the filler text before the measure
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

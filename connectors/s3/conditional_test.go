@@ -103,6 +103,7 @@ func TestWithoutConditionalWritesAFileIsReplaced(t *testing.T) {
 	putObject(t, srv, "topics/orders/partition=0/orders+0+0000000000.json", []byte("stale\n"))
 	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 0, 1, "eu"), order(0, 1, 2, "eu"), order(0, 2, 3, "eu")}))
+	waitCommits(t, task)
 	assert.Equal(t, "{\"id\":1,\"region\":\"eu\"}\n{\"id\":2,\"region\":\"eu\"}\n{\"id\":3,\"region\":\"eu\"}\n",
 		string(srv.Get(t, testBucket, "topics/orders/partition=0/orders+0+0000000000.json")))
 }
@@ -130,6 +131,7 @@ func TestTagging(t *testing.T) {
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{
 		order(0, 10, 1, "eu"), order(0, 11, 2, "us"), order(0, 12, 3, "eu"),
 	}))
+	waitCommits(t, task)
 	assert.Equal(t, map[string]string{"startOffset": "10", "endOffset": "12", "recordCount": "2", "team": "data", "env": "prod"},
 		tagsOf(t, srv, "topics/orders/region=eu/orders+0+0000000010.json"))
 	assert.Equal(t, map[string]string{"startOffset": "11", "endOffset": "11", "recordCount": "1", "team": "data", "env": "prod"},
@@ -150,7 +152,7 @@ func TestTaggingErrors(t *testing.T) {
 			cfg["s3.object.tagging.key.value.pairs"] = strings.Repeat("k", 200) + ":v"
 			cfg["s3.object.behavior.on.tagging.error"] = behavior
 			task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
-			err := task.Put(context.Background(), []*connect.Record{order(0, 0, 1, "eu")})
+			err := putSettled(context.Background(), t, task, []*connect.Record{order(0, 0, 1, "eu")})
 			if behavior == "ignore" {
 				require.NoError(t, err)
 			} else {

@@ -216,13 +216,14 @@ func TestBackoffBeforeWritingAgain(t *testing.T) {
 	require.NoError(t, task.Start(sc, cfg))
 	require.NoError(t, task.Open([]connect.TopicPartition{tp}))
 	recs := []*connect.Record{order(0, 0, 0, "eu"), order(0, 1, 1, "eu"), order(0, 2, 2, "eu")}
+	err := putSettled(context.Background(), t, task, recs)
 	failedAt := time.Now()
-	err := task.Put(context.Background(), recs)
 	require.ErrorIs(t, err, connect.ErrRetriable)
 	assert.ErrorContains(t, err, "injected upload failure")
 	assert.ErrorContains(t, err, "read again from offset 0")
 	// The redelivered batch is dropped: the rewind reads it again.
 	require.NoError(t, task.Put(context.Background(), recs))
+	waitCommits(t, task)
 	assert.Equal(t, map[connect.TopicPartition]int64{tp: 0}, sc.take())
 	// Read again before the backoff: refused, retriably, saying why.
 	for time.Since(failedAt) < 250*time.Millisecond {
@@ -233,6 +234,7 @@ func TestBackoffBeforeWritingAgain(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return task.Put(context.Background(), recs) == nil }, 2*time.Second, 20*time.Millisecond)
 	assert.GreaterOrEqual(t, time.Since(failedAt), 300*time.Millisecond)
+	waitCommits(t, task)
 	assert.Equal(t, []string{"topics/orders/partition=0/orders+0+0000000000.json"}, keys(objects(t, cfg)))
 }
 
@@ -254,6 +256,7 @@ func TestFailureInFlushRewindsWithoutDropping(t *testing.T) {
 	require.NoError(t, task.Start(sc, cfg))
 	require.NoError(t, task.Open([]connect.TopicPartition{tp}))
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 0, 0, "eu"), order(0, 1, 1, "eu")}))
+	waitCommits(t, task)
 	task.mu.Lock()
 	require.NoError(t, task.writers[tp].rotate())
 	task.mu.Unlock()
@@ -263,6 +266,7 @@ func TestFailureInFlushRewindsWithoutDropping(t *testing.T) {
 	assert.Equal(t, map[connect.TopicPartition]int64{tp: 0}, sc.take())
 	// Read again from 0 (the rewind applied after Flush).
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 0, 0, "eu"), order(0, 1, 1, "eu"), order(0, 2, 2, "eu")}))
+	waitCommits(t, task)
 	off, err = task.Flush(context.Background(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, map[connect.TopicPartition]int64{tp: 3}, off)

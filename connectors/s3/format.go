@@ -228,9 +228,8 @@ func (f jsonFormat) newWriter(out io.Writer, _ *connect.Schema) (recordWriter, e
 }
 
 type jsonWriter struct {
-	c    *convert.JSONConverter
-	out  io.Writer
-	line []byte
+	c   *convert.JSONConverter
+	out io.Writer
 }
 
 func (w *jsonWriter) write(schema *connect.Schema, value any) error {
@@ -238,8 +237,8 @@ func (w *jsonWriter) write(schema *connect.Schema, value any) error {
 	if err != nil {
 		return &badRecordError{fmt.Errorf("JsonFormat cannot write the value: %w", err)}
 	}
-	w.line = append(append(w.line[:0], b...), '\n')
-	_, err = w.out.Write(w.line)
+	// b is the converter's own copy, usually with room for the newline.
+	_, err = w.out.Write(append(b, '\n'))
 	return err
 }
 

@@ -151,6 +151,7 @@ func TestAvroFilesReadByApacheAvro(t *testing.T) {
 			cfg["avro.codec"] = codec
 			task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
 			require.NoError(t, task.Put(context.Background(), richRecords(0, 9)))
+			waitCommits(t, task)
 			got := objects(t, cfg)
 			dir := "topics/orders/partition=0/"
 			require.Equal(t, []string{
@@ -202,6 +203,7 @@ func TestParquetFilesReadByHyparquet(t *testing.T) {
 			cfg["parquet.codec"] = codec
 			task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
 			require.NoError(t, task.Put(context.Background(), richRecords(0, 4)))
+			waitCommits(t, task)
 			got := objects(t, cfg)
 			base := "topics/orders/partition=0/orders+0+0000000000"
 			names := []string{base + want.ext, base + ".keys" + want.ext, base + ".headers" + want.ext}
@@ -262,6 +264,7 @@ func TestFormatsAgainstVersityGW(t *testing.T) {
 		cfg["parquet.codec"] = "zstd"
 		task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
 		require.NoError(t, task.Put(context.Background(), richRecords(0, 8)))
+		waitCommits(t, task)
 		off, err := task.Flush(context.Background(), nil)
 		require.NoError(t, err)
 		assert.Equal(t, int64(8), off[connect.TopicPartition{Topic: "orders"}])

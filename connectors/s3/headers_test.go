@@ -79,6 +79,7 @@ func headerRun(t *testing.T, set map[string]string) map[string][]http.Header {
 		{Topic: "raw", Offset: 0, Value: []byte("a")}, {Topic: "raw", Offset: 1, Value: []byte("b")},
 		{Topic: "raw", Offset: 2, Value: big}, {Topic: "raw", Offset: 3, Value: big},
 	}))
+	waitCommits(t, task)
 	assert.Len(t, objects(t, cfg), 2)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()

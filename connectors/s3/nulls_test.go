@@ -91,7 +91,7 @@ func TestTombstonesWriteOnlyTheirKeys(t *testing.T) {
 }
 
 func TestTombstoneAndSchemaAffixPartitioners(t *testing.T) {
-	p := tombstonePartitioner{next: schemaAffixPartitioner{next: defaultPartitioner{}, prefix: true, delim: "/"}, dir: "deleted"}
+	p := tombstonePartitioner{next: schemaAffixPartitioner{next: &defaultPartitioner{}, prefix: true, delim: "/"}, dir: "deleted"}
 	enc, err := p.encode(&connect.Record{Partition: 3})
 	require.NoError(t, err)
 	assert.Equal(t, "deleted", enc) // the affix is not applied to tombstones

@@ -39,6 +39,7 @@ func TestParquetListsOfOptionalItems(t *testing.T) {
 		recs = append(recs, &connect.Record{Topic: "bags", Offset: int64(i), ValueSchema: s, Value: v})
 	}
 	require.NoError(t, task.Put(context.Background(), recs))
+	waitCommits(t, task)
 	got := objects(t, cfg)
 	name := "topics/bags/partition=0/bags+0+0000000000.snappy.parquet"
 	f := readParquet(t, got, name)[name]
@@ -78,6 +79,7 @@ func TestParquetRowGroupsAreBounded(t *testing.T) {
 			Value: connect.NewStruct(s).MustPut("n", int32(i)).MustPut("text", text)})
 	}
 	require.NoError(t, task.Put(context.Background(), recs))
+	waitCommits(t, task)
 	got := objects(t, cfg)
 	name := "topics/blobs/partition=0/blobs+0+0000000000.parquet"
 	f := readParquet(t, got, name)[name]

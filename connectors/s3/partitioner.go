@@ -23,7 +23,7 @@ func newPartitioner(s *settings) (partitioner, error) {
 	var p partitioner
 	switch s.partitionerClass {
 	case DefaultPartitionerClass:
-		p = defaultPartitioner{}
+		p = &defaultPartitioner{}
 	case FieldPartitionerClass:
 		p = fieldPartitioner{names: s.fieldNames, delim: s.dirDelim}
 	case TimeBasedPartitionerClass, HourlyPartitionerClass, DailyPartitionerClass:
@@ -157,10 +157,20 @@ func (p schemaAffixPartitioner) encode(r *connect.Record) (string, error) {
 }
 
 // defaultPartitioner is Confluent's DefaultPartitioner: partition=<n>.
-type defaultPartitioner struct{}
+// It keeps the names of the partitions it has seen, so that a record
+// costs no allocation; a task calls it from one goroutine.
+type defaultPartitioner struct{ names map[int32]string }
 
-func (defaultPartitioner) encode(r *connect.Record) (string, error) {
-	return "partition=" + strconv.Itoa(int(r.Partition)), nil
+func (p *defaultPartitioner) encode(r *connect.Record) (string, error) {
+	if name, ok := p.names[r.Partition]; ok {
+		return name, nil
+	}
+	if p.names == nil {
+		p.names = map[int32]string{}
+	}
+	name := "partition=" + strconv.Itoa(int(r.Partition))
+	p.names[r.Partition] = name
+	return name, nil
 }
 
 // fieldPartitioner is Confluent's FieldPartitioner: <field>=<value> per

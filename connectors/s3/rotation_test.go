@@ -50,6 +50,7 @@ func line(ids ...int) string {
 func put(t *testing.T, task *sinkTask, recs ...*connect.Record) {
 	t.Helper()
 	require.NoError(t, task.Put(context.Background(), recs))
+	waitCommits(t, task) // the files' objects are in the bucket
 }
 
 func flushed(t *testing.T, task *sinkTask) map[connect.TopicPartition]int64 {

@@ -29,6 +29,7 @@ func TestJSONSidecars(t *testing.T) {
 	recs[1].KeySchema, recs[1].Key = connect.Int64Schema, int64(7)
 	recs[1].Headers = connect.Headers{{Key: "b", Schema: connect.BooleanSchema, Value: true}}
 	require.NoError(t, task.Put(context.Background(), recs))
+	waitCommits(t, task)
 	got := objects(t, cfg)
 	base := "topics/orders/partition=0/orders+0+0000000000"
 	require.Equal(t, []string{base + ".headers.json.gz", base + ".json.gz", base + ".keys.json.gz"}, keys(got))
@@ -60,6 +61,7 @@ func TestByteArrayKeys(t *testing.T) {
 		{Topic: "raw", Offset: 0, Key: []byte("k1"), KeySchema: connect.BytesSchema, Value: []byte("v1")},
 		{Topic: "raw", Offset: 1, Key: []byte("k2"), KeySchema: connect.BytesSchema, Value: []byte("v2")},
 	}))
+	waitCommits(t, task)
 	assert.Equal(t, map[string][]byte{
 		"topics/raw/partition=0/raw+0+0000000000.bin":      []byte("v1\nv2\n"),
 		"topics/raw/partition=0/raw+0+0000000000.keys.bin": []byte("k1\nk2\n"),
@@ -80,6 +82,7 @@ func TestSidecarRefusalsKeepFilesAligned(t *testing.T) {
 	recs[2].Headers = nil
 	recs[3].Headers[1].Value = nil
 	require.NoError(t, task.Put(context.Background(), recs))
+	waitCommits(t, task)
 	rep := sc.ReportedRecords()
 	require.Len(t, rep, 3)
 	assert.ErrorContains(t, rep[0].Err, "Key cannot be null for SinkRecord orders-0@1")
@@ -106,6 +109,7 @@ func TestParquetKeysNeedASchema(t *testing.T) {
 	r := rich(0)
 	r.KeySchema = nil
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{r}))
+	waitCommits(t, task)
 	rep := sc.ReportedRecords()
 	require.Len(t, rep, 1)
 	assert.ErrorContains(t, rep[0].Err, "ParquetFormat needs keys with a schema")
@@ -120,6 +124,7 @@ func TestGzipLeavesAvroSidecarsToTheirCodec(t *testing.T) {
 	cfg["flush.size"] = "1"
 	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
 	require.NoError(t, task.Put(context.Background(), richRecords(0, 1)))
+	waitCommits(t, task)
 	got := objects(t, cfg)
 	base := "topics/orders/partition=0/orders+0+0000000000"
 	require.Equal(t, []string{base + ".headers.json.gz", base + ".json.gz", base + ".keys.avro"}, keys(got))

@@ -111,6 +111,7 @@ func TestJSONDefaultPartitionerNamesContentsAndCommits(t *testing.T) {
 	}
 	recs = append(recs, order(1, 5, 100, "us"))
 	require.NoError(t, task.Put(context.Background(), recs))
+	waitCommits(t, task)
 	got := objects(t, cfg)
 	assert.Equal(t, []string{
 		"topics/orders/partition=0/orders+0+0000000040.json",
@@ -135,6 +136,7 @@ func TestFieldPartitionerAndRotationAcrossEncodedPartitions(t *testing.T) {
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{
 		order(2, 0, 1, "eu"), order(2, 1, 2, "us"), order(2, 2, 3, "eu"), order(2, 3, 4, "us"),
 	}))
+	waitCommits(t, task)
 	got := objects(t, cfg)
 	assert.Equal(t, map[string][]byte{
 		"topics/orders/region=eu/orders+2+0000000000.json": []byte("{\"id\":1,\"region\":\"eu\"}\n{\"id\":3,\"region\":\"eu\"}\n"),
@@ -158,6 +160,7 @@ func TestByteArrayGzipAndConfigNames(t *testing.T) {
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{
 		{Topic: "raw", Offset: 7, Value: []byte("a")}, {Topic: "raw", Offset: 8, Value: []byte("bc")},
 	}))
+	waitCommits(t, task)
 	got := objects(t, cfg)
 	require.Equal(t, []string{"backup/raw/partition=0/raw-0-0007.bin.gz"}, keys(got))
 	zr, err := gzip.NewReader(bytes.NewReader(got["backup/raw/partition=0/raw-0-0007.bin.gz"]))
@@ -174,6 +177,7 @@ func TestByteArrayRefusesNonBytesThroughReport(t *testing.T) {
 	sc.Tolerate = true
 	task := start(t, cfg, sc, connect.TopicPartition{Topic: "raw", Partition: 0})
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{{Topic: "raw", Offset: 0, Value: "text"}}))
+	waitCommits(t, task)
 	rep := sc.ReportedRecords()
 	require.Len(t, rep, 1)
 	assert.ErrorContains(t, rep[0].Err, "ByteArrayFormat needs a BYTES value")
@@ -287,6 +291,7 @@ func TestNullValues(t *testing.T) {
 	cfg["flush.size"] = "1"
 	task = start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{tomb, order(0, 10, 1, "eu")}))
+	waitCommits(t, task)
 	assert.Equal(t, []string{"topics/orders/partition=0/orders+0+0000000010.json"}, keys(objects(t, cfg)))
 }
 
@@ -298,6 +303,7 @@ func TestMissingPartitionFieldIsReported(t *testing.T) {
 	sc.Tolerate = true
 	task := start(t, cfg, sc, connect.TopicPartition{Topic: "orders"})
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 0, 1, "eu")}))
+	waitCommits(t, task)
 	rep := sc.ReportedRecords()
 	require.Len(t, rep, 1)
 	assert.ErrorContains(t, rep[0].Err, `no field "country"`)
@@ -348,6 +354,7 @@ func TestFileLargerThanPartSizeIsUploadedWhole(t *testing.T) {
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{
 		{Topic: "raw", Offset: 0, Value: big}, {Topic: "raw", Offset: 1, Value: big},
 	}))
+	waitCommits(t, task)
 	want := append(append(append(append([]byte{}, big...), '\n'), big...), '\n')
 	got := objects(t, cfg)
 	require.Len(t, got, 1)
@@ -360,6 +367,7 @@ func TestCloseDropsBuffersOfRevokedPartitions(t *testing.T) {
 	tp := connect.TopicPartition{Topic: "orders", Partition: 0}
 	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), tp)
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 0, 0, "eu"), order(0, 1, 1, "eu"), order(0, 2, 2, "eu")}))
+	waitCommits(t, task)
 	require.NoError(t, task.Close([]connect.TopicPartition{tp}))
 	// A revoked partition is neither committed nor kept.
 	off, err := task.Flush(context.Background(), nil)
@@ -369,6 +377,7 @@ func TestCloseDropsBuffersOfRevokedPartitions(t *testing.T) {
 	// offset 2: the next file starts at 2, with each record once.
 	require.NoError(t, task.Open([]connect.TopicPartition{tp}))
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 2, 2, "eu"), order(0, 3, 3, "eu")}))
+	waitCommits(t, task)
 	got := objects(t, cfg)
 	assert.Equal(t, []byte("{\"id\":2,\"region\":\"eu\"}\n{\"id\":3,\"region\":\"eu\"}\n"),
 		got["topics/orders/partition=0/orders+0+0000000002.json"])
@@ -386,6 +395,7 @@ func TestFieldPartitionerOnSchemalessJSON(t *testing.T) {
 	require.NoError(t, err)
 	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "orders"})
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{{Topic: "orders", Offset: 4, ValueSchema: s, Value: v}}))
+	waitCommits(t, task)
 	// A schemaless value is a map; its fields come out in Java HashMap
 	// order, as Jackson writes the HashMap Kafka's JsonConverter reads,
 	// the same on every run.
@@ -404,7 +414,7 @@ func TestUnreachableStoreIsARetriableErrorNamingTheObject(t *testing.T) {
 	srv.Close() // the store goes away after the start
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := task.Put(ctx, []*connect.Record{order(0, 0, 0, "eu")})
+	err := putSettled(ctx, t, task, []*connect.Record{order(0, 0, 0, "eu")})
 	require.ErrorIs(t, err, connect.ErrRetriable)
 	assert.ErrorContains(t, err, "upload s3://sink/topics/orders/partition=0/orders+0+0000000000.json")
 	off, err := task.Flush(ctx, nil)

@@ -146,6 +146,15 @@ func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 		}
 		tp := connect.TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		w := t.writer(tp)
+		if w.bg != nil && !w.bg.running() {
+			// A background commit ended: a failure rewinds now.
+			if err := w.settle(ctx, t.s.bucket); err != nil {
+				if err = t.fail(ctx, w, err); !errors.Is(err, connect.ErrRetriable) {
+					return err
+				}
+				failed = append(failed, err)
+			}
+		}
 		if w.awaitRewind {
 			continue // read again once the worker applies the rewind
 		}
@@ -164,9 +173,22 @@ func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 		}
 		err := t.put(ctx, w, r)
 		if err == nil && w.count >= t.s.flushSize {
-			err = t.rotateAndUpload(ctx, w)
+			err = t.rotateAndCommit(ctx, w)
 		}
 		if err != nil {
+			if err = t.fail(ctx, w, err); !errors.Is(err, connect.ErrRetriable) {
+				return err
+			}
+			failed = append(failed, err)
+		}
+	}
+	// Background commits that ended: their offsets become committable,
+	// a failure rewinds its partition.
+	for _, w := range t.writers {
+		if w.bg == nil || w.bg.running() {
+			continue
+		}
+		if err := w.settle(ctx, t.s.bucket); err != nil {
 			if err = t.fail(ctx, w, err); !errors.Is(err, connect.ErrRetriable) {
 				return err
 			}
@@ -192,12 +214,66 @@ func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 	return nil
 }
 
-// rotateAndUpload closes all open files of w and uploads them.
+// rotateAndUpload closes all open files of w and uploads them, after the
+// files of its background commit.
 func (t *sinkTask) rotateAndUpload(ctx context.Context, w *partitionWriter) error {
+	if err := w.settle(ctx, t.s.bucket); err != nil {
+		return err
+	}
 	if err := w.rotate(); err != nil {
 		return err
 	}
 	return w.uploadPending(ctx, func(f *file) error { return t.tag(ctx, f) })
+}
+
+// maxBackgroundCommits bounds the rotations a task commits in the
+// background: each holds the last part of its files' objects.
+const maxBackgroundCommits = 2
+
+// rotateAndCommit is the rotation of flush.size: it closes all open files
+// of w and commits them in the background (after the previous rotation's
+// files), so that Put goes on writing records while the last parts and
+// the completions are in flight. Flush, the next rotation of w, or its
+// next record after the commit ended takes the result: only then is the
+// offset committable, and a failure rewinds the partition (t.fail).
+// With enable.conditional.writes the files are uploaded before Put goes
+// on, as finding a file's name taken reads the partition's later files.
+func (t *sinkTask) rotateAndCommit(ctx context.Context, w *partitionWriter) error {
+	if t.s.conditional {
+		return t.rotateAndUpload(ctx, w)
+	}
+	if err := w.settle(ctx, t.s.bucket); err != nil {
+		return err
+	}
+	if err := w.rotate(); err != nil {
+		return err
+	}
+	if err := t.awaitCommitSlot(ctx); err != nil {
+		return err
+	}
+	w.commitInBackground(t.tag)
+	return nil
+}
+
+// awaitCommitSlot waits until fewer than maxBackgroundCommits background
+// commits run; their results are taken later by their writers.
+func (t *sinkTask) awaitCommitSlot(ctx context.Context) error {
+	for {
+		var running []*commitJob
+		for _, w := range t.writers {
+			if w.bg != nil && w.bg.running() {
+				running = append(running, w.bg)
+			}
+		}
+		if len(running) < maxBackgroundCommits {
+			return nil
+		}
+		select {
+		case <-running[0].done:
+		case <-ctx.Done():
+			return &uploadError{t.s.bucket, running[0].files[0].key(), fmt.Errorf("wait for a background upload: %w", ctx.Err())}
+		}
+	}
 }
 
 // fail handles an error of w's files as Confluent's sink handles a
@@ -296,6 +372,13 @@ func (t *sinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64
 	}
 	out := map[connect.TopicPartition]int64{}
 	for tp, w := range t.writers {
+		if err := w.settle(ctx, t.s.bucket); err != nil {
+			if err = t.fail(ctx, w, err); !errors.Is(err, connect.ErrRetriable) {
+				return nil, err
+			}
+			w.awaitRewind = false // applied before the next Put, as below
+			t.ctx.Logger().Warn("upload failed; the partition's offset is not committed", "partition", tp.String(), "error", err)
+		}
 		if len(w.pending) > 0 && !w.awaitRewind {
 			if err := w.uploadPending(ctx, func(f *file) error { return t.tag(ctx, f) }); err != nil {
 				if err = t.fail(ctx, w, err); !errors.Is(err, connect.ErrRetriable) {

@@ -202,6 +202,7 @@ func TestRecordWithoutTimestampIsReported(t *testing.T) {
 	sc.Tolerate = true
 	task := start(t, cfg, sc, connect.TopicPartition{Topic: "orders"})
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(0, 3, 1, "eu")}))
+	waitCommits(t, task)
 	rep := sc.ReportedRecords()
 	require.Len(t, rep, 1)
 	assert.ErrorContains(t, rep[0].Err, `timestamp.field "created" of record SinkRecord{topic=orders, partition=0, offset=3}`)
@@ -221,6 +222,7 @@ func TestHourlyPartitionerWritesTimeDirectories(t *testing.T) {
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{
 		at(t, 0, "2024-01-31T22:30:00Z"), at(t, 1, "2024-01-31T23:10:00Z"), at(t, 2, "2024-01-31T22:59:59Z"),
 	}))
+	waitCommits(t, task)
 	assert.Equal(t, map[string][]byte{
 		"topics/orders/year=2024/month=01/day=31/hour=23/orders+0+0000000000.json": []byte("{\"id\":0,\"region\":\"eu\"}\n{\"id\":2,\"region\":\"eu\"}\n"),
 		"topics/orders/year=2024/month=02/day=01/hour=00/orders+0+0000000001.json": []byte("{\"id\":1,\"region\":\"eu\"}\n"),

@@ -28,6 +28,7 @@ func twoPartFile(t *testing.T, set map[string]string) ([]byte, []byte) {
 	task := start(t, cfg, connecttest.NewSinkContext(t, cfg), connect.TopicPartition{Topic: "raw"})
 	a, b := bytes.Repeat([]byte("0123456789abcdef"), 3<<16), bytes.Repeat([]byte("fedcba9876543210"), 3<<16)
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{{Topic: "raw", Offset: 0, Value: a}, {Topic: "raw", Offset: 1, Value: b}}))
+	waitCommits(t, task)
 	got := objects(t, cfg)
 	require.Len(t, got, 1)
 	for _, v := range got {

@@ -121,6 +121,33 @@ type partitionWriter struct {
 	// since the last commit to their encoded partition: the names a file
 	// starting there would have (conditional writes only).
 	started map[int64]string
+	// bg commits the files of the last rotation while records go into
+	// new files; nil when none does. Its result is taken by settle.
+	bg *commitJob
+}
+
+// commitJob commits the files of one rotation in the background: the
+// last part of each object and CompleteMultipartUpload (or its one
+// PutObject) while Put goes on encoding.
+type commitJob struct {
+	files  []*file
+	offset int64 // committable once every file is committed
+	cancel context.CancelFunc
+	done   chan struct{}
+	// Set by the job before done closes: the files it committed, in
+	// order, and the error that stopped it.
+	n   int
+	err error
+}
+
+// running reports whether the job is still committing.
+func (j *commitJob) running() bool {
+	select {
+	case <-j.done:
+		return false
+	default:
+		return true
+	}
 }
 
 func newPartitionWriter(tp connect.TopicPartition) *partitionWriter {
@@ -295,8 +322,66 @@ func (w *partitionWriter) uploadPending(ctx context.Context, committed func(*fil
 	return nil
 }
 
-// discard aborts every open and pending file.
+// commitInBackground starts committing the pending files, which leave
+// the queue, in order, calling committed after each; settle takes the
+// result. No other job of w may run.
+func (w *partitionWriter) commitInBackground(committed func(context.Context, *file) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	j := &commitJob{files: w.pending, offset: w.pendingOffset, cancel: cancel, done: make(chan struct{})}
+	w.pending, w.bg = nil, j
+	go func() {
+		defer close(j.done)
+		for _, f := range j.files {
+			if j.err = f.commit(ctx); j.err != nil {
+				return
+			}
+			j.n++
+			if committed != nil {
+				if j.err = committed(ctx, f); j.err != nil {
+					return
+				}
+			}
+		}
+	}()
+}
+
+// settle waits for w's background commit, if one runs, and takes its
+// result as uploadPending's: the offset after its files becomes
+// committable, or the files it did not commit go back to the front of
+// the queue and its error is returned. Waiting ends with ctx, with an
+// *uploadError; the job then still runs.
+func (w *partitionWriter) settle(ctx context.Context, bucket string) error {
+	j := w.bg
+	if j == nil {
+		return nil
+	}
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		return &uploadError{bucket, j.files[0].key(), fmt.Errorf("wait for the upload of %d files: %w", len(j.files), ctx.Err())}
+	}
+	w.bg = nil
+	j.cancel()
+	if j.err != nil {
+		w.pending = append(j.files[j.n:len(j.files):len(j.files)], w.pending...)
+		return j.err
+	}
+	if j.offset > w.committable {
+		w.committable = j.offset
+	}
+	return nil
+}
+
+// discard aborts every open and pending file, and a background commit.
 func (w *partitionWriter) discard() {
+	if j := w.bg; j != nil {
+		j.cancel()
+		<-j.done
+		for _, f := range j.files {
+			f.abort() // nothing for a file committed
+		}
+		w.bg = nil
+	}
 	for _, f := range w.open {
 		f.abort()
 	}

@@ -6,16 +6,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/connectors/s3"
 )
 
-// S3SinkOptions configure [S3Sink]: JSON records through one S3 sink task
-// into a bucket, beside the same bytes through the SDK's transfer
-// manager alone.
+// S3SinkOptions configure [S3Sink]: records through one S3 sink task into
+// a bucket, in JSON or Parquet, beside the files it wrote through the
+// SDK's transfer manager alone.
 type S3SinkOptions struct {
+	Format                   string // json or parquet
 	StoreURL, Bucket, Region string
 	AccessKey, SecretKey     string // empty: the SDK's default chain
 	Records, RecordSize      int
@@ -25,10 +28,12 @@ type S3SinkOptions struct {
 }
 
 func parseS3SinkFlags(args []string, stderr io.Writer) (S3SinkOptions, error) {
-	o := S3SinkOptions{Bucket: "sluice-bench", Region: "us-east-1", Records: 200000, RecordSize: 1024,
+	o := S3SinkOptions{Format: "json", Bucket: "sluice-bench", Region: "us-east-1", Records: 200000, RecordSize: 1024,
 		Partitions: 1, FileRecords: 50000, PartSize: 25 << 20, Timeout: DefaultTimeout}
 	fs := flag.NewFlagSet("sluice bench s3-sink", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.StringVar(&o.Format, "format", o.Format, "file format: "+strings.Join(s3.BenchFormats(), " or ")+
+		" (json: schemaless records, JsonFormat; parquet: records with a Struct schema, ParquetFormat); MB/s is of the records as JSON lines in both")
 	fs.StringVar(&o.StoreURL, "store-url", "", "S3 endpoint `URL` (store.url), e.g. a local versitygw or MinIO; empty means AWS")
 	fs.StringVar(&o.Bucket, "bucket", o.Bucket, "existing `bucket` to write to (objects under topics/bench/ and bench-manager/)")
 	fs.StringVar(&o.Region, "region", o.Region, "s3.region")
@@ -49,6 +54,9 @@ func parseS3SinkFlags(args []string, stderr io.Writer) (S3SinkOptions, error) {
 // Validate reports every problem with o at once.
 func (o S3SinkOptions) Validate() error {
 	var errs []error
+	if !slices.Contains(s3.BenchFormats(), o.Format) {
+		errs = append(errs, fmt.Errorf("--format %q is not one of %s", o.Format, strings.Join(s3.BenchFormats(), ", ")))
+	}
 	if o.Bucket == "" {
 		errs = append(errs, errors.New("--bucket is empty"))
 	}
@@ -74,7 +82,7 @@ func S3Sink(ctx context.Context, o S3SinkOptions, _ io.Writer) (s3.BenchResult, 
 	if o.AccessKey != "" {
 		cfg["aws.access.key.id"], cfg["aws.secret.access.key"] = o.AccessKey, o.SecretKey
 	}
-	return s3.Bench(ctx, s3.BenchOptions{Config: cfg, Records: o.Records, RecordSize: o.RecordSize,
+	return s3.Bench(ctx, s3.BenchOptions{Config: cfg, Format: o.Format, Records: o.Records, RecordSize: o.RecordSize,
 		Partitions: o.Partitions, FileRecords: o.FileRecords})
 }
 
