@@ -377,6 +377,7 @@ func TestStoreTimestampsSidecarLines(t *testing.T) {
 	recs[3].Headers = append(recs[3].Headers, connect.Header{Key: TimestampHeader, Schema: connect.StringSchema, Value: "1"})
 	recs[4].Timestamp = time.UnixMilli(-1) // Kafka's NoTimestampType
 	require.NoError(t, task.Put(context.Background(), recs))
+	waitCommits(t, task)
 	rep := sc.ReportedRecords()
 	require.Len(t, rep, 2)
 	assert.ErrorContains(t, rep[0].Err, "Headers cannot be null for SinkRecord orders-0@2")
@@ -449,6 +450,7 @@ func TestRoundTripCodecs(t *testing.T) {
 				r.Timestamp = rtBase.Add(time.Duration(i) * time.Minute)
 			}
 			require.NoError(t, task.Put(context.Background(), recs))
+			waitCommits(t, task)
 			base := "topics/orders/partition=0/orders+0+0000000000"
 			require.ElementsMatch(t, []string{base + ".headers" + c.ext, base + ".keys" + c.ext, base + c.ext}, keys(objects(t, cfg)))
 
