@@ -118,7 +118,8 @@ func StartMariaDB(t testing.TB, opts ...MariaDBOption) *MariaDB {
 	args := []string{"--defaults-file=" + m.confPath(), "--auth-root-authentication-method=normal", "--skip-test-db"}
 	args = append(args, runAsArgs()...)
 	if out, err := exec.Command(installDB, args...).CombinedOutput(); err != nil {
-		t.Fatalf("initialise mariadb data directory with %s: %v\n%s", installDB, err, out)
+		errLog, _ := os.ReadFile(conf["log_error"]) // the cause; out mostly says to read it
+		t.Fatalf("initialise mariadb data directory with %s: %v\n%s\n%s", installDB, err, errLog, out)
 	}
 	m.start(t, mariadbd, conf)
 	t.Cleanup(func() { m.stop(t) })
