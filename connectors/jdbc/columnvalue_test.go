@@ -1,0 +1,49 @@
+package jdbc
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/connectors/debezium"
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+func TestColumnValueErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    *connect.Schema
+		v    any
+		want string
+	}{
+		{"zoned timestamp", named(connect.TypeString, debezium.ZonedTimestampName), "yesterday",
+			`io.debezium.time.ZonedTimestamp: not an ISO-8601 timestamp: "yesterday"`},
+		{"zoned time", named(connect.TypeString, debezium.ZonedTimeName), "noon", "not an ISO-8601 time"},
+		{"micro timestamp", named(connect.TypeInt64, debezium.MicroTimestampName), "x", "want an integer, got string"},
+		{"decimal", named(connect.TypeBytes, connect.DecimalName, "scale", "2"), 1.5, "want a *big.Rat, got float64"},
+		{"kafka date", named(connect.TypeInt32, connect.DateName), int32(3), "want a time.Time"},
+		{"no schema", nil, 1, "has no schema"},
+		{"struct", connect.StructBuilder().Build(), connect.NewStruct(connect.StructBuilder().Build()), "does not fit"},
+		{"array element", connect.ArrayOf(named(connect.TypeInt32, debezium.DateName)), []any{"x"}, "array element 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, d := range []dialect{postgresDialect, mariadbDialect} {
+				_, err := d.columnValue(tc.s, tc.v)
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.want)
+			}
+		})
+	}
+}
+
+func TestColumnValueNull(t *testing.T) {
+	v, err := postgresDialect.columnValue(named(connect.TypeString, debezium.UUIDName), nil)
+	require.NoError(t, err)
+	assert.Nil(t, v)
+}
+
+func TestClock(t *testing.T) {
+	assert.Equal(t, "24:00:00", clock(86_400_000_000_000))
+	assert.Equal(t, "00:00:00.5", clock(500_000_000))
+}
