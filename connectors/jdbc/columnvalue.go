@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
+	dbz "github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -71,36 +71,36 @@ func (d dialect) namedValue(s *connect.Schema, v any) (any, bool, error) {
 		out, err = decimalValue(s, v)
 	case connect.DateName, connect.TimeName, connect.TimestampName:
 		out, err = kafkaTemporal(s.Name, v)
-	case debezium.DateName:
+	case dbz.DateName:
 		out, err = withInt(v, func(n int64) any { return time.Unix(n*86400, 0).UTC().Format(dateLayout) })
-	case debezium.TimeName:
+	case dbz.TimeName:
 		out, err = withInt(v, func(n int64) any { return clock(time.Duration(n) * time.Millisecond) })
-	case debezium.MicroTimeName:
+	case dbz.MicroTimeName:
 		out, err = withInt(v, func(n int64) any { return clock(time.Duration(n) * time.Microsecond) })
 	case nanoTimeName:
 		out, err = withInt(v, func(n int64) any { return clock(time.Duration(n)) })
-	case debezium.TimestampName:
+	case dbz.TimestampName:
 		out, err = withInt(v, func(n int64) any { return time.UnixMilli(n).UTC().Format(timestampLayout) })
-	case debezium.MicroTimestampName:
+	case dbz.MicroTimestampName:
 		out, err = withInt(v, func(n int64) any { return time.UnixMicro(n).UTC().Format(timestampLayout) })
 	case nanoTimestampName:
 		out, err = withInt(v, func(n int64) any { return time.Unix(0, n).UTC().Format(timestampLayout) })
-	case debezium.ZonedTimestampName:
+	case dbz.ZonedTimestampName:
 		out, err = d.zonedTimestamp(v)
-	case debezium.ZonedTimeName:
+	case dbz.ZonedTimeName:
 		out, err = d.zonedTime(v)
-	case debezium.MicroDurationName:
+	case dbz.MicroDurationName:
 		out, err = withInt(v, func(n int64) any {
 			if d.isMySQL() {
 				return n
 			}
 			return strconv.FormatInt(n, 10) + " microseconds"
 		})
-	case debezium.VariableScaleDecimalName:
+	case dbz.VariableScaleDecimalName:
 		out, err = d.variableScale(v)
-	case debezium.BitsName:
+	case dbz.BitsName:
 		out, err = d.bitsValue(s, v)
-	case debezium.PointName:
+	case dbz.PointName:
 		out, err = d.pointValue(v)
 	case yearName:
 		out, err = withInt(v, func(n int64) any { return n })
@@ -228,7 +228,7 @@ func (d dialect) bitsValue(s *connect.Schema, v any) (any, error) {
 		be[len(b)-1-i] = b[i]
 	}
 	n := new(big.Int).SetBytes(be)
-	length, _ := strconv.Atoi(s.Parameters[debezium.BitsLengthParam])
+	length, _ := strconv.Atoi(s.Parameters[dbz.BitsLengthParam])
 	if d.isMySQL() {
 		if length > 0 && length <= mysqlMaxBits {
 			return n.Int64(), nil

@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
+	dbz "github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -17,15 +17,15 @@ func TestColumnValueErrors(t *testing.T) {
 		v    any
 		want string
 	}{
-		{"zoned timestamp", named(connect.TypeString, debezium.ZonedTimestampName), "yesterday",
+		{"zoned timestamp", named(connect.TypeString, dbz.ZonedTimestampName), "yesterday",
 			`io.debezium.time.ZonedTimestamp: not an ISO-8601 timestamp: "yesterday"`},
-		{"zoned time", named(connect.TypeString, debezium.ZonedTimeName), "noon", "not an ISO-8601 time"},
-		{"micro timestamp", named(connect.TypeInt64, debezium.MicroTimestampName), "x", "want an integer, got string"},
+		{"zoned time", named(connect.TypeString, dbz.ZonedTimeName), "noon", "not an ISO-8601 time"},
+		{"micro timestamp", named(connect.TypeInt64, dbz.MicroTimestampName), "x", "want an integer, got string"},
 		{"decimal", named(connect.TypeBytes, connect.DecimalName, "scale", "2"), 1.5, "want a *big.Rat, got float64"},
 		{"kafka date", named(connect.TypeInt32, connect.DateName), int32(3), "want a time.Time"},
 		{"no schema", nil, 1, "has no schema"},
 		{"struct", connect.StructBuilder().Build(), connect.NewStruct(connect.StructBuilder().Build()), "does not fit"},
-		{"array element", connect.ArrayOf(named(connect.TypeInt32, debezium.DateName)), []any{"x"}, "array element 0"},
+		{"array element", connect.ArrayOf(named(connect.TypeInt32, dbz.DateName)), []any{"x"}, "array element 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, d := range []dialect{postgresDialect, mariadbDialect} {
@@ -38,7 +38,7 @@ func TestColumnValueErrors(t *testing.T) {
 }
 
 func TestColumnValueNull(t *testing.T) {
-	v, err := postgresDialect.columnValue(named(connect.TypeString, debezium.UUIDName), nil)
+	v, err := postgresDialect.columnValue(named(connect.TypeString, dbz.UUIDName), nil)
 	require.NoError(t, err)
 	assert.Nil(t, v)
 }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
+	dbz "github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -130,55 +130,55 @@ func (d dialect) namedType(s *connect.Schema, key bool) (string, bool, error) {
 	case connect.DecimalName:
 		t, err := d.decimalType(s)
 		return t, true, err
-	case connect.DateName, debezium.DateName:
+	case connect.DateName, dbz.DateName:
 		return "date", true, nil
-	case connect.TimeName, debezium.TimeName:
+	case connect.TimeName, dbz.TimeName:
 		return pick("time(3)", "time(3)")
-	case debezium.MicroTimeName, nanoTimeName:
+	case dbz.MicroTimeName, nanoTimeName:
 		return pick("time(6)", "time(6)")
-	case connect.TimestampName, debezium.TimestampName:
+	case connect.TimestampName, dbz.TimestampName:
 		return pick("timestamp(3)", "datetime(3)")
-	case debezium.MicroTimestampName, nanoTimestampName:
+	case dbz.MicroTimestampName, nanoTimestampName:
 		return pick("timestamp(6)", "datetime(6)")
-	case debezium.ZonedTimestampName:
+	case dbz.ZonedTimestampName:
 		// MySQL's TIMESTAMP (Debezium's choice) holds only 1970..2038 and
 		// shifts by the session zone; DATETIME(6) holding UTC holds all.
 		return pick("timestamp(6) with time zone", "datetime(6)")
-	case debezium.ZonedTimeName:
+	case dbz.ZonedTimeName:
 		return pick("time(6) with time zone", "time(6)")
-	case debezium.MicroDurationName:
+	case dbz.MicroDurationName:
 		// Debezium uses MySQL TIME, whose ±838:59:59 range refuses an
 		// interval of a year; microseconds in a BIGINT keep every value.
 		return pick("interval", "bigint")
-	case debezium.IntervalName:
+	case dbz.IntervalName:
 		return pick("interval", str)
-	case debezium.VariableScaleDecimalName:
+	case dbz.VariableScaleDecimalName:
 		// Debezium: DOUBLE. Postgres's unconstrained numeric keeps every
 		// digit; MySQL has no decimal of unbounded scale, so double there.
 		return pick("numeric", "double")
-	case debezium.UUIDName:
+	case dbz.UUIDName:
 		return pick("uuid", "char(36)")
-	case debezium.JSONName:
+	case dbz.JSONName:
 		if key && my {
 			return str, true, nil
 		}
 		return pick("json", "json")
-	case debezium.XMLName:
+	case dbz.XMLName:
 		if key && my {
 			return str, true, nil
 		}
 		return pick("xml", "longtext")
-	case debezium.LtreeName, debezium.TsvectorName:
+	case dbz.LtreeName, dbz.TsvectorName:
 		// ltree needs the extension in the target; text holds its form.
-		if s.Name == debezium.TsvectorName && !my && !key {
+		if s.Name == dbz.TsvectorName && !my && !key {
 			return "tsvector", true, nil
 		}
 		return str, true, nil
-	case debezium.EnumName, enumSetName:
+	case dbz.EnumName, enumSetName:
 		if !my || key {
 			return str, true, nil
 		}
-		labels := s.Parameters[debezium.EnumAllowedParam]
+		labels := s.Parameters[dbz.EnumAllowedParam]
 		if labels == "" {
 			return str, true, nil
 		}
@@ -187,12 +187,12 @@ func (d dialect) namedType(s *connect.Schema, key bool) (string, bool, error) {
 			kind = "set"
 		}
 		return kind + "(" + mysqlLabels(labels) + ")", true, nil
-	case debezium.BitsName:
+	case dbz.BitsName:
 		t, err := d.bitsType(s)
 		return t, true, err
 	case yearName:
 		return pick("integer", "year")
-	case debezium.PointName:
+	case dbz.PointName:
 		return pick("point", "point")
 	case geometryName:
 		if my {
@@ -302,9 +302,9 @@ func (d dialect) decimalType(s *connect.Schema) (string, error) {
 		return "", err
 	}
 	prec := 0
-	if p, ok := s.Parameters[debezium.DecimalPrecisionParam]; ok {
+	if p, ok := s.Parameters[dbz.DecimalPrecisionParam]; ok {
 		if prec, err = strconv.Atoi(p); err != nil || prec <= 0 {
-			return "", fmt.Errorf("invalid %s %q in Decimal schema", debezium.DecimalPrecisionParam, p)
+			return "", fmt.Errorf("invalid %s %q in Decimal schema", dbz.DecimalPrecisionParam, p)
 		}
 	}
 	if !d.isMySQL() {
@@ -328,10 +328,10 @@ func (d dialect) decimalType(s *connect.Schema) (string, error) {
 // MySQL up to its 64 bits and varbinary beyond.
 func (d dialect) bitsType(s *connect.Schema) (string, error) {
 	n := 0
-	if p, ok := s.Parameters[debezium.BitsLengthParam]; ok {
+	if p, ok := s.Parameters[dbz.BitsLengthParam]; ok {
 		var err error
 		if n, err = strconv.Atoi(p); err != nil || n < 0 {
-			return "", fmt.Errorf("invalid %s %q in Bits schema", debezium.BitsLengthParam, p)
+			return "", fmt.Errorf("invalid %s %q in Bits schema", dbz.BitsLengthParam, p)
 		}
 	}
 	if !d.isMySQL() {

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sluicehq/sluice/connectors/debezium"
+	dbz "github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -46,21 +46,21 @@ func TestColumnTypes(t *testing.T) {
 		{"int8", connect.PrimitiveSchema(connect.TypeInt8, false), false, "smallint", "tinyint"},
 		{"boolean", connect.PrimitiveSchema(connect.TypeBoolean, false), false, "boolean", "boolean"},
 		{"decimal with precision", named(connect.TypeBytes, connect.DecimalName, "scale", "2",
-			debezium.DecimalPrecisionParam, "10"), false, "numeric(10,2)", "decimal(10,2)"},
+			dbz.DecimalPrecisionParam, "10"), false, "numeric(10,2)", "decimal(10,2)"},
 		{"decimal", named(connect.TypeBytes, connect.DecimalName, "scale", "4"), false, "numeric", "decimal(65,4)"},
 		{"decimal negative scale", named(connect.TypeBytes, connect.DecimalName, "scale", "-2"), false, "numeric", "decimal(65,0)"},
 		{"connect time", named(connect.TypeInt32, connect.TimeName), false, "time(3)", "time(3)"},
 		{"nano timestamp", named(connect.TypeInt64, nanoTimestampName), false, "timestamp(6)", "datetime(6)"},
-		{"zoned timestamp", named(connect.TypeString, debezium.ZonedTimestampName), false,
+		{"zoned timestamp", named(connect.TypeString, dbz.ZonedTimestampName), false,
 			"timestamp(6) with time zone", "datetime(6)"},
-		{"enum", named(connect.TypeString, debezium.EnumName, "allowed", "a,it's"), false, "text", `enum('a','it''s')`},
-		{"enum key", named(connect.TypeString, debezium.EnumName, "allowed", "a,b"), true, "text", "varchar(255)"},
+		{"enum", named(connect.TypeString, dbz.EnumName, "allowed", "a,it's"), false, "text", `enum('a','it''s')`},
+		{"enum key", named(connect.TypeString, dbz.EnumName, "allowed", "a,b"), true, "text", "varchar(255)"},
 		{"enum set", named(connect.TypeString, enumSetName, "allowed", "a,b"), false, "text", "set('a','b')"},
-		{"json key", named(connect.TypeString, debezium.JSONName), true, "json", "varchar(255)"},
-		{"uuid", named(connect.TypeString, debezium.UUIDName), false, "uuid", "char(36)"},
+		{"json key", named(connect.TypeString, dbz.JSONName), true, "json", "varchar(255)"},
+		{"uuid", named(connect.TypeString, dbz.UUIDName), false, "uuid", "char(36)"},
 		{"year", named(connect.TypeInt32, yearName), false, "integer", "year"},
-		{"bits 70", named(connect.TypeBytes, debezium.BitsName, "length", "70"), false, "bit varying(70)", "longblob"},
-		{"array", connect.ArrayOf(named(connect.TypeInt32, debezium.DateName)), false, "date[]", "json"},
+		{"bits 70", named(connect.TypeBytes, dbz.BitsName, "length", "70"), false, "bit varying(70)", "longblob"},
+		{"array", connect.ArrayOf(named(connect.TypeInt32, dbz.DateName)), false, "date[]", "json"},
 		{"map", connect.MapOf(str, str), false, "jsonb", "json"},
 		{"unknown name falls back to the type", named(connect.TypeInt32, "com.example.Thing"), false, "integer", "int"},
 	} {
@@ -144,4 +144,12 @@ func TestAddColumnsSQL(t *testing.T) {
 	}, got)
 	_, err = postgresDialect.addColumnsSQL(nil, "t", columnsOf(s), true)
 	assert.ErrorContains(t, err, "does not exist")
+}
+
+// TestSemanticNames pins the names of the Debezium types this package
+// spells itself (the rest come from package debezium).
+func TestSemanticNames(t *testing.T) {
+	assert.Equal(t, []string{"io.debezium.time.NanoTime", "io.debezium.time.NanoTimestamp", "io.debezium.time.Year",
+		"io.debezium.data.EnumSet", "io.debezium.data.geometry.Geometry"},
+		[]string{nanoTimeName, nanoTimestampName, yearName, enumSetName, geometryName})
 }
