@@ -1,19 +1,14 @@
 package jdbc
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -35,78 +30,13 @@ func openPostgres(t *testing.T) *sql.DB {
 	return db
 }
 
-// openMariaDB starts a throwaway MariaDB (Debian's mariadbd) in a temporary
-// directory and opens a fresh database "sink" in it.
-//
-// TODO(h18): replace with testenv.StartMariaDB once it is on main.
+// openMariaDB starts a throwaway MariaDB and opens a fresh database "sink"
+// in it.
 func openMariaDB(t *testing.T) *sql.DB {
 	t.Helper()
-	mariadbd, install := "/usr/sbin/mariadbd", "/usr/bin/mariadb-install-db"
-	for _, bin := range []string{mariadbd, install} {
-		if _, err := os.Stat(bin); err != nil {
-			if testenv.RequireServers() {
-				t.Fatalf("%s is missing and SLUICE_REQUIRE_SERVERS=1: %v", bin, err)
-			}
-			t.Skipf("%s is missing: %v", bin, err)
-		}
-	}
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	var asRoot []string
-	if os.Geteuid() == 0 {
-		asRoot = []string{"--user=root"}
-	}
-	args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal",
-		"--skip-test-db"}, asRoot...)
-	out, err := exec.Command(install, args...).CombinedOutput()
-	require.NoError(t, err, "mariadb-install-db: %s", out)
-	port := freeTCPPort(t)
-	args = append([]string{"--no-defaults", "--datadir=" + data, "--socket=" + filepath.Join(dir, "s"),
-		"--pid-file=" + filepath.Join(dir, "pid"), "--bind-address=127.0.0.1", "--port=" + strconv.Itoa(port),
-		"--skip-name-resolve", "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
-		"--log-error=" + filepath.Join(dir, "err.log")}, asRoot...)
-	cmd := exec.Command(mariadbd, args...)
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-		}
-	})
-	root, err := sql.Open("mysql", fmt.Sprintf("root@tcp(127.0.0.1:%d)/", port))
-	require.NoError(t, err)
-	defer root.Close()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err = root.PingContext(ctx)
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "err.log"))
-			t.Fatalf("mariadbd did not start: %v\n%s", err, log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	_, err = root.Exec("CREATE DATABASE sink")
-	require.NoError(t, err)
-	db, err := sql.Open("mysql", fmt.Sprintf("root@tcp(127.0.0.1:%d)/sink", port))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	m := testenv.StartMariaDB(t)
+	m.CreateDatabase(t, "sink")
+	return m.Open(t, "sink")
 }
 
 // everyTypeRecord builds one record whose fields are every schema of the
