@@ -231,7 +231,7 @@ func (d dialect) bitsValue(s *connect.Schema, v any) (any, error) {
 	length, _ := strconv.Atoi(s.Parameters[dbz.BitsLengthParam])
 	if d.isMySQL() {
 		if length > 0 && length <= mysqlMaxBits {
-			return n.Int64(), nil
+			return n.Uint64(), nil
 		}
 		return be, nil
 	}

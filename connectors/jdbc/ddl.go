@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -20,7 +21,7 @@ func (d dialect) createTableSQL(table string, cols []column, quote bool) (string
 	}
 	defs := make([]string, 0, len(cols)+1)
 	var key []string
-	var errs []error
+	errs := d.checkNames(table, cols, quote)
 	for _, c := range cols {
 		def, err := d.columnDef(c, quote, false)
 		if err != nil {
@@ -56,7 +57,7 @@ func (d dialect) addColumnsSQL(info *tableInfo, table string, cols []column, quo
 		return nil, fmt.Errorf("alter table %s: the table does not exist", table)
 	}
 	var stmts []string
-	var errs []error
+	errs := d.checkNames(table, cols, quote)
 	for _, c := range cols {
 		if _, ok := info.Columns[strings.ToLower(c.Name)]; ok {
 			continue
@@ -72,6 +73,50 @@ func (d dialect) addColumnsSQL(info *tableInfo, table string, cols []column, quo
 		return nil, fmt.Errorf("alter table %s: %w", table, err)
 	}
 	return stmts, nil
+}
+
+// Longest identifiers: Postgres silently truncates longer ones (NAMEDATALEN
+// 64, in bytes), after which the sink would never find its own table again;
+// MySQL refuses them (64 characters).
+const (
+	pgMaxIdentBytes    = 63
+	mysqlMaxIdentChars = 64
+)
+
+// checkNames finds the names the database would refuse or mangle: empty,
+// too long, or two columns that are one to the database (MySQL compares
+// column names without case; Postgres folds unquoted ones).
+func (d dialect) checkNames(table string, cols []column, quote bool) []error {
+	var errs []error
+	check := func(what, name string) {
+		switch {
+		case name == "":
+			errs = append(errs, fmt.Errorf("%s: empty name", what))
+		case !d.isMySQL() && len(name) > pgMaxIdentBytes:
+			errs = append(errs, fmt.Errorf("%s %q: longer than Postgres's %d bytes", what, name, pgMaxIdentBytes))
+		case d.isMySQL() && utf8.RuneCountInString(name) > mysqlMaxIdentChars:
+			errs = append(errs, fmt.Errorf("%s %q: longer than MySQL's %d characters", what, name, mysqlMaxIdentChars))
+		}
+	}
+	qualifier, name := splitTable(table)
+	if qualifier != "" {
+		check("schema", qualifier)
+	}
+	check("table", name)
+	seen := map[string]string{}
+	for _, c := range cols {
+		check("column", c.Name)
+		folded := c.Name
+		if d.isMySQL() || !quote {
+			folded = strings.ToLower(c.Name)
+		}
+		if first, dup := seen[folded]; dup {
+			errs = append(errs, fmt.Errorf("columns %q and %q would be the same column", first, c.Name))
+			continue
+		}
+		seen[folded] = c.Name
+	}
+	return errs
 }
 
 // columnDef is "name type [NOT NULL|NULL] [DEFAULT v]". When adding to an

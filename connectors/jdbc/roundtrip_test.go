@@ -3,11 +3,13 @@ package jdbc
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	dbz "github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -161,6 +163,29 @@ func TestReadTableNames(t *testing.T) {
 			info, err = tc.d.readTable(ctx, db, "Quoted") // not in the current schema
 			require.NoError(t, err)
 			assert.Nil(t, info)
+		})
+	}
+}
+
+// TestBits64 stores a 64-bit Bits value with the top bit set, which only an
+// unsigned binding carries into MySQL's BIT(64).
+func TestBits64(t *testing.T) {
+	for _, tc := range dialectDBs {
+		t.Run(tc.name, func(t *testing.T) {
+			db := tc.open(t)
+			s := connect.StructBuilder().Field("id", connect.PrimitiveSchema(connect.TypeInt32, false)).
+				Field("b", named(connect.TypeBytes, dbz.BitsName, "length", "64")).Build()
+			cols := columnsOf(s, "id")
+			create, err := tc.d.createTableSQL("bits", cols, true)
+			require.NoError(t, err)
+			_, err = db.Exec(create)
+			require.NoError(t, err)
+			insertRow(t, tc.d, db, "bits", cols, connect.NewStruct(s).MustPut("id", int32(1)).
+				MustPut("b", []byte{1, 0, 0, 0, 0, 0, 0, 0x80}))
+			info, err := tc.d.readTable(context.Background(), db, "bits")
+			require.NoError(t, err)
+			want := "1" + strings.Repeat("0", 62) + "1"
+			assert.Equal(t, want, readBack(t, tc.d, db, "bits", info)["b"])
 		})
 	}
 }

@@ -3,6 +3,7 @@ package jdbc
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -152,4 +153,32 @@ func TestSemanticNames(t *testing.T) {
 	assert.Equal(t, []string{"io.debezium.time.NanoTime", "io.debezium.time.NanoTimestamp", "io.debezium.time.Year",
 		"io.debezium.data.EnumSet", "io.debezium.data.geometry.Geometry"},
 		[]string{nanoTimeName, nanoTimestampName, yearName, enumSetName, geometryName})
+}
+
+func TestDDLNames(t *testing.T) {
+	i := connect.PrimitiveSchema(connect.TypeInt32, false)
+	long := strings.Repeat("x", 64)
+	s := connect.StructBuilder().Field("a", i).Field("A", i).Field(long, i).Build()
+	_, err := postgresDialect.createTableSQL("t", columnsOf(s), false)
+	assert.ErrorContains(t, err, `columns "a" and "A" would be the same column`)
+	assert.ErrorContains(t, err, `column "`+long+`": longer than Postgres's 63 bytes`)
+	_, err = mysqlDialect.addColumnsSQL(&tableInfo{Columns: map[string]columnInfo{}}, long+".t", columnsOf(s), true)
+	assert.ErrorContains(t, err, `columns "a" and "A" would be the same column`)
+	assert.NotContains(t, err.Error(), `column "`+long+`"`) // 64 characters are fine on MySQL
+	assert.NotContains(t, err.Error(), "schema")
+	_, err = mysqlDialect.createTableSQL(long+"y", columnsOf(s), true)
+	assert.ErrorContains(t, err, "longer than MySQL's 64 characters")
+
+	quoted := connect.StructBuilder().Field("a", i).Field("A", i).Build()
+	_, err = postgresDialect.createTableSQL("t", columnsOf(quoted), true) // quoted: two columns
+	assert.NoError(t, err)
+	_, err = postgresDialect.createTableSQL("", columnsOf(quoted), true)
+	assert.ErrorContains(t, err, "table: empty name")
+}
+
+func TestBitsValueMySQL64(t *testing.T) {
+	s := named(connect.TypeBytes, dbz.BitsName, "length", "64")
+	v, err := mysqlDialect.columnValue(s, []byte{1, 0, 0, 0, 0, 0, 0, 0x80})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1<<63|1), v)
 }
