@@ -54,7 +54,7 @@ func (d dialect) columnValue(s *connect.Schema, v any) (any, error) {
 	}
 	switch s.Type {
 	case connect.TypeMap:
-		return jsonText(v)
+		return d.jsonText(s, v)
 	case connect.TypeArray:
 		return d.arrayValue(s, v)
 	}
@@ -279,6 +279,9 @@ func (d dialect) arrayValue(s *connect.Schema, v any) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("want an array, got %T", v)
 	}
+	if d.isMySQL() {
+		return d.jsonText(s, v)
+	}
 	conv := make([]any, len(items))
 	for i, it := range items {
 		c, err := d.columnValue(s.ValueSchema, it)
@@ -286,9 +289,6 @@ func (d dialect) arrayValue(s *connect.Schema, v any) (any, error) {
 			return nil, fmt.Errorf("array element %d: %w", i, err)
 		}
 		conv[i] = c
-	}
-	if d.isMySQL() {
-		return jsonText(conv)
 	}
 	parts := make([]string, len(conv))
 	for i, c := range conv {
@@ -308,38 +308,68 @@ func (d dialect) arrayValue(s *connect.Schema, v any) (any, error) {
 	return "{" + strings.Join(parts, ",") + "}", nil
 }
 
-// jsonText renders a map or array as JSON; maps with non-string keys get
-// their keys' text.
-func jsonText(v any) (any, error) {
-	b, err := json.Marshal(jsonable(v))
+// jsonText renders a map or array as JSON text. Its elements go through
+// columnValue first (a Decimal becomes its digits, a date its ISO text,
+// bytes base64 as Kafka's JsonConverter writes them); maps with non-string
+// keys get their keys' text.
+func (d dialect) jsonText(s *connect.Schema, v any) (any, error) {
+	j, err := d.jsonValue(s, v)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(j)
 	if err != nil {
 		return nil, fmt.Errorf("render as JSON: %w", err)
 	}
 	return string(b), nil
 }
 
-func jsonable(v any) any {
+func (d dialect) jsonValue(s *connect.Schema, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
 	switch x := v.(type) {
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = jsonable(e)
+			j, err := d.jsonValue(elemSchema(s), e)
+			if err != nil {
+				return nil, fmt.Errorf("map value %q: %w", k, err)
+			}
+			m[k] = j
 		}
-		return m
+		return m, nil
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			j, err := d.jsonValue(elemSchema(s), e)
+			if err != nil {
+				return nil, fmt.Errorf("map value %v: %w", k, err)
+			}
+			m[fmt.Sprint(k)] = j
+		}
+		return m, nil
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = jsonable(e)
+			j, err := d.jsonValue(elemSchema(s), e)
+			if err != nil {
+				return nil, fmt.Errorf("array element %d: %w", i, err)
+			}
+			out[i] = j
 		}
-		return out
-	case []byte:
-		return x // base64, as Kafka's JsonConverter
+		return out, nil
 	}
-	return v
+	if s == nil {
+		return v, nil // schemaless map values: JSON as they are
+	}
+	return d.columnValue(s, v)
+}
+
+// elemSchema is a MAP's value or an ARRAY's element schema (nil: none).
+func elemSchema(s *connect.Schema) *connect.Schema {
+	if s == nil {
+		return nil
+	}
+	return s.ValueSchema
 }

@@ -1,6 +1,8 @@
 package jdbc
 
 import (
+	"math/big"
+
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -46,4 +48,26 @@ func TestColumnValueNull(t *testing.T) {
 func TestClock(t *testing.T) {
 	assert.Equal(t, "24:00:00", clock(86_400_000_000_000))
 	assert.Equal(t, "00:00:00.5", clock(500_000_000))
+}
+
+// TestJSONValues: MySQL's json columns get arrays and maps whose elements
+// are converted as columns would be.
+func TestJSONValues(t *testing.T) {
+	dec := named(connect.TypeBytes, connect.DecimalName, "scale", "2")
+	m := connect.MapOf(connect.PrimitiveSchema(connect.TypeString, false), connect.ArrayOf(dec))
+	v, err := mariadbDialect.columnValue(m, map[string]any{"a": []any{big.NewRat(1, 2), nil}})
+	require.NoError(t, err)
+	assert.Equal(t, `{"a":["0.50",null]}`, v)
+	v, err = postgresDialect.columnValue(m, map[string]any{"a": []any{big.NewRat(1, 2)}})
+	require.NoError(t, err)
+	assert.Equal(t, `{"a":["0.50"]}`, v)
+	arr := connect.ArrayOf(connect.PrimitiveSchema(connect.TypeBytes, true))
+	v, err = mariadbDialect.columnValue(arr, []any{[]byte{0xde, 0xad}})
+	require.NoError(t, err)
+	assert.Equal(t, `["3q0="]`, v)
+	v, err = postgresDialect.columnValue(arr, []any{[]byte{0xde, 0xad}, nil})
+	require.NoError(t, err)
+	assert.Equal(t, `{"\\xdead",NULL}`, v)
+	_, err = mariadbDialect.columnValue(m, map[string]any{"a": []any{1.5}})
+	assert.ErrorContains(t, err, `map value "a": array element 0:`)
 }
