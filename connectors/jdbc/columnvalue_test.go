@@ -2,7 +2,6 @@ package jdbc
 
 import (
 	"math/big"
-
 	"testing"
 
 	"github.com/stretchr/testify/assert"
