@@ -3,10 +3,12 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,9 +44,22 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// freeAddr returns a loopback host:port that was free a moment ago.
+// freeAddr returns a loopback host:port that was free a moment ago,
+// below the kernel's ephemeral range when it can: a port the kernel gave
+// out (":0") and was closed again can be handed to an outgoing connection
+// before the server that is to listen on it binds, which failed a cluster
+// test with "address already in use".
 func freeAddr(t testing.TB) string {
 	t.Helper()
+	if low := ephemeralLow(); low > 11000 {
+		for range 200 {
+			addr := "127.0.0.1:" + strconv.Itoa(10000+rand.IntN(low-10000))
+			if l, err := net.Listen("tcp", addr); err == nil {
+				l.Close()
+				return addr
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)
@@ -52,6 +67,21 @@ func freeAddr(t testing.TB) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range, 0 when
+// unknown.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[0])
+	return n
 }
 
 // readyLine is what the broker logs once it accepts connections.

@@ -55,12 +55,13 @@ func except(match func(string) bool, not ...string) func(string) bool {
 
 var rules = []rule{
 	{
-		why: "connectors import only runtime/connect of the runtime, and runtime/convert as a library (Kafka's JsonConverter " +
-			"reads and writes the JSON a connector receives or sends, as Java connectors use connect-json), " +
-			"and never the worker, the broker, the registry, the REST API or cmd",
+		why: "connectors import only runtime/connect of the runtime, and runtime/convert and runtime/convert/schemaconv as " +
+			"libraries (Kafka's JsonConverter reads and writes the JSON a connector receives or sends, as Java connectors use " +
+			"connect-json; AvroData turns Connect schemas into Avro ones, as Confluent's storage connectors use the Avro " +
+			"converter's AvroData; schemaconv brings runtime/convert/rules), and never the worker, the broker, the registry, the REST API or cmd",
 		from:    except(under("connectors"), "connectors/builtin"),
 		to:      under("runtime", "broker", "schema-registry", "rest", "cmd"),
-		allowed: []string{"runtime/connect", "runtime/convert"},
+		allowed: []string{"runtime/connect", "runtime/convert", "runtime/convert/schemaconv", "runtime/convert/rules"},
 	},
 	{
 		why:     "connectors/builtin lists the built-in plugins (converters and transforms too) and does not import the worker",
