@@ -205,7 +205,6 @@ func checkDialectName(name string, d dialect, bad func(string, string, ...any)) 
 	}
 }
 
-
 func joinErrs(errs []error) error {
 	if len(errs) == 1 {
 		return errs[0]
