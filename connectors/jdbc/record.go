@@ -276,7 +276,7 @@ func (s *settings) makeOp(kind opKind, r *connect.Record, table string, fields [
 	sig.WriteString(table)
 	fmt.Fprintf(&sig, "\x00%d", kind)
 	for i, f := range fields {
-		v, err := bind(s.target.dialect, f.schema, f.value)
+		v, err := s.target.dialect.columnValue(f.schema, f.value)
 		if err != nil {
 			return nil, recordError(r, table, "column %s: %v", f.name, err)
 		}
