@@ -20,9 +20,69 @@ import (
 
 // sinkDB is a database the sink writes to, with a handle to check it.
 type sinkDB struct {
-	url string // the JDBC URL
-	db  *sql.DB
-	pg  *testenv.Postgres
+	name       string
+	dialect    dialect
+	url        string // the JDBC URL
+	user, pass string
+	db         *sql.DB
+	pg         *testenv.Postgres // nil for MariaDB
+	maria      *testenv.MariaDB  // nil for Postgres
+}
+
+// sinkDatabases are the databases every sink test runs against.
+var sinkDatabases = []struct {
+	name  string
+	start func(t *testing.T) *sinkDB
+}{
+	{"postgres", startSinkPostgres},
+	{"mariadb", startSinkMariaDB},
+}
+
+// eachDatabase runs test once per database, as a subtest.
+func eachDatabase(t *testing.T, test func(t *testing.T, db *sinkDB)) {
+	for _, d := range sinkDatabases {
+		t.Run(d.name, func(t *testing.T) { test(t, d.start(t)) })
+	}
+}
+
+// startSinkMariaDB starts a MariaDB with an empty database "sink".
+func startSinkMariaDB(t *testing.T) *sinkDB {
+	t.Helper()
+	m := testenv.StartMariaDB(t)
+	m.CreateDatabase(t, "sink")
+	return &sinkDB{name: "mariadb", dialect: mariadbDialect, url: m.JDBCURL("sink"), user: m.User, pass: m.Password,
+		db: m.Open(t, "sink"), maria: m}
+}
+
+// withUser adds the credentials under the keys of config's class.
+func (s *sinkDB) withUser(config map[string]string) map[string]string {
+	if s.user == "" {
+		return config
+	}
+	if config["connector.class"] == ConfluentClass {
+		config["connection.user"] = s.user
+	} else {
+		config["connection.username"] = s.user
+	}
+	config["connection.password"] = s.pass
+	return config
+}
+
+// timestampType is the type of a timestamp column without time zone.
+func (s *sinkDB) timestampType() string {
+	if s.dialect == postgresDialect {
+		return "timestamp(3)"
+	}
+	return "datetime(3)"
+}
+
+// timestamp is a SQL expression rendering a timestamp column to the
+// millisecond.
+func (s *sinkDB) timestamp(col string) string {
+	if s.dialect == postgresDialect {
+		return "to_char(" + col + ", 'YYYY-MM-DD HH24:MI:SS.MS')"
+	}
+	return "LEFT(DATE_FORMAT(" + col + ", '%Y-%m-%d %H:%i:%s.%f'), 23)"
 }
 
 // startSinkPostgres starts a Postgres with an empty database "sink".
@@ -33,7 +93,7 @@ func startSinkPostgres(t *testing.T) *sinkDB {
 	db, err := sql.Open("pgx", pg.DSN("sink"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	return &sinkDB{url: fmt.Sprintf("jdbc:postgresql://%s:%d/sink?user=postgres&sslmode=disable", pg.Host, pg.Port), db: db, pg: pg}
+	return &sinkDB{name: "postgres", dialect: postgresDialect, url: fmt.Sprintf("jdbc:postgresql://%s:%d/sink?user=postgres&sslmode=disable", pg.Host, pg.Port), db: db, pg: pg}
 }
 
 func (s *sinkDB) exec(t *testing.T, stmts ...string) {
@@ -129,21 +189,22 @@ func order(id int32, name string) *connect.Record {
 	return r
 }
 
-func confluentConfig(url string) map[string]string {
-	return map[string]string{
-		"name": "sink", "connector.class": ConfluentClass, "connection.url": url,
+func confluentConfig(db *sinkDB) map[string]string {
+	return db.withUser(map[string]string{
+		"name": "sink", "connector.class": ConfluentClass, "connection.url": db.url,
 		"insert.mode": "upsert", "pk.mode": "record_key", "delete.enabled": "true",
 		"auto.create": "true", "auto.evolve": "true", "max.retries": "3", "retry.backoff.ms": "100",
-	}
+	})
 }
 
-func TestConfluentUpsertDeleteEvolveIdempotent(t *testing.T) {
-	db := startSinkPostgres(t)
-	task, _ := startTask(t, confluentConfig(db.url), false)
+func TestConfluentUpsertDeleteEvolveIdempotent(t *testing.T) { eachDatabase(t, testConfluentUpsert) }
+
+func testConfluentUpsert(t *testing.T, db *sinkDB) {
+	task, _ := startTask(t, confluentConfig(db), false)
 	batch := []*connect.Record{order(1, "ann"), order(2, "bob"), order(1, "anna"), order(3, "cy"), order(2, "")}
 	putFlush(t, task, batch...)
-	want := []string{"1|anna|10.50|2024-05-06T07:08:09.123Z", "3|cy|31.50|2024-05-06T07:08:09.123Z"}
-	const q = `SELECT id, name, amount, to_char(placed, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM orders ORDER BY id`
+	want := []string{"1|anna|10.50|2024-05-06 07:08:09.123", "3|cy|31.50|2024-05-06 07:08:09.123"}
+	q := "SELECT id, name, amount, " + db.timestamp("placed") + " FROM orders ORDER BY id"
 	assert.Equal(t, want, db.rows(t, q))
 
 	// Redelivery of the same records leaves the same table.
@@ -158,9 +219,10 @@ func TestConfluentUpsertDeleteEvolveIdempotent(t *testing.T) {
 	assert.Equal(t, []string{"1|NULL", "3|NULL", "4|new"}, db.rows(t, "SELECT id, note FROM orders ORDER BY id"))
 }
 
-func TestConfluentRefusesEnvelopesAndTombstones(t *testing.T) {
-	db := startSinkPostgres(t)
-	cfg := confluentConfig(db.url)
+func TestConfluentRefusesEnvelopesAndTombstones(t *testing.T) { eachDatabase(t, testConfluentRefuses) }
+
+func testConfluentRefuses(t *testing.T, db *sinkDB) {
+	cfg := confluentConfig(db)
 	cfg["delete.enabled"] = "false"
 	task, sctx := startTask(t, cfg, true)
 	env := envelope("orders", "c", 1, "x")
@@ -201,13 +263,14 @@ func envelope(topic, op string, id int32, label string) *connect.Record {
 	return r
 }
 
-func TestDebeziumEnvelope(t *testing.T) {
-	db := startSinkPostgres(t)
-	cfg := map[string]string{
+func TestDebeziumEnvelope(t *testing.T) { eachDatabase(t, testDebeziumEnvelope) }
+
+func testDebeziumEnvelope(t *testing.T, db *sinkDB) {
+	cfg := db.withUser(map[string]string{
 		"name": "sink", "connector.class": DebeziumClass, "connection.url": db.url,
 		"insert.mode": "upsert", "primary.key.mode": "record_key", "delete.enabled": "true",
 		"truncate.enabled": "true", "schema.evolution": "basic",
-	}
+	})
 	task, _ := startTask(t, cfg, false)
 	const topic = "server1.public.items"
 	putFlush(t, task, envelope(topic, "r", 1, "one"), envelope(topic, "c", 2, "two"), envelope(topic, "u", 1, "uno"),
@@ -231,9 +294,13 @@ func TestDebeziumEnvelope(t *testing.T) {
 }
 
 func TestConstraintViolationsAreReportedRowByRow(t *testing.T) {
-	db := startSinkPostgres(t)
-	db.exec(t, `CREATE TABLE orders (id int PRIMARY KEY, name text NOT NULL CHECK (name <> 'bad'), amount numeric, placed timestamp)`)
-	cfg := confluentConfig(db.url)
+	eachDatabase(t, testConstraintViolations)
+}
+
+func testConstraintViolations(t *testing.T, db *sinkDB) {
+	db.exec(t, `CREATE TABLE orders (id int PRIMARY KEY, name varchar(20) NOT NULL, amount numeric(10,2), placed `+
+		db.timestampType()+`, CONSTRAINT name_ok CHECK (name <> 'bad'))`)
+	cfg := confluentConfig(db)
 	cfg["insert.mode"] = "insert"
 	cfg["auto.create"] = "false"
 	task, sctx := startTask(t, cfg, true)
@@ -244,7 +311,9 @@ func TestConstraintViolationsAreReportedRowByRow(t *testing.T) {
 	require.Len(t, rep, 1)
 	assert.Same(t, bad, rep[0].Record)
 	msg := rep[0].Err.Error()
-	for _, want := range []string{"table orders", "constraint orders_name_check", "SQLSTATE 23514"} {
+	wants := map[dialect][]string{postgresDialect: {"table orders", "constraint name_ok", "SQLSTATE 23514"},
+		mariadbDialect: {"table orders", "name_ok", "4025"}}[db.dialect]
+	for _, want := range wants {
 		assert.Contains(t, msg, want)
 	}
 
@@ -254,7 +323,8 @@ func TestConstraintViolationsAreReportedRowByRow(t *testing.T) {
 	putFlush(t, task, nul)
 	rep = sctx.ReportedRecords()
 	require.Len(t, rep, 2)
-	assert.Contains(t, rep[1].Err.Error(), "column name")
+	assert.Contains(t, rep[1].Err.Error(), "table orders")
+	assert.Regexp(t, "column name|Column 'name'", rep[1].Err.Error())
 
 	// Under errors.tolerance=none the task fails, and nothing is committed.
 	task2, _ := startTask(t, cfg, false)
@@ -264,9 +334,10 @@ func TestConstraintViolationsAreReportedRowByRow(t *testing.T) {
 	assert.Nil(t, got)
 }
 
-func TestMissingTableWithoutDDLFails(t *testing.T) {
-	db := startSinkPostgres(t)
-	cfg := confluentConfig(db.url)
+func TestMissingTableWithoutDDLFails(t *testing.T) { eachDatabase(t, testMissingTable) }
+
+func testMissingTable(t *testing.T, db *sinkDB) {
+	cfg := confluentConfig(db)
 	cfg["auto.create"] = "false"
 	task, _ := startTask(t, cfg, false)
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(1, "a")}))
@@ -285,7 +356,7 @@ func TestLostConnectionIsRetried(t *testing.T) {
 		`CREATE FUNCTION slow_once() RETURNS trigger LANGUAGE plpgsql AS $$
 		 BEGIN IF nextval('slow_once') = 1 THEN PERFORM pg_sleep(60); END IF; RETURN NEW; END $$`,
 		`CREATE TRIGGER slow BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION slow_once()`)
-	cfg := confluentConfig(db.url)
+	cfg := confluentConfig(db)
 	cfg["auto.create"] = "false"
 	task, _ := startTask(t, cfg, false)
 	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(1, "a"), order(2, "b")}))
@@ -312,7 +383,7 @@ func TestValidateConnects(t *testing.T) {
 	db := startSinkPostgres(t)
 	db.pg.RequirePasswords(t)
 	db.pg.Exec(t, "CREATE ROLE writer LOGIN PASSWORD 'right'")
-	cfg := confluentConfig(fmt.Sprintf("jdbc:postgresql://%s:%d/sink?sslmode=disable", db.pg.Host, db.pg.Port))
+	cfg := confluentConfig(&sinkDB{url: fmt.Sprintf("jdbc:postgresql://%s:%d/sink?sslmode=disable", db.pg.Host, db.pg.Port)})
 	cfg["connection.user"], cfg["connection.password"] = "writer", "wrong"
 	v := func(cfg map[string]string) []connect.ConfigValue {
 		return (&connector{}).Validate(context.Background(), cfg, Config.Validate(cfg))
