@@ -411,3 +411,48 @@ func freePort(t *testing.T) int {
 	require.NoError(t, l.Close())
 	return port
 }
+
+// A task that wrote stops twice without error and leaves no goroutine
+// behind (the acceptance suite's stop check feeds values no JDBC sink
+// can write, so it is done here).
+func TestStopIsIdempotentAndLeaksNothing(t *testing.T) {
+	db := startSinkPostgres(t)
+	before := connecttest.Goroutines()
+	ctx := connecttest.NewSinkContext(t, nil)
+	task := newSinkTask()
+	require.NoError(t, task.Start(ctx, confluentConfig(db)))
+	putFlush(t, task, order(1, "a"))
+	require.NoError(t, task.Stop())
+	require.NoError(t, task.Stop())
+	connecttest.CheckNoLeak(t, before, 5*time.Second)
+}
+
+// On MariaDB, a connection killed from another session in the middle of
+// a flush is retried on a new one, and every record lands.
+func TestLostConnectionIsRetriedMariaDB(t *testing.T) {
+	db := startSinkMariaDB(t)
+	db.exec(t, `CREATE TABLE orders (id int PRIMARY KEY, name text, amount numeric(10,2), placed datetime(3))`,
+		`CREATE SEQUENCE slow_once`,
+		`CREATE TRIGGER slow BEFORE INSERT ON orders FOR EACH ROW BEGIN IF NEXTVAL(slow_once) = 1 THEN DO SLEEP(60); END IF; END`)
+	cfg := confluentConfig(db)
+	cfg["auto.create"] = "false"
+	task, _ := startTask(t, cfg, false)
+	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(1, "a"), order(2, "b")}))
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := task.Flush(ctx, map[connect.TopicPartition]int64{{Topic: "orders"}: 3})
+		done <- err
+	}()
+	require.Eventually(t, func() bool {
+		rows := db.rows(t, `SELECT ID FROM information_schema.PROCESSLIST WHERE DB = 'sink' AND STATE = 'User sleep'`)
+		for _, id := range rows {
+			db.maria.Exec(t, "KILL "+id)
+		}
+		return len(rows) > 0
+	}, 30*time.Second, 50*time.Millisecond)
+	require.NoError(t, <-done)
+	assert.Equal(t, []string{"1|a", "2|b"}, db.rows(t, "SELECT id, name FROM orders ORDER BY id"))
+}
