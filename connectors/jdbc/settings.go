@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -67,6 +68,10 @@ type settings struct {
 	batchSize  int
 	maxRetries int
 	backoff    kit.Backoff
+	// connAttempts and connBackoff are Confluent's connection.attempts and
+	// connection.backoff.ms, for connecting at start; Debezium tries once.
+	connAttempts int
+	connBackoff  time.Duration
 }
 
 // resolve reads config under the front-end its class names and returns
@@ -95,7 +100,7 @@ func resolve(config map[string]string) (*settings, error) {
 			bad(k.Name(), "is not supported by Sluice's JDBC sink yet; only its default (%s) is accepted", orNone(k.Key().Default.(string)))
 		}
 	}
-	s := &settings{front: front, mode: strings.ToLower(insertMode.Get(cfg)), deletes: deleteEnabled.Get(cfg)}
+	s := &settings{front: front, mode: strings.ToLower(insertMode.Get(cfg)), deletes: deleteEnabled.Get(cfg), connAttempts: 1}
 	if front == confluent {
 		resolveConfluent(cfg, s, bad)
 	} else {
@@ -191,9 +196,10 @@ func resolveConfluent(cfg connect.Config, s *settings, bad func(string, string, 
 	if s.maxRetries < 0 {
 		bad(cflMaxRetries.Name(), "must not be negative")
 	}
-	if cflAttempts.Get(cfg) < 1 {
+	if s.connAttempts = int(cflAttempts.Get(cfg)); s.connAttempts < 1 {
 		bad(cflAttempts.Name(), "must be at least 1")
 	}
+	s.connBackoff = cflConnBackoff.Get(cfg)
 }
 
 // checkDialectName accepts Confluent's dialect.name when empty or naming

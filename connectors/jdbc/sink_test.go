@@ -456,3 +456,12 @@ func TestLostConnectionIsRetriedMariaDB(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.Equal(t, []string{"1|a", "2|b"}, db.rows(t, "SELECT id, name FROM orders ORDER BY id"))
 }
+
+// Confluent's connection.attempts bounds the tries to connect at start.
+func TestConnectionAttempts(t *testing.T) {
+	cfg := confluentConfig(&sinkDB{url: fmt.Sprintf("jdbc:postgresql://127.0.0.1:%d/sink?sslmode=disable", freePort(t))})
+	cfg["connection.attempts"], cfg["connection.backoff.ms"] = "2", "10"
+	err := newSinkTask().Start(connecttest.NewSinkContext(t, cfg), cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "2 connection attempts")
+}

@@ -38,11 +38,18 @@ func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) 
 	if err != nil {
 		return fmt.Errorf("start JDBC sink task: %w", err)
 	}
-	db, err := open(context.Background(), s)
-	if err != nil {
-		return fmt.Errorf("start JDBC sink task: %w", err)
-	}
 	t.ctx, t.s, t.log = ctx, s, ctx.Logger()
+	var db *sql.DB
+	for attempt := 1; ; attempt++ {
+		if db, err = open(context.Background(), s); err == nil {
+			break
+		}
+		if attempt >= s.connAttempts || !isTransient(err) {
+			return fmt.Errorf("start JDBC sink task (%d connection attempts): %w", attempt, err)
+		}
+		t.log.Warn("JDBC sink could not connect, retrying", "error", err, "attempt", attempt, "wait", s.connBackoff)
+		time.Sleep(s.connBackoff)
+	}
 	t.w = &writer{s: s, db: db, known: map[string]bool{}}
 	t.log.Info("JDBC sink task started", "host", s.target.host, "front", s.front.class(), "insert.mode", s.mode, "pk.mode", string(s.pk))
 	return nil
