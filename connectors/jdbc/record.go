@@ -3,6 +3,7 @@ package jdbc
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -252,7 +253,7 @@ func (s *settings) writeOp(r *connect.Record, value, source *connect.Struct) (*o
 			fields = append(fields, field{f.Name, f.Schema, value.GetField(&f)})
 		}
 	}
-	o, err := s.makeOp(opWrite, r, table, fields, len(keys))
+	o, err := s.makeOp(opWrite, r, table, fields, len(keys), value.Schema())
 	return o, "", err
 }
 
@@ -265,31 +266,82 @@ func (s *settings) deleteOp(r *connect.Record, before, source *connect.Struct) (
 	if err != nil {
 		return nil, "", recordError(r, table, "delete: %v", err)
 	}
-	o, err := s.makeOp(opDelete, r, table, keys, len(keys))
+	o, err := s.makeOp(opDelete, r, table, keys, len(keys), nil)
 	return o, "", err
 }
 
-// makeOp binds the fields' values and computes the op's key and shape.
-func (s *settings) makeOp(kind opKind, r *connect.Record, table string, fields []field, nkeys int) (*op, error) {
-	o := &op{kind: kind, table: table, rec: r, nkeys: nkeys}
-	var sig, key strings.Builder
-	sig.WriteString(table)
-	fmt.Fprintf(&sig, "\x00%d", kind)
+// shapeKey identifies the columns of an op without looking at them: the
+// same table, kind and schemas give the same columns.
+type shapeKey struct {
+	table      string
+	kind       opKind
+	key, value *connect.Schema
+}
+
+// shape is the columns of ops of one shapeKey and their signature.
+type shape struct {
+	cols []column
+	sig  string
+}
+
+// maxShapes bounds the cache of shapes; past it the cache starts over.
+const maxShapes = 4096
+
+// makeOp binds the fields' values and finds the op's key and shape.
+// valueSchema is the schema the non-key fields came from (nil for a
+// delete); shapes are cached per schema pointers, except for header keys
+// whose schemas vary per record.
+func (s *settings) makeOp(kind opKind, r *connect.Record, table string, fields []field, nkeys int, valueSchema *connect.Schema) (*op, error) {
+	o := &op{kind: kind, table: table, rec: r, nkeys: nkeys, vals: make([]any, len(fields))}
+	var key strings.Builder
 	for i, f := range fields {
 		v, err := s.target.dialect.columnValue(f.schema, f.value)
 		if err != nil {
 			return nil, recordError(r, table, "column %s: %v", f.name, err)
 		}
-		if i < nkeys && v == nil {
-			return nil, recordError(r, table, "key column %s is null", f.name)
-		}
-		o.cols = append(o.cols, column{Name: f.name, Schema: f.schema, Key: i < nkeys})
-		o.vals = append(o.vals, v)
-		fmt.Fprintf(&sig, "\x00%s:%s:%s:%t:%v", f.name, f.schema.Type, f.schema.Name, f.schema.Optional, f.schema.Parameters)
 		if i < nkeys {
-			fmt.Fprintf(&key, "%v\x00", v)
+			if v == nil {
+				return nil, recordError(r, table, "key column %s is null", f.name)
+			}
+			appendKey(&key, v)
 		}
+		o.vals[i] = v
 	}
-	o.sig, o.key = sig.String(), key.String()
+	o.key = key.String()
+	k := shapeKey{table: table, kind: kind, key: r.KeySchema, value: valueSchema}
+	if sh, ok := s.shapes[k]; ok && s.pk != pkHeader {
+		o.cols, o.sig = sh.cols, sh.sig
+		return o, nil
+	}
+	var sig strings.Builder
+	sig.WriteString(table)
+	fmt.Fprintf(&sig, "\x00%d", kind)
+	o.cols = make([]column, len(fields))
+	for i, f := range fields {
+		o.cols[i] = column{Name: f.name, Schema: f.schema, Key: i < nkeys}
+		fmt.Fprintf(&sig, "\x00%s:%s:%s:%t:%v", f.name, f.schema.Type, f.schema.Name, f.schema.Optional, f.schema.Parameters)
+	}
+	o.sig = sig.String()
+	if s.pk != pkHeader {
+		if s.shapes == nil || len(s.shapes) >= maxShapes {
+			s.shapes = map[shapeKey]*shape{}
+		}
+		s.shapes[k] = &shape{cols: o.cols, sig: o.sig}
+	}
 	return o, nil
+}
+
+// appendKey adds one key value to an op's key, the identity of its row.
+func appendKey(b *strings.Builder, v any) {
+	switch x := v.(type) {
+	case string:
+		b.WriteString(strconv.Quote(x))
+	case int64:
+		b.WriteString(strconv.FormatInt(x, 10))
+	case int32:
+		b.WriteString(strconv.FormatInt(int64(x), 10))
+	default:
+		fmt.Fprintf(b, "%T:%v", v, v)
+	}
+	b.WriteByte(0)
 }

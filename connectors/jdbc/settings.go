@@ -72,6 +72,8 @@ type settings struct {
 	// connection.backoff.ms, for connecting at start; Debezium tries once.
 	connAttempts int
 	connBackoff  time.Duration
+
+	shapes map[shapeKey]*shape // the task's cache of op columns, see makeOp
 }
 
 // resolve reads config under the front-end its class names and returns

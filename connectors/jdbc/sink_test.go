@@ -32,7 +32,7 @@ type sinkDB struct {
 // sinkDatabases are the databases every sink test runs against.
 var sinkDatabases = []struct {
 	name  string
-	start func(t *testing.T) *sinkDB
+	start func(t testing.TB) *sinkDB
 }{
 	{"postgres", startSinkPostgres},
 	{"mariadb", startSinkMariaDB},
@@ -46,7 +46,7 @@ func eachDatabase(t *testing.T, test func(t *testing.T, db *sinkDB)) {
 }
 
 // startSinkMariaDB starts a MariaDB with an empty database "sink".
-func startSinkMariaDB(t *testing.T) *sinkDB {
+func startSinkMariaDB(t testing.TB) *sinkDB {
 	t.Helper()
 	m := testenv.StartMariaDB(t)
 	m.CreateDatabase(t, "sink")
@@ -86,7 +86,7 @@ func (s *sinkDB) timestamp(col string) string {
 }
 
 // startSinkPostgres starts a Postgres with an empty database "sink".
-func startSinkPostgres(t *testing.T) *sinkDB {
+func startSinkPostgres(t testing.TB) *sinkDB {
 	t.Helper()
 	pg := testenv.StartPostgres(t)
 	pg.Exec(t, "CREATE DATABASE sink")
@@ -96,7 +96,7 @@ func startSinkPostgres(t *testing.T) *sinkDB {
 	return &sinkDB{name: "postgres", dialect: postgresDialect, url: fmt.Sprintf("jdbc:postgresql://%s:%d/sink?user=postgres&sslmode=disable", pg.Host, pg.Port), db: db, pg: pg}
 }
 
-func (s *sinkDB) exec(t *testing.T, stmts ...string) {
+func (s *sinkDB) exec(t testing.TB, stmts ...string) {
 	t.Helper()
 	for _, q := range stmts {
 		_, err := s.db.Exec(q)
@@ -105,7 +105,7 @@ func (s *sinkDB) exec(t *testing.T, stmts ...string) {
 }
 
 // rows returns the rows of query, each as its columns joined by "|".
-func (s *sinkDB) rows(t *testing.T, query string) []string {
+func (s *sinkDB) rows(t testing.TB, query string) []string {
 	t.Helper()
 	rs, err := s.db.Query(query)
 	require.NoError(t, err, query)
