@@ -13,7 +13,17 @@ type writer struct {
 	s     *settings
 	db    *sql.DB
 	known map[string]bool // op shapes whose table was checked (and created or evolved)
+	stmts map[stmtKey]string
 }
+
+// stmtKey identifies a multi-row statement: an op shape and a row count.
+type stmtKey struct {
+	sig  string
+	rows int
+}
+
+// maxStmts bounds the cache of statements; past it the cache starts over.
+const maxStmts = 256
 
 // run is a stretch of ops of one table and shape, written by one
 // statement per rowsPerStatement rows.
@@ -114,11 +124,17 @@ func (w *writer) exec(ctx context.Context, tx *sql.Tx, r *run) error {
 	for start := 0; start < len(r.ops); start += per {
 		chunk := r.ops[start:min(start+per, len(r.ops))]
 		args := make([]any, 0, len(chunk)*len(first.cols))
-		var stmt string
-		if first.kind == opDelete {
-			stmt = d.deleteSQL(first.table, first.cols, len(chunk), q)
-		} else {
-			stmt = d.insertSQL(first.table, first.cols, len(chunk), w.s.mode == "upsert", q)
+		stmt, ok := w.stmts[stmtKey{first.sig, len(chunk)}]
+		if !ok {
+			if first.kind == opDelete {
+				stmt = d.deleteSQL(first.table, first.cols, len(chunk), q)
+			} else {
+				stmt = d.insertSQL(first.table, first.cols, len(chunk), w.s.mode == "upsert", q)
+			}
+			if w.stmts == nil || len(w.stmts) >= maxStmts {
+				w.stmts = map[stmtKey]string{}
+			}
+			w.stmts[stmtKey{first.sig, len(chunk)}] = stmt
 		}
 		for _, o := range chunk {
 			args = append(args, o.vals...)
