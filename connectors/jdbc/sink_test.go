@@ -465,3 +465,27 @@ func TestConnectionAttempts(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "2 connection attempts")
 }
+
+// A flush cut short by the worker's flush timeout while the database is
+// unreachable is retriable: nothing is committed, the buffer stays, and
+// the next flush writes it.
+func TestFlushTimeoutIsRetriable(t *testing.T) {
+	db := startSinkPostgres(t)
+	db.exec(t, `CREATE TABLE orders (id int PRIMARY KEY, name text, amount numeric, placed timestamp)`)
+	cfg := confluentConfig(db)
+	cfg["auto.create"], cfg["retry.backoff.ms"] = "false", "50"
+	task, _ := startTask(t, cfg, false)
+	require.NoError(t, task.Put(context.Background(), []*connect.Record{order(1, "a")}))
+	tx, err := db.db.Begin()
+	require.NoError(t, err)
+	_, err = tx.Exec("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	got, err := task.Flush(ctx, map[connect.TopicPartition]int64{{Topic: "orders"}: 2})
+	cancel()
+	require.ErrorIs(t, err, connect.ErrRetriable)
+	assert.Nil(t, got)
+	require.NoError(t, tx.Rollback())
+	putFlush(t, task, order(2, "b"))
+	assert.Equal(t, []string{"1|a", "2|b"}, db.rows(t, "SELECT id, name FROM orders ORDER BY id"))
+}

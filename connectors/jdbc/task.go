@@ -104,6 +104,12 @@ func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 // and the buffer stays.
 func (t *sinkTask) Flush(ctx context.Context, current map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
 	if err := t.flushBuffer(ctx); err != nil {
+		if ctx.Err() != nil && isTransient(err) {
+			// The worker's flush timeout (offset.flush.timeout.ms) ended
+			// retries that may yet succeed: the worker flushes again at
+			// its next interval, the buffer kept.
+			return nil, connect.Retriable(fmt.Errorf("JDBC sink flush: %w", err))
+		}
 		return nil, err
 	}
 	return current, nil
