@@ -9,6 +9,7 @@ import (
 	"github.com/sluicehq/sluice/connectors/file"
 	"github.com/sluicehq/sluice/connectors/httpsink"
 	"github.com/sluicehq/sluice/connectors/httpsource"
+	"github.com/sluicehq/sluice/connectors/jdbc"
 	"github.com/sluicehq/sluice/connectors/postgres"
 	"github.com/sluicehq/sluice/connectors/s3"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -28,6 +29,7 @@ func Connectors() []connect.ConnectorPlugin {
 		httpsource.Plugin,
 		s3.Plugin,
 		s3.SourcePlugin,
+		jdbc.Plugin,
 	}
 }
 

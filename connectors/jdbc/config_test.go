@@ -1,0 +1,131 @@
+package jdbc
+
+import (
+	"context"
+	"maps"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// debeziumDocConfig is the example of Debezium's JDBC sink documentation
+// (jdbc.adoc, "Deployment").
+func debeziumDocConfig() map[string]string {
+	return map[string]string{
+		"name": "jdbc-connector", "connector.class": DebeziumClass, "tasks.max": "1",
+		"connection.url": "jdbc:postgresql://localhost/db", "connection.username": "pguser",
+		"connection.password": "pgpassword", "insert.mode": "upsert", "delete.enabled": "true",
+		"primary.key.mode": "record_key", "schema.evolution": "basic", "use.time.zone": "UTC",
+		"topics": "orders",
+	}
+}
+
+// confluentDocConfig is the example of Confluent's JDBC sink
+// documentation (the Postgres quick start), with upserts.
+func confluentDocConfig() map[string]string {
+	return map[string]string{
+		"name": "test-sink", "connector.class": ConfluentClass, "tasks.max": "1", "topics": "orders",
+		"connection.url": "jdbc:postgresql://localhost:5432/postgres", "connection.user": "postgres",
+		"connection.password": "postgres", "auto.create": "true", "insert.mode": "upsert",
+		"pk.mode": "record_value", "pk.fields": "id",
+	}
+}
+
+func TestDocConfigs(t *testing.T) {
+	s, err := resolve(debeziumDocConfig())
+	require.NoError(t, err)
+	assert.Equal(t, debezium, s.front)
+	assert.Equal(t, pkKey, s.pk)
+	assert.True(t, s.create && s.evolve && s.deletes)
+	assert.False(t, s.quote, "Debezium quotes nothing by default")
+	assert.Equal(t, 500, s.batchSize)
+	assert.Equal(t, 5, s.maxRetries)
+	assert.Equal(t, "pguser", s.target.dsn[len("postgres://"):len("postgres://pguser")])
+
+	s, err = resolve(confluentDocConfig())
+	require.NoError(t, err)
+	assert.Equal(t, confluent, s.front)
+	assert.Equal(t, pkValue, s.pk)
+	assert.Equal(t, []string{"id"}, s.pkFields)
+	assert.True(t, s.create)
+	assert.False(t, s.evolve)
+	assert.True(t, s.quote, "Confluent quotes by default")
+	assert.Equal(t, 3000, s.batchSize)
+	assert.Equal(t, 10, s.maxRetries)
+	assert.Equal(t, "${topic}", s.tableFmt)
+
+	// Sluice's own class takes Debezium's keys.
+	cfg := debeziumDocConfig()
+	cfg["connector.class"] = Class
+	s, err = resolve(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, debezium, s.front)
+}
+
+func TestConfigErrorsNameTheirKey(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		base   func() map[string]string
+		change map[string]string
+		key    string
+		msg    string
+	}{
+		{"other front-end's key", confluentDocConfig, map[string]string{"connection.username": "x"},
+			"connection.username", "is a key of " + DebeziumClass},
+		{"other front-end's key", debeziumDocConfig, map[string]string{"pk.mode": "record_key"},
+			"pk.mode", "is a key of " + ConfluentClass},
+		{"upsert without key (Debezium)", debeziumDocConfig, map[string]string{"primary.key.mode": "none", "delete.enabled": "false"},
+			"primary.key.mode", "insert.mode=upsert needs key fields"},
+		{"upsert without key (Confluent)", confluentDocConfig, map[string]string{"pk.mode": "none"},
+			"pk.mode", "insert.mode=upsert needs key fields"},
+		{"Confluent deletes need record_key", confluentDocConfig, map[string]string{"delete.enabled": "true"},
+			"delete.enabled", "requires pk.mode=record_key"},
+		{"Debezium deletes need a key", debeziumDocConfig, map[string]string{"primary.key.mode": "none", "insert.mode": "insert"},
+			"delete.enabled", "needs a primary.key.mode other than none"},
+		{"not supported yet", debeziumDocConfig, map[string]string{"connection.pool.max_size": "10"},
+			"connection.pool.max_size", "not supported by Sluice's JDBC sink yet"},
+		{"not supported yet", confluentDocConfig, map[string]string{"fields.whitelist": "a,b"},
+			"fields.whitelist", "not supported by Sluice's JDBC sink yet"},
+		{"validate-only", debeziumDocConfig, map[string]string{"schema.evolution": "validate-only"},
+			"schema.evolution", "validate-only is not supported"},
+		{"time zone", debeziumDocConfig, map[string]string{"use.time.zone": "Europe/Paris"},
+			"use.time.zone", "only UTC"},
+		{"wrong URL", debeziumDocConfig, map[string]string{"connection.url": "jdbc:postgres//h/db"},
+			"connection.url", "expected jdbc:<subprotocol>://"},
+		{"dialect mismatch", confluentDocConfig, map[string]string{"dialect.name": "MySqlDatabaseDialect"},
+			"dialect.name", "does not match connection.url"},
+		{"batch size", confluentDocConfig, map[string]string{"batch.size": "0"},
+			"batch.size", "must be at least 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.base()
+			maps.Copy(cfg, tc.change)
+			_, err := resolve(cfg)
+			require.Error(t, err)
+			var found bool
+			for _, e := range flatten(err) {
+				if ce, ok := e.(*connect.ConfigError); ok && ce.Key == tc.key {
+					found = true
+					assert.Contains(t, ce.Msg, tc.msg)
+				}
+			}
+			assert.True(t, found, "no error on %s in %v", tc.key, err)
+
+			// /config/validate puts it on the same key.
+			results := (&connector{}).Validate(context.Background(), cfg, Config.Validate(cfg))
+			assert.NotEmpty(t, errorsOn(results, tc.key), "validate: no error on %s", tc.key)
+		})
+	}
+}
+
+func errorsOn(results []connect.ConfigValue, key string) []string {
+	for _, r := range results {
+		if r.Name == key {
+			return r.Errors
+		}
+	}
+	return nil
+}

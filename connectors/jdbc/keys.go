@@ -1,0 +1,172 @@
+package jdbc
+
+import (
+	"time"
+
+	"github.com/sluicehq/sluice/connectors/kit"
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// The config keys of both front-ends. A key the two sinks share but
+// default differently (batch.size, table.name.format) is declared with a
+// null default and resolved per front-end in resolve; its doc says both
+// defaults. A key of one front-end set under the other's class is refused,
+// naming the class it belongs to.
+
+const (
+	grpConn   = "Connection"
+	grpWrite  = "Writes"
+	grpTable  = "Tables"
+	grpRetry  = "Retries"
+	grpLater  = "Not supported yet"
+	validMode = "insert, upsert or update"
+)
+
+func g(name string, i int) kit.Option { return kit.Group(name, i) }
+
+func oneOf(vals ...string) kit.Option {
+	return kit.Validate(connect.OneOf{Values: vals, CaseInsensitive: true})
+}
+
+// Keys of both front-ends.
+var (
+	connURL = kit.String("connection.url", "", connect.High,
+		"The JDBC URL of the database: jdbc:postgresql://host[:port]/db[?params], jdbc:mysql://host[:port]/db or jdbc:mariadb://host[:port]/db; the scheme picks the SQL dialect.",
+		kit.Required(), g(grpConn, 1))
+	connPassword = kit.Password("connection.password", connect.High,
+		"The password of the database user.", g(grpConn, 3))
+	insertMode = kit.String("insert.mode", "insert", connect.High,
+		"How a row is written: insert (INSERT; a duplicate key fails), upsert (INSERT … ON CONFLICT DO UPDATE / ON DUPLICATE KEY UPDATE; idempotent under redelivery, needs key fields) or update (UPDATE … WHERE key; a missing row is no error).",
+		oneOf("insert", "upsert", "update"), g(grpWrite, 1))
+	deleteEnabled = kit.Bool("delete.enabled", false, connect.Medium,
+		"Delete the row of a tombstone (and, for the Debezium front-end, of an op=d event). Debezium: needs a primary.key.mode other than none; Confluent: needs pk.mode=record_key.",
+		g(grpWrite, 2))
+	batchSize = kit.Int("batch.size", 0, connect.Medium,
+		"Records written in one statement batch; Debezium's default is 500, Confluent's 3000. Every flush commits whatever is buffered in one transaction.",
+		kit.NullDefault(), g(grpWrite, 3))
+	tableFormat = kit.String("table.name.format", "", connect.Medium,
+		"The table a record goes to, ${topic} replaced by its topic (default ${topic}). Confluent front-end: dots make a qualified name (schema.table). Debezium front-end: a deprecated alias of collection.name.format.",
+		kit.NullDefault(), g(grpTable, 1))
+)
+
+// Debezium's keys (io.debezium.connector.jdbc.JdbcSinkConnector).
+var (
+	dbzUser = kit.String("connection.username", "", connect.High,
+		"Debezium front-end: the database user.", kit.NullDefault(), g(grpConn, 2))
+	dbzPKMode = kit.String("primary.key.mode", "none", connect.High,
+		"Debezium front-end: where the primary key comes from: none, kafka (__connect_topic, __connect_partition, __connect_offset), record_key, record_value (the fields of primary.key.fields) or record_header.",
+		oneOf("none", "kafka", "record_key", "record_value", "record_header"), g(grpWrite, 4))
+	dbzPKFields = kit.List("primary.key.fields", nil, connect.Medium,
+		"Debezium front-end: the key columns: fields of the key or value, or the column name of a primitive key.", g(grpWrite, 5))
+	dbzTruncate = kit.Bool("truncate.enabled", false, connect.Medium,
+		"Debezium front-end: run TRUNCATE TABLE for an op=t event (buffered rows are written first).", g(grpWrite, 6))
+	dbzEvolution = kit.String("schema.evolution", "none", connect.Medium,
+		"Debezium front-end: none (no DDL), basic (CREATE TABLE when missing, ALTER TABLE ADD for new fields; never drops or narrows). validate-only is not supported yet.",
+		oneOf("none", "basic", "validate-only"), g(grpTable, 2))
+	dbzCollectionFormat = kit.String("collection.name.format", "${topic}", connect.Medium,
+		"Debezium front-end: the table a record goes to, ${topic} replaced by its topic; dots in the result become underscores (DefaultCollectionNamingStrategy).", g(grpTable, 3))
+	dbzQuote = kit.Bool("quote.identifiers", false, connect.Medium,
+		"Debezium front-end: quote table and column names; unquoted names are folded by the database (Postgres lower-cases).", g(grpTable, 4))
+	dbzMaxRetries = kit.Int("flush.max.retries", 5, connect.Medium,
+		"Debezium front-end: retries of a flush that failed with a transient error (a lost connection) before the task fails.", g(grpRetry, 1))
+	dbzRetryDelay = kit.Millis("flush.retry.delay.ms", time.Second, connect.Medium,
+		"Debezium front-end: the wait between flush retries.", g(grpRetry, 2))
+	dbzTimeZone = kit.String("use.time.zone", "UTC", connect.Low,
+		"Debezium front-end: the time zone temporal values are bound in; only UTC is supported.", g(grpWrite, 7))
+)
+
+// Confluent's keys (io.confluent.connect.jdbc.JdbcSinkConnector).
+var (
+	cflUser = kit.String("connection.user", "", connect.High,
+		"Confluent front-end: the database user.", kit.NullDefault(), g(grpConn, 4))
+	cflPKMode = kit.String("pk.mode", "none", connect.High,
+		"Confluent front-end: where the primary key comes from: none, kafka (__connect_topic, __connect_partition, __connect_offset), record_key or record_value.",
+		oneOf("none", "kafka", "record_key", "record_value"), g(grpWrite, 8))
+	cflPKFields = kit.List("pk.fields", []string{}, connect.Medium,
+		"Confluent front-end: the key columns; per pk.mode, the names of the Kafka coordinates columns, the column of a primitive key, or fields of the key or value (empty: all fields of the key).",
+		g(grpWrite, 9))
+	cflAutoCreate = kit.Bool("auto.create", false, connect.Medium,
+		"Confluent front-end: CREATE TABLE when the table is missing, from the record's schema, the primary key per pk.mode.", g(grpTable, 5))
+	cflAutoEvolve = kit.Bool("auto.evolve", false, connect.Medium,
+		"Confluent front-end: ALTER TABLE ADD the fields missing from the table (never drops or narrows).", g(grpTable, 6))
+	cflQuote = kit.String("quote.sql.identifiers", "always", connect.Medium,
+		"Confluent front-end: always or never quote table and column names.", oneOf("always", "never"), g(grpTable, 7))
+	cflMaxRetries = kit.Int("max.retries", 10, connect.Medium,
+		"Confluent front-end: retries of a write that failed with a transient error (a lost connection) before the task fails.", g(grpRetry, 3))
+	cflRetryBackoff = kit.Millis("retry.backoff.ms", 3*time.Second, connect.Medium,
+		"Confluent front-end: the wait between retries.", g(grpRetry, 4))
+	cflAttempts = kit.Int("connection.attempts", 3, connect.Low,
+		"Confluent front-end: attempts to connect at start.", g(grpConn, 5))
+	cflConnBackoff = kit.Millis("connection.backoff.ms", 10*time.Second, connect.Low,
+		"Confluent front-end: the wait between connection attempts.", g(grpConn, 6))
+	cflTimeZone = kit.String("db.timezone", "UTC", connect.Low,
+		"Confluent front-end: the time zone temporal values are bound in; only UTC is supported.", g(grpWrite, 10))
+	cflDialect = kit.String("dialect.name", "", connect.Low,
+		"Confluent front-end: the dialect; empty picks it from the URL. PostgreSqlDatabaseDialect and MySqlDatabaseDialect are accepted when they match the URL.", g(grpConn, 7))
+)
+
+// unsupported are the keys of both sinks that this version declares but
+// refuses when set to anything but their default: a setting silently
+// ignored would be worse than a clear refusal.
+var unsupported = []kit.Key[string]{
+	later("connection.pool.min_size", "5"), later("connection.pool.max_size", "32"),
+	later("connection.pool.timeout", "1800"), later("connection.provider", ""),
+	later("connection.restart.on.errors", "false"),
+	later("collection.naming.strategy", ""), later("table.naming.strategy", ""),
+	later("column.naming.strategy", ""),
+	later("field.include.list", ""), later("field.exclude.list", ""),
+	later("use.reduction.buffer", "false"), later("keyed.message.batch.mode", ""),
+	later("database.time_zone", ""),
+	later("dialect.postgres.postgis.schema", "public"), later("dialect.postgres.unnest.insert.enabled", "false"),
+	later("fields.whitelist", ""), later("table.types", "TABLE"),
+	later("replace.null.with.default", "true"), later("date.timezone", "DB_TIMEZONE"),
+	later("timestamp.precision.mode", "microseconds"), later("timestamp.fields.list", ""),
+	later("date.calendar.system", "LEGACY"), later("jdbc.credentials.provider.class", ""),
+	later("string.output.value.column.name", "record_value"), later("trim.sensitive.log", "false"),
+}
+
+var laterOrder int
+
+func later(name, def string) kit.Key[string] {
+	laterOrder++
+	return kit.String(name, def, connect.Low,
+		"Not supported by Sluice yet: only the default ("+orNone(def)+") is accepted.", g(grpLater, laterOrder))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "empty"
+	}
+	return s
+}
+
+// debeziumOnly and confluentOnly are the keys of one front-end, refused
+// under the other's class.
+var (
+	debeziumOnly = []string{dbzUser.Name(), dbzPKMode.Name(), dbzPKFields.Name(), dbzTruncate.Name(),
+		dbzEvolution.Name(), dbzCollectionFormat.Name(), dbzQuote.Name(), dbzMaxRetries.Name(),
+		dbzRetryDelay.Name(), dbzTimeZone.Name(), "connection.pool.min_size", "connection.pool.max_size",
+		"connection.pool.timeout", "connection.provider", "connection.restart.on.errors",
+		"collection.naming.strategy", "table.naming.strategy", "column.naming.strategy",
+		"field.include.list", "field.exclude.list", "use.reduction.buffer", "keyed.message.batch.mode",
+		"database.time_zone", "dialect.postgres.postgis.schema", "dialect.postgres.unnest.insert.enabled"}
+	confluentOnly = []string{cflUser.Name(), cflPKMode.Name(), cflPKFields.Name(), cflAutoCreate.Name(),
+		cflAutoEvolve.Name(), cflQuote.Name(), cflMaxRetries.Name(), cflRetryBackoff.Name(),
+		cflAttempts.Name(), cflConnBackoff.Name(), cflTimeZone.Name(), cflDialect.Name(),
+		"fields.whitelist", "table.types", "replace.null.with.default", "date.timezone",
+		"timestamp.precision.mode", "timestamp.fields.list", "date.calendar.system",
+		"jdbc.credentials.provider.class", "string.output.value.column.name", "trim.sensitive.log"}
+)
+
+// Config is the JDBC sink's config definition: both front-ends' keys.
+var Config = func() connect.ConfigDef {
+	keys := []kit.Declared{connURL, connPassword, insertMode, deleteEnabled, batchSize, tableFormat,
+		dbzUser, dbzPKMode, dbzPKFields, dbzTruncate, dbzEvolution, dbzCollectionFormat, dbzQuote,
+		dbzMaxRetries, dbzRetryDelay, dbzTimeZone,
+		cflUser, cflPKMode, cflPKFields, cflAutoCreate, cflAutoEvolve, cflQuote, cflMaxRetries,
+		cflRetryBackoff, cflAttempts, cflConnBackoff, cflTimeZone, cflDialect}
+	for _, k := range unsupported {
+		keys = append(keys, k)
+	}
+	return kit.Def(keys...)
+}()

@@ -1,0 +1,131 @@
+package jdbc
+
+import (
+	"context"
+	"errors"
+	"maps"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// The connector's class and the classes it stands in for.
+const (
+	// Class is Sluice's own class; it takes Debezium's keys.
+	Class = "io.sluice.connect.jdbc.JdbcSinkConnector"
+	// DebeziumClass is Debezium's JDBC sink: its keys, and the change
+	// event envelope read natively.
+	DebeziumClass = "io.debezium.connector.jdbc.JdbcSinkConnector"
+	// ConfluentClass is Confluent's JDBC sink; named in connector.class,
+	// it selects Confluent's keys and defaults, and flat records.
+	ConfluentClass = "io.confluent.connect.jdbc.JdbcSinkConnector"
+)
+
+// Plugin is the JDBC sink connector plugin.
+var Plugin = connect.ConnectorPlugin{
+	Class:   Class,
+	Aliases: []string{DebeziumClass, ConfluentClass},
+	Version: connect.BuiltinVersion,
+	Config:  Config,
+	Doc: "Writes records into Postgres, MySQL or MariaDB tables (the dialect from the JDBC URL), with Debezium's keys and " +
+		"its change event envelope read natively (under its own class and Debezium's) or Confluent's keys and flat records " +
+		"(under Confluent's class): insert, upsert or update, deletes from tombstones and op=d events, tables created and " +
+		"evolved from the record schema; each flush is one transaction, and offsets are committed only once it committed.",
+	NewConnector: func() connect.Connector { return &connector{} },
+	NewSinkTask:  func() connect.SinkTask { return newSinkTask() },
+}
+
+// connector checks the config and runs tasks.max identical tasks.
+type connector struct{ props map[string]string }
+
+// Start implements connect.Connector.
+func (c *connector) Start(_ connect.ConnectorContext, config map[string]string) error {
+	if _, err := resolve(config); err != nil {
+		return err
+	}
+	c.props = config
+	return nil
+}
+
+// TaskConfigs implements connect.Connector. The task configs carry
+// connector.class, which picks the front-end.
+func (c *connector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
+	out := make([]map[string]string, maxTasks)
+	for i := range out {
+		out[i] = maps.Clone(c.props)
+	}
+	return out, nil
+}
+
+// Stop implements connect.Connector.
+func (c *connector) Stop() error { return nil }
+
+// Validate implements connect.ConnectorValidator: it adds the cross-key
+// and front-end problems to the per-key results, each on its key, then
+// connects (bounded) to report an unreachable database on connection.url
+// and refused credentials on the user and password keys.
+func (c *connector) Validate(ctx context.Context, config map[string]string, results []connect.ConfigValue) []connect.ConfigValue {
+	s, err := resolve(config)
+	if err != nil {
+		for _, e := range flatten(err) {
+			var ce *connect.ConfigError
+			if errors.As(e, &ce) && !hasErrors(results, ce.Key) {
+				results = connect.AddError(results, ce.Key, ce.Msg)
+			}
+		}
+		return results
+	}
+	db, err := open(ctx, s)
+	if err != nil {
+		if isAuthError(err) {
+			user := dbzUser.Name()
+			if s.front == confluent {
+				user = cflUser.Name()
+			}
+			results = connect.AddError(results, user, "the database refused the credentials: "+err.Error())
+			return connect.AddError(results, connPassword.Name(), "the database refused the credentials: "+err.Error())
+		}
+		return connect.AddError(results, connURL.Name(), err.Error())
+	}
+	_ = db.Close()
+	return results
+}
+
+// isAuthError reports whether err is the database refusing the user or
+// password.
+func isAuthError(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "28P01" || pe.Code == "28000"
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1045 || me.Number == 1044 || me.Number == 1698
+	}
+	return false
+}
+
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// hasErrors reports whether key already has errors from the per-key checks.
+func hasErrors(results []connect.ConfigValue, key string) bool {
+	for _, r := range results {
+		if r.Name == key && len(r.Errors) > 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,221 @@
+package jdbc
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// writer runs buffered ops against the database: the DDL a table needs,
+// then every op of a flush in one transaction.
+type writer struct {
+	s     *settings
+	db    *sql.DB
+	known map[string]bool // op shapes whose table was checked (and created or evolved)
+	stmts map[stmtKey]string
+}
+
+// stmtKey identifies a multi-row statement: an op shape and a row count.
+type stmtKey struct {
+	sig  string
+	rows int
+}
+
+// maxStmts bounds the cache of statements; past it the cache starts over.
+const maxStmts = 256
+
+// run is a stretch of ops of one table and shape, written by one
+// statement per rowsPerStatement rows.
+type run struct {
+	ops []*op
+}
+
+// plan groups ops per table, keeping each table's order, into runs of
+// the same shape. Upserts of one key in a run keep only the last, since
+// Postgres refuses to touch a row twice in one statement; a delete or a
+// change of shape starts a new run, so order per table holds (Debezium's
+// rule of flushing buffered upserts before a delete, and the reverse).
+func (w *writer) plan(ops []*op) []*run {
+	var runs []*run
+	last := map[string]*run{} // the open run of each table
+	for _, o := range ops {
+		r := last[o.table]
+		if r == nil || r.ops[0].sig != o.sig || o.kind == opTruncate {
+			r = &run{}
+			runs = append(runs, r)
+			last[o.table] = r
+		}
+		r.ops = append(r.ops, o)
+	}
+	if w.s.mode == "upsert" {
+		for _, r := range runs {
+			r.ops = lastPerKey(r.ops)
+		}
+	}
+	return runs
+}
+
+// lastPerKey keeps the last op of each key, in the order of those last ops.
+func lastPerKey(ops []*op) []*op {
+	if len(ops) < 2 || ops[0].nkeys == 0 {
+		return ops
+	}
+	lastAt := make(map[string]int, len(ops))
+	for i, o := range ops {
+		lastAt[o.key] = i
+	}
+	if len(lastAt) == len(ops) {
+		return ops
+	}
+	out := make([]*op, 0, len(lastAt))
+	for i, o := range ops {
+		if lastAt[o.key] == i {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// write makes ops durable in one transaction, after the DDL their tables
+// need.
+func (w *writer) write(ctx context.Context, ops []*op) error {
+	runs := w.plan(ops)
+	for _, r := range runs {
+		if err := w.ensure(ctx, r.ops[0]); err != nil {
+			return err
+		}
+	}
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("JDBC sink: begin transaction: %w", err)
+	}
+	for _, r := range runs {
+		if err := w.exec(ctx, tx, r); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("JDBC sink: commit: %w", err)
+	}
+	return nil
+}
+
+// exec runs one run's statements in tx.
+func (w *writer) exec(ctx context.Context, tx *sql.Tx, r *run) error {
+	d, q, first := w.s.target.dialect, w.s.quote, r.ops[0]
+	switch {
+	case first.kind == opTruncate:
+		return w.execSQL(ctx, tx, first.table, d.truncateSQL(first.table, q), nil)
+	case first.kind == opWrite && w.s.mode == "update":
+		stmt := d.updateSQL(first.table, first.cols, q)
+		if stmt == "" {
+			return nil
+		}
+		for _, o := range r.ops {
+			if err := w.execSQL(ctx, tx, o.table, stmt, updateArgs(o)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	per := rowsPerStatement(len(first.cols))
+	for start := 0; start < len(r.ops); start += per {
+		chunk := r.ops[start:min(start+per, len(r.ops))]
+		args := make([]any, 0, len(chunk)*len(first.cols))
+		stmt, ok := w.stmts[stmtKey{first.sig, len(chunk)}]
+		if !ok {
+			if first.kind == opDelete {
+				stmt = d.deleteSQL(first.table, first.cols, len(chunk), q)
+			} else {
+				stmt = d.insertSQL(first.table, first.cols, len(chunk), w.s.mode == "upsert", q)
+			}
+			if w.stmts == nil || len(w.stmts) >= maxStmts {
+				w.stmts = map[stmtKey]string{}
+			}
+			w.stmts[stmtKey{first.sig, len(chunk)}] = stmt
+		}
+		for _, o := range chunk {
+			args = append(args, o.vals...)
+		}
+		if err := w.execSQL(ctx, tx, first.table, stmt, args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *writer) execSQL(ctx context.Context, tx *sql.Tx, table, stmt string, args []any) error {
+	if _, err := tx.ExecContext(ctx, stmt, args...); err != nil {
+		return fmt.Errorf("JDBC sink: write table %s: %w", table, err)
+	}
+	return nil
+}
+
+// ensure checks, once per table and shape, that the table has o's
+// columns: creating the table or adding the columns when DDL is on,
+// failing naming what is missing when it is off.
+func (w *writer) ensure(ctx context.Context, o *op) error {
+	if o.kind != opWrite || w.known[o.sig] {
+		return nil
+	}
+	d, name := w.s.target.dialect, o.table
+	if d == postgresDialect && !w.s.quote {
+		name = strings.ToLower(name) // unquoted names are folded
+	}
+	info, err := d.readTable(ctx, w.db, name)
+	if err != nil {
+		return fmt.Errorf("JDBC sink: read table %s: %w", o.table, err)
+	}
+	var ddl []string
+	if info == nil {
+		if !w.s.create {
+			return fmt.Errorf("%w %s does not exist and %s: create it, or let the sink (%s)", errTable, o.table,
+				w.ddlOff(), w.ddlKeys())
+		}
+		stmt, err := d.createTableSQL(o.table, o.cols, w.s.quote)
+		if err != nil {
+			return fmt.Errorf("%w %s: create: %w", errTable, o.table, err)
+		}
+		ddl = []string{stmt}
+	} else {
+		var missing []string
+		for _, c := range o.cols {
+			if _, ok := info.Columns[strings.ToLower(c.Name)]; !ok {
+				missing = append(missing, c.Name)
+			}
+		}
+		if len(missing) > 0 && !w.s.evolve {
+			return fmt.Errorf("%w %s has no column %s and %s (%s)", errTable, o.table,
+				strings.Join(missing, ", "), w.ddlOff(), w.ddlKeys())
+		}
+		if ddl, err = d.addColumnsSQL(info, o.table, o.cols, w.s.quote); err != nil {
+			return fmt.Errorf("%w %s: evolve: %w", errTable, o.table, err)
+		}
+	}
+	for _, stmt := range ddl {
+		if _, err := w.db.ExecContext(ctx, stmt); err != nil {
+			if isTransient(err) {
+				return fmt.Errorf("JDBC sink: %s: %w", stmt, err)
+			}
+			return fmt.Errorf("%w %s: %s: %w", errTable, o.table, stmt, err)
+		}
+	}
+	w.known[o.sig] = true
+	return nil
+}
+
+func (w *writer) ddlOff() string {
+	if w.s.front == confluent {
+		return "auto.create/auto.evolve are off"
+	}
+	return "schema.evolution=none"
+}
+
+func (w *writer) ddlKeys() string {
+	if w.s.front == confluent {
+		return "auto.create=true, auto.evolve=true"
+	}
+	return "schema.evolution=basic"
+}
