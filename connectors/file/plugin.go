@@ -5,6 +5,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -35,12 +36,19 @@ var Source = connect.ConnectorPlugin{
 // Sink is the FileStream sink plugin: it appends record values to a file or
 // standard output, one per line.
 var Sink = connect.ConnectorPlugin{
-	Class:        "org.apache.kafka.connect.file.FileStreamSinkConnector",
-	Version:      connect.BuiltinVersion,
-	Config:       SinkConfig,
-	Doc:          "Appends the value of every record it consumes to a file (or standard output), one line per record.",
-	NewConnector: func() connect.Connector { return &sinkConnector{} },
-	NewSinkTask:  func() connect.SinkTask { return newSinkTask() },
+	Class:   "org.apache.kafka.connect.file.FileStreamSinkConnector",
+	Version: connect.BuiltinVersion,
+	Config:  SinkConfig,
+	Doc:     "Appends the value of every record it consumes to a file (or standard output), one line per record.",
+	NewConnector: func() connect.Connector {
+		return &sinkConnector{kit.SinkConnector{Check: func(config map[string]string) error {
+			if _, err := SinkConfig.Parse(config); err != nil {
+				return fmt.Errorf("start FileStreamSinkConnector: %w", err)
+			}
+			return nil
+		}}}
+	},
+	NewSinkTask: func() connect.SinkTask { return newSinkTask() },
 }
 
 // SourceConfig declares the source's keys, with Kafka's types and defaults.
@@ -110,22 +118,4 @@ func (c *sourceConnector) TaskConfigs(int) ([]map[string]string, error) {
 func (c *sourceConnector) Stop() error { return nil }
 
 // sinkConnector runs tasks.max identical tasks, each appending to the file.
-type sinkConnector struct{ props map[string]string }
-
-func (c *sinkConnector) Start(_ connect.ConnectorContext, config map[string]string) error {
-	if _, err := SinkConfig.Parse(config); err != nil {
-		return fmt.Errorf("start FileStreamSinkConnector: %w", err)
-	}
-	c.props = config
-	return nil
-}
-
-func (c *sinkConnector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
-	out := make([]map[string]string, maxTasks)
-	for i := range out {
-		out[i] = maps.Clone(c.props)
-	}
-	return out, nil
-}
-
-func (c *sinkConnector) Stop() error { return nil }
+type sinkConnector struct{ kit.SinkConnector }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -30,33 +30,19 @@ var Plugin = connect.ConnectorPlugin{
 		"(under its own class and Confluent's) or Aiven's (under Aiven's class): URL templating, basic, bearer, static and " +
 		"OAuth2 client-credentials auth, retries honouring Retry-After, failed records to the DLQ with the response status " +
 		"and body; offsets are committed only once their batch got a 2xx.",
-	NewConnector: func() connect.Connector { return &connector{} },
-	NewSinkTask:  func() connect.SinkTask { return newSinkTask() },
+	NewConnector: func() connect.Connector {
+		return &connector{kit.SinkConnector{Check: func(config map[string]string) error {
+			if _, _, err := build(config, nil); err != nil {
+				return fmt.Errorf("start HTTP sink connector: %w", err)
+			}
+			return nil
+		}}}
+	},
+	NewSinkTask: func() connect.SinkTask { return newSinkTask() },
 }
 
 // connector checks the config and runs tasks.max identical tasks.
-type connector struct{ props map[string]string }
-
-// Start implements connect.Connector.
-func (c *connector) Start(ctx connect.ConnectorContext, config map[string]string) error {
-	if _, _, err := build(config, ctx.Logger()); err != nil {
-		return fmt.Errorf("start HTTP sink connector: %w", err)
-	}
-	c.props = config
-	return nil
-}
-
-// TaskConfigs implements connect.Connector.
-func (c *connector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
-	out := make([]map[string]string, maxTasks)
-	for i := range out {
-		out[i] = maps.Clone(c.props)
-	}
-	return out, nil
-}
-
-// Stop implements connect.Connector.
-func (c *connector) Stop() error { return nil }
+type connector struct{ kit.SinkConnector }
 
 // Validate implements connect.ConnectorValidator: it adds the cross-key
 // and front-end problems to the per-key results, each on its key.

@@ -3,10 +3,10 @@ package jdbc
 import (
 	"context"
 	"errors"
-	"maps"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -32,34 +32,18 @@ var Plugin = connect.ConnectorPlugin{
 		"its change event envelope read natively (under its own class and Debezium's) or Confluent's keys and flat records " +
 		"(under Confluent's class): insert, upsert or update, deletes from tombstones and op=d events, tables created and " +
 		"evolved from the record schema; each flush is one transaction, and offsets are committed only once it committed.",
-	NewConnector: func() connect.Connector { return &connector{} },
-	NewSinkTask:  func() connect.SinkTask { return newSinkTask() },
+	NewConnector: func() connect.Connector {
+		return &connector{kit.SinkConnector{Check: func(config map[string]string) error {
+			_, err := resolve(config)
+			return err
+		}}}
+	},
+	NewSinkTask: func() connect.SinkTask { return newSinkTask() },
 }
 
-// connector checks the config and runs tasks.max identical tasks.
-type connector struct{ props map[string]string }
-
-// Start implements connect.Connector.
-func (c *connector) Start(_ connect.ConnectorContext, config map[string]string) error {
-	if _, err := resolve(config); err != nil {
-		return err
-	}
-	c.props = config
-	return nil
-}
-
-// TaskConfigs implements connect.Connector. The task configs carry
-// connector.class, which picks the front-end.
-func (c *connector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
-	out := make([]map[string]string, maxTasks)
-	for i := range out {
-		out[i] = maps.Clone(c.props)
-	}
-	return out, nil
-}
-
-// Stop implements connect.Connector.
-func (c *connector) Stop() error { return nil }
+// connector checks the config and runs tasks.max identical tasks; the
+// task configs carry connector.class, which picks the front-end.
+type connector struct{ kit.SinkConnector }
 
 // Validate implements connect.ConnectorValidator: it adds the cross-key
 // and front-end problems to the per-key results, each on its key, then
