@@ -74,7 +74,28 @@ func simulateWorker(t *testing.T, task *sinkTask, sc *rewindContext, logs map[co
 			took[tp] = end - pos[tp]
 		}
 		if len(batch) == 0 {
-			return failures
+			// Every record was put; an upload still committing in the
+			// background may yet fail and rewind, as the worker's next
+			// poll (an empty Put) would learn.
+			waitCommits(t, task)
+			for attempt := 0; ; attempt++ {
+				require.Less(t, attempt, 100, "Put kept failing")
+				err := task.Put(context.Background(), nil)
+				if err == nil {
+					break
+				}
+				require.ErrorIs(t, err, connect.ErrRetriable)
+				failures++
+			}
+			rewound := sc.take()
+			if len(rewound) == 0 {
+				return failures
+			}
+			for tp, off := range rewound {
+				log := logs[tp]
+				pos[tp] = sort.Search(len(log), func(i int) bool { return log[i].Offset >= off })
+			}
+			continue
 		}
 		for attempt := 0; ; attempt++ {
 			require.Less(t, attempt, 100, "Put kept failing")
