@@ -360,10 +360,22 @@ func TestJSONPathsAndLimits(t *testing.T) {
 		resp.Body.Close()
 		first <- fmt.Sprint(resp.StatusCode, string(b))
 	}()
-	_, err = pw.Write([]byte(`{"id":1,`)) // returns once the server reads the body
+	_, err = pw.Write([]byte(`{"id":1,`)) // returns once the client sent it
 	require.NoError(t, err)
-	start := time.Now()
-	status, answer, h := post(t, url+"/ingest", ndjson(2, 1, 10))
+	// The server takes the slot a moment later: until it has, a probe
+	// whose body is not JSON gets its 400 and writes nothing.
+	var answer string
+	var h http.Header
+	var start time.Time
+	for probe := 0; ; probe++ {
+		require.Less(t, probe, 100, "the first request never held the slot")
+		start = time.Now()
+		status, answer, h = post(t, url+"/ingest", []byte("not json\n"))
+		if status != http.StatusBadRequest {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	assert.Equal(t, 503, status, answer)
 	assert.Contains(t, answer, "max.concurrent.requests (1)")
 	assert.NotEmpty(t, h.Get("Retry-After"))
