@@ -2,7 +2,6 @@ package httpsink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/sluicehq/sluice/connectors/kit"
@@ -48,36 +47,6 @@ type connector struct{ kit.SinkConnector }
 // and front-end problems to the per-key results, each on its key.
 func (c *connector) Validate(_ context.Context, config map[string]string, results []connect.ConfigValue) []connect.ConfigValue {
 	_, _, err := build(config, nil)
-	for _, e := range flatten(err) {
-		var ce *connect.ConfigError
-		if errors.As(e, &ce) && !hasErrors(results, ce.Key) {
-			results = connect.AddError(results, ce.Key, ce.Msg)
-		}
-	}
+	results = kit.AddConfigErrors(results, err)
 	return results
-}
-
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
-
-// hasErrors reports whether key already has errors (the per-key checks
-// found them), so that build's copy of them is not added twice.
-func hasErrors(results []connect.ConfigValue, key string) bool {
-	for _, r := range results {
-		if r.Name == key && len(r.Errors) > 0 {
-			return true
-		}
-	}
-	return false
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -105,14 +106,11 @@ func TestConfigErrorsNameTheirKey(t *testing.T) {
 			maps.Copy(cfg, tc.change)
 			_, err := resolve(cfg)
 			require.Error(t, err)
-			var found bool
-			for _, e := range flatten(err) {
-				if ce, ok := e.(*connect.ConfigError); ok && ce.Key == tc.key {
-					found = true
-					assert.Contains(t, ce.Msg, tc.msg)
-				}
+			onKey := kit.AddConfigErrors([]connect.ConfigValue{{Name: tc.key}}, err)[0].Errors
+			require.NotEmpty(t, onKey, "no error on %s in %v", tc.key, err)
+			for _, msg := range onKey {
+				assert.Contains(t, msg, tc.msg)
 			}
-			assert.True(t, found, "no error on %s in %v", tc.key, err)
 
 			// /config/validate puts it on the same key.
 			results := (&connector{}).Validate(context.Background(), cfg, Config.Validate(cfg))

@@ -52,12 +52,7 @@ type connector struct{ kit.SinkConnector }
 func (c *connector) Validate(ctx context.Context, config map[string]string, results []connect.ConfigValue) []connect.ConfigValue {
 	s, err := resolve(config)
 	if err != nil {
-		for _, e := range flatten(err) {
-			var ce *connect.ConfigError
-			if errors.As(e, &ce) && !hasErrors(results, ce.Key) {
-				results = connect.AddError(results, ce.Key, ce.Msg)
-			}
-		}
+		results = kit.AddConfigErrors(results, err)
 		return results
 	}
 	db, err := open(ctx, s)
@@ -86,30 +81,6 @@ func isAuthError(err error) bool {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		return me.Number == 1045 || me.Number == 1044 || me.Number == 1698
-	}
-	return false
-}
-
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
-
-// hasErrors reports whether key already has errors from the per-key checks.
-func hasErrors(results []connect.ConfigValue, key string) bool {
-	for _, r := range results {
-		if r.Name == key && len(r.Errors) > 0 {
-			return true
-		}
 	}
 	return false
 }
