@@ -164,35 +164,3 @@ func (t template) expand(e *Event) (string, bool) {
 	}
 	return b.String(), true
 }
-
-// maxTopicLen is Kafka's longest topic name.
-const maxTopicLen = 249
-
-// sanitizeTopic makes s a legal topic name: characters outside
-// [a-zA-Z0-9._-] become _, it is cut to 249 characters, and "." and ".."
-// (names Kafka refuses) become "_" and "__".
-func sanitizeTopic(s string) string {
-	b := []byte(s)
-	if len(b) > maxTopicLen {
-		b = b[:maxTopicLen]
-	}
-	changed := len(b) != len(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			b[i] = '_'
-			changed = true
-		}
-	}
-	switch string(b) {
-	case ".":
-		return "_"
-	case "..":
-		return "__"
-	case "":
-		return "_"
-	}
-	if !changed {
-		return s
-	}
-	return string(b)
-}

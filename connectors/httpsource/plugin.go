@@ -36,7 +36,7 @@ var (
 		kit.Group(groupListen, 1))
 	topicKey = kit.String("topic", "", connect.High,
 		"Topic the events are written to, and the fallback of topic.format.",
-		kit.Required(), kit.Validate(connect.ValidatorFunc{Fn: validateTopic, Desc: "a legal topic name"}), kit.Group(groupRecords, 1))
+		kit.Required(), kit.Validate(kit.TopicName), kit.Group(groupRecords, 1))
 	topicFormatKey = kit.String("topic.format", "", connect.Medium,
 		"Topic per event, a template of metadata fields: ${index}, ${sourcetype}, ${labels.app}, ${resource.service.name}, ${tenant}, ${protocol}… "+
 			"An event without one of the fields goes to topic. The result is made a legal topic name: characters outside [a-zA-Z0-9._-] become _, "+
@@ -196,17 +196,6 @@ func validateListeners(_ string, v any) string {
 		if _, err := parseListener(s); err != nil {
 			return err.Error()
 		}
-	}
-	return ""
-}
-
-func validateTopic(_ string, v any) string {
-	s, _ := v.(string)
-	if s == "" {
-		return "String must be non-empty"
-	}
-	if sanitizeTopic(s) != s {
-		return fmt.Sprintf("%q is not a legal topic name (only [a-zA-Z0-9._-], at most 249 characters, not . or ..)", s)
 	}
 	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
 )
@@ -91,7 +92,7 @@ func (b builder) topic(e *Event) string {
 	if !ok {
 		return b.c.topic
 	}
-	return sanitizeTopic(s)
+	return kit.LegalTopic(s)
 }
 
 // key returns key.field's value: a metadata field, else a top-level field

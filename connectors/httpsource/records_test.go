@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
 )
@@ -37,7 +38,7 @@ func TestSanitizeTopic(t *testing.T) {
 		"":                       "_",
 		strings.Repeat("a", 300): strings.Repeat("a", 249),
 	} {
-		assert.Equal(t, want, sanitizeTopic(in), "sanitizeTopic(%q)", in)
+		assert.Equal(t, want, kit.LegalTopic(in), "kit.LegalTopic(%q)", in)
 	}
 }
 
