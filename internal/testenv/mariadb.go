@@ -107,10 +107,18 @@ func StartMariaDB(t testing.TB, opts ...MariaDBOption) *MariaDB {
 		"socket":       m.Socket,
 		"pid_file":     filepath.Join(dir, "mariadbd.pid"),
 		"log_error":    filepath.Join(dir, "error.log"),
+		// A temporary directory of its own: mariadb-install-db's bootstrap
+		// names its temporary tables after the process, and two servers
+		// initialised at once in the shared /tmp collided ("Could not
+		// remove temporary table '/tmp/#sql-temptable-…'").
+		"tmpdir": filepath.Join(dir, "tmp"),
 		// Runs before the server accepts connections: root has a password
 		// from the first login on.
 		"init_file": filepath.Join(dir, "init.sql"),
 	})
+	if err := os.Mkdir(conf["tmpdir"], 0o700); err != nil {
+		t.Fatalf("create mariadb tmpdir: %v", err)
+	}
 	m.writeInitFile(t)
 	// mariadb-install-db reads the option file too, so the data directory
 	// is created with the same InnoDB settings the server runs with.
