@@ -211,7 +211,7 @@ func zoneRecord(id int32) *connect.Record {
 	return &connect.Record{Topic: "zones", Offset: offset, KeySchema: orderKey,
 		Key: connect.NewStruct(orderKey).MustPut("id", id), ValueSchema: zoneValue,
 		Value: connect.NewStruct(zoneValue).MustPut("id", id).MustPut("ts", at.UnixMicro()).MustPut("kts", at).
-			MustPut("tod", (10 * time.Hour).Microseconds()).MustPut("day", time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)).
+			MustPut("tod", (10*time.Hour).Microseconds()).MustPut("day", time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)).
 			MustPut("zts", "2024-01-15T12:00:00Z")}
 }
 
