@@ -87,7 +87,7 @@ func TestConfigErrorsNameTheirKey(t *testing.T) {
 		{"Debezium deletes need a key", debeziumDocConfig, map[string]string{"primary.key.mode": "none", "insert.mode": "insert"},
 			"delete.enabled", "needs a primary.key.mode other than none"},
 		{"not supported yet", debeziumDocConfig, map[string]string{"connection.provider": "x.Provider"},
-			"connection.provider", "not supported by Sluice's JDBC sink"},
+			"connection.provider", "database/sql"},
 		{"not supported yet", confluentDocConfig, map[string]string{"table.types": "VIEW"},
 			"table.types", "not supported by Sluice's JDBC sink"},
 		{"pool sizes", debeziumDocConfig, map[string]string{"connection.pool.max_size": "2", "connection.pool.min_size": "3"},

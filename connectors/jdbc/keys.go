@@ -137,6 +137,10 @@ var (
 		oneOf("DB_TIMEZONE", "UTC"), g(grpWrite, 16))
 	cflWhitelist = kit.List("fields.whitelist", []string{}, connect.Medium,
 		"Confluent front-end: the value fields written (empty: all); the key columns of pk.mode are written whether listed or not.", g(grpWrite, 17))
+	cflTSFields = kit.List("timestamp.fields.list", []string{}, connect.Low,
+		"Confluent front-end: INT64 or STRING fields holding epoch microseconds or nanoseconds (per timestamp.precision.mode; a STRING as its decimal digits) written as timestamps in db.timezone; auto.create makes them TIMESTAMP (Postgres) or DATETIME(6) (MySQL/MariaDB). Nanoseconds are cut to the microseconds the databases hold.", g(grpWrite, 19))
+	cflTSPrecision = kit.String("timestamp.precision.mode", "microseconds", connect.Low,
+		"Confluent front-end: the unit of timestamp.fields.list values: microseconds or nanoseconds.", oneOf("microseconds", "nanoseconds"), g(grpWrite, 20))
 	cflReplaceNull = kit.Bool("replace.null.with.default", true, connect.Low,
 		"Confluent front-end: a null value field whose schema has a default is written as that default (true) or as NULL (false).", g(grpWrite, 18))
 	cflDialect = kit.String("dialect.name", "", connect.Low,
@@ -147,21 +151,27 @@ var (
 // refuses when set to anything but their default: a setting silently
 // ignored would be worse than a clear refusal.
 var unsupported = []kit.Key[string]{
-	later("connection.provider", ""),
-	later("connection.restart.on.errors", "false"),
-	later("dialect.postgres.postgis.schema", "public"), later("dialect.postgres.unnest.insert.enabled", "false"),
-	later("table.types", "TABLE"),
-	later("timestamp.precision.mode", "microseconds"), later("timestamp.fields.list", ""),
-	later("date.calendar.system", "LEGACY"), later("jdbc.credentials.provider.class", ""),
-	later("string.output.value.column.name", "record_value"), later("trim.sensitive.log", "false"),
+	later("connection.provider", "", "Sluice pools connections with Go's database/sql, sized by connection.pool.*"),
+	later("connection.restart.on.errors", "false", "Sluice always retries a lost connection on a new one, flush.max.retries times"),
+	later("dialect.postgres.postgis.schema", "public", "Sluice does not write PostGIS geometry types"),
+	later("dialect.postgres.unnest.insert.enabled", "false", "Sluice's multi-row INSERT already writes a batch in one statement"),
+	later("table.types", "TABLE", "Sluice writes to tables only"),
+	later("date.calendar.system", "LEGACY", "Sluice computes dates in the proleptic Gregorian calendar, so dates before 1582-10-15 differ from LEGACY"),
+	later("jdbc.credentials.provider.class", "", "Java credential providers cannot be loaded; use connection.user and connection.password"),
+	later("string.output.value.column.name", "record_value", "Sluice does not write STRING-schema values yet"),
+	later("trim.sensitive.log", "false", "SQL errors are reported as the database words them"),
 }
 
 var laterOrder int
 
-func later(name, def string) kit.Key[string] {
+// laterWhy holds why each key of unsupported is refused.
+var laterWhy = map[string]string{}
+
+func later(name, def, why string) kit.Key[string] {
 	laterOrder++
+	laterWhy[name] = why
 	return kit.String(name, def, connect.Low,
-		"Not supported by Sluice yet: only the default ("+orNone(def)+") is accepted.", g(grpLater, laterOrder))
+		"Not supported by Sluice: only the default ("+orNone(def)+") is accepted; "+why+".", g(grpLater, laterOrder))
 }
 
 func orNone(s string) string {
@@ -196,7 +206,7 @@ var Config = func() connect.ConfigDef {
 		dbzMaxRetries, dbzRetryDelay, dbzTimeZone, dbzDBTimeZone, dbzPoolMin, dbzPoolMax, dbzPoolTimeout,
 		dbzCollNaming, dbzTableNaming, dbzColNaming, dbzFieldInclude, dbzFieldExclude, dbzReduction, dbzBatchMode,
 		cflUser, cflPKMode, cflPKFields, cflAutoCreate, cflAutoEvolve, cflQuote, cflMaxRetries,
-		cflRetryBackoff, cflAttempts, cflConnBackoff, cflTimeZone, cflDateTZ, cflWhitelist, cflReplaceNull, cflDialect}
+		cflRetryBackoff, cflAttempts, cflConnBackoff, cflTimeZone, cflDateTZ, cflWhitelist, cflTSFields, cflTSPrecision, cflReplaceNull, cflDialect}
 	for _, k := range unsupported {
 		keys = append(keys, k)
 	}

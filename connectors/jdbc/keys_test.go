@@ -1,11 +1,13 @@
 package jdbc
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	dbz "github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -268,5 +270,45 @@ func TestConfluentTimeZones(t *testing.T) {
 		// back under DB_TIMEZONE, as Confluent's sink does.
 		assert.Equal(t, []string{"1|2024-05-06 00:08:09.123|2024-03-09|02:00:00", "2|2024-05-06 00:08:09.123|2024-03-10|02:00:00"},
 			db.rows(t, "SELECT id, "+db.timestamp("placed")+", CAST(day AS CHAR(10)), "+tod+" FROM orders ORDER BY id"))
+	})
+}
+
+func TestConfluentTimestampFields(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, db *sinkDB) {
+		val := connect.StructBuilder().Name("tsf.Value").Field("id", connect.Int32Schema).
+			Field("at", connect.Int64Schema).Field("at_s", connect.OptionalStringSchema).Field("n", connect.Int64Schema).Build()
+		at := time.Date(2024, 1, 15, 12, 0, 0, 123456000, time.UTC)
+		rec := func(id int32, unit int64) *connect.Record {
+			offset++
+			n := at.UnixNano() / unit
+			return &connect.Record{Topic: "tsf", Offset: offset, KeySchema: orderKey,
+				Key: connect.NewStruct(orderKey).MustPut("id", id), ValueSchema: val,
+				Value: connect.NewStruct(val).MustPut("id", id).MustPut("at", n).
+					MustPut("at_s", strconv.FormatInt(n, 10)).MustPut("n", int64(7))}
+		}
+		cfg := confluentConfig(db)
+		cfg["timestamp.fields.list"] = "at,at_s"
+		cfg["db.timezone"] = "Asia/Kolkata"
+		task, _ := startTask(t, cfg, false)
+		putFlush(t, task, rec(1, 1000))
+		cfg["timestamp.precision.mode"] = "nanoseconds"
+		task, _ = startTask(t, cfg, false)
+		putFlush(t, task, rec(2, 1))
+
+		q := "SELECT id, to_char(at, 'YYYY-MM-DD HH24:MI:SS.US'), to_char(at_s, 'YYYY-MM-DD HH24:MI:SS.US'), n FROM tsf ORDER BY id"
+		if db.dialect != postgresDialect {
+			q = "SELECT id, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(at_s, '%Y-%m-%d %H:%i:%s.%f'), n FROM tsf ORDER BY id"
+		}
+		want := "2024-01-15 17:30:00.123456"
+		assert.Equal(t, []string{"1|" + want + "|" + want + "|7", "2|" + want + "|" + want + "|7"}, db.rows(t, q))
+
+		// A STRING that is no number is reported, naming its column.
+		cfg["errors.tolerance"] = "all"
+		task, sctx := startTask(t, cfg, true)
+		bad := rec(3, 1)
+		bad.Value.(*connect.Struct).MustPut("at_s", "yesterday")
+		putFlush(t, task, bad)
+		require.Len(t, sctx.ReportedRecords(), 1)
+		assert.Contains(t, sctx.ReportedRecords()[0].Err.Error(), `column at_s (timestamp.fields.list): "yesterday" is not an epoch number`)
 	})
 }

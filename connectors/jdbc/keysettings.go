@@ -3,10 +3,12 @@ package jdbc
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // use.time.zone and db.timezone must resolve on hosts without a zoneinfo database
 
+	dbz "github.com/sluicehq/sluice/connectors/debezium"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -27,6 +29,10 @@ type more struct {
 	fieldFilter *fieldFilter
 	// whitelist is Confluent's fields.whitelist; empty keeps every field.
 	whitelist map[string]bool
+	// tsFields are Confluent's timestamp.fields.list; tsNanos says they
+	// hold nanoseconds (timestamp.precision.mode=nanoseconds).
+	tsFields map[string]bool
+	tsNanos  bool
 	// noDefaults is Confluent's replace.null.with.default=false: a null
 	// field is written as NULL even when its schema has a default.
 	noDefaults bool
@@ -97,6 +103,13 @@ func resolveMore(cfg connect.Config, raw map[string]string, s *settings, bad fun
 			}
 		}
 		s.noDefaults = !cflReplaceNull.Get(cfg)
+		for _, n := range cflTSFields.Get(cfg) {
+			if s.tsFields == nil {
+				s.tsFields = map[string]bool{}
+			}
+			s.tsFields[n] = true
+		}
+		s.tsNanos = strings.EqualFold(cflTSPrecision.Get(cfg), "nanoseconds")
 		// Confluent has no key for it: upserts keep the last row of a key
 		// (the same final table) so Postgres's ON CONFLICT never meets a
 		// row twice in one statement.
@@ -219,4 +232,46 @@ func resolvePool(cfg connect.Config, s *settings, bad func(string, string, ...an
 // String describes the pool for the start log line.
 func (p poolSize) String() string {
 	return fmt.Sprintf("max %d open, %d idle, idle timeout %s", p.maxOpen, p.maxIdle, p.idle)
+}
+
+// The schemas a timestamp.fields.list field is written with: Debezium's
+// MicroTimestamp, whose column holds microseconds.
+var (
+	epochMicrosSchema         = connect.NewSchemaBuilder(connect.TypeInt64).Name(dbz.MicroTimestampName).Build()
+	optionalEpochMicrosSchema = connect.NewSchemaBuilder(connect.TypeInt64).Name(dbz.MicroTimestampName).Optional().Build()
+)
+
+// epochTimestamps turns the INT64 and STRING fields of
+// timestamp.fields.list into microsecond timestamps, as Confluent's sink
+// binds them with setTimestamp.
+func (s *settings) epochTimestamps(fields []field) error {
+	for i, f := range fields {
+		if !s.tsFields[f.name] || (f.schema.Type != connect.TypeInt64 && f.schema.Type != connect.TypeString) {
+			continue
+		}
+		sch := epochMicrosSchema
+		if f.schema.Optional {
+			sch = optionalEpochMicrosSchema
+		}
+		var n int64
+		switch v := f.value.(type) {
+		case nil:
+			fields[i] = field{f.name, sch, nil}
+			continue
+		case int64:
+			n = v
+		case string:
+			var err error
+			if n, err = strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil {
+				return fmt.Errorf("column %s (timestamp.fields.list): %q is not an epoch number", f.name, v)
+			}
+		default:
+			return fmt.Errorf("column %s (timestamp.fields.list): want an INT64 or STRING, got %T", f.name, f.value)
+		}
+		if s.tsNanos {
+			n /= 1000
+		}
+		fields[i] = field{f.name, sch, n}
+	}
+	return nil
 }

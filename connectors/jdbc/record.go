@@ -254,6 +254,11 @@ func (s *settings) writeOp(r *connect.Record, value, source *connect.Struct) (*o
 			fields = append(fields, field{f.Name, f.Schema, s.fieldValue(value, &f)})
 		}
 	}
+	if s.tsFields != nil {
+		if err := s.epochTimestamps(fields); err != nil {
+			return nil, "", recordError(r, table, "%v", err)
+		}
+	}
 	o, err := s.makeOp(opWrite, r, table, fields, len(keys), value.Schema())
 	return o, "", err
 }

@@ -100,7 +100,7 @@ func resolve(config map[string]string) (*settings, error) {
 	}
 	for _, k := range unsupported {
 		if v, ok := config[k.Name()]; ok && !slices.Contains(other, k.Name()) && strings.TrimSpace(v) != k.Key().Default {
-			bad(k.Name(), "is not supported by Sluice's JDBC sink yet; only its default (%s) is accepted", orNone(k.Key().Default.(string)))
+			bad(k.Name(), "is not supported by Sluice's JDBC sink: only its default (%s) is accepted; %s", orNone(k.Key().Default.(string)), laterWhy[k.Name()])
 		}
 	}
 	s := &settings{front: front, mode: strings.ToLower(insertMode.Get(cfg)), deletes: deleteEnabled.Get(cfg), connAttempts: 1}

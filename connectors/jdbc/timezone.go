@@ -57,7 +57,10 @@ func (s *settings) zoned(sch *connect.Schema, v any) (any, bool, error) {
 		t, err = asTime(v)
 		zone, layout = s.dateZone, dateLayout
 	default:
-		if s.front != debezium {
+		// Under Confluent's keys only timestamp.fields.list makes a
+		// MicroTimestamp (epochTimestamps); Debezium's other types are
+		// Debezium's.
+		if s.front != debezium && sch.Name != dbz.MicroTimestampName {
 			return nil, false, nil
 		}
 		return s.zonedDebezium(sch, v, zone)
