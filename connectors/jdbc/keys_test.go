@@ -312,3 +312,34 @@ func TestConfluentTimestampFields(t *testing.T) {
 		assert.Contains(t, sctx.ReportedRecords()[0].Err.Error(), `column at_s (timestamp.fields.list): "yesterday" is not an epoch number`)
 	})
 }
+
+func TestResolveNewKeys(t *testing.T) {
+	s, err := resolve(debeziumDocConfig())
+	require.NoError(t, err)
+	assert.True(t, s.dedupe, "Debezium's default is keyed.message.batch.mode=deduplication")
+	assert.Equal(t, poolSize{maxOpen: 32, maxIdle: 5, idle: 30 * time.Minute}, s.pool)
+	assert.Nil(t, s.zone)
+	assert.False(t, s.keepDots)
+
+	cfg := debeziumDocConfig()
+	cfg["use.reduction.buffer"] = "false"
+	cfg["use.time.zone"] = "+05:30"
+	s, err = resolve(cfg)
+	require.NoError(t, err)
+	assert.False(t, s.dedupe)
+	require.NotNil(t, s.zone)
+	_, off := time.Date(2024, 1, 1, 0, 0, 0, 0, s.zone).Zone()
+	assert.Equal(t, 5*3600+1800, off)
+
+	cfg = confluentDocConfig()
+	cfg["db.timezone"] = "Europe/Paris"
+	s, err = resolve(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, "Europe/Paris", s.zone.String())
+	assert.Same(t, s.zone, s.dateZone, "date.timezone=DB_TIMEZONE by default")
+	assert.Equal(t, 2, s.pool.maxOpen, "Confluent holds one writing connection")
+	cfg["date.timezone"] = "UTC"
+	s, err = resolve(cfg)
+	require.NoError(t, err)
+	assert.Nil(t, s.dateZone)
+}
