@@ -68,7 +68,8 @@ func (d dialect) valuesList(b *strings.Builder, rows, ncols int) {
 // insertSQL is a multi-row INSERT of rows rows, an upsert when upsert
 // holds: Postgres ON CONFLICT (keys) DO UPDATE SET v=EXCLUDED.v (DO
 // NOTHING without non-key columns), MySQL/MariaDB ON DUPLICATE KEY UPDATE
-// v=VALUES(v) (the keys set to themselves without non-key columns), as
+// v=VALUES(v), MySQL ≥ 8.0.20 VALUES … AS new ON DUPLICATE KEY UPDATE
+// v=new.v (the keys set to themselves without non-key columns), as
 // Debezium's and Confluent's dialects emit.
 func (d dialect) insertSQL(table string, cols []column, rows int, upsert, quote bool) string {
 	var b strings.Builder
@@ -89,10 +90,8 @@ func (d dialect) insertSQL(table string, cols []column, rows int, upsert, quote 
 	for i, c := range cols {
 		if c.Key {
 			keys = append(keys, names[i])
-		} else if d == postgresDialect {
-			sets = append(sets, names[i]+" = EXCLUDED."+names[i])
 		} else {
-			sets = append(sets, names[i]+" = VALUES("+names[i]+")")
+			sets = append(sets, names[i]+" = "+d.newValue(names[i]))
 		}
 	}
 	if d == postgresDialect {
@@ -106,11 +105,27 @@ func (d dialect) insertSQL(table string, cols []column, rows int, upsert, quote 
 	}
 	if len(sets) == 0 {
 		for _, k := range keys {
-			sets = append(sets, k+" = VALUES("+k+")")
+			sets = append(sets, k+" = "+d.newValue(k))
 		}
+	}
+	if d == mysqlAliasDialect {
+		b.WriteString(" AS new")
 	}
 	b.WriteString(" ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", "))
 	return b.String()
+}
+
+// newValue is how an upsert names the value a column would have got:
+// EXCLUDED.c (Postgres), new.c (MySQL ≥ 8.0.20, after VALUES … AS new, as
+// Debezium's MySqlDatabaseDialect writes it) or VALUES(c).
+func (d dialect) newValue(col string) string {
+	switch d {
+	case postgresDialect:
+		return "EXCLUDED." + col
+	case mysqlAliasDialect:
+		return "new." + col
+	}
+	return "VALUES(" + col + ")"
 }
 
 // updateSQL is UPDATE t SET v=…, … WHERE k=… AND …, the non-key columns'

@@ -72,7 +72,38 @@ var (
 	dbzRetryDelay = kit.Millis("flush.retry.delay.ms", time.Second, connect.Medium,
 		"Debezium front-end: the wait between flush retries.", g(grpRetry, 2))
 	dbzTimeZone = kit.String("use.time.zone", "UTC", connect.Low,
-		"Debezium front-end: the time zone temporal values are bound in; only UTC is supported.", g(grpWrite, 7))
+		"Debezium front-end: the time zone (any IANA name, or UTC) temporal values are bound in, as Debezium binds them with a JVM in UTC: a timestamp (io.debezium.time.Timestamp, MicroTimestamp, NanoTimestamp, Kafka Timestamp) is written as its wall clock in that zone; a ZonedTimestamp keeps its instant (MySQL/MariaDB get the zone's wall clock); a time of day (Time, MicroTime, NanoTime, Kafka Time) is shifted by the zone's offset today; dates are not shifted.", g(grpWrite, 7))
+	dbzDBTimeZone = kit.String("database.time_zone", "", connect.Low,
+		"Debezium front-end: the older name of use.time.zone (default UTC); setting both to different zones is an error.", kit.NullDefault(), g(grpWrite, 11))
+	dbzPoolMin = kit.Int("connection.pool.min_size", 5, connect.Low,
+		"Debezium front-end: connections kept idle in the pool (database/sql SetMaxIdleConns; connections are opened on demand, not ahead).", g(grpConn, 8))
+	dbzPoolMax = kit.Int("connection.pool.max_size", 32, connect.Low,
+		"Debezium front-end: the most connections the task opens (database/sql SetMaxOpenConns); a task uses at most two at once, one writing and one reading table metadata.", g(grpConn, 9))
+	dbzPoolTimeout = kit.Long("connection.pool.timeout", 1800, connect.Low,
+		"Debezium front-end: seconds an unused connection is kept before it is closed (database/sql SetConnMaxIdleTime); 0 keeps it.", g(grpConn, 10))
+	dbzCollNaming = kit.String("collection.naming.strategy", dbzDefaultCollNaming, connect.Low,
+		"Debezium front-end: how the table name is made from collection.name.format: "+dbzDefaultCollNaming+" (dots become underscores) or "+dbzPassthroughNaming+" (the name as the format gives it; dots then make a qualified schema.table). Other classes are refused.", g(grpTable, 8))
+	dbzTableNaming = kit.String("table.naming.strategy", "", connect.Low,
+		"Debezium front-end: the older name of collection.naming.strategy; also takes "+dbzOldTableNaming+" (the default strategy).", kit.NullDefault(), g(grpTable, 9))
+	dbzColNaming = kit.String("column.naming.strategy", dbzDefaultColNaming, connect.Low,
+		"Debezium front-end: how a column is named from a field: only the default strategy (the field's name) is accepted, "+dbzDefaultColNaming+" or "+dbzOldColNaming+".", g(grpTable, 10))
+	dbzFieldInclude = kit.List("field.include.list", nil, connect.Low,
+		"Debezium front-end: the only fields written, as topic:field entries (topic is the record's topic); a field of another topic, or not listed, is left out, key fields of record_key/record_value included. Not together with field.exclude.list.", g(grpWrite, 12))
+	dbzFieldExclude = kit.List("field.exclude.list", nil, connect.Low,
+		"Debezium front-end: fields left out, as topic:field entries; key fields of record_key/record_value too. Not together with field.include.list.", g(grpWrite, 13))
+	dbzReduction = kit.Bool("use.reduction.buffer", false, connect.Low,
+		"Debezium front-end: true keeps only the last change of each key in a batch (the same as keyed.message.batch.mode=deduplication); false writes every change in order (passthrough). Unset, keyed.message.batch.mode decides.", g(grpWrite, 14))
+	dbzBatchMode = kit.String("keyed.message.batch.mode", "", connect.Low,
+		"Debezium front-end: deduplication (default: of the changes of one key in a batch only the last is written; needs a primary.key.mode other than none to have keys) or passthrough (every change, in order). The older use.reduction.buffer says the same; both set must agree.", kit.NullDefault(), g(grpWrite, 15))
+)
+
+// Debezium's naming strategy classes that Sluice knows.
+const (
+	dbzDefaultCollNaming = "io.debezium.sink.naming.DefaultCollectionNamingStrategy"
+	dbzPassthroughNaming = "io.debezium.sink.naming.PassthroughCollectionNamingStrategy"
+	dbzOldTableNaming    = "io.debezium.connector.jdbc.naming.DefaultTableNamingStrategy"
+	dbzDefaultColNaming  = "io.debezium.sink.naming.DefaultColumnNamingStrategy"
+	dbzOldColNaming      = "io.debezium.connector.jdbc.naming.DefaultColumnNamingStrategy"
 )
 
 // Confluent's keys (io.confluent.connect.jdbc.JdbcSinkConnector).
@@ -100,7 +131,18 @@ var (
 	cflConnBackoff = kit.Millis("connection.backoff.ms", 10*time.Second, connect.Low,
 		"Confluent front-end: the wait between connection attempts.", g(grpConn, 6))
 	cflTimeZone = kit.String("db.timezone", "UTC", connect.Low,
-		"Confluent front-end: the time zone temporal values are bound in; only UTC is supported.", g(grpWrite, 10))
+		"Confluent front-end: the time zone (any IANA name, or UTC) Kafka Timestamp and Time values are written in: their wall clock in that zone (a Time on 1970-01-01, as JDBC's setTime with a calendar does).", g(grpWrite, 10))
+	cflDateTZ = kit.String("date.timezone", "DB_TIMEZONE", connect.Low,
+		"Confluent front-end: the zone Kafka Date values are written in: DB_TIMEZONE (db.timezone; a date is midnight UTC, so a zone west of UTC writes the day before, as Confluent's sink does) or UTC (the date as sent).",
+		oneOf("DB_TIMEZONE", "UTC"), g(grpWrite, 16))
+	cflWhitelist = kit.List("fields.whitelist", []string{}, connect.Medium,
+		"Confluent front-end: the value fields written (empty: all); the key columns of pk.mode are written whether listed or not.", g(grpWrite, 17))
+	cflTSFields = kit.List("timestamp.fields.list", []string{}, connect.Low,
+		"Confluent front-end: INT64 or STRING fields holding epoch microseconds or nanoseconds (per timestamp.precision.mode; a STRING as its decimal digits) written as timestamps in db.timezone; auto.create makes them TIMESTAMP (Postgres) or DATETIME(6) (MySQL/MariaDB). Nanoseconds are cut to the microseconds the databases hold.", g(grpWrite, 19))
+	cflTSPrecision = kit.String("timestamp.precision.mode", "microseconds", connect.Low,
+		"Confluent front-end: the unit of timestamp.fields.list values: microseconds or nanoseconds.", oneOf("microseconds", "nanoseconds"), g(grpWrite, 20))
+	cflReplaceNull = kit.Bool("replace.null.with.default", true, connect.Low,
+		"Confluent front-end: a null value field whose schema has a default is written as that default (true) or as NULL (false).", g(grpWrite, 18))
 	cflDialect = kit.String("dialect.name", "", connect.Low,
 		"Confluent front-end: the dialect; empty picks it from the URL. PostgreSqlDatabaseDialect and MySqlDatabaseDialect are accepted when they match the URL.", g(grpConn, 7))
 )
@@ -109,28 +151,27 @@ var (
 // refuses when set to anything but their default: a setting silently
 // ignored would be worse than a clear refusal.
 var unsupported = []kit.Key[string]{
-	later("connection.pool.min_size", "5"), later("connection.pool.max_size", "32"),
-	later("connection.pool.timeout", "1800"), later("connection.provider", ""),
-	later("connection.restart.on.errors", "false"),
-	later("collection.naming.strategy", ""), later("table.naming.strategy", ""),
-	later("column.naming.strategy", ""),
-	later("field.include.list", ""), later("field.exclude.list", ""),
-	later("use.reduction.buffer", "false"), later("keyed.message.batch.mode", ""),
-	later("database.time_zone", ""),
-	later("dialect.postgres.postgis.schema", "public"), later("dialect.postgres.unnest.insert.enabled", "false"),
-	later("fields.whitelist", ""), later("table.types", "TABLE"),
-	later("replace.null.with.default", "true"), later("date.timezone", "DB_TIMEZONE"),
-	later("timestamp.precision.mode", "microseconds"), later("timestamp.fields.list", ""),
-	later("date.calendar.system", "LEGACY"), later("jdbc.credentials.provider.class", ""),
-	later("string.output.value.column.name", "record_value"), later("trim.sensitive.log", "false"),
+	later("connection.provider", "", "Sluice pools connections with Go's database/sql, sized by connection.pool.*"),
+	later("connection.restart.on.errors", "false", "Sluice always retries a lost connection on a new one, flush.max.retries times"),
+	later("dialect.postgres.postgis.schema", "public", "Sluice does not write PostGIS geometry types"),
+	later("dialect.postgres.unnest.insert.enabled", "false", "Sluice's multi-row INSERT already writes a batch in one statement"),
+	later("table.types", "TABLE", "Sluice writes to tables only"),
+	later("date.calendar.system", "LEGACY", "Sluice computes dates in the proleptic Gregorian calendar, so dates before 1582-10-15 differ from LEGACY"),
+	later("jdbc.credentials.provider.class", "", "Java credential providers cannot be loaded; use connection.user and connection.password"),
+	later("string.output.value.column.name", "record_value", "Sluice does not write STRING-schema values yet"),
+	later("trim.sensitive.log", "false", "SQL errors are reported as the database words them"),
 }
 
 var laterOrder int
 
-func later(name, def string) kit.Key[string] {
+// laterWhy holds why each key of unsupported is refused.
+var laterWhy = map[string]string{}
+
+func later(name, def, why string) kit.Key[string] {
 	laterOrder++
+	laterWhy[name] = why
 	return kit.String(name, def, connect.Low,
-		"Not supported by Sluice yet: only the default ("+orNone(def)+") is accepted.", g(grpLater, laterOrder))
+		"Not supported by Sluice: only the default ("+orNone(def)+") is accepted; "+why+".", g(grpLater, laterOrder))
 }
 
 func orNone(s string) string {
@@ -162,9 +203,10 @@ var (
 var Config = func() connect.ConfigDef {
 	keys := []kit.Declared{connURL, connPassword, insertMode, deleteEnabled, batchSize, tableFormat,
 		dbzUser, dbzPKMode, dbzPKFields, dbzTruncate, dbzEvolution, dbzCollectionFormat, dbzQuote,
-		dbzMaxRetries, dbzRetryDelay, dbzTimeZone,
+		dbzMaxRetries, dbzRetryDelay, dbzTimeZone, dbzDBTimeZone, dbzPoolMin, dbzPoolMax, dbzPoolTimeout,
+		dbzCollNaming, dbzTableNaming, dbzColNaming, dbzFieldInclude, dbzFieldExclude, dbzReduction, dbzBatchMode,
 		cflUser, cflPKMode, cflPKFields, cflAutoCreate, cflAutoEvolve, cflQuote, cflMaxRetries,
-		cflRetryBackoff, cflAttempts, cflConnBackoff, cflTimeZone, cflDialect}
+		cflRetryBackoff, cflAttempts, cflConnBackoff, cflTimeZone, cflDateTZ, cflWhitelist, cflTSFields, cflTSPrecision, cflReplaceNull, cflDialect}
 	for _, k := range unsupported {
 		keys = append(keys, k)
 	}

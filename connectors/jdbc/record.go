@@ -151,7 +151,7 @@ func (s *settings) tableName(r *connect.Record, source *connect.Struct) (string,
 		v, _ := source.Get(field)
 		name = name[:i] + fmt.Sprint(v) + name[i+j+1:]
 	}
-	if s.front == debezium {
+	if s.front == debezium && !s.keepDots {
 		name = strings.ReplaceAll(name, ".", "_")
 	}
 	if name == "" {
@@ -247,10 +247,16 @@ func (s *settings) writeOp(r *connect.Record, value, source *connect.Struct) (*o
 	if err != nil {
 		return nil, "", recordError(r, table, "%v", err)
 	}
+	keys = s.filterKeys(r.Topic, keys)
 	fields := keys
 	for _, f := range value.Schema().Fields {
-		if !slices.ContainsFunc(keys, func(k field) bool { return k.name == f.Name }) {
-			fields = append(fields, field{f.Name, f.Schema, value.GetField(&f)})
+		if !slices.ContainsFunc(keys, func(k field) bool { return k.name == f.Name }) && s.keepsValueField(r.Topic, f.Name) {
+			fields = append(fields, field{f.Name, f.Schema, s.fieldValue(value, &f)})
+		}
+	}
+	if s.tsFields != nil {
+		if err := s.epochTimestamps(fields); err != nil {
+			return nil, "", recordError(r, table, "%v", err)
 		}
 	}
 	o, err := s.makeOp(opWrite, r, table, fields, len(keys), value.Schema())
@@ -266,6 +272,7 @@ func (s *settings) deleteOp(r *connect.Record, before, source *connect.Struct) (
 	if err != nil {
 		return nil, "", recordError(r, table, "delete: %v", err)
 	}
+	keys = s.filterKeys(r.Topic, keys)
 	o, err := s.makeOp(opDelete, r, table, keys, len(keys), nil)
 	return o, "", err
 }
@@ -274,6 +281,7 @@ func (s *settings) deleteOp(r *connect.Record, before, source *connect.Struct) (
 // same table, kind and schemas give the same columns.
 type shapeKey struct {
 	table      string
+	topic      string // set when a field filter names topics
 	kind       opKind
 	key, value *connect.Schema
 }
@@ -295,7 +303,7 @@ func (s *settings) makeOp(kind opKind, r *connect.Record, table string, fields [
 	o := &op{kind: kind, table: table, rec: r, nkeys: nkeys, vals: make([]any, len(fields))}
 	var key strings.Builder
 	for i, f := range fields {
-		v, err := s.target.dialect.columnValue(f.schema, f.value)
+		v, err := s.bind(f.schema, f.value)
 		if err != nil {
 			return nil, recordError(r, table, "column %s: %v", f.name, err)
 		}
@@ -309,6 +317,9 @@ func (s *settings) makeOp(kind opKind, r *connect.Record, table string, fields [
 	}
 	o.key = key.String()
 	k := shapeKey{table: table, kind: kind, key: r.KeySchema, value: valueSchema}
+	if s.fieldFilter != nil {
+		k.topic = r.Topic
+	}
 	if sh, ok := s.shapes[k]; ok && s.pk != pkHeader {
 		o.cols, o.sig = sh.cols, sh.sig
 		return o, nil

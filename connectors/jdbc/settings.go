@@ -72,6 +72,7 @@ type settings struct {
 	// connection.backoff.ms, for connecting at start; Debezium tries once.
 	connAttempts int
 	connBackoff  time.Duration
+	more         // the keys resolved in keysettings.go
 
 	shapes map[shapeKey]*shape // the task's cache of op columns, see makeOp
 }
@@ -99,7 +100,7 @@ func resolve(config map[string]string) (*settings, error) {
 	}
 	for _, k := range unsupported {
 		if v, ok := config[k.Name()]; ok && !slices.Contains(other, k.Name()) && strings.TrimSpace(v) != k.Key().Default {
-			bad(k.Name(), "is not supported by Sluice's JDBC sink yet; only its default (%s) is accepted", orNone(k.Key().Default.(string)))
+			bad(k.Name(), "is not supported by Sluice's JDBC sink: only its default (%s) is accepted; %s", orNone(k.Key().Default.(string)), laterWhy[k.Name()])
 		}
 	}
 	s := &settings{front: front, mode: strings.ToLower(insertMode.Get(cfg)), deletes: deleteEnabled.Get(cfg), connAttempts: 1}
@@ -114,6 +115,7 @@ func resolve(config map[string]string) (*settings, error) {
 	if s.batchSize < 1 {
 		bad(batchSize.Name(), "must be at least 1, got %d", s.batchSize)
 	}
+	resolveMore(cfg, config, s, bad)
 	if s.mode == "upsert" && s.pk == pkNone {
 		key := dbzPKMode.Name()
 		if front == confluent {
@@ -158,9 +160,6 @@ func resolveDebezium(cfg connect.Config, s *settings, bad func(string, string, .
 	s.maxRetries = int(dbzMaxRetries.Get(cfg))
 	d := dbzRetryDelay.Get(cfg)
 	s.backoff = kit.Backoff{Initial: d, Max: d, Multiplier: 1, Jitter: -1}
-	if !strings.EqualFold(dbzTimeZone.Get(cfg), "UTC") {
-		bad(dbzTimeZone.Name(), "only UTC is supported by Sluice's JDBC sink yet")
-	}
 	if s.deletes && s.pk == pkNone {
 		bad(deleteEnabled.Name(), "delete.enabled=true needs a primary.key.mode other than none")
 	}
@@ -186,9 +185,6 @@ func resolveConfluent(cfg connect.Config, s *settings, bad func(string, string, 
 	s.maxRetries = int(cflMaxRetries.Get(cfg))
 	d := cflRetryBackoff.Get(cfg)
 	s.backoff = kit.Backoff{Initial: d, Max: d, Multiplier: 1, Jitter: -1}
-	if !strings.EqualFold(cflTimeZone.Get(cfg), "UTC") {
-		bad(cflTimeZone.Name(), "only UTC is supported by Sluice's JDBC sink yet")
-	}
 	if s.deletes && s.pk != pkKey {
 		bad(deleteEnabled.Name(), "delete.enabled=true requires pk.mode=record_key (as Confluent's sink does)")
 	}

@@ -51,7 +51,8 @@ func (t *sinkTask) Start(ctx connect.SinkTaskContext, config map[string]string) 
 		time.Sleep(s.connBackoff)
 	}
 	t.w = &writer{s: s, db: db, known: map[string]bool{}}
-	t.log.Info("JDBC sink task started", "host", s.target.host, "front", s.front.class(), "insert.mode", s.mode, "pk.mode", string(s.pk))
+	t.log.Info("JDBC sink task started", "host", s.target.host, "front", s.front.class(), "insert.mode", s.mode, "pk.mode", string(s.pk),
+		"dialect", s.target.dialect.String(), "pool", s.pool.String())
 	return nil
 }
 
@@ -61,14 +62,24 @@ func open(ctx context.Context, s *settings) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", s.target.host, err)
 	}
-	// One writer at a time; a second connection for the table lookups.
-	db.SetMaxOpenConns(2)
-	db.SetConnMaxIdleTime(5 * time.Minute)
+	// One writer at a time and a second connection for the table lookups
+	// need two; Debezium's connection.pool.* keys may allow more.
+	db.SetMaxOpenConns(s.pool.maxOpen)
+	db.SetMaxIdleConns(s.pool.maxIdle)
+	db.SetConnMaxIdleTime(s.pool.idle)
 	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", s.target.host, err)
+	}
+	if s.target.dialect == mysqlDialect {
+		var version string
+		if err := db.QueryRowContext(pctx, "SELECT VERSION()").Scan(&version); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("read the server version of %s: %w", s.target.host, err)
+		}
+		s.target.dialect = serverDialect(s.target.dialect, version)
 	}
 	return db, nil
 }

@@ -17,6 +17,10 @@ const (
 	postgresDialect dialect = iota + 1
 	mysqlDialect            // MySQL
 	mariadbDialect          // MariaDB (MySQL syntax, MariaDB's upsert)
+	// mysqlAliasDialect is MySQL ≥ 8.0.20, found from the server version
+	// at connect (serverDialect): its upsert names the new row with a
+	// row alias, VALUES() being deprecated there.
+	mysqlAliasDialect
 )
 
 // Debezium semantic names the Postgres connector does not emit but other
@@ -55,11 +59,15 @@ func (d dialect) String() string {
 		return "mysql"
 	case mariadbDialect:
 		return "mariadb"
+	case mysqlAliasDialect:
+		return "mysql≥8.0.20"
 	}
 	return "dialect(" + strconv.Itoa(int(d)) + ")"
 }
 
-func (d dialect) isMySQL() bool { return d == mysqlDialect || d == mariadbDialect }
+func (d dialect) isMySQL() bool {
+	return d == mysqlDialect || d == mariadbDialect || d == mysqlAliasDialect
+}
 
 // quoteIdent quotes one identifier as the dialect does ("x" for Postgres,
 // `x` for MySQL/MariaDB), doubling embedded quotes.

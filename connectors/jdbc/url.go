@@ -169,3 +169,21 @@ func mysqlTarget(raw string, d dialect, host, db, user, password string, q url.V
 	}
 	return &target{dialect: d, driver: "mysql", dsn: c.FormatDSN(), host: host}, nil
 }
+
+// serverDialect refines the URL's dialect by the server's version (SELECT
+// VERSION()): MySQL from 8.0.20 on writes upserts with a row alias, as
+// Debezium chooses from the server at connect; MariaDB (whatever the URL
+// says) and older MySQL keep VALUES().
+func serverDialect(d dialect, version string) dialect {
+	if d != mysqlDialect || strings.Contains(strings.ToLower(version), "mariadb") {
+		return d
+	}
+	var major, minor, patch int
+	if n, _ := fmt.Sscanf(version, "%d.%d.%d", &major, &minor, &patch); n < 2 {
+		return d
+	}
+	if major > 8 || (major == 8 && (minor > 0 || patch >= 20)) {
+		return mysqlAliasDialect
+	}
+	return d
+}

@@ -32,8 +32,10 @@ type run struct {
 }
 
 // plan groups ops per table, keeping each table's order, into runs of
-// the same shape. Upserts of one key in a run keep only the last, since
-// Postgres refuses to touch a row twice in one statement; a delete or a
+// the same shape. Changes of one key in a run keep only the last under
+// deduplication (Debezium's reduction buffer; Confluent's upserts), or are
+// cut into statements that never touch a row twice (Postgres refuses
+// that) under passthrough; a delete or a
 // change of shape starts a new run, so order per table holds (Debezium's
 // rule of flushing buffered upserts before a delete, and the reverse).
 func (w *writer) plan(ops []*op) []*run {
@@ -48,12 +50,40 @@ func (w *writer) plan(ops []*op) []*run {
 		}
 		r.ops = append(r.ops, o)
 	}
-	if w.s.mode == "upsert" {
+	if w.s.dedupe {
 		for _, r := range runs {
 			r.ops = lastPerKey(r.ops)
 		}
+	} else if w.s.mode == "upsert" {
+		runs = splitRepeats(runs)
 	}
 	return runs
+}
+
+// splitRepeats cuts a run of writes where a key comes again, so that
+// every change is written, in order, and no statement touches a row twice
+// (Postgres refuses that in one INSERT … ON CONFLICT).
+func splitRepeats(runs []*run) []*run {
+	out := make([]*run, 0, len(runs))
+	for _, r := range runs {
+		if r.ops[0].kind != opWrite || r.ops[0].nkeys == 0 {
+			out = append(out, r)
+			continue
+		}
+		seen := make(map[string]bool, len(r.ops))
+		cur := &run{}
+		for _, o := range r.ops {
+			if seen[o.key] {
+				out = append(out, cur)
+				cur = &run{}
+				clear(seen)
+			}
+			seen[o.key] = true
+			cur.ops = append(cur.ops, o)
+		}
+		out = append(out, cur)
+	}
+	return out
 }
 
 // lastPerKey keeps the last op of each key, in the order of those last ops.
