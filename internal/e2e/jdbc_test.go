@@ -242,6 +242,18 @@ func TestJDBCSinkSurvivesWorkerKill(t *testing.T) {
 		go func() { done <- w.run(ctx, pl.src, rng, 300, 3*time.Millisecond) }()
 		start := w.committed.Load()
 		require.Eventually(t, func() bool { return w.committed.Load() > start+100 }, time.Minute, 10*time.Millisecond)
+		// Kill while both sinks are writing: each copy already holds rows
+		// of this phase (after the schema change, rows with a note).
+		probe := "SELECT count(*) FROM items WHERE id > 200"
+		if phase == 1 {
+			probe = "SELECT count(*) FROM items WHERE note IS NOT NULL"
+		}
+		for _, db := range []*sql.DB{pl.pgCopy, pl.mariaCopy} {
+			require.Eventually(t, func() bool {
+				var n int
+				return db.QueryRowContext(ctx, probe).Scan(&n) == nil && n > 0
+			}, time.Minute, 20*time.Millisecond, "phase %d: the sinks write before the kill", phase)
+		}
 		t.Logf("phase %d: killing the worker after %d transactions", phase, w.committed.Load())
 		pl.restart(t)
 		require.NoError(t, <-done)
