@@ -85,9 +85,10 @@ func (pl *jdbcPipeline) sinkConfigs(flavour string) map[string]map[string]string
 func startJDBCPipeline(t *testing.T, flavour string) (*jdbcPipeline, *jdbcWriter) {
 	pl := &jdbcPipeline{pg: testenv.StartPostgres(t), maria: testenv.StartMariaDB(t)}
 	pl.pg.Exec(t, jdbcSourceTable,
-		`INSERT INTO items (id, name, qty, price, at, flag, day, payload, doc)
+		`INSERT INTO items (id, name, qty, price, at, flag, day, payload, doc, code, small, ts)
 			SELECT g, 'snapshot ' || g, g, g * 0.5, timestamptz '2024-02-29 23:59:59.999999+05' + g * interval '1 hour',
-				g % 3 = 0, date '1999-12-31' + g, '\x00ff'::bytea || int4send(g), jsonb_build_object('g', g, 'arr', jsonb_build_array(g, 'x'))
+				g % 3 = 0, date '1999-12-31' + g, '\x00ff'::bytea || int4send(g), jsonb_build_object('g', g, 'arr', jsonb_build_array(g, 'x')),
+				md5(g::text)::uuid, (g * 163 - 16000)::smallint, timestamp '1999-12-31 23:59:59.5' + g * interval '1 minute 1 microsecond'
 			FROM generate_series(1, 200) g`,
 		"CREATE DATABASE sink")
 	w := &jdbcWriter{nextID: 201}

@@ -17,7 +17,7 @@ import (
 
 // jdbcSourceTable is the captured table: one column per type the JDBC
 // sink must carry (int, text, numeric, timestamptz, bool, date, bytea,
-// jsonb), nullable except the key and name. REPLICA IDENTITY stays the
+// jsonb, uuid, smallint, timestamp), nullable except the key and name. REPLICA IDENTITY stays the
 // default: the sinks key rows by the record key, which deletes carry.
 const jdbcSourceTable = `CREATE TABLE items (
 	id int PRIMARY KEY,
@@ -28,7 +28,10 @@ const jdbcSourceTable = `CREATE TABLE items (
 	flag bool,
 	day date,
 	payload bytea,
-	doc jsonb)`
+	doc jsonb,
+	code uuid,
+	small smallint,
+	ts timestamp)`
 
 // jdbcWriter commits random transactions on items: inserts, updates,
 // deletes and primary-key changes, one to five statements each, now and
@@ -73,7 +76,10 @@ func (w *jdbcWriter) values(rng *rand.Rand) []any {
 	price := fmt.Sprintf("%d.%02d", rng.IntN(1_000_000)-500_000, rng.IntN(100))
 	day := time.Date(1900+rng.IntN(200), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
 	vals := []any{jdbcNames[rng.IntN(len(jdbcNames))] + fmt.Sprint(rng.IntN(100)), maybe(rng.Int32()), maybe(price), maybe(at),
-		maybe(rng.IntN(2) == 0), maybe(day), maybe(blob), maybe(doc)}
+		maybe(rng.IntN(2) == 0), maybe(day), maybe(blob), maybe(doc),
+		maybe(fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", rng.Uint32(), rng.IntN(1<<16), rng.IntN(1<<12), rng.IntN(1<<12), rng.Int64N(1<<48))),
+		maybe(int16(rng.IntN(1<<16) - 1<<15)),
+		maybe(time.Date(1970+rng.IntN(100), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60), rng.IntN(1_000_000)*1000, time.UTC))}
 	if w.evolved {
 		vals = append(vals, maybe(fmt.Sprintf("note %d", rng.IntN(1000))), maybe(rng.Int64N(1<<40)))
 	}
@@ -81,7 +87,7 @@ func (w *jdbcWriter) values(rng *rand.Rand) []any {
 }
 
 func (w *jdbcWriter) columns() string {
-	cols := "name, qty, price, at, flag, day, payload, doc"
+	cols := "name, qty, price, at, flag, day, payload, doc, code, small, ts"
 	if w.evolved {
 		cols += ", note, score"
 	}
@@ -182,6 +188,8 @@ func (w *jdbcWriter) run(ctx context.Context, conn *pgx.Conn, rng *rand.Rand, tx
 //   - numeric/DECIMAL(12,2): the database's text form, both keep the scale;
 //   - timestamptz/DATETIME(6): the instant in UTC with microseconds (the
 //     sinks store ZonedTimestamp's instant; MariaDB's DATETIME has no zone);
+//   - timestamp/DATETIME(6): the wall clock with microseconds;
+//   - uuid/CHAR(36): the canonical lower-case form;
 //   - bool/BOOLEAN: 1 or 0 (MariaDB's BOOLEAN is TINYINT(1));
 //   - bytea/BLOB: lower-case hex;
 //   - jsonb/JSON: parsed and re-encoded in Go (key order and spacing are
@@ -190,10 +198,11 @@ func (w *jdbcWriter) run(ctx context.Context, conn *pgx.Conn, rng *rand.Rand, tx
 type tableDump map[string][]string
 
 const pgDumpCols = `id::text, name, qty::text, price::text, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
-	flag::int::text, day::text, encode(payload, 'hex'), doc::text`
+	flag::int::text, day::text, encode(payload, 'hex'), doc::text, code::text, small::text, to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US')`
 
 const mariaDumpCols = "CAST(id AS CHAR), name, CAST(qty AS CHAR), CAST(price AS CHAR), DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f'), " +
-	"CAST(flag AS CHAR), CAST(day AS CHAR), LOWER(HEX(payload)), CAST(doc AS CHAR)"
+	"CAST(flag AS CHAR), CAST(day AS CHAR), LOWER(HEX(payload)), CAST(doc AS CHAR), CAST(code AS CHAR), CAST(small AS CHAR), " +
+	"DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f')"
 
 const jsonCol = 8 // doc's index in the dump columns
 
