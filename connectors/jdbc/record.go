@@ -56,6 +56,12 @@ func (s *settings) interpret(r *connect.Record) (*op, string, error) {
 		if s.pk == pkValue || s.pk == pkHeader {
 			return nil, "a tombstone under primary.key.mode=" + string(s.pk), nil
 		}
+		if s.front == debezium && strings.Contains(s.tableFmt, "${source.") {
+			// As Debezium's DefaultCollectionNamingStrategy: a tombstone has
+			// no source block to name its table; the op=d event before it
+			// deleted the row.
+			return nil, "a tombstone, whose table " + s.tableFmt + " cannot be named without a source block", nil
+		}
 		return s.deleteOp(r, nil, nil)
 	}
 	vs := r.ValueSchema
