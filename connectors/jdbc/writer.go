@@ -14,6 +14,7 @@ type writer struct {
 	db    *sql.DB
 	known map[string]bool // op shapes whose table was checked (and created or evolved)
 	stmts map[stmtKey]*sql.Stmt // multi-row statements, prepared once on the pool
+	args  []any                 // a statement's arguments, reused: 10,000s of them per batch
 }
 
 // stmtKey identifies a multi-row statement: an op shape and a row count.
@@ -123,15 +124,18 @@ func (w *writer) exec(ctx context.Context, tx *sql.Tx, r *run) error {
 	per := rowsPerStatement(len(first.cols))
 	for start := 0; start < len(r.ops); start += per {
 		chunk := r.ops[start:min(start+per, len(r.ops))]
-		args := make([]any, 0, len(chunk)*len(first.cols))
 		stmt, err := w.prepared(ctx, first, len(chunk))
 		if err != nil {
 			return err
 		}
+		args := w.args[:0]
 		for _, o := range chunk {
 			args = append(args, o.vals...)
 		}
-		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+		_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		clear(args) // hold no values of written records
+		w.args = args[:0]
+		if err != nil {
 			return fmt.Errorf("JDBC sink: write table %s: %w", first.table, err)
 		}
 	}
