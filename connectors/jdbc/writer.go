@@ -12,7 +12,7 @@ import (
 type writer struct {
 	s     *settings
 	db    *sql.DB
-	known map[string]bool // op shapes whose table was checked (and created or evolved)
+	known map[string]bool       // op shapes whose table was checked (and created or evolved)
 	stmts map[stmtKey]*sql.Stmt // multi-row statements, prepared once on the pool
 	args  []any                 // a statement's arguments, reused: 10,000s of them per batch
 }
