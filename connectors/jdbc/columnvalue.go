@@ -43,14 +43,10 @@ func (d dialect) columnValue(s *connect.Schema, v any) (any, error) {
 		return int64(x), nil
 	case int32:
 		return int64(x), nil
-	case int64:
-		return x, nil
 	case float32:
 		return float64(x), nil
-	case float64:
-		return x, nil
-	case bool, string, []byte:
-		return x, nil
+	case int64, float64, bool, string, []byte:
+		return v, nil // v, not x: boxing x again would allocate per value
 	}
 	switch s.Type {
 	case connect.TypeMap:

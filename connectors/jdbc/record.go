@@ -254,10 +254,14 @@ func (s *settings) writeOp(r *connect.Record, value, source *connect.Struct) (*o
 		return nil, "", recordError(r, table, "%v", err)
 	}
 	keys = s.filterKeys(r.Topic, keys)
-	fields := keys
-	for _, f := range value.Schema().Fields {
+	// Sized once, and fields taken by pointer: a range copy whose address
+	// is taken escapes, one allocation per column of every record.
+	all := value.Schema().Fields
+	fields := append(make([]field, 0, len(keys)+len(all)), keys...)
+	for i := range all {
+		f := &all[i]
 		if !slices.ContainsFunc(keys, func(k field) bool { return k.name == f.Name }) && s.keepsValueField(r.Topic, f.Name) {
-			fields = append(fields, field{f.Name, f.Schema, s.fieldValue(value, &f)})
+			fields = append(fields, field{f.Name, f.Schema, s.fieldValue(value, f)})
 		}
 	}
 	if s.tsFields != nil {

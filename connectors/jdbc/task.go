@@ -187,6 +187,7 @@ func (t *sinkTask) Stop() error {
 	if t.w == nil || t.w.db == nil {
 		return nil
 	}
+	t.w.closeStmts()
 	err := t.w.db.Close()
 	t.w.db = nil
 	if err != nil && !errors.Is(err, sql.ErrConnDone) {

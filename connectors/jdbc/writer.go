@@ -12,8 +12,9 @@ import (
 type writer struct {
 	s     *settings
 	db    *sql.DB
-	known map[string]bool // op shapes whose table was checked (and created or evolved)
-	stmts map[stmtKey]string
+	known map[string]bool       // op shapes whose table was checked (and created or evolved)
+	stmts map[stmtKey]*sql.Stmt // multi-row statements, prepared once on the pool
+	args  []any                 // a statement's arguments, reused: 10,000s of them per batch
 }
 
 // stmtKey identifies a multi-row statement: an op shape and a row count.
@@ -153,27 +154,60 @@ func (w *writer) exec(ctx context.Context, tx *sql.Tx, r *run) error {
 	per := rowsPerStatement(len(first.cols))
 	for start := 0; start < len(r.ops); start += per {
 		chunk := r.ops[start:min(start+per, len(r.ops))]
-		args := make([]any, 0, len(chunk)*len(first.cols))
-		stmt, ok := w.stmts[stmtKey{first.sig, len(chunk)}]
-		if !ok {
-			if first.kind == opDelete {
-				stmt = d.deleteSQL(first.table, first.cols, len(chunk), q)
-			} else {
-				stmt = d.insertSQL(first.table, first.cols, len(chunk), w.s.mode == "upsert", q)
-			}
-			if w.stmts == nil || len(w.stmts) >= maxStmts {
-				w.stmts = map[stmtKey]string{}
-			}
-			w.stmts[stmtKey{first.sig, len(chunk)}] = stmt
+		stmt, err := w.prepared(ctx, first, len(chunk))
+		if err != nil {
+			return err
 		}
+		args := w.args[:0]
 		for _, o := range chunk {
 			args = append(args, o.vals...)
 		}
-		if err := w.execSQL(ctx, tx, first.table, stmt, args); err != nil {
-			return err
+		_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		clear(args) // hold no values of written records
+		w.args = args[:0]
+		if err != nil {
+			return fmt.Errorf("JDBC sink: write table %s: %w", first.table, err)
 		}
 	}
 	return nil
+}
+
+// prepared returns the multi-row statement of rows ops shaped as o,
+// prepared on the pool once: a batch then costs one round trip, where an
+// unprepared statement with arguments costs MySQL a prepare, an execute
+// and a close each time (and its 10,000s of markers parsed again).
+func (w *writer) prepared(ctx context.Context, o *op, rows int) (*sql.Stmt, error) {
+	key := stmtKey{o.sig, rows}
+	if stmt, ok := w.stmts[key]; ok {
+		return stmt, nil
+	}
+	d, q := w.s.target.dialect, w.s.quote
+	var text string
+	if o.kind == opDelete {
+		text = d.deleteSQL(o.table, o.cols, rows, q)
+	} else {
+		text = d.insertSQL(o.table, o.cols, rows, w.s.mode == "upsert", q)
+	}
+	stmt, err := w.db.PrepareContext(ctx, text)
+	if err != nil {
+		return nil, fmt.Errorf("JDBC sink: write table %s: %w", o.table, err)
+	}
+	if len(w.stmts) >= maxStmts {
+		w.closeStmts()
+	}
+	if w.stmts == nil {
+		w.stmts = map[stmtKey]*sql.Stmt{}
+	}
+	w.stmts[key] = stmt
+	return stmt, nil
+}
+
+// closeStmts closes the prepared statements and empties the cache.
+func (w *writer) closeStmts() {
+	for _, stmt := range w.stmts {
+		_ = stmt.Close()
+	}
+	clear(w.stmts)
 }
 
 func (w *writer) execSQL(ctx context.Context, tx *sql.Tx, table, stmt string, args []any) error {

@@ -5,7 +5,7 @@
 // throughput, [Source] runs datagen source tasks in an in-process Connect
 // worker, [HTTPIngest] drives an HTTP source task with HTTP clients,
 // [HTTPSink] times an HTTP sink task. [Main] is the `sluice bench
-// produce|consume|source|cdc|http-ingest|http-sink|s3-sink` command line.
+// produce|consume|source|cdc|http-ingest|http-sink|s3-sink|jdbc` command line.
 //
 // Values are half random, half repeated text (see [PayloadNote]), so
 // compression results fall between incompressible and trivially
@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,35 +31,49 @@ import (
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("bench: want a subcommand: produce, consume, source, cdc, http-ingest, http-sink or s3-sink")
+		return errors.New("bench: want a subcommand: " + subcommandList())
 	}
-	var err error
-	switch args[0] {
-	case "produce":
-		err = mainProduce(ctx, args[1:], stdout, stderr)
-	case "consume":
-		err = mainConsume(ctx, args[1:], stdout, stderr)
-	case "source":
-		err = mainSource(ctx, args[1:], stdout, stderr)
-	case "cdc":
-		err = mainCDC(ctx, args[1:], stdout, stderr)
-	case "http-ingest":
-		err = mainHTTPIngest(ctx, args[1:], stdout, stderr)
-	case "http-sink":
-		err = mainHTTPSink(ctx, args[1:], stdout, stderr)
-	case "s3-sink":
-		err = mainS3Sink(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
+	if slices.Contains([]string{"help", "-h", "-help", "--help"}, args[0]) {
 		fmt.Fprint(stdout, usage)
 		return nil
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("bench: unknown subcommand %q: want produce, consume, source, cdc, http-ingest, http-sink or s3-sink", args[0])
 	}
+	i := slices.IndexFunc(subcommands, func(c subcommand) bool { return c.name == args[0] })
+	if i < 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("bench: unknown subcommand %q: want %s", args[0], subcommandList())
+	}
+	err := subcommands[i].run(ctx, args[1:], stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	return err
+}
+
+// subcommand is one `sluice bench` subcommand: a name and what runs it.
+type subcommand struct {
+	name string
+	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// subcommands are the subcommands in the order usage lists them.
+var subcommands = []subcommand{
+	{"produce", mainProduce},
+	{"consume", mainConsume},
+	{"source", mainSource},
+	{"cdc", mainCDC},
+	{"http-ingest", mainHTTPIngest},
+	{"http-sink", mainHTTPSink},
+	{"s3-sink", mainS3Sink},
+	{"jdbc", mainJDBC},
+}
+
+// subcommandList names the subcommands for an error: "a, b or c".
+func subcommandList() string {
+	names := make([]string, len(subcommands))
+	for i, c := range subcommands {
+		names[i] = c.name
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 const usage = `usage: sluice bench produce [flags]   write records, report throughput and latency
@@ -68,6 +83,7 @@ const usage = `usage: sluice bench produce [flags]   write records, report throu
        sluice bench http-ingest [flags]  post NDJSON or ES bulk lines to an HTTP source task, report lines/s, latency at half rate and the broker's own rate
        sluice bench http-sink [flags]    post a topic's records to a local HTTP server with an HTTP sink task, report records/s
        sluice bench s3-sink [flags]      JSON records through an S3 sink task into a bucket, beside the SDK's transfer manager on the same bytes: MB/s of both and their ratio
+       sluice bench jdbc [flags]         upserts of 10-column rows through a JDBC sink task into Postgres/MySQL/MariaDB, beside the same upserts issued directly with the driver: rows/s of both and their ratio
 Run with -h after the subcommand for its flags.
 `
 
