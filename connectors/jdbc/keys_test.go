@@ -343,3 +343,22 @@ func TestResolveNewKeys(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, s.dateZone)
 }
+
+// TestOneConnectionPreparesOutsideTheTransaction: with a pool of one
+// connection, the statements of a flush are prepared before its
+// transaction takes that connection, and one evicted from the cache
+// meanwhile is prepared on the transaction's own connection; preparing
+// on the pool inside the transaction waited forever for a second one.
+func TestOneConnectionPreparesOutsideTheTransaction(t *testing.T) {
+	db := startSinkPostgres(t)
+	defer func(n int) { maxStmts = n }(maxStmts)
+	maxStmts = 1 // the second table's statement evicts the first's
+	cfg := debeziumConfig(db)
+	cfg["connection.pool.max_size"], cfg["connection.pool.min_size"] = "1", "1"
+	task, _ := startTask(t, cfg, false)
+	for i := range int32(3) {
+		putFlush(t, task, order(10+i, "ann"), envelope("items", "c", 20+i, "x"))
+	}
+	assert.Equal(t, []string{"10|ann", "11|ann", "12|ann"}, db.rows(t, "SELECT id, name FROM orders ORDER BY id"))
+	assert.Equal(t, []string{"20|x", "21|x", "22|x"}, db.rows(t, "SELECT id, label FROM items ORDER BY id"))
+}

@@ -24,7 +24,7 @@ type stmtKey struct {
 }
 
 // maxStmts bounds the cache of statements; past it the cache starts over.
-const maxStmts = 256
+var maxStmts = 256
 
 // run is a stretch of ops of one table and shape, written by one
 // statement per rowsPerStatement rows.
@@ -117,6 +117,14 @@ func (w *writer) write(ctx context.Context, ops []*op) error {
 			return err
 		}
 	}
+	// Prepared on the pool before the transaction takes a connection: with
+	// connection.pool.max_size=1 a prepare inside it would wait forever
+	// for a second one.
+	for _, r := range runs {
+		if err := w.prepareRun(ctx, r); err != nil {
+			return err
+		}
+	}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("JDBC sink: begin transaction: %w", err)
@@ -154,7 +162,7 @@ func (w *writer) exec(ctx context.Context, tx *sql.Tx, r *run) error {
 	per := rowsPerStatement(len(first.cols))
 	for start := 0; start < len(r.ops); start += per {
 		chunk := r.ops[start:min(start+per, len(r.ops))]
-		stmt, err := w.prepared(ctx, first, len(chunk))
+		stmt, err := w.stmtIn(ctx, tx, first, len(chunk))
 		if err != nil {
 			return err
 		}
@@ -162,7 +170,7 @@ func (w *writer) exec(ctx context.Context, tx *sql.Tx, r *run) error {
 		for _, o := range chunk {
 			args = append(args, o.vals...)
 		}
-		_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		_, err = stmt.ExecContext(ctx, args...)
 		clear(args) // hold no values of written records
 		w.args = args[:0]
 		if err != nil {
@@ -170,6 +178,45 @@ func (w *writer) exec(ctx context.Context, tx *sql.Tx, r *run) error {
 		}
 	}
 	return nil
+}
+
+// prepareRun prepares the multi-row statements exec will run for r.
+func (w *writer) prepareRun(ctx context.Context, r *run) error {
+	first := r.ops[0]
+	if first.kind == opTruncate || first.kind == opWrite && w.s.mode == "update" {
+		return nil
+	}
+	per := rowsPerStatement(len(first.cols))
+	for start := 0; start < len(r.ops); start += per {
+		if _, err := w.prepared(ctx, first, min(per, len(r.ops)-start)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stmtIn returns the statement of rows ops shaped as o for tx: the one
+// prepared on the pool, or, when the cache started over since, one
+// prepared on tx's own connection (closed with tx).
+func (w *writer) stmtIn(ctx context.Context, tx *sql.Tx, o *op, rows int) (*sql.Stmt, error) {
+	if stmt, ok := w.stmts[stmtKey{o.sig, rows}]; ok {
+		return tx.StmtContext(ctx, stmt), nil
+	}
+	stmt, err := tx.PrepareContext(ctx, w.statementText(o, rows))
+	if err != nil {
+		return nil, fmt.Errorf("JDBC sink: write table %s: %w", o.table, err)
+	}
+	return stmt, nil
+}
+
+// statementText is the multi-row insert, upsert or delete of rows ops
+// shaped as o.
+func (w *writer) statementText(o *op, rows int) string {
+	d, q := w.s.target.dialect, w.s.quote
+	if o.kind == opDelete {
+		return d.deleteSQL(o.table, o.cols, rows, q)
+	}
+	return d.insertSQL(o.table, o.cols, rows, w.s.mode == "upsert", q)
 }
 
 // prepared returns the multi-row statement of rows ops shaped as o,
@@ -181,14 +228,7 @@ func (w *writer) prepared(ctx context.Context, o *op, rows int) (*sql.Stmt, erro
 	if stmt, ok := w.stmts[key]; ok {
 		return stmt, nil
 	}
-	d, q := w.s.target.dialect, w.s.quote
-	var text string
-	if o.kind == opDelete {
-		text = d.deleteSQL(o.table, o.cols, rows, q)
-	} else {
-		text = d.insertSQL(o.table, o.cols, rows, w.s.mode == "upsert", q)
-	}
-	stmt, err := w.db.PrepareContext(ctx, text)
+	stmt, err := w.db.PrepareContext(ctx, w.statementText(o, rows))
 	if err != nil {
 		return nil, fmt.Errorf("JDBC sink: write table %s: %w", o.table, err)
 	}
