@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
 
@@ -148,17 +148,6 @@ func (b *benchRows) values(i int) []any {
 	return b.bound
 }
 
-// benchContext is the sink context of a benchmark: a record the task
-// reports fails the run.
-type benchContext struct{ cfg map[string]string }
-
-func (c benchContext) Report(r *connect.Record, err error) error {
-	return fmt.Errorf("record %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
-}
-func (benchContext) Rewind(connect.TopicPartition, int64) {}
-func (c benchContext) Config() map[string]string          { return c.cfg }
-func (benchContext) Logger() *slog.Logger                 { return connect.OrDiscard(nil) }
-
 // BenchSinkConfig is the sink config of a benchmark: the Confluent JDBC
 // sink upserting by the value's id into [BenchSinkTable], creating it,
 // batch.size batch.
@@ -180,7 +169,7 @@ type benchSink struct{ task *sinkTask }
 
 func startBenchSink(cfg map[string]string) (*benchSink, error) {
 	task := newSinkTask()
-	if err := task.Start(benchContext{cfg}, cfg); err != nil {
+	if err := task.Start(kit.BenchSinkContext{Cfg: cfg}, cfg); err != nil {
 		return nil, err
 	}
 	return &benchSink{task}, nil

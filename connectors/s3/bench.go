@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
 	"github.com/sluicehq/sluice/runtime/convert"
 )
@@ -160,17 +160,6 @@ var benchFormats = map[string]struct {
 // BenchFormats lists the formats [Bench] measures.
 func BenchFormats() []string { return slices.Sorted(maps.Keys(benchFormats)) }
 
-// benchContext is the sink context of a benchmark: a record the task
-// reports fails the run.
-type benchContext struct{ cfg map[string]string }
-
-func (c benchContext) Report(r *connect.Record, err error) error {
-	return fmt.Errorf("record %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
-}
-func (benchContext) Rewind(connect.TopicPartition, int64) {}
-func (c benchContext) Config() map[string]string          { return c.cfg }
-func (benchContext) Logger() *slog.Logger                 { return connect.OrDiscard(nil) }
-
 // BenchConfig completes cfg for a benchmark of format (see [BenchOptions])
 // with fileRecords per file.
 func BenchConfig(cfg map[string]string, format string, fileRecords int) (map[string]string, error) {
@@ -245,7 +234,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 // as a consumer's batches do.
 func benchSink(ctx context.Context, cfg map[string]string, tps []connect.TopicPartition, recs []*connect.Record) (time.Duration, error) {
 	task := newSinkTask()
-	if err := task.Start(benchContext{cfg}, cfg); err != nil {
+	if err := task.Start(kit.BenchSinkContext{Cfg: cfg}, cfg); err != nil {
 		return 0, err
 	}
 	defer func() { _ = task.Stop() }()

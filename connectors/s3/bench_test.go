@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -39,7 +40,7 @@ func benchmarkSink(b *testing.B, format string) {
 	require.NoError(b, err)
 	b.SetBytes(n)
 	task := newSinkTask()
-	require.NoError(b, task.Start(benchContext{cfg}, cfg))
+	require.NoError(b, task.Start(kit.BenchSinkContext{Cfg: cfg}, cfg))
 	require.NoError(b, task.Open([]connect.TopicPartition{{Topic: "bench"}}))
 	defer func() { _ = task.Stop() }()
 	b.ReportAllocs()
@@ -141,7 +142,7 @@ func TestMemoryStaysBounded(t *testing.T) {
 	cfg["s3.part.size"] = "5242880"
 	const partitions, perPartition = 4, 60000 // 240 MB of 1 KiB records
 	task := newSinkTask()
-	require.NoError(t, task.Start(benchContext{cfg}, cfg))
+	require.NoError(t, task.Start(kit.BenchSinkContext{Cfg: cfg}, cfg))
 	var tps []connect.TopicPartition
 	for p := range partitions {
 		tps = append(tps, connect.TopicPartition{Topic: "bench", Partition: int32(p)})
