@@ -20,7 +20,7 @@ import (
 type ServerTask struct {
 	q     *kit.AckQueue
 	srv   *mqttServer
-	name  string                  // connector name and task id, for serverAddrs
+	name  string                   // connector name and task id, for serverAddrs
 	addrs atomic.Pointer[[]string] // the bound listeners while the task serves
 
 	stopOnce sync.Once
