@@ -166,4 +166,3 @@ func (c *rawClient) tryRead(timeout time.Duration) (packets.Packet, error) {
 	}
 	return pk, err
 }
-
