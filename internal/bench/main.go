@@ -48,6 +48,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = mainHTTPSink(ctx, args[1:], stdout, stderr)
 	case "s3-sink":
 		err = mainS3Sink(ctx, args[1:], stdout, stderr)
+	case "mqtt-server":
+		err = mainMQTTServer(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -68,6 +70,7 @@ const usage = `usage: sluice bench produce [flags]   write records, report throu
        sluice bench http-ingest [flags]  post NDJSON or ES bulk lines to an HTTP source task, report lines/s, latency at half rate and the broker's own rate
        sluice bench http-sink [flags]    post a topic's records to a local HTTP server with an HTTP sink task, report records/s
        sluice bench s3-sink [flags]      JSON records through an S3 sink task into a bucket, beside the SDK's transfer manager on the same bytes: MB/s of both and their ratio
+       sluice bench mqtt-server [flags]  publish 200-byte QoS 1 messages to a built-in MQTT server task, acknowledged once durable: msgs/s
 Run with -h after the subcommand for its flags.
 `
 
