@@ -28,6 +28,7 @@ type ack struct {
 // resends what it did not get an ack for), or a write timed out (a
 // client that does not read its acks).
 func (c *mqttConn) writeLoop() {
+	defer c.cancel() // a read loop waiting to hand over an ack gives up
 	bw := bufio.NewWriterSize(c.nc, 8<<10)
 	flush := func() bool {
 		if bw.Buffered() == 0 {

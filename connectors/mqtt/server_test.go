@@ -28,7 +28,13 @@ func pub(t *testing.T, addr string, lines []string, args ...string) (string, err
 	host, port, _ := strings.Cut(hostPort(addr), ":")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, mosquittoPub(t), append([]string{"-h", host, "-p", port, "-l"}, args...)...)
+	// One message goes with -m: with -l, mosquitto_pub reconnects for
+	// ever after a refused connection.
+	base := []string{"-h", host, "-p", port, "-m", lines[0]}
+	if len(lines) > 1 {
+		base = []string{"-h", host, "-p", port, "-l"}
+	}
+	cmd := exec.CommandContext(ctx, mosquittoPub(t), append(base, args...)...)
 	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
