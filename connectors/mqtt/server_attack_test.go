@@ -209,3 +209,29 @@ func TestAttackSlowloris(t *testing.T) {
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 4*time.Second, "cut off 1.5 s after the packet began")
 }
+
+// TestKeepAliveTimeout: a connected client silent for 1.5 times its
+// keep-alive is disconnected (v5: DISCONNECT 0x8D); one that pings stays.
+func TestKeepAliveTimeout(t *testing.T) {
+	_, addr := startTask(t, map[string]string{"mqtt.max.keepalive.seconds": "1"})
+	pinger := dialRaw(t, addr, 4)
+	pinger.connect("pinger", "", "")
+	c := dialRaw(t, addr, 5)
+	c.connect("quiet", "", "")
+	start := time.Now()
+	go func() {
+		for range 6 {
+			time.Sleep(400 * time.Millisecond)
+			_, _ = pinger.nc.Write([]byte{packets.Pingreq << 4, 0})
+		}
+	}()
+	pk := c.read(5 * time.Second)
+	assert.Equal(t, packets.Disconnect, pk.FixedHeader.Type)
+	assert.Equal(t, packets.ErrKeepAliveTimeout.Code, pk.ReasonCode)
+	assert.InDelta(t, 1.5, time.Since(start).Seconds(), 0.5)
+	time.Sleep(time.Second)
+	for range 2 {
+		pk := pinger.read(2 * time.Second)
+		assert.Equal(t, packets.Pingresp, pk.FixedHeader.Type, "a client that pings is kept")
+	}
+}

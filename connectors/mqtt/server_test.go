@@ -45,7 +45,10 @@ func pub(t *testing.T, addr string, lines []string, args ...string) (string, err
 // the payload, headers its attributes), and a QoS 1 or 2 message is in
 // the topic by the time mosquitto_pub has its acknowledgement and exits.
 func TestMosquittoPubAllVersionsAndQoS(t *testing.T) {
-	w, addr, _, topic := startServer(t, nil)
+	w, addr, name, topic := startServer(t, nil)
+	st, err := w.TaskStatus(context.Background(), name, 0)
+	require.NoError(t, err)
+	assert.Equal(t, addr, st.Info["listeners"], "the task's status says where it listens")
 	want := map[string]string{}
 	for _, v := range []string{"mqttv311", "mqttv5"} {
 		for _, q := range []string{"0", "1", "2"} {
