@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/connectors/kit"
@@ -32,6 +33,10 @@ type mqttServer struct {
 	lns   []net.Listener
 	addrs []string // the bound listeners, as URLs
 	wg    sync.WaitGroup
+
+	// duplicates counts the messages received with the DUP flag (a
+	// client's resend), reported in the task's status.
+	duplicates atomic.Int64
 
 	mu      sync.Mutex
 	conns   map[*mqttConn]struct{} // every open connection
@@ -156,6 +161,13 @@ func (s *mqttServer) register(c *mqttConn) {
 	if old != nil && old != c {
 		old.takenOver()
 	}
+}
+
+// clientCount returns how many clients are connected.
+func (s *mqttServer) clientCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clients)
 }
 
 func (s *mqttServer) remove(c *mqttConn) {

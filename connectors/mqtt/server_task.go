@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,13 +108,18 @@ func (t *ServerTask) Addrs() []string {
 	return nil
 }
 
-// Info reports the listeners the task serves, for the task's status.
+// Info reports, for the task's status, the listeners the task serves,
+// the clients connected, and the messages received with the DUP flag
+// (resent by their client, perhaps already written):
+// {"listeners": "mqtt://10.0.0.5:1883", "clients": "12", "duplicates": "3"}.
 func (t *ServerTask) Info() map[string]string {
 	a := t.Addrs()
 	if a == nil {
 		return nil
 	}
-	return map[string]string{"listeners": strings.Join(a, ",")}
+	return map[string]string{"listeners": strings.Join(a, ","),
+		"clients":    strconv.Itoa(t.srv.clientCount()),
+		"duplicates": strconv.FormatInt(t.srv.duplicates.Load(), 10)}
 }
 
 // serverBound holds the listening addresses of the running tasks, by

@@ -209,6 +209,7 @@ func TestQoS1ResentAfterReconnect(t *testing.T) {
 	assert.Equal(t, false, first.Headers[3].Value)
 	assert.Equal(t, HeaderDuplicate, second.Headers[3].Key)
 	assert.Equal(t, true, second.Headers[3].Value, "reported as a duplicate")
+	assert.Equal(t, map[string]string{"listeners": "mqtt://" + addr, "clients": "1", "duplicates": "1"}, task.Info(), "and counted in the status")
 }
 
 // TestCredentials: with mqtt.credentials set, a wrong password and a
