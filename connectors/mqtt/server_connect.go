@@ -147,4 +147,3 @@ func (c *mqttConn) writeNow(b []byte) error {
 	_, err := c.nc.Write(b)
 	return err
 }
-
