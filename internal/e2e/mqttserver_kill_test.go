@@ -51,7 +51,7 @@ func TestMQTTServerSurvivesKill(t *testing.T) {
 	// A producer linger keeps records out of the broker for a while after
 	// they are queued: the window in which a server acknowledging too
 	// early would lose messages to the SIGKILL.
-	require.NoError(t, os.WriteFile(workerProps, []byte("offset.flush.interval.ms=500\nproducer.linger.ms=50\n"), 0o644))
+	require.NoError(t, os.WriteFile(workerProps, []byte("offset.flush.interval.ms=500\nproducer.linger.ms=50\nsession.timeout.ms=6000\nheartbeat.interval.ms=500\nscheduled.rebalance.max.delay.ms=1000\n"), 0o644))
 	log := &procLog{}
 	dumpOnFailure(t, "sluice up", log)
 	args := []string{"up", "--data-dir", filepath.Join(dir, "data"), "--broker-addr", brokerAddr, "--rest-addr", restAddr,
@@ -68,15 +68,17 @@ func TestMQTTServerSurvivesKill(t *testing.T) {
 	waitRunning(t, base, "devices", 1)
 
 	pub := startPublisher(ctx, t, node, inst, "mqtt://"+listen)
+	t.Logf("%s: publishing", time.Since(start).Round(time.Millisecond))
 	var ackedBefore map[int]bool
 	for _, at := range mqttKillAt {
 		require.Eventually(t, func() bool { return pub.ackedCount() >= at }, 90*time.Second, 2*time.Millisecond,
 			"%d messages acknowledged", pub.ackedCount())
 		p.kill()
 		ackedBefore = pub.ackedSet()
-		t.Logf("sluice up killed after %d messages acknowledged", len(ackedBefore))
+		t.Logf("%s: sluice up killed after %d messages acknowledged", time.Since(start).Round(time.Millisecond), len(ackedBefore))
 		time.Sleep(300 * time.Millisecond)
 		p = startProcUntil(t, log, workerReady, args...)
+		t.Logf("%s: sluice up started again", time.Since(start).Round(time.Millisecond))
 	}
 	select {
 	case <-pub.done:
