@@ -5,7 +5,7 @@
 // throughput, [Source] runs datagen source tasks in an in-process Connect
 // worker, [HTTPIngest] drives an HTTP source task with HTTP clients,
 // [HTTPSink] times an HTTP sink task. [Main] is the `sluice bench
-// produce|consume|source|cdc|http-ingest|http-sink|s3-sink|jdbc` command line.
+// produce|consume|source|cdc|http-ingest|http-sink|s3-sink|jdbc|mqtt-server|mqtt-source` command line.
 //
 // Values are half random, half repeated text (see [PayloadNote]), so
 // compression results fall between incompressible and trivially
@@ -65,6 +65,7 @@ var subcommands = []subcommand{
 	{"http-sink", mainHTTPSink},
 	{"s3-sink", mainS3Sink},
 	{"jdbc", mainJDBC},
+	{"mqtt-server", mainMQTTServer},
 }
 
 // subcommandList names the subcommands for an error: "a, b or c".
@@ -84,6 +85,7 @@ const usage = `usage: sluice bench produce [flags]   write records, report throu
        sluice bench http-sink [flags]    post a topic's records to a local HTTP server with an HTTP sink task, report records/s
        sluice bench s3-sink [flags]      JSON records through an S3 sink task into a bucket, beside the SDK's transfer manager on the same bytes: MB/s of both and their ratio
        sluice bench jdbc [flags]         upserts of 10-column rows through a JDBC sink task into Postgres/MySQL/MariaDB, beside the same upserts issued directly with the driver: rows/s of both and their ratio
+       sluice bench mqtt-server [flags]  publish 200-byte QoS 1 messages to a built-in MQTT server task, acknowledged once durable: msgs/s
 Run with -h after the subcommand for its flags.
 `
 

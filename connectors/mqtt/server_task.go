@@ -1,0 +1,136 @@
+package mqtt
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluicehq/sluice/connectors/kit"
+	"github.com/sluicehq/sluice/runtime/connect"
+)
+
+// ServerTask runs the MQTT server on its share of the listeners and hands
+// the messages it receives to the worker. It keeps no source offsets: a
+// client resends what was not acknowledged, so a record carries no
+// SourcePartition; the worker still calls CommitRecord once the broker
+// has it, which lets the client's PUBACK or PUBREC go.
+type ServerTask struct {
+	q     *kit.AckQueue
+	srv   *mqttServer
+	name  string                   // connector name and task id, for serverAddrs
+	addrs atomic.Pointer[[]string] // the bound listeners while the task serves
+
+	stopOnce sync.Once
+}
+
+var (
+	_ connect.SourceTaskCommitter = (*ServerTask)(nil)
+	_ connect.TaskInfo            = (*ServerTask)(nil)
+)
+
+// Start binds the task's listeners and starts serving; a listener that
+// cannot be bound fails the start.
+func (t *ServerTask) Start(ctx connect.SourceTaskContext, props map[string]string) error {
+	c, err := parseServerConfig(props)
+	if err != nil {
+		return fmt.Errorf("start MqttServerSourceTask: %w", err)
+	}
+	opts := kit.QueueOptions{MaxRecords: c.queueRecords}
+	if c.queueBytes > 0 {
+		opts.MaxBytes, opts.Size = c.queueBytes, messageSize
+	}
+	t.q = kit.NewAckQueue(opts)
+	t.srv = newMQTTServer(c, t.q, ctx.Logger())
+	if err := t.srv.listen(); err != nil {
+		t.q.Close()
+		return fmt.Errorf("start MqttServerSourceTask: %w", err)
+	}
+	t.name = props["name"] + "/" + props[srvTaskIDKey]
+	addrs := slices.Clone(t.srv.addrs)
+	t.addrs.Store(&addrs)
+	setServerAddrs(t.name, addrs)
+	return nil
+}
+
+// messageSize estimates a record's bytes for max.queue.size.in.bytes.
+func messageSize(r *connect.Record) int64 {
+	n := int64(128 + len(r.Topic))
+	if k, ok := r.Key.(string); ok {
+		n += int64(len(k))
+	}
+	if v, ok := r.Value.([]byte); ok {
+		n += int64(len(v))
+	}
+	for _, h := range r.Headers[min(4, len(r.Headers)):] {
+		s, _ := h.Value.(string)
+		n += int64(len(h.Key) + len(s) + 16)
+	}
+	return n
+}
+
+// Poll returns the queued records.
+func (t *ServerTask) Poll(ctx context.Context) ([]*connect.Record, error) { return t.q.Poll(ctx) }
+
+// CommitRecord lets the acknowledgement of r's message go.
+func (t *ServerTask) CommitRecord(r *connect.Record) error {
+	t.q.Ack(r)
+	return nil
+}
+
+// Commit has nothing to do: there are no source offsets.
+func (t *ServerTask) Commit([]connect.SourceOffset) error { return nil }
+
+// Stop closes the listeners and the connections; acknowledgements not
+// sent are not sent (the clients resend). It is idempotent.
+func (t *ServerTask) Stop() error {
+	t.stopOnce.Do(func() {
+		if t.q == nil {
+			return
+		}
+		t.addrs.Store(nil)
+		t.q.Close()
+		t.srv.close()
+		setServerAddrs(t.name, nil)
+	})
+	return nil
+}
+
+// Addrs returns the task's bound listeners as URLs (mqtt://127.0.0.1:1883),
+// nil when it does not serve.
+func (t *ServerTask) Addrs() []string {
+	if a := t.addrs.Load(); a != nil {
+		return slices.Clone(*a)
+	}
+	return nil
+}
+
+// Info reports, for the task's status, the listeners the task serves,
+// the clients connected, and the messages received with the DUP flag
+// (resent by their client, perhaps already written):
+// {"listeners": "mqtt://10.0.0.5:1883", "clients": "12", "duplicates": "3"}.
+func (t *ServerTask) Info() map[string]string {
+	a := t.Addrs()
+	if a == nil {
+		return nil
+	}
+	return map[string]string{"listeners": strings.Join(a, ","),
+		"clients":    strconv.Itoa(t.srv.clientCount()),
+		"duplicates": strconv.FormatInt(t.srv.duplicates.Load(), 10)}
+}
+
+// serverBound holds the listening addresses of the running tasks, by
+// connector name and task id, for tests in this process to find a port 0
+// listener.
+var serverBound sync.Map // string -> []string
+
+func setServerAddrs(name string, addrs []string) {
+	if addrs == nil {
+		serverBound.Delete(name)
+		return
+	}
+	serverBound.Store(name, slices.Clone(addrs))
+}
