@@ -10,6 +10,7 @@ import (
 	"github.com/sluicehq/sluice/connectors/httpsink"
 	"github.com/sluicehq/sluice/connectors/httpsource"
 	"github.com/sluicehq/sluice/connectors/jdbc"
+	"github.com/sluicehq/sluice/connectors/mqtt"
 	"github.com/sluicehq/sluice/connectors/postgres"
 	"github.com/sluicehq/sluice/connectors/s3"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -30,6 +31,7 @@ func Connectors() []connect.ConnectorPlugin {
 		s3.Plugin,
 		s3.SourcePlugin,
 		jdbc.Plugin,
+		mqtt.SourcePlugin,
 	}
 }
 

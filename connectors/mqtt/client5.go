@@ -167,7 +167,9 @@ func (c *client5) up(cm *autopaho.ConnectionManager, ack *paho.Connack) {
 	}
 	subs := make([]paho.SubscribeOptions, len(c.opts.Subscriptions))
 	for i, f := range c.opts.Subscriptions {
-		subs[i] = paho.SubscribeOptions{Topic: f, QoS: c.opts.QoS}
+		// Retained messages only for a new subscription, not again on
+		// every reconnection of a persistent session.
+		subs[i] = paho.SubscribeOptions{Topic: f, QoS: c.opts.QoS, RetainHandling: 1}
 	}
 	c.wg.Add(1)
 	go func() {
