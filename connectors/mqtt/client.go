@@ -202,7 +202,6 @@ type lifeline struct {
 	lastErr  error // the last connection attempt's failure
 	subbed   chan struct{}
 	subOnce  sync.Once
-	closing  bool
 	doneOnce sync.Once
 }
 
