@@ -66,9 +66,11 @@ type ClientOptions struct {
 // one face. Publish may be called from several goroutines.
 type Client interface {
 	// Connect connects, retrying with backoff for up to ConnConfig's
-	// MaxRetry, and subscribes; it returns once the first subscription
-	// was granted (or the connection is up, without subscriptions). An
-	// error wraps ErrAuth, ErrProtocol or ErrUnreachable.
+	// MaxRetry, and returns once the server accepted the connection; the
+	// subscriptions are made in the background (a persistent session's
+	// server may send queued messages before the SUBACK), and one the
+	// server refuses ends the client (Done). An error wraps ErrAuth,
+	// ErrProtocol or ErrUnreachable.
 	Connect(ctx context.Context) error
 	// Publish sends one message and, for QoS 1 and 2, waits until the
 	// server acknowledged it (PUBACK, PUBCOMP) or ctx ends. A message
@@ -200,13 +202,13 @@ type lifeline struct {
 	err      error
 	done     chan struct{}
 	lastErr  error // the last connection attempt's failure
-	subbed   chan struct{}
-	subOnce  sync.Once
+	upCh     chan struct{}
+	upOnce   sync.Once
 	doneOnce sync.Once
 }
 
 func newLifeline() *lifeline {
-	return &lifeline{done: make(chan struct{}), subbed: make(chan struct{}), downAt: time.Now()}
+	return &lifeline{done: make(chan struct{}), upCh: make(chan struct{}), downAt: time.Now()}
 }
 
 func (l *lifeline) setUp(up bool) {
@@ -230,7 +232,7 @@ func (l *lifeline) attemptErr() error {
 	return l.lastErr
 }
 
-func (l *lifeline) subscribed() { l.subOnce.Do(func() { close(l.subbed) }) }
+func (l *lifeline) connected() { l.upOnce.Do(func() { close(l.upCh) }) }
 
 func (l *lifeline) fail(err error) {
 	l.doneOnce.Do(func() {
@@ -273,7 +275,7 @@ func (l *lifeline) watch(ctx context.Context, maxDown time.Duration, what string
 	}
 }
 
-// awaitFirst waits for the first subscription (or connection), for an
+// awaitFirst waits for the first connection, for an
 // attempt error that retrying cannot fix, or for MaxRetry.
 func (l *lifeline) awaitFirst(ctx context.Context, maxRetry time.Duration, what string) error {
 	var timeout <-chan time.Time
@@ -286,7 +288,7 @@ func (l *lifeline) awaitFirst(ctx context.Context, maxRetry time.Duration, what 
 	defer tick.Stop()
 	for {
 		select {
-		case <-l.subbed:
+		case <-l.upCh:
 			return nil
 		case <-l.done:
 			return l.Err()

@@ -168,8 +168,11 @@ func (c *client3) up(cli paho3.Client) {
 	c.setUp(true)
 	c.setAttemptErr(nil)
 	c.opts.Logger.Info("mqtt connected", "version", version311, "client.id", c.cfg.ClientID)
+	// Connect returns now: with a persistent session the server may send
+	// queued messages before the SUBACK, and those wait for the task to
+	// poll them.
+	c.connected()
 	if len(c.opts.Subscriptions) == 0 {
-		c.subscribed()
 		return
 	}
 	filters := make(map[string]byte, len(c.opts.Subscriptions))
@@ -197,7 +200,7 @@ func (c *client3) up(cli paho3.Client) {
 				}
 			}
 		}
-		c.subscribed()
+		c.opts.Logger.Debug("mqtt subscribed", "filters", c.opts.Subscriptions)
 	}()
 }
 

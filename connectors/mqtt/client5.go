@@ -161,8 +161,11 @@ func (c *client5) up(cm *autopaho.ConnectionManager, ack *paho.Connack) {
 	c.setUp(true)
 	c.setAttemptErr(nil)
 	c.opts.Logger.Info("mqtt connected", "version", version5, "session.present", ack.SessionPresent, "client.id", c.cfg.ClientID)
+	// Connect returns now: with a persistent session the server may send
+	// queued messages before the SUBACK, and those wait for the task to
+	// poll them.
+	c.connected()
 	if len(c.opts.Subscriptions) == 0 {
-		c.subscribed()
 		return
 	}
 	subs := make([]paho.SubscribeOptions, len(c.opts.Subscriptions))
@@ -197,7 +200,7 @@ func (c *client5) up(cm *autopaho.ConnectionManager, ack *paho.Connack) {
 			c.setAttemptErr(err)
 			return
 		}
-		c.subscribed()
+		c.opts.Logger.Debug("mqtt subscribed", "filters", c.opts.Subscriptions)
 	}()
 }
 

@@ -53,6 +53,7 @@ type mosquittoOptions struct {
 	tls, clientCerts bool
 	users            map[string]string
 	extra            []string
+	autosave         time.Duration
 }
 
 // MosquittoOption configures StartMosquitto.
@@ -75,6 +76,12 @@ func MosquittoUsers(users map[string]string) MosquittoOption {
 	return func(o *mosquittoOptions) { o.users = users }
 }
 
+// MosquittoAutosave sets how often the broker saves its store (30s by
+// default; whole seconds).
+func MosquittoAutosave(d time.Duration) MosquittoOption {
+	return func(o *mosquittoOptions) { o.autosave = d }
+}
+
 // MosquittoConfig appends lines to mosquitto.conf.
 func MosquittoConfig(lines ...string) MosquittoOption {
 	return func(o *mosquittoOptions) { o.extra = append(o.extra, lines...) }
@@ -92,7 +99,7 @@ func StartMosquitto(t testing.TB, opts ...MosquittoOption) *Mosquitto {
 		}
 		bin = "/usr/sbin/mosquitto"
 	}
-	m := &Mosquitto{Host: "127.0.0.1", Dir: t.TempDir(), bin: bin}
+	m := &Mosquitto{Host: "127.0.0.1", Dir: t.TempDir(), bin: bin, opts: mosquittoOptions{autosave: 30 * time.Second}}
 	for _, o := range opts {
 		o(&m.opts)
 	}
@@ -170,7 +177,10 @@ func (m *Mosquitto) config() string {
 	line("persistence true")
 	line("persistence_location %s/", m.Dir)
 	line("persistence_file mosquitto.db")
-	line("autosave_interval 1")
+	// Every save writes the whole store and stalls the broker: a short
+	// interval makes large queues crawl. Stop saves anyway; Kill loses
+	// what came since the last save, as a crash of Mosquitto would.
+	line("autosave_interval %d", max(1, int(m.opts.autosave.Seconds())))
 	line("autosave_on_changes false")
 	line("max_queued_messages 10000000")
 	line("max_inflight_messages 0")
