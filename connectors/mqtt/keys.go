@@ -45,7 +45,7 @@ var (
 		kit.Validate(connect.Between(0, 65535)), kit.Group(groupConn, 6))
 	maxRetryKey = kit.Millis("max.retry.time.ms", 30*time.Second, connect.Low,
 		"How long the client keeps trying to connect, with backoff, before it gives up: at start, and after a connection is lost "+
-			"(the task then fails; the server keeps the persistent session and its queued messages meanwhile).",
+			"(the task then fails; the server keeps the persistent session and its queued messages meanwhile). 0 means without end.",
 		kit.Validate(connect.AtLeast(0)), kit.Group(groupConn, 7))
 	versionKey = kit.String("mqtt.version", versionAuto, connect.Low,
 		"MQTT protocol version (a Sluice key): 5, 3.1.1, or auto (MQTT 5, falling back to 3.1.1 when the server refuses 5).",
