@@ -97,5 +97,10 @@ func presubscribe(t testing.TB, server, id string, filters ...string) {
 	if err := c.Connect(ctx); err != nil {
 		t.Fatalf("presubscribe %s: %v", id, err)
 	}
+	select {
+	case <-c.Subscribed():
+	case <-ctx.Done():
+		t.Fatalf("presubscribe %s: no SUBACK", id)
+	}
 	_ = c.Close()
 }

@@ -77,6 +77,9 @@ type Client interface {
 	// whose connection was lost before its acknowledgement returns an
 	// error: publish it again (at-least-once).
 	Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error
+	// Subscribed is closed once the server granted the subscriptions
+	// on the first connection (at once without subscriptions).
+	Subscribed() <-chan struct{}
 	// Done is closed when the client gave up: the connection stayed
 	// lost for MaxRetry. Err then says why.
 	Done() <-chan struct{}
@@ -165,6 +168,13 @@ func (a *autoClient) Done() <-chan struct{} {
 	return nil
 }
 
+func (a *autoClient) Subscribed() <-chan struct{} {
+	if c := a.get(); c != nil {
+		return c.Subscribed()
+	}
+	return nil
+}
+
 func (a *autoClient) Err() error {
 	if c := a.get(); c != nil {
 		return c.Err()
@@ -204,11 +214,13 @@ type lifeline struct {
 	lastErr  error // the last connection attempt's failure
 	upCh     chan struct{}
 	upOnce   sync.Once
+	subCh    chan struct{}
+	subOnce  sync.Once
 	doneOnce sync.Once
 }
 
 func newLifeline() *lifeline {
-	return &lifeline{done: make(chan struct{}), upCh: make(chan struct{}), downAt: time.Now()}
+	return &lifeline{done: make(chan struct{}), upCh: make(chan struct{}), subCh: make(chan struct{}), downAt: time.Now()}
 }
 
 func (l *lifeline) setUp(up bool) {
@@ -231,6 +243,11 @@ func (l *lifeline) attemptErr() error {
 	defer l.mu.Unlock()
 	return l.lastErr
 }
+
+func (l *lifeline) subscribed() { l.subOnce.Do(func() { close(l.subCh) }) }
+
+// Subscribed is closed once the first subscriptions were granted.
+func (l *lifeline) Subscribed() <-chan struct{} { return l.subCh }
 
 func (l *lifeline) connected() { l.upOnce.Do(func() { close(l.upCh) }) }
 

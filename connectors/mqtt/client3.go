@@ -173,6 +173,7 @@ func (c *client3) up(cli paho3.Client) {
 	// poll them.
 	c.connected()
 	if len(c.opts.Subscriptions) == 0 {
+		c.subscribed()
 		return
 	}
 	filters := make(map[string]byte, len(c.opts.Subscriptions))
@@ -201,6 +202,7 @@ func (c *client3) up(cli paho3.Client) {
 			}
 		}
 		c.opts.Logger.Debug("mqtt subscribed", "filters", c.opts.Subscriptions)
+		c.subscribed()
 	}()
 }
 

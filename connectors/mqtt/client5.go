@@ -166,6 +166,7 @@ func (c *client5) up(cm *autopaho.ConnectionManager, ack *paho.Connack) {
 	// poll them.
 	c.connected()
 	if len(c.opts.Subscriptions) == 0 {
+		c.subscribed()
 		return
 	}
 	subs := make([]paho.SubscribeOptions, len(c.opts.Subscriptions))
@@ -201,6 +202,7 @@ func (c *client5) up(cm *autopaho.ConnectionManager, ack *paho.Connack) {
 			return
 		}
 		c.opts.Logger.Debug("mqtt subscribed", "filters", c.opts.Subscriptions)
+		c.subscribed()
 	}()
 }
 

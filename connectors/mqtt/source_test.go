@@ -28,6 +28,11 @@ func startTask(t *testing.T, props map[string]string) *SourceTask {
 	task := &SourceTask{}
 	require.NoError(t, task.Start(connecttest.NewSourceContext(t, props), props))
 	t.Cleanup(func() { _ = task.Stop() })
+	select { // a fresh session's messages published before the SUBACK are not kept
+	case <-task.client.Subscribed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no SUBACK within 10s")
+	}
 	return task
 }
 
