@@ -32,6 +32,7 @@ func Connectors() []connect.ConnectorPlugin {
 		s3.SourcePlugin,
 		jdbc.Plugin,
 		mqtt.SourcePlugin,
+		mqtt.SinkPlugin,
 	}
 }
 
