@@ -155,41 +155,11 @@ func (c *sinkConnector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
 	return configs, nil
 }
 
-// Validate implements connect.ConnectorValidator: the cross-key problems,
-// then, when the keys are good, a connection to the server, whose
-// failure is reported on the key at fault (the credentials, the server
-// list).
+// Validate implements connect.ConnectorValidator: the cross-key
+// problems, then, when the keys are good, one connection to the server
+// (validateConn, shared with the source), whose failure is reported on
+// the key at fault.
 func (c *sinkConnector) Validate(ctx context.Context, config map[string]string, results []connect.ConfigValue) []connect.ConfigValue {
-	s, err := resolveSink(config)
-	if err != nil {
-		return kit.AddConfigErrors(results, err)
-	}
-	for _, r := range results {
-		if len(r.Errors) > 0 {
-			return results
-		}
-	}
-	return kit.AddConfigErrors(results, probeConnection(ctx, s.conn, "sluice-validate-"+config["name"]))
-}
-
-// probeConnection connects once, within the connect timeout, and names
-// the key at fault when that fails.
-func probeConnection(ctx context.Context, conn ConnConfig, id string) error {
-	conn.ClientID = id
-	conn.CleanSession = true
-	conn.MaxRetry = min(conn.MaxRetry, conn.ConnectTimeout)
-	ctx, cancel := context.WithTimeout(ctx, conn.MaxRetry+conn.ConnectTimeout)
-	defer cancel()
-	c := NewClient(conn, ClientOptions{})
-	defer c.Close()
-	err := c.Connect(ctx)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrAuth):
-		return connect.NewConfigError(usernameKey.Name(), "mqtt.username/mqtt.password: the server refused them: %v", err)
-	case errors.Is(err, ErrProtocol):
-		return connect.NewConfigError(versionKey.Name(), "mqtt.version: the server refused the protocol version: %v", err)
-	}
-	return connect.NewConfigError(serverURIKey.Name(), "mqtt.server.uri: cannot connect: %v", err)
+	_, err := resolveSink(config)
+	return validateConn(ctx, SinkConfig, config, kit.AddConfigErrors(results, err))
 }
