@@ -5,7 +5,7 @@
 // throughput, [Source] runs datagen source tasks in an in-process Connect
 // worker, [HTTPIngest] drives an HTTP source task with HTTP clients,
 // [HTTPSink] times an HTTP sink task. [Main] is the `sluice bench
-// produce|consume|source|cdc|http-ingest|http-sink|s3-sink` command line.
+// produce|consume|source|cdc|http-ingest|http-sink|s3-sink|mqtt-source` command line.
 //
 // Values are half random, half repeated text (see [PayloadNote]), so
 // compression results fall between incompressible and trivially
@@ -30,7 +30,7 @@ import (
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("bench: want a subcommand: produce, consume, source, cdc, http-ingest, http-sink or s3-sink")
+		return errors.New("bench: want a subcommand: produce, consume, source, cdc, http-ingest, http-sink, s3-sink or mqtt-source")
 	}
 	var err error
 	switch args[0] {
@@ -48,12 +48,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = mainHTTPSink(ctx, args[1:], stdout, stderr)
 	case "s3-sink":
 		err = mainS3Sink(ctx, args[1:], stdout, stderr)
+	case "mqtt-source":
+		err = mainMQTTSource(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("bench: unknown subcommand %q: want produce, consume, source, cdc, http-ingest, http-sink or s3-sink", args[0])
+		return fmt.Errorf("bench: unknown subcommand %q: want produce, consume, source, cdc, http-ingest, http-sink, s3-sink or mqtt-source", args[0])
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -68,6 +70,7 @@ const usage = `usage: sluice bench produce [flags]   write records, report throu
        sluice bench http-ingest [flags]  post NDJSON or ES bulk lines to an HTTP source task, report lines/s, latency at half rate and the broker's own rate
        sluice bench http-sink [flags]    post a topic's records to a local HTTP server with an HTTP sink task, report records/s
        sluice bench s3-sink [flags]      JSON records through an S3 sink task into a bucket, beside the SDK's transfer manager on the same bytes: MB/s of both and their ratio
+       sluice bench mqtt-source [flags]  QoS 1 readings queued in Mosquitto through one MQTT source task into the broker, beside a plain paho subscriber draining the same count: msg/s of both and their ratio
 Run with -h after the subcommand for its flags.
 `
 
