@@ -35,9 +35,11 @@ type MQTTSourceResult struct {
 
 // SourceRate and SubscriberRate are messages per second; Ratio is the
 // source's rate over the subscriber's.
-func (r MQTTSourceResult) SourceRate() float64     { return perSecond(float64(r.Messages), r.Source) }
-func (r MQTTSourceResult) SubscriberRate() float64 { return perSecond(float64(r.Messages), r.Subscriber) }
-func (r MQTTSourceResult) Ratio() float64          { return r.SourceRate() / r.SubscriberRate() }
+func (r MQTTSourceResult) SourceRate() float64 { return perSecond(float64(r.Messages), r.Source) }
+func (r MQTTSourceResult) SubscriberRate() float64 {
+	return perSecond(float64(r.Messages), r.Subscriber)
+}
+func (r MQTTSourceResult) Ratio() float64 { return r.SourceRate() / r.SubscriberRate() }
 
 // Summary renders the result.
 func (r MQTTSourceResult) Summary() string {
