@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/packets"
@@ -74,8 +75,9 @@ func (s *ackSession) push(w *waiter) {
 }
 
 // AddToSession implements session.SessionManager: a PUBLISH of QoS 1 or 2
-// entering the session is matched to the head waiter; a head that does
-// not match was dropped by the queue and learns so.
+// entering the session is matched to its waiter, normally the head; the
+// waiters before it were dropped by the queue and learn so. A PUBLISH no
+// waiter matches (a blocking Publish) passes through.
 func (s *ackSession) AddToSession(ctx context.Context, p session.Packet, resp chan<- packets.ControlPacket) error {
 	pub, ok := p.(*packets.Publish)
 	if !ok {
@@ -83,15 +85,18 @@ func (s *ackSession) AddToSession(ctx context.Context, p session.Packet, resp ch
 	}
 	s.mu.Lock()
 	var w *waiter
-	for len(s.waiters) > 0 {
-		head := s.waiters[0]
-		if head.topic == pub.Topic && bytes.Equal(head.payload, pub.Payload) {
-			w = head
+	for i, cand := range s.waiters {
+		if cand.topic == pub.Topic && bytes.Equal(cand.payload, pub.Payload) {
+			// The queue sends in order: the waiters before this one
+			// were dropped.
+			for _, d := range s.waiters[:i] {
+				d.err = errDropped
+				close(d.dropped)
+			}
+			s.waiters = s.waiters[i:]
+			w = cand
 			break
 		}
-		s.waiters = s.waiters[1:]
-		head.err = errDropped
-		close(head.dropped)
 	}
 	s.mu.Unlock()
 	if w == nil {
@@ -174,11 +179,18 @@ func (c *client3) Send(ctx context.Context, topic string, payload []byte, qos by
 	if cli == nil {
 		return nil, fmt.Errorf("publish to %s: %w", topic, ErrClientClosed)
 	}
-	if !cli.IsConnectionOpen() {
-		// paho.mqtt.golang completes tokens of messages published while
-		// disconnected once they are merely stored: refuse instead, so a
-		// completed token always means an acknowledgement.
-		return nil, fmt.Errorf("publish to %s: not connected", topic)
+	// paho.mqtt.golang completes the tokens of messages published while
+	// disconnected once they are merely stored: wait for the connection
+	// instead (or for the client to give up), so that a completed token
+	// means an acknowledgement.
+	for !cli.IsConnectionOpen() {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("publish to %s: not connected: %w", topic, ctx.Err())
+		case <-c.Done():
+			return nil, fmt.Errorf("publish to %s: %w", topic, c.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	tok := cli.Publish(topic, qos, retain, payload)
 	return func(ctx context.Context) error {

@@ -85,6 +85,12 @@ func indexes(from, n int) [][]byte {
 // record at least once (duplicates are allowed and counted), and the
 // offsets end committed.
 func TestSinkWorkerBrokerRestart(t *testing.T) {
+	for _, version := range []string{version5, version311} {
+		t.Run(version, func(t *testing.T) { testSinkBrokerRestart(t, version) })
+	}
+}
+
+func testSinkBrokerRestart(t *testing.T, version string) {
 	m := testenv.StartMosquitto(t)
 	sub := subscribe(t, m.URL(), "restart-sub", "restart", 1)
 	w := connecttest.StartWorker(t, nil, []connect.ConnectorPlugin{SinkPlugin}, nil)
@@ -92,7 +98,7 @@ func TestSinkWorkerBrokerRestart(t *testing.T) {
 	connecttest.Produce(t, w.Broker, "restart", indexes(0, n/2)...)
 	w.Create("msink", SinkClass, map[string]string{
 		"topics": "restart", "mqtt.server.uri": m.URL(), "mqtt.qos": "1", "mqtt.retained.enabled": "false",
-		"max.retry.time.ms": "60000", "mqtt.publish.timeout.ms": "3000",
+		"max.retry.time.ms": "60000", "mqtt.publish.timeout.ms": "3000", "mqtt.version": version,
 	})
 	sub.waitFor(t, 200, time.Minute)
 	m.Stop(t)
