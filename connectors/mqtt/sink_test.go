@@ -251,3 +251,33 @@ func TestSinkPublishTimeout(t *testing.T) {
 	assert.Equal(t, int64(2), safe[tp], "offsets ran ahead of the acknowledgements")
 	assert.Equal(t, map[connect.TopicPartition]int64{tp: 2}, ctx.Rewinds())
 }
+
+// TestSinkTLS publishes over TLS with the CA given as PEM in mqtt.ssl.ca.
+func TestSinkTLS(t *testing.T) {
+	m := testenv.StartMosquitto(t, testenv.MosquittoTLS())
+	sub := subscribe(t, m.URL(), "tls-sub", "secure", 1)
+	task, _ := startSinkTask(t, map[string]string{"mqtt.server.uri": m.TLSURL(), "mqtt.ssl.ca": m.CAFile, "mqtt.qos": "1"})
+	require.NoError(t, task.Put(context.Background(), records("secure", "a", "b")))
+	_, err := task.Flush(context.Background(), map[connect.TopicPartition]int64{{Topic: "secure"}: 2})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, payloads(sub.waitFor(t, 2, 10*time.Second)))
+}
+
+// TestSinkTaskClientIDs: each task connects under its own client id (a
+// second connection with one id would kick the first off).
+func TestSinkTaskClientIDs(t *testing.T) {
+	c := SinkPlugin.NewConnector()
+	require.NoError(t, c.Start(connecttest.NewConnectorContext(t), map[string]string{"name": "out", "mqtt.server.uri": "tcp://127.0.0.1:1"}))
+	cfgs, err := c.TaskConfigs(2)
+	require.NoError(t, err)
+	assert.Equal(t, "sluice-out-0", cfgs[0]["mqtt.client.id"])
+	assert.Equal(t, "sluice-out-1", cfgs[1]["mqtt.client.id"])
+
+	require.NoError(t, c.Start(connecttest.NewConnectorContext(t), map[string]string{"mqtt.server.uri": "tcp://127.0.0.1:1", "mqtt.client.id": "plant"}))
+	cfgs, err = c.TaskConfigs(1)
+	require.NoError(t, err)
+	assert.Equal(t, "plant", cfgs[0]["mqtt.client.id"])
+	cfgs, err = c.TaskConfigs(2)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"plant-0", "plant-1"}, []string{cfgs[0]["mqtt.client.id"], cfgs[1]["mqtt.client.id"]})
+}

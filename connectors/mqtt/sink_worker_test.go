@@ -137,6 +137,9 @@ func TestSinkValidate(t *testing.T) {
 	assert.Contains(t, got["mqtt.topic.format"][0], "unknown placeholder ${nope}")
 	got = w.ValidationErrors(SinkClass, with(base, "behavior.on.null.values", "delete", "mqtt.retained.enabled", "false"))
 	require.Contains(t, got, "behavior.on.null.values")
+	got = w.ValidationErrors(SinkClass, with(base, "mqtt.ssl.trust.store.path", "/etc/ts.jks"))
+	require.Contains(t, got, "mqtt.ssl.trust.store.path")
+	assert.Contains(t, got["mqtt.ssl.trust.store.path"][0], "mqtt.ssl.ca")
 }
 
 // TestSinkRoundTrip: topic → MQTT sink → Mosquitto → MQTT source →
