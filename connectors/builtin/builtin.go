@@ -33,6 +33,7 @@ func Connectors() []connect.ConnectorPlugin {
 		s3.SourcePlugin,
 		jdbc.Plugin,
 		mqtt.SourcePlugin,
+		mqtt.SinkPlugin,
 	}
 }
 

@@ -26,10 +26,11 @@ type client5 struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed bool
+	acks   *ackSession // the session, routing acknowledgements to Send's waiters
 }
 
 func newClient5(cfg ConnConfig, opts ClientOptions) *client5 {
-	return &client5{cfg: cfg, opts: opts, lifeline: newLifeline()}
+	return &client5{cfg: cfg, opts: opts, lifeline: newLifeline(), acks: newAckSession()}
 }
 
 func (c *client5) Version() string { return version5 }
@@ -133,6 +134,7 @@ func (c *client5) pahoConfig() (autopaho.ClientConfig, error) {
 		c.opts.Logger.Warn("mqtt connection attempt failed; retrying", "servers", c.servers(), "error", err)
 	}
 	pc.ClientID = c.cfg.ClientID
+	pc.Session = c.acks
 	if c.opts.OnMessage != nil {
 		pc.EnableManualAcknowledgment = true
 		pc.OnPublishReceived = []func(paho.PublishReceived) (bool, error){c.received}

@@ -45,7 +45,7 @@ func closedWithin(t *testing.T, c *rawClient, d time.Duration, why string) {
 // after mqtt.connect.timeout.ms, and while max.connections of them are
 // open a real client still gets in (the oldest silent one makes room).
 func TestAttackSilentSockets(t *testing.T) {
-	task, addr := startTask(t, map[string]string{"max.connections": "10", "mqtt.connect.timeout.ms": "800"})
+	task, addr := startServerTask(t, map[string]string{"max.connections": "10", "mqtt.connect.timeout.ms": "800"})
 	var silent []*rawClient
 	for range 15 {
 		silent = append(silent, dialRaw(t, addr, 4))
@@ -74,7 +74,7 @@ func TestAttackSilentSockets(t *testing.T) {
 // TestAttackOversizedPacket: a packet larger than mqtt.max.packet.size
 // ends the connection (v5: DISCONNECT 0x95), before its body is read.
 func TestAttackOversizedPacket(t *testing.T) {
-	task, addr := startTask(t, map[string]string{"mqtt.max.packet.size": "1000"})
+	task, addr := startServerTask(t, map[string]string{"mqtt.max.packet.size": "1000"})
 	c := dialRaw(t, addr, 5)
 	c.connect("big", "", "")
 	// Only the header of a 100 MB packet: the server must not wait for
@@ -100,7 +100,7 @@ func TestAttackOversizedPacket(t *testing.T) {
 // messages than the Receive Maximum it was given is disconnected (0x93);
 // QoS 0 messages do not count.
 func TestAttackReceiveMaximum(t *testing.T) {
-	task, addr := startTask(t, map[string]string{"mqtt.receive.maximum": "3"})
+	task, addr := startServerTask(t, map[string]string{"mqtt.receive.maximum": "3"})
 	c := dialRaw(t, addr, 5)
 	assert.Equal(t, uint16(3), c.connect("greedy", "", "").Properties.ReceiveMaximum)
 	for i := range 3 {
@@ -120,7 +120,7 @@ func TestAttackReceiveMaximum(t *testing.T) {
 // mqtt.write.timeout.ms; its goroutines end.
 func TestAttackNeverReadAcks(t *testing.T) {
 	before := connecttest.Goroutines()
-	task, addr := startTask(t, map[string]string{"mqtt.write.timeout.ms": "300", "mqtt.receive.maximum": "16"})
+	task, addr := startServerTask(t, map[string]string{"mqtt.write.timeout.ms": "300", "mqtt.receive.maximum": "16"})
 	nc, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer nc.Close()
@@ -158,7 +158,7 @@ func TestAttackNeverReadAcks(t *testing.T) {
 // max.queue.size is queued: memory stays bounded, the client is pushed
 // back by TCP.
 func TestAttackTinyPublishFlood(t *testing.T) {
-	task, addr := startTask(t, map[string]string{"max.queue.size": "1000"})
+	task, addr := startServerTask(t, map[string]string{"max.queue.size": "1000"})
 	base := liveHeap()
 	var wg sync.WaitGroup
 	sent := make([]int, 4)
@@ -195,7 +195,7 @@ func TestAttackTinyPublishFlood(t *testing.T) {
 // TestAttackSlowloris: a connected client trickling a packet a byte at a
 // time is disconnected 1.5 times its keep-alive after the packet began.
 func TestAttackSlowloris(t *testing.T) {
-	_, addr := startTask(t, map[string]string{"mqtt.max.keepalive.seconds": "1"})
+	_, addr := startServerTask(t, map[string]string{"mqtt.max.keepalive.seconds": "1"})
 	c := dialRaw(t, addr, 5)
 	ack := c.connect("slow", "", "")
 	assert.Equal(t, uint16(1), ack.Properties.ServerKeepAlive, "the keep-alive asked (30 s) is capped")
@@ -213,7 +213,7 @@ func TestAttackSlowloris(t *testing.T) {
 // TestKeepAliveTimeout: a connected client silent for 1.5 times its
 // keep-alive is disconnected (v5: DISCONNECT 0x8D); one that pings stays.
 func TestKeepAliveTimeout(t *testing.T) {
-	_, addr := startTask(t, map[string]string{"mqtt.max.keepalive.seconds": "1"})
+	_, addr := startServerTask(t, map[string]string{"mqtt.max.keepalive.seconds": "1"})
 	pinger := dialRaw(t, addr, 4)
 	pinger.connect("pinger", "", "")
 	c := dialRaw(t, addr, 5)

@@ -94,7 +94,7 @@ func TestMosquittoPubAllVersionsAndQoS(t *testing.T) {
 
 // startTask runs a ServerTask directly, so the test decides when records
 // are committed.
-func startTask(t *testing.T, extra map[string]string) (*ServerTask, string) {
+func startServerTask(t *testing.T, extra map[string]string) (*ServerTask, string) {
 	t.Helper()
 	cfg := map[string]string{"listeners": "127.0.0.1:0", "kafka.topic": "readings", "name": t.Name(), srvTaskIDKey: "0"}
 	for k, v := range extra {
@@ -137,7 +137,7 @@ func noPacket(t *testing.T, c *rawClient, d time.Duration, why string) {
 func TestAckOnlyOnceDurable(t *testing.T) {
 	for _, v := range []byte{4, 5} {
 		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
-			task, addr := startTask(t, nil)
+			task, addr := startServerTask(t, nil)
 			c := dialRaw(t, addr, v)
 			require.Equal(t, byte(0), c.connect("dev1", "", "").ReasonCode)
 
@@ -189,7 +189,7 @@ func TestAckOnlyOnceDurable(t *testing.T) {
 // a new connection, its first never acknowledged, is written again and
 // marked a duplicate.
 func TestQoS1ResentAfterReconnect(t *testing.T) {
-	task, addr := startTask(t, nil)
+	task, addr := startServerTask(t, nil)
 	c := dialRaw(t, addr, 4)
 	c.connect("dev1", "", "")
 	c.write(c.publishPacket("a", 1, 1, []byte("x")))
@@ -243,7 +243,7 @@ func TestCredentials(t *testing.T) {
 // gets failure codes (v5: 0x9E for a shared subscription, 0x80 else);
 // the v5 CONNACK says what the server offers.
 func TestUnsupported(t *testing.T) {
-	_, addr := startTask(t, map[string]string{"mqtt.receive.maximum": "100", "mqtt.max.packet.size": "5000"})
+	_, addr := startServerTask(t, map[string]string{"mqtt.receive.maximum": "100", "mqtt.max.packet.size": "5000"})
 	c := dialRaw(t, addr, 6)
 	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 6}
 	pk.Connect.ProtocolName, pk.Connect.ClientIdentifier = []byte("MQTT"), "x"
@@ -278,7 +278,7 @@ func TestUnsupported(t *testing.T) {
 // TestTopicTemplateAndAliases: kafka.topic as a template routes by MQTT
 // topic level; a v5 topic alias stands for the topic it was set with.
 func TestTopicTemplateAndAliases(t *testing.T) {
-	task, addr := startTask(t, map[string]string{"kafka.topic": "iot.${topic[1]}"})
+	task, addr := startServerTask(t, map[string]string{"kafka.topic": "iot.${topic[1]}"})
 	c := dialRaw(t, addr, 5)
 	c.connect("x", "", "")
 	p := c.publishPacket("site/boiler/temp", 0, 0, []byte("1"))

@@ -115,10 +115,16 @@ func (t *SourceTask) onMessage(m *Received) {
 	rec.SourceOffset = map[string]any{"mqtt.message.id": int32(m.PacketID)}
 	var ticket *kit.Ticket
 	for {
-		ctx, cancel := context.WithTimeout(t.ctx, t.s.fullTimeout)
 		var err error
-		ticket, err = t.q.Submit(ctx, rec)
-		cancel()
+		if t.q.Len() < t.s.queueSize {
+			// Room in the queue, and this goroutine is the only one
+			// adding: Submit does not block, so no timer is needed.
+			ticket, err = t.q.Submit(t.ctx, rec)
+		} else {
+			ctx, cancel := context.WithTimeout(t.ctx, t.s.fullTimeout)
+			ticket, err = t.q.Submit(ctx, rec)
+			cancel()
+		}
 		if err == nil {
 			break
 		}

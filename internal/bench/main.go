@@ -66,6 +66,7 @@ var subcommands = []subcommand{
 	{"s3-sink", mainS3Sink},
 	{"jdbc", mainJDBC},
 	{"mqtt-server", mainMQTTServer},
+	{"mqtt-source", mainMQTTSource},
 }
 
 // subcommandList names the subcommands for an error: "a, b or c".
@@ -86,6 +87,7 @@ const usage = `usage: sluice bench produce [flags]   write records, report throu
        sluice bench s3-sink [flags]      JSON records through an S3 sink task into a bucket, beside the SDK's transfer manager on the same bytes: MB/s of both and their ratio
        sluice bench jdbc [flags]         upserts of 10-column rows through a JDBC sink task into Postgres/MySQL/MariaDB, beside the same upserts issued directly with the driver: rows/s of both and their ratio
        sluice bench mqtt-server [flags]  publish 200-byte QoS 1 messages to a built-in MQTT server task, acknowledged once durable: msgs/s
+       sluice bench mqtt-source [flags]  QoS 1 readings queued in Mosquitto through one MQTT source task into the broker, beside a plain paho subscriber draining the same count: msg/s of both and their ratio
 Run with -h after the subcommand for its flags.
 `
 

@@ -48,7 +48,7 @@ func TestCDCFlags(t *testing.T) {
 
 func TestMainSubcommands(t *testing.T) {
 	var stdout, stderr strings.Builder
-	assert.ErrorContains(t, Main(context.Background(), nil, &stdout, &stderr), "want a subcommand: produce, consume, source, cdc, http-ingest, http-sink, s3-sink, jdbc or mqtt-server")
+	assert.ErrorContains(t, Main(context.Background(), nil, &stdout, &stderr), "want a subcommand: produce, consume, source, cdc, http-ingest, http-sink, s3-sink, jdbc, mqtt-server or mqtt-source")
 	assert.ErrorContains(t, Main(context.Background(), []string{"fly"}, &stdout, &stderr), `unknown subcommand "fly"`)
 	assert.ErrorContains(t, Main(context.Background(), []string{"produce", "extra"}, &stdout, &stderr), `unexpected arguments ["extra"]`)
 	assert.ErrorContains(t, Main(context.Background(), []string{"produce", "--nope"}, &stdout, &stderr), "flag provided but not defined: -nope")

@@ -24,8 +24,8 @@ import (
 // mqttWindow unacknowledged, `sluice up` SIGKILLed when mqttKillAt of them
 // are acknowledged.
 const (
-	mqttMessages = 50_000
-	mqttWindow   = 500
+	mqttServerMessages = 50_000
+	mqttWindow         = 500
 )
 
 var mqttKillAt = []int{15_000, 35_000}
@@ -83,9 +83,9 @@ func TestMQTTServerSurvivesKill(t *testing.T) {
 	select {
 	case <-pub.done:
 	case <-ctx.Done():
-		t.Fatalf("the publisher did not finish: %d of %d acknowledged\n%s", pub.ackedCount(), mqttMessages, pub.stderr.tail(20))
+		t.Fatalf("the publisher did not finish: %d of %d acknowledged\n%s", pub.ackedCount(), mqttServerMessages, pub.stderr.tail(20))
 	}
-	require.Equal(t, mqttMessages, pub.ackedCount(), "messages acknowledged in the end\n%s", pub.stderr.tail(20))
+	require.Equal(t, mqttServerMessages, pub.ackedCount(), "messages acknowledged in the end\n%s", pub.stderr.tail(20))
 
 	counts, read := readSeqs(ctx, t, brokerAddr, "readings")
 	missing := 0
@@ -95,10 +95,10 @@ func TestMQTTServerSurvivesKill(t *testing.T) {
 		}
 	}
 	assert.Zero(t, missing, "messages acknowledged before the last kill but not in the topic")
-	assert.Equal(t, mqttMessages, len(counts), "distinct messages in the topic")
-	dups := read - mqttMessages
+	assert.Equal(t, mqttServerMessages, len(counts), "distinct messages in the topic")
+	dups := read - mqttServerMessages
 	t.Logf("%d records for %d messages: %d duplicates (bound %d: the window at each kill); took %s",
-		read, mqttMessages, dups, len(mqttKillAt)*mqttWindow, time.Since(start).Round(time.Millisecond))
+		read, mqttServerMessages, dups, len(mqttKillAt)*mqttWindow, time.Since(start).Round(time.Millisecond))
 	assert.LessOrEqual(t, dups, len(mqttKillAt)*mqttWindow, "duplicates")
 	p.terminate(t, 20*time.Second)
 }
@@ -113,8 +113,8 @@ type publisher struct {
 
 func startPublisher(ctx context.Context, t *testing.T, node, inst, url string) *publisher {
 	t.Helper()
-	p := &publisher{acked: make(map[int]bool, mqttMessages), done: make(chan struct{}), stderr: &procLog{}}
-	cmd := exec.CommandContext(ctx, node, "publish.mjs", url, strconv.Itoa(mqttMessages), strconv.Itoa(mqttWindow), "5")
+	p := &publisher{acked: make(map[int]bool, mqttServerMessages), done: make(chan struct{}), stderr: &procLog{}}
+	cmd := exec.CommandContext(ctx, node, "publish.mjs", url, strconv.Itoa(mqttServerMessages), strconv.Itoa(mqttWindow), "5")
 	cmd.Dir = inst
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()
@@ -170,7 +170,7 @@ func readSeqs(ctx context.Context, t *testing.T, brokerAddr, topic string) (map[
 	require.NoError(t, ends.Error())
 	var end int64
 	ends.Each(func(o kadm.ListedOffset) { end += o.Offset })
-	counts := make(map[int]int, mqttMessages)
+	counts := make(map[int]int, mqttServerMessages)
 	read := 0
 	for int64(read) < end && ctx.Err() == nil {
 		fs := cl.PollFetches(ctx)
