@@ -14,7 +14,7 @@ import (
 // block carries a decision on the line right before its opening fence, an
 // HTML comment GitHub does not show:
 //
-//	<!-- readme-test: run [group=NAME] [id=NAME] [needs=postgres|s3] [validate=CLASS] [config.KEY=VALUE …] [import=PATH …] [db=NAME] -->
+//	<!-- readme-test: run [group=NAME] [id=NAME] [needs=postgres|s3|mosquitto] [validate=CLASS] [config.KEY=VALUE …] [import=PATH …] [db=NAME] -->
 //	<!-- readme-test: serve [group=NAME] -->
 //	<!-- readme-test: skip REASON -->
 //
@@ -43,6 +43,9 @@ import (
 //     "s3.bucket.name"; in its blocks the README's port 7070 (versitygw's
 //     default) stands for that server's port, and AWS_ACCESS_KEY_ID and
 //     AWS_SECRET_ACCESS_KEY hold its keys for the default credential chain.
+//   - needs=mosquitto: the group gets a throwaway Mosquitto
+//     (internal/testenv); in its blocks the README's port 1883 (MQTT's)
+//     stands for that server's port.
 //   - id=NAME names a block for other tests (readmeBlockByID).
 //   - import=PATH adds an import to a go block beyond those found from the
 //     package names it uses (readmeGoImports).
@@ -172,7 +175,7 @@ func parseMarker(s, lang string) (readmeMarker, error) {
 			m.group = v
 		case k == "id":
 			m.id = v
-		case k == "needs" && (v == "postgres" || v == "s3"):
+		case k == "needs" && (v == "postgres" || v == "s3" || v == "mosquitto"):
 			m.needs = append(m.needs, v)
 		case k == "validate" && lang == "json":
 			m.validate = v

@@ -78,6 +78,7 @@ type readmeEnv struct {
 	env  []string
 	pg   *testenv.Postgres
 	s3   *testenv.S3
+	mqtt *testenv.Mosquitto
 	prog string // the program of the go blocks
 	// lifeline is a pipe whose read end every block's shell gets as fd 3,
 	// and whose write end only this process holds (see readmePrelude).
@@ -117,6 +118,9 @@ func newReadmeEnv(t *testing.T, g *readmeGroup, prog string) *readmeEnv {
 			e.s3.CreateBucket(t, bucket)
 		}
 	}
+	if g.needs("mosquitto") {
+		e.mqtt = testenv.StartMosquitto(t)
+	}
 	e.requirePortsFree(g)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -150,7 +154,8 @@ func (e *readmeEnv) requirePortsFree(g *readmeGroup) {
 	}
 	slices.Sort(ports)
 	for _, p := range slices.Compact(ports) {
-		if e.pg != nil && p == strconv.Itoa(e.pg.Port) || e.s3 != nil && p == e.s3Port() {
+		if e.pg != nil && p == strconv.Itoa(e.pg.Port) || e.s3 != nil && p == e.s3Port() ||
+			e.mqtt != nil && p == strconv.Itoa(e.mqtt.Port) {
 			continue
 		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+p)
@@ -167,13 +172,16 @@ func (e *readmeEnv) requirePortsFree(g *readmeGroup) {
 
 // rewrite is a block's text as the test runs it: with needs=postgres the
 // README's Postgres port 5432 becomes the throwaway server's, with
-// needs=s3 its S3 port 7070.
+// needs=s3 its S3 port 7070, with needs=mosquitto MQTT's 1883.
 func (e *readmeEnv) rewrite(text string) string {
 	if e.pg != nil {
 		text = strings.ReplaceAll(text, "5432", strconv.Itoa(e.pg.Port))
 	}
 	if e.s3 != nil {
 		text = strings.ReplaceAll(text, "7070", e.s3Port())
+	}
+	if e.mqtt != nil {
+		text = strings.ReplaceAll(text, "1883", strconv.Itoa(e.mqtt.Port))
 	}
 	return text
 }
