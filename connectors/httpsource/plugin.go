@@ -3,7 +3,6 @@ package httpsource
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net"
 	"net/url"
 	"strconv"
@@ -260,19 +259,7 @@ func (c *connector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	ls := listenersKey.Get(cfg)
-	n := max(1, min(maxTasks, len(ls)))
-	shares := make([][]string, n)
-	for i, l := range ls {
-		shares[i%n] = append(shares[i%n], strings.TrimSpace(l))
-	}
-	out := make([]map[string]string, n)
-	for i := range out {
-		out[i] = maps.Clone(c.props)
-		out[i][listenersKey.Name()] = strings.Join(shares[i], ",")
-		out[i][taskIDKey] = strconv.Itoa(i)
-	}
-	return out, nil
+	return kit.DealListeners(c.props, listenersKey.Get(cfg), listenersKey.Name(), taskIDKey, maxTasks), nil
 }
 
 func (c *connector) Stop() error { return nil }

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -45,7 +46,7 @@ func waitAddr(t testing.TB, name string, id int) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if a := listenAddrs(name, id); len(a) > 0 {
+		if a := kit.BoundAddrs(name, id); len(a) > 0 {
 			return a[0]
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -257,7 +258,7 @@ func TestStopAnswersWaitingRequests(t *testing.T) {
 	task := &Task{}
 	require.NoError(t, task.Start(connecttest.NewSourceContext(t, cfg), cfg))
 	url := task.Addrs()[0]
-	assert.Equal(t, []string{url}, listenAddrs("stop", 0))
+	assert.Equal(t, []string{url}, kit.BoundAddrs("stop", 0))
 	answered := make(chan int, 1)
 	go func() {
 		s, _, _ := post(t, url+"/", ndjson(0, 1, 10))
@@ -275,7 +276,7 @@ func TestStopAnswersWaitingRequests(t *testing.T) {
 		t.Fatal("the waiting request was not answered after Stop")
 	}
 	assert.Less(t, time.Since(start), 3*time.Second)
-	assert.Nil(t, listenAddrs("stop", 0))
+	assert.Nil(t, kit.BoundAddrs("stop", 0))
 	_, err = net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), time.Second)
 	assert.Error(t, err, "the listener is closed")
 	require.NoError(t, task.Stop())

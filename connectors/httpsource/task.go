@@ -3,10 +3,8 @@ package httpsource
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -18,12 +16,11 @@ import (
 // SourcePartition; the worker still calls CommitRecord once the broker
 // has it, which answers the request.
 type Task struct {
-	q    *kit.AckQueue
-	srv  *server
-	name string // connector name and task id, for listenAddrs
-	// addrs are the bound listeners as URLs while the task serves; the
+	q   *kit.AckQueue
+	srv *server
+	// bound are the bound listeners as URLs while the task serves; the
 	// worker reads them (Info) from its REST goroutines.
-	addrs atomic.Pointer[[]string]
+	bound kit.Bound
 
 	stopOnce sync.Once
 }
@@ -50,10 +47,7 @@ func (t *Task) Start(ctx connect.SourceTaskContext, props map[string]string) err
 		t.q.Close()
 		return fmt.Errorf("start HttpSourceTask: %w", err)
 	}
-	t.name = props["name"] + "/" + props[taskIDKey]
-	addrs := slices.Clone(t.srv.addrs)
-	t.addrs.Store(&addrs)
-	setListenAddrs(t.name, addrs)
+	t.bound.Set(props["name"]+"/"+props[taskIDKey], t.srv.addrs)
 	return nil
 }
 
@@ -76,10 +70,9 @@ func (t *Task) Stop() error {
 		if t.q == nil {
 			return
 		}
-		t.addrs.Store(nil)
+		t.bound.Clear()
 		t.q.Close()
 		t.srv.close()
-		setListenAddrs(t.name, nil)
 	})
 	return nil
 }
@@ -87,10 +80,7 @@ func (t *Task) Stop() error {
 // Addrs returns the task's bound listeners as URLs
 // (http://127.0.0.1:4318), nil when it does not serve.
 func (t *Task) Addrs() []string {
-	if a := t.addrs.Load(); a != nil {
-		return slices.Clone(*a)
-	}
-	return nil
+	return t.bound.Addrs()
 }
 
 // Info reports the listeners the task serves, for the task's status:
@@ -103,27 +93,4 @@ func (t *Task) Info() map[string]string {
 		return nil
 	}
 	return map[string]string{"listeners": strings.Join(a, ",")}
-}
-
-// bound holds the listening addresses of the running tasks, by connector
-// name and task id, for tests and tools in this process to find a port 0
-// listener.
-var bound sync.Map // string -> []string
-
-func setListenAddrs(name string, addrs []string) {
-	if addrs == nil {
-		bound.Delete(name)
-		return
-	}
-	bound.Store(name, slices.Clone(addrs))
-}
-
-// listenAddrs returns the bound listeners of task id of connector name,
-// as URLs, or nil when it does not run in this process.
-func listenAddrs(name string, id int) []string {
-	v, ok := bound.Load(fmt.Sprintf("%s/%d", name, id))
-	if !ok {
-		return nil
-	}
-	return v.([]string)
 }

@@ -50,6 +50,11 @@ func TestClientRoundTrip(t *testing.T) {
 					want = version5
 				}
 				require.Equal(t, want, sub.Version())
+				select { // Connect returns before the SUBACK: publish once subscribed
+				case <-sub.Subscribed():
+				case <-ctx.Done():
+					t.Fatal("no SUBACK")
+				}
 				pubCfg := cfg
 				pubCfg.ClientID = "pub-" + t.Name()
 				pubCfg.CleanSession = true

@@ -15,6 +15,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/internal/connecttest"
 	"github.com/sluicehq/sluice/runtime/connect"
 )
@@ -42,8 +43,8 @@ func waitServerAddr(t testing.TB, name string, id int) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if v, ok := serverBound.Load(fmt.Sprintf("%s/%d", name, id)); ok {
-			return v.([]string)[0]
+		if a := kit.BoundAddrs(name, id); len(a) > 0 {
+			return a[0]
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -3,7 +3,6 @@ package mqtt
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net"
 	"net/url"
 	"strconv"
@@ -242,19 +241,7 @@ func (c *serverConnector) TaskConfigs(maxTasks int) ([]map[string]string, error)
 	if err != nil {
 		return nil, err
 	}
-	ls := srvListenersKey.Get(cfg)
-	n := max(1, min(maxTasks, len(ls)))
-	shares := make([][]string, n)
-	for i, l := range ls {
-		shares[i%n] = append(shares[i%n], strings.TrimSpace(l))
-	}
-	out := make([]map[string]string, n)
-	for i := range out {
-		out[i] = maps.Clone(c.props)
-		out[i][srvListenersKey.Name()] = strings.Join(shares[i], ",")
-		out[i][srvTaskIDKey] = strconv.Itoa(i)
-	}
-	return out, nil
+	return kit.DealListeners(c.props, srvListenersKey.Get(cfg), srvListenersKey.Name(), srvTaskIDKey, maxTasks), nil
 }
 
 func (c *serverConnector) Stop() error { return nil }

@@ -3,11 +3,9 @@ package mqtt
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -21,8 +19,7 @@ import (
 type ServerTask struct {
 	q     *kit.AckQueue
 	srv   *mqttServer
-	name  string                   // connector name and task id, for serverAddrs
-	addrs atomic.Pointer[[]string] // the bound listeners while the task serves
+	bound kit.Bound // the bound listeners while the task serves
 
 	stopOnce sync.Once
 }
@@ -49,10 +46,7 @@ func (t *ServerTask) Start(ctx connect.SourceTaskContext, props map[string]strin
 		t.q.Close()
 		return fmt.Errorf("start MqttServerSourceTask: %w", err)
 	}
-	t.name = props["name"] + "/" + props[srvTaskIDKey]
-	addrs := slices.Clone(t.srv.addrs)
-	t.addrs.Store(&addrs)
-	setServerAddrs(t.name, addrs)
+	t.bound.Set(props["name"]+"/"+props[srvTaskIDKey], t.srv.addrs)
 	return nil
 }
 
@@ -91,10 +85,9 @@ func (t *ServerTask) Stop() error {
 		if t.q == nil {
 			return
 		}
-		t.addrs.Store(nil)
+		t.bound.Clear()
 		t.q.Close()
 		t.srv.close()
-		setServerAddrs(t.name, nil)
 	})
 	return nil
 }
@@ -102,10 +95,7 @@ func (t *ServerTask) Stop() error {
 // Addrs returns the task's bound listeners as URLs (mqtt://127.0.0.1:1883),
 // nil when it does not serve.
 func (t *ServerTask) Addrs() []string {
-	if a := t.addrs.Load(); a != nil {
-		return slices.Clone(*a)
-	}
-	return nil
+	return t.bound.Addrs()
 }
 
 // Info reports, for the task's status, the listeners the task serves,
@@ -120,17 +110,4 @@ func (t *ServerTask) Info() map[string]string {
 	return map[string]string{"listeners": strings.Join(a, ","),
 		"clients":    strconv.Itoa(t.srv.clientCount()),
 		"duplicates": strconv.FormatInt(t.srv.duplicates.Load(), 10)}
-}
-
-// serverBound holds the listening addresses of the running tasks, by
-// connector name and task id, for tests in this process to find a port 0
-// listener.
-var serverBound sync.Map // string -> []string
-
-func setServerAddrs(name string, addrs []string) {
-	if addrs == nil {
-		serverBound.Delete(name)
-		return
-	}
-	serverBound.Store(name, slices.Clone(addrs))
 }

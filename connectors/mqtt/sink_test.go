@@ -37,6 +37,11 @@ func subscribe(t *testing.T, server, id, filter string, qos byte) *subscriber {
 	}})
 	require.NoError(t, s.c.Connect(context.Background()))
 	t.Cleanup(func() { _ = s.c.Close() })
+	select { // Connect returns before the SUBACK
+	case <-s.c.Subscribed():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no SUBACK for %s", filter)
+	}
 	return s
 }
 

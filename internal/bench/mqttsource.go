@@ -165,7 +165,12 @@ func (o MQTTSourceOptions) session(ctx context.Context, id, filter string) error
 	if err := c.Connect(ctx); err != nil {
 		return fmt.Errorf("session %s: %w", id, err)
 	}
-	return nil
+	select { // Connect returns before the SUBACK: the session needs the subscription
+	case <-c.Subscribed():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("session %s: no SUBACK: %w", id, ctx.Err())
+	}
 }
 
 // publish sends the messages at QoS 1, pipelined, and waits for every

@@ -49,6 +49,7 @@ func TestMQTTSourceSurvivesKill(t *testing.T) {
 		"value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
 	}}, &resp), "%v", resp)
 	waitRunning(t, w.base(), "iot", 1)
+	mq.WaitSubscribed(t, "sensors/#", 30*time.Second) // the task runs before its SUBACK
 
 	// mosquitto_pub -l sends one QoS 1 message per line of its input; the
 	// lines are paced so that publishing spans the two kills.

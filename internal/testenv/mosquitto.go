@@ -168,6 +168,21 @@ func (m *Mosquitto) Log() string {
 	return string(b)
 }
 
+// WaitSubscribed waits until some client subscribed to filter (as Mosquitto
+// logs it), failing the test after timeout: a message published before
+// that reaches no session.
+func (m *Mosquitto) WaitSubscribed(t testing.TB, filter string, timeout time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		for _, l := range strings.Split(m.Log(), "\n") {
+			if strings.HasSuffix(l, " "+filter) {
+				return
+			}
+		}
+	}
+	t.Fatalf("no client subscribed to %s within %s; mosquitto log:\n%s", filter, timeout, m.Log())
+}
+
 func (m *Mosquitto) config() string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -190,6 +205,7 @@ func (m *Mosquitto) config() string {
 	line("log_type warning")
 	line("log_type notice")
 	line("log_type information")
+	line("log_type subscribe") // "<client id> <qos> <filter>": WaitSubscribed reads it
 	line("connection_messages true")
 	if len(m.opts.users) > 0 {
 		line("allow_anonymous false")
