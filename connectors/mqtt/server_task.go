@@ -1,11 +1,9 @@
 package mqtt
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/sluicehq/sluice/connectors/kit"
 	"github.com/sluicehq/sluice/runtime/connect"
@@ -17,11 +15,8 @@ import (
 // SourcePartition; the worker still calls CommitRecord once the broker
 // has it, which lets the client's PUBACK or PUBREC go.
 type ServerTask struct {
-	q     *kit.AckQueue
-	srv   *mqttServer
-	bound kit.Bound // the bound listeners while the task serves
-
-	stopOnce sync.Once
+	kit.ServingTask
+	srv *mqttServer
 }
 
 var (
@@ -40,13 +35,13 @@ func (t *ServerTask) Start(ctx connect.SourceTaskContext, props map[string]strin
 	if c.queueBytes > 0 {
 		opts.MaxBytes, opts.Size = c.queueBytes, messageSize
 	}
-	t.q = kit.NewAckQueue(opts)
-	t.srv = newMQTTServer(c, t.q, ctx.Logger())
+	t.Queue = kit.NewAckQueue(opts)
+	t.srv = newMQTTServer(c, t.Queue, ctx.Logger())
 	if err := t.srv.listen(); err != nil {
-		t.q.Close()
+		t.Queue.Close()
 		return fmt.Errorf("start MqttServerSourceTask: %w", err)
 	}
-	t.bound.Set(props["name"]+"/"+props[srvTaskIDKey], t.srv.addrs)
+	t.Serving(props["name"]+"/"+props[srvTaskIDKey], t.srv.addrs, t.srv.close)
 	return nil
 }
 
@@ -64,38 +59,6 @@ func messageSize(r *connect.Record) int64 {
 		n += int64(len(h.Key) + len(s) + 16)
 	}
 	return n
-}
-
-// Poll returns the queued records.
-func (t *ServerTask) Poll(ctx context.Context) ([]*connect.Record, error) { return t.q.Poll(ctx) }
-
-// CommitRecord lets the acknowledgement of r's message go.
-func (t *ServerTask) CommitRecord(r *connect.Record) error {
-	t.q.Ack(r)
-	return nil
-}
-
-// Commit has nothing to do: there are no source offsets.
-func (t *ServerTask) Commit([]connect.SourceOffset) error { return nil }
-
-// Stop closes the listeners and the connections; acknowledgements not
-// sent are not sent (the clients resend). It is idempotent.
-func (t *ServerTask) Stop() error {
-	t.stopOnce.Do(func() {
-		if t.q == nil {
-			return
-		}
-		t.bound.Clear()
-		t.q.Close()
-		t.srv.close()
-	})
-	return nil
-}
-
-// Addrs returns the task's bound listeners as URLs (mqtt://127.0.0.1:1883),
-// nil when it does not serve.
-func (t *ServerTask) Addrs() []string {
-	return t.bound.Addrs()
 }
 
 // Info reports, for the task's status, the listeners the task serves,

@@ -39,7 +39,7 @@ var mqttKillAt = []int{15_000, 35_000}
 // the duplicates (messages written whose PUBACK the kill cut off) are
 // counted and bounded by the window in flight at each kill.
 func TestMQTTServerSurvivesKill(t *testing.T) {
-	inst := testenv.NPMProject(t, "testdata/mqttjs", "testdata/mqttjs/publish.mjs")
+	inst := testenv.NPMProject(t, "../../connectors/mqtt/testdata/mqttjs", "../../connectors/mqtt/testdata/mqttjs/publish.mjs")
 	node := testenv.RequireBinary(t, "node")
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
