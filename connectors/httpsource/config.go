@@ -12,7 +12,7 @@ import (
 
 // config is a task's parsed configuration.
 type config struct {
-	listeners   []listener
+	listeners   []kit.Listener
 	tls         kit.TLS
 	topic       string
 	format      template // nil: always topic
@@ -78,7 +78,7 @@ func settingsOf(cfg connect.Config) (*config, error) {
 		},
 	}
 	for _, s := range listenersKey.Get(cfg) {
-		l, err := parseListener(s)
+		l, err := listenerSyntax.Parse(s)
 		if err != nil {
 			return nil, fmt.Errorf("%w: listeners: %v", connect.ErrConfig, err)
 		}

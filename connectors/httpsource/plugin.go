@@ -3,9 +3,6 @@ package httpsource
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,12 +23,15 @@ const (
 // otherwise, in the order the docs list them.
 var allProtocols = []string{ProtoES, ProtoHEC, ProtoLoki, ProtoOTLP, ProtoGeneric}
 
+// listenerSyntax reads the listeners: host:port, http:// or https://.
+var listenerSyntax = kit.ListenerSyntax{Plain: []string{"http"}, TLS: []string{"https"}}
+
 // The connector's keys.
 var (
 	listenersKey = kit.List("listeners", nil, connect.High,
 		"Addresses the connector listens on, each host:port (plain HTTP), http://host:port or https://host:port (TLS with the ssl.* keys). "+
 			"Port 0 picks a free port. Each task owns some of the listeners: min(tasks.max, number of listeners) tasks.",
-		kit.Required(), kit.Validate(connect.ValidatorFunc{Fn: validateListeners, Desc: "list of host:port, http://host:port or https://host:port"}),
+		kit.Required(), kit.Validate(listenerSyntax.Validator()),
 		kit.Group(groupListen, 1))
 	topicKey = kit.String("topic", "", connect.High,
 		"Topic the events are written to, and the fallback of topic.format.",
@@ -147,56 +147,6 @@ var Plugin = connect.ConnectorPlugin{
 		"and answers each request 2xx only once the broker acknowledged every event from it.",
 	NewConnector:  func() connect.Connector { return &connector{} },
 	NewSourceTask: func() connect.SourceTask { return &Task{} },
-}
-
-// listener is one parsed entry of listeners.
-type listener struct {
-	Addr string // host:port
-	TLS  bool
-}
-
-// parseListener reads host:port, http://host:port or https://host:port.
-func parseListener(s string) (listener, error) {
-	s = strings.TrimSpace(s)
-	l := listener{Addr: s}
-	if strings.Contains(s, "://") {
-		u, err := url.Parse(s)
-		if err != nil {
-			return l, fmt.Errorf("listener %q is not host:port or http(s)://host:port: %v", s, err)
-		}
-		switch strings.ToLower(u.Scheme) {
-		case "http":
-		case "https":
-			l.TLS = true
-		default:
-			return l, fmt.Errorf("listener %q: scheme %s is neither http nor https", s, u.Scheme)
-		}
-		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-			return l, fmt.Errorf("listener %q: only a scheme, host and port may be given", s)
-		}
-		l.Addr = u.Host
-	}
-	_, port, err := net.SplitHostPort(l.Addr)
-	if err != nil {
-		return l, fmt.Errorf("listener %q is not host:port or http(s)://host:port: %v", s, err)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return l, fmt.Errorf("listener %q: port %q is not a number from 0 to 65535", s, port)
-	}
-	return l, nil
-}
-
-func validateListeners(_ string, v any) string {
-	items, _ := v.([]string)
-	if len(items) == 0 {
-		return "at least one listener is required"
-	}
-	for _, s := range items {
-		if _, err := parseListener(s); err != nil {
-			return err.Error()
-		}
-	}
-	return ""
 }
 
 func validateFormat(_ string, v any) string {

@@ -188,11 +188,11 @@ func TestParseJSONEvents(t *testing.T) {
 
 func TestListenersValidation(t *testing.T) {
 	for _, ok := range []string{"127.0.0.1:0", "http://localhost:8080", "https://0.0.0.0:443", ":9200", "[::1]:80"} {
-		_, err := parseListener(ok)
+		_, err := listenerSyntax.Parse(ok)
 		assert.NoError(t, err, ok)
 	}
 	for _, bad := range []string{"localhost", "ftp://a:1", "http://a:1/path", "a:port", "a:70000"} {
-		_, err := parseListener(bad)
+		_, err := listenerSyntax.Parse(bad)
 		assert.Error(t, err, bad)
 	}
 	_, err := parseConfig(map[string]string{"listeners": "https://127.0.0.1:0", "topic": "logs"})

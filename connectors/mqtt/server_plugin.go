@@ -3,9 +3,6 @@ package mqtt
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +18,10 @@ const (
 	groupServerLimits = "Limits"
 )
 
+// serverListenerSyntax reads the listeners: host:port, or mqtt:// or tcp://
+// (plain), mqtts://, ssl:// or tls:// (TLS).
+var serverListenerSyntax = kit.ListenerSyntax{Plain: []string{"mqtt", "tcp"}, TLS: []string{"mqtts", "ssl", "tls"}}
+
 // The built-in MQTT server's keys. listeners, the ssl.* keys,
 // max.connections and the max.queue.* keys are the HTTP source's (Kafka's
 // and Debezium's names); kafka.topic is Confluent's MQTT source's. The
@@ -29,7 +30,7 @@ var (
 	srvListenersKey = kit.List("listeners", nil, connect.High,
 		"Addresses the MQTT server listens on, each host:port or mqtt://host:port (plain TCP), or mqtts://host:port or ssl://host:port "+
 			"(TLS with the ssl.* keys). Port 0 picks a free port. Each task owns some of the listeners: min(tasks.max, number of listeners) tasks.",
-		kit.Required(), kit.Validate(connect.ValidatorFunc{Fn: validateServerListeners, Desc: "list of host:port, mqtt://host:port or mqtts://host:port"}),
+		kit.Required(), kit.Validate(serverListenerSyntax.Validator()),
 		kit.Group(groupServerListen, 1))
 	srvTopicKey = kit.String("kafka.topic", "", connect.High,
 		"Kafka topic the messages are written to: a fixed name (Confluent's meaning), or a template in which ${topic} stands for the MQTT topic "+
@@ -100,57 +101,6 @@ var ServerPlugin = connect.ConnectorPlugin{
 	NewSourceTask: func() connect.SourceTask { return &ServerTask{} },
 }
 
-// serverListener is one parsed entry of listeners.
-type serverListener struct {
-	Addr string // host:port
-	TLS  bool
-}
-
-// parseServerListener reads host:port, mqtt://, tcp://, mqtts://, ssl://
-// or tls://host:port.
-func parseServerListener(s string) (serverListener, error) {
-	s = strings.TrimSpace(s)
-	l := serverListener{Addr: s}
-	if strings.Contains(s, "://") {
-		u, err := url.Parse(s)
-		if err != nil {
-			return l, fmt.Errorf("listener %q is not host:port or mqtt(s)://host:port: %v", s, err)
-		}
-		switch strings.ToLower(u.Scheme) {
-		case "mqtt", "tcp":
-		case "mqtts", "ssl", "tls":
-			l.TLS = true
-		default:
-			return l, fmt.Errorf("listener %q: scheme %s is none of mqtt, tcp, mqtts, ssl, tls", s, u.Scheme)
-		}
-		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-			return l, fmt.Errorf("listener %q: only a scheme, host and port may be given", s)
-		}
-		l.Addr = u.Host
-	}
-	_, port, err := net.SplitHostPort(l.Addr)
-	if err != nil {
-		return l, fmt.Errorf("listener %q is not host:port or mqtt(s)://host:port: %v", s, err)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return l, fmt.Errorf("listener %q: port %q is not a number from 0 to 65535", s, port)
-	}
-	return l, nil
-}
-
-func validateServerListeners(_ string, v any) string {
-	items, _ := v.([]string)
-	if len(items) == 0 {
-		return "at least one listener is required"
-	}
-	for _, s := range items {
-		if _, err := parseServerListener(s); err != nil {
-			return err.Error()
-		}
-	}
-	return ""
-}
-
 func validateTopicKey(_ string, v any) string {
 	s, _ := v.(string)
 	return validTemplate(s)
@@ -158,7 +108,7 @@ func validateTopicKey(_ string, v any) string {
 
 // serverConfig is a task's parsed configuration.
 type serverConfig struct {
-	listeners      []serverListener
+	listeners      []kit.Listener
 	tls            kit.TLS
 	topics         topicMapper
 	credentials    map[string]string // username → password; nil: none asked
@@ -196,7 +146,7 @@ func serverSettings(cfg connect.Config) (*serverConfig, error) {
 		queueBytes:     srvQueueBytesKey.Get(cfg),
 	}
 	for _, s := range srvListenersKey.Get(cfg) {
-		l, err := parseServerListener(s)
+		l, err := serverListenerSyntax.Parse(s)
 		if err != nil {
 			return nil, connect.NewConfigError(srvListenersKey.Name(), "listeners: %v", err)
 		}
@@ -267,7 +217,7 @@ func (c *serverConnector) Validate(_ context.Context, config map[string]string, 
 	return kit.AddConfigErrors(results, err)
 }
 
-func anyTLS(ls []serverListener) bool {
+func anyTLS(ls []kit.Listener) bool {
 	for _, l := range ls {
 		if l.TLS {
 			return true
